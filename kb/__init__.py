@@ -1,0 +1,1 @@
+"""Takumi KB core: settings, database, domain, CLI."""

@@ -1,0 +1,298 @@
+"""The `kb` command: a thin shell over the library.
+
+Every command imports what it needs inside its body, so `kb --help` stays
+instant.  Domain errors become one clear line on stderr and a non-zero exit.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from kb.errors import KBError
+from kb.settings import SETTINGS, load_config
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class KBGroup(click.Group):
+    """Turns KBError anywhere in a command into one line and exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KBError as e:
+            click.echo(f"kb: {e}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=KBGroup)
+@click.option("--home", envvar="KB_HOME", default=None, metavar="DIR",
+              help="Knowledge base folder (default ./kb-data, or $KB_HOME).")
+@click.version_option(package_name="takumi-kb")
+@click.pass_context
+def cli(ctx, home):
+    """Takumi KB: meisters' recordings, searchable in Japanese.
+
+    \b
+    Examples:
+      kb init
+      kb ingest recordings/ --meister 田中 --technique 旋盤
+      kb search "旋盤のびびりを抑えるには"
+    """
+    ctx.obj = load_config(home)
+
+
+def _open(ctx, create=False):
+    from kb.home import open_db
+
+    return open_db(ctx.obj, create=create)
+
+
+@cli.command()
+@click.pass_context
+def init(ctx):
+    """Create the knowledge base folder (database, index, media).
+
+    \b
+    Example:  kb --home /srv/takumi init
+    """
+    from kb.home import init_home
+
+    conn = init_home(ctx.obj)
+    conn.close()
+    click.echo(f"knowledge base ready at {ctx.obj.home}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--title", help="Title (default: taken from the document or the file name).")
+@click.option("--meister", help="Name of the meister who recorded it.")
+@click.option("--technique", help="Technique category, e.g. 旋盤 or 溶接.")
+@click.option("--tags", help="Comma-separated tags.")
+@click.option("--language", type=click.Choice(["ja", "en", "auto"]), default="auto", show_default=True)
+@click.pass_context
+def ingest(ctx, paths, title, meister, technique, tags, language):
+    """Add recordings: video, audio, PDF, DOCX, Markdown, text, HTML (folders are walked).
+
+    \b
+    Examples:
+      kb ingest lathe-chatter.mp4 --meister 田中 --technique 旋盤 --language ja
+      kb ingest manuals/ --tags 安全,新人向け
+    """
+    from ingest.pipeline import Ingestor, iter_files
+    from kb.recordings import RecordingMeta
+
+    conn = _open(ctx, create=True)
+    meta = RecordingMeta(title=title, meister=meister, technique=technique,
+                         tags=RecordingMeta.parse_tags(tags), language=None if language == "auto" else language)
+    files = list(iter_files(paths))
+    ingestor = Ingestor(ctx.obj, conn)
+    failed = 0
+    from tqdm import tqdm
+
+    # The bar shows only on a terminal; one line per file is always printed.
+    bar = tqdm(total=len(files), unit="file", disable=not sys.stderr.isatty(), file=sys.stderr)
+
+    def on_file(result):
+        nonlocal failed
+        bar.update(1)
+        failed += result.status == "failed"
+        line = {"added": f"added    #{result.recording_id} {result.title}",
+                "exists": f"exists   #{result.recording_id} {result.path} ({result.message})",
+                "failed": f"FAILED   {result.message}"}[result.status]
+        bar.write(line, file=sys.stderr if result.status == "failed" else sys.stdout)
+
+    with bar:
+        results = ingestor.ingest_paths(paths, meta, on_file=on_file)
+    added = sum(r.status == "added" for r in results)
+    exists = sum(r.status == "exists" for r in results)
+    click.echo(f"{added} added, {exists} already present, {failed} failed", err=bool(failed))
+    sys.exit(1 if failed else 0)
+
+
+def _fmt_time(seconds):
+    if seconds is None:
+        return ""
+    seconds = int(seconds)
+    return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", default=10, show_default=True)
+@click.option("--mode", type=click.Choice(["hybrid", "lexical", "dense"]), default="hybrid", show_default=True)
+@click.option("--technique")
+@click.option("--meister")
+@click.option("--kind", type=click.Choice(["video", "audio", "document"]))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def search(ctx, query, limit, mode, technique, meister, kind, as_json):
+    """Search in your own words; answers with moments (time or page).
+
+    \b
+    Examples:
+      kb search "旋盤のびびりを抑えるには"
+      kb search 溶接 --kind video --json
+    """
+    from search.engine import Filters, Searcher
+    from search.store import SearchStore
+
+    conn = _open(ctx)
+    searcher = Searcher(SearchStore(ctx.obj, conn))
+    result = searcher.search(query, limit=limit, mode=mode,
+                             filters=Filters(technique=technique, meister=meister, kind=kind))
+    for w in result.warnings:
+        click.echo(f"warning: {w}", err=True)
+    if as_json:
+        out = {"query": result.query, "hits": [
+            {"recording_id": h.recording_id, "title": h.title, "kind": h.kind, "meister": h.meister,
+             "technique": h.technique, "start": h.start, "end": h.end, "page": h.page, "text": h.text,
+             "marked": h.marked, "score": round(h.score, 6), "link": h.link} for h in result.hits]}
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    if not result.hits:
+        click.echo("no results — try other words, a shorter question, or a technique name")
+        return
+    for n, h in enumerate(result.hits, 1):
+        where = (f"{_fmt_time(h.start)}–{_fmt_time(h.end)}" if h.start is not None
+                 else (f"p.{h.page}" if h.page else ""))
+        who = " / ".join(x for x in (h.meister, h.technique) if x)
+        click.echo(f"{n:2d}. #{h.recording_id} {h.title}  [{h.kind}{', ' + who if who else ''}]  {where}  {h.link}")
+        flat = " ".join(h.text.split())
+        snippet = flat if len(flat) <= 160 else flat[:157] + "…"
+        click.echo(f"    {snippet}")
+
+
+@cli.command()
+@click.argument("recording_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def show(ctx, recording_id, as_json):
+    """Metadata, status and the transcript (with times) of one recording.
+
+    \b
+    Example:  kb show 3
+    """
+    from kb import recordings
+
+    conn = _open(ctx)
+    rec = recordings.get(conn, recording_id)
+    segs = recordings.segments(conn, recording_id)
+    job = conn.execute("SELECT stage, progress, message, error FROM jobs WHERE recording_id = ? ORDER BY id DESC LIMIT 1",
+                       (recording_id,)).fetchone()
+    if as_json:
+        rec["segments"] = segs
+        rec["job"] = dict(job) if job else None
+        click.echo(json.dumps(rec, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"#{rec['id']} {rec['title']}")
+    for key in ("kind", "format", "source_name", "meister", "technique", "tags", "language", "duration", "pages",
+                "transcript_source", "status", "error", "created_at"):
+        if rec.get(key) not in (None, "", []):
+            value = ", ".join(rec[key]) if key == "tags" else rec[key]
+            click.echo(f"  {key:17s} {value}")
+    if segs:
+        click.echo("  transcript:" if rec["kind"] != "document" else "  text:")
+    for s in segs:
+        where = f"{_fmt_time(s['start'])}–{_fmt_time(s['end'])}" if s["start"] is not None else (
+            f"p.{s['page']}" if s["page"] else "")
+        click.echo(f"    {where:13s} {s['text']}")
+
+
+@cli.command()
+@click.argument("recording_id", type=int)
+@click.pass_context
+def delete(ctx, recording_id):
+    """Delete a recording: its chunks leave both indexes and its stored files are removed.
+
+    \b
+    Example:  kb delete 3
+    """
+    from ingest.pipeline import Ingestor
+    from kb import recordings
+
+    conn = _open(ctx)
+    rec = recordings.get(conn, recording_id)
+    Ingestor(ctx.obj, conn).delete(recording_id)
+    click.echo(f"deleted #{recording_id} {rec['title']}")
+
+
+@cli.command()
+@click.option("--reembed", is_flag=True, help="Embed every chunk again (after changing KB_EMBED_MODEL).")
+@click.pass_context
+def reindex(ctx, reembed):
+    """Rebuild the vector and lexical indexes from the database.
+
+    \b
+    Examples:
+      kb reindex
+      KB_EMBED_MODEL=/models/my-e5 kb reindex --reembed
+    """
+    from search.store import SearchStore
+
+    conn = _open(ctx)
+    stats = SearchStore(ctx.obj, conn).reindex(reembed=reembed)
+    click.echo(f"index rebuilt: {stats['chunks']} chunks ({stats['index_kind']}), "
+               f"{stats['reembedded']} embedded again")
+
+
+@cli.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit-queries", type=int, default=None, help="Use only the first N queries.")
+@click.pass_context
+def eval_cmd(ctx, file, as_json, limit_queries):
+    """Retrieval quality on a benchmark file: MRR@10 and Recall@1/5/10, hybrid vs lexical vs dense.
+
+    FILE holds {"docs": [{"id", "title", "text"}], "queries": [{"q", "gold": [doc ids]}]}; the docs
+    are ingested into a temporary knowledge base with the configured embedder.
+
+    \b
+    Example:  kb eval ../shared/data/techniques-dev.json
+    """
+    from search.evaluate import evaluate_file, format_table
+
+    report = evaluate_file(file, ctx.obj, limit_queries=limit_queries)
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_table(report))
+
+
+@cli.command()
+@click.pass_context
+def settings(ctx):
+    """List every setting, its environment variable, current value and meaning."""
+    for s in SETTINGS:
+        click.echo(f"{s.env:26s} = {ctx.obj.get(s.name)!r}\n    {s.help}")
+
+
+@cli.command()
+@click.option("--searches/--no-searches", default=True, help="Run example searches afterwards.")
+@click.pass_context
+def demo(ctx, searches):
+    """Build a small demo knowledge base (written procedures and real speech) and show searches.
+
+    \b
+    Example:  kb --home demo-data demo
+    """
+    from kb.demo import build_demo, demo_queries
+
+    conn = _open(ctx, create=True)
+    for line in build_demo(ctx.obj, conn):
+        click.echo(line)
+    if searches:
+        for q in demo_queries():
+            click.echo(f"\n$ kb search \"{q}\"")
+            ctx.invoke(search, query=q, limit=3, mode="hybrid", technique=None, meister=None, kind=None,
+                       as_json=False)
+
+
+def main():
+    cli(prog_name="kb")
+
+
+if __name__ == "__main__":
+    main()

