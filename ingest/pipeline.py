@@ -76,8 +76,32 @@ def guess_language(text: str) -> str | None:
     return "ja" if cjk * 3 >= latin else "en"
 
 
-SUBTITLE_EXTS = (".srt", ".vtt")
-MEDIA_EXTS = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".wav", ".mp3", ".m4a", ".flac", ".ogg"}
+def _media_extensions() -> set[str]:
+    from ingest.detect import AUDIO_FORMATS, EXTENSIONS, VIDEO_FORMATS
+
+    return {"." + ext for fmt in VIDEO_FORMATS | AUDIO_FORMATS for ext in EXTENSIONS[fmt]}
+
+
+def companion_subtitle(media: Path) -> Path | None:
+    """`same-stem.srt` / `.vtt` beside a video: used as its transcript instead of speech recognition."""
+    for ext in (".srt", ".vtt", ".SRT", ".VTT"):
+        candidate = media.with_suffix(ext)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def is_companion_subtitle(path: Path) -> bool:
+    if path.suffix.lower() not in (".srt", ".vtt"):
+        return False
+    siblings = {p.suffix.lower() for p in path.parent.glob(glob_escape(path.stem) + ".*")}
+    return bool(siblings & _media_extensions())
+
+
+def glob_escape(text: str) -> str:
+    import glob
+
+    return glob.escape(text)
 
 
 class Ingestor:
@@ -99,9 +123,8 @@ class Ingestor:
 
     def _ingest_files(self, files, meta, on_file, results) -> None:
         for path in files:
-            if path.suffix.lower() in SUBTITLE_EXTS and any(
-                    path.with_suffix(ext).exists() or path.with_suffix(ext.upper()).exists() for ext in MEDIA_EXTS):
-                continue  # a video's companion subtitles: taken with the video
+            if is_companion_subtitle(path):
+                continue  # a video's subtitles: taken with the video
             result = self.ingest_file(path, meta or RecordingMeta())
             results.append(result)
             if on_file:
@@ -238,8 +261,7 @@ class Ingestor:
         info = ffmpeg.probe(path, timeout=timeout, binary=binary)
         with self.conn:
             recordings.update(self.conn, rec_id, duration=info.duration)
-        subtitle = next((p for p in (path.with_suffix(".srt"), path.with_suffix(".vtt"),
-                                     path.with_suffix(".SRT"), path.with_suffix(".VTT")) if p.is_file()), None)
+        subtitle = companion_subtitle(path)
         if subtitle is not None:
             from media.subtitles import read_subtitle_file
 

@@ -261,6 +261,51 @@ def eval_cmd(ctx, file, as_json, limit_queries):
     click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_table(report))
 
 
+@cli.group()
+def glossary():
+    """Technical terms: given to Whisper as hints when transcribing.
+
+    \b
+    Examples:
+      kb glossary add 心押し台 --reading しんおしだい --synonyms テールストック
+      kb glossary list
+    """
+
+
+@glossary.command("add")
+@click.argument("term")
+@click.option("--reading", help="Reading in kana.")
+@click.option("--synonyms", help="Comma-separated other words for the same thing.")
+@click.pass_context
+def glossary_add(ctx, term, reading, synonyms):
+    from kb import glossary as terms
+
+    conn = _open(ctx.parent, create=True)
+    terms.add(conn, term, reading, synonyms.split(",") if synonyms else [])
+    click.echo(f"added {term}")
+
+
+@glossary.command("list")
+@click.pass_context
+def glossary_list(ctx):
+    from kb import glossary as terms
+
+    for t in terms.list_terms(_open(ctx.parent)):
+        extra = " / ".join(x for x in (t["reading"], ", ".join(t["synonyms"])) if x)
+        click.echo(f"{t['term']}" + (f"  ({extra})" if extra else ""))
+
+
+@glossary.command("remove")
+@click.argument("term")
+@click.pass_context
+def glossary_remove(ctx, term):
+    from kb import glossary as terms
+
+    if not terms.remove(_open(ctx.parent), term):
+        raise KBError(f"no glossary term {term!r}")
+    click.echo(f"removed {term}")
+
+
 @cli.command()
 @click.pass_context
 def settings(ctx):

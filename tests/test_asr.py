@@ -1,0 +1,170 @@
+"""Speech recognition: the bundled Whisper tiny.en through faster-whisper on real speech
+(Whisper's own jfk.flac expectations), and the openai-whisper backend's loading and
+transcription path on a tiny randomly initialised checkpoint built here (no weights can be
+downloaded, and random weights make garbage text, so only the structure is checked)."""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from media.asr import Segment, Transcript, Word, _hotword_text, _times, _wanted_language, load_recognizer
+from media.errors import RecognizerError
+from media.ffmpeg import load_audio
+
+
+def shared_data() -> Path:
+    env = os.environ.get("KB_SHARED_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+JFK = shared_data() / "jfk.flac"
+needs_jfk = pytest.mark.skipif(not JFK.is_file(), reason=f"test data missing: {JFK} (set KB_SHARED_DATA)")
+
+
+@pytest.fixture(scope="module")
+def jfk_audio() -> np.ndarray:
+    if not JFK.is_file():
+        pytest.skip(f"test data missing: {JFK} (set KB_SHARED_DATA)")
+    return load_audio(JFK)
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    return load_recognizer("faster-whisper", "", threads=2)
+
+
+@pytest.fixture(scope="module")
+def jfk_run(recognizer, jfk_audio):
+    progress: list[float] = []
+    return recognizer.transcribe(jfk_audio, progress=progress.append), progress
+
+
+# ---------------------------------------------------------------- faster-whisper, real model
+
+
+@pytest.mark.slow
+def test_jfk_text(jfk_run):
+    transcript, _ = jfk_run
+    assert isinstance(transcript, Transcript)
+    text = transcript.text.lower()
+    for phrase in ("my fellow americans", "your country", "do for you"):
+        assert phrase in text, text
+    assert transcript.language == "en" and transcript.warnings == []
+    assert transcript.engine == "faster-whisper" and "tiny.en" in transcript.model
+    assert transcript.duration == pytest.approx(11.0, abs=0.01)
+
+
+@pytest.mark.slow
+def test_jfk_word_timestamps(jfk_run):
+    transcript, _ = jfk_run
+    words = [w for s in transcript.segments for w in s.words]
+    americans = [w for w in words if "americans" in w.text.lower()]
+    assert americans, [w.text for w in words]
+    assert americans[0].start <= 1.8 <= americans[0].end
+    for seg in transcript.segments:
+        assert 0 <= seg.start <= seg.end <= transcript.duration
+        for w in seg.words:
+            assert isinstance(w, Word) and w.text == w.text.strip() and w.start <= w.end
+            assert 0.0 <= w.probability <= 1.0
+    assert [s.start for s in transcript.segments] == sorted(s.start for s in transcript.segments)
+
+
+@pytest.mark.slow
+def test_progress_reaches_one(jfk_run):
+    _, progress = jfk_run
+    assert progress and progress[-1] == pytest.approx(1.0)
+    assert progress == sorted(progress) and all(0.0 <= p <= 1.0 for p in progress)
+
+
+@pytest.mark.slow
+def test_english_only_model_asked_for_japanese(recognizer, jfk_audio):
+    transcript = recognizer.transcribe(jfk_audio[: 4 * 16000], language="ja", hotwords=["旋盤", "Kennedy", "旋盤"])
+    assert transcript.language == "en"
+    assert len(transcript.warnings) == 1 and "English-only" in transcript.warnings[0]
+    assert "americans" in transcript.text.lower()
+
+
+def test_recognizers_are_cached(recognizer):
+    assert load_recognizer("faster-whisper", "", threads=2) is recognizer
+    assert recognizer.name == "faster-whisper" and "tiny.en" in recognizer.model_id
+
+
+def test_empty_and_malformed_audio(recognizer):
+    empty = recognizer.transcribe(np.zeros(0, dtype=np.float32), language="auto")
+    assert empty.segments == [] and empty.duration == 0.0 and empty.language is None
+    with pytest.raises(ValueError, match="mono"):
+        recognizer.transcribe(np.zeros((2, 16000), dtype=np.float32))
+
+
+# ---------------------------------------------------------------- errors, no model needed
+
+
+def test_unknown_backend_and_missing_models(tmp_path, monkeypatch):
+    with pytest.raises(RecognizerError, match="unknown speech recognition backend"):
+        load_recognizer("kaldi")
+    with pytest.raises(RecognizerError, match="model folder not found"):
+        load_recognizer("faster-whisper", str(tmp_path / "no-such-model"))
+    with pytest.raises(RecognizerError, match="needs a checkpoint"):
+        load_recognizer("openai-whisper", "")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # an official name must never trigger a download
+    with pytest.raises(RecognizerError, match="not on this machine"):
+        load_recognizer("openai-whisper", "tiny")
+    with pytest.raises(RecognizerError, match="not found"):
+        load_recognizer("openai-whisper", str(tmp_path / "nope.pt"))
+
+
+def test_helpers():
+    assert _wanted_language("auto") is None and _wanted_language("") is None and _wanted_language("JA") == "ja"
+    assert _hotword_text([" 旋盤 ", "溶接", "旋盤", ""]) == "旋盤, 溶接"
+    assert _hotword_text([]) is None
+    assert _times(-0.5, -1.0, 10.0) == (0.0, 0.0)
+    assert _times(9.0, 10.7, 10.0) == (9.0, 10.0)
+    assert Segment(0, 1, "x").words == []
+
+
+# ---------------------------------------------------------------- openai-whisper, random checkpoint
+
+
+def _random_checkpoint(path: Path, n_vocab: int) -> Path:
+    """A few-MB Whisper with random weights: real architecture, real tokenizer and mel filters.
+
+    n_vocab 51865 = multilingual tokenizer, 51864 = English-only.  n_text_ctx is tiny so that
+    random decoding (which never stops by itself) ends after a few tokens per window."""
+    torch = pytest.importorskip("torch")
+    from whisper.model import ModelDimensions, Whisper
+
+    torch.manual_seed(0)
+    dims = ModelDimensions(n_mels=80, n_audio_ctx=1500, n_audio_state=16, n_audio_head=2, n_audio_layer=1,
+                           n_vocab=n_vocab, n_text_ctx=16, n_text_state=16, n_text_head=2, n_text_layer=1)
+    model = Whisper(dims)
+    with torch.no_grad():  # Whisper leaves this torch.empty() (checkpoints overwrite it): garbage, maybe NaN
+        model.decoder.positional_embedding.normal_(0, 0.02)
+    torch.save({"dims": asdict(dims), "model_state_dict": model.state_dict()}, path)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n_vocab", [51865, 51864], ids=["multilingual", "english-only"])
+def test_openai_whisper_random_checkpoint(n_vocab, tmp_path, jfk_audio):
+    ckpt = _random_checkpoint(tmp_path / f"random-{n_vocab}.pt", n_vocab)
+    rec = load_recognizer("openai-whisper", str(ckpt), threads=1)
+    assert rec.name == "openai-whisper" and rec.model_id == str(ckpt)
+    assert load_recognizer("openai-whisper", str(ckpt), threads=1) is rec
+    progress: list[float] = []
+    transcript = rec.transcribe(jfk_audio[: 4 * 16000], language="ja", hotwords=["旋盤"], progress=progress.append)
+    assert isinstance(transcript, Transcript) and transcript.engine == "openai-whisper"
+    assert transcript.duration == pytest.approx(4.0)
+    assert progress[-1] == 1.0
+    if n_vocab == 51865:
+        assert transcript.language == "ja" and transcript.warnings == []
+        detected = rec.transcribe(jfk_audio[: 2 * 16000])  # no language: detected (garbage, but set)
+        assert isinstance(detected.language, str) and detected.language
+    else:
+        assert transcript.language == "en" and "English-only" in transcript.warnings[0]
+    for seg in transcript.segments:
+        assert isinstance(seg, Segment) and 0.0 <= seg.start <= seg.end <= 4.0 and seg.text
+        assert all(0.0 <= w.start <= w.end <= 4.0 for w in seg.words)
