@@ -99,13 +99,18 @@ class SentenceTransformerEmbedder:
             torch.set_num_threads(threads)
         self._model = SentenceTransformer(model, device="cpu", local_files_only=True)
         self.batch_size = batch_size
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
         self.name = f"st:{model}"
-        lowered = os.path.basename(os.path.normpath(model)).lower()
+        parts = os.path.normpath(model).replace("\\", "/").split("/")
+        # a bundled folder is often just ".../<package>/model": name it by its package
+        lowered = "-".join(parts[-2:] if parts[-1].lower() in ("model", "models") and len(parts) > 1
+                           else parts[-1:]).lower()
         # E5 family: "query: " / "passage: " prefixes, unless the model config names its own prompts.
-        prompts = dict(getattr(self._model, "prompts", {}) or {})
-        self._qprefix = prompts.get("query", "query: " if "e5" in lowered else "")
-        self._pprefix = prompts.get("passage", prompts.get("document", "passage: " if "e5" in lowered else ""))
+        prompts = {k: v for k, v in (getattr(self._model, "prompts", {}) or {}).items() if v}
+        e5 = "e5" in lowered
+        self._qprefix = prompts.get("query", "query: " if e5 else "")
+        self._pprefix = prompts.get("passage", prompts.get("document", "passage: " if e5 else ""))
         ident = hashlib.sha256()
         weights = [os.path.join(model, f) for f in ("model.safetensors", "pytorch_model.bin")]
         found = [w for w in weights if os.path.exists(w)]

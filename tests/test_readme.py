@@ -1,0 +1,19 @@
+"""The README's commands are the ones CI runs."""
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert "make test" in readme and "make run" in readme
+    assert readme.index("make run") < 1500 and readme.index("make test") < 1500  # shown first
+    assert "make test" in ci
+
+
+def test_makefile_has_the_targets_the_readme_names():
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    for target in ("install:", "run:", "test:"):
+        assert f"\n{target}" in makefile
+    assert "torch==2.13.0" in makefile  # pinned: the CPU build, not gigabytes of CUDA
