@@ -9,10 +9,16 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run demo test bench eval clean help
+.PHONY: install sysdeps run demo test bench eval clean help
+
+# Debian packages the browser tests and screenshots need (a real Chromium,
+# Japanese fonts).  Installed when missing and we are root; otherwise the
+# browser tests skip and say why.  espeak-ng speaks the demo videos' narration.
+SYSDEPS_BIN := /usr/bin/chromium
+SYSDEPS_PKG := chromium fonts-noto-cjk espeak-ng
 
 help:
-	@echo "make run     set up .venv, build the demo knowledge base, show searches"
+	@echo "make run     set up .venv, build the demo knowledge base, start the web UI on http://127.0.0.1:5000"
 	@echo "make test    set up .venv if needed and run the whole test suite"
 	@echo "make install only build .venv"
 	@echo "make bench   run the benchmarks (slow; results in bench/results, docs/benchmarks.md)"
@@ -27,10 +33,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/kb demo
+sysdeps:
+	@if [ ! -x $(SYSDEPS_BIN) ] || ! command -v espeak-ng >/dev/null || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing $(SYSDEPS_PKG) (Debian packages)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSDEPS_PKG) >/dev/null; \
+	  else echo "note: $(SYSDEPS_PKG) missing and not root: browser tests will be skipped"; fi; \
+	fi
 
-test: $(STAMP)
+run: $(STAMP) sysdeps
+	$(BIN)/kb demo
+	$(BIN)/kb serve
+
+test: $(STAMP) sysdeps
 	$(BIN)/python -m pytest -q -ra
 
 eval: $(STAMP)

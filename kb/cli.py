@@ -335,6 +335,30 @@ def demo(ctx, searches):
                        as_json=False)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every network interface, for phones on the workshop network).")
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=6, show_default=True, type=int, help="Worker threads of the web server.")
+@click.option("--public-url", envvar="KB_PUBLIC_URL", default=None, metavar="URL",
+              help="Address QR codes point at, e.g. http://192.168.1.10:5000 (default: the address asked for).")
+@click.option("--warm/--no-warm", default=True, help="Load the search model at start, not on the first search.")
+@click.pass_context
+def serve(ctx, host, port, threads, public_url, warm):
+    """Start the web interface (waitress, a production WSGI server) and print its address.
+
+    \b
+    Examples:
+      kb serve
+      kb serve --host 0.0.0.0 --port 8080 --public-url http://192.168.1.10:8080
+    """
+    from web.app import create_app
+    from web.serve import serve as run_server
+
+    app = create_app({"KB_CONFIG": ctx.obj, "PUBLIC_URL": public_url})
+    run_server(app, host=host, port=port, threads=threads, warm=warm, announce=click.echo)
+
+
 def main():
     cli(prog_name="kb")
 

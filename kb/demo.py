@@ -2,13 +2,18 @@
 
 Shared by `kb demo` (what `make run` shows), the docs and the tests, so a
 first look is meaningful and the tests exercise the same content a user sees.
-Speech: ../shared/data/jfk.flac when it lies beside the project (the test data
-folder), transcribed by the real pipeline.  Nothing is downloaded.
+Speech: two demonstration videos made here (a picture track drawn by ffmpeg
+with Japanese step captions, and English narration synthesised offline by
+espeak-ng, because the bundled Whisper model is English-only), plus
+../shared/data/jfk.flac when it lies beside the project (the test data folder),
+all transcribed by the real pipeline.  Nothing is downloaded.  The videos are
+kept under KB_HOME/demo-media, so running `kb demo` again adds nothing twice.
 """
 from __future__ import annotations
 
 import os
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -37,7 +42,7 @@ def shared_data_dir() -> Path:
 
 
 def demo_queries() -> list[str]:
-    return ["旋盤のびびりを抑えるには", "溶接", "刃物を研ぐときの角度", "fellow Americans"]
+    return ["旋盤のびびりを抑えるには", "溶接", "刃物を研ぐときの角度", "stop chatter on the lathe", "fellow Americans"]
 
 
 def build_demo(config: Config, conn: sqlite3.Connection) -> Iterator[str]:
@@ -50,6 +55,16 @@ def build_demo(config: Config, conn: sqlite3.Connection) -> Iterator[str]:
             meta = RecordingMeta(meister=meister, technique=technique, tags=tags, language="ja")
             r = ingestor.ingest_file(CONTENT / name, meta)
             yield f"{r.status:7s} #{r.recording_id} {r.title or name}" + (f" — {r.message}" if r.status == "failed" else "")
+        for video in DEMO_VIDEOS:
+            try:
+                path = make_demo_video(video, config.home / "demo-media", config.get("ffmpeg"))
+            except DemoMediaError as e:
+                yield f"skipped video {video.name}: {e}"
+                continue
+            meta = RecordingMeta(title=video.title, meister=video.meister, technique=video.technique,
+                                 tags=list(video.tags), language="en")
+            r = ingestor.ingest_file(path, meta)
+            yield f"{r.status:7s} #{r.recording_id} {r.title or path.name}" + (f" — {r.message}" if r.status == "failed" else "")
         jfk = shared_data_dir() / "jfk.flac"
         if jfk.is_file():
             meta = RecordingMeta(title="Inaugural address (speech sample)", meister="J. F. Kennedy",
@@ -58,3 +73,141 @@ def build_demo(config: Config, conn: sqlite3.Connection) -> Iterator[str]:
             yield f"{r.status:7s} #{r.recording_id} {r.title or jfk.name}" + (f" — {r.message}" if r.status == "failed" else "")
         else:
             yield f"skipped speech sample: {jfk} not found"
+
+
+# ---------------------------------------------------------------- demonstration videos
+
+
+class DemoMediaError(Exception):
+    """A demo video could not be made (one line: what is missing and how to get it)."""
+
+
+@dataclass(frozen=True)
+class DemoVideo:
+    """A narrated demonstration: each step is one English sentence (spoken) and a Japanese caption (drawn)."""
+
+    name: str
+    title: str
+    meister: str
+    technique: str
+    tags: tuple[str, ...]
+    steps: tuple[tuple[str, str], ...]  # (caption shown on the picture, sentence spoken)
+
+
+DEMO_VIDEOS = (
+    DemoVideo(
+        "lathe_chatter_demo", "旋盤:長い軸のびびり対策(実演)", "田中 一郎", "旋盤", ("実演", "びびり"), (
+            ("今日の内容", "Today I will show you how to stop chatter when turning a long shaft on the lathe."),
+            ("段取りの確認", "First, check the setup. Clamp the work piece firmly in the chuck."),
+            ("心押し台で支える", "Support the far end of the shaft with the tailstock centre."),
+            ("突き出しを短く", "Keep the tool overhang as short as you can. A long tool bar bends and vibrates."),
+            ("音と仕上げ面を見る", "Now listen to the cut. A high whistle and a wavy surface mean chatter."),
+            ("回転数を下げる", "To stop it, lower the spindle speed a little, and increase the feed rate."),
+            ("刃先を確かめる", "A sharp insert with a small nose radius also helps, because it pushes less."),
+            ("記録する", "Finally, measure the surface finish, and write down the speed and feed that worked."),
+        )),
+    DemoVideo(
+        "tig_thin_sheet_demo", "TIG溶接:薄板の歪みを防ぐ(実演)", "佐藤 健", "溶接", ("実演", "TIG"), (
+            ("準備", "This is how I weld thin stainless steel sheet without warping it."),
+            ("脱脂", "Clean the joint with acetone first. Oil and dirt make holes in the weld."),
+            ("仮付け", "Tack the sheets every few centimetres, starting from the middle."),
+            ("電流は低め", "Set the current low, and hold the torch at about seventy five degrees."),
+            ("短く区切る", "Weld in short sections, and let each one cool before the next."),
+            ("当て金", "A copper backing bar under the joint takes the heat away."),
+            ("点検", "When you finish, check the colour of the bead. Straw yellow is good, dark blue is too hot."),
+        )),
+)
+
+_PAUSE_SECONDS = 0.8
+_FONT_CANDIDATES = ("NotoSansCJK-Regular.ttc", "NotoSansCJKjp-Regular.otf", "NotoSansJP-Regular.otf",
+                    "ipagp.ttf", "ipag.ttf", "fonts-japanese-gothic.ttf")
+
+
+def make_demo_video(video: DemoVideo, folder: Path, ffmpeg_setting: str = "") -> Path:
+    """The demo video as H.264/AAC MP4 in ``folder`` (made once: an existing file is reused)."""
+    dest = folder / f"{video.name}.mp4"
+    if dest.is_file() and dest.stat().st_size > 0:
+        return dest
+    import shutil
+    import tempfile
+
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        raise DemoMediaError("espeak-ng is not installed (Debian: apt-get install espeak-ng)")
+    from media.ffmpeg import ffmpeg_binary
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        wav, times = _narration(espeak, [sentence for _, sentence in video.steps], Path(tmp))
+        captions = [(caption, start, end) for (caption, _), (start, end) in zip(video.steps, times)]
+        part = Path(tmp) / dest.name
+        _render(ffmpeg_binary(ffmpeg_setting), wav, part, video.title, captions, times[-1][1] + 1.0)
+        os.replace(part, dest)
+    return dest
+
+
+def _narration(espeak: str, sentences: list[str], tmp: Path) -> tuple[Path, list[tuple[float, float]]]:
+    """Speak each sentence, join them with pauses; returns the WAV and each sentence's (start, end)."""
+    import subprocess
+    import wave
+
+    frames, times, params, position = [], [], None, 0.0
+    for n, sentence in enumerate(sentences):
+        part = tmp / f"s{n}.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(part), sentence],
+                       check=True, capture_output=True, timeout=60, executable=espeak)
+        with wave.open(str(part), "rb") as w:
+            params = params or w.getparams()
+            data = w.readframes(w.getnframes())
+            seconds = w.getnframes() / w.getframerate()
+        silence = b"\0" * (int(params.framerate * _PAUSE_SECONDS) * params.sampwidth * params.nchannels)
+        frames += [data, silence]
+        times.append((position, position + seconds))
+        position += seconds + _PAUSE_SECONDS
+    out = tmp / "narration.wav"
+    with wave.open(str(out), "wb") as w:
+        w.setparams(params)
+        w.writeframes(b"".join(frames))
+    return out, times
+
+
+def _japanese_font() -> Path | None:
+    for root in ("/usr/share/fonts", "/usr/local/share/fonts", str(Path.home() / ".fonts")):
+        for name in _FONT_CANDIDATES:
+            found = next(Path(root).rglob(name), None) if Path(root).is_dir() else None
+            if found:
+                return found
+    return None
+
+
+def _render(ffmpeg: str, wav: Path, dest: Path, title: str, captions, duration: float) -> None:
+    """Picture: a title card, the current step's caption, a timecode and a progress bar, over the narration.
+
+    ffmpeg runs in the temporary folder and reads the texts from files there
+    (textfile=), so no Japanese or punctuation needs filtergraph escaping."""
+    import re
+    import subprocess
+
+    work = dest.parent
+    layers = ["drawbox=x=40:y=ih-40:w=iw-80:h=8:color=0x4a5a66:t=fill",
+              f"drawbox=x=40:y=ih-40:w=(iw-80)*t/{duration:.2f}:h=8:color=0xf2a93b:t=fill"]
+    font = _japanese_font()
+    if font is not None and re.fullmatch(r"[\w/.\-]+", str(font)):  # no quoting needed inside the graph
+        (work / "title.txt").write_text(title, encoding="utf-8")
+        layers.append(f"drawtext=fontfile={font}:textfile=title.txt:fontcolor=white:fontsize=34:x=40:y=40")
+        for n, (caption, start, end) in enumerate(captions):
+            (work / f"c{n}.txt").write_text(caption, encoding="utf-8")
+            layers.append(f"drawtext=fontfile={font}:textfile=c{n}.txt:fontcolor=0xffd166:fontsize=56"
+                          f":x=(w-text_w)/2:y=(h-text_h)/2:enable='between(t,{start:.2f},{end + _PAUSE_SECONDS:.2f})'")
+        layers.append(f"drawtext=fontfile={font}:text='%{{pts\\:hms}}':fontcolor=0xdfe6eb:fontsize=24"
+                      ":x=w-text_w-40:y=h-80")
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", f"color=c=0x1f2a33:s=640x360:r=10:d={duration:.2f}", "-i", wav.name,
+            "-filter_complex", f"[0:v]{','.join(layers)}[v]", "-map", "[v]", "-map", "1:a",
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "28", "-pix_fmt", "yuv420p", "-g", "20",
+            "-c:a", "aac", "-b:a", "64k", "-ac", "1", "-movflags", "+faststart", "-map_metadata", "-1",
+            "-f", "mp4", dest.name]
+    proc = subprocess.run(args, capture_output=True, timeout=300, cwd=work)
+    if proc.returncode != 0:
+        reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["unknown error"]
+        raise DemoMediaError(f"ffmpeg could not make {dest.name}: {reason[0]}")

@@ -42,6 +42,7 @@ class SearchStore:
         self._lock = threading.RLock()
         self._deferred = 0          # > 0 inside batch(): index saved once at the end
         self._unsaved: int | None = None
+        self._stale: tuple[int, int] | None = None  # (generation, count) for stale_embeddings
 
     @contextmanager
     def batch(self):
@@ -198,10 +199,16 @@ class SearchStore:
         return {"chunks": len(index), "reembedded": reembedded, "stale_before": stale, "index_kind": index.kind}
 
     def stale_embeddings(self) -> int:
-        """Chunks whose stored vector came from another embedder than the configured one."""
-        return self.conn.execute(
-            "SELECT COUNT(*) FROM chunks WHERE embed_fingerprint IS NOT ?", (self.embedder.fingerprint,)
-        ).fetchone()[0]
+        """Chunks whose stored vector came from another embedder than the configured one.
+
+        Counted once per index generation (a full scan per search would dominate search time)."""
+        generation = db.get_generation(self.conn)
+        if self._stale is None or self._stale[0] != generation:
+            count = self.conn.execute(
+                "SELECT COUNT(*) FROM chunks WHERE embed_fingerprint IS NOT ?", (self.embedder.fingerprint,)
+            ).fetchone()[0]
+            self._stale = (generation, count)
+        return self._stale[1]
 
     # -- reads ------------------------------------------------------------------
     def embeddings_of(self, ids: Sequence[int]) -> np.ndarray:

@@ -1,0 +1,76 @@
+"""Screenshots of the search page and the recording page, desktop and phone, for docs/screenshots/.
+
+    python tests/e2e/screenshots.py                 # builds the demo knowledge base in a temporary folder
+    python tests/e2e/screenshots.py --home kb-data  # or uses an existing one (after `kb demo`)
+
+Real server (waitress on a free loopback port), real headless Chromium
+(/usr/bin/chromium), Japanese interface.  Japanese glyphs need a Japanese font
+on the machine (Debian: fonts-noto-cjk).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+OUT = REPO / "docs" / "screenshots"
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 360, "height": 740}}
+QUERY = "旋盤のびびりを抑えるには"
+
+
+def take(home: Path, out: Path = OUT) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    from web.app import create_app
+    from web.serve import background_server
+    from web.testing import launch_chromium
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    app = create_app({"KB_HOME": str(home)})
+    with background_server(app) as server, sync_playwright() as p:
+        for name, viewport in VIEWPORTS.items():
+            phone = name == "phone"
+            context = launch_chromium(p, viewport=viewport, locale="ja-JP", device_scale_factor=2 if phone else 1,
+                                      is_mobile=phone, has_touch=phone)
+            page = context.new_page()
+            page.goto(f"{server.url}/search?q={QUERY}")
+            page.wait_for_selector(".hit")
+            page.wait_for_load_state("networkidle")
+            written.append(out / f"search-{name}.png")
+            page.screenshot(path=str(written[-1]), full_page=not phone)
+            link = page.locator(".hit a[href*='t=']").first
+            if not link.count():
+                link = page.locator(".hit-title a").first
+            href = link.get_attribute("href")
+            page.goto(server.url + href)
+            page.wait_for_selector("li.current")
+            page.evaluate("() => { const v = document.getElementById('player'); if (v) { v.pause(); } }")
+            page.wait_for_timeout(500)
+            written.append(out / f"recording-{name}.png")
+            page.screenshot(path=str(written[-1]), full_page=not phone)
+            context.close()
+    return written
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--home", type=Path, help="an existing knowledge base (default: build the demo one)")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args()
+    home = args.home
+    if home is None:
+        from web.testing import build_demo_home
+
+        home = Path(tempfile.mkdtemp(prefix="takumi-shots-")) / "kb"
+        build_demo_home(home)
+    for path in take(home, args.out):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""Japanese by default, English on request, and no untranslated UI text on a Japanese page.
+
+Three checks together prove "every piece of UI text is translated": the
+templates hold no hard-coded English (all of it goes through gettext), every
+message has a Japanese translation compiled into the .mo, and walking every
+page in Japanese shows none of the English source strings.
+"""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+WEB = Path(__file__).resolve().parents[1] / "web"
+UI_ATTRIBUTES = ("alt", "title", "placeholder", "aria-label", "label", "data-copied", "data-failed")
+
+
+@pytest.fixture(scope="module")
+def app(shared_data):
+    from web.app import create_app
+    from web.testing import demo_home
+
+    return create_app({"KB_HOME": str(demo_home()), "TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class VisibleText(HTMLParser):
+    """Text nodes and UI attributes of a page, leaving out script/style/code and any element in
+    another language than the page (lang="en" transcripts, the language switch's "English")."""
+
+    SKIP = {"script", "style", "pre", "code"}
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+    def __init__(self, page_lang: str | None = None):
+        super().__init__(convert_charrefs=True)
+        self.page_lang = page_lang
+        self.stack: list[bool] = []  # per open element: is it (or an ancestor) excluded?
+        self.texts: list[str] = []
+
+    def _excluded(self) -> bool:
+        return bool(self.stack and self.stack[-1])
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        lang = attrs.get("lang")
+        if tag == "html":
+            self.page_lang = self.page_lang or lang
+        excluded = self._excluded() or tag in self.SKIP or (
+            tag != "html" and lang is not None and self.page_lang is not None and lang != self.page_lang)
+        if not excluded:
+            self.texts += [attrs[a] for a in UI_ATTRIBUTES if attrs.get(a)]
+        if tag not in self.VOID:
+            self.stack.append(excluded)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in self.VOID:
+            self.stack.pop()
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if not self._excluded() and data.strip():
+            self.texts.append(" ".join(data.split()))
+
+
+def visible_text(page: str) -> list[str]:
+    parser = VisibleText()
+    parser.feed(page)
+    return parser.texts
+
+
+# ---------------------------------------------------------------- catalogue and templates
+
+
+def test_every_message_is_translated_and_compiled():
+    from web.catalog import check
+
+    assert check() == []
+
+
+def strip_jinja(source: str) -> str:
+    source = re.sub(r"\{% block body_class %\}.*?\{% endblock %\}", " ", source)  # a class attribute's value
+    source = re.sub(r"\{#.*?#\}", " ", source, flags=re.S)
+    source = re.sub(r"\{%.*?%\}", " ", source, flags=re.S)
+    return re.sub(r"\{\{.*?\}\}", " ", source, flags=re.S)
+
+
+@pytest.mark.parametrize("template", sorted(p.relative_to(WEB / "templates").as_posix()
+                                            for p in (WEB / "templates").rglob("*.html")))
+def test_templates_hold_no_hard_coded_english(template):
+    source = strip_jinja((WEB / "templates" / template).read_text(encoding="utf-8"))
+    parser = VisibleText(page_lang="ja")
+    parser.feed(source)
+    english = [t for t in parser.texts if re.search(r"[A-Za-z]{2,}", t)]
+    assert english == [], f"{template}: UI text outside gettext: {english}"
+
+
+# ---------------------------------------------------------------- choosing the language
+
+
+def test_japanese_is_the_default(client):
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="ja">' in page and "検索" in page and "Skip to content" not in page
+
+
+def test_accept_language_is_honoured(client):
+    assert '<html lang="en">' in client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(as_text=True)
+    assert '<html lang="ja">' in client.get("/", headers={"Accept-Language": "fr-FR,fr;q=0.9"}).get_data(as_text=True)
+    assert '<html lang="ja">' in client.get("/", headers={"Accept-Language": "ja,en;q=0.5"}).get_data(as_text=True)
+
+
+def test_switch_sets_a_cookie_that_beats_the_browser(client):
+    r = client.get("/lang/en?next=/recordings")
+    assert r.status_code == 303 and r.headers["Location"] == "/recordings"
+    assert "lang=en" in r.headers["Set-Cookie"] and "SameSite=Lax" in r.headers["Set-Cookie"]
+    page = client.get("/recordings", headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert '<html lang="en">' in page and "All recordings" in page
+    client.get("/lang/ja?next=/")
+    assert '<html lang="ja">' in client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+
+def test_switch_links_come_back_to_the_same_page(client):
+    page = client.get("/search?q=溶接").get_data(as_text=True)
+    link = re.search(r'href="(/lang/en\?next=[^"]+)"', page).group(1)
+    assert client.get(link).headers["Location"] == "/search?q=%E6%BA%B6%E6%8E%A5"
+
+
+def test_unknown_language_sets_nothing(client):
+    r = client.get("/lang/xx?next=/")
+    assert r.status_code == 303 and "Set-Cookie" not in r.headers
+
+
+# ---------------------------------------------------------------- walking the pages
+
+
+def pages(client) -> list[str]:
+    listed = client.get("/api/v1/recordings").get_json()
+    recs = [r for g in listed["techniques"] for r in g["recordings"]]
+    by_kind = {r["kind"]: r["id"] for r in recs}
+    urls = ["/", "/recordings", "/recordings?technique=旋盤&kind=document", "/recordings?technique=なし",
+            "/search", "/search?q=旋盤のびびりを抑えるには", "/search?q=溶接&technique=存在しない分野",
+            "/search?q=fellow Americans&kind=audio", "/no/such/page", "/r/999999"]
+    for kind, rid in by_kind.items():
+        urls += [f"/r/{rid}", f"/r/{rid}?t=5", f"/r/{rid}/print?t=5"]
+    return urls
+
+
+def english_patterns(client_app) -> list[tuple[str, re.Pattern]]:
+    """Every English source string of the catalogue as a regex (placeholders match anything)."""
+    from web.catalog import read
+
+    out = []
+    for message in read("ja"):
+        if not message.id:
+            continue
+        for text in (message.id if isinstance(message.id, (list, tuple)) else (message.id,)):
+            translated = message.string if isinstance(message.string, str) else message.string[0]
+            if text == translated:
+                continue  # the same in both languages (e.g. "JSON API")
+            body = re.escape(text)
+            body = re.sub(r"%\\\((\w+)\\\)[sd]", ".+?", body)
+            out.append((text, re.compile(body)))
+    return out
+
+
+def test_japanese_pages_show_no_untranslated_ui_text(app, client):
+    patterns = english_patterns(app)
+    leaks = []
+    for url in pages(client):
+        r = client.get(url, headers={"Accept-Language": "ja"})
+        assert r.status_code in (200, 404), url
+        page = r.get_data(as_text=True)
+        assert '<html lang="ja">' in page, url
+        for text in visible_text(page):
+            for source, pattern in patterns:
+                if pattern.fullmatch(text) or (" " in source and pattern.search(text)):
+                    leaks.append((url, source, text))
+    assert leaks == []
+
+
+def test_english_pages_are_english(client):
+    for url in ("/", "/search?q=溶接", "/recordings"):
+        page = client.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
+        texts = visible_text(page)
+        assert "Search" in texts and "検索" not in texts and "すべての記録" not in texts, url
+
+
+def test_kind_and_language_labels_are_translated(client):
+    rid = next(r["id"] for g in client.get("/api/v1/recordings?kind=audio").get_json()["techniques"]
+               for r in g["recordings"])
+    ja = client.get(f"/r/{rid}", headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    en = client.get(f"/r/{rid}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "音声" in ja and "英語" in ja
+    assert ">Audio<" in en and ">English<" in en

@@ -1,0 +1,141 @@
+"""The Flask application factory: `create_app(config=None)`.
+
+Why a factory: tests, `kb serve`, the benchmark and the screenshot script each
+build their own app over their own knowledge base (KB_HOME), with nothing
+global between them.  The app opens one SQLite connection per request for page
+views (cheap, and safe across waitress's threads) and keeps one
+:class:`web.searching.SearchService` for its whole life, so the embedder and
+the index are loaded once, on the first search.  Importing this module loads
+Flask and the kb core only: no torch, FAISS or Whisper.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from kb.errors import NotFound
+from kb.settings import Config, load_config
+from web import formatting, http, i18n
+from web.data import BadRequest
+from web.searching import SearchService
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """A Flask app over one knowledge base.
+
+    ``config`` may hold Flask settings and: ``KB_CONFIG`` (a :class:`kb.settings.Config`) or ``KB_HOME``
+    (a folder; default: the KB_HOME environment variable / ./kb-data), ``PUBLIC_URL`` (the address QR
+    codes point at, e.g. http://192.168.1.10:5000; default: the address the page was asked for)."""
+    app = Flask(__name__)
+    app.config.update(SEND_FILE_MAX_AGE_DEFAULT=3600, PUBLIC_URL=os.environ.get("KB_PUBLIC_URL"))
+    app.config.update(dict(config or {}))
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    kb_config: Config = app.config.get("KB_CONFIG") or load_config(app.config.get("KB_HOME"))
+    app.config["KB_CONFIG"] = kb_config
+    _ensure_database(kb_config)
+    app.extensions["search_service"] = SearchService(kb_config)
+
+    i18n.init_app(app)
+    _register_template_helpers(app)
+    app.after_request(http.add_security_headers)
+    app.teardown_appcontext(_close_db)
+    _register_errors(app)
+
+    from web.views import api, recordings, search
+
+    app.register_blueprint(search.bp)
+    app.register_blueprint(recordings.bp)
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    return app
+
+
+def _ensure_database(config: Config) -> None:
+    """Create or migrate the database once, at start (page views then only open connections)."""
+    from kb.home import open_db
+
+    open_db(config, create=True).close()
+
+
+def kb_config() -> Config:
+    from flask import current_app
+
+    return current_app.config["KB_CONFIG"]
+
+
+def search_service() -> SearchService:
+    from flask import current_app
+
+    return current_app.extensions["search_service"]
+
+
+def get_db():
+    """This request's SQLite connection (opened on first use, closed at the end of the request)."""
+    if "db" not in g:
+        from kb import db
+
+        g.db = db.connect(kb_config().db_path)
+    return g.db
+
+
+def _close_db(_exc=None) -> None:
+    conn = g.pop("db", None)
+    if conn is not None:
+        conn.close()
+
+
+_asset_versions: dict[str, str] = {}
+
+
+def asset_url(filename: str) -> str:
+    """/static/<file>?v=<content hash>: browsers cache assets, and see a new version at once."""
+    from flask import url_for
+
+    version = _asset_versions.get(filename)
+    if version is None:
+        data = (STATIC / filename).read_bytes()
+        version = _asset_versions[filename] = hashlib.sha256(data).hexdigest()[:10]
+    return url_for("static", filename=filename, v=version)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters.update(clock=formatting.clock, time_range=formatting.time_range,
+                                 snippet=formatting.snippet, plain_snippet=formatting.plain_snippet)
+    app.jinja_env.globals.update(asset_url=asset_url, moment_url=formatting.moment_url)
+
+    @app.context_processor
+    def _locale_context():
+        from flask_babel import get_locale
+
+        locale = str(get_locale() or i18n.DEFAULT)
+        here = request.full_path.rstrip("?") if request else "/"
+        return {"locale": locale, "here": here}
+
+
+def _register_errors(app: Flask) -> None:
+    def respond(status: int, message: str):
+        if http.wants_json() or request.path.startswith("/api/"):
+            response = jsonify({"error": message, "status": status})
+            response.status_code = status
+            return response
+        return render_template("errors/error.html", status=status, message=message), status
+
+    @app.errorhandler(NotFound)
+    def _not_found(e):
+        return respond(404, str(e))
+
+    @app.errorhandler(BadRequest)
+    def _bad_request(e):
+        return respond(400, str(e))
+
+    @app.errorhandler(HTTPException)
+    def _http(e):
+        return respond(e.code or 500, e.description or e.name)

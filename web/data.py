@@ -1,0 +1,170 @@
+"""What each page shows, as plain dicts: the HTML views render them, the JSON twins return them as they are.
+
+Why one place: "every page that shows data has a JSON twin" is only true if the
+page and its twin cannot drift apart, so both are fed by the same function.
+Only published fields leave the server (no stored paths, no hashes).
+"""
+from __future__ import annotations
+
+import sqlite3
+from typing import Mapping
+
+from kb import recordings
+from kb.recordings import KINDS
+from kb.settings import Config
+from web import mediafiles
+from web.formatting import content_terms, mark_terms, moment_url, time_range
+from web.searching import SearchRequest, SearchService
+
+MODES = ("hybrid", "lexical", "dense")
+MAX_QUERY_CHARS = 300
+MAX_LIMIT = 50
+PUBLIC_FIELDS = ("id", "title", "kind", "format", "meister", "technique", "tags", "language", "duration",
+                 "pages", "status", "created_at")
+
+
+class BadRequest(ValueError):
+    """A parameter the API cannot take; the message names it and says what is allowed."""
+
+
+def _one(args: Mapping, name: str) -> str | None:
+    value = args.get(name)
+    value = value.strip() if isinstance(value, str) else None
+    return value or None
+
+
+def parse_search(args) -> SearchRequest:
+    """A SearchRequest from query-string arguments (q, technique, meister, kind, language, tag..., mode, limit)."""
+    query = (args.get("q") or "").strip()[:MAX_QUERY_CHARS]
+    kind = _one(args, "kind")
+    if kind and kind not in KINDS:
+        raise BadRequest(f"kind must be one of {', '.join(KINDS)}")
+    mode = _one(args, "mode") or "hybrid"
+    if mode not in MODES:
+        raise BadRequest(f"mode must be one of {', '.join(MODES)}")
+    try:
+        limit = int(args.get("limit") or 10)
+    except ValueError:
+        raise BadRequest("limit must be a whole number") from None
+    tags = args.getlist("tag") if hasattr(args, "getlist") else list(args.get("tag") or [])
+    return SearchRequest(query=query, limit=max(1, min(MAX_LIMIT, limit)), mode=mode,
+                         technique=_one(args, "technique"), meister=_one(args, "meister"), kind=kind,
+                         language=_one(args, "language"), tags=[t.strip() for t in tags if t and t.strip()])
+
+
+def thumbnail_url(rec: Mapping, seconds: float | None) -> str | None:
+    second = mediafiles.thumbnail_second(dict(rec), seconds)
+    if second is None or not rec.get("stored_path"):
+        return None
+    return f"/r/{int(rec['id'])}/thumb/{second}.jpg"
+
+
+def public(rec: Mapping) -> dict:
+    """The fields of a recording that pages and the API show, with its address."""
+    out = {k: rec.get(k) for k in PUBLIC_FIELDS}
+    out["url"] = f"/r/{int(rec['id'])}"
+    out["thumbnail"] = thumbnail_url(rec, 0) if rec.get("kind") == "video" else None
+    return out
+
+
+def search_payload(service: SearchService, conn: sqlite3.Connection, req: SearchRequest) -> dict:
+    """Results of a search: moments with their address, time, thumbnail and marked text."""
+    payload = {"query": req.query, "mode": req.mode, "filters": req.filters_json(), "hits": [],
+               "warnings": [], "suggestions": None}
+    if req.query:
+        result = service.search(req)
+        terms = content_terms(req.query)
+        recs = recordings.get_many(conn, {h.recording_id for h in result.hits})
+        for hit in result.hits:
+            rec = recs.get(hit.recording_id) or {"id": hit.recording_id, "kind": hit.kind}
+            d = hit.to_json()
+            if "<mark>" not in d["marked"]:
+                d["marked"] = mark_terms(hit.text, terms)
+            d["url"] = moment_url(hit.recording_id, hit.start, hit.page, None if hit.start is not None else hit.chunk_id)
+            d["time"] = time_range(hit.start, hit.end)
+            d["thumbnail"] = thumbnail_url(rec, hit.start)
+            d["language"] = rec.get("language")
+            d["tags"] = rec.get("tags") or []
+            for m in d["more"]:
+                m["url"] = moment_url(hit.recording_id, m["start"], m["page"],
+                                      None if m["start"] is not None else m["chunk_id"])
+                m["time"] = time_range(m["start"], m["end"])
+            payload["hits"].append(d)
+        payload["warnings"] = list(result.warnings)
+    if req.query and not payload["hits"]:
+        payload["suggestions"] = suggestions(conn, req)
+    return payload
+
+
+def suggestions(conn: sqlite3.Connection, req: SearchRequest) -> dict:
+    """What to try when nothing was found: without the filters, a technique name, a glossary term."""
+    techniques = [t["name"] for t in technique_counts(conn)][:8]
+    terms = [r[0] for r in conn.execute("SELECT term FROM glossary ORDER BY id LIMIT 8")]
+    return {"without_filters": req.has_filters, "techniques": techniques, "terms": terms,
+            "shorter": len(req.query) > 12}
+
+
+def technique_counts(conn: sqlite3.Connection) -> list[dict]:
+    rows = conn.execute(
+        "SELECT technique AS name, COUNT(*) AS count FROM recordings WHERE status = 'done' "
+        "AND technique IS NOT NULL AND technique != '' GROUP BY technique ORDER BY count DESC, technique")
+    return [dict(r) for r in rows]
+
+
+def facets(conn: sqlite3.Connection) -> dict:
+    """Values the filters offer: those present in searchable recordings (SQL aggregates, no row loading)."""
+    def column(sql: str) -> list:
+        return [r[0] for r in conn.execute(sql)]
+
+    done = "FROM recordings r WHERE r.status = 'done'"
+    return {
+        "techniques": column(f"SELECT DISTINCT r.technique {done} AND r.technique IS NOT NULL ORDER BY 1"),
+        "meisters": column("SELECT DISTINCT m.name FROM recordings r JOIN meisters m ON m.id = r.meister_id "
+                           "WHERE r.status = 'done' ORDER BY 1"),
+        "kinds": [k for k in KINDS if k in set(column(f"SELECT DISTINCT r.kind {done}"))],
+        "languages": column(f"SELECT DISTINCT r.language {done} AND r.language IS NOT NULL ORDER BY 1"),
+        "tags": column("SELECT t.value FROM recordings r, json_each(r.tags) t WHERE r.status = 'done' "
+                       "GROUP BY t.value ORDER BY COUNT(*) DESC, t.value"),
+    }
+
+
+def recordings_payload(conn: sqlite3.Connection, args: Mapping) -> dict:
+    """Every searchable recording, grouped by technique category (filters as for search)."""
+    req = parse_search(args)
+    wanted = {"technique": req.technique, "meister": req.meister, "kind": req.kind, "language": req.language}
+    listed = []
+    for rec in recordings.list_all(conn, status="done"):
+        if any(v and rec.get(k) != v for k, v in wanted.items()):
+            continue
+        if req.tags and not set(req.tags) <= set(rec.get("tags") or []):
+            continue
+        listed.append(public(rec))
+    groups: dict[str, list[dict]] = {}
+    for rec in sorted(listed, key=lambda r: (r["technique"] is None, r["technique"] or "", r["id"])):
+        groups.setdefault(rec["technique"] or "", []).append(rec)
+    ordered = sorted(groups.items(), key=lambda kv: (kv[0] == "", -len(kv[1]), kv[0]))  # biggest first, "other" last
+    return {"filters": req.filters_json(), "count": len(listed),
+            "techniques": [{"name": name, "count": len(items), "recordings": items} for name, items in ordered]}
+
+
+def recording_payload(conn: sqlite3.Connection, config: Config, recording_id: int) -> dict:
+    """One recording: metadata, media and subtitle addresses, transcript lines or written passages."""
+    rec = recordings.get(conn, recording_id)
+    out = public(rec)
+    out["media"] = None
+    out["media_type"] = None
+    out["subtitles"] = None
+    source = mediafiles.playable(config, rec) if rec["status"] == "done" else None
+    if source is not None:
+        out["media"] = f"/r/{recording_id}/media"
+        out["media_type"] = source.mimetype
+    segments = recordings.segments(conn, recording_id)
+    out["segments"] = [{"idx": s["idx"], "start": s["start"], "end": s["end"], "page": s["page"],
+                        "text": s["text"], "speaker": s["speaker"]} for s in segments]
+    if rec["kind"] != "document" and any(s["start"] is not None for s in segments):
+        out["subtitles"] = f"/r/{recording_id}/subtitles.vtt"
+    out["passages"] = []
+    if rec["kind"] == "document":
+        out["passages"] = [dict(r) for r in conn.execute(
+            "SELECT id, idx, page, text FROM chunks WHERE recording_id = ? ORDER BY idx", (recording_id,))]
+    return out

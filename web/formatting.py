@@ -1,0 +1,132 @@
+"""How times, moments and snippets are written on the pages (Jinja filters, also used by the JSON twins).
+
+Why a module of its own: the same moment appears on the results page, the
+recording page, the print card and in the JSON, and it must read the same
+everywhere ("02:15–02:48", "p. 3").  The snippet is rebuilt from the search
+engine's already-escaped ``Hit.marked``: only ``<mark>``/``</mark>`` are tags
+there, so it is split on those, cut to a window around the first match, and
+escaped again piece by piece; nothing else from the data is ever marked safe.
+"""
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urlencode
+
+from markupsafe import Markup, escape
+
+_MARK = re.compile(r"(</?mark>)")
+# Kanji / katakana runs and Latin words: the content words of a Japanese or English question
+# (hiragana is mostly particles and endings: の, を, には, ですか).
+_CONTENT = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf々〆]{2,}|[\u30a0-\u30ffー]{2,}|[A-Za-z0-9][A-Za-z0-9.+-]{2,}")
+_ENGLISH_STOP = frozenset("the and for with how what when where why who does can you are was were this that "
+                          "from into not".split())
+
+
+def clock(seconds: float | None) -> str:
+    """02:15, or 1:02:15 past an hour; empty for None."""
+    if seconds is None:
+        return ""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def time_range(start: float | None, end: float | None) -> str:
+    """02:15–02:48 (or just 02:15 when the end is unknown or the same second)."""
+    if start is None:
+        return ""
+    if end is None or int(end) <= int(start):
+        return clock(start)
+    return f"{clock(start)}–{clock(end)}"
+
+
+def moment_url(recording_id: int, start: float | None = None, page: int | None = None,
+               chunk_id: int | None = None) -> str:
+    """The address of a moment: /r/<id>?t=<seconds>, or a written passage by page / passage id."""
+    if start is not None:
+        return f"/r/{recording_id}?t={int(start)}"
+    params: dict[str, int] = {}
+    if page is not None:
+        params["page"] = page
+    if chunk_id is not None:
+        params["c"] = chunk_id
+    anchor = f"#c-{chunk_id}" if chunk_id is not None else (f"#page-{page}" if page is not None else "")
+    return f"/r/{recording_id}" + (f"?{urlencode(params)}" if params else "") + anchor
+
+
+def _pieces(marked: str) -> list[tuple[str, bool]]:
+    """(plain text, is_marked) pieces of an escaped string that holds only <mark> tags."""
+    out, inside = [], False
+    for part in _MARK.split(marked or ""):
+        if part == "<mark>":
+            inside = True
+        elif part == "</mark>":
+            inside = False
+        elif part:
+            out.append((html.unescape(part), inside))
+    return out
+
+
+def snippet(marked: str, before: int = 50, length: int = 200) -> Markup:
+    """A window of about ``length`` characters starting ``before`` characters ahead of the first match,
+    with the matches in <mark>; text is escaped again here, so only <mark> tags can come out."""
+    pieces = _pieces(marked)
+    flat = [(" ".join(text.split()) if not m else text, m) for text, m in pieces]
+    full = "".join(t for t, _ in flat)
+    first = 0
+    pos = 0
+    for text, is_mark in flat:
+        if is_mark:
+            first = pos
+            break
+        pos += len(text)
+    start = max(0, first - before)
+    if len(full) - start < length:
+        start = max(0, len(full) - length)
+    end = start + length
+    out, pos = [], 0
+    for text, is_mark in flat:
+        lo, hi = max(start, pos), min(end, pos + len(text))
+        if lo < hi:
+            part = escape(text[lo - pos:hi - pos])
+            out.append(Markup("<mark>") + part + Markup("</mark>") if is_mark else part)
+        pos += len(text)
+    body = Markup("").join(out)
+    if start > 0:
+        body = Markup("…") + body
+    if end < len(full):
+        body = body + Markup("…")
+    return body
+
+
+def plain_snippet(marked: str, before: int = 50, length: int = 200) -> str:
+    """The same window as :func:`snippet`, as plain text (for the print card and alt texts)."""
+    return html.unescape(_MARK.sub("", str(snippet(marked, before, length))))
+
+
+def content_terms(query: str) -> list[str]:
+    """Words of a question worth marking in a snippet, longest first (see _CONTENT)."""
+    import unicodedata
+
+    found = _CONTENT.findall(unicodedata.normalize("NFKC", query or ""))
+    terms = {t for t in found if t.lower() not in _ENGLISH_STOP}
+    return sorted(terms, key=len, reverse=True)
+
+
+def mark_terms(text: str, terms: list[str]) -> str:
+    """Escaped text with <mark> around each term (case-insensitive), in the form of ``Hit.marked``.
+
+    Used only when the engine marked nothing in a hit (a long Japanese question whose
+    whole wording appears nowhere), so the reader still sees why the passage matched."""
+    if not terms:
+        return html.escape(text)
+    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    out, last = [], 0
+    for m in pattern.finditer(text):
+        out.append(html.escape(text[last:m.start()]))
+        out.append("<mark>" + html.escape(m.group(0)) + "</mark>")
+        last = m.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out)

@@ -1,0 +1,38 @@
+"""JSON API v1: the same data as the pages, for other tools (curriculum builders, shop-floor terminals).
+
+Every route returns exactly what its page twin returns for `Accept: application/json`
+(both are fed by web.data), so the two cannot drift apart.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from web import data
+from web.app import get_db, kb_config, search_service
+
+bp = Blueprint("api", __name__)
+
+
+@bp.get("/")
+def index():
+    return jsonify({"version": 1, "endpoints": {
+        "search": "/api/v1/search?q=...&technique=&meister=&kind=video|audio|document&language=&tag=&limit=10",
+        "recordings": "/api/v1/recordings?technique=&meister=&kind=&language=&tag=",
+        "recording": "/api/v1/recordings/<id>",
+    }})
+
+
+@bp.get("/search")
+def search():
+    req = data.parse_search(request.args)
+    return jsonify(data.search_payload(search_service(), get_db(), req))
+
+
+@bp.get("/recordings")
+def recordings():
+    return jsonify(data.recordings_payload(get_db(), request.args))
+
+
+@bp.get("/recordings/<int:recording_id>")
+def recording(recording_id: int):
+    return jsonify(data.recording_payload(get_db(), kb_config(), recording_id))

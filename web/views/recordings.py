@@ -1,0 +1,157 @@
+"""Watching and sharing: a recording at a moment, its subtitles and media, thumbnails, QR codes, print cards.
+
+Media is streamed with HTTP range requests (``send_file(conditional=True)``
+answers ``Range`` with 206), which is what lets Chromium and Safari seek; the
+file is looked up from the recording's row, never from the request.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, request, send_file
+
+from kb import recordings
+from web import data, http, mediafiles
+from web.app import get_db, kb_config
+from web.qr import qr_svg
+
+bp = Blueprint("recordings", __name__)
+
+
+def _seconds(raw: str | None) -> float | None:
+    if raw in (None, ""):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return max(0.0, value) if value == value and value != float("inf") else None  # NaN / inf: ignored
+
+
+def _int(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
+
+
+@bp.get("/recordings")
+def browse():
+    conn = get_db()
+    payload = data.recordings_payload(conn, request.args)
+    return http.html_or_json(payload, "recordings/browse.html", facets=data.facets(conn),
+                             req=data.parse_search(request.args))
+
+
+@bp.get("/r/<int:recording_id>")
+def recording(recording_id: int):
+    payload = data.recording_payload(get_db(), kb_config(), recording_id)
+    start = _seconds(request.args.get("t"))
+    if start is not None and payload.get("duration"):
+        start = min(start, float(payload["duration"]))
+    page = _int(request.args.get("page"))
+    chunk = _int(request.args.get("c"))
+    if http.wants_json():
+        return http.html_or_json(payload, "recordings/recording.html")
+    media_start = start if payload["kind"] != "document" else None
+    return http.html_or_json(
+        payload, "recordings/recording.html", start=start, page=page, chunk=chunk,
+        poster=data.thumbnail_url(_row(recording_id), start or 0),
+        current=_current_index(payload["segments"], start),
+        share_link=share_url(recording_id, media_start, page if media_start is None else None),
+        share_base=share_url(recording_id, None))
+
+
+def _current_index(segments: list[dict], start: float | None) -> int | None:
+    """Index of the transcript line playing at ``start`` (highlighted before any script runs)."""
+    if start is None:
+        return None
+    current = None
+    for n, s in enumerate(segments):
+        if s["start"] is None or s["start"] > start + 1e-6:
+            break
+        current = n
+    return current
+
+
+def _row(recording_id: int) -> dict:
+    return recordings.get(get_db(), recording_id)
+
+
+@bp.get("/r/<int:recording_id>/subtitles.vtt")
+def subtitles(recording_id: int):
+    from media.subtitles import to_vtt
+
+    _row(recording_id)  # 404 for an unknown recording
+    segs = [s for s in recordings.segments(get_db(), recording_id) if s["start"] is not None]
+    cues = [_Cue(s["start"], s["end"] if s["end"] is not None else s["start"], s["text"]) for s in segs]
+    return Response(to_vtt(cues), mimetype="text/vtt", headers={"Cache-Control": "no-cache"})
+
+
+class _Cue:
+    __slots__ = ("start", "end", "text")
+
+    def __init__(self, start: float, end: float, text: str):
+        self.start, self.end, self.text = start, end, text
+
+
+@bp.get("/r/<int:recording_id>/media")
+def media(recording_id: int):
+    rec = _row(recording_id)
+    source = mediafiles.playable(kb_config(), rec) if rec["status"] == "done" else None
+    if source is None:
+        abort(404, description="no playable media for this recording")
+    response = send_file(source.path, mimetype=source.mimetype, conditional=True, etag=True, max_age=3600)
+    response.headers["Accept-Ranges"] = "bytes"
+    return response
+
+
+@bp.get("/r/<int:recording_id>/thumb/<int:second>.jpg")
+def thumbnail(recording_id: int, second: int):
+    rec = _row(recording_id)
+    if mediafiles.thumbnail_second(rec, second) is None:
+        abort(404, description="no picture at this time")
+    path = mediafiles.thumbnail(kb_config(), rec, second)
+    if path is None:
+        abort(404, description="no thumbnail could be made")
+    return send_file(path, mimetype="image/jpeg", conditional=True, max_age=86400)
+
+
+def share_url(recording_id: int, start: float | None, page: int | None = None) -> str:
+    """The absolute address of a moment, for links that leave the browser (QR codes, print cards)."""
+    base = (current_app.config.get("PUBLIC_URL") or request.host_url).rstrip("/")
+    path = f"/r/{recording_id}"
+    if start is not None:
+        path += f"?t={int(start)}"
+    elif page is not None:
+        path += f"?page={page}"
+    return base + path
+
+
+@bp.get("/r/<int:recording_id>/qr.svg")
+def qr(recording_id: int):
+    _row(recording_id)
+    url = share_url(recording_id, _seconds(request.args.get("t")), _int(request.args.get("page")))
+    return Response(qr_svg(url), mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=3600"})
+
+
+@bp.get("/r/<int:recording_id>/print")
+def print_card(recording_id: int):
+    """A card to print and stick on the machine: title, meister, moment, QR code, address."""
+    conn = get_db()
+    rec = data.public(_row(recording_id))
+    start = _seconds(request.args.get("t"))
+    page = _int(request.args.get("page"))
+    line = _line_at(recordings.segments(conn, recording_id), start, page)
+    payload = dict(rec, start=start, page=page, link=share_url(recording_id, start, page), text=line)
+    qr_query = f"?t={int(start)}" if start is not None else (f"?page={page}" if page is not None else "")
+    return http.html_or_json(payload, "recordings/print.html", qr_src=f"/r/{recording_id}/qr.svg{qr_query}",
+                             back=f"/r/{recording_id}{qr_query}")
+
+
+def _line_at(segments: list[dict], start: float | None, page: int | None) -> str | None:
+    """The transcript line spoken at ``start`` (or the first text of ``page``), for the card."""
+    if start is not None:
+        spoken = [s for s in segments if s["start"] is not None and s["start"] <= start + 0.5]
+        return spoken[-1]["text"] if spoken else None
+    if page is not None:
+        return next((s["text"][:200] for s in segments if s["page"] == page), None)
+    return None

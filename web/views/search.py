@@ -1,0 +1,47 @@
+"""The apprentice's way in: the home page, the search results, and the language switch.
+
+The results page works as a plain form (no script needed); with htmx, changing
+a filter swaps only the results block (`HX-Request` asks for the fragment) and
+the address bar follows, so every state has a link that can be shared.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, make_response, redirect, render_template, request
+
+from kb import recordings
+from web import data, http, i18n
+from web.app import get_db, search_service
+
+bp = Blueprint("search", __name__)
+
+RECENT = 6
+
+
+@bp.get("/")
+def home():
+    conn = get_db()
+    ids = [r[0] for r in conn.execute("SELECT id FROM recordings WHERE status = 'done' ORDER BY id DESC LIMIT ?",
+                                      (RECENT,))]
+    rows = recordings.get_many(conn, ids)
+    recent = [data.public(rows[i]) for i in ids if i in rows]
+    payload = {"techniques": data.technique_counts(conn), "recent": recent}
+    return http.html_or_json(payload, "search/home.html", facets=data.facets(conn))
+
+
+@bp.get("/search")
+def results():
+    req = data.parse_search(request.args)
+    conn = get_db()
+    payload = data.search_payload(search_service(), conn, req)
+    if http.is_partial() and not http.wants_json():
+        return render_template("search/_results.html", data=payload, req=req)
+    return http.html_or_json(payload, "search/results.html", req=req, facets=data.facets(conn))
+
+
+@bp.get("/lang/<code>")
+def switch_language(code: str):
+    """Remember the chosen interface language (cookie, one year) and go back where the user was."""
+    response = make_response(redirect(http.safe_next(request.args.get("next")), code=303))
+    if code in i18n.LANGUAGES:
+        response.set_cookie(i18n.COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
