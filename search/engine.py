@@ -156,7 +156,14 @@ class Searcher:
             def dense_score_of(ids: Sequence[int]) -> np.ndarray:
                 return self.store.embeddings_of(list(ids)) @ qvec[0]
 
-            ranked = fusion.hybrid_rank(query, lex, dense, dense_score_of, limit=k)
+            second_score_of = None
+            if self.store.second is not None:
+                q2 = self.store.second.encode_queries([query])[0]
+
+                def second_score_of(ids: Sequence[int]) -> np.ndarray:
+                    return self.store.embeddings_of(list(ids), second=True) @ q2
+
+            ranked = fusion.hybrid_rank(query, lex, dense, dense_score_of, limit=k, second_score_of=second_score_of)
         else:
             ranked = lex if mode == "lexical" else dense
 

@@ -6,7 +6,7 @@ from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from web.data import BadRequest, parse_search
-from web.formatting import clock, content_terms, mark_terms, moment_url, plain_snippet, snippet, time_range
+from web.formatting import clock, moment_url, plain_snippet, snippet, time_range
 
 
 def test_clock_and_time_range():
@@ -41,15 +41,6 @@ def test_snippet_is_a_window_around_the_first_match():
 
 def test_snippet_without_marks_starts_at_the_beginning():
     assert str(snippet("a" * 500, length=50)) == "a" * 50 + "…"
-
-
-def test_content_terms_and_marking_for_questions_the_engine_left_unmarked():
-    assert content_terms("旋盤のびびりを抑えるには") == ["旋盤"]
-    assert content_terms("ステンレスの溶接") == ["ステンレス", "溶接"]
-    assert content_terms("How do I stop chatter on the lathe?") == ["chatter", "lathe", "stop"]
-    assert mark_terms("<b>旋盤</b>で削る", ["旋盤"]) == "&lt;b&gt;<mark>旋盤</mark>&lt;/b&gt;で削る"
-    assert mark_terms("Lathe work", ["lathe"]) == "<mark>Lathe</mark> work"
-    assert mark_terms("<x>", []) == "&lt;x&gt;"
 
 
 def test_parse_search_reads_filters_and_bounds_the_limit():

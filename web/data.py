@@ -13,7 +13,7 @@ from kb import recordings
 from kb.recordings import KINDS
 from kb.settings import Config
 from web import mediafiles
-from web.formatting import content_terms, mark_terms, moment_url, time_range
+from web.formatting import moment_url, time_range
 from web.searching import SearchRequest, SearchService
 
 MODES = ("hybrid", "lexical", "dense")
@@ -73,13 +73,10 @@ def search_payload(service: SearchService, conn: sqlite3.Connection, req: Search
                "warnings": [], "suggestions": None}
     if req.query:
         result = service.search(req)
-        terms = content_terms(req.query)
         recs = recordings.get_many(conn, {h.recording_id for h in result.hits})
         for hit in result.hits:
             rec = recs.get(hit.recording_id) or {"id": hit.recording_id, "kind": hit.kind}
             d = hit.to_json()
-            if "<mark>" not in d["marked"]:
-                d["marked"] = mark_terms(hit.text, terms)
             d["url"] = moment_url(hit.recording_id, hit.start, hit.page, None if hit.start is not None else hit.chunk_id)
             d["time"] = time_range(hit.start, hit.end)
             d["thumbnail"] = thumbnail_url(rec, hit.start)

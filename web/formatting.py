@@ -18,9 +18,6 @@ from markupsafe import Markup, escape
 _MARK = re.compile(r"(</?mark>)")
 # Kanji / katakana runs and Latin words: the content words of a Japanese or English question
 # (hiragana is mostly particles and endings: の, を, には, ですか).
-_CONTENT = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf々〆]{2,}|[\u30a0-\u30ffー]{2,}|[A-Za-z0-9][A-Za-z0-9.+-]{2,}")
-_ENGLISH_STOP = frozenset("the and for with how what when where why who does can you are was were this that "
-                          "from into not".split())
 
 
 def clock(seconds: float | None) -> str:
@@ -104,29 +101,3 @@ def snippet(marked: str, before: int = 50, length: int = 200) -> Markup:
 def plain_snippet(marked: str, before: int = 50, length: int = 200) -> str:
     """The same window as :func:`snippet`, as plain text (for the print card and alt texts)."""
     return html.unescape(_MARK.sub("", str(snippet(marked, before, length))))
-
-
-def content_terms(query: str) -> list[str]:
-    """Words of a question worth marking in a snippet, longest first (see _CONTENT)."""
-    import unicodedata
-
-    found = _CONTENT.findall(unicodedata.normalize("NFKC", query or ""))
-    terms = {t for t in found if t.lower() not in _ENGLISH_STOP}
-    return sorted(terms, key=len, reverse=True)
-
-
-def mark_terms(text: str, terms: list[str]) -> str:
-    """Escaped text with <mark> around each term (case-insensitive), in the form of ``Hit.marked``.
-
-    Used only when the engine marked nothing in a hit (a long Japanese question whose
-    whole wording appears nowhere), so the reader still sees why the passage matched."""
-    if not terms:
-        return html.escape(text)
-    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
-    out, last = [], 0
-    for m in pattern.finditer(text):
-        out.append(html.escape(text[last:m.start()]))
-        out.append("<mark>" + html.escape(m.group(0)) + "</mark>")
-        last = m.end()
-    out.append(html.escape(text[last:]))
-    return "".join(out)

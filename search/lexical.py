@@ -1,0 +1,318 @@
+"""Lexical index: Japanese-aware terms in SQLite FTS5, scored by how much of the query a chunk contains.
+
+Why this shape: Japanese has no spaces, so FTS5's ``unicode61`` tokenizer sees a
+whole sentence as one token, and ``trigram`` can never match a two-character
+word such as 旋盤 or 溶接.  Python therefore turns text into space-separated
+terms and FTS5 only splits on the spaces:
+
+* NFKC first (full-width ＡＢＣ１２３ and half-width ｶﾀｶﾅ become one form), lower case;
+* runs of kanji/kana (digits included: 5月, 0.2ミリ) become overlapping character
+  bigrams, what Lucene's CJK analyzer does: 旋盤加工 -> 旋盤 盤加 加工;
+* each kanji of a run is also indexed on its own, so a one-character query
+  (錆, 鋸) matches; a one-character run is indexed as itself;
+* no stemming for Japanese and no dictionary: nothing to install, nothing
+  to go stale, and new shop words (ルートギャップ, もらい錆) work on day one;
+* Latin words are lower-cased, accents dropped (café = cafe), a plural "s" folded.
+
+Search has two steps (measured in bench/quality.py, see bench/results/quality.json):
+
+1. candidates: the query's terms (bigrams, Latin words, lone kanji such as 錆 in
+   錆と傷), less pure-hiragana bigrams (のは, てい ...) and English stop words when
+   it has others.  The rarest of them, up to MAX_POSTINGS postings in all, pick the
+   k chunks with the most idf weight in one SQL statement (no bm25: it would score
+   every matching row).  Common terms would make the search touch most rows (slow
+   at 100k chunks) and add little evidence; they still count in the score.
+2. score: bm25 has no fixed scale (it grows with the query's length and the
+   corpus), which makes it hard to fuse with a cosine.  Each candidate is scored
+   instead by its *coverage*: the idf-weighted share of all the query's terms it
+   contains (2/3), plus the share of the query's character trigrams it contains
+   as adjacent bigrams, i.e. copied phrases (1/3).  The score lies in [0, 1] on
+   every corpus and every query, and a chunk that matches only generic words
+   scores low.  Measured on JSQuAD it also ranks better than FTS5's bm25().
+
+The table is ``chunk_fts(terms)`` with rowid = chunks.id (migration 002).
+The choice of bigrams over SudachiPy morphemes was measured too (same file).
+"""
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+import unicodedata
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+# Kanji (CJK unified + ext A + compatibility), the iteration mark 々 and 〆.
+_KANJI = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005\u3006"
+_HIRAGANA = "\u3041-\u309f"
+_KATAKANA = "\u30a0-\u30ff\u31f0-\u31ff"  # includes the long-vowel mark ー
+# Digits stay inside a kana/kanji run (5月, 2ミリ) because dates and sizes are strong clues;
+# Latin words and bare numbers stand alone.
+_LATIN = "a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"  # ASCII and accented Latin letters (not × ÷)
+_TOKEN = re.compile(f"[{_KANJI}{_HIRAGANA}{_KATAKANA}0-9]+|[{_LATIN}][{_LATIN}0-9]*|[0-9]+")
+_KANJI_CHAR = re.compile(f"[{_KANJI}]")
+_LATIN_START = re.compile(f"[{_LATIN}]")
+_HIRAGANA_ONLY = re.compile(f"^[{_HIRAGANA}]+$")
+_STOP_WORDS = frozenset(
+    "a an the to of in on at for and or is are was were be been do does did my your our how why what "
+    "when where which who with by it its this that these from as i you we can should not no".split())
+
+# Weights of the score: coverage of the query's terms and of its trigrams (phrases).
+COVERAGE_WEIGHT = 2 / 3
+PHRASE_WEIGHT = 1 / 3
+
+
+def normalise(text: str) -> str:
+    """NFKC + lower case: the one form both documents and queries are compared in."""
+    return unicodedata.normalize("NFKC", text or "").lower()
+
+
+def _latin_word(word: str) -> str:
+    if not word.isascii():  # café -> cafe, Müller -> muller
+        word = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    # Light stemming: fold a plural "s" (blisters -> blister) but keep "ss", short words and numbers.
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and not word[-2].isdigit():
+        return word[:-1]
+    return word
+
+
+def _tokens(text: str) -> list[tuple[str, bool]]:
+    """Runs of the normalised text as (token, is_cjk_run)."""
+    out = []
+    for m in _TOKEN.finditer(normalise(text)):
+        tok = m.group(0)
+        out.append((tok, not (_LATIN_START.match(tok) or tok.isdigit())))
+    return out
+
+
+def _bigrams(run: str) -> list[str]:
+    if len(run) == 1:
+        return [run]
+    return [run[i:i + 2] for i in range(len(run) - 1)]
+
+
+def index_terms(text: str) -> str:
+    """The terms string stored in chunk_fts.terms for a chunk's text.
+
+    A run's bigrams are written in order and next to each other, so a trigram of
+    the text shows up in the terms as two adjacent bigrams ("旋盤 盤加"): the
+    phrase part of the score relies on that.
+    """
+    terms: list[str] = []
+    for tok, cjk in _tokens(text):
+        if cjk:
+            terms.extend(_bigrams(tok))
+            if len(tok) > 1:
+                terms.extend(_KANJI_CHAR.findall(tok))
+        else:
+            terms.append(_latin_word(tok))
+    return " ".join(terms)
+
+
+def _is_common(term: str) -> bool:
+    return term in _STOP_WORDS or (len(term) == 2 and bool(_HIRAGANA_ONLY.match(term)))
+
+
+def _lone_kanji(run: str) -> list[str]:
+    """Kanji standing alone between kana (錆 and 傷 in 錆と傷): one-character words with no bigram of their own."""
+    out = []
+    for i, ch in enumerate(run):
+        if _KANJI_CHAR.match(ch) and not any(
+                0 <= j < len(run) and _KANJI_CHAR.match(run[j]) for j in (i - 1, i + 1)):
+            out.append(ch)
+    return out
+
+
+def query_terms(query: str) -> list[str]:
+    """Distinct terms a query is searched with, in order of appearance.
+
+    Bigrams and Latin words, without pure-hiragana bigrams and English stop words
+    (unless nothing else is left), plus lone kanji (one-character words);
+    a one-character query is its own term.
+    """
+    terms: list[str] = []
+    for tok, cjk in _tokens(query):
+        if cjk:
+            terms.extend(_bigrams(tok))
+            if len(tok) > 1:
+                terms.extend(_lone_kanji(tok))
+        else:
+            terms.append(_latin_word(tok))
+    terms = list(dict.fromkeys(terms))
+    content = [t for t in terms if not _is_common(t)]
+    return content or terms
+
+
+def _query_phrases(query: str) -> list[str]:
+    """The query's character trigrams, written as the two adjacent bigrams they index as."""
+    out: list[str] = []
+    for tok, cjk in _tokens(query):
+        if cjk:
+            out.extend(f"{tok[i:i + 2]} {tok[i + 1:i + 3]}" for i in range(len(tok) - 2))
+    return list(dict.fromkeys(out))
+
+
+def add_chunks(conn: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> int:
+    """Index (chunk_id, text) rows; replaces any earlier entry of the same id.  Caller commits."""
+    rows = [(int(cid), index_terms(text)) for cid, text in rows]
+    if not rows:
+        return 0
+    delete_chunks(conn, [cid for cid, _ in rows])
+    conn.executemany("INSERT INTO chunk_fts(rowid, terms) VALUES (?, ?)", rows)
+    return len(rows)
+
+
+def delete_chunks(conn: sqlite3.Connection, chunk_ids: Sequence[int]) -> None:
+    """Remove chunks from the lexical index.  Caller commits."""
+    conn.executemany("DELETE FROM chunk_fts WHERE rowid = ?", [(int(c),) for c in chunk_ids])
+
+
+def rebuild(conn: sqlite3.Connection, batch: int = 2000, rows: sqlite3.Cursor | None = None) -> int:
+    """Re-fill chunk_fts (after a change of analysis).  Returns the count.
+
+    rows: a cursor over (chunk_id, indexed text); default the chunks' own text.  The store
+    passes title + text (search.store.INDEXED_ROWS_SQL), what add_chunks was given."""
+    conn.execute("DELETE FROM chunk_fts")
+    total = 0
+    cur = rows if rows is not None else conn.execute("SELECT id, text FROM chunks ORDER BY id")
+    while True:
+        rows = cur.fetchmany(batch)
+        if not rows:
+            break
+        conn.executemany("INSERT INTO chunk_fts(rowid, terms) VALUES (?, ?)",
+                         [(int(r[0]), index_terms(r[1])) for r in rows])
+        total += len(rows)
+    conn.execute("INSERT INTO chunk_fts(chunk_fts) VALUES ('optimize')")
+    return total
+
+
+# Candidate generation reads at most about this many postings (rows of the rarest query
+# terms): it keeps a search over 100k chunks within a few milliseconds.  The rarest
+# terms carry the most evidence; the others still count in the coverage score.
+MAX_POSTINGS = 10_000
+# Document frequencies are counted exactly up to this many chunks, estimated above.
+DF_EXACT_UP_TO = 256
+
+
+@dataclass(frozen=True)
+class LexicalHit:
+    chunk_id: int
+    score: float       # COVERAGE_WEIGHT * coverage + PHRASE_WEIGHT * phrase, in [0, 1]
+    coverage: float    # idf-weighted share of the query's terms the chunk contains
+    phrase: float      # share of the query's character trigrams the chunk contains
+
+
+def _doc_frequencies(conn: sqlite3.Connection, terms: Sequence[str]) -> dict[str, int]:
+    """Number of chunks holding each term: exact up to DF_EXACT_UP_TO, estimated above.
+
+    fts5vocab would walk a term's whole posting list (25 ms for a term in most of
+    100k chunks); counting stops at DF_EXACT_UP_TO instead, and a commoner term's
+    frequency is estimated from how far into the rowid range its DF_EXACT_UP_TO-th
+    posting lies (chunks of a term are spread over the whole range).  The estimate
+    only feeds an idf, where its error is small.
+    """
+    first = conn.execute("SELECT min(id), max(id) FROM chunk_fts_docsize").fetchone()
+    lo, hi = (first[0] or 0), (first[1] or 0)
+    count = "SELECT count(*) FROM (SELECT 1 FROM chunk_fts WHERE chunk_fts MATCH ? LIMIT ?)"
+    nth = "SELECT rowid FROM chunk_fts WHERE chunk_fts MATCH ? ORDER BY rowid LIMIT 1 OFFSET ?"
+    out = {}
+    for t in terms:
+        quoted = '"' + t.replace('"', '""') + '"'
+        row = conn.execute(nth, (quoted, DF_EXACT_UP_TO)).fetchone()
+        if row is None:  # at most DF_EXACT_UP_TO postings (cheap to count)
+            out[t] = int(conn.execute(count, (quoted, DF_EXACT_UP_TO)).fetchone()[0])
+        else:
+            share = (row[0] - lo + 1) / max(1, hi - lo + 1)
+            out[t] = int(DF_EXACT_UP_TO / max(share, 1e-9))
+    return out
+
+
+def _row_count(conn: sqlite3.Connection) -> int:
+    # One row per indexed chunk; a plain rowid table, so count(*) walks a small b-tree.
+    return int(conn.execute("SELECT count(*) FROM chunk_fts_docsize").fetchone()[0])
+
+
+def _idf(df: int, n: int) -> float:
+    # The idf FTS5's bm25 uses, floored so that a term in most chunks still counts a little.
+    return max(0.05, math.log((n - df + 0.5) / (df + 0.5)))
+
+
+def _select_terms(df: dict[str, int], max_postings: int) -> list[str]:
+    """The rarest present terms whose postings add up to max_postings (the rarest one always)."""
+    chosen, total = [], 0
+    for t in sorted((t for t in df if df[t] > 0), key=lambda t: df[t]):
+        if chosen and total + df[t] > max_postings:
+            break
+        chosen.append(t)
+        total += df[t]
+    return chosen
+
+
+def _candidates(conn: sqlite3.Connection, weights: dict[str, float], k: int) -> list[int]:
+    """Top k rowids by the summed weight of the given terms they contain (all in SQL)."""
+    parts = " UNION ALL ".join("SELECT rowid, ? AS w FROM chunk_fts WHERE chunk_fts MATCH ?" for _ in weights)
+    args: list = []
+    for t, w in weights.items():
+        args += [w, '"' + t.replace('"', '""') + '"']
+    sql = f"SELECT rowid FROM ({parts}) GROUP BY rowid ORDER BY sum(w) DESC, rowid LIMIT ?"
+    return [int(r[0]) for r in conn.execute(sql, args + [int(k)])]
+
+
+def search_hits(conn: sqlite3.Connection, query: str, k: int = 100,
+                max_postings: int = MAX_POSTINGS) -> list[LexicalHit]:
+    """Best k chunks for a query with the parts of their score, best first."""
+    terms = query_terms(query)
+    if not terms or k <= 0:
+        return []
+    df = _doc_frequencies(conn, terms)
+    n = max(_row_count(conn), max(df.values()))
+    idf = {t: _idf(df[t], n) for t in terms}
+    selected = _select_terms(df, max_postings)
+    if not selected:
+        return []
+    rowids = _candidates(conn, {t: idf[t] for t in selected}, k)
+    marks = ",".join("?" * len(rowids))
+    stored = dict(conn.execute(f"SELECT rowid, terms FROM chunk_fts WHERE rowid IN ({marks})", rowids))
+    total = sum(idf.values())
+    phrases = _query_phrases(query)
+    hits = []
+    for rowid in rowids:
+        text = stored.get(rowid, "")
+        present = set(text.split())
+        coverage = sum(w for t, w in idf.items() if t in present) / total
+        if phrases:
+            padded = f" {text} "
+            found = sum(1 for p in phrases if p[:2] in present and p[3:] in present and f" {p} " in padded)
+            phrase = found / len(phrases)
+        else:
+            phrase = coverage
+        hits.append(LexicalHit(rowid, COVERAGE_WEIGHT * coverage + PHRASE_WEIGHT * phrase, coverage, phrase))
+    hits.sort(key=lambda h: -h.score)  # stable: equal scores keep the candidate order
+    return hits
+
+
+def search(conn: sqlite3.Connection, query: str, k: int = 100) -> list[tuple[int, float]]:
+    """Best k chunks for a query as (chunk_id, score), best first; score in [0, 1], higher = better."""
+    return [(h.chunk_id, h.score) for h in search_hits(conn, query, k)]
+
+
+_CONTENT_RUN = re.compile(f"[{_KANJI}0-9]+|[{_KATAKANA}]{{2,}}")
+
+
+def highlight_terms(query: str) -> list[str]:
+    """Surface strings to mark in a snippet, longest first, stop words left out.
+
+    Whole runs so that 旋盤加工 is marked as one piece, and, inside a Japanese
+    question's run, its kanji and katakana words: 旋盤のびびりを抑えるには as a
+    whole appears nowhere, but 旋盤 and 抑 do.  Hiragana-only pieces are left out
+    (mostly particles and endings: marking を or には everywhere is noise)."""
+    seen: dict[str, None] = {}
+    for tok, cjk in _tokens(query):
+        if tok in _STOP_WORDS:
+            continue
+        seen.setdefault(tok, None)
+        if cjk:
+            for piece in _CONTENT_RUN.findall(tok):
+                if not piece.isdigit():
+                    seen.setdefault(piece, None)
+    return sorted(seen, key=len, reverse=True)
