@@ -31,13 +31,25 @@
     return found;
   }
 
-  function reveal(index, smooth) {
+  function outOfView(item) {
+    var top = item.offsetTop - list.offsetTop;
+    return top < list.scrollTop || top + item.offsetHeight > list.scrollTop + list.clientHeight;
+  }
+
+  /* Lines far down use an estimated height (content-visibility:auto) until they are drawn, so
+     the first scroll can land short of the line; check again once they are, and correct. */
+  function reveal(index, smooth, retries) {
     if (!list || index < 0) return;
     var item = links[index].parentNode;
-    var top = item.offsetTop - list.offsetTop;
-    var wanted = top - list.clientHeight / 3;
-    if (top < list.scrollTop || top + item.offsetHeight > list.scrollTop + list.clientHeight || !smooth) {
+    if (outOfView(item) || !smooth) {
+      var wanted = item.offsetTop - list.offsetTop - list.clientHeight / 3;
       list.scrollTo({ top: Math.max(0, wanted), behavior: smooth ? "smooth" : "instant" });
+    }
+    if (retries === undefined) retries = 3;
+    if (retries > 0) {
+      setTimeout(function () {
+        if (index === current && outOfView(item) && Date.now() - userScrolledAt > 4000) reveal(index, false, retries - 1);
+      }, smooth ? 700 : 100);
     }
   }
 
