@@ -77,3 +77,24 @@ def searcher(ingestor):
     from search.engine import Searcher
 
     return Searcher(ingestor.store)
+
+
+# -- web: the demo knowledge base (built once per process) behind the Flask app --
+
+@pytest.fixture(scope="module")
+def home(shared_data):
+    from web.testing import demo_home
+
+    return demo_home()
+
+
+@pytest.fixture(scope="module")
+def app(home):
+    from web.app import create_app
+
+    return create_app({"KB_HOME": str(home), "TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

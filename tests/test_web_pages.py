@@ -15,25 +15,6 @@ from web.testing import XSS_TITLE
 
 
 @pytest.fixture(scope="module")
-def home(shared_data):
-    from web.testing import demo_home
-
-    return demo_home()
-
-
-@pytest.fixture(scope="module")
-def app(home):
-    from web.app import create_app
-
-    return create_app({"KB_HOME": str(home), "TESTING": True})
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture(scope="module")
 def ids(app) -> dict[str, int]:
     """Recording ids by title."""
     listed = app.test_client().get("/api/v1/recordings").get_json()

@@ -18,25 +18,6 @@ HEAVY = ("torch", "faiss", "whisper", "faster_whisper", "ctranslate2", "sentence
 
 
 @pytest.fixture(scope="module")
-def home(shared_data):
-    from web.testing import demo_home
-
-    return demo_home()
-
-
-@pytest.fixture(scope="module")
-def app(home):
-    from web.app import create_app
-
-    return create_app({"KB_HOME": str(home), "TESTING": True})
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture(scope="module")
 def hostile_id(app) -> int:
     listed = app.test_client().get("/api/v1/recordings").get_json()
     return next(r["id"] for g in listed["techniques"] for r in g["recordings"] if r["title"] == XSS_TITLE)
