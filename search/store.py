@@ -45,8 +45,12 @@ class ChunkIn:
 class SearchStore:
     """Owns the embedder and the vector index of one knowledge base (both loaded lazily, once)."""
 
-    def __init__(self, config: Config, conn: sqlite3.Connection, embedder=None):
+    def __init__(self, config: Config, conn: sqlite3.Connection, embedder=None, embed_threads: int | None = None):
+        """embed_threads: threads of the embedding engine (default: KB_THREADS, all cores).  A process that
+        only searches passes KB_SEARCH_THREADS: measured in bench/latency.py, a 2-thread query embedding
+        next to a running ingest has a p95 of ~1.9 s, a 1-thread one ~0.15 s."""
         self.config = config
+        self._embed_threads = embed_threads
         self.conn = conn
         self._embedder = embedder
         self._second = False  # not loaded yet; None = switched off
@@ -85,7 +89,8 @@ class SearchStore:
         if self._embedder is None:
             from search.embedders import load_embedder
 
-            self._embedder = load_embedder(self.config.get("embed_model"), threads=self.config.threads())
+            self._embedder = load_embedder(self.config.get("embed_model"),
+                                           threads=self._embed_threads or self.config.threads())
         return self._embedder
 
     @property

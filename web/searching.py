@@ -70,7 +70,8 @@ class SearchService:
         from search.store import SearchStore
 
         conn = db.connect(self.config.db_path)
-        store = SearchStore(self.config, conn, embedder=embedder)
+        store = SearchStore(self.config, conn, embedder=embedder,
+                            embed_threads=int(self.config.get("search_threads") or 1))
         self._generation = db.get_generation(conn)
         store.index  # noqa: B018 - load now, inside the lock, not in the middle of a search
         self._searcher = Searcher(store)
