@@ -120,6 +120,17 @@ def _times(start: float, end: float, duration: float) -> tuple[float, float]:
     return round(start, 3), round(end, 3)
 
 
+def _prepare(recognizer, audio: np.ndarray, language: str | None) -> tuple[np.ndarray, str | None, list[str]]:
+    """What both engines do first: check the waveform, resolve the language, and warn
+    (instead of failing) when an English-only model is asked for another language."""
+    audio = _check_audio(audio)
+    language = _wanted_language(language)
+    warnings: list[str] = []
+    if not recognizer.multilingual:
+        language, warnings = _english_only_warning(recognizer.model_id, language)
+    return audio, language, warnings
+
+
 def _empty(engine: str, model: str, language: str | None, warnings: list[str]) -> Transcript:
     return Transcript(language=language, duration=0.0, segments=[], engine=engine, model=model,
                       warnings=warnings)
@@ -152,11 +163,7 @@ class FasterWhisperRecognizer:
 
     def transcribe(self, audio: np.ndarray, *, language: str | None = None,
                    hotwords: Sequence[str] | None = None, progress: Progress | None = None) -> Transcript:
-        audio = _check_audio(audio)
-        language = _wanted_language(language)
-        warnings: list[str] = []
-        if not self.multilingual:
-            language, warnings = _english_only_warning(self.model_id, language)
+        audio, language, warnings = _prepare(self, audio, language)
         if audio.size == 0:
             return _empty(self.name, self.model_id, language, warnings)
         seg_iter, info = self._model.transcribe(
@@ -220,11 +227,7 @@ class OpenAIWhisperRecognizer:
 
     def transcribe(self, audio: np.ndarray, *, language: str | None = None,
                    hotwords: Sequence[str] | None = None, progress: Progress | None = None) -> Transcript:
-        audio = _check_audio(audio)
-        language = _wanted_language(language)
-        warnings: list[str] = []
-        if not self.multilingual:
-            language, warnings = _english_only_warning(self.model_id, language)
+        audio, language, warnings = _prepare(self, audio, language)
         if audio.size == 0:
             return _empty(self.name, self.model_id, language, warnings)
         if progress:
