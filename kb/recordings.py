@@ -13,6 +13,7 @@ from typing import Iterable, Sequence
 from kb.errors import NotFound
 
 KINDS = ("video", "audio", "document")
+VISIBILITIES = ("private", "organisation", "shared")
 
 
 @dataclass
@@ -24,6 +25,9 @@ class RecordingMeta:
     technique: str | None = None
     tags: list[str] = field(default_factory=list)
     language: str | None = None  # ja / en / None = detect
+    visibility: str = "organisation"  # private | organisation | shared (see kb.access)
+    organisation_id: int | None = None  # None = organisation 1, the one `kb init` creates
+    owner_user_id: int | None = None  # the user who uploaded it (None for the command line)
 
     @staticmethod
     def parse_tags(raw: str | Sequence[str] | None) -> list[str]:
@@ -60,19 +64,24 @@ def create(conn: sqlite3.Connection, *, title: str, kind: str, fmt: str, source_
            status: str = "processing") -> int:
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
+    if meta.visibility not in VISIBILITIES:
+        raise ValueError(f"unknown visibility {meta.visibility!r}")
     cur = conn.execute(
         """INSERT INTO recordings(title, kind, format, source_name, stored_path, sha256, size_bytes,
-                                  meister_id, technique, tags, language, status)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                  meister_id, technique, tags, language, status, visibility,
+                                  organisation_id, owner_user_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (title, kind, fmt, source_name, stored_path, sha256, size_bytes, meister_id(conn, meta.meister),
-         meta.technique or None, json.dumps(meta.tags, ensure_ascii=False), meta.language, status),
+         meta.technique or None, json.dumps(meta.tags, ensure_ascii=False), meta.language, status,
+         meta.visibility, meta.organisation_id or 1, meta.owner_user_id),
     )
     return int(cur.lastrowid)
 
 
 def update(conn: sqlite3.Connection, recording_id: int, **fields) -> None:
     allowed = {"title", "stored_path", "technique", "tags", "language", "duration", "pages",
-               "transcript_source", "status", "error", "visibility"}
+               "transcript_source", "status", "error", "visibility", "organisation_id", "owner_user_id",
+               "meister_id"}
     bad = set(fields) - allowed
     if bad:
         raise ValueError(f"cannot update {sorted(bad)}")
