@@ -137,16 +137,47 @@ def test_candidate_budget_keeps_the_rarest_terms():
     assert hits[0].coverage == pytest.approx(1.0)
 
 
-def test_document_frequency_estimate_is_close():
+def _fresh_counts(conn) -> dict[str, int]:
+    """Document frequencies counted from scratch over what chunk_fts holds now."""
+    from collections import Counter
+
+    counts = Counter()
+    rows = conn.execute("SELECT terms FROM chunk_fts").fetchall()
+    for (terms,) in rows:
+        counts.update(set(terms.split()))
+    counts[""] = len(rows)
+    return dict(counts)
+
+
+def test_document_frequencies_are_exact_and_follow_adds_replaces_and_deletes():
     conn = sqlite3.connect(":memory:")
     migrate(conn)
-    # "研削" in every third chunk of 3000: 1000 chunks, above the exact-count limit.
     lexical.add_chunks(conn, [(i, "研削の条件" if i % 3 == 0 else "溶接の条件") for i in range(1, 3001)])
+    df, n = lexical._doc_frequencies(conn, ["研削", "溶接", "旋盤"])
+    assert (df, n) == ({"研削": 1000, "溶接": 2000, "旋盤": 0}, 3000)
+    lexical.add_chunks(conn, [(3, "旋盤の条件")])      # replaces chunk 3 (was 研削)
+    lexical.delete_chunks(conn, [1, 2, 99999])           # 99999 was never indexed
+    df, n = lexical._doc_frequencies(conn, ["研削", "溶接", "旋盤"])
+    assert (df, n) == ({"研削": 999, "溶接": 1998, "旋盤": 1}, 2998)
+    assert dict(conn.execute("SELECT term, df FROM lexical_df")) == _fresh_counts(conn)
+    lexical.rebuild(conn, rows=conn.execute("SELECT 7, '研削の条件'"))
+    assert dict(conn.execute("SELECT term, df FROM lexical_df")) == _fresh_counts(conn)
+
+
+def test_migration_fills_document_frequencies_of_an_existing_index(tmp_path):
+    """A knowledge base indexed before lexical_df existed gets the table filled by migration 007."""
+    from kb.db import _migrations
+
+    conn = connect(tmp_path / "kb.sqlite")
+    for number, name, sql in _migrations():
+        if number < 7:
+            conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
+    conn.executemany("INSERT INTO chunk_fts(rowid, terms) VALUES (?, ?)",
+                     [(cid, lexical.index_terms(text)) for cid, text in DOCS.items()])
     conn.commit()
-    df = lexical._doc_frequencies(conn, ["研削", "溶接", "旋盤"])
-    assert df["旋盤"] == 0
-    assert 800 <= df["研削"] <= 1250
-    assert 1700 <= df["溶接"] <= 2500
+    migrate(conn)
+    assert dict(conn.execute("SELECT term, df FROM lexical_df")) == _fresh_counts(conn)
+    assert ids(conn, "旋盤") == [1]
 
 
 def test_highlight_terms():
