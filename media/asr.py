@@ -33,6 +33,16 @@ from media.errors import RecognizerError
 __all__ = ["Word", "Segment", "Transcript", "Recognizer", "load_recognizer", "SAMPLE_RATE", "BACKENDS"]
 
 SAMPLE_RATE = 16000
+# Decoding (faster-whisper).  Whisper re-decodes a 30 s window at rising temperatures when its
+# text compresses too well (a sign of a repetition loop).  OpenAI's threshold, 2.4, also fires on
+# speech that really repeats itself: a sentence said twice in a window compresses to about 2.5,
+# and every re-decode costs a full decode (bench/ingest_speed.py, jfk.flac looped for 10 minutes:
+# speech recognition RTF 0.37 and WER 0.088 at 2.4, RTF 0.072 and WER 0.013 at 3.0; on 9 minutes of
+# narration that never repeats the two are alike: RTF 0.082 / 0.093, WER 0.136 / 0.140).
+# A real loop ("thank you thank you ...") compresses far above 3.
+# bench/ingest_speed.py measures both side by side.
+DEFAULT_BEAM_SIZE = 5
+DEFAULT_COMPRESSION_RATIO_THRESHOLD = 3.0
 BACKENDS = ("faster-whisper", "openai-whisper")
 Progress = Callable[[float], None]
 
@@ -144,8 +154,12 @@ class FasterWhisperRecognizer:
 
     name = "faster-whisper"
 
-    def __init__(self, model: str = "", *, compute_type: str = "int8", threads: int | None = None):
+    def __init__(self, model: str = "", *, compute_type: str = "int8", threads: int | None = None,
+                 beam_size: int = DEFAULT_BEAM_SIZE,
+                 compression_ratio_threshold: float | None = DEFAULT_COMPRESSION_RATIO_THRESHOLD):
         self.model_id, source = _faster_whisper_source(model)
+        self.beam_size = max(1, int(beam_size))
+        self.compression_ratio_threshold = compression_ratio_threshold
         from faster_whisper import WhisperModel
 
         kwargs = dict(device="cpu", compute_type=compute_type, cpu_threads=threads or os.cpu_count() or 1)
@@ -168,7 +182,8 @@ class FasterWhisperRecognizer:
             return _empty(self.name, self.model_id, language, warnings)
         seg_iter, info = self._model.transcribe(
             audio, language=language, word_timestamps=True, vad_filter=False,
-            hotwords=_hotword_text(hotwords))
+            hotwords=_hotword_text(hotwords), beam_size=self.beam_size,
+            compression_ratio_threshold=self.compression_ratio_threshold)
         duration = float(info.duration) or audio.size / SAMPLE_RATE
         segments = []
         for s in seg_iter:  # a lazy generator: decoding happens while we iterate
@@ -288,21 +303,27 @@ _CACHE_LOCK = threading.Lock()
 
 
 def load_recognizer(backend: str = "faster-whisper", model: str = "", *, compute_type: str = "int8",
-                    threads: int | None = None) -> Recognizer:
+                    threads: int | None = None, beam_size: int | None = None,
+                    compression_ratio_threshold: float | None = None) -> Recognizer:
     """A recognizer for ``backend``/``model``, loaded once and shared.
 
     ``transcribe`` may be called from several threads (faster-whisper runs them
     side by side; openai-whisper one at a time).  ``threads`` = CPU threads for
-    the engine (None = all cores)."""
+    the engine (None = all cores).  ``beam_size`` / ``compression_ratio_threshold``: faster-whisper
+    decoding (None = the defaults above; a threshold <= 0 switches the re-decoding off)."""
     backend = (backend or "faster-whisper").strip().lower()
     if backend not in BACKENDS:
         raise RecognizerError(f"unknown speech recognition backend {backend!r} (choose from {', '.join(BACKENDS)})")
-    key = (backend, model or "", compute_type if backend == "faster-whisper" else "", threads)
+    beam = int(beam_size) if beam_size else DEFAULT_BEAM_SIZE
+    ratio = DEFAULT_COMPRESSION_RATIO_THRESHOLD if compression_ratio_threshold is None else (
+        float(compression_ratio_threshold) if float(compression_ratio_threshold) > 0 else None)
+    key = (backend, model or "", compute_type if backend == "faster-whisper" else "", threads, beam, ratio)
     with _CACHE_LOCK:  # held while loading: two threads must not load the same model twice
         rec = _CACHE.get(key)
         if rec is None:
             if backend == "faster-whisper":
-                rec = FasterWhisperRecognizer(model, compute_type=compute_type, threads=threads)
+                rec = FasterWhisperRecognizer(model, compute_type=compute_type, threads=threads, beam_size=beam,
+                                              compression_ratio_threshold=ratio)
             else:
                 rec = OpenAIWhisperRecognizer(model, threads=threads)
             _CACHE[key] = rec

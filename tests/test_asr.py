@@ -168,3 +168,19 @@ def test_openai_whisper_random_checkpoint(n_vocab, tmp_path, jfk_audio):
     for seg in transcript.segments:
         assert isinstance(seg, Segment) and 0.0 <= seg.start <= seg.end <= 4.0 and seg.text
         assert all(0.0 <= w.start <= w.end <= 4.0 for w in seg.words)
+
+
+def test_decoding_settings_reach_faster_whisper(jfk):
+    """beam size and the re-decode threshold are settings; 0 switches re-decoding off."""
+    from kb.settings import load_config
+    from media.ffmpeg import load_audio
+
+    default = load_recognizer("faster-whisper", "", threads=2)
+    assert (default.beam_size, default.compression_ratio_threshold) == (5, 3.0)
+    config = load_config(whisper_beam_size="1", whisper_compression_ratio_threshold="0")
+    greedy = load_recognizer("faster-whisper", "", threads=2, beam_size=config.get_int("whisper_beam_size"),
+                             compression_ratio_threshold=config.get_float("whisper_compression_ratio_threshold"))
+    assert greedy is not default
+    assert (greedy.beam_size, greedy.compression_ratio_threshold) == (1, None)
+    text = greedy.transcribe(load_audio(jfk), language="en").text.lower()
+    assert "fellow americans" in text and "your country" in text
