@@ -49,7 +49,7 @@ from media.errors import MediaError
 
 __all__ = [
     "MediaError", "MediaInfo", "ffmpeg_binary", "default_timeout", "check_input", "probe",
-    "load_audio", "extract_audio_file", "make_thumbnail", "make_web_mp4", "h264_encoder",
+    "load_audio", "extract_audio_file", "make_thumbnail", "make_web_mp4", "h264_encoder", "browser_playable",
 ]
 
 DEFAULT_TIMEOUT = 1800.0
@@ -316,6 +316,7 @@ class MediaInfo:
     height: int | None = None
     fps: float | None = None
     rotation: float | None = None
+    pixel_format: str | None = None
 
     @property
     def container(self) -> str | None:
@@ -324,6 +325,10 @@ class MediaInfo:
 
 _STREAM = re.compile(
     r"^\s+Stream #0:\d+(?:\[\w+\])?(?:\([^)]*\))?: (Video|Audio|Subtitle|Data|Attachment): (\S+?),?(\s.*)?$")
+
+
+_PIXEL_FORMAT = re.compile(r"(?<![\w/])((?:yuvj?|yuva|nv|p0|gbrp?|gray|rgb|bgr|argb|rgba|bgra|abgr|pal|xyz|ya)"
+                           r"[0-9a-z_]*)(?=[(,\s]|$)")
 
 
 def probe(path: str | os.PathLike, timeout: float | None = None, *, binary: str | None = None) -> MediaInfo:
@@ -358,6 +363,8 @@ def probe(path: str | os.PathLike, timeout: float | None = None, *, binary: str 
                 info.width, info.height = int(wh.group(1)), int(wh.group(2))
             fps = re.search(r"([\d.]+) fps", rest)
             info.fps = float(fps.group(1)) if fps else None
+            pix = _PIXEL_FORMAT.search(rest)
+            info.pixel_format = pix.group(1) if pix else None
             info.rotation = _rotation(lines[i + 1:])
     return info
 
@@ -408,6 +415,37 @@ def extract_audio_file(path: str | os.PathLike, dest_wav: str | os.PathLike, tim
 
 
 # ---------------------------------------------------------------- pictures and web copies
+
+# Containers (as ingest.detect names them) and codecs that Chromium, Firefox and Safari all play.
+_WEB_VIDEO = {"mp4": {"h264"}, "m4v": {"h264"}, "mov": {"h264"}, "webm": {"vp8", "vp9", "av1"}}
+_WEB_VIDEO_AUDIO = {"mp4": {"aac", "mp3"}, "m4v": {"aac", "mp3"}, "mov": {"aac", "mp3"},
+                    "webm": {"opus", "vorbis"}}
+_WEB_AUDIO = {"mp3": {"mp3", "mp3float"}, "m4a": {"aac"}, "mp4": {"aac", "mp3"}, "aac": {"aac"},
+              "wav": {"pcm_s16le", "pcm_s24le", "pcm_u8", "pcm_f32le"}, "flac": {"flac"},
+              "ogg": {"vorbis", "opus"}, "opus": {"opus"}, "webm": {"opus", "vorbis"}}
+_WEB_PIXEL_FORMATS = frozenset({"yuv420p", "yuvj420p"})
+
+
+def browser_playable(info: MediaInfo, container: str | None) -> bool:
+    """Whether every common browser plays this file as it is (else a :func:`make_web_mp4` copy is needed).
+
+    ``container`` is the format :mod:`ingest.detect` read from the content (mp4, mov, mkv, avi ...): ffmpeg's
+    own name cannot tell MKV from WebM.  Video: H.264 in 8-bit 4:2:0 with AAC/MP3 (or no sound) in
+    MP4/MOV, or VP8/VP9/AV1 in WebM.  An iPhone's HEVC .mov, AVI, MKV, MPEG-2, WMV and 10-bit or 4:2:2
+    H.264 are not: Chrome and Firefox refuse some, Safari others."""
+    container = (container or "").lower()
+    audio = (info.audio_codec or "").lower()
+    if info.has_video:
+        video = (info.video_codec or "").lower()
+        if video not in _WEB_VIDEO.get(container, ()):
+            return False
+        if video == "h264" and (info.pixel_format or "") not in _WEB_PIXEL_FORMATS:
+            return False
+        return not info.has_audio or audio in _WEB_VIDEO_AUDIO.get(container, ())
+    if info.has_audio:
+        return audio in _WEB_AUDIO.get(container, ())
+    return False
+
 
 
 def make_thumbnail(path: str | os.PathLike, dest_jpg: str | os.PathLike, at_seconds: float = 0.0,

@@ -53,6 +53,10 @@ def playable(config: Config, rec: dict) -> Playable | None:
     copy = _inside_home(config, Path("media") / str(int(rec["id"])) / WEB_COPY)
     if copy is not None:
         return Playable(copy, "video/mp4" if rec["kind"] == "video" else "audio/mp4")
+    # recordings.playback, decided from the codecs while processing: 'copy'/'none' = browsers cannot play
+    # the original (e.g. HEVC .mov); NULL = not decided yet / an older recording: go by the format.
+    if rec.get("playback") in ("copy", "none"):
+        return None
     fmt = (rec.get("format") or "").lower()
     if rec.get("stored_path") and fmt in PLAYABLE:
         original = _inside_home(config, rec["stored_path"])

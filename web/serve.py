@@ -5,6 +5,11 @@ needs no compiler, and its thread pool serves page views while a search runs.
 `kb serve` uses :func:`serve`; tests, the benchmark and the screenshot script
 use :func:`background_server`, which binds a free loopback port and returns
 its address.
+
+`kb serve` also runs one background worker thread (setting ``serve_worker``,
+default 1) that processes uploads, so a single PC needs nothing else.  It runs
+at a lower CPU priority than the web threads, and on shutdown it hands its job
+back to continue later from the last saved step (ingest/worker.py).
 """
 from __future__ import annotations
 
@@ -26,20 +31,37 @@ class RunningServer:
 
 
 def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = DEFAULT_THREADS):
-    """A waitress server bound to host:port (port 0: any free port; see ``server.effective_port``)."""
+    """A waitress server bound to host:port (port 0: any free port; see ``server.effective_port``).
+
+    Request bodies may be as large as one upload (``max_upload_bytes``, default 4 GB) plus its form
+    fields: waitress's own default (1 GB) would refuse big videos before the app could say why."""
     from waitress.server import create_server
 
+    body_limit = app.config["KB_CONFIG"].get_int("max_upload_bytes") + (1 << 20)
     return create_server(app, host=host, port=port, threads=threads, ident="takumi-kb",
-                         clear_untrusted_proxy_headers=True, channel_timeout=120)
+                         clear_untrusted_proxy_headers=True, channel_timeout=120,
+                         max_request_body_size=body_limit)
+
+
+def start_worker(app: Flask):
+    """The processing worker thread, when the ``serve_worker`` setting asks for one (else None)."""
+    config = app.config["KB_CONFIG"]
+    if config.get("serve_worker").strip().lower() in ("0", "no", "false", "off", ""):
+        return None
+    from ingest.worker import BackgroundWorker
+
+    return BackgroundWorker(config).start()
 
 
 def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = DEFAULT_THREADS,
           warm: bool = True, announce=print) -> None:
-    """Serve until interrupted.  With ``warm``, the embedder and index load in the background at once,
-    so the first search does not wait for them."""
+    """Serve until interrupted (Ctrl+C or SIGTERM).  With ``warm``, the embedder and index load in the
+    background at once, so the first search does not wait for them."""
     server = make_server(app, host, port, threads)
     if warm:
         threading.Thread(target=app.extensions["search_service"].warm, name="warm-search", daemon=True).start()
+    worker = start_worker(app)
+    _stop_on_sigterm()
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     announce(f"Takumi KB is running at http://{shown}:{server.effective_port}/  (Ctrl+C to stop)")
     try:
@@ -48,17 +70,57 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 
         pass
     finally:
         server.close()
+        if worker is not None:
+            worker.stop()
+
+
+def _stop_on_sigterm() -> None:
+    """A service manager's stop (SIGTERM) shuts down like Ctrl+C, so the worker hands its job back."""
+    import signal
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 @contextmanager
-def background_server(app: Flask, threads: int = DEFAULT_THREADS) -> Iterator[RunningServer]:
-    """The app served on a free 127.0.0.1 port in a daemon thread, for as long as the block runs."""
+def background_server(app: Flask, threads: int = DEFAULT_THREADS, worker: bool = False) -> Iterator[RunningServer]:
+    """The app served on a free 127.0.0.1 port in a daemon thread, for as long as the block runs
+    (with ``worker``, also the processing worker thread, as `kb serve` has)."""
     server = make_server(app, "127.0.0.1", 0, threads)
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     thread.start()
+    jobs = start_worker(app) if worker else None
     port = server.effective_port
     try:
         yield RunningServer(f"http://127.0.0.1:{port}", "127.0.0.1", port)
     finally:
+        _stop_from_another_thread(server, thread)
+        if jobs is not None:
+            jobs.stop()
+
+
+def _stop_from_another_thread(server, thread: threading.Thread) -> None:
+    """End waitress's loop before closing its sockets.
+
+    Why: ``server.close()`` from another thread closes sockets the loop may be
+    waiting on in select(), which then fails with EBADF in the server thread.
+    Emptying the loop's map makes it leave after its current wait (the trigger
+    wakes it at once); the sockets are closed once it has."""
+    sockets = getattr(server, "_map", None)
+    if not isinstance(sockets, dict):
         server.close()
         thread.join(timeout=5)
+        return
+    dispatchers = list(sockets.values())
+    sockets.clear()
+    server.pull_trigger()
+    thread.join(timeout=5)
+    server.task_dispatcher.shutdown()
+    for dispatcher in dispatchers:
+        try:
+            dispatcher.close()
+        except OSError:
+            pass
