@@ -111,3 +111,26 @@ def visible_recording_ids(conn: sqlite3.Connection, viewer: Viewer) -> set[int] 
         return None
     where, params = visible_where(viewer)
     return {row[0] for row in conn.execute(f"SELECT r.id FROM recordings r WHERE {where}", params)}
+
+
+def visible_recording(conn: sqlite3.Connection, viewer: Viewer, recording_id: int) -> dict:
+    """The recording if ``viewer`` may see it; otherwise NotFound.
+
+    A hidden recording answers exactly like a missing one (same error, same
+    message), so guessing ids tells nothing.  A recording still being processed
+    (or failed) is shown only to those who may change it: apprentices see
+    finished work only.  (Refusing to change a visible recording is the
+    caller's: pages answer 403 there, since the recording is no secret.)"""
+    from kb import recordings
+    from kb.errors import NotFound
+
+    missing = NotFound(f"no recording with id {recording_id}")
+    try:
+        rec = recordings.get(conn, recording_id)
+    except NotFound:
+        raise missing from None
+    if not can_view(viewer, rec):
+        raise missing
+    if rec.get("status") != "done" and not can_edit(viewer, rec):
+        raise missing
+    return rec

@@ -56,16 +56,31 @@ def _open(ctx, create=False):
 @cli.command()
 @click.pass_context
 def init(ctx):
-    """Create the knowledge base folder (database, index, media).
+    """Create the knowledge base folder (database, index, media) and, the first time, an administrator.
+
+    The administrator's login is `admin`; its password is generated and printed
+    once (change it at /account after logging in; `kb users passwd admin` makes
+    a new one if it is lost).
 
     \b
     Example:  kb --home /srv/takumi init
     """
+    from kb import users
     from kb.home import init_home
 
     conn = init_home(ctx.obj)
-    conn.close()
-    click.echo(f"knowledge base ready at {ctx.obj.home}")
+    try:
+        click.echo(f"knowledge base ready at {ctx.obj.home}")
+        if users.count_users(conn) == 0:
+            password = users.generate_password()
+            users.create_user(conn, "admin", password, "admin", display_name="Administrator",
+                              must_change_password=True)
+            click.echo("first administrator created (shown only now: note the password down)")
+            click.echo("  login:    admin")
+            click.echo(f"  password: {password}")
+            click.echo("log in with `kb serve`, then choose your own password; add people with `kb users add`")
+    finally:
+        conn.close()
 
 
 @cli.command()
@@ -263,47 +278,194 @@ def eval_cmd(ctx, file, as_json, limit_queries):
 
 @cli.group()
 def glossary():
-    """Technical terms: given to Whisper as hints when transcribing.
+    """Technical terms per organisation: hints for Whisper, and other names that widen searches.
 
     \b
     Examples:
-      kb glossary add 心押し台 --reading しんおしだい --synonyms テールストック
+      kb glossary add 心押し台 --reading しんおしだい --synonyms テールストック,tailstock
+      kb glossary add 段取り --org 第二工場
       kb glossary list
     """
+
+
+_ORG_HELP = "Organisation (id or name); default: organisation 1."
+
+
+def _org_id(conn, org) -> int | None:
+    if org is None:
+        return None
+    from kb.users import find_organisation
+
+    return int(find_organisation(conn, org)["id"])
 
 
 @glossary.command("add")
 @click.argument("term")
 @click.option("--reading", help="Reading in kana.")
 @click.option("--synonyms", help="Comma-separated other words for the same thing.")
+@click.option("--org", default=None, metavar="ORG", help=_ORG_HELP)
 @click.pass_context
-def glossary_add(ctx, term, reading, synonyms):
+def glossary_add(ctx, term, reading, synonyms, org):
     from kb import glossary as terms
 
     conn = _open(ctx.parent, create=True)
-    terms.add(conn, term, reading, synonyms.split(",") if synonyms else [])
-    click.echo(f"added {term}")
+    terms.add(conn, term, reading, synonyms or "", organisation_id=_org_id(conn, org))
+    click.echo(f"added {term.strip()}")
 
 
 @glossary.command("list")
+@click.option("--org", default=None, metavar="ORG", help="Only this organisation (id or name); default: all.")
 @click.pass_context
-def glossary_list(ctx):
+def glossary_list(ctx, org):
     from kb import glossary as terms
 
-    for t in terms.list_terms(_open(ctx.parent)):
+    conn = _open(ctx.parent)
+    names = {r[0]: r[1] for r in conn.execute("SELECT id, name FROM organisations")}
+    rows = terms.list_terms(conn, _org_id(conn, org))
+    several = len({t["organisation_id"] for t in rows}) > 1
+    for t in rows:
         extra = " / ".join(x for x in (t["reading"], ", ".join(t["synonyms"])) if x)
-        click.echo(f"{t['term']}" + (f"  ({extra})" if extra else ""))
+        where = f"[{names.get(t['organisation_id'], t['organisation_id'])}] " if several else ""
+        click.echo(f"{where}{t['term']}" + (f"  ({extra})" if extra else ""))
 
 
 @glossary.command("remove")
 @click.argument("term")
+@click.option("--org", default=None, metavar="ORG", help=_ORG_HELP)
 @click.pass_context
-def glossary_remove(ctx, term):
+def glossary_remove(ctx, term, org):
     from kb import glossary as terms
 
-    if not terms.remove(_open(ctx.parent), term):
+    conn = _open(ctx.parent)
+    if not terms.remove(conn, term, _org_id(conn, org)):
         raise KBError(f"no glossary term {term!r}")
     click.echo(f"removed {term}")
+
+
+@cli.group("users")
+def users_group():
+    """People who can log in: apprentice, meister, coordinator or admin, each in an organisation.
+
+    \b
+    Examples:
+      kb users add tanaka --role meister --name "田中 一郎" --org 本社
+      kb users list
+      kb users passwd tanaka      (a new generated password; ends their logins)
+      kb users disable tanaka
+    """
+
+
+@users_group.command("add")
+@click.argument("login")
+@click.option("--role", type=click.Choice(["apprentice", "meister", "coordinator", "admin"]), required=True)
+@click.option("--name", "display_name", help="Name shown in the interface (default: the login).")
+@click.option("--org", default="1", show_default=True, metavar="ORG", help="Organisation (id or name).")
+@click.option("--meister", help="For meisters: the meister name their recordings carry (default: --name).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of generating one.")
+@click.pass_context
+def users_add(ctx, login, role, display_name, org, meister, password_stdin):
+    """Add a user.  A generated password is printed once; they choose their own at the first login."""
+    from kb import users
+
+    conn = _open(ctx.parent)
+    organisation = users.find_organisation(conn, org)
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else users.generate_password()
+    users.create_user(conn, login, password, role, organisation_id=organisation["id"], display_name=display_name,
+                      meister=meister, must_change_password=not password_stdin)
+    click.echo(f"added {login} ({role}, {organisation['name']})")
+    if not password_stdin:
+        click.echo(f"  password: {password}   (shown only now; they choose their own at the first login)")
+
+
+@users_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def users_list(ctx, as_json):
+    """Every user: login, role, organisation, name, and whether they are disabled."""
+    from kb import users
+
+    accounts = users.list_accounts(_open(ctx.parent))
+    if as_json:
+        click.echo(json.dumps([a.public() for a in accounts], ensure_ascii=False, indent=2))
+        return
+    for a in accounts:
+        state = " (disabled)" if a.disabled else (" (must choose a password)" if a.must_change_password else "")
+        who = f"{a.display_name}" + (f" / meister {a.meister}" if a.meister else "")
+        click.echo(f"{a.login:16s} {a.role:12s} {a.organisation:12s} {who}{state}")
+
+
+def _account(ctx, login):
+    from kb import users
+
+    conn = _open(ctx.parent)
+    return conn, users.find_account(conn, login)
+
+
+@users_group.command("disable")
+@click.argument("login")
+@click.pass_context
+def users_disable(ctx, login):
+    """Stop a user logging in; their sessions and API tokens stop working at once."""
+    from kb import users
+
+    conn, account = _account(ctx, login)
+    users.set_disabled(conn, account.id, True)
+    click.echo(f"disabled {account.login}")
+
+
+@users_group.command("enable")
+@click.argument("login")
+@click.pass_context
+def users_enable(ctx, login):
+    """Let a disabled user log in again."""
+    from kb import users
+
+    conn, account = _account(ctx, login)
+    users.set_disabled(conn, account.id, False)
+    click.echo(f"enabled {account.login}")
+
+
+@users_group.command("passwd")
+@click.argument("login")
+@click.pass_context
+def users_passwd(ctx, login):
+    """Give a user a new generated password (printed once); their logins end, and they choose their own next."""
+    from kb import users
+
+    conn, account = _account(ctx, login)
+    password = users.reset_password(conn, account.id)
+    click.echo(f"new password for {account.login}: {password}   (shown only now)")
+
+
+@cli.group("orgs")
+def orgs_group():
+    """Organisations: the factories or sites whose people share their recordings.
+
+    \b
+    Examples:
+      kb orgs add 第二工場
+      kb orgs list
+    """
+
+
+@orgs_group.command("add")
+@click.argument("name")
+@click.pass_context
+def orgs_add(ctx, name):
+    from kb import users
+
+    org_id = users.create_organisation(_open(ctx.parent), name)
+    click.echo(f"added organisation #{org_id} {name.strip()}")
+
+
+@orgs_group.command("list")
+@click.pass_context
+def orgs_list(ctx):
+    from kb import users
+
+    for o in users.list_organisations(_open(ctx.parent)):
+        state = " (disabled)" if o["disabled"] else ""
+        click.echo(f"#{o['id']:<3d} {o['name']}  users: {o['users']}, recordings: {o['recordings']}{state}")
 
 
 @cli.command()
@@ -318,12 +480,13 @@ def settings(ctx):
 @click.option("--searches/--no-searches", default=True, help="Run example searches afterwards.")
 @click.pass_context
 def demo(ctx, searches):
-    """Build a small demo knowledge base (written procedures and real speech) and show searches.
+    """Build a small demo knowledge base (written procedures and real speech), show searches,
+    and make one demo account per role (passwords printed and kept in KB_HOME/demo-accounts.txt).
 
     \b
     Example:  kb --home demo-data demo
     """
-    from kb.demo import build_demo, demo_queries
+    from kb.demo import build_demo, demo_queries, ensure_demo_accounts
 
     conn = _open(ctx, create=True)
     for line in build_demo(ctx.obj, conn):
@@ -333,6 +496,9 @@ def demo(ctx, searches):
             click.echo(f"\n$ kb search \"{q}\"")
             ctx.invoke(search, query=q, limit=3, mode="hybrid", technique=None, meister=None, kind=None,
                        as_json=False)
+    click.echo("")
+    for line in ensure_demo_accounts(ctx.obj, conn):  # last, so the logins are on screen when the server starts
+        click.echo(line)
 
 
 @cli.command()
@@ -357,6 +523,46 @@ def serve(ctx, host, port, threads, public_url, warm):
 
     app = create_app({"KB_CONFIG": ctx.obj, "PUBLIC_URL": public_url})
     run_server(app, host=host, port=port, threads=threads, warm=warm, announce=click.echo)
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Process the jobs that are waiting, then exit (status 1 if one failed).")
+@click.option("--poll", default=2.0, show_default=True, type=float, metavar="S",
+              help="Seconds between looks at an empty queue.")
+@click.pass_context
+def worker(ctx, once, poll):
+    """Process uploaded recordings in the background: extract, transcribe, embed, index.
+
+    `kb serve` already runs one worker thread (setting KB_SERVE_WORKER=1); start
+    more with this command, or run it alone with KB_SERVE_WORKER=0.  Stop it with
+    Ctrl+C: the job in hand continues from its last saved step next time.
+
+    \b
+    Examples:
+      kb worker
+      kb worker --once
+    """
+    import signal
+    import threading
+
+    from ingest.worker import Worker, lower_priority
+
+    _open(ctx, create=True).close()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    lower_priority()
+    runner = Worker(ctx.obj, on_event=click.echo)
+    try:
+        if once:
+            outcomes = runner.run_until_empty(stop)
+            click.echo(f"{sum(o.status == 'done' for o in outcomes)} done, "
+                       f"{sum(o.status == 'failed' for o in outcomes)} failed")
+            sys.exit(1 if any(o.status == "failed" for o in outcomes) else 0)
+        click.echo(f"worker waiting for jobs in {ctx.obj.home} (Ctrl+C to stop)")
+        runner.run_forever(stop, poll)
+    finally:
+        runner.close()
 
 
 def main():

@@ -8,6 +8,12 @@ espeak-ng, because the bundled Whisper model is English-only), plus
 ../shared/data/jfk.flac when it lies beside the project (the test data folder),
 all transcribed by the real pipeline.  Nothing is downloaded.  The videos are
 kept under KB_HOME/demo-media, so running `kb demo` again adds nothing twice.
+
+Demo accounts (:func:`ensure_demo_accounts`): one user per role in 本社 and an
+apprentice and a meister in a second organisation, 第二工場, so every rule of
+who-sees-what can be tried.  Passwords are generated, printed once and kept in
+KB_HOME/demo-accounts.txt (readable only by its owner) so the coordinator can
+find them again; running it again creates nothing twice.
 """
 from __future__ import annotations
 
@@ -211,3 +217,99 @@ def _render(ffmpeg: str, wav: Path, dest: Path, title: str, captions, duration: 
     if proc.returncode != 0:
         reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["unknown error"]
         raise DemoMediaError(f"ffmpeg could not make {dest.name}: {reason[0]}")
+
+
+# ---------------------------------------------------------------- demo accounts
+
+SECOND_ORGANISATION = "第二工場"
+ACCOUNTS_FILE = "demo-accounts.txt"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    key: str  # what tests call this person: admin, coordinator, meister, apprentice, other_meister, other_apprentice
+    login: str
+    display_name: str
+    role: str
+    organisation: str
+    meister: str | None = None  # the meister name their recordings carry
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("admin", "admin", "管理者", "admin", "本社"),
+    DemoAccount("coordinator", "coordinator", "山本 由美", "coordinator", "本社"),
+    DemoAccount("meister", "meister", "田中 一郎", "meister", "本社", "田中 一郎"),
+    DemoAccount("apprentice", "apprentice", "小林 翔", "apprentice", "本社"),
+    DemoAccount("other_meister", "meister2", "中村 誠", "meister", SECOND_ORGANISATION, "中村 誠"),
+    DemoAccount("other_apprentice", "apprentice2", "伊藤 陽菜", "apprentice", SECOND_ORGANISATION),
+)
+
+
+def read_demo_accounts(home: Path) -> dict[str, tuple[str, str]]:
+    """key -> (login, password) from KB_HOME/demo-accounts.txt (empty when there is none)."""
+    path = Path(home) / ACCOUNTS_FILE
+    out: dict[str, tuple[str, str]] = {}
+    if not path.is_file():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if line.startswith("#") or len(parts) < 3:
+            continue
+        out[parts[0]] = (parts[1], parts[2])
+    return out
+
+
+def _write_accounts_file(path: Path, known: dict[str, tuple[str, str]]) -> None:
+    """Write the file readable by its owner only (created 0600, replaced atomically)."""
+    by_key = {a.key: a for a in DEMO_ACCOUNTS}
+    lines = ["# Takumi KB demo accounts, made by `kb demo`.  Keep this file private.",
+             "# key\tlogin\tpassword\trole\torganisation"]
+    for key, (login, password) in known.items():
+        account = by_key.get(key)
+        lines.append("\t".join((key, login, password, account.role if account else "",
+                                account.organisation if account else "")))
+    part = path.with_name(path.name + ".part")
+    part.unlink(missing_ok=True)
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(part, path)
+
+
+def ensure_demo_accounts(config: Config, conn: sqlite3.Connection) -> Iterator[str]:
+    """Create the demo organisations and users that are missing; yields what to tell the user."""
+    from kb import users
+    from kb.errors import NotFound
+
+    path = config.home / ACCOUNTS_FILE
+    known = read_demo_accounts(config.home)
+    try:
+        users.find_organisation(conn, SECOND_ORGANISATION)
+    except NotFound:
+        users.create_organisation(conn, SECOND_ORGANISATION)
+    created = []
+    for account in DEMO_ACCOUNTS:
+        try:
+            users.find_account(conn, account.login)
+            continue
+        except NotFound:
+            pass
+        password = users.generate_password()
+        organisation = users.find_organisation(conn, account.organisation)["id"]
+        users.create_user(conn, account.login, password, account.role, organisation_id=organisation,
+                          display_name=account.display_name, meister=account.meister)
+        known[account.key] = (account.login, password)
+        created.append(account)
+    if created:
+        _write_accounts_file(path, known)
+        yield "demo accounts created (login / password / role / organisation):"
+        for account in created:
+            login, password = known[account.key]
+            yield f"  {login:12s} {password:20s} {account.role:12s} {account.organisation}"
+    else:
+        yield "demo accounts exist already"
+    missing = [a.login for a in DEMO_ACCOUNTS if a.key not in known]
+    if missing:
+        yield (f"  not in the file (made before the demo): {', '.join(missing)}; "
+               f"a new password: kb users passwd LOGIN")
+    yield f"the demo passwords are kept in {path} (readable only by you)"

@@ -37,6 +37,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("openai_whisper_model", "",
             "openai-whisper checkpoint name or .pt path (used when asr = openai-whisper)."),
     Setting("whisper_compute_type", "int8", "CTranslate2 compute type for faster-whisper on CPU."),
+    Setting("whisper_beam_size", "5", "Beam width of faster-whisper's decoding (1 = greedy, faster, a little less exact)."),
+    Setting("whisper_compression_ratio_threshold", "3.0",
+            "faster-whisper re-decodes a 30 s window when its text compresses better than this (a repetition "
+            "loop); Whisper's own value is 2.4, which also fires on speech that really repeats (see "
+            "docs/benchmarks.md).  0 = never re-decode."),
     Setting("language", "auto", "Default spoken/written language of new recordings: ja, en or auto."),
     Setting("ffmpeg", "", "Path of the ffmpeg binary; empty = the one shipped in the imageio-ffmpeg wheel."),
     Setting("ffmpeg_timeout", "1800", "Seconds after which an ffmpeg call is stopped."),
@@ -48,6 +53,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("chunk_min_seconds", "20", "Shortest moment cut from a transcript (seconds)."),
     Setting("chunk_max_seconds", "60", "Longest moment cut from a transcript (seconds)."),
     Setting("max_upload_bytes", str(4 * 1024 ** 3), "Largest file accepted for ingest."),
+    Setting("serve_worker", "1",
+            "1: `kb serve` also runs one background worker thread that processes uploads; 0: run `kb worker` apart."),
+    Setting("job_lease_seconds", "60",
+            "A processing job whose worker has not reported for this long is taken over by another worker."),
+    Setting("job_max_attempts", "3",
+            "Times a job is tried (worker crashes and passing errors count) before it is marked failed."),
+    Setting("job_retry_seconds", "30", "Wait before a job that hit a passing error is tried again."),
+    Setting("session_idle_minutes", "480",
+            "A login ends after this many minutes without any page view (a shift on the shop floor)."),
+    Setting("session_max_hours", "168", "A login ends this many hours after it began, however busy."),
+    Setting("cookie_secure", "auto",
+            "Send the login cookie over HTTPS only: 'auto' (when the page came over HTTPS), '1' (always, "
+            "e.g. behind an HTTPS proxy) or '0'."),
+    Setting("login_max_failures", "5",
+            "Wrong passwords allowed per account in login_window_minutes before logins wait."),
+    Setting("login_max_failures_per_address", "20",
+            "Wrong passwords allowed per network address in login_window_minutes before logins wait."),
+    Setting("login_window_minutes", "15", "The window the login limits count over (minutes)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -95,6 +95,29 @@ def app(home):
     return create_app({"KB_HOME": str(home), "TESTING": True})
 
 
+@pytest.fixture(scope="module")
+def users(home) -> dict[str, tuple[str, str]]:
+    """The demo accounts: admin, coordinator, meister, apprentice (本社), other_meister, other_apprentice
+    (第二工場) -> (login, password).  See web.testing for who sees which recording."""
+    from web.testing import demo_users
+
+    return demo_users(home)
+
+
 @pytest.fixture
-def client(app):
+def client_for(app, users):
+    """client_for("coordinator"): a test client logged in as that demo account."""
+    from web.testing import session_client
+
+    return lambda key: session_client(app, users[key][0])
+
+
+@pytest.fixture
+def client(client_for):
+    """Logged in as the 本社 apprentice, who sees all of the demo content (the web tests' usual reader)."""
+    return client_for("apprentice")
+
+
+@pytest.fixture
+def anon_client(app):
     return app.test_client()

@@ -27,7 +27,17 @@ def app(shared_data):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """Logged in as the 本社 apprentice."""
+    from web.testing import demo_home, demo_users, session_client
+
+    return session_client(app, demo_users(demo_home())["apprentice"][0])
+
+
+@pytest.fixture
+def admin_client(app):
+    from web.testing import demo_home, demo_users, session_client
+
+    return session_client(app, demo_users(demo_home())["admin"][0])
 
 
 class VisibleText(HTMLParser):
@@ -146,7 +156,7 @@ def pages(client) -> list[str]:
     listed = client.get("/api/v1/recordings").get_json()
     recs = [r for g in listed["techniques"] for r in g["recordings"]]
     by_kind = {r["kind"]: r["id"] for r in recs}
-    urls = ["/", "/recordings", "/recordings?technique=旋盤&kind=document", "/recordings?technique=なし",
+    urls = ["/", "/account", "/recordings", "/recordings?technique=旋盤&kind=document", "/recordings?technique=なし",
             "/search", "/search?q=旋盤のびびりを抑えるには", "/search?q=溶接&technique=存在しない分野",
             "/search?q=fellow Americans&kind=audio", "/no/such/page", "/r/999999"]
     for kind, rid in by_kind.items():
@@ -181,6 +191,21 @@ def test_japanese_pages_show_no_untranslated_ui_text(app, client):
         page = r.get_data(as_text=True)
         assert '<html lang="ja">' in page, url
         for text in visible_text(page):
+            for source, pattern in patterns:
+                if pattern.fullmatch(text) or (" " in source and pattern.search(text)):
+                    leaks.append((url, source, text))
+    assert leaks == []
+
+
+def test_japanese_account_admin_and_login_pages_show_no_untranslated_ui_text(app, admin_client):
+    patterns = english_patterns(app)
+    leaks = []
+    anonymous = app.test_client()
+    for who, url in [(admin_client, "/account"), (admin_client, "/admin/users"),
+                     (admin_client, "/admin/organisations"), (anonymous, "/login")]:
+        r = who.get(url, headers={"Accept-Language": "ja"})
+        assert r.status_code == 200, url
+        for text in visible_text(r.get_data(as_text=True)):
             for source, pattern in patterns:
                 if pattern.fullmatch(text) or (" " in source and pattern.search(text)):
                     leaks.append((url, source, text))

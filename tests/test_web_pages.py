@@ -2,7 +2,8 @@
 
 The knowledge base is the one `kb demo` builds (written procedures, two narrated
 videos, the JFK speech) through the real pipeline, built once per test process
-by web.testing.demo_home and only read here.
+by web.testing.demo_home and only read here.  `client` is logged in as the 本社
+apprentice, who sees all of the demo content (who sees what: test_web_visibility.py).
 """
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from web.testing import XSS_TITLE
 
 
 @pytest.fixture(scope="module")
-def ids(app) -> dict[str, int]:
-    """Recording ids by title."""
-    listed = app.test_client().get("/api/v1/recordings").get_json()
+def ids(app, users) -> dict[str, int]:
+    """Recording ids by title (what the 本社 apprentice sees)."""
+    from web.testing import session_client
+
+    listed = session_client(app, users["apprentice"][0]).get("/api/v1/recordings").get_json()
     return {r["title"]: r["id"] for group in listed["techniques"] for r in group["recordings"]}
 
 
@@ -229,11 +232,12 @@ def test_qr_code_and_print_card_for_a_moment(client, lathe_video):
     assert twin["link"] == f"http://localhost/r/{lathe_video}?t=24" and twin["text"]
 
 
-def test_qr_code_encodes_the_public_address(home, lathe_video):
+def test_qr_code_encodes_the_public_address(home, lathe_video, users):
     from web.app import create_app
+    from web.testing import session_client
 
     app = create_app({"KB_HOME": str(home), "PUBLIC_URL": "http://192.168.1.10:5000"})
-    card = app.test_client().get(f"/r/{lathe_video}/print?t=24", headers={"Accept": "application/json"}).get_json()
+    card = session_client(app, users["apprentice"][0]).get(f"/r/{lathe_video}/print?t=24", headers={"Accept": "application/json"}).get_json()
     assert card["link"] == f"http://192.168.1.10:5000/r/{lathe_video}?t=24"
 
 
@@ -252,27 +256,34 @@ def test_api_index_lists_the_endpoints(client):
 
 
 def test_recording_being_processed_is_listed_nowhere_and_says_so(tmp_path):
+    """Its meister (and coordinators) see that it is being processed; apprentices see nothing yet."""
     from kb.home import init_home
     from kb.recordings import RecordingMeta, create
     from kb.settings import load_config
     from web.app import create_app
+    from web.testing import new_user_client
 
     config = load_config(home=tmp_path / "kb", embed_model="hash")
     conn = init_home(config)
     with conn:
         rid = create(conn, title="途中", kind="video", fmt="mp4", source_name="a.mp4", sha256="0" * 64,
-                     size_bytes=1, meta=RecordingMeta(technique="旋盤"))
-    client = create_app({"KB_CONFIG": config}).test_client()
-    assert client.get("/api/v1/recordings").get_json()["count"] == 0
-    page = client.get(f"/r/{rid}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+                     size_bytes=1, meta=RecordingMeta(technique="旋盤", meister="田中 一郎"))
+    app = create_app({"KB_CONFIG": config})
+    meister = new_user_client(app, "meister", meister="田中 一郎")
+    assert meister.get("/api/v1/recordings").get_json()["count"] == 0
+    page = meister.get(f"/r/{rid}", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "still being processed" in page and "<video" not in page
+    apprentice = new_user_client(app, "apprentice")
+    assert apprentice.get(f"/r/{rid}").status_code == 404
 
 
 def test_empty_knowledge_base_home_explains_how_to_add(tmp_path):
     from kb.settings import load_config
     from web.app import create_app
 
-    client = create_app({"KB_CONFIG": load_config(home=tmp_path / "fresh", embed_model="hash")}).test_client()
+    from web.testing import new_user_client
+
+    client = new_user_client(create_app({"KB_CONFIG": load_config(home=tmp_path / "fresh", embed_model="hash")}))
     page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "The knowledge base is empty." in page and "kb demo" in page
 
@@ -286,7 +297,9 @@ def test_new_recordings_become_searchable_without_restart(tmp_path):
     config = load_config(home=tmp_path / "kb", embed_model="hash")
     conn = init_home(config)
     Ingestor(config, conn).ingest_text("フライスの段取り", "バイスの平行出しをダイヤルゲージで確認する。")
-    client = create_app({"KB_CONFIG": config}).test_client()
+    from web.testing import new_user_client
+
+    client = new_user_client(create_app({"KB_CONFIG": config}), "apprentice")
     assert [h["title"] for h in client.get("/api/v1/search?q=ダイヤルゲージ").get_json()["hits"]] == ["フライスの段取り"]
     Ingestor(config, conn).ingest_text("溶接の準備", "アセトンで脱脂してから仮付けする。")  # e.g. `kb ingest` meanwhile
     assert [h["title"] for h in client.get("/api/v1/search?q=アセトン&mode=lexical").get_json()["hits"]] == ["溶接の準備"]
@@ -311,9 +324,9 @@ def test_kb_serve_runs_waitress_and_prints_its_address(home):
     try:
         line = proc.stdout.readline()
         assert f"http://127.0.0.1:{port}/" in line
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/recordings", timeout=30) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/recordings", timeout=30) as r:  # -> the login page
             assert r.status == 200 and r.headers["Server"] == "takumi-kb"  # waitress, not Werkzeug's debug server
-            assert "旋盤" in r.read().decode("utf-8")
+            assert r.url.endswith("/login?next=/recordings") and 'name="password"' in r.read().decode("utf-8")
     finally:
         proc.terminate()
         proc.wait(timeout=30)

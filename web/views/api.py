@@ -1,7 +1,9 @@
 """JSON API v1: the same data as the pages, for other tools (curriculum builders, shop-floor terminals).
 
 Every route returns exactly what its page twin returns for `Accept: application/json`
-(both are fed by web.data), so the two cannot drift apart.
+(both are fed by web.data), so the two cannot drift apart.  Callers authenticate with
+a per-user token (`Authorization: Bearer tkb_...`, made on the account page) or a
+browser session, and see exactly what that user sees in the pages (web.auth).
 """
 from __future__ import annotations
 
@@ -9,13 +11,15 @@ from flask import Blueprint, jsonify, request
 
 from web import data
 from web.app import get_db, kb_config, search_service
+from web.auth import current_viewer
 
 bp = Blueprint("api", __name__)
 
 
 @bp.get("/")
 def index():
-    return jsonify({"version": 1, "endpoints": {
+    return jsonify({"version": 1, "authentication": "Authorization: Bearer <token> (create one at /account)",
+                    "endpoints": {
         "search": "/api/v1/search?q=...&technique=&meister=&kind=video|audio|document&language=&tag=&limit=10",
         "recordings": "/api/v1/recordings?technique=&meister=&kind=&language=&tag=",
         "recording": "/api/v1/recordings/<id>",
@@ -25,14 +29,14 @@ def index():
 @bp.get("/search")
 def search():
     req = data.parse_search(request.args)
-    return jsonify(data.search_payload(search_service(), get_db(), req))
+    return jsonify(data.search_payload(search_service(), get_db(), req, current_viewer()))
 
 
 @bp.get("/recordings")
 def recordings():
-    return jsonify(data.recordings_payload(get_db(), request.args))
+    return jsonify(data.recordings_payload(get_db(), request.args, current_viewer()))
 
 
 @bp.get("/recordings/<int:recording_id>")
 def recording(recording_id: int):
-    return jsonify(data.recording_payload(get_db(), kb_config(), recording_id))
+    return jsonify(data.recording_payload(get_db(), kb_config(), recording_id, current_viewer()))

@@ -3,6 +3,10 @@
 Media is streamed with HTTP range requests (``send_file(conditional=True)``
 answers ``Range`` with 206), which is what lets Chromium and Safari seek; the
 file is looked up from the recording's row, never from the request.
+
+Every route here looks the recording up through web.auth.viewable_recording: one
+the user may not see answers 404 exactly like a missing id, for the page, the
+media, subtitles, thumbnails, the QR code and the print card alike.
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from flask import Blueprint, Response, abort, current_app, request, send_file
 from kb import recordings
 from web import data, http, mediafiles
 from web.app import get_db, kb_config
+from web.auth import current_viewer, viewable_recording
 from web.qr import qr_svg
 
 bp = Blueprint("recordings", __name__)
@@ -36,14 +41,15 @@ def _int(raw: str | None) -> int | None:
 @bp.get("/recordings")
 def browse():
     conn = get_db()
-    payload = data.recordings_payload(conn, request.args)
-    return http.html_or_json(payload, "recordings/browse.html", facets=data.facets(conn),
+    viewer = current_viewer()
+    payload = data.recordings_payload(conn, request.args, viewer)
+    return http.html_or_json(payload, "recordings/browse.html", facets=data.facets(conn, viewer),
                              req=data.parse_search(request.args))
 
 
 @bp.get("/r/<int:recording_id>")
 def recording(recording_id: int):
-    payload = data.recording_payload(get_db(), kb_config(), recording_id)
+    payload = data.recording_payload(get_db(), kb_config(), recording_id, current_viewer())
     start = _seconds(request.args.get("t"))
     if start is not None and payload.get("duration"):
         start = min(start, float(payload["duration"]))
@@ -73,14 +79,15 @@ def _current_index(segments: list[dict], start: float | None) -> int | None:
 
 
 def _row(recording_id: int) -> dict:
-    return recordings.get(get_db(), recording_id)
+    """The recording's row if this user may see it; NotFound (404, as for a missing id) otherwise."""
+    return viewable_recording(recording_id)
 
 
 @bp.get("/r/<int:recording_id>/subtitles.vtt")
 def subtitles(recording_id: int):
     from media.subtitles import to_vtt
 
-    _row(recording_id)  # 404 for an unknown recording
+    _row(recording_id)  # 404 for an unknown or hidden recording
     segs = [s for s in recordings.segments(get_db(), recording_id) if s["start"] is not None]
     cues = [_Cue(s["start"], s["end"] if s["end"] is not None else s["start"], s["text"]) for s in segs]
     return Response(to_vtt(cues), mimetype="text/vtt", headers={"Cache-Control": "no-cache"})
@@ -101,6 +108,13 @@ def media(recording_id: int):
         abort(404, description="no playable media for this recording")
     response = send_file(source.path, mimetype=source.mimetype, conditional=True, etag=True, max_age=3600)
     response.headers["Accept-Ranges"] = "bytes"
+    return _private(response)
+
+
+def _private(response):
+    """Browsers may keep media and thumbnails; shared caches (proxies) must not: they are per user."""
+    response.cache_control.public = False
+    response.cache_control.private = True
     return response
 
 
@@ -112,7 +126,7 @@ def thumbnail(recording_id: int, second: int):
     path = mediafiles.thumbnail(kb_config(), rec, second)
     if path is None:
         abort(404, description="no thumbnail could be made")
-    return send_file(path, mimetype="image/jpeg", conditional=True, max_age=86400)
+    return _private(send_file(path, mimetype="image/jpeg", conditional=True, max_age=86400))
 
 
 def share_url(recording_id: int, start: float | None, page: int | None = None) -> str:
@@ -130,7 +144,7 @@ def share_url(recording_id: int, start: float | None, page: int | None = None) -
 def qr(recording_id: int):
     _row(recording_id)
     url = share_url(recording_id, _seconds(request.args.get("t")), _int(request.args.get("page")))
-    return Response(qr_svg(url), mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=3600"})
+    return Response(qr_svg(url), mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @bp.get("/r/<int:recording_id>/print")

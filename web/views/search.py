@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import Blueprint, make_response, redirect, render_template, request
 
-from kb import recordings
 from web import data, http, i18n
 from web.app import get_db, search_service
+from web.auth import current_viewer, public
 
 bp = Blueprint("search", __name__)
 
@@ -20,25 +20,24 @@ RECENT = 6
 @bp.get("/")
 def home():
     conn = get_db()
-    ids = [r[0] for r in conn.execute("SELECT id FROM recordings WHERE status = 'done' ORDER BY id DESC LIMIT ?",
-                                      (RECENT,))]
-    rows = recordings.get_many(conn, ids)
-    recent = [data.public(rows[i]) for i in ids if i in rows]
-    payload = {"techniques": data.technique_counts(conn), "recent": recent}
-    return http.html_or_json(payload, "search/home.html", facets=data.facets(conn))
+    viewer = current_viewer()
+    payload = {"techniques": data.technique_counts(conn, viewer), "recent": data.recent(conn, viewer, RECENT)}
+    return http.html_or_json(payload, "search/home.html", facets=data.facets(conn, viewer))
 
 
 @bp.get("/search")
 def results():
     req = data.parse_search(request.args)
     conn = get_db()
-    payload = data.search_payload(search_service(), conn, req)
+    viewer = current_viewer()
+    payload = data.search_payload(search_service(), conn, req, viewer)
     if http.is_partial() and not http.wants_json():
         return render_template("search/_results.html", data=payload, req=req)
-    return http.html_or_json(payload, "search/results.html", req=req, facets=data.facets(conn))
+    return http.html_or_json(payload, "search/results.html", req=req, facets=data.facets(conn, viewer))
 
 
 @bp.get("/lang/<code>")
+@public
 def switch_language(code: str):
     """Remember the chosen interface language (cookie, one year) and go back where the user was."""
     response = make_response(redirect(http.safe_next(request.args.get("next")), code=303))

@@ -2,9 +2,22 @@
    - forms marked data-autosubmit search again when a filter changes (htmx swaps the results);
    - "Copy link" copies the moment's address (with a fallback where the Clipboard API is missing);
    - "Print" opens the print dialog;
-   - a written passage asked for with ?page= or ?c= is scrolled into view. */
+   - a written passage asked for with ?page= or ?c= is scrolled into view;
+   - every htmx request carries the CSRF token (X-CSRF-Token, from <meta name="csrf-token">); other
+     scripts get it from TakumiKB.csrfToken() for their own fetch() calls. */
 (function () {
   "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+  window.TakumiKB = window.TakumiKB || {};
+  window.TakumiKB.csrfToken = csrfToken;
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["X-CSRF-Token"] = csrfToken();
+  });
 
   document.addEventListener("change", function (event) {
     var field = event.target;

@@ -1,0 +1,127 @@
+"""Running the programme: users (coordinators and admins) and organisations (admins).
+
+Who may do what here: coordinators run the programme, so they see every user
+and add, disable and reset apprentices and meisters; only admins create or
+change coordinators and admins, and create organisations.  A new user (or a
+reset one) gets a generated password shown once on the answering page, and
+must choose their own at the first login.  Nobody can disable themselves or
+the last admin, so the programme cannot lock itself out.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, make_response, redirect, request, url_for
+from flask_babel import gettext as _
+
+from kb import users
+from kb.access import ROLES, Viewer
+from kb.errors import NotFound
+from web import http
+from web.app import get_db
+from web.auth import current_viewer, role_required
+from web.views.account import account_error, no_store
+
+bp = Blueprint("admin", __name__)
+
+COORDINATOR_MANAGES = ("apprentice", "meister")
+
+
+def manageable_roles(viewer: Viewer) -> tuple[str, ...]:
+    return ROLES if viewer.at_least("admin") else COORDINATOR_MANAGES if viewer.at_least("coordinator") else ()
+
+
+def _users_page(status: int = 200, **context):
+    conn = get_db()
+    viewer = current_viewer()
+    accounts = users.list_accounts(conn)
+    payload = {"users": [a.public() for a in accounts]}
+    if context.get("secret"):
+        payload["secret"] = context["secret"]
+    context.setdefault("error", None)
+    context.setdefault("done", request.args.get("done"))
+    return make_response(http.html_or_json(
+        payload, "admin/users.html", status=status, accounts=accounts, roles=manageable_roles(viewer),
+        organisations=[o for o in users.list_organisations(conn) if not o["disabled"]], **context))
+
+
+def _target(user_id: int) -> users.Account:
+    """The user to change: 404 when there is none, 403 when the viewer's role may not manage theirs."""
+    try:
+        target = users.get_account(get_db(), user_id)
+    except NotFound:
+        abort(404, description=_("There is no such user."))
+    if target.role not in manageable_roles(current_viewer()):
+        abort(403, description=_("Only an administrator may change coordinators and administrators."))
+    return target
+
+
+@bp.get("/users", endpoint="users")
+@role_required("coordinator")
+def users_page():
+    return _users_page()
+
+
+@bp.post("/users", endpoint="create_user")
+@role_required("coordinator")
+def create_user():
+    form = request.form
+    role = form.get("role") or ""
+    if role not in manageable_roles(current_viewer()):
+        abort(403, description=_("Only an administrator may create coordinators and administrators."))
+    password = users.generate_password()
+    login = (form.get("login") or "").strip()
+    try:
+        organisation = int(form.get("organisation_id") or 1)
+        users.create_user(get_db(), login, password, role, organisation_id=organisation,
+                          display_name=form.get("display_name") or None, meister=form.get("meister") or None,
+                          must_change_password=True)
+    except users.AccountInputError as e:
+        return _users_page(400, error=account_error(e))
+    except (ValueError, NotFound):
+        return _users_page(400, error=_("Choose an organisation."))
+    return no_store(_users_page(200, secret={"login": login, "password": password, "new": True}))
+
+
+@bp.post("/users/<int:user_id>/disable", endpoint="disable_user")
+@role_required("coordinator")
+def disable_user(user_id: int):
+    target = _target(user_id)
+    if target.id == current_viewer().user_id:
+        return _users_page(400, error=_("You cannot disable yourself."))
+    try:
+        users.set_disabled(get_db(), target.id, True)
+    except users.AccountInputError as e:
+        return _users_page(400, error=account_error(e))
+    return redirect(url_for("admin.users", done="disabled"), code=303)
+
+
+@bp.post("/users/<int:user_id>/enable", endpoint="enable_user")
+@role_required("coordinator")
+def enable_user(user_id: int):
+    users.set_disabled(get_db(), _target(user_id).id, False)
+    return redirect(url_for("admin.users", done="enabled"), code=303)
+
+
+@bp.post("/users/<int:user_id>/password", endpoint="reset_password")
+@role_required("coordinator")
+def reset_password(user_id: int):
+    target = _target(user_id)
+    password = users.reset_password(get_db(), target.id)
+    return no_store(_users_page(200, secret={"login": target.login, "password": password, "new": False}))
+
+
+@bp.get("/organisations", endpoint="organisations")
+@role_required("admin")
+def organisations_page(status: int = 200, error: str | None = None):
+    payload = {"organisations": users.list_organisations(get_db())}
+    return make_response(http.html_or_json(payload, "admin/organisations.html", status=status, error=error,
+                                           done=request.args.get("done")))
+
+
+@bp.post("/organisations", endpoint="create_organisation")
+@role_required("admin")
+def create_organisation():
+    try:
+        users.create_organisation(get_db(), request.form.get("name") or "")
+    except users.AccountInputError as e:
+        return organisations_page(400, account_error(e))
+    return redirect(url_for("admin.organisations", done="created"), code=303)
