@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -40,6 +40,27 @@ class ChunkIn:
     start: float | None = None
     end: float | None = None
     page: int | None = None
+
+
+@dataclass
+class SyncReport:
+    """What :meth:`SearchStore.sync_chunks` did: chunks kept as they were, embedded anew, removed."""
+
+    kept: int
+    added: int
+    removed: int
+    added_ids: list[int]
+    removed_ids: list[int]
+
+    @property
+    def reembedded(self) -> int:
+        return self.added
+
+
+def _chunk_key(text: str, start: float | None, end: float | None, page: int | None) -> tuple:
+    """Identity of a chunk's content and place (times to the millisecond: they went through floats)."""
+    return (text, None if start is None else round(float(start), 3), None if end is None else round(float(end), 3),
+            page)
 
 
 class SearchStore:
@@ -178,6 +199,75 @@ class SearchStore:
                 index.add(np.asarray(new_ids, dtype=np.int64), vectors)
             self._save(generation)
         return new_ids
+
+    def sync_chunks(self, recording_id: int, chunks: Sequence[ChunkIn],
+                    in_transaction: Callable[[sqlite3.Connection], None] | None = None) -> SyncReport:
+        """Make a recording's chunks equal to ``chunks``, embedding only the chunks that are new.
+
+        Why: a corrected transcript line changes one or two moments of a recording;
+        embedding all of them again would make every save of the editor slow.  A
+        chunk whose text and place (start, end, page) are unchanged keeps its id,
+        its embeddings and its lexical row (only its position may change); removed
+        chunks leave SQLite, the lexical and the vector index; new ones are embedded
+        and added.  All SQLite changes, and ``in_transaction(conn)`` (the caller's own
+        writes, e.g. the transcript and its history; it may raise to cancel
+        everything), happen in one transaction that bumps the index generation.
+        """
+        from search import lexical
+
+        rows = self.conn.execute("SELECT id, idx, text, start, end, page FROM chunks WHERE recording_id = ?",
+                                 (recording_id,)).fetchall()
+        old: dict[tuple, list[int]] = {}
+        for r in rows:
+            old.setdefault(_chunk_key(r["text"], r["start"], r["end"], r["page"]), []).append(r["id"])
+        plan: list[int | None] = []  # per new chunk: the id it keeps, or None when it must be embedded
+        for c in chunks:
+            same = old.get(_chunk_key(c.text, c.start, c.end, c.page))
+            plan.append(same.pop(0) if same else None)
+        kept = {cid for cid in plan if cid is not None}
+        removed = [r["id"] for r in rows if r["id"] not in kept]
+        fresh = [n for n, cid in enumerate(plan) if cid is None]
+        title = self._title(recording_id)
+        texts = [indexed_text(title, chunks[n].text) for n in fresh]
+        vectors, vectors2 = self._embed(texts)
+        emb, second = self.embedder, self.second
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")  # take the write lock before the caller's checks
+            try:
+                if in_transaction is not None:
+                    in_transaction(self.conn)
+                if removed:
+                    lexical.delete_chunks(self.conn, removed)
+                    self.conn.executemany("DELETE FROM chunks WHERE id = ?", [(i,) for i in removed])
+                # kept chunks move out of the way first: (recording_id, idx) is unique
+                self.conn.executemany("UPDATE chunks SET idx = ? WHERE id = ?", [(-1 - i, i) for i in kept])
+                new_ids: list[int] = []
+                for n, cid in enumerate(plan):
+                    if cid is not None:
+                        self.conn.execute("UPDATE chunks SET idx = ? WHERE id = ?", (n, cid))
+                for m, n in enumerate(fresh):
+                    c = chunks[n]
+                    cur = self.conn.execute(
+                        "INSERT INTO chunks(recording_id, idx, text, start, end, page, embedding, embed_fingerprint,"
+                        " embedding2, embed2_fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (recording_id, n, c.text, c.start, c.end, c.page, vectors[m].tobytes(), emb.fingerprint,
+                         vectors2[m].tobytes() if vectors2 is not None else None,
+                         second.fingerprint if second is not None else None))
+                    new_ids.append(int(cur.lastrowid))
+                lexical.add_chunks(self.conn, zip(new_ids, texts))
+                generation = db.bump_generation(self.conn)
+                self.conn.commit()
+            except BaseException:
+                self.conn.rollback()
+                raise
+            index = self.index
+            if removed:
+                index.remove(removed)
+            if new_ids:
+                index.add(np.asarray(new_ids, dtype=np.int64), vectors)
+            self._save(generation)
+        return SyncReport(kept=len(kept), added=len(new_ids), removed=len(removed), added_ids=new_ids,
+                          removed_ids=removed)
 
     def _title(self, recording_id: int) -> str:
         row = self.conn.execute("SELECT title FROM recordings WHERE id = ?", (recording_id,)).fetchone()

@@ -82,14 +82,36 @@ class SearchService:
         with self._lock:
             self._current().store.embedder.encode_queries(["warm up"])
 
-    def search(self, req: SearchRequest):
-        """A :class:`search.engine.SearchResult` for the request."""
+    def search(self, req: SearchRequest, recording_ids: set[int] | None = None):
+        """A :class:`search.engine.SearchResult` for the request, restricted to ``recording_ids``
+        (what the asking user may see: kb.access.visible_recording_ids; None = everything)."""
         from search.engine import Filters
 
         filters = Filters(technique=req.technique, meister=req.meister, kind=req.kind,
-                          language=req.language, tags=list(req.tags))
+                          language=req.language, tags=list(req.tags), recording_ids=recording_ids)
         with self._lock:
             return self._current().search(req.query, limit=req.limit, mode=req.mode, filters=filters)
+
+    def write(self, change):
+        """Run ``change(store)`` with this process's search store, under the lock (transcript edits).
+
+        Why here: the store's embedders and vector index are already loaded, and the
+        change updates that index in place, so the next search sees it without
+        reopening anything.  After a failure the store is reopened from SQLite."""
+        from ingest.stages import index_write_lock
+        from kb import db
+
+        # The cross-process lock first (a worker may be writing the index), then this store brought
+        # up to the generation in SQLite, so the save cannot drop another writer's vectors.
+        with self._lock, index_write_lock(self.config):
+            searcher = self._current()
+            try:
+                result = change(searcher.store)
+            except BaseException:
+                self._generation = None  # reopen on the next use: the index may be behind SQLite
+                raise
+            self._generation = db.get_generation(searcher.conn)
+            return result
 
     def close(self) -> None:
         with self._lock:
