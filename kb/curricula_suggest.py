@@ -1,0 +1,108 @@
+"""Suggest moments for a curriculum from its goal, ordered from basic to advanced.
+
+Why search: the goal is written the way a coordinator would ask a colleague
+("NC旋盤の段取りを一人でできるようになる"), which is exactly what the search
+engine answers; the same Searcher as the search page is used, restricted to
+what the coordinator may see.
+
+The order rule (documented for coordinators in docs/curricula.md):
+
+1. level from the recording's tags, else from its title: 基礎 / 初級 / 入門 /
+   初心者 / basic / beginner / introduction -> basic (1); 中級 / intermediate ->
+   intermediate (2); 応用 / 上級 / 発展 / advanced -> advanced (3); none of
+   these -> between basic and advanced (2);
+2. within a level, techniques in the order their best moment was found (the
+   most relevant technique first), so one technique's moments stay together;
+3. then the recording's order (older recordings first: a series recorded in
+   order stays in order), then the moment's start time / page.
+
+Search relevance decides *which* moments are proposed (the best ``limit``);
+the rule above decides only their order.  One moment per recording is
+proposed (its best); the coordinator accepts, drops or adds more.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Mapping
+
+LEVEL_WORDS = (
+    (1, ("基礎", "初級", "入門", "初心者", "basic", "beginner", "introduction", "intro")),
+    (3, ("応用", "上級", "発展", "advanced")),
+    (2, ("中級", "intermediate")),
+)
+UNKNOWN_LEVEL = 2
+
+
+@dataclass
+class Suggestion:
+    recording_id: int
+    title: str
+    kind: str
+    technique: str | None
+    start: float | None
+    end: float | None
+    page: int | None
+    chunk_id: int | None
+    text: str
+    level: int
+    rank: int  # position in the search results (0 = most relevant)
+
+    def key(self) -> str:
+        """What the accept form sends back for this suggestion."""
+        def part(v):
+            return "" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
+        return ":".join(part(v) for v in (self.recording_id, self.start, self.end, self.page, self.chunk_id))
+
+
+def level_of(tags: Iterable[str], title: str = "") -> int:
+    """1 basic, 2 intermediate or unknown, 3 advanced: from the tags first, then the title."""
+    for source in (" ".join(tags or ()), title or ""):
+        text = source.lower()
+        for level, words in LEVEL_WORDS:
+            if any(w in text for w in words):
+                return level
+    return UNKNOWN_LEVEL
+
+
+def order(suggestions: list[Suggestion]) -> list[Suggestion]:
+    """Basic to advanced, by the rule in the module docstring."""
+    technique_rank: dict[str, int] = {}
+    for s in sorted(suggestions, key=lambda s: s.rank):
+        technique_rank.setdefault(s.technique or "", len(technique_rank))
+    return sorted(suggestions, key=lambda s: (s.level, technique_rank[s.technique or ""], s.recording_id,
+                                              s.start if s.start is not None else -1,
+                                              s.page if s.page is not None else -1))
+
+
+def suggest(search: Callable[[str, int, set | None], list], recs_by_id: Callable[[Iterable[int]], Mapping[int, dict]],
+            goal: str, recording_ids: set[int] | None, limit: int = 12) -> list[Suggestion]:
+    """``search(query, limit, recording_ids)`` returns search hits (search.engine.Hit); ``recs_by_id`` gives
+    the recordings (kb.recordings.get_many).  Returns up to ``limit`` moments in learning order."""
+    goal = (goal or "").strip()
+    if not goal:
+        return []
+    hits = search(goal, limit, recording_ids)
+    recs = recs_by_id([h.recording_id for h in hits])
+    out, seen = [], set()
+    for rank, h in enumerate(hits):
+        if h.recording_id in seen:
+            continue
+        seen.add(h.recording_id)
+        rec = recs.get(h.recording_id) or {}
+        out.append(Suggestion(recording_id=h.recording_id, title=h.title, kind=h.kind, technique=h.technique,
+                              start=h.start, end=h.end, page=h.page,
+                              chunk_id=h.chunk_id if h.start is None else None, text=h.text,
+                              level=level_of(rec.get("tags") or (), h.title), rank=rank))
+    return order(out)
+
+
+def parse_key(key: str) -> dict:
+    """The inverse of Suggestion.key: recording_id, start, end, page, chunk_id (ValueError when malformed)."""
+    parts = key.split(":")
+    if len(parts) != 5 or not parts[0].isdigit():
+        raise ValueError(key)
+
+    def num(v, cast):
+        return cast(v) if v != "" else None
+    return {"recording_id": int(parts[0]), "start": num(parts[1], float), "end": num(parts[2], float),
+            "page": num(parts[3], int), "chunk_id": num(parts[4], int)}
