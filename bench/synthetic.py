@@ -39,7 +39,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-CACHE = REPO / "bench" / ".cache"
+CACHE = Path(os.environ.get("KB_BENCH_CACHE") or REPO / "bench" / ".cache")  # KBs up to 14 GB (1M chunks)
 BUILD_VERSION = 1  # bump when the generator changes: cached KBs are then rebuilt
 PER_RECORDING = 50
 TECHNIQUES = ("旋盤", "フライス", "溶接", "研削", "板金", "鋳造", "鍛造", "塗装")

@@ -46,15 +46,31 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     i18n.init_app(app)
     _register_template_helpers(app)
+    from web import auth
+
+    auth.init_app(app)  # who is asking, login required, CSRF: before any view runs
     app.after_request(http.add_security_headers)
     app.teardown_appcontext(_close_db)
     _register_errors(app)
 
-    from web.views import api, recordings, search
+    from web.views import account, admin, api, recordings, search
 
     app.register_blueprint(search.bp)
     app.register_blueprint(recordings.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
+    app.register_blueprint(account.bp)
+    app.register_blueprint(admin.bp, url_prefix="/admin")
+    from web.views import glossary as glossary_views, transcripts
+
+    app.register_blueprint(transcripts.bp)
+    app.register_blueprint(glossary_views.bp)
+    from web.views import studio as studio_views  # the studio and its upload API
+
+    studio_views.register(app)
+    from web.views import curricula as curricula_views, learning as learning_views  # issue 5
+
+    app.register_blueprint(curricula_views.bp)
+    app.register_blueprint(learning_views.bp)
     return app
 
 
