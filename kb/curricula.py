@@ -43,16 +43,16 @@ Layout = list[tuple[int | None, list[int]]]
 def _text(value: str | None, what: str, limit: int, required: bool = False) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise InputError(f"{what} is required")
+        raise InputError(f"{what} is required", code="required", what=what)
     if len(value) > limit:
-        raise InputError(f"{what} is too long (at most {limit} characters)")
+        raise InputError(f"{what} is too long (at most {limit} characters)", code="too_long", what=what, n=limit)
     return value
 
 
 def _level(value: str | None) -> str:
     value = (value or "").strip()
     if value not in LEVELS:
-        raise InputError(f"unknown skill level {value!r} (one of: basic, intermediate, advanced)")
+        raise InputError(f"unknown skill level {value!r} (one of: basic, intermediate, advanced)", code="level")
     return value
 
 
@@ -68,7 +68,8 @@ def check_date(value: str | None) -> str | None:
             raise ValueError
         date.fromisoformat(value)
     except ValueError:
-        raise InputError(f"due date {value!r} is not a date (write it as 2025-04-30)") from None
+        raise InputError(f"due date {value!r} is not a date (write it as 2025-04-30)", code="due_date",
+                         value=value) from None
     return value
 
 
@@ -254,7 +255,7 @@ def add_item(conn: sqlite3.Connection, curriculum_id: int, recording_id: int, *,
     rec = recordings.get(conn, recording_id)
     note = _text(note, "note", MAX_TEXT)
     if section_id is not None and get_section(conn, section_id)["curriculum_id"] != curriculum_id:
-        raise InputError("that section belongs to another curriculum")
+        raise InputError("that section belongs to another curriculum", code="section_elsewhere")
     if start is not None:
         kind = "moment"
         start = max(0.0, float(start))
@@ -265,7 +266,7 @@ def add_item(conn: sqlite3.Connection, curriculum_id: int, recording_id: int, *,
                 end = min(end, float(duration))
         end = float(end)
         if end <= start:
-            raise InputError("a moment's end must come after its start")
+            raise InputError("a moment's end must come after its start", code="moment_order")
         page = chunk_id = None
     elif page is not None or chunk_id is not None:
         kind = "passage"
@@ -332,7 +333,7 @@ def set_layout(conn: sqlite3.Connection, curriculum_id: int, new_layout: Sequenc
     items_new = [i for _, ids in parsed for i in ids]
     if (not parsed or parsed[0][0] is not None or sorted(sections_new) != sections_now
             or sorted(items_new) != items_now or len(set(items_new)) != len(items_new)):
-        raise InputError("the curriculum changed meanwhile: reload the page and try again")
+        raise InputError("the curriculum changed meanwhile: reload the page and try again", code="changed")
     with conn:
         _write_layout(conn, parsed)
         _touch(conn, curriculum_id)
@@ -389,7 +390,7 @@ def create_cohort(conn: sqlite3.Connection, name: str, organisation_id: int | No
                   members: Iterable[int] = ()) -> int:
     name = _text(name, "cohort name", MAX_TITLE, required=True)
     if conn.execute("SELECT 1 FROM cohorts WHERE name = ?", (name,)).fetchone():
-        raise InputError(f"there is already a cohort called {name!r}")
+        raise InputError(f"there is already a cohort called {name!r}", code="cohort_exists", name=name)
     with conn:
         cur = conn.execute("INSERT INTO cohorts(name, organisation_id) VALUES (?, ?)", (name, organisation_id))
         cohort_id = int(cur.lastrowid)
@@ -433,7 +434,7 @@ def assign(conn: sqlite3.Connection, curriculum_id: int, *, user_id: int | None 
            cohort_id: int | None = None, due_date: str | None = None, assigned_by: int | None = None) -> int:
     """Assign to one user or to a cohort (its members now and later).  Assigning again changes the due date."""
     if (user_id is None) == (cohort_id is None):
-        raise InputError("assign to either a user or a cohort")
+        raise InputError("assign to either a user or a cohort", code="assign_whom")
     get(conn, curriculum_id)
     due_date = check_date(due_date)
     if user_id is not None:

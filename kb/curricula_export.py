@@ -40,18 +40,18 @@ def to_json(conn: sqlite3.Connection, curriculum_id: int) -> dict:
 def from_json(conn: sqlite3.Connection, data: object, created_by: int | None = None) -> tuple[int, int, int]:
     """Import a curriculum exported by :func:`to_json`.  Returns (new id, items linked, items not found here)."""
     if not isinstance(data, Mapping) or data.get("format") != FORMAT:
-        raise InputError("this is not a curriculum exported by Takumi KB (format takumi-kb-curriculum)")
+        raise InputError("this is not a curriculum exported by Takumi KB (format takumi-kb-curriculum)", code="not_export")
     if data.get("version") != VERSION:
-        raise InputError(f"unsupported curriculum file version {data.get('version')!r} (expected {VERSION})")
+        raise InputError(f"unsupported curriculum file version {data.get('version')!r} (expected {VERSION})", code="file_version")
     meta, groups = data.get("curriculum"), data.get("sections")
     if not isinstance(meta, Mapping) or not isinstance(groups, list):
-        raise InputError("the curriculum file is incomplete (curriculum and sections are needed)")
+        raise InputError("the curriculum file is incomplete (curriculum and sections are needed)", code="file_incomplete")
     all_items = [it for g in groups if isinstance(g, Mapping) for it in (g.get("items") or [])]
     if len(all_items) > MAX_IMPORT_ITEMS or not all(isinstance(it, Mapping) for it in all_items):
-        raise InputError("the curriculum file has malformed or too many items")
+        raise InputError("the curriculum file has malformed or too many items", code="file_items")
     for it in all_items:
         if it.get("kind") not in curricula.ITEM_KINDS or not str(it.get("title") or "").strip():
-            raise InputError("every item needs a kind (recording, moment, passage) and a title")
+            raise InputError("every item needs a kind (recording, moment, passage) and a title", code="file_items")
     new_id = curricula.create(conn, title=str(meta.get("title") or ""), goal=str(meta.get("goal") or ""),
                               level=str(meta.get("level") or ""), description=str(meta.get("description") or ""),
                               created_by=created_by)

@@ -94,7 +94,8 @@ def sign_off(conn: sqlite3.Connection, item_id: int, user_id: int, signer: users
     """Record a practical check (signing again replaces who, when and the comment)."""
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT:
-        raise InputError(f"comment is too long (at most {MAX_COMMENT} characters)")
+        raise InputError(f"comment is too long (at most {MAX_COMMENT} characters)", code="too_long",
+                         what="comment", n=MAX_COMMENT)
     _assigned_item(conn, item_id, user_id)
     with conn:
         conn.execute("""INSERT INTO curriculum_signoffs(item_id, user_id, signed_by, signed_by_name, comment)

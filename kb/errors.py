@@ -10,4 +10,15 @@ class NotFound(KBError):
 
 
 class InputError(KBError):
-    """A file or value that cannot be taken: the message names it and the reason."""
+    """A file or value that cannot be taken: the message names it and the reason.
+
+    ``code`` and ``params`` (optional) let the web UI say the same thing in the
+    user's language; the message itself is the English one the CLI prints."""
+
+    code: str | None = None
+    params: dict = {}
+
+    def __init__(self, message: str = "", *, code: str | None = None, **params):
+        super().__init__(message)
+        if code is not None:
+            self.code, self.params = code, params

@@ -19,6 +19,7 @@ from kb import curricula, curricula_progress as progress, recordings, users
 from kb.access import visible_recording_ids
 from kb.errors import InputError, KBError
 from web import auth, http
+from web.curricula_messages import error_message
 from web.app import get_db
 
 bp = Blueprint("curricula", __name__)
@@ -102,7 +103,7 @@ def new():
         try:
             cid = curricula.create(get_db(), created_by=auth.current_viewer().user_id, **values)
         except InputError as e:
-            return render_template("curricula/new.html", values=values, error=str(e)), 400
+            return render_template("curricula/new.html", values=values, error=error_message(e)), 400
         if http.wants_json():
             return jsonify(curricula.get(get_db(), cid)), 201
         return redirect(url_for("curricula.edit", curriculum_id=cid), code=303)
@@ -139,7 +140,7 @@ def edit(curriculum_id: int):
                                                      for k in ("title", "goal", "level", "description")})
             return _back(curriculum_id, saved=1)
         except InputError as e:
-            error = str(e)
+            error = error_message(e)
     payload = edit_payload(conn, curriculum_id)
     accounts = [a for a in users.list_accounts(conn) if not a.disabled]
     return http.html_or_json(payload, "curricula/edit.html", status=400 if error else 200, error=error,
@@ -157,7 +158,7 @@ def add_section(curriculum_id: int):
     try:
         curricula.add_section(get_db(), curriculum_id, request.form.get("title", ""))
     except InputError as e:
-        return _refuse(str(e))
+        return _refuse(error_message(e))
     return _back(curriculum_id, "#items")
 
 
@@ -179,7 +180,7 @@ def section(curriculum_id: int, section_id: int):
         else:
             return _refuse(_("Unknown action."))
     except InputError as e:
-        return _refuse(str(e))
+        return _refuse(error_message(e))
     return _back(curriculum_id, f"#section-{section_id}" if action != "delete" else "#items")
 
 
@@ -203,7 +204,7 @@ def item(curriculum_id: int, item_id: int):
         else:
             return _refuse(_("Unknown action."))
     except InputError as e:
-        return _refuse(str(e))
+        return _refuse(error_message(e))
     if http.wants_json():
         return jsonify({"layout": curricula.layout(conn, curriculum_id)})
     return _back(curriculum_id, f"#item-{item_id}")
@@ -218,7 +219,7 @@ def layout(curriculum_id: int):
     try:
         curricula.set_layout(get_db(), curriculum_id, body.get("layout") or [])
     except InputError as e:
-        return jsonify({"error": str(e), "status": 409}), 409
+        return jsonify({"error": error_message(e), "status": 409}), 409
     return jsonify({"layout": curricula.layout(get_db(), curriculum_id)})
 
 
@@ -249,7 +250,7 @@ def add():
                                          required=request.form.get("required", "1") == "1",
                                          section_id=_int(request.form.get("section_id")), **moment)
         except KBError as e:
-            error = str(e)
+            error = error_message(e)
         else:
             if http.wants_json():
                 return jsonify(curricula.get_item(conn, item_id)), 201
@@ -276,7 +277,7 @@ def assign(curriculum_id: int):
                          assigned_by=auth.current_viewer().user_id,
                          **({"user_id": target} if kind == "user" else {"cohort_id": target}))
     except KBError as e:
-        return _refuse(str(e))
+        return _refuse(error_message(e))
     return _back(curriculum_id, "#assign")
 
 
@@ -306,7 +307,7 @@ def cohorts():
                 curricula.set_members(conn, cohort_id, members)
             return redirect(url_for("curricula.cohorts"), code=303)
         except KBError as e:
-            error = str(e)
+            error = error_message(e)
     rows = curricula.list_cohorts(conn)
     for c in rows:
         c["members"] = curricula.cohort_members(conn, c["id"])
@@ -411,7 +412,7 @@ def suggest(curriculum_id: int):
                 auth.viewable_recording(m["recording_id"])
                 curricula.add_item(conn, curriculum_id, section_id=section_id, **m)
         except KBError as e:
-            return _refuse(str(e))
+            return _refuse(error_message(e))
         return _back(curriculum_id, "#items")
     goal = (request.args.get("goal") if "goal" in request.args else c["goal"]) or ""
     found = curricula_suggest.suggest(suggest_search, lambda ids: recordings.get_many(conn, ids), goal,
@@ -506,7 +507,7 @@ def import_json():
         except (UnicodeDecodeError, json.JSONDecodeError):
             error = _("The file is not JSON.")
         except InputError as e:
-            error = str(e)
+            error = error_message(e)
     if error is not None:
         if http.wants_json() or request.is_json:
             return jsonify({"error": error, "status": 400}), 400

@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from kb import curricula, curricula_progress as progress, users
 from kb.errors import InputError, KBError, NotFound
 from web import auth, http
+from web.curricula_messages import error_message
 from web.app import get_db
 
 bp = Blueprint("learning", __name__)
@@ -94,7 +95,7 @@ def mark_done(item_id: int):
         outcome = progress.record_event(conn, user_id or 0, event_id=request.form.get("event_id", ""),
                                         item_id=item_id, kind=kind)
     except InputError as e:
-        abort(400, description=str(e))
+        abort(400, description=error_message(e))
     item = curricula.get_item(conn, item_id)
     if http.wants_json():
         return jsonify({"status": outcome, "item_id": item_id})
@@ -124,7 +125,7 @@ def events():
                                                      item_id=ev.get("item_id"), kind=str(ev.get("kind") or ""),
                                                      fraction=ev.get("fraction"))
         except KBError as e:
-            answer.update(status="refused", error=str(e))
+            answer.update(status="refused", error=error_message(e))
         results.append(answer)
     return jsonify({"results": results})
 
@@ -157,7 +158,7 @@ def signoff():
                 progress.sign_off(conn, item_id, user_id, users.get_account(conn, viewer.user_id),
                                   request.form.get("comment", ""))
         except InputError as e:
-            abort(400, description=str(e))
+            abort(400, description=error_message(e))
         if http.wants_json():
             return jsonify(progress.signoffs(conn, user_id, [item_id]).get(item_id) or {"withdrawn": True})
         return redirect(http.safe_next(request.form.get("next")) if request.form.get("next")
