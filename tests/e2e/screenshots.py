@@ -1,4 +1,4 @@
-"""Screenshots of the search page and the recording page, desktop and phone, for docs/screenshots/.
+"""Screenshots for docs/screenshots/: search and recording pages (apprentice), studio and editor (meister).
 
     python tests/e2e/screenshots.py                 # builds the demo knowledge base in a temporary folder
     python tests/e2e/screenshots.py --home kb-data  # or uses an existing one (after `kb demo`)
@@ -60,6 +60,35 @@ def take(home: Path, out: Path = OUT) -> list[Path]:
             written.append(out / f"recording-{name}.png")
             page.screenshot(path=str(written[-1]), full_page=not phone)
             context.close()
+        written += _meister_pages(p, server.url, accounts["meister"])
+    return written
+
+
+def _meister_pages(p, url: str, account: tuple[str, str]) -> list[Path]:
+    """The studio (desktop and phone) and the transcript editor (desktop), as the demo meister."""
+    from web.testing import browser_login, launch_chromium
+
+    written = []
+    for name, viewport in VIEWPORTS.items():
+        phone = name == "phone"
+        context = launch_chromium(p, viewport=viewport, locale="ja-JP", device_scale_factor=2 if phone else 1,
+                                  is_mobile=phone, has_touch=phone)
+        page = context.new_page()
+        browser_login(page, url, *account)
+        page.goto(f"{url}/studio")
+        page.wait_for_load_state("networkidle")
+        written.append(OUT / f"studio-{name}.png")
+        page.screenshot(path=str(written[-1]), full_page=not phone)
+        if not phone:
+            ids = page.eval_on_selector_all("a[href^='/r/']", "els => els.map(e => e.getAttribute('href'))")
+            media = [h for h in ids if h.split("?")[0].rstrip("/").split("/")[-1].isdigit()]
+            if media:
+                rid = media[0].split("?")[0].rstrip("/").split("/")[-1]
+                page.goto(f"{url}/r/{rid}/transcript/edit")
+                page.wait_for_selector("#transcript-editor[data-ready='1']")
+                written.append(OUT / "editor-desktop.png")
+                page.screenshot(path=str(written[-1]), full_page=False)
+        context.close()
     return written
 
 
