@@ -184,10 +184,6 @@ class Ingestor:
         return IngestResult(shown, "failed", rec_id, outcome.message, title)
 
     def _recognizer(self):
-        from media.asr import load_recognizer
+        from ingest.stages import recognizer_for
 
-        backend = self.config.get("asr")
-        model = self.config.get("openai_whisper_model") if backend == "openai-whisper" else self.config.get("whisper_model")
-        return load_recognizer(backend, model, compute_type=self.config.get("whisper_compute_type"),
-                               threads=self.config.threads(), beam_size=self.config.get_int("whisper_beam_size"),
-                               compression_ratio_threshold=self.config.get_float("whisper_compression_ratio_threshold"))
+        return recognizer_for(self.config)

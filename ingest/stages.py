@@ -134,6 +134,17 @@ def index_write_lock(config: Config) -> Iterator[None]:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
+def recognizer_for(config: Config):
+    """The speech recogniser the settings name (loaded once per process: media.asr caches it)."""
+    from media.asr import load_recognizer
+
+    backend = config.get("asr")
+    model = config.get("openai_whisper_model") if backend == "openai-whisper" else config.get("whisper_model")
+    return load_recognizer(backend, model, compute_type=config.get("whisper_compute_type"),
+                           threads=config.threads(), beam_size=config.get_int("whisper_beam_size"),
+                           compression_ratio_threshold=config.get_float("whisper_compression_ratio_threshold"))
+
+
 class FixedStore:
     """The caller's own search store, used as it is (`kb ingest`: one store for a whole batch, whose
     index is saved once at the end)."""
@@ -307,14 +318,7 @@ class JobRunner:
         return ffmpeg.ffmpeg_binary(self.config.get("ffmpeg")), self.config.get_float("ffmpeg_timeout")
 
     def _default_recognizer(self):
-        from media.asr import load_recognizer
-
-        backend = self.config.get("asr")
-        model = (self.config.get("openai_whisper_model") if backend == "openai-whisper"
-                 else self.config.get("whisper_model"))
-        return load_recognizer(backend, model, compute_type=self.config.get("whisper_compute_type"),
-                               threads=self.config.threads(), beam_size=self.config.get_int("whisper_beam_size"),
-                               compression_ratio_threshold=self.config.get_float("whisper_compression_ratio_threshold"))
+        return recognizer_for(self.config)
 
     def hotwords(self, job: JobRow, rec: dict) -> list[str]:
         """The job's own terms, then the organisation's glossary (the global one before glossaries had owners)."""

@@ -56,8 +56,8 @@ def _level(value: str | None) -> str:
     return value
 
 
-def check_date(value: str | None) -> str | None:
-    """A due date as YYYY-MM-DD, or None for none."""
+def check_day(value: str | None, what: str = "the date", code: str = "date") -> str | None:
+    """A day as YYYY-MM-DD, or None for an empty value; InputError naming ``what`` otherwise."""
     value = (value or "").strip()
     if not value:
         return None
@@ -68,9 +68,14 @@ def check_date(value: str | None) -> str | None:
             raise ValueError
         date.fromisoformat(value)
     except ValueError:
-        raise InputError(f"due date {value!r} is not a date (write it as 2025-04-30)", code="due_date",
-                         value=value) from None
+        raise InputError(f"{what} {value!r} is not a date (write it as 2025-04-30)", code=code,
+                         what=what, value=value) from None
     return value
+
+
+def check_date(value: str | None) -> str | None:
+    """A due date as YYYY-MM-DD, or None for none."""
+    return check_day(value, "due date", code="due_date")
 
 
 # ---------------------------------------------------------------- curricula

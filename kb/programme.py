@@ -34,17 +34,16 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable, Mapping
 
 from kb import curricula, curricula_progress
+from kb.curricula import check_day  # one rule for every typed date (coaching, registry, leaving)
 from kb.errors import InputError, NotFound
 
 JAPAN = timezone(timedelta(hours=9))
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 DEFAULT_TARGETS = {"technique_records": 100.0, "meisters_registered": 200.0,
                    "completion_rate": 80.0, "retention_rate": 85.0}
 UNITS = {"technique_records": "count", "meisters_registered": "count", "meisters_active": "count",
@@ -54,21 +53,6 @@ FIGURES = tuple(UNITS)
 
 
 # ---------------------------------------------------------------- dates and fiscal years
-
-
-def check_day(value: str | None, what: str = "the date") -> str | None:
-    """A day as YYYY-MM-DD, or None for an empty value; InputError naming ``what`` otherwise."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        if not DATE.fullmatch(value):
-            raise ValueError
-        date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"{what} {value!r} is not a date (write it as 2025-04-30)", code="date",
-                         what=what, value=value) from None
-    return value
 
 
 def fiscal_year_of(day: date) -> int:
