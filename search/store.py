@@ -111,7 +111,8 @@ class SearchStore:
             from search.embedders import load_embedder
 
             self._embedder = load_embedder(self.config.get("embed_model"),
-                                           threads=self._embed_threads or self.config.threads())
+                                           threads=self._embed_threads or self.config.threads(),
+                                           engine=self.config.get("embed_engine"))
         return self._embedder
 
     @property
