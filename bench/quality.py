@@ -183,7 +183,8 @@ def lexical_runs(chunks: Chunks, queries: Sequence[str], k: int = LEXICAL_K,
     """(coverage-scored lists, FTS5-bm25 lists) per query.  max_postings as a fraction (< 1)
     of the chunk count simulates the candidate budget of a large corpus."""
     conn = sqlite3.connect(":memory:")
-    conn.executescript((ROOT / "kb" / "migrations" / "002_lexical.sql").read_text(encoding="utf-8"))
+    for migration in ("002_lexical.sql", "007_lexical_df.sql"):  # the lexical tables, as the product has them
+        conn.executescript((ROOT / "kb" / "migrations" / migration).read_text(encoding="utf-8"))
     lexical.add_chunks(conn, zip(chunks.ids, chunks.texts))
     conn.commit()
     budget = lexical.MAX_POSTINGS if max_postings is None else \
@@ -429,7 +430,8 @@ def latency(n_chunks: int = 100_000, n_queries: int = 300, seed: int = 0) -> dic
     sentences = [s for d in evalset.docs for s in _SENTENCE_END.split(d["text"]) if len(s.strip()) > 5]
     with tempfile.TemporaryDirectory() as tmp:
         conn = sqlite3.connect(Path(tmp) / "lat.db")
-        conn.executescript((ROOT / "kb" / "migrations" / "002_lexical.sql").read_text(encoding="utf-8"))
+        for migration in ("002_lexical.sql", "007_lexical_df.sql"):  # the lexical tables, as the product has them
+            conn.executescript((ROOT / "kb" / "migrations" / migration).read_text(encoding="utf-8"))
         t0 = time.perf_counter()
         for start in range(0, n_chunks, 5000):
             rows = []
