@@ -184,6 +184,36 @@ def search(ctx, query, limit, mode, technique, meister, kind, as_json):
 
 
 @cli.command()
+@click.argument("question")
+@click.option("--area", help="Only meisters who can visit this area (part of its name).")
+@click.option("--limit", default=5, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def teach(ctx, question, area, limit, as_json):
+    """Who can teach this? Meisters ranked by their recordings and specialities (search/teachers.py).
+
+    \b
+    Example:  kb teach "長い軸を削るとびびる" --area 大阪
+    """
+    from search import teachers
+    from search.engine import Searcher
+    from search.store import SearchStore
+
+    conn = _open(ctx)
+    found = teachers.rank(Searcher(SearchStore(ctx.obj, conn)), conn, question, area=area, limit=limit)
+    if as_json:
+        click.echo(json.dumps([t.to_json() for t in found], ensure_ascii=False, indent=2))
+        return
+    if not found:
+        click.echo("no meister found — try other words or a technique name")
+    for n, t in enumerate(found, 1):
+        extra = f"  speciality: {', '.join(t.matched_specialities)}" if t.matched_specialities else ""
+        click.echo(f"{n:2d}. {t.name}  (score {t.score:.2f}){extra}")
+        for e in t.evidence:
+            click.echo(f"      #{e.recording_id} {e.title}  {e.link}")
+
+
+@cli.command()
 @click.argument("recording_id", type=int)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context

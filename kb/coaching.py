@@ -123,6 +123,16 @@ def _may_change(actor: users.Account, session: dict) -> None:
                      code="coaching_not_allowed")
 
 
+def may_change(actor: users.Account, session: dict) -> bool:
+    """Whether ``actor`` may change or delete ``session`` (the rule update_session and delete_session
+    apply), for pages that offer Edit and Delete only where they would work."""
+    try:
+        _may_change(actor, session)
+    except NotAllowed:
+        return False
+    return True
+
+
 def update_session(conn: sqlite3.Connection, session_id: int, actor: users.Account, **fields) -> None:
     """Replace the session's details (the same arguments as :func:`log_session`)."""
     session = get_session(conn, session_id)

@@ -14,6 +14,12 @@ apprentice and a meister in a second organisation, 第二工場, so every rule o
 who-sees-what can be tried.  Passwords are generated, printed once and kept in
 KB_HOME/demo-accounts.txt (readable only by its owner) so the coordinator can
 find them again; running it again creates nothing twice.
+
+Demo programme data (:func:`ensure_demo_programme`, run with the accounts): registry
+profiles for the demo meisters and a few coaching sessions spread over the current
+fiscal year (one still unconfirmed), so the programme dashboard is not empty on first
+start.  It fills only what is empty and adds sessions only to a programme with none,
+so running it again adds nothing and never overwrites what people entered.
 """
 from __future__ import annotations
 
@@ -300,6 +306,7 @@ def ensure_demo_accounts(config: Config, conn: sqlite3.Connection) -> Iterator[s
                           display_name=account.display_name, meister=account.meister)
         known[account.key] = (account.login, password)
         created.append(account)
+    yield from ensure_demo_programme(config, conn)  # needs the accounts: the apprentices are the technicians
     if created:
         _write_accounts_file(path, known)
         yield "demo accounts created (login / password / role / organisation):"
@@ -313,3 +320,134 @@ def ensure_demo_accounts(config: Config, conn: sqlite3.Connection) -> Iterator[s
         yield (f"  not in the file (made before the demo): {', '.join(missing)}; "
                f"a new password: kb users passwd LOGIN")
     yield f"the demo passwords are kept in {path} (readable only by you)"
+
+
+# ---------------------------------------------------------------- demo programme data
+
+
+@dataclass(frozen=True)
+class DemoProfile:
+    meister: str
+    organisations: tuple[str, ...]
+    years: int
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    areas: tuple[str, ...]
+    certification: tuple[str, str]  # (name, trade)
+    availability: str
+
+
+DEMO_PROFILES = (
+    DemoProfile("田中 一郎", ("本社",), 32, ("旋盤", "フライス"), ("びびり対策", "ねじ切り", "段取り"),
+                ("東京都大田区", "神奈川県川崎市"), ("技能検定1級", "機械加工(普通旋盤作業)"), "火・木の午後"),
+    DemoProfile("佐藤 健", ("本社",), 25, ("溶接",), ("TIG", "薄板"), ("東京都大田区",),
+                ("技能検定1級", "溶接(手溶接作業)"), "月曜の午前"),
+    DemoProfile("鈴木 正男", ("本社",), 40, ("木工",), ("鉋", "刃物研ぎ"), ("東京都品川区",),
+                ("技能検定1級", "家具製作(家具手加工作業)"), "水曜"),
+    DemoProfile("高橋 和夫", ("本社", SECOND_ORGANISATION), 28, ("研削", "安全"), ("砥石", "新人教育"),
+                ("東京都大田区", "埼玉県川口市"), ("技能検定1級", "機械加工(平面研削盤作業)"), "金曜"),
+    DemoProfile("中村 誠", (SECOND_ORGANISATION,), 22, ("プレス",), ("金型", "段取り"), ("埼玉県川口市",),
+                ("技能検定2級", "金属プレス加工(金属プレス作業)"), "月・水"),
+)
+
+# (how far into the year so far, meister, organisation visited, technique, hours, technicians (demo
+# account keys), confirmed: logged by the coordinator; unconfirmed: logged by the meister himself)
+DEMO_SESSIONS = (
+    (0.05, "田中 一郎", "本社", "旋盤", 2.0, ("apprentice",), True),
+    (0.2, "佐藤 健", "本社", "溶接", 3.0, ("apprentice",), True),
+    (0.35, "高橋 和夫", SECOND_ORGANISATION, "研削", 1.5, ("other_apprentice",), True),
+    (0.5, "中村 誠", SECOND_ORGANISATION, "プレス", 2.0, ("other_apprentice",), True),
+    (0.7, "田中 一郎", SECOND_ORGANISATION, "旋盤", 2.5, ("other_apprentice", "apprentice"), True),
+    (0.85, "鈴木 正男", "本社", "木工", 1.0, ("apprentice",), True),
+    (0.95, "田中 一郎", "本社", "フライス", 1.5, ("apprentice",), False),
+)
+DEMO_NOTE = "デモ用の記録です。"
+
+
+def ensure_demo_programme(config: Config, conn: sqlite3.Connection, today=None) -> Iterator[str]:
+    """Fill the demo meisters' empty profiles and, in a programme without coaching sessions, add the demo
+    sessions (dated between the fiscal year's first day and ``today``, a Japan date); yields what it did."""
+    profiles = _fill_demo_profiles(conn)
+    sessions = _add_demo_sessions(conn, today)
+    if profiles or sessions:
+        yield f"demo programme data: {profiles} meister profiles filled, {sessions} coaching sessions added"
+    else:
+        yield "demo programme data exists already"
+
+
+def _fill_demo_profiles(conn: sqlite3.Connection) -> int:
+    from kb import meisters, programme, users
+    from kb.errors import NotFound
+    from kb.recordings import meister_id
+
+    first_day = programme.fiscal_year_bounds(programme.current_fiscal_year())[0]
+    filled = 0
+    for p in DEMO_PROFILES:
+        with conn:
+            mid = meister_id(conn, p.meister)
+        profile = meisters.profile(conn, mid)
+        changes: dict = {}
+        if not profile["organisations"]:
+            try:
+                changes["organisation_ids"] = [users.find_organisation(conn, o)["id"] for o in p.organisations]
+            except NotFound:
+                continue
+            if (profile["registered_on"] or first_day) > first_day:
+                changes["registered_on"] = first_day  # in the programme since the year began
+        if profile["years_experience"] is None:
+            changes["years_experience"] = p.years
+        if not profile["availability"]:
+            changes["availability"] = p.availability
+        for part in ("categories", "tags", "areas"):
+            if not profile[part]:
+                changes[part] = list(getattr(p, part))
+        if changes:
+            meisters.update_profile(conn, mid, **changes)
+        if not profile["certifications"]:
+            meisters.add_certification(conn, mid, *p.certification)
+        filled += bool(changes) or not profile["certifications"]
+    return filled
+
+
+def _add_demo_sessions(conn: sqlite3.Connection, today=None) -> int:
+    from datetime import date, timedelta
+
+    from kb import coaching, programme, users
+    from kb.errors import NotFound
+
+    if conn.execute("SELECT 1 FROM coaching_sessions LIMIT 1").fetchone():
+        return 0  # a programme with sessions of its own gets no demo ones
+    logins = {a.key: a.login for a in DEMO_ACCOUNTS}
+    try:
+        coordinator = users.find_account(conn, logins["coordinator"])
+        meister = users.find_account(conn, logins["meister"])
+        technicians = {key: users.find_account(conn, logins[key]).id for key in ("apprentice", "other_apprentice")}
+    except NotFound:
+        return 0
+    today = today or _japan_today()
+    first = date.fromisoformat(programme.fiscal_year_bounds(programme.fiscal_year_of(today))[0])
+    span = (today - first).days
+    added = 0
+    for fraction, name, organisation, technique, hours, who, confirmed in DEMO_SESSIONS:
+        row = conn.execute("SELECT id FROM meisters WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            continue
+        recording = conn.execute("""SELECT id FROM recordings WHERE meister_id = ? AND technique = ? AND status = 'done'
+                                    ORDER BY id LIMIT 1""", (row[0], technique)).fetchone()
+        actor = coordinator if confirmed or meister.meister_id != row[0] else meister
+        coaching.log_session(conn, actor, held_on=(first + timedelta(days=round(span * fraction))).isoformat(),
+                             meister_id=row[0], organisation_id=users.find_organisation(conn, organisation)["id"],
+                             hours=hours, technique=technique, notes=DEMO_NOTE,
+                             technicians=[technicians[k] for k in who],
+                             recording_ids=[recording[0]] if recording else [])
+        added += 1
+    return added
+
+
+def _japan_today():
+    """Today in Japan (the programme's dates are Japan dates)."""
+    from datetime import datetime
+
+    from kb.programme import JAPAN
+
+    return datetime.now(JAPAN).date()

@@ -210,3 +210,181 @@ def who_can_teach(conn: sqlite3.Connection, technique: str, *, area: str | None 
         params["org"] = organisation_id
     sql += " ORDER BY recordings DESC, m.name"
     return [dict(r) | {"speciality": bool(r["speciality"])} for r in conn.execute(sql, params)]
+
+
+# ---------------------------------------------------------------- the directory and the record pages
+# (added for the registry pages, web/views/meisters.py; see docs/meisters.md)
+
+def may_edit(viewer: Viewer, meister_id: int) -> bool:
+    """The meister themselves (an account linked to this meister row), coordinators and admins.
+
+    The same people see the names of the technicians a meister coached and the session notes."""
+    if viewer.sees_everything:
+        return True
+    return viewer.is_authenticated and viewer.meister_id is not None and viewer.meister_id == meister_id
+
+
+def visible_recordings(conn: sqlite3.Connection, meister_id: int, viewer: Viewer) -> list[dict]:
+    """The meister's recordings ``viewer`` may open: visible (kb.access) and finished, or unfinished ones
+    only to those who may change them (kb.access.visible_recording's rule), newest first."""
+    where, params = access.visible_where(viewer, "r")
+    rows = conn.execute(
+        f"""SELECT r.id, r.title, r.kind, r.technique, r.status, r.done_at, r.created_at, r.meister_id,
+                   r.owner_user_id, r.visibility, r.organisation_id
+            FROM recordings r WHERE r.meister_id = ? AND {where} ORDER BY r.id DESC""", (meister_id, *params))
+    out = []
+    for r in rows:
+        rec = dict(r)
+        if rec["status"] == "done" or access.can_edit(viewer, rec):
+            out.append({k: rec[k] for k in ("id", "title", "kind", "technique", "status", "done_at", "created_at")})
+    return out
+
+
+def _split(raw: str | None) -> list[str]:
+    return [w for w in (raw or "").split() if w]
+
+
+def directory(conn: sqlite3.Connection, viewer: Viewer = access.SYSTEM, *, q: str | None = None,
+              category: str | None = None, area: str | None = None,
+              organisation_id: int | None = None) -> list[dict]:
+    """The registry as a list, by name: each meister's profile fields and how many finished recordings of
+    theirs ``viewer`` may see.
+
+    ``q``: words that must each occur (case-insensitive, part of a word is enough) in the name, a
+    speciality or tag, an area or a certification (name or trade).  ``category``: a technique category
+    they list.  ``area``: part of an area they can visit.  ``organisation_id``: one they work with."""
+    sql, params = "SELECT m.* FROM meisters m WHERE 1", []
+    for word in _split(q)[:10]:
+        sql += """ AND (instr(lower(m.name), lower(:w{n})) > 0
+                   OR EXISTS (SELECT 1 FROM meister_specialities s WHERE s.meister_id = m.id
+                              AND instr(lower(s.value), lower(:w{n})) > 0)
+                   OR EXISTS (SELECT 1 FROM meister_areas a WHERE a.meister_id = m.id
+                              AND instr(lower(a.area), lower(:w{n})) > 0)
+                   OR EXISTS (SELECT 1 FROM meister_certifications c WHERE c.meister_id = m.id
+                              AND (instr(lower(c.name), lower(:w{n})) > 0 OR instr(lower(c.trade), lower(:w{n})) > 0)))
+               """.replace("{n}", str(len(params)))
+        params.append(word)
+    named = {f"w{i}": w for i, w in enumerate(params)}
+    if category and category.strip():
+        sql += (" AND EXISTS (SELECT 1 FROM meister_specialities s WHERE s.meister_id = m.id"
+                " AND s.kind = 'category' AND s.value = :category)")
+        named["category"] = category.strip()
+    if area and area.strip():
+        sql += (" AND EXISTS (SELECT 1 FROM meister_areas a WHERE a.meister_id = m.id"
+                " AND instr(lower(a.area), lower(:area)) > 0)")
+        named["area"] = area.strip()
+    if organisation_id is not None:
+        sql += (" AND EXISTS (SELECT 1 FROM meister_organisations o WHERE o.meister_id = m.id"
+                " AND o.organisation_id = :org)")
+        named["org"] = int(organisation_id)
+    rows = conn.execute(sql + " ORDER BY m.name", named).fetchall()
+    where, vparams = access.visible_where(viewer, "r")
+    counts = dict(conn.execute(f"SELECT r.meister_id, COUNT(*) FROM recordings r WHERE r.status = 'done' "
+                               f"AND r.meister_id IS NOT NULL AND {where} GROUP BY r.meister_id", vparams).fetchall())
+    out = []
+    for r in rows:
+        p = profile(conn, r["id"], access.ANONYMOUS)  # the profile's fields; its recordings are counted above
+        del p["recordings"], p["accounts"]
+        p["recording_count"] = counts.get(r["id"], 0)
+        out.append(p)
+    return out
+
+
+def directory_choices(conn: sqlite3.Connection) -> dict:
+    """What the directory's filters offer: technique categories, areas and organisations in use."""
+    return {
+        "categories": [r[0] for r in conn.execute(
+            "SELECT value FROM meister_specialities WHERE kind = 'category' GROUP BY value ORDER BY value")],
+        "areas": [r[0] for r in conn.execute("SELECT area FROM meister_areas GROUP BY area ORDER BY area")],
+        "organisations": [dict(r) for r in conn.execute("SELECT id, name FROM organisations ORDER BY id")],
+    }
+
+
+def _fiscal_year_of_day(day: str) -> int:
+    return int(day[:4]) if int(day[5:7]) >= 4 else int(day[:4]) - 1
+
+
+def record(conn: sqlite3.Connection, meister_id: int, viewer: Viewer = access.SYSTEM) -> dict:
+    """The meister's record: confirmed coaching sessions over time (per fiscal year and month: sessions,
+    hours), the technicians coached, and the recordings made per fiscal year (those ``viewer`` may see).
+
+    ``detailed`` (may_edit: the meister, coordinators, admins): the technicians' names and the session
+    notes are included; everyone else gets counts only."""
+    from kb import coaching
+
+    get_meister(conn, meister_id)
+    detailed = may_edit(viewer, meister_id)
+    sessions = coaching.list_sessions(conn, meister_id=meister_id, confirmed=True)
+    years: dict[int, dict] = {}
+    technicians: dict[int, dict] = {}
+    shown = []
+    for s in sessions:
+        fy = _fiscal_year_of_day(s["held_on"])
+        year = years.setdefault(fy, {"fiscal_year": fy, "sessions": 0, "hours": 0.0, "technicians": set(),
+                                     "months": {}, "recordings": 0})
+        month = year["months"].setdefault(s["held_on"][:7], {"month": s["held_on"][:7], "sessions": 0, "hours": 0.0})
+        for bucket in (year, month):
+            bucket["sessions"] += 1
+            bucket["hours"] += s["hours"]
+        for t in s["technicians"]:
+            year["technicians"].add(t["id"])
+            person = technicians.setdefault(t["id"], {"id": t["id"], "display_name": t["display_name"] or t["login"],
+                                                      "sessions": 0, "hours": 0.0, "last": s["held_on"]})
+            person["sessions"] += 1
+            person["hours"] += s["hours"]
+            person["last"] = max(person["last"], s["held_on"])
+        entry = {"id": s["id"], "held_on": s["held_on"], "fiscal_year": fy, "organisation": s["organisation"],
+                 "technique": s["technique"], "hours": s["hours"], "technician_count": len(s["technicians"])}
+        if detailed:
+            entry["technicians"] = [t["display_name"] or t["login"] for t in s["technicians"]]
+            entry["notes"] = s["notes"]
+        shown.append(entry)
+    for rec in visible_recordings(conn, meister_id, viewer):
+        day = programme.japan_day(rec["done_at"]) if rec["status"] == "done" else None
+        if day:
+            fy = _fiscal_year_of_day(day)
+            years.setdefault(fy, {"fiscal_year": fy, "sessions": 0, "hours": 0.0, "technicians": set(),
+                                  "months": {}, "recordings": 0})["recordings"] += 1
+    by_year = []
+    for fy in sorted(years, reverse=True):
+        y = years[fy]
+        # months in fiscal-year order (April first), only those with sessions
+        months = sorted(y["months"].values(), key=lambda m: m["month"])
+        by_year.append({"fiscal_year": fy, "sessions": y["sessions"], "hours": round(y["hours"], 2),
+                        "technicians": len(y["technicians"]), "recordings": y["recordings"],
+                        "months": [dict(m, hours=round(m["hours"], 2)) for m in months]})
+    out = {"detailed": detailed, "sessions": shown, "by_year": by_year,
+           "totals": {"sessions": len(sessions), "hours": round(sum(s["hours"] for s in sessions), 2),
+                      "technicians": len(technicians)}}
+    if detailed:
+        out["technicians"] = sorted(({**t, "hours": round(t["hours"], 2)} for t in technicians.values()),
+                                    key=lambda t: (-t["sessions"], t["display_name"]))
+        out["unconfirmed"] = len(coaching.list_sessions(conn, meister_id=meister_id, confirmed=False))
+    return out
+
+
+def unlinked_accounts(conn: sqlite3.Connection) -> list[dict]:
+    """Meister accounts not linked to any meister row (e.g. made a meister after being created)."""
+    return [dict(r) for r in conn.execute(
+        """SELECT u.id, u.login, u.display_name, o.name AS organisation FROM users u
+           JOIN organisations o ON o.id = u.organisation_id
+           WHERE u.role = 'meister' AND u.meister_id IS NULL AND u.disabled = 0 ORDER BY u.display_name, u.id""")]
+
+
+def check_link(conn: sqlite3.Connection, user_id: int) -> None:
+    """InputError unless ``user_id`` is a meister account with no meister row yet (NotFound if no such user)."""
+    row = conn.execute("SELECT role, meister_id FROM users WHERE id = ?", (user_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no user with id {user_id}")
+    if row["role"] != "meister":
+        raise InputError("only a meister account can be linked to a meister", code="link_role")
+    if row["meister_id"] is not None:
+        raise InputError("that account is linked to a meister already", code="link_taken")
+
+
+def link_account(conn: sqlite3.Connection, meister_id: int, user_id: int) -> None:
+    """Link a meister account that has no meister row to this meister (their recordings, their profile)."""
+    get_meister(conn, meister_id)
+    check_link(conn, user_id)
+    with conn:
+        conn.execute("UPDATE users SET meister_id = ? WHERE id = ?", (meister_id, user_id))

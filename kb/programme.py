@@ -34,6 +34,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import math
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -107,15 +108,25 @@ def targets(conn: sqlite3.Connection, fiscal_year: int | None = None) -> dict[st
     return {name: get_target(conn, name, fiscal_year) for name in DEFAULT_TARGETS}
 
 
-def set_target(conn: sqlite3.Connection, name: str, value, fiscal_year: int | None = None) -> None:
-    """Set the default target (fiscal_year None) or one year's."""
+def check_target(name: str, value) -> float:
+    """A target as a number: at least 0, finite, a rate at most 100 (InputError naming the target otherwise)."""
     _target_name(name)
     try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"a target must be a number, not {value!r}", code="target_value") from None
-    if value < 0 or (name.endswith("_rate") and value > 100):
-        raise InputError("a target must be at least 0 (a rate at most 100)", code="target_value")
+        number = float(str(value).strip()) if value is not None else None
+    except ValueError:
+        number = None
+    if number is None:
+        raise InputError(f"a target must be a number, not {value!r}", code="target_value", name=name,
+                         value=str(value if value is not None else "")) from None
+    if not math.isfinite(number) or number < 0 or (name.endswith("_rate") and number > 100):
+        raise InputError("a target must be at least 0 (a rate at most 100)", code="target_value", name=name,
+                         value=str(value))
+    return number
+
+
+def set_target(conn: sqlite3.Connection, name: str, value, fiscal_year: int | None = None) -> None:
+    """Set the default target (fiscal_year None) or one year's."""
+    value = check_target(name, value)
     with conn:
         conn.execute("DELETE FROM programme_targets WHERE name = ? AND fiscal_year IS ?", (name, fiscal_year))
         conn.execute("INSERT INTO programme_targets(name, fiscal_year, value) VALUES (?,?,?)",
@@ -132,14 +143,26 @@ def clear_target(conn: sqlite3.Connection, name: str, fiscal_year: int) -> None:
 # ---------------------------------------------------------------- leaving
 
 
+MAX_LEAVING_NOTE = 1000
+
+
 def record_leaving(conn: sqlite3.Connection, user_id: int, left_on: str | None, note: str = "") -> None:
     """Record the day a technician left the programme (None: they have not left after all)."""
     left_on = check_day(left_on, "the leaving date")
+    if len((note or "").strip()) > MAX_LEAVING_NOTE:
+        raise InputError(f"the note is too long (at most {MAX_LEAVING_NOTE} characters)", code="too_long",
+                         what="note", n=MAX_LEAVING_NOTE)
     if conn.execute("SELECT 1 FROM users WHERE id = ?", (user_id,)).fetchone() is None:
         raise NotFound(f"no user with id {user_id}")
     with conn:
         conn.execute("UPDATE users SET left_on = ?, left_note = ? WHERE id = ?",
                      (left_on, (note or "").strip() if left_on else "", user_id))
+
+
+def leavings(conn: sqlite3.Connection) -> dict[int, dict]:
+    """user id -> {left_on, left_note} for everyone recorded as having left (the users page shows them)."""
+    rows = conn.execute("SELECT id, left_on, left_note FROM users WHERE left_on IS NOT NULL")
+    return {r["id"]: {"left_on": r["left_on"], "left_note": r["left_note"]} for r in rows}
 
 
 # ---------------------------------------------------------------- traces
@@ -328,6 +351,113 @@ def figures(conn: sqlite3.Connection, fiscal_year: int, organisation_id: int | N
     return [figure(conn, name, fiscal_year, organisation_id) for name in FIGURES]
 
 
+# ---------------------------------------------------------------- for the dashboard: months, years, targets
+
+# Figures whose every record is dated inside the year, so their months add up to the figure.
+# meisters_registered is a running total (registered on or before the year's end): no months.
+MONTHLY = ("technique_records", "meisters_active", "coaching_sessions", "coaching_hours",
+           "technicians_reached", "curricula_run")
+
+
+def months(fiscal_year: int) -> list[str]:
+    """The year's months as YYYY-MM, April to March."""
+    return [f"{fiscal_year + (m < 4):04d}-{m:02d}" for m in (*range(4, 13), 1, 2, 3)]
+
+
+def in_month(records: list[dict], month: str) -> list[dict]:
+    """The records dated in ``month`` (YYYY-MM): what one monthly bar counts."""
+    return [r for r in records if (r.get("date") or "")[:7] == month]
+
+
+def month_value(unit: str, records: list[dict]) -> float:
+    """A bar's height, computed like the figure: the hours summed for hours, else the records counted."""
+    if unit == "hours":
+        return round(sum(r.get("hours") or 0 for r in records), 2)
+    return len(records)
+
+
+def by_month(fig: Figure) -> list[dict]:
+    """[{month, value, count}] April to March, built from the figure's own records, so the bars and the
+    figure cannot disagree (for MONTHLY figures the values add up to the figure); [] for the others."""
+    if fig.name not in MONTHLY:
+        return []
+    out = []
+    for month in months(fig.fiscal_year):
+        its = in_month(fig.records, month)
+        out.append({"month": month, "value": month_value(fig.unit, its), "count": len(its)})
+    return out
+
+
+def check_month(fiscal_year: int, month: str | None) -> str | None:
+    """A month of the year as YYYY-MM (None for none); InputError otherwise."""
+    month = (month or "").strip()
+    if not month:
+        return None
+    if month not in months(fiscal_year):
+        raise InputError(f"{month!r} is not a month of FY{fiscal_year} (write it as {months(fiscal_year)[0]})",
+                         code="month", value=month, fiscal_year=fiscal_year)
+    return month
+
+
+def fiscal_years_with_data(conn: sqlite3.Connection, today: date | None = None, limit: int = 30) -> list[int]:
+    """Every fiscal year from the first one with data to the current one (or the last with data), newest first
+    (at most ``limit``): what the dashboard's year picker offers."""
+    days = []
+    for sql in ("SELECT MIN(held_on), MAX(held_on) FROM coaching_sessions",
+                "SELECT MIN(registered_on), MAX(registered_on) FROM meisters",
+                "SELECT MIN(left_on), MAX(left_on) FROM users"):
+        days += [d for d in conn.execute(sql).fetchone() if d]
+    for sql in ("SELECT MIN(done_at), MAX(done_at) FROM recordings",
+                "SELECT MIN(created_at), MAX(created_at) FROM curriculum_assignments"):
+        days += [japan_day(d) for d in conn.execute(sql).fetchone() if d]
+    current = current_fiscal_year(today)
+    years = {current}
+    for day in days:
+        try:
+            years.add(fiscal_year_of(date.fromisoformat(day[:10])))
+        except ValueError:
+            continue
+    last = max(years)
+    return list(range(last, max(min(years), last - limit + 1) - 1, -1))
+
+
+def target_table(conn: sqlite3.Connection, fiscal_year: int) -> list[dict]:
+    """Per target: the default, this year's own value (None when the default applies) and the one in force."""
+    out = []
+    for name in DEFAULT_TARGETS:
+        default = conn.execute("SELECT value FROM programme_targets WHERE name = ? AND fiscal_year IS NULL",
+                               (name,)).fetchone()
+        own = conn.execute("SELECT value FROM programme_targets WHERE name = ? AND fiscal_year = ?",
+                           (name, fiscal_year)).fetchone()
+        default_value = float(default[0]) if default else DEFAULT_TARGETS[name]
+        out.append({"name": name, "unit": UNITS[name], "default": default_value,
+                    "year": float(own[0]) if own else None,
+                    "value": float(own[0]) if own else default_value})
+    return out
+
+
+def save_targets(conn: sqlite3.Connection, defaults: Mapping[str, object], fiscal_year: int | None = None,
+                 year_values: Mapping[str, object] | None = None) -> None:
+    """Change default targets and one year's own targets together: every value is checked before anything
+    is written (one bad value changes nothing).  In ``year_values`` an empty value or None drops that
+    year's own target, so the default applies again."""
+    checked_defaults = {name: check_target(name, value) for name, value in defaults.items()}
+    year_values = dict(year_values or {})
+    if year_values and fiscal_year is None:
+        raise InputError("a fiscal year is needed for its own targets", code="target_year")
+    checked_years = {name: None if value is None or str(value).strip() == "" else check_target(name, value)
+                     for name, value in year_values.items()}
+    with conn:
+        for name, value in checked_defaults.items():
+            conn.execute("DELETE FROM programme_targets WHERE name = ? AND fiscal_year IS NULL", (name,))
+            conn.execute("INSERT INTO programme_targets(name, fiscal_year, value) VALUES (?, NULL, ?)", (name, value))
+        for name, value in checked_years.items():
+            conn.execute("DELETE FROM programme_targets WHERE name = ? AND fiscal_year = ?", (name, fiscal_year))
+            if value is not None:
+                conn.execute("INSERT INTO programme_targets(name, fiscal_year, value) VALUES (?,?,?)",
+                             (name, fiscal_year, value))
+
+
 # ---------------------------------------------------------------- CSV (for Excel)
 
 FIGURE_HEADINGS = {"figure": "Figure", "fiscal_year": "Fiscal year", "organisation": "Organisation",
@@ -360,16 +490,17 @@ def organisation_name(conn: sqlite3.Connection, organisation_id: int | None, all
 
 
 def figures_csv(conn: sqlite3.Connection, figs: list[Figure], labels: Mapping[str, str] | None = None,
-                headings: Mapping[str, str] | None = None) -> bytes:
-    """One row per figure.  ``labels`` names the figures and units, ``headings`` the columns, in the
-    interface language (English defaults)."""
+                headings: Mapping[str, str] | None = None, year_label: Callable[[int], str] | None = None) -> bytes:
+    """One row per figure.  ``labels`` names the figures and units, ``headings`` the columns, ``year_label``
+    the fiscal year (2025年度), in the interface language (English defaults: FY2025)."""
+    year_label = year_label or (lambda fy: f"FY{fy}")
     labels, h = labels or {}, {**FIGURE_HEADINGS, **(headings or {})}
     rows = [[h["figure"], h["fiscal_year"], h["organisation"], h["value"], h["unit"], h["numerator"],
              h["denominator"], h["target"], h["met"]]]
     for f in figs:
         met = "" if f.met is None else (h["yes"] if f.met else h["no"])
         organisation = organisation_name(conn, f.organisation_id, h["all"])
-        rows.append([labels.get(f.name, f.name), f"FY{f.fiscal_year}", organisation,
+        rows.append([labels.get(f.name, f.name), year_label(f.fiscal_year), organisation,
                      _number(f.value), labels.get(f.unit, f.unit), f.numerator, f.denominator, _number(f.target), met])
     return _csv_bytes(rows)
 

@@ -250,9 +250,16 @@ def test_unknown_recording_is_404_in_html_and_json(client):
     assert client.get("/nowhere", headers={"Accept": "application/json"}).get_json()["status"] == 404
 
 
-def test_api_index_lists_the_endpoints(client):
+def test_api_index_lists_the_endpoints(client, app):
+    """Every endpoint the index names exists (a GET route of the app), and the main ones are named."""
     data = client.get("/api/v1/").get_json()
-    assert set(data["endpoints"]) == {"search", "recordings", "recording"}
+    assert {"search", "recordings", "recording", "meisters", "who_can_teach", "coaching_sessions",
+            "programme_figures"} <= set(data["endpoints"])
+    urls = app.url_map.bind("localhost")
+    for name, described in data["endpoints"].items():
+        path = described.split("?")[0].split(" ")[0].replace("<id>", "1")
+        endpoint, _ = urls.match(path, method="GET")  # raises NotFound for a path the app does not have
+        assert endpoint, name
 
 
 def test_recording_being_processed_is_listed_nowhere_and_says_so(tmp_path):

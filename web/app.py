@@ -71,6 +71,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(curricula_views.bp)
     app.register_blueprint(learning_views.bp)
+    from web.views import coaching as coaching_views, meisters as meister_views, programme as programme_views
+
+    app.register_blueprint(meister_views.bp)  # issue 6: registry and "who can teach this"
+    app.register_blueprint(coaching_views.bp)  # issue 6: coaching sessions
+    app.register_blueprint(programme_views.bp)  # issue 6: figures, targets
     return app
 
 

@@ -92,6 +92,12 @@ class SearchService:
         with self._lock:
             return self._current().search(req.query, limit=req.limit, mode=req.mode, filters=filters)
 
+    def with_searcher(self, use):
+        """``use(searcher)`` under the lock, for callers that need more than :meth:`search` offers
+        (search.teachers ranks meisters from ungrouped moments)."""
+        with self._lock:
+            return use(self._current())
+
     def write(self, change):
         """Run ``change(store)`` with this process's search store, under the lock (transcript edits).
 

@@ -5,16 +5,18 @@ and add, disable and reset apprentices and meisters; only admins create or
 change coordinators and admins, and create organisations.  A new user (or a
 reset one) gets a generated password shown once on the answering page, and
 must choose their own at the first login.  Nobody can disable themselves or
-the last admin, so the programme cannot lock itself out.
+the last admin, so the programme cannot lock itself out.  Coordinators also
+record the day an apprentice left the programme (and undo a mistake): the
+apprentice retention figure (kb.programme) counts it; the account is untouched.
 """
 from __future__ import annotations
 
 from flask import Blueprint, abort, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 
-from kb import users
+from kb import programme, users
 from kb.access import ROLES, Viewer
-from kb.errors import NotFound
+from kb.errors import InputError, NotFound
 from web import http
 from web.app import get_db
 from web.auth import current_viewer, role_required
@@ -33,14 +35,15 @@ def _users_page(status: int = 200, **context):
     conn = get_db()
     viewer = current_viewer()
     accounts = users.list_accounts(conn)
-    payload = {"users": [a.public() for a in accounts]}
+    leavings = programme.leavings(conn)
+    payload = {"users": [{**a.public(), **leavings.get(a.id, {"left_on": None, "left_note": ""})} for a in accounts]}
     if context.get("secret"):
         payload["secret"] = context["secret"]
     context.setdefault("error", None)
     context.setdefault("done", request.args.get("done"))
     return make_response(http.html_or_json(
         payload, "admin/users.html", status=status, accounts=accounts, roles=manageable_roles(viewer),
-        organisations=[o for o in users.list_organisations(conn) if not o["disabled"]], **context))
+        leavings=leavings, organisations=[o for o in users.list_organisations(conn) if not o["disabled"]], **context))
 
 
 def _target(user_id: int) -> users.Account:
@@ -107,6 +110,36 @@ def reset_password(user_id: int):
     target = _target(user_id)
     password = users.reset_password(get_db(), target.id)
     return no_store(_users_page(200, secret={"login": target.login, "password": password, "new": False}))
+
+
+@bp.post("/users/<int:user_id>/leaving", endpoint="record_leaving")
+@role_required("coordinator")
+def record_leaving(user_id: int):
+    """A coordinator records that an apprentice left the programme (for the retention figure, kb.programme);
+    the account itself stays as it is (disable it separately if they should no longer log in)."""
+    return _leaving(user_id, request.form.get("left_on") or "", request.form.get("note") or "")
+
+
+@bp.post("/users/<int:user_id>/leaving/undo", endpoint="undo_leaving")
+@role_required("coordinator")
+def undo_leaving(user_id: int):
+    return _leaving(user_id, None, "")
+
+
+def _leaving(user_id: int, left_on: str | None, note: str):
+    from web.programme_labels import error_message
+
+    target = _target(user_id)
+    if target.role != "apprentice":  # the retention figure counts apprentices
+        return _users_page(400, error=_("Leaving is recorded for apprentices only."))
+    if left_on is not None and not left_on.strip():
+        return _users_page(400, error=_("Enter the date they left."))
+    try:
+        programme.record_leaving(get_db(), target.id, left_on, note)
+    except InputError as e:
+        return _users_page(400, error=error_message(e))
+    done = "left" if left_on else "left_undone"
+    return redirect(url_for("admin.users", done=done) + f"#user-{target.id}", code=303)
 
 
 @bp.get("/organisations", endpoint="organisations")

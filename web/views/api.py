@@ -23,6 +23,12 @@ def index():
         "search": "/api/v1/search?q=...&technique=&meister=&kind=video|audio|document&language=&tag=&limit=10",
         "recordings": "/api/v1/recordings?technique=&meister=&kind=&language=&tag=",
         "recording": "/api/v1/recordings/<id>",
+        "meisters": "/api/v1/meisters?q=&category=&area=&org=",
+        "meister": "/api/v1/meisters/<id>",
+        "who_can_teach": "/api/v1/meisters/teach?q=...&area=&org=",
+        "coaching_sessions": "/api/v1/coaching?fy=&meister=&org=&status=waiting|confirmed (POST to log one)",
+        "coaching_session": "/api/v1/coaching/<id> (POST .../confirm: coordinators)",
+        "programme_figures": "/api/v1/programme/figures?fy=&org= (coordinators and admins)",
     }})
 
 
