@@ -230,12 +230,25 @@ class Searcher:
                     lex = pending.result()
         if mode == "hybrid":
             def dense_score_of(ids: Sequence[int]) -> np.ndarray:
-                return _best_of(self.store.embeddings_of(list(ids)), qvec)
+                return _best_of(vectors_of(ids)[0], qvec)
 
             second_score_of = None
-            if second is not None:
+            if second is None:
+                def vectors_of(ids: Sequence[int]):
+                    return self.store.embeddings_of(list(ids)), None
+            else:
+                # Both embedders' vectors of every candidate in one read of the rows (the fusion asks for
+                # the first for lexical-only candidates, the second for all of them).
+                union = list(dict.fromkeys([c for c, _ in lex] + [c for c, _ in dense]))
+                both = dict(zip(("first", "second"), self.store.embeddings_of_both(union)))
+                row_of = {c: n for n, c in enumerate(union)}
+
+                def vectors_of(ids: Sequence[int]):
+                    rows = [row_of[int(c)] for c in ids]
+                    return both["first"][rows], both["second"][rows]
+
                 def second_score_of(ids: Sequence[int]) -> np.ndarray:
-                    return _best_of(self.store.embeddings_of(list(ids), second=True), q2)
+                    return _best_of(vectors_of(ids)[1], q2)
 
             ranked = fusion.hybrid_rank(query, lex, dense, dense_score_of, limit=k, second_score_of=second_score_of)
         else:
@@ -249,8 +262,9 @@ class Searcher:
             return []
         ids = [cid for cid, _ in ranked]
         marks = ",".join("?" * len(ids))
+        # Where each candidate is; the text is read only for the hits shown (below).
         rows = {r["id"]: r for r in self.conn.execute(
-            f"SELECT id, recording_id, text, start, end, page FROM chunks WHERE id IN ({marks})", ids)}
+            f"SELECT id, recording_id, start, end, page FROM chunks WHERE id IN ({marks})", ids)}
         recs = recordings.get_many(self.conn, {r["recording_id"] for r in rows.values()})
         hits: list[Hit] = []
         by_rec: dict[int, Hit] = {}
@@ -269,9 +283,16 @@ class Searcher:
             hit = Hit(
                 recording_id=rec["id"], title=rec["title"], kind=rec["kind"], meister=rec.get("meister"),
                 technique=rec.get("technique"), start=row["start"], end=row["end"], page=row["page"],
-                text=row["text"], marked=mark(row["text"], terms), score=float(score),
+                text="", marked="", score=float(score),
                 link=link_for(rec["id"], row["start"], row["page"]), chunk_id=cid,
             )
             hits.append(hit)
             by_rec[rec["id"]] = hit
+        if hits:
+            marks = ",".join("?" * len(hits))
+            texts = dict(self.conn.execute(f"SELECT id, text FROM chunks WHERE id IN ({marks})",
+                                           [h.chunk_id for h in hits]))
+            for hit in hits:
+                hit.text = texts.get(hit.chunk_id, "")
+                hit.marked = mark(hit.text, terms)
         return hits

@@ -356,6 +356,27 @@ class SearchStore:
         return self._stale[1]
 
     # -- reads ------------------------------------------------------------------
+    def embeddings_of_both(self, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Both embedders' stored vectors of these chunks (as two :meth:`embeddings_of` calls would give),
+        read in one pass over the rows: a hybrid search needs both for the same candidates."""
+        first, second = self.embedder, self.second
+        out1 = np.zeros((len(ids), first.dim), dtype=np.float32)
+        out2 = np.zeros((len(ids), second.dim), dtype=np.float32)
+        if not ids:
+            return out1, out2
+        pos: dict[int, list[int]] = {}
+        for n, i in enumerate(ids):
+            pos.setdefault(int(i), []).append(n)
+        marks = ",".join("?" * len(pos))
+        sql = (f"SELECT id, embedding, embed_fingerprint = ?, embedding2, embed2_fingerprint = ? "
+               f"FROM chunks WHERE id IN ({marks})")
+        for r in self.conn.execute(sql, [first.fingerprint, second.fingerprint, *pos]):
+            if r[2] and r[1] is not None and len(r[1]) == first.dim * 4:
+                out1[pos[r[0]]] = np.frombuffer(r[1], dtype=np.float32)
+            if r[4] and r[3] is not None and len(r[3]) == second.dim * 4:
+                out2[pos[r[0]]] = np.frombuffer(r[3], dtype=np.float32)
+        return out1, out2
+
     def embeddings_of(self, ids: Sequence[int], second: bool = False) -> np.ndarray:
         """Stored vectors of these chunks in the given order (zeros for unknown ids or other models' vectors)."""
         model = self.second if second else self.embedder

@@ -72,7 +72,8 @@ class HnswParams:
     At 1M synthetic e5-like vectors on 2 cores: the build takes ~15 min with
     M=32, efConstruction=80, and the index holds ~1.8 GB.  efSearch=768 gives
     recall@10 0.958 against exact search at ~6 ms a query (128 gives 0.79 at
-    ~1.4 ms); at 200k vectors efSearch=256 already reaches 0.96.
+    ~1.4 ms); at 200k vectors efSearch=256 already reaches 0.96, at 100k efSearch=768
+    gives 0.998 at 3.7 ms where the exact scan takes 9 ms (bench/latency.py, session 3).
     """
 
     m: int = 32
@@ -108,7 +109,7 @@ class VectorIndex:
 
     @classmethod
     def open(cls, folder: Path, *, dim: int, fingerprint: str, generation: int, count: int,
-             load_vectors: Callable[[], VectorBatches], ann_threshold: int = 200_000,
+             load_vectors: Callable[[], VectorBatches], ann_threshold: int = 50_000,
              threads: int | None = None, build_threads: int | None = None,
              hnsw: HnswParams | None = None) -> "VectorIndex":
         """Load ``folder/vectors.faiss`` if its manifest matches; otherwise rebuild it and save.
