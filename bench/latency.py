@@ -243,7 +243,7 @@ def ann_sweep(index, embedder, jsq) -> dict:
         out["exact"][f"threads={threads}"] = asdict(Stat.of(times))
     saved_ef = index.hnsw.ef_search
     for ef in (64, 128, 256, 384, 512, 768, 1024):
-        index.hnsw = type(index.hnsw)(index.hnsw.m, index.hnsw.ef_construction, ef)
+        index.hnsw = type(index.hnsw)(index.hnsw.m, index.hnsw.ef_construction, ef, by_size=False)
         _, got = index.search(qvecs, 10)
         recall = float(np.mean([len(set(g) & set(e)) / 10 for g, e in zip(got, exact)]))
         times = []

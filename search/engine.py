@@ -194,12 +194,20 @@ class Searcher:
 
         second = self.store.second if mode == "hybrid" else None
         q2 = None
+        stored: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # chunk id -> (its vector, its second vector)
+
+        def read_vectors(ids: list[int]) -> None:
+            ids = [c for c in dict.fromkeys(ids) if c not in stored]
+            if ids:
+                first_vecs, second_vecs = self.store.embeddings_of_both(ids)
+                stored.update(zip(ids, zip(first_vecs, second_vecs)))
 
         def lexical_and_second() -> list[tuple[int, float]]:
             nonlocal q2
             found = lexical_candidates()
-            if second is not None:  # the second embedder's query vector (numpy), also off the e5 path
-                q2 = second.encode_queries(queries)
+            if second is not None:  # also off the e5 path: the second query vector (numpy) and the
+                q2 = second.encode_queries(queries)  # stored vectors of the lexical candidates (SQLite)
+                read_vectors([c for c, _ in found])
             return found
 
         if mode == "lexical":
@@ -237,15 +245,14 @@ class Searcher:
                 def vectors_of(ids: Sequence[int]):
                     return self.store.embeddings_of(list(ids)), None
             else:
-                # Both embedders' vectors of every candidate in one read of the rows (the fusion asks for
-                # the first for lexical-only candidates, the second for all of them).
-                union = list(dict.fromkeys([c for c, _ in lex] + [c for c, _ in dense]))
-                both = dict(zip(("first", "second"), self.store.embeddings_of_both(union)))
-                row_of = {c: n for n, c in enumerate(union)}
+                # Both embedders' vectors of every candidate, each row read once (the fusion asks for the
+                # first for lexical-only candidates, the second for all): the lexical candidates' were read
+                # beside the query embedding, the dense-only ones now.
+                read_vectors([c for c, _ in dense])
 
                 def vectors_of(ids: Sequence[int]):
-                    rows = [row_of[int(c)] for c in ids]
-                    return both["first"][rows], both["second"][rows]
+                    rows = [stored[int(c)] for c in ids]
+                    return np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
 
                 def second_score_of(ids: Sequence[int]) -> np.ndarray:
                     return _best_of(vectors_of(ids)[1], q2)

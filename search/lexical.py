@@ -285,15 +285,18 @@ def search_hits(conn: sqlite3.Connection, query: str, k: int = 100,
     marks = ",".join("?" * len(rowids))
     stored = dict(conn.execute(f"SELECT rowid, terms FROM chunk_fts WHERE rowid IN ({marks})", rowids))
     total = sum(idf.values())
+    weighted = list(idf.items())
     phrases = _query_phrases(query)
+    # per phrase: its two terms and the phrase as it appears in the stored text (built once, not per chunk)
+    phrase_parts = [(p[:2], p[3:], f" {p} ") for p in phrases]
     hits = []
     for rowid in rowids:
         text = stored.get(rowid, "")
         present = set(text.split())
-        coverage = sum(w for t, w in idf.items() if t in present) / total
+        coverage = sum(w for t, w in weighted if t in present) / total
         if phrases:
             padded = f" {text} "
-            found = sum(1 for p in phrases if p[:2] in present and p[3:] in present and f" {p} " in padded)
+            found = sum(1 for a, b, spaced in phrase_parts if a in present and b in present and spaced in padded)
             phrase = found / len(phrases)
         else:
             phrase = coverage
