@@ -1,5 +1,6 @@
 """The meister registry: one profile per meister (organisations, specialities, certifications,
-areas they can visit, availability) and "who can teach this".
+areas they can visit, availability).  "Who can teach this" is search/teachers.py: it ranks by the
+meisters' own recordings through the search index.
 
 Why the profile hangs on the existing ``meisters`` row: recordings and meister accounts
 already point at it (recordings.meister_id, users.meister_id), so a profile shows the
@@ -187,29 +188,6 @@ def list_meisters(conn: sqlite3.Connection, organisation_id: int | None = None) 
         d["organisations"] = organisations_of(conn, r["id"])
         out.append(d)
     return out
-
-
-def who_can_teach(conn: sqlite3.Connection, technique: str, *, area: str | None = None,
-                  organisation_id: int | None = None) -> list[dict]:
-    """Meisters with ``technique`` as a category or tag, or with a finished recording of it; optionally
-    only those who can visit ``area`` or work with an organisation.  Most recordings of it first."""
-    technique = _text(technique, "the technique", required=True)
-    sql = """SELECT m.id, m.name,
-                    (SELECT COUNT(*) FROM recordings r WHERE r.meister_id = m.id AND r.status = 'done'
-                     AND r.technique = :t) AS recordings,
-                    EXISTS (SELECT 1 FROM meister_specialities s WHERE s.meister_id = m.id AND s.value = :t)
-                        AS speciality
-             FROM meisters m WHERE (speciality OR recordings > 0)"""
-    params: dict = {"t": technique}
-    if area:
-        sql += " AND EXISTS (SELECT 1 FROM meister_areas a WHERE a.meister_id = m.id AND a.area = :area)"
-        params["area"] = area.strip()
-    if organisation_id is not None:
-        sql += (" AND EXISTS (SELECT 1 FROM meister_organisations o WHERE o.meister_id = m.id"
-                " AND o.organisation_id = :org)")
-        params["org"] = organisation_id
-    sql += " ORDER BY recordings DESC, m.name"
-    return [dict(r) | {"speciality": bool(r["speciality"])} for r in conn.execute(sql, params)]
 
 
 # ---------------------------------------------------------------- the directory and the record pages

@@ -1,7 +1,9 @@
-"""Screenshots for docs/screenshots/: search and recording pages (apprentice), studio and editor (meister).
+"""Screenshots for docs/screenshots/: search and recording pages (apprentice), studio and editor (meister),
+the programme dashboard and "who can teach this?" (coordinator).
 
     python tests/e2e/screenshots.py                 # builds the demo knowledge base in a temporary folder
     python tests/e2e/screenshots.py --home kb-data  # or uses an existing one (after `kb demo`)
+    python tests/e2e/screenshots.py --only programme
 
 Real server (waitress on a free loopback port), real headless Chromium
 (/usr/bin/chromium), Japanese interface, logged in through the login page as the
@@ -23,7 +25,10 @@ VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 360, 
 QUERY = "旋盤のびびりを抑えるには"
 
 
-def take(home: Path, out: Path = OUT) -> list[Path]:
+GROUPS = ("apprentice", "meister", "programme")
+
+
+def take(home: Path, out: Path = OUT, only: tuple[str, ...] = GROUPS) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     from web.app import create_app
@@ -38,7 +43,7 @@ def take(home: Path, out: Path = OUT) -> list[Path]:
     written = []
     app = create_app({"KB_HOME": str(home)})
     with background_server(app) as server, sync_playwright() as p:
-        for name, viewport in VIEWPORTS.items():
+        for name, viewport in (VIEWPORTS.items() if "apprentice" in only else ()):
             phone = name == "phone"
             context = launch_chromium(p, viewport=viewport, locale="ja-JP", device_scale_factor=2 if phone else 1,
                                       is_mobile=phone, has_touch=phone)
@@ -60,7 +65,33 @@ def take(home: Path, out: Path = OUT) -> list[Path]:
             written.append(out / f"recording-{name}.png")
             page.screenshot(path=str(written[-1]), full_page=not phone)
             context.close()
-        written += _meister_pages(p, server.url, accounts["meister"])
+        if "meister" in only:
+            written += _meister_pages(p, server.url, accounts["meister"])
+        if "programme" in only:
+            written += _programme_pages(p, server.url, accounts["coordinator"], out)
+    return written
+
+
+TEACH_QUESTION = "長い軸を削るとびびる"
+
+
+def _programme_pages(p, url: str, account: tuple[str, str], out: Path) -> list[Path]:
+    """The programme dashboard and "who can teach this?" (desktop), as the demo coordinator."""
+    from web.testing import browser_login, launch_chromium
+
+    written = []
+    context = launch_chromium(p, viewport=VIEWPORTS["desktop"], locale="ja-JP")
+    page = context.new_page()
+    browser_login(page, url, *account)
+    page.goto(f"{url}/programme")
+    page.wait_for_selector("[data-figure='coaching_sessions']")
+    written.append(out / "programme-desktop.png")
+    page.screenshot(path=str(written[-1]), full_page=True)
+    page.goto(f"{url}/meisters/teach?q={TEACH_QUESTION}")
+    page.wait_for_load_state("networkidle")
+    written.append(out / "teach-desktop.png")
+    page.screenshot(path=str(written[-1]), full_page=False)
+    context.close()
     return written
 
 
@@ -96,6 +127,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--home", type=Path, help="an existing knowledge base (default: build the demo one)")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--only", choices=GROUPS, action="append", help="only these pages (repeatable)")
     args = ap.parse_args()
     home = args.home
     if home is None:
@@ -103,7 +135,7 @@ def main() -> None:
 
         home = Path(tempfile.mkdtemp(prefix="takumi-shots-")) / "kb"
         build_demo_home(home)
-    for path in take(home, args.out):
+    for path in take(home, args.out, tuple(args.only or GROUPS)):
         print(path)
 
 
