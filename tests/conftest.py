@@ -121,3 +121,32 @@ def client(client_for):
 @pytest.fixture
 def anon_client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def own(home, tmp_path_factory, request):
+    """(app, conn) over this test module's private copy of the demo knowledge base: for tests that change it."""
+    from kb import db
+    from web.app import create_app
+    from web.testing import copy_home
+
+    copy = copy_home(Path(home), tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]) / "kb")
+    app = create_app({"KB_HOME": str(copy), "TESTING": True})
+    conn = db.connect(app.config["KB_CONFIG"].db_path)
+    yield app, conn
+    conn.close()
+
+
+@pytest.fixture
+def as_role(own, users):
+    """as_role("coordinator") -> (client logged in as that demo account on the private copy, its CSRF token);
+    lang="en" reads the interface in English."""
+    from web.i18n import COOKIE
+    from web.testing import csrf_token, session_client
+
+    def make(key, lang=None):
+        client = session_client(own[0], users[key][0])
+        if lang:
+            client.set_cookie(COOKIE, lang)
+        return client, csrf_token(client)
+    return make

@@ -3,36 +3,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 
 from kb import curricula, curricula_progress as progress
 from kb import users as accounts
-
-
-@pytest.fixture(scope="module")
-def own(home, tmp_path_factory):
-    from kb import db
-    from web.app import create_app
-
-    from test_web_curricula import copy_home
-
-    copy = copy_home(Path(home), tmp_path_factory.mktemp("learning") / "kb")
-    app = create_app({"KB_HOME": str(copy), "TESTING": True})
-    conn = db.connect(app.config["KB_CONFIG"].db_path)
-    yield app, conn
-    conn.close()
-
-
-@pytest.fixture
-def as_role(own, users):
-    from web.testing import csrf_token, session_client
-
-    def make(key):
-        client = session_client(own[0], users[key][0])
-        return client, csrf_token(client)
-    return make
 
 
 @pytest.fixture

@@ -10,40 +10,12 @@ typed; HTML in the notes is shown as text; the JSON API does the same with API t
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from kb import coaching, users as accounts
 
 TECHNIQUE = "旋盤の芯出し(ダイヤルゲージ)"
-
-
-@pytest.fixture(scope="module")
-def own(home, tmp_path_factory):
-    from kb import db
-    from test_web_curricula import copy_home
-    from web.app import create_app
-
-    copy = copy_home(Path(home), tmp_path_factory.mktemp("coaching") / "kb")
-    app = create_app({"KB_HOME": str(copy), "TESTING": True})
-    conn = db.connect(app.config["KB_CONFIG"].db_path)
-    yield app, conn
-    conn.close()
-
-
-@pytest.fixture
-def as_role(own, users):
-    """as_role("meister") -> (client, csrf token); lang="en" reads the interface in English."""
-    from web.i18n import COOKIE
-    from web.testing import csrf_token, session_client
-
-    def make(key, lang=None):
-        client = session_client(own[0], users[key][0])
-        if lang:
-            client.set_cookie(COOKIE, lang)
-        return client, csrf_token(client)
-    return make
 
 
 def ids(conn, users) -> dict:

@@ -10,51 +10,12 @@ import codecs
 import csv
 import io
 import re
-import shutil
-import sqlite3
 import uuid
-from pathlib import Path
 
 import pytest
 
 from kb import curricula, curricula_progress as progress
 from kb import users as accounts
-
-
-def copy_home(source: Path, dest: Path) -> Path:
-    """A private copy: these tests change the knowledge base (the shared demo one is read-only)."""
-    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("kb.sqlite3*"))
-    src, dst = sqlite3.connect(source / "kb.sqlite3"), sqlite3.connect(dest / "kb.sqlite3")
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
-    return dest
-
-
-@pytest.fixture(scope="module")
-def own(home, tmp_path_factory):
-    from kb import db
-    from web.app import create_app
-
-    copy = copy_home(Path(home), tmp_path_factory.mktemp("curricula") / "kb")
-    app = create_app({"KB_HOME": str(copy), "TESTING": True})
-    conn = db.connect(app.config["KB_CONFIG"].db_path)
-    yield app, conn, copy
-    conn.close()
-
-
-@pytest.fixture
-def as_role(own, users):
-    from web.testing import csrf_token, session_client
-
-    app = own[0]
-
-    def make(key):
-        client = session_client(app, users[key][0])
-        return client, csrf_token(client)
-    return make
 
 
 def new_curriculum(client, token, title="NC旋盤 入門") -> int:
@@ -76,7 +37,7 @@ def test_only_coordinators_build(own, as_role):
 
 
 def test_add_to_curriculum_from_search_results_and_the_recording_page(own, as_role):
-    app, conn, _ = own
+    app, conn = own
     client, token = as_role("coordinator")
     cid = new_curriculum(client, token, "検索から作る")
     page = client.get("/search?q=chatter+long+shaft+lathe").get_data(as_text=True)
@@ -105,7 +66,7 @@ def test_add_to_curriculum_from_search_results_and_the_recording_page(own, as_ro
 
 
 def test_sections_reorder_by_buttons_and_by_layout(own, as_role):
-    app, conn, _ = own
+    app, conn = own
     client, token = as_role("coordinator")
     cid = new_curriculum(client, token, "順番")
     rec = conn.execute("SELECT id FROM recordings WHERE kind = 'video' LIMIT 1").fetchone()[0]
@@ -134,7 +95,7 @@ def test_sections_reorder_by_buttons_and_by_layout(own, as_role):
 
 
 def test_assign_matrix_and_csv_with_japanese_intact(own, as_role, users):
-    app, conn, _ = own
+    app, conn = own
     client, token = as_role("coordinator")
     cid = new_curriculum(client, token, "行列の確認")
     rec = conn.execute("SELECT id FROM recordings WHERE title LIKE '旋盤:長い軸%'").fetchone()[0]
@@ -167,7 +128,7 @@ def test_assign_matrix_and_csv_with_japanese_intact(own, as_role, users):
 
 
 def test_suggest_from_the_goal_and_accept(own, as_role):
-    app, conn, _ = own
+    app, conn = own
     client, token = as_role("coordinator")
     cid = new_curriculum(client, token, "提案")
     r = client.get(f"/curricula/{cid}/suggest?goal=chatter+long+shaft+lathe",
@@ -184,7 +145,7 @@ def test_suggest_from_the_goal_and_accept(own, as_role):
 
 
 def test_copy_archive_print_pdf_and_json_round_trip(own, as_role):
-    app, conn, _ = own
+    app, conn = own
     client, token = as_role("coordinator")
     cid = new_curriculum(client, token, "書き出し:旋盤")
     rec = conn.execute("SELECT id FROM recordings WHERE title LIKE '旋盤:長い軸%'").fetchone()[0]
@@ -208,7 +169,7 @@ def test_copy_archive_print_pdf_and_json_round_trip(own, as_role):
 
 
 def test_json_export_and_import(own, as_role):
-    app, conn, _ = own
+    app, conn = own
     client, token = as_role("coordinator")
     cid = new_curriculum(client, token, "移す")
     rec = conn.execute("SELECT id FROM recordings WHERE title LIKE '旋盤:長い軸%'").fetchone()[0]
@@ -235,7 +196,8 @@ def test_json_export_and_import(own, as_role):
 def test_a_deleted_recording_is_flagged_not_dropped(own, as_role, users):
     from web.testing import copy_recording
 
-    app, conn, home = own
+    app, conn = own
+    home = app.config["KB_CONFIG"].home
     client, token = as_role("coordinator")
     config = app.config["KB_CONFIG"]
     source = conn.execute("SELECT id FROM recordings WHERE title LIKE '旋盤:長い軸%'").fetchone()[0]

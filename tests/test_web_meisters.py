@@ -8,48 +8,11 @@ meister (with an unlinked account), "who can teach this?" as a page and through 
 from __future__ import annotations
 
 import re
-import shutil
-import sqlite3
-from pathlib import Path
 
 import pytest
 
 from kb import coaching, meisters
 from kb import users as accounts
-
-
-def copy_home(source: Path, dest: Path) -> Path:
-    """A private copy: these tests change the knowledge base (the shared demo one is read-only)."""
-    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("kb.sqlite3*"))
-    src, dst = sqlite3.connect(source / "kb.sqlite3"), sqlite3.connect(dest / "kb.sqlite3")
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
-    return dest
-
-
-@pytest.fixture(scope="module")
-def own(home, tmp_path_factory):
-    from kb import db
-    from web.app import create_app
-
-    copy = copy_home(Path(home), tmp_path_factory.mktemp("meisters") / "kb")
-    app = create_app({"KB_HOME": str(copy), "TESTING": True})
-    conn = db.connect(app.config["KB_CONFIG"].db_path)
-    yield app, conn
-    conn.close()
-
-
-@pytest.fixture
-def as_role(own, users):
-    from web.testing import csrf_token, session_client
-
-    def make(key):
-        client = session_client(own[0], users[key][0])
-        return client, csrf_token(client)
-    return make
 
 
 def mid(conn, name: str) -> int:

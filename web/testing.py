@@ -275,3 +275,20 @@ def new_user_client(app, role: str = "admin", organisation_id: int = 1, meister:
     finally:
         conn.close()
     return session_client(app, login_name)
+
+
+def copy_home(source: Path, dest: Path) -> Path:
+    """A private copy of a knowledge base, for tests that change it (the shared demo one is read-only).
+
+    The database is copied with SQLite's backup API (a consistent copy even while it is open)."""
+    import shutil
+    import sqlite3
+
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("kb.sqlite3*"))
+    src, dst = sqlite3.connect(source / "kb.sqlite3"), sqlite3.connect(dest / "kb.sqlite3")
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    return dest

@@ -39,7 +39,7 @@ PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touc
 @pytest.fixture(scope="module")
 def server(home, tmp_path_factory, users):
     from kb import db
-    from test_web_curricula import copy_home
+    from web.testing import copy_home
     from web.app import create_app
     from web.serve import background_server
 

@@ -42,7 +42,7 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 def server(home, tmp_path_factory, users):
     from kb import db
     from kb import users as accounts
-    from test_web_curricula import copy_home
+    from web.testing import copy_home
     from web.app import create_app
     from web.serve import background_server
 
