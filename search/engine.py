@@ -9,13 +9,13 @@ never searchable half-indexed.
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 import numpy as np
 
-from kb import recordings
 from search.store import SearchStore
 
 MODES = ("hybrid", "lexical", "dense")
@@ -119,6 +119,24 @@ def _best_of(vectors: np.ndarray, queries: np.ndarray) -> np.ndarray:
     if len(queries) == 1:
         return vectors @ queries[0]
     return (vectors @ queries.T).max(axis=1)
+
+
+_HIT_RECORDING = ("SELECT r.id, r.status, r.title, r.kind, r.technique, r.language, r.tags, m.name AS meister "
+                  "FROM recordings r LEFT JOIN meisters m ON m.id = r.meister_id WHERE r.id IN ")
+
+
+def _recordings_for_hits(conn, ids: set[int], with_tags: bool) -> dict[int, dict]:
+    """The few columns a hit and the filters need, of every candidate's recording (kb.recordings.get_many
+    reads every column and parses the tags of each: a tenth of a search's time at 100k chunks)."""
+    if not ids:
+        return {}
+    ids = list(ids)
+    out = {}
+    for row in conn.execute(_HIT_RECORDING + f"({','.join('?' * len(ids))})", ids):
+        rec = dict(row)
+        rec["tags"] = json.loads(rec["tags"] or "[]") if with_tags else None
+        out[rec["id"]] = rec
+    return out
 
 
 class Searcher:
@@ -272,7 +290,7 @@ class Searcher:
         # Where each candidate is; the text is read only for the hits shown (below).
         rows = {r["id"]: r for r in self.conn.execute(
             f"SELECT id, recording_id, start, end, page FROM chunks WHERE id IN ({marks})", ids)}
-        recs = recordings.get_many(self.conn, {r["recording_id"] for r in rows.values()})
+        recs = _recordings_for_hits(self.conn, {r["recording_id"] for r in rows.values()}, bool(filters.tags))
         hits: list[Hit] = []
         by_rec: dict[int, Hit] = {}
         for cid, score in ranked:
