@@ -356,34 +356,35 @@ class SearchStore:
         return self._stale[1]
 
     # -- reads ------------------------------------------------------------------
+    def embeddings_of(self, ids: Sequence[int], second: bool = False) -> np.ndarray:
+        """Stored vectors of these chunks in the given order (zeros for unknown ids or other models' vectors)."""
+        return self._stored_vectors(ids, (second,))[0]
+
     def embeddings_of_both(self, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """Both embedders' stored vectors of these chunks (as two :meth:`embeddings_of` calls would give),
         read in one pass over the rows: a hybrid search needs both for the same candidates."""
-        first, second = self.embedder, self.second
-        out1 = np.zeros((len(ids), first.dim), dtype=np.float32)
-        out2 = np.zeros((len(ids), second.dim), dtype=np.float32)
-        if not ids:
-            return out1, out2
+        first, second = self._stored_vectors(ids, (False, True))
+        return first, second
+
+    _VECTOR_COLUMNS = {False: ("embedding", "embed_fingerprint"), True: ("embedding2", "embed2_fingerprint")}
+
+    def _stored_vectors(self, ids: Sequence[int], which: Sequence[bool]) -> list[np.ndarray]:
+        """For each of ``which`` (False: the embedder, True: the second one) the stored vectors of ``ids``."""
+        models = [self.second if w else self.embedder for w in which]
+        outs = [np.zeros((len(ids), m.dim), dtype=np.float32) for m in models]
+        if not len(ids):
+            return outs
         pos: dict[int, list[int]] = {}
         for n, i in enumerate(ids):
             pos.setdefault(int(i), []).append(n)
-        marks = ",".join("?" * len(pos))
-        sql = (f"SELECT id, embedding, embed_fingerprint = ?, embedding2, embed2_fingerprint = ? "
-               f"FROM chunks WHERE id IN ({marks})")
-        for r in self.conn.execute(sql, [first.fingerprint, second.fingerprint, *pos]):
-            if r[2] and r[1] is not None and len(r[1]) == first.dim * 4:
-                out1[pos[r[0]]] = np.frombuffer(r[1], dtype=np.float32)
-            if r[4] and r[3] is not None and len(r[3]) == second.dim * 4:
-                out2[pos[r[0]]] = np.frombuffer(r[3], dtype=np.float32)
-        return out1, out2
-
-    def embeddings_of(self, ids: Sequence[int], second: bool = False) -> np.ndarray:
-        """Stored vectors of these chunks in the given order (zeros for unknown ids or other models' vectors)."""
-        model = self.second if second else self.embedder
-        column, fp_column = ("embedding2", "embed2_fingerprint") if second else ("embedding", "embed_fingerprint")
-        out = np.zeros((len(ids), model.dim), dtype=np.float32)
-        if not ids:
-            return out
+        columns = ", ".join(f"{col}, {fp} = ?" for col, fp in (self._VECTOR_COLUMNS[w] for w in which))
+        sql = f"SELECT id, {columns} FROM chunks WHERE id IN ({','.join('?' * len(pos))})"
+        for r in self.conn.execute(sql, [*(m.fingerprint for m in models), *pos]):
+            for n, (model, out) in enumerate(zip(models, outs)):
+                blob, same_model = r[1 + 2 * n], r[2 + 2 * n]
+                if same_model and blob is not None and len(blob) == model.dim * 4:
+                    out[pos[r[0]]] = np.frombuffer(blob, dtype=np.float32)
+        return outs
         pos: dict[int, list[int]] = {}
         for n, i in enumerate(ids):
             pos.setdefault(int(i), []).append(n)

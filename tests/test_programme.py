@@ -32,12 +32,17 @@ def add_recording(conn, title, *, meister, organisation_id, done_at=None, status
     return rid
 
 
-def apprentice(conn, login, name, org, created_at):
-    uid = users.create_user(conn, login, users.generate_password(), "apprentice", organisation_id=org,
-                            display_name=name)
+def account(conn, login, role, name, org=1, created_at="2024-04-10T00:00:00Z", meister=None):
+    """A user whose account was created on ``created_at`` (UTC), for the retention figure."""
+    uid = users.create_user(conn, login, users.generate_password(), role, organisation_id=org, display_name=name,
+                            meister=meister)
     with conn:
         conn.execute("UPDATE users SET created_at = ? WHERE id = ?", (created_at, uid))
     return uid
+
+
+def apprentice(conn, login, name, org, created_at):
+    return account(conn, login, "apprentice", name, org, created_at)
 
 
 @pytest.fixture

@@ -18,35 +18,17 @@ import codecs
 import csv
 import io
 import re
-import uuid
 from urllib.parse import unquote
 
 import pytest
 
-from kb import coaching, curricula, curricula_progress, meisters, programme, recordings, users
-from kb.recordings import RecordingMeta
+from kb import coaching, curricula, curricula_progress, meisters, programme, users
+from test_programme import account, add_recording
 
 FY = 2025
 
 
 # ---------------------------------------------------------------- the fixture knowledge base
-
-
-def _recording(conn, title, meister, organisation_id, done_at):
-    meta = RecordingMeta(title=title, meister=meister, technique="旋盤", organisation_id=organisation_id)
-    with conn:
-        rid = recordings.create(conn, title=title, kind="video", fmt="mp4", source_name=f"{title}.mp4",
-                                sha256=uuid.uuid4().hex, size_bytes=10, meta=meta, status="done")
-        conn.execute("UPDATE recordings SET done_at = ? WHERE id = ?", (done_at, rid))
-    return rid
-
-
-def _user(conn, login, role, name, org=1, created_at="2024-04-10T00:00:00Z", meister=None):
-    uid = users.create_user(conn, login, users.generate_password(), role, organisation_id=org, display_name=name,
-                            meister=meister)
-    with conn:
-        conn.execute("UPDATE users SET created_at = ? WHERE id = ?", (created_at, uid))
-    return uid
 
 
 @pytest.fixture
@@ -59,13 +41,13 @@ def small(hash_config):
     a = users.create_organisation(conn, "第二工場")
     m = {"tanaka": meisters.create_meister(conn, "田中", organisation_ids=[1, a], registered_on="2024-06-01"),
          "suzuki": meisters.create_meister(conn, "鈴木", organisation_ids=[1], registered_on="2025-05-01")}
-    u = {"coord": _user(conn, "coord", "coordinator", "山本"), "admin": _user(conn, "boss", "admin", "管理者"),
-         "suzuki_account": _user(conn, "suzuki", "meister", "鈴木", meister="鈴木"),
-         "t1": _user(conn, "t1", "apprentice", "小林"), "t2": _user(conn, "t2", "apprentice", "佐藤"),
-         "t3": _user(conn, "t3", "apprentice", "伊藤", org=a, created_at="2025-01-05T00:00:00Z")}
-    r = {"r1": _recording(conn, "芯出し", "田中", 1, "2025-03-31T14:59:59Z"),
-         "r2": _recording(conn, "突っ切り", "田中", 1, "2025-03-31T15:00:00Z"),
-         "r3": _recording(conn, "ねじ切り", "鈴木", a, "2025-10-01T00:00:00Z")}
+    u = {"coord": account(conn, "coord", "coordinator", "山本"), "admin": account(conn, "boss", "admin", "管理者"),
+         "suzuki_account": account(conn, "suzuki", "meister", "鈴木", meister="鈴木"),
+         "t1": account(conn, "t1", "apprentice", "小林"), "t2": account(conn, "t2", "apprentice", "佐藤"),
+         "t3": account(conn, "t3", "apprentice", "伊藤", org=a, created_at="2025-01-05T00:00:00Z")}
+    r = {"r1": add_recording(conn, "芯出し", meister="田中", organisation_id=1, done_at="2025-03-31T14:59:59Z"),
+         "r2": add_recording(conn, "突っ切り", meister="田中", organisation_id=1, done_at="2025-03-31T15:00:00Z"),
+         "r3": add_recording(conn, "ねじ切り", meister="鈴木", organisation_id=a, done_at="2025-10-01T00:00:00Z")}
     coord, suzuki = users.get_account(conn, u["coord"]), users.get_account(conn, u["suzuki_account"])
     s = {"s1": coaching.log_session(conn, coord, held_on="2025-03-31", meister_id=m["tanaka"], organisation_id=1,
                                     hours=2, technicians=[u["t1"]]),

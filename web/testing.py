@@ -292,3 +292,15 @@ def copy_home(source: Path, dest: Path) -> Path:
         src.close()
         dst.close()
     return dest
+
+
+def open_logged_in(playwright, base_url: str, login_name: str, password: str, errors: list, **context_options):
+    """(context, page) of a fresh Chromium logged in through the login page (Japanese); console errors and
+    uncaught page errors are appended to ``errors``, prefixed with the login, for the test to assert empty."""
+    context = launch_chromium(playwright, locale="ja-JP", **context_options)
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(f"{login_name}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"{login_name}: {e}"))
+    page.set_default_timeout(30000)
+    browser_login(page, base_url, login_name, password)
+    return context, page

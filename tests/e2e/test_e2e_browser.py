@@ -76,14 +76,6 @@ def log_in(page, server) -> None:
     browser_login(page, server.url, server.login, server.password)
 
 
-@pytest.fixture(scope="module")
-def playwright():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
 @pytest.fixture
 def browser_page(playwright, request):
     """A fresh Chromium profile and page; console errors and page errors collected in page.errors."""

@@ -37,38 +37,18 @@ PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touc
 
 
 @pytest.fixture(scope="module")
-def server(home, tmp_path_factory, users):
-    from kb import db
-    from web.testing import copy_home
-    from web.app import create_app
+def server(own, users):
     from web.serve import background_server
 
-    copy = copy_home(Path(home), tmp_path_factory.mktemp("e2e-coaching") / "kb")
-    app = create_app({"KB_HOME": str(copy), "TESTING": True})
-    conn = db.connect(app.config["KB_CONFIG"].db_path)
+    app, conn = own
     with background_server(app) as running:
         yield running, conn, users
-    conn.close()
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
 
 
 def open_as(playwright, running, login: str, password: str, errors: list, options: dict = DESKTOP):
-    from web.testing import browser_login, launch_chromium
+    from web.testing import open_logged_in
 
-    context = launch_chromium(playwright, locale="ja-JP", **options)
-    page = context.new_page()
-    page.on("console", lambda m: errors.append(f"{login}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(f"{login}: {e}"))
-    page.set_default_timeout(30000)
-    browser_login(page, running.url, login, password)
-    return context, page
+    return open_logged_in(playwright, running.url, login, password, errors, **options)
 
 
 def figures(page, url: str) -> tuple[int, float]:

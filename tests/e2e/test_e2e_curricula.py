@@ -39,40 +39,20 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 
 @pytest.fixture(scope="module")
-def server(home, tmp_path_factory, users):
-    from kb import db
+def server(own, users):
     from kb import users as accounts
-    from web.testing import copy_home
-    from web.app import create_app
     from web.serve import background_server
 
-    copy = copy_home(Path(home), tmp_path_factory.mktemp("e2e-curricula") / "kb")
-    app = create_app({"KB_HOME": str(copy), "TESTING": True})
-    conn = db.connect(app.config["KB_CONFIG"].db_path)
+    app, conn = own
     accounts.create_user(conn, "deshi2", PASSWORD, "apprentice", display_name="弟子 二郎")
     with background_server(app) as running:
         yield running, conn, users
-    conn.close()
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
 
 
 def open_as(playwright, running, login: str, password: str, errors: list):
-    from web.testing import browser_login, launch_chromium
+    from web.testing import open_logged_in
 
-    context = launch_chromium(playwright, locale="ja-JP", **DESKTOP)
-    page = context.new_page()
-    page.on("console", lambda m: errors.append(f"{login}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(f"{login}: {e}"))
-    page.set_default_timeout(30000)
-    browser_login(page, running.url, login, password)
-    return context, page
+    return open_logged_in(playwright, running.url, login, password, errors, **DESKTOP)
 
 
 def states(conn, cid: int) -> dict[str, list[str]]:

@@ -63,14 +63,6 @@ def site(tmp_path_factory, jfk):
     conn.close()
 
 
-@pytest.fixture(scope="module")
-def playwright():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
 @pytest.fixture
 def open_page(playwright):
     from web.testing import launch_chromium

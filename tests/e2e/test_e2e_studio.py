@@ -39,14 +39,6 @@ def server(tmp_path_factory, shared_data):
         yield running, config
 
 
-@pytest.fixture(scope="module")
-def playwright():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
 def new_page(playwright, errors: list):
     from web.testing import launch_chromium
 
