@@ -150,3 +150,12 @@ def as_role(own, users):
             client.set_cookie(COOKIE, lang)
         return client, csrf_token(client)
     return make
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    """One Playwright driver per browser-test module (tests/e2e)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
