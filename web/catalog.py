@@ -1,7 +1,7 @@
 """Keep the message catalogues in step with the code: extract, merge into each .po, compile the .mo.
 
     python -m web.catalog            # after changing UI text: then translate the new entries in the .po
-    python -m web.catalog --check    # exit 1 if a string lacks a translation or a .mo is out of date
+    python -m web.catalog --check    # exit 1 if a string lacks a translation or a .mo says something else
 
 Why a module rather than `pybabel` commands: the same functions serve the test
 that proves every UI string is translated and every .mo matches its .po, so
@@ -59,6 +59,31 @@ def compiled(catalog) -> bytes:
     return out.getvalue()
 
 
+def messages(catalog) -> dict:
+    """What a catalogue means, without its header: {(context, id): translation(s)} plus its
+    plural rule.  Two catalogues with the same meaning compare equal whichever Babel release
+    wrote them (the .mo header names the generator's version)."""
+    table = {(m.context, m.id if isinstance(m.id, str) else tuple(m.id)):
+             m.string if isinstance(m.string, str) else tuple(m.string)
+             for m in catalog if m.id and not m.fuzzy}
+    table[("", "__plural_forms__")] = catalog.plural_forms
+    return table
+
+
+def mo_problem(locale: str, catalog) -> str | None:
+    """Why the compiled .mo of ``locale`` does not say what its .po says, or None."""
+    from babel.messages.mofile import read_mo
+
+    mo = po_path(locale).with_suffix(".mo")
+    if not mo.exists():
+        return f"{mo}: missing (run python -m web.catalog)"
+    with mo.open("rb") as f:
+        compiled_catalog = read_mo(f)
+    if messages(compiled_catalog) != messages(catalog):
+        return f"{mo}: out of date (run python -m web.catalog)"
+    return None
+
+
 def untranslated(catalog) -> list[str]:
     """Message ids without a translation (or marked fuzzy)."""
     missing = []
@@ -99,9 +124,9 @@ def check() -> list[str]:
         known = {m.id for m in catalog if m.id}
         problems += [f"{locale}: not in the catalogue: {i!r}" for i in sorted(ids - known, key=str)]
         problems += [f"{locale}: untranslated: {i!r}" for i in untranslated(catalog)]
-        mo = po_path(locale).with_suffix(".mo")
-        if not mo.exists() or mo.read_bytes() != compiled(catalog):
-            problems.append(f"{mo}: out of date (run python -m web.catalog)")
+        problem = mo_problem(locale, catalog)
+        if problem:
+            problems.append(problem)
     return problems
 
 
