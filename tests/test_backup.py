@@ -369,3 +369,48 @@ def test_admin_pages_show_the_last_backup_and_warn_when_there_is_none(small, tmp
     conn.close()
     page = admin.get("/admin/organisations", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "No backup for more than 7 days." in page and "2020-01-01 09:00" in page
+
+
+def test_hnsw_index_with_tombstones_is_checked_and_copied(tmp_path):
+    """Above ann_threshold the index is an HNSW graph whose deleted passages stay as tombstones."""
+    from ingest.pipeline import Ingestor
+
+    config = load_config(home=tmp_path / "kb", ann_threshold="2", **HASH)
+    conn = build(config, tmp_path / "docs", 8)  # one deleted of 8: below the share that compacts the graph
+    ingestor = Ingestor(config, conn)
+    ingestor.store.index  # noqa: B018 - opened before the delete, so the delete leaves a tombstone
+    ingestor.delete(conn.execute("SELECT MIN(id) FROM recordings").fetchone()[0])
+    conn.close()
+    manifest = json.loads((config.index_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["kind"] == "hnsw" and manifest["tombstones"] > 0
+    assert run_check(config).ok
+    result = bk.backup(config, tmp_path / "b")
+    assert result.index == "copied"
+    conn = db.connect(config.db_path)
+    with conn:  # a vector changed in the database only: the index no longer holds the database's vectors
+        cid = conn.execute("SELECT MAX(id) FROM chunks").fetchone()[0]
+        conn.execute("UPDATE chunks SET embedding = zeroblob(length(embedding)) WHERE id = ?", (cid,))
+    conn.close()
+    assert any("another vector" in p.text for p in run_check(config).problems)
+    new = load_config(home=tmp_path / "new", ann_threshold="2", **HASH)
+    bk.restore(new, tmp_path / "b")
+    assert run_check(new).ok
+
+
+def test_browser_copies_are_backed_up_and_follow_changes(small, tmp_path):
+    copy = small.media_dir / "1" / "web.mp4"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(b"first version of the browser copy")
+    (small.media_dir / "1" / "thumb_5.jpg").write_bytes(b"thumbnail")  # a cache: not backed up
+    first = bk.backup(small, tmp_path / "b")
+    assert first.files_total == 4 and first.files_copied == 4
+    copy.write_bytes(b"second version, longer than the first")
+    second = bk.backup(small, tmp_path / "b")
+    assert second.files_copied == 1
+    new = hconfig(tmp_path / "new")
+    bk.restore(new, tmp_path / "b")
+    assert (new.media_dir / "1" / "web.mp4").read_bytes() == copy.read_bytes()
+    assert not (new.media_dir / "1" / "thumb_5.jpg").exists()
+    older = hconfig(tmp_path / "older")
+    bk.restore(older, first.snapshot)  # an older backup, named by its folder
+    assert (older.media_dir / "1" / "web.mp4").read_bytes() == b"first version of the browser copy"
