@@ -276,7 +276,11 @@ def backup(config: Config, dest: str | os.PathLike, *, log: Log | None = None, k
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "snapshots").mkdir(exist_ok=True)
     with _only_backup(dest):
-        return _backup(config, dest, say, keep)
+        try:
+            return _backup(config, dest, say, keep)
+        except sqlite3.DatabaseError as e:
+            raise BackupError(f"{config.db_path}: the database is damaged ({e}); no backup was made. "
+                              "Run `kb check`, and restore the last good backup (docs/backup.md)") from None
 
 
 @contextlib.contextmanager
@@ -322,6 +326,15 @@ def _backup(config: Config, dest: Path, say: Log, keep: int) -> BackupResult:
                 break
             time.sleep(0.5)  # the index file is saved just after the database commit
         result.index = "copied" if index_kept else "rebuild on restore"
+        snap = sqlite3.connect(f"file:{work / DB_NAME}?mode=ro", uri=True)
+        try:  # a copy of a damaged database would only look like a backup
+            verdict = [r[0] for r in snap.execute("PRAGMA quick_check")]
+        except sqlite3.DatabaseError as e:
+            verdict = [str(e)]
+        finally:
+            snap.close()
+        if verdict != ["ok"]:
+            result.problems.append(f"{DB_NAME}: the database is damaged ({verdict[0]}); run `kb check`")
         # 3. originals the copy names that were uploaded meanwhile; then browser copies
         snap = sqlite3.connect(f"file:{work / DB_NAME}?mode=ro", uri=True)
         try:

@@ -125,10 +125,19 @@ def _orphans(config: Config, conn: sqlite3.Connection) -> list[Path]:
     processes (index saves) and unfinished copies of originals."""
     out = []
     active = {r[0] for r in conn.execute("SELECT DISTINCT recording_id FROM jobs WHERE stage NOT IN ('done', 'failed')")}
+    # A failed job can be tried again: the subtitle file that came with its video is kept for that.
+    failed = {r[0] for r in conn.execute(
+        "SELECT j.recording_id FROM jobs j WHERE j.stage = 'failed' AND j.id = "
+        "(SELECT MAX(id) FROM jobs WHERE recording_id = j.recording_id)")}
     work = config.home / "work"
     if work.is_dir():
         for entry in sorted(work.iterdir()):
-            if not (entry.name.isdigit() and int(entry.name) in active):
+            rec_id = int(entry.name) if entry.name.isdigit() else None
+            if rec_id in active:
+                continue
+            if rec_id in failed and entry.is_dir():
+                out += [p for p in sorted(entry.iterdir()) if not p.name.startswith("companion.")]
+            else:
                 out.append(entry)
     if config.index_dir.is_dir():
         for tmp in config.index_dir.glob(".*.tmp"):

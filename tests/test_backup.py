@@ -414,3 +414,36 @@ def test_browser_copies_are_backed_up_and_follow_changes(small, tmp_path):
     older = hconfig(tmp_path / "older")
     bk.restore(older, first.snapshot)  # an older backup, named by its folder
     assert (older.media_dir / "1" / "web.mp4").read_bytes() == b"first version of the browser copy"
+
+
+def test_failed_jobs_keep_their_subtitle_file_but_not_their_audio(small):
+    conn = db.connect(small.db_path)
+    rec = conn.execute("SELECT MIN(id) FROM recordings").fetchone()[0]
+    with conn:
+        conn.execute("UPDATE jobs SET stage = 'failed' WHERE recording_id = ?", (rec,))
+    conn.close()
+    folder = small.home / "work" / str(rec)
+    folder.mkdir(parents=True)
+    (folder / "companion.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nはい\n", encoding="utf-8")
+    (folder / "audio.wav").write_bytes(b"RIFF" + bytes(64))
+    report = run_check(small)
+    assert [p.text for p in report.problems] == [f"work/{rec}/audio.wav: left over from processing"]
+    assert run_check(small, repair=True).ok
+    assert (folder / "companion.srt").is_file() and not (folder / "audio.wav").exists()
+
+
+def test_a_damaged_database_is_reported_and_not_backed_up_as_good(small, tmp_path):
+    conn = db.connect(small.db_path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = bytearray(small.db_path.read_bytes())
+    page = 4096
+    for n in range(2 * page + 100, min(len(data), 6 * page), 7):  # scribble over a few pages
+        data[n] ^= 0x5A
+    small.db_path.write_bytes(bytes(data))
+    report = run_check(small)
+    assert not report.ok and all(not p.repairable for p in report.problems)
+    assert report.problems[0].area == "database" and "damaged" in report.summary()
+    with pytest.raises(bk.BackupError, match="damaged"):
+        bk.backup(small, tmp_path / "b")
+    assert not bk.complete_snapshots(tmp_path / "b") and not list((tmp_path / "b" / "snapshots").iterdir())
