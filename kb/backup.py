@@ -83,6 +83,7 @@ class BackupResult:
     index: str = "copied"           # 'copied' | 'rebuild on restore' | 'none'
     generation: int = 0
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -308,6 +309,9 @@ def _backup(config: Config, dest: Path, say: Log, keep: int) -> BackupResult:
     work = dest / "snapshots" / f"{name}.partial"
     work.mkdir()
     result = BackupResult(snapshot=dest / "snapshots" / name)
+    if os.stat(dest).st_dev == os.stat(home).st_dev:
+        result.warnings.append(f"{dest} is on the same disk as the knowledge base: a disk failure would take "
+                               "both; keep the backup on another disk (docs/backup.md)")
     previous = _previous_files(dest)
     blobs = _Blobs(dest, result, previous)
     live = db.connect(config.db_path)

@@ -304,6 +304,8 @@ def backup(ctx, dest, keep):
     from kb.backup import backup as run_backup
 
     result = run_backup(ctx.obj, dest, keep=keep, log=lambda m: click.echo(f"  {m}", err=True))
+    for w in result.warnings:
+        click.echo(f"warning: {w}", err=True)
     for p in result.problems:
         click.echo(f"problem: {p}", err=True)
     state = "backup done" if result.ok else "backup INCOMPLETE (restore will refuse it)"

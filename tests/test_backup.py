@@ -139,14 +139,12 @@ def test_backup_while_uploading_and_searching_then_restore(tmp_path):
     assert manifest["generation"] == db.get_generation(conn) or report.repaired
     conn.close()
     assert len(done) >= 4
+    conn = db.connect(mid.db_path)
+    searcher = Searcher(SearchStore(mid, conn))
     for rec_id, name in done:  # each finished recording is found by its own word
-        word = f"kw{int(name[2:5]):03d}x"
-        from search.engine import Searcher as S
-        from search.store import SearchStore as SS
-        c = db.connect(mid.db_path)
-        hits = S(SS(mid, c)).search(word, mode="lexical").hits
-        c.close()
+        hits = searcher.search(f"kw{int(name[2:5]):03d}x", mode="lexical").hits
         assert hits and hits[0].recording_id == rec_id
+    conn.close()
 
     # after the activity: backup, restore with the command, identical search results
     before = search_all(config)
@@ -310,9 +308,11 @@ def test_prune_keeps_the_newest_and_the_files_they_need(small, tmp_path):
     assert len(list((dest / "files").glob("*/*"))) == 2  # the deleted recording's original went too
 
 
-def test_backup_must_live_outside_the_home(small):
+def test_backup_must_live_outside_the_home_and_should_be_on_another_disk(small, tmp_path):
     with pytest.raises(bk.BackupError, match="outside"):
         bk.backup(small, small.home / "backup")
+    result = bk.backup(small, tmp_path / "same-disk")  # the test's folders share one disk
+    assert result.ok and any("same disk" in w for w in result.warnings)
 
 
 def test_backup_overdue():
