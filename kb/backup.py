@@ -143,6 +143,7 @@ class _Blobs:
         self.dest = dest
         self.result = result
         self.entries: dict[str, dict] = {}  # home-relative path -> {sha256, size}
+        self.damaged: set[str] = set()
         # Files that are not named by their content are hashed again only when size or mtime changed.
         self.previous = previous
 
@@ -150,6 +151,8 @@ class _Blobs:
         """An original, whose name carries its sha256: copied only when the store lacks it."""
         src = home / rel
         blob = _blob(self.dest, sha)
+        if rel in self.damaged:
+            return True
         if blob.is_file():
             self.entries[rel] = {"sha256": sha, "size": blob.stat().st_size}
             return True
@@ -159,6 +162,7 @@ class _Blobs:
         got, size = _copy_hashing(src, tmp)
         if got != sha:
             tmp.unlink(missing_ok=True)
+            self.damaged.add(rel)
             self.result.problems.append(f"{rel}: content differs from its sha256 (damaged file), not backed up")
             return True
         os.replace(tmp, blob)

@@ -447,3 +447,14 @@ def test_a_damaged_database_is_reported_and_not_backed_up_as_good(small, tmp_pat
     with pytest.raises(bk.BackupError, match="damaged"):
         bk.backup(small, tmp_path / "b")
     assert not bk.complete_snapshots(tmp_path / "b") and not list((tmp_path / "b" / "snapshots").iterdir())
+
+
+def test_a_damaged_original_is_not_backed_up_under_its_name(small, tmp_path):
+    conn = db.connect(small.db_path)
+    rel, sha = conn.execute("SELECT stored_path, sha256 FROM recordings ORDER BY id LIMIT 1").fetchone()
+    conn.close()
+    (small.home / rel).write_text("bit rot", encoding="utf-8")
+    result = bk.backup(small, tmp_path / "b")
+    assert result.problems == [f"{rel}: content differs from its sha256 (damaged file), not backed up"]
+    assert not (tmp_path / "b" / "files" / sha[:2] / sha).exists()
+    assert not (tmp_path / "b" / bk.LATEST).exists()
