@@ -31,6 +31,7 @@ from kb import db
 from kb.settings import Config
 
 RECENT_SECONDS = 3600  # files younger than this may belong to an upload or a save in progress
+WORK_GRACE_SECONDS = 600  # a work folder this young may belong to a job being submitted right now
 
 Log = Callable[[str], None]
 
@@ -130,10 +131,12 @@ def _orphans(config: Config, conn: sqlite3.Connection) -> list[Path]:
         "SELECT j.recording_id FROM jobs j WHERE j.stage = 'failed' AND j.id = "
         "(SELECT MAX(id) FROM jobs WHERE recording_id = j.recording_id)")}
     work = config.home / "work"
+    now = time.time()
     if work.is_dir():
         for entry in sorted(work.iterdir()):
             rec_id = int(entry.name) if entry.name.isdigit() else None
-            if rec_id in active:
+            # A submission makes its work folder a moment before its job row is committed.
+            if rec_id in active or now - entry.stat().st_mtime < WORK_GRACE_SECONDS:
                 continue
             if rec_id in failed and entry.is_dir():
                 out += [p for p in sorted(entry.iterdir()) if not p.name.startswith("companion.")]

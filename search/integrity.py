@@ -45,6 +45,9 @@ def _read_saved(index_dir: Path, tries: int, wait: float) -> tuple[dict | None, 
         except (ValueError, KeyError, TypeError) as e:
             return None, None, [f"vector index: {manifest_path} is unreadable ({e})"]
         if len(data) != manifest.get("file_size") or zlib.crc32(data) != manifest.get("crc32"):
+            if attempt < tries - 1:  # a save replaces the file first, its manifest a moment later
+                time.sleep(wait)
+                continue
             return None, None, [f"vector index: {index_path} differs from its manifest's checksum (damaged)"]
         return manifest, data, []
     return None, None, [f"vector index: {index_path} keeps changing (saved again and again); check again later"]

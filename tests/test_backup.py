@@ -66,7 +66,8 @@ def search_all(config) -> list:
 
 def test_backup_while_uploading_and_searching_then_restore(tmp_path):
     """Backups taken while a `kb worker` process indexes uploads and a thread searches restore into a
-    new home that `kb check` finds whole; a backup after the activity restores to identical search results."""
+    new home that `kb check` finds whole (and `kb check` meanwhile raises no false alarm); a backup after
+    the activity restores to identical search results."""
     from ingest.queue import submit_file
     from kb.recordings import RecordingMeta
     from search.engine import Searcher
@@ -106,7 +107,7 @@ def test_backup_while_uploading_and_searching_then_restore(tmp_path):
         t.start()
     conn = db.connect(config.db_path)
     pending_sql = "SELECT COUNT(*) FROM jobs WHERE stage NOT IN ('done', 'failed')"
-    during, busy = [], []
+    during, busy, checks = [], [], []
     try:
         deadline = time.time() + 240
         # back up again and again while the uploads arrive and the worker indexes them
@@ -114,6 +115,7 @@ def test_backup_while_uploading_and_searching_then_restore(tmp_path):
             assert time.time() < deadline and worker.poll() is None, "the worker did not finish the uploads"
             busy.append(conn.execute(pending_sql).fetchone()[0] + threads[0].is_alive())
             during.append(bk.backup(config, tmp_path / "backup"))
+            checks.append(run_check(config))  # while it runs: no false alarm
         assert conn.execute("SELECT COUNT(*) FROM recordings WHERE status = 'done'").fetchone()[0] == 20
     finally:
         conn.close()
@@ -126,6 +128,7 @@ def test_backup_while_uploading_and_searching_then_restore(tmp_path):
     assert searches and all(isinstance(n, int) for n in searches)
     assert busy[0] and len(during) >= 2, busy  # the first backups ran while work was going on
     assert all(r.ok for r in during), [r.problems for r in during]
+    assert all(c.ok for c in checks), [[p.text for p in c.problems] for c in checks if not c.ok]
     # incremental: no original was copied twice
     assert sum(r.files_copied for r in during) <= 20
 
@@ -160,6 +163,11 @@ def test_backup_while_uploading_and_searching_then_restore(tmp_path):
     assert before[0], "the searches found nothing: the comparison would prove nothing"
     out = CliRunner().invoke(_cli(), ["--home", str(new_home), "check"], env=env_cli)
     assert out.exit_code == 0 and out.output.strip().splitlines()[-1].startswith("kb check: OK"), out.output
+
+
+def _age(folder: Path, seconds: int = 3600) -> None:
+    then = time.time() - seconds
+    os.utime(folder, (then, then))
 
 
 def _cli():
@@ -198,6 +206,8 @@ def test_check_finds_word_index_and_work_file_problems(small):
     conn.close()
     (small.home / "work" / "999").mkdir(parents=True)
     (small.home / "work" / "999" / "audio.wav").write_bytes(b"RIFF" + bytes(100))
+    assert not any(p.area == "work files" for p in run_check(small).problems)  # maybe a job being submitted
+    _age(small.home / "work" / "999")
     report = run_check(small)
     texts = [p.text for p in report.problems]
     assert any("1 passages of the database are missing" in t for t in texts if t.startswith("word index")), texts
@@ -426,6 +436,7 @@ def test_failed_jobs_keep_their_subtitle_file_but_not_their_audio(small):
     folder.mkdir(parents=True)
     (folder / "companion.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nはい\n", encoding="utf-8")
     (folder / "audio.wav").write_bytes(b"RIFF" + bytes(64))
+    _age(folder)
     report = run_check(small)
     assert [p.text for p in report.problems] == [f"work/{rec}/audio.wav: left over from processing"]
     assert run_check(small, repair=True).ok
