@@ -94,7 +94,7 @@ def _compare(conn: sqlite3.Connection, manifest: dict, data: bytes) -> tuple[lis
             storage = faiss.downcast_index(storage.storage)
         vectors = (faiss.rev_swig_ptr(storage.get_xb(), index.ntotal * dim).reshape(index.ntotal, dim)
                    if index.ntotal else np.zeros((0, dim), np.float32))
-    except Exception as e:  # faiss raises RuntimeError with a C++ trace
+    except Exception as e:  # noqa: BLE001 - faiss raises RuntimeError with a C++ trace
         return [f"vector index: FAISS cannot read the saved index ({str(e).splitlines()[0]})"], 0
     alive = ids >= 0  # HNSW tombstones are -1
     where = {int(cid): n for n, cid in enumerate(ids) if cid >= 0}
