@@ -286,6 +286,99 @@ def reindex(ctx, reembed):
                f"{stats['reembedded']} embedded again")
 
 
+@cli.command()
+@click.argument("dest", type=click.Path(file_okay=False))
+@click.option("--keep", default=0, show_default=True, type=int, metavar="N",
+              help="Afterwards keep only the newest N backups in DEST (0 = keep all).")
+@click.pass_context
+def backup(ctx, dest, keep):
+    """Back up the knowledge base into the folder DEST, while it runs (docs/backup.md).
+
+    Only new originals are copied; each backup gets its own folder under
+    DEST/snapshots with a manifest and checksums.  Exit status 1 when something
+    could not be backed up (the backup is then marked incomplete).
+
+    \b
+    Example:  kb backup /mnt/usb-backup/takumi --keep 14
+    """
+    from kb.backup import backup as run_backup
+
+    result = run_backup(ctx.obj, dest, keep=keep, log=lambda m: click.echo(f"  {m}", err=True))
+    for w in result.warnings:
+        click.echo(f"warning: {w}", err=True)
+    for p in result.problems:
+        click.echo(f"problem: {p}", err=True)
+    state = "backup done" if result.ok else "backup INCOMPLETE (restore will refuse it)"
+    click.echo(f"{state}: {result.snapshot} — {result.files_total} stored files ({result.files_copied} new, "
+               f"{result.bytes_copied / 1e6:.1f} MB copied), index {result.index}, generation {result.generation}")
+    sys.exit(0 if result.ok else 1)
+
+
+@cli.command()
+@click.option("--repair", is_flag=True, help="Rebuild the search indexes and remove leftovers; list what cannot be repaired.")
+@click.option("--quick", is_flag=True, help="Do not read every original to compare its checksum (only check it is there).")
+@click.pass_context
+def check(ctx, repair, quick):
+    """Check the knowledge base: database, both search indexes, originals, leftover work files.
+
+    Prints one line per problem and a one-line summary; exit status 0 when all is
+    well, 1 when a problem remains.
+
+    \b
+    Examples:
+      kb check
+      kb check --repair
+    """
+    from kb.check import run_check
+
+    if not ctx.obj.db_path.is_file():
+        raise KBError(f"no knowledge base at {ctx.obj.home} (pass --home or set KB_HOME)")
+    report = run_check(ctx.obj, repair=repair, hash_originals=not quick)
+    for p in report.problems:
+        fix = "" if p.repairable else "  [cannot be repaired automatically]"
+        click.echo(f"{p.area}: {p.text}{fix}")
+    click.echo(report.summary())
+    sys.exit(0 if report.ok else 1)
+
+
+@cli.command()
+@click.argument("src", type=click.Path(exists=True))
+@click.option("--verify-only", is_flag=True, help="Only check the backup (every checksum); restore nothing.")
+@click.pass_context
+def restore(ctx, src, verify_only):
+    """Restore a backup (a folder made by `kb backup`, or one of its snapshots) into an empty --home.
+
+    Every checksum is verified first; a damaged or partial backup is refused and
+    nothing is written.  Afterwards the search index is rebuilt if the backup had
+    none, and `kb check` runs.
+
+    \b
+    Examples:
+      kb --home /srv/takumi-new restore /mnt/usb-backup/takumi
+      kb restore /mnt/usb-backup/takumi --verify-only
+    """
+    from kb import backup as bk
+    from kb.check import run_check
+
+    def say(message):
+        click.echo(f"  {message}", err=True)
+
+    if verify_only:
+        snapshot = bk.find_snapshot(src)
+        manifest = bk.verify(snapshot, log=say)
+        click.echo(f"backup OK: {snapshot} ({manifest['created_at']}, {len(manifest['stored'])} stored files)")
+        return
+    manifest = bk.restore(ctx.obj, src, log=say)
+    for line in bk.settings_differences(ctx.obj, manifest):
+        click.echo(f"warning: {line}; set it the same before `kb serve` (or run `kb reindex --reembed`)", err=True)
+    click.echo(f"restored the backup of {manifest['created_at']} into {ctx.obj.home}")
+    report = run_check(ctx.obj, repair=True, hash_originals=False, log=say)  # originals were just verified
+    for p in report.problems:
+        click.echo(f"{p.area}: {p.text}", err=True)
+    click.echo(report.summary())
+    sys.exit(0 if report.ok else 1)
+
+
 @cli.command("eval")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True)

@@ -74,6 +74,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Wrong passwords allowed per account in login_window_minutes before logins wait."),
     Setting("login_max_failures_per_address", "20",
             "Wrong passwords allowed per network address in login_window_minutes before logins wait."),
+    Setting("backup_warn_days", "7",
+            "The admin pages warn when the last successful `kb backup` is older than this many days "
+            "(0 = never warn)."),
     Setting("login_window_minutes", "15", "The window the login limits count over (minutes)."),
 )
 

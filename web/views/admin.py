@@ -31,6 +31,28 @@ def manageable_roles(viewer: Viewer) -> tuple[str, ...]:
     return ROLES if viewer.at_least("admin") else COORDINATOR_MANAGES if viewer.at_least("coordinator") else ()
 
 
+def backup_status() -> dict | None:
+    """For admins: the last successful `kb backup` (time in Japan time) and whether it is overdue
+    (none for backup_warn_days days); None for other roles.  Why here: the admin pages are where the
+    person who keeps the PC running looks, and a knowledge base without a recent copy is one disk
+    failure away from losing the meisters' work."""
+    if not current_viewer().at_least("admin"):
+        return None
+    from kb import backup
+    from web.app import kb_config
+
+    conn = get_db()
+    days = kb_config().get_int("backup_warn_days")
+    info = backup.last_backup(conn)
+    when = None
+    if info:
+        from datetime import datetime, timezone
+
+        moment = datetime.strptime(info["at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        when = moment.astimezone(programme.JAPAN).strftime("%Y-%m-%d %H:%M")
+    return {"last": info, "when": when, "overdue": backup.backup_overdue(conn, days), "warn_days": days}
+
+
 def _users_page(status: int = 200, **context):
     conn = get_db()
     viewer = current_viewer()
@@ -39,6 +61,9 @@ def _users_page(status: int = 200, **context):
     payload = {"users": [{**a.public(), **leavings.get(a.id, {"left_on": None, "left_note": ""})} for a in accounts]}
     if context.get("secret"):
         payload["secret"] = context["secret"]
+    context["backup"] = backup_status()
+    if context["backup"] is not None:
+        payload["backup"] = context["backup"]
     context.setdefault("error", None)
     context.setdefault("done", request.args.get("done"))
     return make_response(http.html_or_json(
@@ -145,9 +170,9 @@ def _leaving(user_id: int, left_on: str | None, note: str):
 @bp.get("/organisations", endpoint="organisations")
 @role_required("admin")
 def organisations_page(status: int = 200, error: str | None = None):
-    payload = {"organisations": users.list_organisations(get_db())}
+    payload = {"organisations": users.list_organisations(get_db()), "backup": backup_status()}
     return make_response(http.html_or_json(payload, "admin/organisations.html", status=status, error=error,
-                                           done=request.args.get("done")))
+                                           done=request.args.get("done"), backup=payload["backup"]))
 
 
 @bp.post("/organisations", endpoint="create_organisation")
