@@ -54,3 +54,19 @@ def test_the_japanese_readme_is_japanese_and_its_japanese_guides_exist():
     for link in set(re.findall(r"\]\((docs/ja/[^)#]+)\)", ja)):
         assert (REPO / link).is_file(), link
     assert len(set(re.findall(r"\]\((docs/ja/[^)#]+)\)", ja))) >= 5
+
+
+def test_the_japanese_operator_pages_link_to_each_other():
+    """docs/ja/ covers what an operator needs (setup, backup, updates, service, phones), each page's links
+    to its sibling pages and back to README.ja.md resolve."""
+    pages = {p.name: p.read_text(encoding="utf-8") for p in (REPO / "docs" / "ja").glob("*.md")}
+    assert {"setup.md", "backup.md", "updates.md", "service.md", "phones.md"} <= set(pages)
+    for name, text in pages.items():
+        for link in re.findall(r"\]\(([^)#:]+)\)", text):
+            if "/" not in link or link.startswith("../../"):
+                assert (REPO / "docs" / "ja" / link).resolve().is_file(), f"{name}: {link}"
+        assert len(re.findall(r"[\u3040-\u30ff]", CODE.sub("", text))) > 300, name
+    assert "systemctl enable" in pages["service.md"] and "[Install]" in pages["service.md"]
+    assert "kb serve --host 0.0.0.0" in pages["phones.md"] and "KB_PUBLIC_URL" in pages["phones.md"]
+    assert "make lock" in pages["updates.md"]
+    assert all(f"kb {c}" in pages["backup.md"] for c in ("backup", "check", "restore"))

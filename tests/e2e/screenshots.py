@@ -71,7 +71,7 @@ def take(home: Path, out: Path = OUT, only: tuple[str, ...] = GROUPS) -> list[Pa
             page.screenshot(path=str(written[-1]), full_page=not phone)
             context.close()
         if "meister" in only:
-            written += _meister_pages(p, server.url, accounts["meister"])
+            written += _meister_pages(p, server.url, accounts["meister"], out)
         if "programme" in only:
             written += _programme_pages(p, server.url, accounts["coordinator"], out)
         if "guides" in only:
@@ -168,7 +168,7 @@ def _programme_pages(p, url: str, account: tuple[str, str], out: Path) -> list[P
     return written
 
 
-def _meister_pages(p, url: str, account: tuple[str, str]) -> list[Path]:
+def _meister_pages(p, url: str, account: tuple[str, str], out: Path = OUT) -> list[Path]:
     """The studio (desktop and phone) and the transcript editor (desktop), as the demo meister."""
     from web.testing import browser_login, launch_chromium
 
@@ -181,7 +181,7 @@ def _meister_pages(p, url: str, account: tuple[str, str]) -> list[Path]:
         browser_login(page, url, *account)
         page.goto(f"{url}/studio")
         page.wait_for_load_state("networkidle")
-        written.append(OUT / f"studio-{name}.png")
+        written.append(out / f"studio-{name}.png")
         page.screenshot(path=str(written[-1]), full_page=not phone)
         if not phone:
             ids = page.eval_on_selector_all("a[href^='/r/']", "els => els.map(e => e.getAttribute('href'))")
@@ -190,7 +190,7 @@ def _meister_pages(p, url: str, account: tuple[str, str]) -> list[Path]:
                 rid = media[0].split("?")[0].rstrip("/").split("/")[-1]
                 page.goto(f"{url}/r/{rid}/transcript/edit")
                 page.wait_for_selector("#transcript-editor[data-ready='1']")
-                written.append(OUT / "editor-desktop.png")
+                written.append(out / "editor-desktop.png")
                 page.screenshot(path=str(written[-1]), full_page=False)
         context.close()
     return written
