@@ -9,6 +9,8 @@ the topics of the reader's role, so an apprentice is not sent to the programme f
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale, lazy_gettext
 
@@ -66,12 +68,37 @@ def upload_address() -> str:
     return base + url_for("studio.studio")
 
 
+# Built once per address/language (recording guide) and per set of screenshots (quick guides): laying
+# out a guide with five screenshots takes seconds on a small PC, and a request thread must not.
+@lru_cache(maxsize=16)
+def _recording_guide(address: str, language: str) -> bytes:
+    from web.guides_pdf import recording_guide_pdf as build
+
+    return build(address, language)
+
+
+@lru_cache(maxsize=8)
+def _quick_guide(who: str, screenshots: tuple) -> bytes:
+    from web.guides_pdf import quick_guide_pdf as build
+
+    return build(who)
+
+
+def _screenshots_of(who: str) -> tuple:
+    """(name, size, mtime) of the guide's screenshots: a new `make guides` makes a new key."""
+    from web.guides_pdf import SHOTS
+
+    out = []
+    for *_, name in QUICK_GUIDES[who]["steps"]:
+        stat = (SHOTS / name).stat()  # FileNotFoundError when one is missing
+        out.append((name, stat.st_size, stat.st_mtime_ns))
+    return tuple(out)
+
+
 @bp.get("/help/recording-guide.pdf")
 def recording_guide_pdf():
     """The recording guide on one A4 page, its QR code pointing at the upload page."""
-    from web.guides_pdf import recording_guide_pdf as build
-
-    data = build(upload_address(), _language())
+    data = _recording_guide(upload_address(), _language())
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": "inline; filename=recording-guide.pdf"})
 
@@ -79,12 +106,10 @@ def recording_guide_pdf():
 @bp.get("/help/quick-guide-<who>.pdf")
 def quick_guide_pdf(who: str):
     """A quick guide (Japanese, A4) built from the screenshots in docs/screenshots (`make guides`)."""
-    from web.guides_pdf import quick_guide_pdf as build
-
     if who not in QUICK_GUIDES:
         abort(404)
     try:
-        data = build(who)
+        data = _quick_guide(who, _screenshots_of(who))
     except FileNotFoundError:
         abort(404)
     return Response(data, mimetype="application/pdf",
