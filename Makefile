@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install sysdeps run demo test bench eval lock clean help
+.PHONY: install sysdeps run demo test bench eval lock guides clean help
 
 # Debian packages the browser tests and screenshots need (a real Chromium,
 # Japanese fonts).  Installed when missing and we are root; otherwise the
@@ -23,6 +23,7 @@ help:
 	@echo "make install only build .venv"
 	@echo "make bench   run the benchmarks (slow; results in bench/results, docs/benchmarks.md)"
 	@echo "make lock    regenerate requirements.txt (the exact versions make install installs) from pyproject.toml"
+	@echo "make guides  retake the screenshots (Chromium, demo knowledge base) and rebuild the printable guides in docs/guides"
 
 # requirements.txt is the lock: every package of the environment at an exact version with its
 # hashes, generated from pyproject.toml by `make lock`.  Installing from it means two machines
@@ -78,6 +79,12 @@ eval: $(STAMP) $(ENGINE)
 
 bench: $(STAMP) $(ENGINE)
 	$(BIN)/python bench/run_all.py
+
+# The printable guides (docs/guides/*.pdf) show the screenshots in docs/screenshots: retake them all
+# in Chromium over a fresh demo knowledge base, then lay the guides out on A4 (web/guides_pdf.py).
+guides: $(STAMP) $(ENGINE) sysdeps
+	$(BIN)/python tests/e2e/screenshots.py
+	$(BIN)/python -m web.guides_pdf
 
 clean:
 	rm -rf $(VENV) kb-data .pytest_cache

@@ -76,6 +76,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(meister_views.bp)  # issue 6: registry and "who can teach this"
     app.register_blueprint(coaching_views.bp)  # issue 6: coaching sessions
     app.register_blueprint(programme_views.bp)  # issue 6: figures, targets
+    from web.views import help as help_views  # issue 18: help pages and printable guides
+
+    app.register_blueprint(help_views.bp)
     return app
 
 

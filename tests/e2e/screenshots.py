@@ -1,9 +1,14 @@
 """Screenshots for docs/screenshots/: search and recording pages (apprentice), studio and editor (meister),
-the programme dashboard and "who can teach this?" (coordinator).
+the programme dashboard and "who can teach this?" (coordinator), and the pages the printable quick
+guides show (guide-*.png: a curriculum built, assigned and learnt; web/guides_pdf.py puts them on A4).
 
     python tests/e2e/screenshots.py                 # builds the demo knowledge base in a temporary folder
     python tests/e2e/screenshots.py --home kb-data  # or uses an existing one (after `kb demo`)
     python tests/e2e/screenshots.py --only programme
+    make guides                                     # all of them, then the guides' PDFs (docs/guides/)
+
+The "guides" group builds a curriculum in the knowledge base it is given (as the demo coordinator)
+and assigns it to the demo apprentice: use it on a demo knowledge base only (the default).
 
 Real server (waitress on a free loopback port), real headless Chromium
 (/usr/bin/chromium), Japanese interface, logged in through the login page as the
@@ -25,7 +30,7 @@ VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 360, 
 QUERY = "旋盤のびびりを抑えるには"
 
 
-GROUPS = ("apprentice", "meister", "programme")
+GROUPS = ("apprentice", "meister", "programme", "guides")
 
 
 def take(home: Path, out: Path = OUT, only: tuple[str, ...] = GROUPS) -> list[Path]:
@@ -66,9 +71,77 @@ def take(home: Path, out: Path = OUT, only: tuple[str, ...] = GROUPS) -> list[Pa
             page.screenshot(path=str(written[-1]), full_page=not phone)
             context.close()
         if "meister" in only:
-            written += _meister_pages(p, server.url, accounts["meister"])
+            written += _meister_pages(p, server.url, accounts["meister"], out)
         if "programme" in only:
             written += _programme_pages(p, server.url, accounts["coordinator"], out)
+        if "guides" in only:
+            written += _guide_pages(p, server.url, accounts, out)
+    return written
+
+
+GUIDE_TITLE = "旋盤の基本(かんたんガイド)"
+GUIDE_GOAL = "長い軸をびびりなく削れるようになる"
+
+
+def _guide_pages(p, url: str, accounts: dict, out: Path) -> list[Path]:
+    """The quick guides' pictures: the coordinator builds, fills and assigns a curriculum (new, suggest,
+    outline, assign, skills matrix); the apprentice's search page and "my learning" show it."""
+    import re
+
+    from web.testing import browser_login, launch_chromium
+
+    written = []
+    context = launch_chromium(p, viewport=VIEWPORTS["desktop"], locale="ja-JP")
+    page = context.new_page()
+    browser_login(page, url, *accounts["coordinator"])
+    page.goto(f"{url}/curricula/new")
+    page.fill("#cur-title", GUIDE_TITLE)
+    page.fill("#cur-goal", GUIDE_GOAL)
+    written.append(out / "guide-curriculum-new.png")
+    page.screenshot(path=str(written[-1]))
+    page.click("#create-curriculum")
+    page.wait_for_url(re.compile(r"/curricula/\d+$"))
+    cid = int(page.url.rsplit("/", 1)[1])
+    page.fill("#new-section", "基礎")
+    page.click("#new-section ~ button")
+    page.wait_for_load_state("networkidle")
+    page.goto(f"{url}/curricula/{cid}/suggest?goal={GUIDE_GOAL}")
+    page.wait_for_load_state("networkidle")
+    written.append(out / "guide-curriculum-suggest.png")
+    page.screenshot(path=str(written[-1]))
+    if page.locator("#accept-suggestions").count():
+        page.click("#accept-suggestions")
+        page.wait_for_url(re.compile(rf"/curricula/{cid}"))
+    page.goto(f"{url}/curricula/{cid}")
+    page.wait_for_load_state("networkidle")
+    written.append(out / "guide-curriculum-edit.png")
+    page.screenshot(path=str(written[-1]))
+    value = page.locator("#assign-target option", has_text=f"({accounts['apprentice'][0]},").first.get_attribute("value")
+    page.select_option("#assign-target", value=value)
+    page.fill("#assign-due", "2031-03-31")
+    page.locator("#assign").scroll_into_view_if_needed()
+    written.append(out / "guide-curriculum-assign.png")
+    page.locator("#assign").screenshot(path=str(written[-1]))
+    page.click("#assign-submit")
+    page.wait_for_url(re.compile(rf"/curricula/{cid}"))
+    page.goto(f"{url}/curricula/{cid}/matrix")
+    page.wait_for_load_state("networkidle")
+    written.append(out / "guide-curriculum-matrix.png")
+    page.screenshot(path=str(written[-1]))
+    context.close()
+
+    context = launch_chromium(p, viewport=VIEWPORTS["desktop"], locale="ja-JP")
+    page = context.new_page()
+    browser_login(page, url, *accounts["apprentice"])
+    page.goto(f"{url}/")
+    page.wait_for_load_state("networkidle")
+    written.append(out / "guide-search-home.png")
+    page.screenshot(path=str(written[-1]))
+    page.goto(f"{url}/learning")
+    page.wait_for_selector(".learning-card")
+    written.append(out / "guide-learning.png")
+    page.screenshot(path=str(written[-1]))
+    context.close()
     return written
 
 
@@ -95,7 +168,7 @@ def _programme_pages(p, url: str, account: tuple[str, str], out: Path) -> list[P
     return written
 
 
-def _meister_pages(p, url: str, account: tuple[str, str]) -> list[Path]:
+def _meister_pages(p, url: str, account: tuple[str, str], out: Path = OUT) -> list[Path]:
     """The studio (desktop and phone) and the transcript editor (desktop), as the demo meister."""
     from web.testing import browser_login, launch_chromium
 
@@ -108,7 +181,7 @@ def _meister_pages(p, url: str, account: tuple[str, str]) -> list[Path]:
         browser_login(page, url, *account)
         page.goto(f"{url}/studio")
         page.wait_for_load_state("networkidle")
-        written.append(OUT / f"studio-{name}.png")
+        written.append(out / f"studio-{name}.png")
         page.screenshot(path=str(written[-1]), full_page=not phone)
         if not phone:
             ids = page.eval_on_selector_all("a[href^='/r/']", "els => els.map(e => e.getAttribute('href'))")
@@ -117,7 +190,7 @@ def _meister_pages(p, url: str, account: tuple[str, str]) -> list[Path]:
                 rid = media[0].split("?")[0].rstrip("/").split("/")[-1]
                 page.goto(f"{url}/r/{rid}/transcript/edit")
                 page.wait_for_selector("#transcript-editor[data-ready='1']")
-                written.append(OUT / "editor-desktop.png")
+                written.append(out / "editor-desktop.png")
                 page.screenshot(path=str(written[-1]), full_page=False)
         context.close()
     return written
