@@ -26,10 +26,13 @@ holding nothing a search needs (issue 16).
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
 from kb.settings import Config
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -127,6 +130,13 @@ class SearchService:
             self._swap.acquire()  # the very first search: nothing to search yet but what is loading
         try:
             return self._load(write_locked=False)
+        except Exception:
+            if snap is None:
+                raise
+            # e.g. the index file being replaced under a crash-recovering writer: this search uses the
+            # generation loaded (SQLite still filters out whatever was deleted); the next one retries.
+            log.warning("could not load the newer search index; searching the loaded one", exc_info=True)
+            return snap
         finally:
             self._swap.release()
 
