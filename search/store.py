@@ -57,6 +57,24 @@ class SyncReport:
         return self.added
 
 
+class EmbeddedChunks(list):
+    """A recording's chunks with their vectors already computed (:meth:`SearchStore.embed_chunks`).
+
+    Why: embedding a large document takes minutes; the vectors are computed
+    first, outside every lock, and :meth:`SearchStore.write_chunks` then only
+    writes them (a transaction and an index update: well under a second), so
+    the index write lock is held for that alone (issue 16, defect 2)."""
+
+    def __init__(self, recording_id: int, chunks: Sequence[ChunkIn], texts: list[str], vectors: np.ndarray,
+                 vectors2: np.ndarray | None, fingerprints: tuple[str, str | None]):
+        super().__init__(chunks)
+        self.recording_id = recording_id
+        self.texts = texts
+        self.vectors = vectors
+        self.vectors2 = vectors2
+        self.fingerprints = fingerprints
+
+
 def _chunk_key(text: str, start: float | None, end: float | None, page: int | None) -> tuple:
     """Identity of a chunk's content and place (times to the millisecond: they went through floats)."""
     return (text, None if start is None else round(float(start), 3), None if end is None else round(float(end), 3),
@@ -80,6 +98,20 @@ class SearchStore:
         self._deferred = 0          # > 0 inside batch(): index saved once at the end
         self._unsaved: int | None = None
         self._stale: tuple[int, int] | None = None  # (generation, count) for stale_embeddings
+        self._stale_of: SearchStore | None = None   # a reader: the store whose count it reports
+
+    def reader(self, conn: sqlite3.Connection) -> "SearchStore":
+        """A store over another connection that shares this one's loaded embedders and vector index.
+
+        Why: each web thread searches through its own read-only connection (SQLite connections
+        are not shared between concurrent queries), while the models and the index -- tens to
+        thousands of megabytes, read-only during a search -- are loaded once per process.
+        Searches only: writes go through this store itself."""
+        other = SearchStore(self.config, conn, embedder=self.embedder, embed_threads=self._embed_threads)
+        other._second = self.second
+        other._index = self.index
+        other._stale_of = self
+        return other
 
     @contextmanager
     def batch(self):
@@ -167,14 +199,29 @@ class SearchStore:
             yield ids, vecs
 
     # -- writes -----------------------------------------------------------------
-    def write_chunks(self, recording_id: int, chunks: Sequence[ChunkIn]) -> list[int]:
-        """Replace a recording's chunks everywhere: rows, both embeddings, lexical terms, vector index."""
-        from search import lexical
-
+    def embed_chunks(self, recording_id: int, chunks: Sequence[ChunkIn]) -> EmbeddedChunks:
+        """The chunks with their vectors, ready for :meth:`write_chunks`.  Reads SQLite, writes nothing:
+        call it outside any lock (it is the slow part of indexing a recording)."""
         title = self._title(recording_id)
         texts = [indexed_text(title, c.text) for c in chunks]
         vectors, vectors2 = self._embed(texts)
+        second = self.second
+        return EmbeddedChunks(recording_id, chunks, texts, vectors, vectors2,
+                              (self.embedder.fingerprint, second.fingerprint if second is not None else None))
+
+    def write_chunks(self, recording_id: int, chunks: Sequence[ChunkIn]) -> list[int]:
+        """Replace a recording's chunks everywhere: rows, both embeddings, lexical terms, vector index.
+
+        ``chunks`` made by :meth:`embed_chunks` (for this recording, with this store's models) are
+        written as they are; plain chunks are embedded here first."""
+        from search import lexical
+
         emb, second = self.embedder, self.second
+        ready = (isinstance(chunks, EmbeddedChunks) and chunks.recording_id == recording_id
+                 and chunks.fingerprints == (emb.fingerprint, second.fingerprint if second is not None else None))
+        if not ready:
+            chunks = self.embed_chunks(recording_id, list(chunks))
+        texts, vectors, vectors2 = chunks.texts, chunks.vectors, chunks.vectors2
         with self._lock:
             old_ids = [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE recording_id = ?", (recording_id,))]
             with self.conn:
@@ -350,6 +397,8 @@ class SearchStore:
         """Chunks whose stored vectors came from other models than the configured ones.
 
         Counted once per index generation (a full scan per search would dominate search time)."""
+        if self._stale_of is not None and self._stale_of._stale is not None:
+            return self._stale_of._stale[1]  # counted by the store that loaded this index (web.searching)
         generation = db.get_generation(self.conn)
         if self._stale is None or self._stale[0] != generation:
             self._stale = (generation, self._count_stale())

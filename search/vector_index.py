@@ -382,17 +382,21 @@ def _rebatch(batches: Iterable, rows: int) -> Iterator[tuple[np.ndarray, np.ndar
 
 
 class _ReadWriteLock:
-    """Many readers (searches, saves) at once, or one writer (add, remove): FAISS reads are thread-safe."""
+    """Many readers (searches, saves) at once, or one writer (add, remove): FAISS reads are thread-safe.
+
+    A waiting writer goes first: new readers wait behind it, so a steady stream of
+    concurrent searches cannot keep a transcript save's index update waiting forever."""
 
     def __init__(self):
         self._cond = threading.Condition()
         self._readers = 0
         self._writing = False
+        self._waiting_writers = 0
 
     @contextmanager
     def read(self):
         with self._cond:
-            self._cond.wait_for(lambda: not self._writing)
+            self._cond.wait_for(lambda: not self._writing and not self._waiting_writers)
             self._readers += 1
         try:
             yield
@@ -404,7 +408,11 @@ class _ReadWriteLock:
     @contextmanager
     def write(self):
         with self._cond:
-            self._cond.wait_for(lambda: not self._writing and not self._readers)
+            self._waiting_writers += 1
+            try:
+                self._cond.wait_for(lambda: not self._writing and not self._readers)
+            finally:
+                self._waiting_writers -= 1
             self._writing = True
         try:
             yield

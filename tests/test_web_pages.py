@@ -142,9 +142,10 @@ def test_htmx_request_gets_only_the_results_block(client):
 def test_search_reuses_one_loaded_searcher(app, client):
     client.get("/api/v1/search?q=旋盤")
     service = app.extensions["search_service"]
-    searcher, embedder = service._searcher, service._searcher.store.embedder
+    searcher = service.searcher()  # the test client runs the requests in this thread
+    embedder, index = searcher.store.embedder, searcher.store.index
     client.get("/api/v1/search?q=溶接の電流")
-    assert service._searcher is searcher and service._searcher.store.embedder is embedder
+    assert service.searcher() is searcher and searcher.store.embedder is embedder and searcher.store.index is index
 
 
 # ---------------------------------------------------------------- recording pages
