@@ -167,17 +167,29 @@ class SearchStore:
             yield ids, vecs
 
     # -- writes -----------------------------------------------------------------
-    def write_chunks(self, recording_id: int, chunks: Sequence[ChunkIn]) -> list[int]:
-        """Replace a recording's chunks everywhere: rows, both embeddings, lexical terms, vector index."""
+    def write_chunks(self, recording_id: int, chunks: Sequence[ChunkIn], *, vectors: np.ndarray | None = None,
+                     vectors2: np.ndarray | None = None,
+                     in_transaction: Callable[[sqlite3.Connection], None] | None = None) -> list[int]:
+        """Replace a recording's chunks everywhere: rows, both embeddings, lexical terms, vector index.
+
+        ``vectors`` / ``vectors2``: embeddings computed elsewhere (a transcription worker on another
+        machine; the caller has checked their fingerprints), used instead of embedding here.
+        ``in_transaction(conn)``: the caller's own writes (e.g. the transcript and the job's end), in the
+        same transaction, which takes the write lock first; it may raise to cancel everything."""
         from search import lexical
 
         title = self._title(recording_id)
         texts = [indexed_text(title, c.text) for c in chunks]
-        vectors, vectors2 = self._embed(texts)
+        if vectors is None:
+            vectors, vectors2 = self._embed(texts)
         emb, second = self.embedder, self.second
         with self._lock:
-            old_ids = [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE recording_id = ?", (recording_id,))]
-            with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")  # the write lock before the caller's checks
+            try:
+                if in_transaction is not None:
+                    in_transaction(self.conn)
+                old_ids = [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE recording_id = ?",
+                                                           (recording_id,))]
                 if old_ids:
                     lexical.delete_chunks(self.conn, old_ids)
                     self.conn.execute("DELETE FROM chunks WHERE recording_id = ?", (recording_id,))
@@ -193,6 +205,10 @@ class SearchStore:
                     new_ids.append(int(cur.lastrowid))
                 lexical.add_chunks(self.conn, zip(new_ids, texts))
                 generation = db.bump_generation(self.conn)
+                self.conn.commit()
+            except BaseException:
+                self.conn.rollback()
+                raise
             index = self.index
             if old_ids:
                 index.remove(old_ids)

@@ -48,7 +48,12 @@ def start_worker(app: Flask):
     config = app.config["KB_CONFIG"]
     if config.get("serve_worker").strip().lower() in ("0", "no", "false", "off", ""):
         return None
+    from ingest.dispatch import RemoteProcessing, redis_url
     from ingest.worker import BackgroundWorker
+
+    url = redis_url(config)
+    if url:  # transcription workers on other machines (docs/scaling.md)
+        return RemoteProcessing(config, url).start()
 
     return BackgroundWorker(config).start()
 
