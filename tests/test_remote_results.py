@@ -195,7 +195,7 @@ def test_routing_media_goes_remote_and_the_local_worker_only_takes_what_stays(kb
 
 
 def test_the_studio_names_the_worker_and_worker_tokens_open_only_the_worker_api(tmp_path):
-    from studio_support import add_user, api_token, studio_app
+    from studio_support import add_user, api_token, client_as, studio_app
 
     from kb import worker_tokens
 
@@ -219,6 +219,7 @@ def test_the_studio_names_the_worker_and_worker_tokens_open_only_the_worker_api(
     assert spec["embed_fingerprint"] == "hash-16" and spec["title"] == "旋盤の段取り"
     state = queue.job_states(conn, [rec])[rec]
     assert state["worker"] == "gpu-box-1"
+    assert "Worker: gpu-box-1" in client_as(app, "tanaka").get("/studio").get_data(as_text=True)
     assert call(worker, f"/api/v1/worker/jobs/{job}/heartbeat",
                 {"attempt": attempt, "stage": "transcribing", "progress": 0.5}).status_code == 200
     assert queue.job_states(conn, [rec])[rec]["stage"] == "transcribing"

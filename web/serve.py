@@ -9,7 +9,10 @@ its address.
 `kb serve` also runs one background worker thread (setting ``serve_worker``,
 default 1) that processes uploads, so a single PC needs nothing else.  It runs
 at a lower CPU priority than the web threads, and on shutdown it hands its job
-back to continue later from the last saved step (ingest/worker.py).
+back to continue later from the last saved step (ingest/worker.py).  With the
+``queue`` setting naming a Redis server, it runs instead the dispatcher that hands
+video and sound files to transcription workers on other machines, plus one worker
+thread for what stays here (ingest/dispatch.py).
 """
 from __future__ import annotations
 
