@@ -161,10 +161,20 @@ class Dispatcher:
             return None
         job, attempt = claimed
         lease = self.config.get_float("job_lease_seconds")
-        message = self.rq.enqueue_call("ingest.remote_worker.run_job", kwargs={"job_id": job["id"], "attempt": attempt},
-                                       job_id=f"kb-job-{job['id']}-{attempt.split(':')[1][:12]}",
-                                       timeout=int(self.config.get_float("ffmpeg_timeout")) * 4,
-                                       result_ttl=3600, failure_ttl=24 * 3600, ttl=None)
+        try:
+            message = self.rq.enqueue_call(
+                "ingest.remote_worker.run_job", kwargs={"job_id": job["id"], "attempt": attempt},
+                job_id=f"kb-job-{job['id']}-{attempt.split(':')[1][:12]}",
+                timeout=int(self.config.get_float("ffmpeg_timeout")) * 4, result_ttl=3600, failure_ttl=24 * 3600,
+                ttl=None)
+        except Exception:
+            # Redis unreachable: hand the job back at once, and this try does not count (an hour without
+            # Redis must not fail the uploads waiting meanwhile).
+            with self.conn:
+                self.conn.execute(
+                    "UPDATE jobs SET claimed_by = NULL, claimed_host = NULL, heartbeat_at = NULL,"
+                    " attempts = MAX(attempts - 1, 0) WHERE id = ? AND claimed_by = ?", (job["id"], attempt))
+            raise
         with self.conn:
             self.conn.execute("UPDATE jobs SET payload = json_set(payload, '$.rq_job', ?)"
                               " WHERE id = ? AND claimed_by = ?", (message.id, job["id"], attempt))

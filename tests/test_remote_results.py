@@ -226,3 +226,20 @@ def test_the_studio_names_the_worker_and_worker_tokens_open_only_the_worker_api(
     worker_tokens.revoke(conn, 1)
     assert call(worker, f"/api/v1/worker/jobs/{job}/heartbeat", {"attempt": attempt}).status_code == 401
     conn.close()
+
+
+def test_without_redis_the_dispatcher_hands_the_job_back_and_the_try_does_not_count(kb):
+    config, conn = kb
+    import redis
+
+    rec, job = new_job(conn)
+    port = __import__("remote_support").free_port()  # nothing listens there
+    dispatcher = dispatch.Dispatcher(config.__class__({**config.values, "queue": f"redis://127.0.0.1:{port}/0"}),
+                                     f"redis://127.0.0.1:{port}/0")
+    try:
+        with pytest.raises(redis.ConnectionError):
+            dispatcher.send_next()
+    finally:
+        dispatcher.conn.close()
+    row = conn.execute("SELECT claimed_by, attempts, stage FROM jobs WHERE id = ?", (job,)).fetchone()
+    assert (row["claimed_by"], row["attempts"], row["stage"]) == (None, 0, "queued")
