@@ -588,6 +588,10 @@ def worker(ctx, once, poll, queue_url, server, token, name):
     import signal
     import threading
 
+    from kb.errors import InputError
+
+    if queue_url and not (server or ctx.obj.get("worker_server")):
+        raise InputError("--queue needs --server (the address of the server whose jobs these are)")
     queue_url = queue_url or ctx.obj.get("queue") or ""
     server = server or ctx.obj.get("worker_server") or ""
     if server:
@@ -615,6 +619,8 @@ def worker(ctx, once, poll, queue_url, server, token, name):
 
 
 def _remote_worker(config, queue_url, server, token, name, once) -> None:
+    import redis
+
     from ingest import dispatch, remote_worker
     from kb.errors import InputError
 
@@ -627,6 +633,8 @@ def _remote_worker(config, queue_url, server, token, name, once) -> None:
         remote_worker.work(config, url, server, token or "", name=name, burst=once)
     except ValueError as e:
         raise InputError(str(e)) from None
+    except redis.ConnectionError as e:  # Redis down, or not reachable from here
+        raise InputError(f"cannot reach the queue at {queue_url}: {e}") from None
 
 
 @cli.group("worker-token")
