@@ -21,7 +21,7 @@ import time
 
 from flask import Blueprint, current_app, g, jsonify, request, send_file
 
-from ingest import dispatch, results
+from ingest import dispatch, queue, results
 from ingest.stages import MSG_ASR, MSG_AUDIO, MSG_EMBED, MSG_READING
 from kb import recordings
 from web.app import get_db, kb_config
@@ -89,7 +89,7 @@ def start(job_id: int):
     if n == 0:
         return _error(409, "this attempt was superseded", "stale")
     config = kb_config()
-    payload = results.queue._payload(job)
+    payload = queue._payload(job)
     store = _search_store(config, conn)
     hotwords = _hotwords(conn, payload, rec)
     second = store.second
