@@ -113,6 +113,9 @@ def main(argv=None) -> int:
     shared = Path(os.environ.get("KB_SHARED_DATA") or REPO.parent / "shared" / "data")
     jfk = shared / "jfk.flac"
     results = []
+    out = {"benchmark": "remote_workers", "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+           "command": "python bench/remote_workers.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+           "whisper": "tiny.en (bundled), int8, beam 5, KB_THREADS=1 per worker", "results": results}
     with tempfile.TemporaryDirectory(prefix="kb-remote-bench-") as tmp:
         tmp = Path(tmp)
         batch = speech_variants(jfk, tmp, count=args.files, loops=args.loops)
@@ -121,10 +124,8 @@ def main(argv=None) -> int:
             result = run(name, workers, jfk, batch, tmp / name)
             print(json.dumps(result, ensure_ascii=False), flush=True)
             results.append(result)
-    out = {"benchmark": "remote_workers", "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-           "command": "python bench/remote_workers.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-           "whisper": "tiny.en (bundled), int8, beam 5, KB_THREADS=1 per worker", "results": results}
-    Path(args.out).write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            # written after every configuration: a run stopped half-way keeps what it measured
+            Path(args.out).write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return 0
 
 
