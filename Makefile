@@ -14,8 +14,10 @@ export TOKENIZERS_PARALLELISM := false
 # Debian packages the browser tests and screenshots need (a real Chromium,
 # Japanese fonts).  Installed when missing and we are root; otherwise the
 # browser tests skip and say why.  espeak-ng speaks the demo videos' narration.
+# redis-server: the queue of transcription workers on other machines
+# (tests/test_remote_workers.py starts its own on a free loopback port).
 SYSDEPS_BIN := /usr/bin/chromium
-SYSDEPS_PKG := chromium fonts-noto-cjk espeak-ng
+SYSDEPS_PKG := chromium fonts-noto-cjk espeak-ng redis-server
 
 help:
 	@echo "make run     set up .venv, build the demo knowledge base, start the web UI on http://127.0.0.1:5000"
@@ -60,11 +62,11 @@ $(ENGINE): $(STAMP) search/e5engine/e5.c search/e5engine/__init__.py
 install: $(STAMP) $(ENGINE)
 
 sysdeps:
-	@if [ ! -x $(SYSDEPS_BIN) ] || ! command -v espeak-ng >/dev/null || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then \
+	@if [ ! -x $(SYSDEPS_BIN) ] || ! command -v espeak-ng >/dev/null || ! command -v redis-server >/dev/null || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing $(SYSDEPS_PKG) (Debian packages)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSDEPS_PKG) >/dev/null; \
-	  else echo "note: $(SYSDEPS_PKG) missing and not root: browser tests will be skipped"; fi; \
+	  else echo "note: $(SYSDEPS_PKG) missing and not root: browser and remote-worker tests will be skipped"; fi; \
 	fi
 
 run: $(STAMP) $(ENGINE) sysdeps

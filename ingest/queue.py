@@ -54,6 +54,8 @@ MSG_WAITING = "Waiting for a worker"
 MSG_RESUMING = "Interrupted; continues from the last saved step"
 MSG_PAUSED = "Paused; continues from the last saved step"
 MSG_RETRYING = "A problem occurred; it will be tried again shortly"
+# claimed_host of a job a transcription worker on another machine has started (ingest/dispatch.py)
+REMOTE_PREFIX = "remote/"
 
 
 @dataclass
@@ -233,6 +235,8 @@ def _enqueue_existing(config, conn, rec: dict, checked: CheckedFile, payload: di
         payload.update(_keep_companion(config, rec_id, companion, checked.kind))
         if job is not None:
             payload = {**_payload(job), **{k: v for k, v in payload.items() if v not in (None, [], "")}}
+            payload.pop("route", None)  # routed afresh (ingest/dispatch.py)
+            payload.pop("rq_job", None)
             _requeue(conn, job["id"], payload, claim)
             job_id = job["id"]
         else:
@@ -322,8 +326,8 @@ def replace_file(config: Config, conn: sqlite3.Connection, recording_id: int, pa
         raise InputError(f"{source_name}: this file is already in the knowledge base as recording {other['id']}")
     old_job = latest_job(conn, recording_id)
     payload = {**(_payload(old_job) if old_job else {}), "shown": source_name}
-    payload.pop("subtitle", None)
-    payload.pop("subtitle_name", None)
+    for key in ("subtitle", "subtitle_name", "route", "rq_job"):  # the new file is routed afresh
+        payload.pop(key, None)
     stored = store_original(config, checked, move=move)
     with conn:
         cancel_active(conn, recording_id, "replaced by a new file")
@@ -375,8 +379,15 @@ def job_states(conn: sqlite3.Connection, recording_ids: Iterable[int]) -> dict[i
             "percent": int(round(100 * float(r["progress"] or 0.0))), "message": r["message"],
             "error": r["error"], "attempts": r["attempts"], "job_id": r["id"],
             "completed_stage": r["completed_stage"], "active": active, "ahead": ahead,
-            "updated_at": r["updated_at"]}
+            "updated_at": r["updated_at"], "worker": _remote_worker(r["claimed_host"]) if active else None}
     return out
+
+
+def _remote_worker(claimed_host: str | None) -> str | None:
+    """The name of the transcription worker on another machine processing a job (None: this server)."""
+    if claimed_host and claimed_host.startswith(REMOTE_PREFIX):
+        return claimed_host[len(REMOTE_PREFIX):]
+    return None
 
 
 def _payload(job: sqlite3.Row) -> dict:
@@ -390,10 +401,15 @@ def _payload(job: sqlite3.Row) -> dict:
 # ---------------------------------------------------------------- claims
 
 
-def claim_next(conn: sqlite3.Connection, claim: Claim) -> sqlite3.Row | None:
-    """Take the oldest job nobody holds (one atomic UPDATE); None when there is none."""
+def claim_next(conn: sqlite3.Connection, claim: Claim, route: str | None = None) -> sqlite3.Row | None:
+    """Take the oldest job nobody holds (one atomic UPDATE); None when there is none.
+
+    ``route``: only jobs the dispatcher routed so (ingest/dispatch.py: 'local' when transcription
+    workers on other machines take the rest); None: any job (the default, no Redis)."""
+    only = " AND json_extract(payload, '$.route') = ?" if route else ""
+    extra = (route,) if route else ()
     waiting = conn.execute("SELECT 1 FROM jobs WHERE claimed_by IS NULL AND stage NOT IN ('done', 'failed')"
-                           " AND not_before <= ? LIMIT 1", (time.time(),)).fetchone()
+                           f" AND not_before <= ?{only} LIMIT 1", (time.time(), *extra)).fetchone()
     if waiting is None:  # the usual case when idle: no write lock taken every poll
         return None
     with conn:
@@ -401,9 +417,9 @@ def claim_next(conn: sqlite3.Connection, claim: Claim) -> sqlite3.Row | None:
             "UPDATE jobs SET claimed_by = ?, claimed_pid = ?, claimed_host = ?, heartbeat_at = ?,"
             f" attempts = attempts + 1, started_at = COALESCE(started_at, {NOW_SQL}), updated_at = {NOW_SQL}"
             " WHERE id = (SELECT id FROM jobs WHERE claimed_by IS NULL AND stage NOT IN ('done', 'failed')"
-            "             AND not_before <= ? ORDER BY id LIMIT 1)"
+            f"             AND not_before <= ?{only} ORDER BY id LIMIT 1)"
             "   AND claimed_by IS NULL RETURNING *",
-            (claim.worker_id, claim.pid, claim.host, time.time(), time.time())).fetchone()
+            (claim.worker_id, claim.pid, claim.host, time.time(), time.time(), *extra)).fetchone()
         if row is not None:
             conn.execute("UPDATE recordings SET status = 'processing' WHERE id = ? AND status != 'done'",
                          (row["recording_id"],))

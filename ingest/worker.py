@@ -230,8 +230,10 @@ class Worker:
     Several workers (threads or processes) may share a knowledge base: a job is
     only ever run by the one that claimed it."""
 
-    def __init__(self, config: Config, *, label: str = "worker", on_event: Callable[[str], None] | None = None):
+    def __init__(self, config: Config, *, label: str = "worker", on_event: Callable[[str], None] | None = None,
+                 route: str | None = None):
         self.config = config
+        self.route = route  # 'local': only the jobs left to the server when remote workers take the rest
         self.claim = queue.Claim.mine(label)
         self.on_event = on_event
         self._conn: sqlite3.Connection | None = None
@@ -249,7 +251,7 @@ class Worker:
         """Run the next waiting job to its end; None when no job is waiting."""
         for job_id in queue.reclaim_stale(self.config, self.conn):
             log.info("job %s handed back: its worker stopped reporting", job_id)
-        row = queue.claim_next(self.conn, self.claim)
+        row = queue.claim_next(self.conn, self.claim, self.route)
         if row is None:
             return None
         self._emit(f"started  job {row['id']} (#{row['recording_id']}, try {row['attempts']})")
@@ -296,9 +298,10 @@ class Worker:
 class BackgroundWorker:
     """One worker in a daemon thread (what `kb serve` runs beside the web server)."""
 
-    def __init__(self, config: Config, poll_seconds: float = 2.0):
+    def __init__(self, config: Config, poll_seconds: float = 2.0, route: str | None = None):
         self.config = config
         self.poll_seconds = poll_seconds
+        self.route = route
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name="kb-worker", daemon=True)
 
@@ -308,7 +311,7 @@ class BackgroundWorker:
 
     def _run(self) -> None:
         lower_priority()
-        worker = Worker(self.config, label="serve")
+        worker = Worker(self.config, label="serve", route=self.route)
         try:
             worker.run_forever(self.stop_event, self.poll_seconds)
         finally:

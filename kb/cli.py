@@ -652,21 +652,44 @@ def serve(ctx, host, port, threads, public_url, warm):
 @click.option("--once", is_flag=True, help="Process the jobs that are waiting, then exit (status 1 if one failed).")
 @click.option("--poll", default=2.0, show_default=True, type=float, metavar="S",
               help="Seconds between looks at an empty queue.")
+@click.option("--queue", "queue_url", default=None, metavar="URL",
+              help="Redis queue of a server on another machine (redis://host:6379/0; setting KB_QUEUE).")
+@click.option("--server", default=None, metavar="URL",
+              help="That server's address (http://kb.local:5000/; setting KB_WORKER_SERVER).")
+@click.option("--token", default=None, metavar="TOKEN",
+              help="Worker token made on the server with `kb worker-token create` (better: KB_WORKER_TOKEN).")
+@click.option("--name", default=None, help="This worker's name in the studio (default host:pid).")
 @click.pass_context
-def worker(ctx, once, poll):
+def worker(ctx, once, poll, queue_url, server, token, name):
     """Process uploaded recordings in the background: extract, transcribe, embed, index.
 
     `kb serve` already runs one worker thread (setting KB_SERVE_WORKER=1); start
     more with this command, or run it alone with KB_SERVE_WORKER=0.  Stop it with
     Ctrl+C: the job in hand continues from its last saved step next time.
 
+    With --queue and --server it is a transcription worker for a server on
+    another machine (docs/scaling.md): it takes jobs from that server's Redis
+    queue, fetches each original over HTTP and sends back the transcript and
+    vectors; --home is then only its scratch folder.
+
     \b
     Examples:
       kb worker
       kb worker --once
+      KB_WORKER_TOKEN=tkw_... kb worker --queue redis://kb.local:6379/0 --server http://kb.local:5000/
     """
     import signal
     import threading
+
+    from kb.errors import InputError
+
+    if queue_url and not (server or ctx.obj.get("worker_server")):
+        raise InputError("--queue needs --server (the address of the server whose jobs these are)")
+    queue_url = queue_url or ctx.obj.get("queue") or ""
+    server = server or ctx.obj.get("worker_server") or ""
+    if server:
+        _remote_worker(ctx.obj, queue_url, server, token or ctx.obj.get("worker_token"), name, once)
+        return
 
     from ingest.worker import Worker, lower_priority
 
@@ -686,6 +709,66 @@ def worker(ctx, once, poll):
         runner.run_forever(stop, poll)
     finally:
         runner.close()
+
+
+def _remote_worker(config, queue_url, server, token, name, once) -> None:
+    import redis
+
+    from ingest import dispatch, remote_worker
+    from kb.errors import InputError
+
+    try:
+        url = dispatch.redis_url(config.__class__({**config.values, "queue": queue_url}))
+        if not url:
+            raise ValueError("a transcription worker needs --queue redis://host:6379/0 (or KB_QUEUE)")
+        config.home.mkdir(parents=True, exist_ok=True)
+        click.echo(f"transcription worker: queue {url}, server {server} (Ctrl+C to stop)")
+        remote_worker.work(config, url, server, token or "", name=name, burst=once)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    except redis.ConnectionError as e:  # Redis down, or not reachable from here
+        raise InputError(f"cannot reach the queue at {queue_url}: {e}") from None
+
+
+@cli.group("worker-token")
+def worker_token():
+    """Tokens for transcription workers on other machines (they open only the worker API)."""
+
+
+@worker_token.command("create")
+@click.argument("name")
+@click.pass_context
+def worker_token_create(ctx, name):
+    """Make a worker token (shown once: give it to the worker as KB_WORKER_TOKEN)."""
+    from kb import worker_tokens
+
+    conn = _open(ctx, create=True)
+    token_id, clear = worker_tokens.create(conn, name)
+    click.echo(f"worker token {token_id} ({name}): {clear}")
+
+
+@worker_token.command("list")
+@click.pass_context
+def worker_token_list(ctx):
+    """The worker tokens that still work."""
+    from kb import worker_tokens
+
+    for t in worker_tokens.list_live(_open(ctx, create=True)):
+        click.echo(f"{t['id']:>4}  {t['prefix']}...  {t['name']}  made {t['created_at']}  "
+                   f"last used {t['last_used_at'] or '-'}")
+
+
+@worker_token.command("revoke")
+@click.argument("token_id", type=int)
+@click.pass_context
+def worker_token_revoke(ctx, token_id):
+    """Revoke a worker token (the worker's next call is refused)."""
+    from kb import worker_tokens
+    from kb.errors import InputError
+
+    if not worker_tokens.revoke(_open(ctx, create=True), token_id):
+        raise InputError(f"no live worker token {token_id}")
+    click.echo(f"worker token {token_id} revoked")
 
 
 def main():

@@ -40,6 +40,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("openai_whisper_model", "",
             "openai-whisper checkpoint name or .pt path (used when asr = openai-whisper)."),
     Setting("whisper_compute_type", "int8", "CTranslate2 compute type for faster-whisper on CPU."),
+    Setting("whisper_device", "cpu",
+            "Where faster-whisper runs: 'cpu', or 'cuda' on a transcription worker with an NVIDIA GPU "
+            "(then whisper_compute_type float16 or int8_float16)."),
     Setting("whisper_beam_size", "5", "Beam width of faster-whisper's decoding (1 = greedy, faster, a little less exact)."),
     Setting("whisper_compression_ratio_threshold", "3.0",
             "faster-whisper re-decodes a 30 s window when its text compresses better than this (a repetition "
@@ -59,6 +62,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_upload_bytes", str(4 * 1024 ** 3), "Largest file accepted for ingest."),
     Setting("serve_worker", "1",
             "1: `kb serve` also runs one background worker thread that processes uploads; 0: run `kb worker` apart."),
+    Setting("queue", "",
+            "Empty: `kb serve` transcribes in its own worker thread (no Redis).  redis://HOST:6379/0: video and "
+            "sound files go through that Redis queue to `kb worker` processes on other machines (docs/scaling.md)."),
+    Setting("worker_server", "",
+            "For `kb worker` on another machine: the server's address (http://kb.local:5000/); empty = the "
+            "worker processes this machine's KB_HOME itself."),
+    Setting("worker_token", "",
+            "For `kb worker` on another machine: the worker token made on the server with `kb worker-token create`."),
     Setting("job_lease_seconds", "60",
             "A processing job whose worker has not reported for this long is taken over by another worker."),
     Setting("job_max_attempts", "3",

@@ -156,13 +156,13 @@ class FasterWhisperRecognizer:
 
     def __init__(self, model: str = "", *, compute_type: str = "int8", threads: int | None = None,
                  beam_size: int = DEFAULT_BEAM_SIZE,
-                 compression_ratio_threshold: float | None = DEFAULT_COMPRESSION_RATIO_THRESHOLD):
+                 compression_ratio_threshold: float | None = DEFAULT_COMPRESSION_RATIO_THRESHOLD, device: str = "cpu"):
         self.model_id, source = _faster_whisper_source(model)
         self.beam_size = max(1, int(beam_size))
         self.compression_ratio_threshold = compression_ratio_threshold
         from faster_whisper import WhisperModel
 
-        kwargs = dict(device="cpu", compute_type=compute_type, cpu_threads=threads or os.cpu_count() or 1)
+        kwargs = dict(device=device or "cpu", compute_type=compute_type, cpu_threads=threads or os.cpu_count() or 1)
         try:
             try:
                 self._model = WhisperModel(source, local_files_only=True, **kwargs)
@@ -304,26 +304,27 @@ _CACHE_LOCK = threading.Lock()
 
 def load_recognizer(backend: str = "faster-whisper", model: str = "", *, compute_type: str = "int8",
                     threads: int | None = None, beam_size: int | None = None,
-                    compression_ratio_threshold: float | None = None) -> Recognizer:
+                    compression_ratio_threshold: float | None = None, device: str = "cpu") -> Recognizer:
     """A recognizer for ``backend``/``model``, loaded once and shared.
 
     ``transcribe`` may be called from several threads (faster-whisper runs them
     side by side; openai-whisper one at a time).  ``threads`` = CPU threads for
     the engine (None = all cores).  ``beam_size`` / ``compression_ratio_threshold``: faster-whisper
-    decoding (None = the defaults above; a threshold <= 0 switches the re-decoding off)."""
+    decoding (None = the defaults above; a threshold <= 0 switches the re-decoding off).  ``device``:
+    faster-whisper's device ('cpu', 'cuda' on a GPU transcription worker, 'auto')."""
     backend = (backend or "faster-whisper").strip().lower()
     if backend not in BACKENDS:
         raise RecognizerError(f"unknown speech recognition backend {backend!r} (choose from {', '.join(BACKENDS)})")
     beam = int(beam_size) if beam_size else DEFAULT_BEAM_SIZE
     ratio = DEFAULT_COMPRESSION_RATIO_THRESHOLD if compression_ratio_threshold is None else (
         float(compression_ratio_threshold) if float(compression_ratio_threshold) > 0 else None)
-    key = (backend, model or "", compute_type if backend == "faster-whisper" else "", threads, beam, ratio)
+    key = (backend, model or "", compute_type if backend == "faster-whisper" else "", threads, beam, ratio, device)
     with _CACHE_LOCK:  # held while loading: two threads must not load the same model twice
         rec = _CACHE.get(key)
         if rec is None:
             if backend == "faster-whisper":
                 rec = FasterWhisperRecognizer(model, compute_type=compute_type, threads=threads, beam_size=beam,
-                                              compression_ratio_threshold=ratio)
+                                              compression_ratio_threshold=ratio, device=device or "cpu")
             else:
                 rec = OpenAIWhisperRecognizer(model, threads=threads)
             _CACHE[key] = rec

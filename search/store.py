@@ -209,11 +209,23 @@ class SearchStore:
         return EmbeddedChunks(recording_id, chunks, texts, vectors, vectors2,
                               (self.embedder.fingerprint, second.fingerprint if second is not None else None))
 
-    def write_chunks(self, recording_id: int, chunks: Sequence[ChunkIn]) -> list[int]:
+    def embedded(self, recording_id: int, chunks: Sequence[ChunkIn], vectors: np.ndarray,
+                 vectors2: np.ndarray | None) -> EmbeddedChunks:
+        """Chunks with vectors computed elsewhere (a transcription worker on another machine), for
+        :meth:`write_chunks`.  The caller has checked that they come from this store's models."""
+        title = self._title(recording_id)
+        second = self.second
+        return EmbeddedChunks(recording_id, chunks, [indexed_text(title, c.text) for c in chunks], vectors,
+                              vectors2, (self.embedder.fingerprint, second.fingerprint if second is not None else None))
+
+    def write_chunks(self, recording_id: int, chunks: Sequence[ChunkIn], *,
+                     in_transaction: Callable[[sqlite3.Connection], None] | None = None) -> list[int]:
         """Replace a recording's chunks everywhere: rows, both embeddings, lexical terms, vector index.
 
-        ``chunks`` made by :meth:`embed_chunks` (for this recording, with this store's models) are
-        written as they are; plain chunks are embedded here first."""
+        ``chunks`` made by :meth:`embed_chunks` or :meth:`embedded` (for this recording, with this
+        store's models) are written as they are; plain chunks are embedded here first.
+        ``in_transaction(conn)``: the caller's own writes (e.g. the transcript and the job's end), in the
+        same transaction, which takes the write lock first; it may raise to cancel everything."""
         from search import lexical
 
         emb, second = self.embedder, self.second
@@ -223,8 +235,12 @@ class SearchStore:
             chunks = self.embed_chunks(recording_id, list(chunks))
         texts, vectors, vectors2 = chunks.texts, chunks.vectors, chunks.vectors2
         with self._lock:
-            old_ids = [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE recording_id = ?", (recording_id,))]
-            with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")  # the write lock before the caller's checks
+            try:
+                if in_transaction is not None:
+                    in_transaction(self.conn)
+                old_ids = [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE recording_id = ?",
+                                                           (recording_id,))]
                 if old_ids:
                     lexical.delete_chunks(self.conn, old_ids)
                     self.conn.execute("DELETE FROM chunks WHERE recording_id = ?", (recording_id,))
@@ -240,6 +256,10 @@ class SearchStore:
                     new_ids.append(int(cur.lastrowid))
                 lexical.add_chunks(self.conn, zip(new_ids, texts))
                 generation = db.bump_generation(self.conn)
+                self.conn.commit()
+            except BaseException:
+                self.conn.rollback()
+                raise
             index = self.index
             if old_ids:
                 index.remove(old_ids)

@@ -58,6 +58,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(search.bp)
     app.register_blueprint(recordings.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
+    from web.views import api_worker  # transcription workers on other machines (worker tokens only)
+
+    app.register_blueprint(api_worker.bp, url_prefix="/api/v1/worker")
     app.register_blueprint(account.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     from web.views import glossary as glossary_views, transcripts

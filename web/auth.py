@@ -102,6 +102,8 @@ def _identify_and_guard():
 
     g.viewer, g.account, g.session, g.auth_via = ANONYMOUS, None, None, None
     header = request.headers.get("Authorization")
+    if _worker_endpoint(request.endpoint):
+        return _identify_worker(header)
     if header:
         scheme, _, token = header.partition(" ")
         account = users.lookup_token(get_db(), token.strip()) if scheme.lower() == "bearer" else None
@@ -127,6 +129,25 @@ def _identify_and_guard():
         if _wants_json():
             return _json_error(403, "change your password first (at /account)")
         return redirect(url_for("account.account", must_change=1))
+    return None
+
+
+def _worker_endpoint(endpoint: str | None) -> bool:
+    view = current_app.view_functions.get(endpoint) if endpoint else None
+    return bool(getattr(view, "kb_worker", False))
+
+
+def _identify_worker(header: str | None):
+    """The worker API (web/views/api_worker.py) takes a worker token and nothing else: no login, no person's
+    token (and a worker token opens nothing else: kb.users.lookup_token refuses it)."""
+    from kb import worker_tokens
+    from web.app import get_db
+
+    scheme, _, token = (header or "").partition(" ")
+    worker = worker_tokens.lookup(get_db(), token.strip()) if scheme.lower() == "bearer" else None
+    if worker is None:
+        return _json_error(401, "a worker token is needed (kb worker-token create NAME)", bearer=True)
+    g.worker, g.auth_via = worker, "worker"
     return None
 
 

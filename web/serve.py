@@ -9,7 +9,10 @@ its address.
 `kb serve` also runs one background worker thread (setting ``serve_worker``,
 default 1) that processes uploads, so a single PC needs nothing else.  It runs
 at a lower CPU priority than the web threads, and on shutdown it hands its job
-back to continue later from the last saved step (ingest/worker.py).
+back to continue later from the last saved step (ingest/worker.py).  With the
+``queue`` setting naming a Redis server, it runs instead the dispatcher that hands
+video and sound files to transcription workers on other machines, plus one worker
+thread for what stays here (ingest/dispatch.py).
 """
 from __future__ import annotations
 
@@ -48,7 +51,12 @@ def start_worker(app: Flask):
     config = app.config["KB_CONFIG"]
     if config.get("serve_worker").strip().lower() in ("0", "no", "false", "off", ""):
         return None
+    from ingest.dispatch import RemoteProcessing, redis_url
     from ingest.worker import BackgroundWorker
+
+    url = redis_url(config)
+    if url:  # transcription workers on other machines (docs/scaling.md)
+        return RemoteProcessing(config, url).start()
 
     return BackgroundWorker(config).start()
 

@@ -94,6 +94,7 @@ def row(rec: Mapping, state: Mapping | None) -> dict:
         "status": status, "stage": stage, "stage_label": str(STAGE_LABELS.get(stage, stage)),
         "progress": max(0, min(100, progress)), "message": message, "error": error, "active": active,
         "attempts": state.get("attempts"), "created_at": rec.get("created_at"), "updated_at": rec.get("updated_at"),
+        "worker": state.get("worker") if active else None,  # a transcription worker on another machine
         "url": f"/r/{rid}", "edit_url": f"/studio/r/{rid}/edit", "delete_url": f"/studio/r/{rid}/delete",
         "transcript_url": f"/r/{rid}/transcript/edit",
         "retry_url": f"/studio/r/{rid}/retry" if stage == "failed" else None,
@@ -117,7 +118,7 @@ def job_json(conn, recording_id: int) -> dict:
     rec = recordings.get(conn, recording_id)
     r = row(rec, job_states(conn, [recording_id]).get(recording_id))
     return {"id": recording_id, **{k: r[k] for k in ("title", "status", "stage", "stage_label", "progress",
-                                                     "message", "error", "active", "attempts")},
+                                                     "message", "error", "active", "attempts", "worker")},
             "urls": {"recording": r["url"], "job": f"/api/v1/recordings/{recording_id}/job",
                      "retry": f"/api/v1/recordings/{recording_id}/retry", "studio": r["edit_url"]}}
 
