@@ -33,6 +33,17 @@ from ingest.textnorm import is_cjk, join_pieces
 
 _SENTENCE_END = re.compile(r"[。．.?!？！][」』）)\"'’”]*$")
 _PAUSE_SECONDS = 1.5  # a silence this long between segments is a good place for a cut
+# The longest passage any source may make (setting passage_max_chars): fast speech for 75 s is ~600
+# characters; above that a "moment" is a pasted text, not speech, and is cut.
+MAX_PASSAGE_CHARS = 600
+
+
+def passage_max_chars(config: Any) -> int:
+    """The passage_max_chars setting of a Config (at least 20 characters)."""
+    try:
+        return max(20, int(config.get("passage_max_chars")))
+    except (KeyError, TypeError, ValueError):
+        return MAX_PASSAGE_CHARS
 
 
 @dataclass
@@ -51,7 +62,8 @@ def _field(seg: Any, name: str) -> Any:
     return seg[name] if isinstance(seg, dict) else getattr(seg, name)
 
 
-def chunk_transcript(segments: Iterable[Any], min_seconds: float = 20.0, max_seconds: float = 60.0) -> list[Chunk]:
+def chunk_transcript(segments: Iterable[Any], min_seconds: float = 20.0, max_seconds: float = 60.0,
+                     max_chars: int = MAX_PASSAGE_CHARS) -> list[Chunk]:
     """Group timed segments (objects or dicts with start, end, text) into moments of ~min..max seconds.
 
     A moment grows segment by segment.  Once it is ``min_seconds`` long it ends
@@ -63,30 +75,58 @@ def chunk_transcript(segments: Iterable[Any], min_seconds: float = 20.0, max_sec
     punctuation at all).  A tail shorter than ``min_seconds / 2`` joins the
     previous moment if that one stays within ``max_seconds * 1.25``.  Segments
     with empty text are skipped; their indices still count in ``segment_span``.
+
+    A moment is also never longer than ``max_chars`` characters, whatever its
+    duration: a subtitle cue or an edited line holding a whole book would
+    otherwise become one passage that every embedder must read at once (issue
+    16, defect 1).  A segment longer than that is cut into parts (at sentence
+    ends, else commas or spaces) whose times share the segment's time in
+    proportion to their length; they keep the segment's index in ``segment_span``.
     """
-    segs = [(i, float(_field(s, "start")), float(_field(s, "end")), str(_field(s, "text") or "").strip())
-            for i, s in enumerate(segments)]
-    segs = [s for s in segs if s[3]]
+    max_chars = max(int(max_chars), 20)
+    segs: list[tuple[int, float, float, str]] = []
+    for i, s in enumerate(segments):
+        text = str(_field(s, "text") or "").strip()
+        if text:
+            segs.extend(_bounded_segment(i, float(_field(s, "start")), float(_field(s, "end")), text, max_chars))
     groups: list[list[tuple[int, float, float, str]]] = []
     cur: list[tuple[int, float, float, str]] = []
+    size = 0  # characters of cur, counting one separator per segment
     for n, seg in enumerate(segs):
-        while cur and seg[2] - cur[0][1] > max_seconds:
+        while cur and (seg[2] - cur[0][1] > max_seconds or size + len(seg[3]) + 1 > max_chars + 1):
             cut = _last_sentence_cut(cur, min_seconds, seg[1])
             groups.append(cur[:cut])
             cur = cur[cut:]
+            size = sum(len(s[3]) + 1 for s in cur)
         cur.append(seg)
+        size += len(seg[3]) + 1
         duration = seg[2] - cur[0][1]
         pause = segs[n + 1][1] - seg[2] if n + 1 < len(segs) else 0.0
         if duration >= min_seconds and (_SENTENCE_END.search(seg[3]) or pause >= _PAUSE_SECONDS):
             groups.append(cur)
             cur = []
+            size = 0
     if cur:
         groups.append(cur)
     if len(groups) > 1:
         tail, prev = groups[-1], groups[-2]
-        if tail[-1][2] - tail[0][1] < min_seconds / 2 and tail[-1][2] - prev[0][1] <= max_seconds * 1.25:
+        if (tail[-1][2] - tail[0][1] < min_seconds / 2 and tail[-1][2] - prev[0][1] <= max_seconds * 1.25
+                and sum(len(s[3]) + 1 for s in prev + tail) <= max_chars + 1):
             groups[-2:] = [prev + tail]
     return [_moment(g, idx) for idx, g in enumerate(groups)]
+
+
+def _bounded_segment(i: int, start: float, end: float, text: str, max_chars: int) -> list[tuple]:
+    """A segment as it is, or cut into parts of at most max_chars with times in proportion to length."""
+    if len(text) <= max_chars:
+        return [(i, start, end, text)]
+    parts = _split_paragraph(text, max_chars)
+    total = sum(len(p) for p in parts) or 1
+    out, done = [], 0
+    for part in parts:
+        a, done = done, done + len(part)
+        out.append((i, start + (end - start) * a / total, start + (end - start) * done / total, part))
+    return out
 
 
 def _last_sentence_cut(cur: list, min_seconds: float, next_start: float) -> int:
@@ -193,11 +233,23 @@ def _sentences(para: str, max_chars: int) -> list[tuple[str, str]]:
     return units
 
 
+_EVEN_SPLIT_UNITS = 2000  # above this many sentences in one paragraph, parts are packed greedily
+
+
 def _split_paragraph(para: str, max_chars: int) -> list[str]:
     """Fewest parts of at most max_chars, then the most even ones (a small dynamic programme)."""
     units = _sentences(para, max_chars)
     lengths = [len(u) + 1 for _, u in units]  # + the separator each join adds
     n = len(units)
+    if n > _EVEN_SPLIT_UNITS:  # a pasted book: the even split costs units x max_chars steps; pack greedily
+        bounds, a, size = [], 0, 0
+        for b, length in enumerate(lengths):
+            if size and size + length > max_chars + 1:
+                bounds.append((a, b))
+                a, size = b, 0
+            size += length
+        bounds.append((a, n))
+        return [_join_units(units[a:b]) for a, b in bounds]
     count = len(_greedy_groups(lengths, max_chars + 1))  # greedy packing gives the fewest parts
     target = sum(lengths) / count
     best: list[tuple[int, float, int]] = [(0, 0.0, 0)] + [(n + 1, 0.0, 0)] * n  # (parts, cost, start of last)
@@ -236,22 +288,29 @@ def _join_units(units: list[tuple[str, str]]) -> str:
 
 
 def _hard_split(sentence: str, max_chars: int) -> list[str]:
-    """Cut a sentence longer than max_chars: after a comma or at a space, else between CJK characters."""
+    """Cut a sentence longer than max_chars: after a comma or at a space, else between CJK characters.
+
+    Works on positions, not by re-slicing the rest: a pasted text of megabytes is cut in linear time."""
     parts = []
-    while len(sentence) > max_chars:
-        window = sentence[:max_chars]
+    pos, n = 0, len(sentence)
+    while pos < n and sentence[pos].isspace():
+        pos += 1
+    while n - pos > max_chars:
+        window = sentence[pos:pos + max_chars]
         cut = max((m.end() for m in _SOFT_CUT.finditer(window) if m.end() >= max_chars // 2), default=0)
         if not cut:
             cut = max_chars
             # never inside a Latin word: back off to the start of the word, if the word is not huge
-            while cut > max_chars // 2 and _in_latin_word(sentence, cut):
+            while cut > max_chars // 2 and _in_latin_word(sentence, pos + cut):
                 cut -= 1
             if cut <= max_chars // 2:
                 cut = max_chars
-        parts.append(sentence[:cut].strip())
-        sentence = sentence[cut:].strip()
-    if sentence:
-        parts.append(sentence)
+        parts.append(window[:cut].strip())
+        pos += cut
+        while pos < n and sentence[pos].isspace():
+            pos += 1
+    if pos < n:
+        parts.append(sentence[pos:].strip())
     return [p for p in parts if p]
 
 

@@ -47,26 +47,58 @@ class DocumentText:
 
 
 class DocumentError(Exception):
-    """A document could not be read; ``str(err)`` is one line: ``<file>: <reason>``."""
+    """A document could not be read; ``str(err)`` is one line: ``<file>: <reason>``.
 
-    def __init__(self, path: str | os.PathLike, reason: str):
+    ``code`` and ``params`` (optional) name the problem for the web pages, which say it in the
+    reader's language (web.problems); the English reason is for the command line and the log."""
+
+    def __init__(self, path: str | os.PathLike, reason: str, *, code: str | None = None, **params):
         self.path = os.fspath(path)
         self.reason = " ".join(str(reason).split())
+        self.code, self.params = code, params
         super().__init__(f"{self.path}: {self.reason}")
+
+
+@dataclass(frozen=True)
+class DocumentLimits:
+    """How much a document may expand into (issue 16, defect 3: a 180 KB .docx held 12 MB of text).
+
+    ``expanded_bytes``: the XML inside a .docx (what is parsed for text), checked before it is read;
+    ``text_chars`` / ``page_chars``: the text taken from the whole document / from one PDF page."""
+
+    text_chars: int = 2_000_000
+    page_chars: int = 200_000
+    expanded_bytes: int = 32 * 1024 ** 2
+
+    @classmethod
+    def from_config(cls, config) -> "DocumentLimits":
+        return cls(text_chars=config.get_int("max_document_text_chars"),
+                   page_chars=config.get_int("max_page_text_chars"),
+                   expanded_bytes=config.get_int("max_document_expanded_bytes"))
+
+
+# A part inside a .docx that expands more than this many times (and to more than BOMB_MIN_BYTES) is a
+# zip bomb, not a document: Word's XML compresses 5-20 times, pictures hardly at all.
+BOMB_RATIO = 200
+BOMB_MIN_BYTES = 8 * 1024 ** 2
 
 
 DOCUMENT_FORMATS = ("pdf", "docx", "md", "txt", "html")
 
 
-def extract_document(path: str | os.PathLike, format: str | None = None) -> DocumentText:
+def extract_document(path: str | os.PathLike, format: str | None = None,
+                     limits: DocumentLimits | None = None) -> DocumentText:
     """Read a document's text.  ``format`` is one of DOCUMENT_FORMATS (as :func:`ingest.detect.detect`
-    reports it); ``None`` detects it from the content."""
+    reports it); ``None`` detects it from the content.  ``limits``: see :class:`DocumentLimits`."""
     path = Path(path)
+    limits = limits or DocumentLimits()
+    if format == "docx":
+        _check_docx_expansion(path, limits)
     if format is None:
         from ingest.detect import detect
 
         format = detect(path).format
-    readers = {"pdf": _read_pdf, "docx": _read_docx, "md": _read_markdown, "txt": _read_plain, "html": _read_html}
+    readers = {"pdf": lambda p: _read_pdf(p, limits), "docx": _read_docx, "md": _read_markdown, "txt": _read_plain, "html": _read_html}
     if format not in readers:
         raise DocumentError(path, f"not a supported document format ({format or 'unknown'})")
     try:
@@ -76,6 +108,7 @@ def extract_document(path: str | os.PathLike, format: str | None = None) -> Docu
     except OSError as e:
         raise DocumentError(path, f"cannot be read ({e.strerror or e})") from e
     doc.format = format
+    _check_text_size(path, doc, limits)
     if doc.title is not None:
         doc.title = clean_text(doc.title).replace("\n", " ") or None
     if not any(has_meaningful_text(p.text) for p in doc.pages):
@@ -83,20 +116,58 @@ def extract_document(path: str | os.PathLike, format: str | None = None) -> Docu
     return doc
 
 
+def _check_text_size(path: Path, doc: DocumentText, limits: DocumentLimits) -> None:
+    for page in doc.pages:
+        if len(page.text) > limits.page_chars:
+            where = f"page {page.number}" if page.number is not None else "the document"
+            raise DocumentError(path, f"{where} holds more than {limits.page_chars:,} characters of text "
+                                      "(the limit of the setting max_page_text_chars)",
+                                code="page_text_too_long", limit=limits.page_chars, page=page.number)
+    total = sum(len(p.text) for p in doc.pages)
+    if total > limits.text_chars:
+        raise DocumentError(path, f"the document holds more than {limits.text_chars:,} characters of text "
+                                  "(the limit of the setting max_document_text_chars)",
+                            code="document_text_too_long", limit=limits.text_chars)
+
+
+def _check_docx_expansion(path: Path, limits: DocumentLimits) -> None:
+    """Refuse a .docx whose parts would expand beyond the limits, from the zip's directory alone (the
+    sizes it declares bound what is read: Python's zip reader stops at the declared size)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise DocumentError(path, "damaged Word document: it cannot be opened; save it again in Word and add "
+                                  "the new file",
+                            code="damaged_docx") from e
+    xml = sum(i.file_size for i in infos if i.filename.lower().endswith((".xml", ".rels")))
+    if xml > limits.expanded_bytes:
+        raise DocumentError(path, f"its text parts expand to {xml:,} bytes, more than the limit of "
+                                  f"{limits.expanded_bytes:,} (the setting max_document_expanded_bytes)",
+                            code="document_expands_too_much", limit=limits.expanded_bytes)
+    for i in infos:
+        if i.file_size > BOMB_MIN_BYTES and i.file_size > BOMB_RATIO * max(i.compress_size, 1):
+            raise DocumentError(path, f"{i.filename} expands {i.file_size // max(i.compress_size, 1):,} times "
+                                      "(a zip bomb, not a document)",
+                                code="document_expands_too_much", limit=limits.expanded_bytes)
+
+
 # -- PDF -------------------------------------------------------------------------------------------
 
-def _read_pdf(path: Path) -> DocumentText:
+def _read_pdf(path: Path, limits: DocumentLimits | None = None) -> DocumentText:
     # pypdf logs every repair it makes ("EOF marker not found"); the outcome is reported here instead.
     pypdf_log = logging.getLogger("pypdf")
     level = pypdf_log.level
     pypdf_log.setLevel(logging.ERROR)
     try:
-        return _read_pdf_quietly(path)
+        return _read_pdf_quietly(path, limits or DocumentLimits())
     finally:
         pypdf_log.setLevel(level)
 
 
-def _read_pdf_quietly(path: Path) -> DocumentText:
+def _read_pdf_quietly(path: Path, limits: DocumentLimits) -> DocumentText:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError
 
@@ -113,17 +184,25 @@ def _read_pdf_quietly(path: Path) -> DocumentText:
                                           "save an unprotected copy and ingest that")
         raw_pages = []
         warnings = []
+        taken = 0
         for number, page in enumerate(reader.pages, start=1):
             try:
                 raw_pages.append(page.extract_text() or "")
             except Exception as e:  # one bad page should not lose the others
                 raw_pages.append("")
                 warnings.append(f"page {number}: text could not be read ({type(e).__name__})")
+            taken += len(raw_pages[-1])
+            if len(raw_pages[-1]) > 2 * limits.page_chars or taken > 2 * limits.text_chars:
+                break  # far past a limit already: stop reading; the check below names the limit
         title = _pdf_title(reader)
     except DocumentError:
         raise
     except Exception as e:
-        raise DocumentError(path, f"damaged or unreadable PDF ({type(e).__name__}: {e})") from e
+        # pypdf's own words ("Declared size 999999 exceeds allowed limit of 68!") mean nothing to the
+        # person who added the file (issue 16, defect 16): they go to the log, the message says what to do.
+        logging.getLogger(__name__).info("%s: pypdf could not read it: %s: %s", path, type(e).__name__, e)
+        raise DocumentError(path, "damaged PDF: its internal structure cannot be read; save or export it "
+                                  "again and add the new file", code="damaged_pdf") from e
 
     pages = [Page(n, _clean_pdf_page(raw)) for n, raw in enumerate(raw_pages, start=1)]
     blank = [p.number for p in pages if not has_meaningful_text(p.text)]
@@ -176,7 +255,9 @@ def _read_docx(path: Path) -> DocumentText:
         blocks, heading = _docx_blocks(document)
         title = (document.core_properties.title or "").strip() or heading
     except Exception as e:
-        raise DocumentError(path, f"damaged or unreadable Word document ({type(e).__name__}: {e})") from e
+        logging.getLogger(__name__).info("%s: python-docx could not read it: %s: %s", path, type(e).__name__, e)
+        raise DocumentError(path, "damaged Word document: it cannot be opened; save it again in Word and add "
+                                  "the new file", code="damaged_docx") from e
     text = clean_text("\n\n".join(blocks))
     return DocumentText(pages=[Page(None, text)], title=title)
 

@@ -166,7 +166,9 @@ class Ingestor:
         with self.conn:
             queue.cancel_active(self.conn, recording_id, "deleted")
         self.store.delete_recording(recording_id)
-        if rec.get("stored_path"):
+        shared = rec.get("stored_path") and self.conn.execute(
+            "SELECT 1 FROM recordings WHERE stored_path = ? LIMIT 1", (rec["stored_path"],)).fetchone()
+        if rec.get("stored_path") and not shared:  # another recording of the same file keeps it
             (self.config.home / rec["stored_path"]).unlink(missing_ok=True)
         shutil.rmtree(self.config.media_dir / str(recording_id), ignore_errors=True)
         shutil.rmtree(queue.work_dir(self.config, recording_id), ignore_errors=True)

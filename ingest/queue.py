@@ -56,6 +56,8 @@ MSG_PAUSED = "Paused; continues from the last saved step"
 MSG_RETRYING = "A problem occurred; it will be tried again shortly"
 # claimed_host of a job a transcription worker on another machine has started (ingest/dispatch.py)
 REMOTE_PREFIX = "remote/"
+MSG_DISK_FULL = "Not enough storage space"
+MSG_DISK_FULL_RETRY = "Not enough storage space; it will be tried again later"
 
 
 @dataclass
@@ -142,9 +144,13 @@ def _probe(config: Config, path: Path, shown: str) -> None:
         raise InputError(f"{shown}: no audio or video stream")
 
 
-def store_original(config: Config, checked: CheckedFile, move: bool = False) -> str:
-    """Put the file under its generated name (atomically); returns its path relative to KB_HOME."""
-    rel = Path("originals") / checked.sha256[:2] / f"{checked.sha256}.{checked.format}"
+def store_original(config: Config, checked: CheckedFile, move: bool = False, *, own_copy: bool = False) -> str:
+    """Put the file under its generated name (atomically); returns its path relative to KB_HOME.
+
+    ``own_copy``: a name of its own even when the same content is stored already (a second recording of
+    the same file, stored separately because the first is hidden from its uploader)."""
+    suffix = f"-{uuid.uuid4().hex[:12]}" if own_copy else ""
+    rel = Path("originals") / checked.sha256[:2] / f"{checked.sha256}{suffix}.{checked.format}"
     dest = config.home / rel
     if dest.is_file():
         if move:
@@ -172,20 +178,23 @@ def work_dir(config: Config, recording_id: int) -> Path:
 
 
 def submit_file(config: Config, conn: sqlite3.Connection, path: str | os.PathLike, source_name: str,
-                meta: RecordingMeta, hotwords: Sequence[str] = (), *, move: bool = False) -> Submitted:
+                meta: RecordingMeta, hotwords: Sequence[str] = (), *, move: bool = False,
+                viewer=None) -> Submitted:
     """Check and store a file, create its recording (status 'pending') and a queued job.
 
     ``source_name`` is the name the file came with (kept as metadata, default title);
     ``hotwords`` are extra terms for speech recognition besides the organisation's
     glossary; ``move`` moves the file instead of copying it (an upload's temporary
     file).  The same content twice gives status 'exists' with the first recording;
-    content that failed before is queued again under its first recording."""
-    return enqueue(config, conn, Path(path), source_name, meta, hotwords, move=move)
+    content that failed before is queued again under its first recording.  ``viewer`` (the uploader;
+    None = the command line, which sees everything): only recordings they may see count as the same
+    content; a copy of a recording hidden from them becomes a recording of its own."""
+    return enqueue(config, conn, Path(path), source_name, meta, hotwords, move=move, viewer=viewer)
 
 
 def enqueue(config: Config, conn: sqlite3.Connection, path: Path, source_name: str, meta: RecordingMeta,
             hotwords: Sequence[str] = (), *, move: bool = False, shown: str | None = None,
-            claim: Claim | None = None, companion: Path | None = None) -> Submitted:
+            claim: Claim | None = None, companion: Path | None = None, viewer=None) -> Submitted:
     """:func:`submit_file` with the options of the inline pipeline (`kb ingest`): ``shown`` names the file
     in messages, ``claim`` creates the job already held by the caller (no worker takes it meanwhile), and
     ``companion`` is a subtitle file to use as the transcript."""
@@ -194,12 +203,13 @@ def enqueue(config: Config, conn: sqlite3.Connection, path: Path, source_name: s
     checked = check_file(config, path, shown)
     payload = {"language": meta.language, "hotwords": [h for h in hotwords if h and h.strip()],
                "shown": shown, "title_given": bool(meta.title)}
-    existing = recordings.find_by_sha256(conn, checked.sha256)
+    existing = recordings.find_by_sha256(conn, checked.sha256, viewer)
     if existing is not None:
         return _enqueue_existing(config, conn, dict(existing), checked, payload, move=move, claim=claim,
                                  companion=companion)
     title = meta.title or Path(source_name).stem or source_name
-    stored = store_original(config, checked, move=move)
+    hidden_twin = viewer is not None and recordings.find_by_sha256(conn, checked.sha256) is not None
+    stored = store_original(config, checked, move=move, own_copy=hidden_twin)
     with conn:
         rec_id = recordings.create(conn, title=title, kind=checked.kind, fmt=checked.format,
                                    source_name=source_name, sha256=checked.sha256, size_bytes=checked.size,
@@ -305,7 +315,7 @@ def retry(conn: sqlite3.Connection, recording_id: int) -> Submitted:
 
 
 def replace_file(config: Config, conn: sqlite3.Connection, recording_id: int, path: str | os.PathLike,
-                 source_name: str, *, move: bool = False) -> Submitted:
+                 source_name: str, *, move: bool = False, viewer=None) -> Submitted:
     """Process a recording again from a new file, under the same id (title, meister, tags, visibility kept).
 
     The recording leaves search until the new file is processed; the old original,
@@ -321,14 +331,16 @@ def replace_file(config: Config, conn: sqlite3.Connection, recording_id: int, pa
         if rec["status"] == "done":
             return Submitted(recording_id, None, "exists", "the same file as before", rec["title"])
         return retry(conn, recording_id)
-    other = recordings.find_by_sha256(conn, checked.sha256)
-    if other is not None:
-        raise InputError(f"{source_name}: this file is already in the knowledge base as recording {other['id']}")
+    other = recordings.find_by_sha256(conn, checked.sha256, viewer)  # only one the replacer can see
+    if other is not None and other["id"] != recording_id:
+        raise InputError(f"{source_name}: this file is already in the knowledge base as recording {other['id']}",
+                         code="already_recording", id=other["id"])
+    hidden_twin = recordings.find_by_sha256(conn, checked.sha256) is not None
     old_job = latest_job(conn, recording_id)
     payload = {**(_payload(old_job) if old_job else {}), "shown": source_name}
     for key in ("subtitle", "subtitle_name", "route", "rq_job"):  # the new file is routed afresh
         payload.pop(key, None)
-    stored = store_original(config, checked, move=move)
+    stored = store_original(config, checked, move=move, own_copy=hidden_twin)
     with conn:
         cancel_active(conn, recording_id, "replaced by a new file")
         conn.execute(
@@ -379,7 +391,8 @@ def job_states(conn: sqlite3.Connection, recording_ids: Iterable[int]) -> dict[i
             "percent": int(round(100 * float(r["progress"] or 0.0))), "message": r["message"],
             "error": r["error"], "attempts": r["attempts"], "job_id": r["id"],
             "completed_stage": r["completed_stage"], "active": active, "ahead": ahead,
-            "updated_at": r["updated_at"], "worker": _remote_worker(r["claimed_host"]) if active else None}
+            "updated_at": r["updated_at"], "worker": _remote_worker(r["claimed_host"]) if active else None,
+            "problem": _payload(r).get("problem")}
     return out
 
 

@@ -383,7 +383,7 @@ class JobRunner:
             self._extract_media(job, rec, source)
 
     def _extract_text(self, job: JobRow, rec: dict, source: Path) -> None:
-        from ingest.documents import Page, extract_document
+        from ingest.documents import DocumentLimits, Page, extract_document
 
         self.report(message=MSG_TEXT)
         if rec["format"] in ("srt", "vtt"):
@@ -395,7 +395,7 @@ class JobRunner:
             # A lone subtitle file is a transcript without its video: keep its times.
             self._save_transcript(job, rec, _segment_rows(segs), "subtitles")
             return
-        doc = extract_document(source, rec["format"])
+        doc = extract_document(source, rec["format"], DocumentLimits.from_config(self.config))
         pages = [p for p in doc.pages if p.text.strip()] or [Page(None, "")]
         fields = {"pages": max((p.number or 0) for p in pages) or None, "transcript_source": "text"}
         if doc.title and not job.payload.get("title_given"):
@@ -496,21 +496,33 @@ class JobRunner:
         self.report("embedding", 0.0, MSG_EMBED)
         segs = recordings.segments(self.conn, rec["id"])
         if any(s["start"] is not None for s in segs):
-            from ingest.chunking import chunk_transcript
+            from ingest.chunking import chunk_transcript, passage_max_chars
 
             cut = chunk_transcript(segs, min_seconds=self.config.get_float("chunk_min_seconds"),
-                                   max_seconds=self.config.get_float("chunk_max_seconds"))
+                                   max_seconds=self.config.get_float("chunk_max_seconds"),
+                                   max_chars=passage_max_chars(self.config))
             chunks = [ChunkIn(c.text, c.start, c.end, None) for c in cut]
         else:
-            from ingest.chunking import chunk_document
+            from ingest.chunking import chunk_document, passage_max_chars
             from ingest.documents import Page
 
-            cut = chunk_document([Page(s["page"], s["text"]) for s in segs])
+            cut = chunk_document([Page(s["page"], s["text"]) for s in segs],
+                                 max_chars=min(400, passage_max_chars(self.config)))
             chunks = [ChunkIn(c.text, None, None, c.page) for c in cut]
         chunks = [c for c in chunks if c.text.strip()]
         if not chunks:
-            raise InputError(f"{job.payload.get('shown') or rec['source_name']}: no text could be taken from it "
-                             "(nothing was said or written)")
+            warnings = list(job.payload.get("warnings") or [])
+            errors: list[str] = []
+            if rec["kind"] in ("video", "audio"):  # cut short or damaged?  ffmpeg says so when decoding it all
+                from media import ffmpeg
+
+                binary, timeout = self._ffmpeg()
+                try:
+                    errors = ffmpeg.decode_errors(self.source(rec), timeout, binary=binary)
+                except (ffmpeg.MediaError, OSError):
+                    errors = []
+            shown = job.payload.get("shown") or rec["source_name"]
+            raise nothing_taken(shown, warnings + errors, damaged_if_any=bool(errors))
         self.job()  # still ours?  (write_chunks replaces the recording's chunks, so a repeat is harmless)
         embedded = self.stores.for_embedding().embed_chunks(rec["id"], chunks)  # no lock held: the slow part
         self.job()
@@ -531,6 +543,25 @@ class JobRunner:
                 f" finished_at = {queue.NOW_SQL}", ["; ".join(warnings) or MSG_DONE])
             recordings.update(self.conn, rec["id"], status="done", error=None)
         shutil.rmtree(queue.work_dir(self.config, rec["id"]), ignore_errors=True)
+
+
+# What ffmpeg says about a file that is cut short or damaged (a truncated MP4 is accepted, then yields
+# no sound at all).
+_DAMAGED_MEDIA = ("invalid nal unit size", "moov atom not found", "invalid data found", "partial file",
+                  "truncat", "error while decoding", "corrupt", "stream ends prematurely", "end of file")
+
+
+def nothing_taken(shown: str, warnings: list[str], *, damaged_if_any: bool = False) -> InputError:
+    """The error for a file that gave no text: a damaged one says so (issue 16, defect 16: a truncated MP4
+    said "nothing was said or written" while ffmpeg's warnings said "Invalid NAL unit size").
+    ``damaged_if_any``: the last warnings are ffmpeg's decoding errors, each a sign of damage."""
+    damaged = next((w for w in warnings if any(m in str(w).lower() for m in _DAMAGED_MEDIA)), None)
+    if damaged is None and damaged_if_any and warnings:
+        damaged = warnings[-1]
+    if damaged:
+        return InputError(f"{shown}: the file is damaged or cut short, so nothing could be heard in it "
+                          f"({str(damaged)[:120]}); add the complete file again", code="damaged_media")
+    return InputError(f"{shown}: no text could be taken from it (nothing was said or written)", code="no_text")
 
 
 def _segment_rows(segs) -> list[dict]:

@@ -61,8 +61,10 @@ class Outcome:
 
 def _permanent(e: BaseException) -> bool:
     """Errors that say the file (or the setup) is wrong: trying again would fail the same way."""
-    from kb.errors import KBError
+    from kb.errors import KBError, is_disk_full
 
+    if is_disk_full(e):  # the machine's condition, not the file's: tried again later
+        return False
     return isinstance(e, KBError) or type(e).__name__ in ("MediaError", "RecognizerError", "DocumentError")
 
 
@@ -148,8 +150,11 @@ def execute(config: Config, conn: sqlite3.Connection, stores, job_id: int, claim
             if conn.in_transaction:  # nothing half-written is committed with the failure
                 conn.rollback()
             reason = _reason(config, conn, rec_id, row["payload"], e)
+            if _is_disk_full(e):
+                reason = f"{queue.MSG_DISK_FULL} ({reason})"
             if not _permanent(e):
                 log.warning("job %s failed: %s", job_id, reason, exc_info=True)
+            _note_problem(conn, job_id, e)
             return _after_error(config, conn, stores, job_id, claim.worker_id, rec_id, reason,
                                 retry=retry_errors and not _permanent(e))
     return Outcome(job_id, rec_id, "done", "", rec.get("title"))
@@ -174,15 +179,49 @@ def _reason(config: Config, conn: sqlite3.Connection, rec_id: int, payload: str,
     return text
 
 
+def problem_of(e: BaseException) -> dict | None:
+    """A stable code (and its values) for what went wrong, so pages can say it in the reader's language
+    (web.problems); None when the error has no code (the English reason is shown as it is)."""
+    from kb.errors import is_disk_full
+
+    if is_disk_full(e):
+        return {"code": "disk_full", "params": {}}
+    code = getattr(e, "code", None)
+    if isinstance(code, str) and code:
+        params = getattr(e, "params", None) or {}
+        return {"code": code, "params": {k: v for k, v in params.items() if isinstance(v, (str, int, float))}}
+    return None
+
+
+def _note_problem(conn: sqlite3.Connection, job_id: int, e: BaseException) -> None:
+    import json
+
+    problem = problem_of(e)
+    try:
+        with conn:
+            conn.execute("UPDATE jobs SET payload = json_set(CASE WHEN json_valid(payload) THEN payload ELSE '{}' END,"
+                         " '$.problem', json(?)) WHERE id = ?",
+                         (json.dumps(problem, ensure_ascii=False), job_id))
+    except sqlite3.Error:  # the failure itself is recorded below; the code only helps the page say it
+        log.warning("could not record the problem code of job %s", job_id, exc_info=True)
+
+
+def _is_disk_full(e: BaseException) -> bool:
+    from kb.errors import is_disk_full
+
+    return is_disk_full(e)
+
+
 def _after_error(config, conn, stores, job_id, claim_id, rec_id, reason, *, retry: bool) -> Outcome:
     attempts = conn.execute("SELECT attempts FROM jobs WHERE id = ?", (job_id,)).fetchone()
     if retry and attempts is not None and attempts[0] < config.get_int("job_max_attempts"):
         delay = config.get_float("job_retry_seconds")
+        message = queue.MSG_DISK_FULL_RETRY if reason.startswith(queue.MSG_DISK_FULL) else queue.MSG_RETRYING
         with conn:
             n = conn.execute(
                 "UPDATE jobs SET claimed_by = NULL, claimed_pid = NULL, claimed_host = NULL, heartbeat_at = NULL,"
                 f" error = ?, message = ?, not_before = ?, updated_at = {queue.NOW_SQL} WHERE id = ? AND claimed_by = ?",
-                (reason, queue.MSG_RETRYING, time.time() + delay, job_id, claim_id)).rowcount
+                (reason, message, time.time() + delay, job_id, claim_id)).rowcount
             if n:
                 conn.execute("UPDATE recordings SET status = 'pending' WHERE id = ? AND status = 'processing'",
                              (rec_id,))
@@ -199,6 +238,10 @@ def _after_error(config, conn, stores, job_id, claim_id, rec_id, reason, *, retr
             " WHERE id = ? AND status != 'done'", (reason, rec_id)).rowcount
     if hidden:
         _clear_chunks(config, conn, stores, rec_id)
+    if n:  # the work files (extracted audio, ...) of a failed job only fill the disk (issue 16, defect 5)
+        import shutil
+
+        shutil.rmtree(queue.work_dir(config, rec_id), ignore_errors=True)
     return Outcome(job_id, rec_id, "failed" if n else "lost", reason)
 
 

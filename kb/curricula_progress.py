@@ -19,13 +19,12 @@ coordinator notices and replaces it.
 from __future__ import annotations
 
 import codecs
-import csv
 import io
 import re
 import sqlite3
 from typing import Iterable, Mapping
 
-from kb import curricula, recordings, users
+from kb import csvsafe, curricula, recordings, users
 from kb.access import Viewer, can_view
 from kb.errors import InputError, NotFound
 
@@ -162,6 +161,21 @@ def flag(item: Mapping, rec: Mapping | None, viewer: Viewer) -> str | None:
     return None
 
 
+# What an item says about its recording beyond its title and times: shown only to those who may open it.
+RECORDING_FIELDS = ("excerpt", "sha256", "recording_id", "chunk_id", "technique", "recording_kind")
+
+
+def for_viewer(item: Mapping, rec: Mapping | None, viewer: Viewer) -> dict:
+    """The item as ``viewer`` may read it: an item whose recording they cannot open (deleted, or hidden from
+    them) keeps its title, times and note, and loses the text, checksum, id and technique of the recording,
+    the same rule as the recording page (issue 16, defect 8)."""
+    d = dict(item)
+    if rec is None or d.get("recording_id") is None or not can_view(viewer, rec):
+        for key in RECORDING_FIELDS:
+            d[key] = None
+    return d
+
+
 def is_completed(items: list[dict], state_of: Mapping[int, str]) -> bool:
     """Every required item signed off (every item, when none is required); never for an empty curriculum."""
     if not items:
@@ -179,7 +193,7 @@ def user_progress(conn: sqlite3.Connection, curriculum_id: int, user_id: int) ->
     signed = signoffs(conn, user_id, [it["id"] for it in its])
     out_items = []
     for it in its:
-        d = dict(it)
+        d = for_viewer(it, recs.get(it["recording_id"]), account.viewer)
         d["state"] = state_pairs[(user_id, it["id"])]
         d["flag"] = flag(it, recs.get(it["recording_id"]), account.viewer)
         d["signoff"] = signed.get(it["id"])
@@ -239,7 +253,7 @@ def matrix_csv(data: dict, labels: Mapping[str, str], headings: Mapping[str, str
     """The matrix as CSV for Excel: UTF-8 with a BOM (so Excel in Japan reads it as UTF-8, not Shift_JIS),
     CRLF line ends.  ``labels`` names the states, ``headings`` the fixed columns, in the interface language."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csvsafe.writer(out, lineterminator="\r\n")  # no formulas (issue 16, defect 15)
     writer.writerow([headings["login"], headings["name"], headings["organisation"], headings["due"],
                      *[c["title"] or "—" for c in data["columns"]], headings["completed"]])
     for row in data["rows"]:
@@ -267,7 +281,9 @@ def pending_signoffs(conn: sqlite3.Connection, signer: Viewer) -> list[dict]:
             continue
         state = states(conn, [user_id], [item_id])[(user_id, item_id)]
         if state in ("watched", "done"):
-            out.append({"user": account.public(), "item": item, "state": state,
+            rid = item["recording_id"]
+            rec = recordings.get_many(conn, [rid]).get(rid) if rid is not None else None
+            out.append({"user": account.public(), "item": for_viewer(item, rec, signer), "state": state,
                         "curriculum": curricula.get(conn, item["curriculum_id"])})
     out.sort(key=lambda d: (d["curriculum"]["title"], d["user"]["display_name"], d["item"]["position"]))
     return out

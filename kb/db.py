@@ -45,10 +45,40 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     for number, name, sql in _migrations():
         if number <= current:
             continue
-        # executescript commits first; BEGIN/COMMIT make the script and the version bump one transaction.
-        conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
+        if sql.lstrip().startswith(FOREIGN_KEYS_OFF):
+            _migrate_rebuilding(conn, number, name, sql)
+        else:
+            # executescript commits first; BEGIN/COMMIT make the script and the version bump one transaction.
+            conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
         applied.append(name)
     return applied
+
+
+# First line of a migration that rebuilds a table others refer to (SQLite's "12 steps"): dropping the
+# old table with foreign keys on would delete every row that refers to it.
+FOREIGN_KEYS_OFF = "-- kb:foreign_keys=off"
+
+
+def _migrate_rebuilding(conn: sqlite3.Connection, number: int, name: str, sql: str) -> None:
+    """Run a migration with foreign keys off (they cannot be switched inside a transaction), then check
+    every foreign key before committing; any dangling reference cancels the whole migration."""
+    conn.commit()
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        conn.executescript(f"BEGIN;\n{sql}\n")
+        problems = conn.execute("PRAGMA foreign_key_check").fetchall()
+        if problems:
+            conn.rollback()
+            raise sqlite3.IntegrityError(f"migration {name}: {len(problems)} foreign key(s) would dangle "
+                                         f"(first: {tuple(problems[0])})")
+        conn.execute(f"PRAGMA user_version = {number}")
+        conn.commit()
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
 
 
 def bump_generation(conn: sqlite3.Connection) -> int:

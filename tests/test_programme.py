@@ -306,7 +306,7 @@ def test_migration_fills_done_at_and_registration_of_an_existing_knowledge_base(
                          (rid, f"h{rid}", status, created))
         conn.execute("INSERT INTO jobs(recording_id, stage, finished_at) VALUES (1, 'done', '2025-04-02T00:00:00Z')")
         conn.execute("INSERT INTO jobs(recording_id, stage, finished_at) VALUES (1, 'done', '2025-06-02T00:00:00Z')")
-    assert migrate(conn) == ["009_programme.sql"]
+    assert migrate(conn)[0] == "009_programme.sql"  # and any later migrations
     done_at = dict(conn.execute("SELECT id, done_at FROM recordings"))
     assert done_at == {1: "2025-04-02T00:00:00Z", 2: "2025-02-01T00:00:00Z", 3: None}
     assert conn.execute("SELECT registered_on FROM meisters").fetchone()[0] == "2025-04-01"

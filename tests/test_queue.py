@@ -128,7 +128,8 @@ def test_submit_stores_under_a_generated_name_and_keeps_the_japanese_name(qconfi
     assert states[sub.recording_id] | {"updated_at": None} == {
         "stage": "queued", "progress": 0.0, "percent": 0, "message": queue.MSG_WAITING, "error": None,
         "attempts": 0, "job_id": sub.job_id, "completed_stage": None, "active": True, "ahead": 0,
-        "updated_at": None, "worker": None}  # worker: a transcription worker on another machine (none here)
+        "updated_at": None, "worker": None,  # worker: a transcription worker on another machine (none here)
+        "problem": None}
     assert states[second.recording_id]["ahead"] == 1
 
 

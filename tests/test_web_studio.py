@@ -216,7 +216,7 @@ def test_delete_asks_first_then_removes_media_passages_index_and_thumbnails(kb, 
     assert not (config.media_dir / str(rid)).exists()
     assert rid not in [h["recording_id"] for h in apprentice.get("/api/v1/search?q=fellow Americans")
                        .get_json()["hits"]]
-    assert tanaka.get(f"/r/{rid}").status_code == 404
+    assert tanaka.get(f"/r/{rid}").status_code == 410  # gone, and says so (issue 16, defect 12)
     assert problems(config) == [] and index_agrees(config)
 
 

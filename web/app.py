@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, g, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, current_app, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 
 from kb.errors import NotFound
 from kb.settings import Config, load_config
@@ -34,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     (a folder; default: the KB_HOME environment variable / ./kb-data), ``PUBLIC_URL`` (the address QR
     codes point at, e.g. http://192.168.1.10:5000; default: the address the page was asked for)."""
     app = Flask(__name__)
+    app.url_map.converters["int"] = SqliteInt  # /r/<id> with an id SQLite cannot hold is a 404, not a 500
     app.config.update(SEND_FILE_MAX_AGE_DEFAULT=3600, PUBLIC_URL=os.environ.get("KB_PUBLIC_URL"))
     app.config.update(dict(config or {}))
     app.json.ensure_ascii = False
@@ -49,6 +52,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web import auth
 
     auth.init_app(app)  # who is asking, login required, CSRF: before any view runs
+    from web import bodylimit
+
+    bodylimit.install(app)  # bodies beyond max_request_bytes only for uploaders on the upload routes
     app.after_request(http.add_security_headers)
     app.teardown_appcontext(_close_db)
     _register_errors(app)
@@ -83,6 +89,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(help_views.bp)
     return app
+
+
+class SqliteInt(IntegerConverter):
+    """``<int:...>`` in routes: at most SQLite's largest integer (issue 16, defect 6: ids above 2**63
+    answered 500 with an OverflowError on about 30 routes)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=SQLITE_MAX_INT if max is None else max,
+                         signed=signed)
+
+
+SQLITE_MAX_INT = 2 ** 63 - 1
 
 
 def _ensure_database(config: Config) -> None:
@@ -166,3 +184,34 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(e):
         return respond(e.code or 500, e.description or e.name)
+
+    def _disk_full(e):
+        """A full disk (errno 28, SQLite's "database or disk is full") is the machine's passing state, not
+        a bug: 507 with words a person can act on, never a 500 (issue 16, defect 5)."""
+        from kb.errors import is_disk_full
+        from web.uploads import storage_full_message
+
+        if not is_disk_full(e):
+            raise e
+        current_app.logger.error("disk full: %s", e)
+        return respond(507, storage_full_message())
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _body_too_large(e):
+        """A body over max_request_bytes (web.bodylimit), refused before it was stored."""
+        from flask_babel import gettext as _
+
+        if e.description and e.description != RequestEntityTooLarge.description:
+            return respond(413, e.description)
+        return respond(413, _("The request is too large for this address (only uploads of logged-in meisters "
+                              "may be large)."))
+
+    @app.errorhandler(OverflowError)
+    def _too_big(_e):
+        """A number from a form or query too large for SQLite: the request is wrong, nothing broke."""
+        from flask_babel import gettext as _
+
+        return respond(400, _("A number in the request is too large."))
+
+    app.register_error_handler(OSError, _disk_full)
+    app.register_error_handler(sqlite3.OperationalError, _disk_full)

@@ -39,6 +39,10 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 PUBLIC_ENDPOINTS = frozenset(("static",))
+# What an API token may never change: accounts (the admin pages), passwords and tokens.
+TOKEN_FORBIDDEN_PREFIXES = ("admin.",)
+TOKEN_FORBIDDEN_ENDPOINTS = frozenset(("account.change_password", "account.create_token", "account.revoke_token",
+                                       "account.login", "account.logout"))
 # What a user who must change their password may still reach (everything else sends them to /account).
 PASSWORD_CHANGE_ENDPOINTS = frozenset(("static", "account.account", "account.change_password", "account.logout",
                                        "search.switch_language"))
@@ -101,12 +105,14 @@ def _identify_and_guard():
     from web.app import get_db
 
     g.viewer, g.account, g.session, g.auth_via = ANONYMOUS, None, None, None
-    header = request.headers.get("Authorization")
     if _worker_endpoint(request.endpoint):
-        return _identify_worker(header)
-    if header:
-        scheme, _, token = header.partition(" ")
-        account = users.lookup_token(get_db(), token.strip()) if scheme.lower() == "bearer" else None
+        return _identify_worker(request.headers.get("Authorization"))
+    # Only "Bearer tkb_..." is an API token; any other Authorization header (Basic from a login proxy in
+    # front of the site, say) is not ours to judge, and the session cookie decides (issue 16, defect 7).
+    scheme, _, token = (request.headers.get("Authorization") or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() == "bearer" and token.startswith(users.TOKEN_PREFIX):
+        account = users.lookup_token(get_db(), token)
         if account is None:
             return _json_error(401, "invalid or revoked API token", bearer=True)
         g.account, g.viewer, g.auth_via = account, account.viewer, "token"
@@ -124,6 +130,8 @@ def _identify_and_guard():
     if request.method in UNSAFE_METHODS and g.auth_via != "token" and not _csrf_ok():
         return _csrf_refused()
     account = g.account
+    if g.auth_via == "token":
+        return _token_guard(account, endpoint)
     if (account is not None and account.must_change_password and g.auth_via == "session"
             and endpoint not in PASSWORD_CHANGE_ENDPOINTS):
         if _wants_json():
@@ -148,6 +156,17 @@ def _identify_worker(header: str | None):
     if worker is None:
         return _json_error(401, "a worker token is needed (kb worker-token create NAME)", bearer=True)
     g.worker, g.auth_via = worker, "worker"
+    return None
+
+
+def _token_guard(account, endpoint: str):
+    """What an API token may not do (issue 16, defect 13): anything while its user must change their
+    password, and any change to accounts, passwords or tokens (those need a browser login)."""
+    if account is not None and account.must_change_password:
+        return _json_error(403, "change your password first (at /account)")
+    if request.method in UNSAFE_METHODS and (endpoint.startswith(TOKEN_FORBIDDEN_PREFIXES)
+                                             or endpoint in TOKEN_FORBIDDEN_ENDPOINTS):
+        return _json_error(403, "API tokens cannot manage accounts, passwords or tokens; log in with a browser")
     return None
 
 

@@ -154,7 +154,7 @@ def candidates(conn: sqlite3.Connection, actor: users.Account, values: dict, kee
         "recordings": recordings(conn, viewer, meister, {int(r) for r in keep.get("recording_ids", ())}),
         "curricula": curriculum_items(conn, {int(i) for i in keep.get("item_ids", ())})
         if chooses_items(actor) else [],
-        "techniques": techniques(conn),
+        "techniques": techniques(conn, viewer),
     }
 
 
@@ -213,11 +213,16 @@ def item_label(item: dict) -> str:
     return f"{item['title']}{where}"
 
 
-def techniques(conn: sqlite3.Connection) -> list[str]:
-    rows = conn.execute("""SELECT technique FROM recordings WHERE technique IS NOT NULL AND technique != ''
-                           UNION SELECT value FROM meister_specialities WHERE kind = 'category'
+def techniques(conn: sqlite3.Connection, viewer=None) -> list[str]:
+    """Techniques to offer: the recordings' ones the viewer may see (all, without a viewer), the meisters'
+    specialities and those of coaching sessions."""
+    from kb.recordings import visible_techniques
+
+    rows = conn.execute("""SELECT value FROM meister_specialities WHERE kind = 'category'
                            UNION SELECT technique FROM coaching_sessions WHERE technique != ''""")
-    return sorted({r[0] for r in rows})
+    seen = visible_techniques(conn, viewer) if viewer is not None else [
+        r[0] for r in conn.execute("SELECT technique FROM recordings WHERE technique IS NOT NULL AND technique != ''")]
+    return sorted({r[0] for r in rows} | set(seen))
 
 
 # ---------------------------------------------------------------- typed values -> kb.coaching's arguments

@@ -40,10 +40,16 @@ def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: 
     fields: waitress's own default (1 GB) would refuse big videos before the app could say why."""
     from waitress.server import create_server
 
+    from web import bodylimit
+
     body_limit = app.config["KB_CONFIG"].get_int("max_upload_bytes") + (1 << 20)
-    return create_server(app, host=host, port=port, threads=threads, ident="takumi-kb",
-                         clear_untrusted_proxy_headers=True, channel_timeout=120,
-                         max_request_body_size=body_limit)
+    server = create_server(app, host=host, port=port, threads=threads, ident="takumi-kb",
+                           clear_untrusted_proxy_headers=True, channel_timeout=120,
+                           max_request_body_size=body_limit)
+    # Only a logged-in uploader's request to an upload route may be that large; any other body is
+    # refused above max_request_bytes before waitress stores it (issue 16, defect 4).
+    bodylimit.install_waitress(server, app.config["KB_CONFIG"])
+    return server
 
 
 def start_worker(app: Flask):

@@ -80,6 +80,10 @@ def row(rec: Mapping, state: Mapping | None) -> dict:
     active = stage in ACTIVE_STAGES
     progress = 100 if stage == "done" else int(round(100 * float(state.get("progress") or 0)))
     error = (rec.get("error") or state.get("error") or "") if stage == "failed" else ""
+    if error:  # in the reader's language when the failure has a code (web.problems)
+        from web.problems import job_error
+
+        error = job_error(state, error)
     message = (state.get("message") or "") if active else ""
     ahead = int(state.get("ahead") or 0) if stage == "queued" else 0
     if ahead:
@@ -261,7 +265,7 @@ def submit_all(conn, viewer: Viewer, items: list[uploads.Received], fm: FormMeta
         meta = recording_meta(fm, viewer, title)
         try:
             sub = queue.submit_file(config, conn, item.path, item.source_name, meta, hotwords=hotwords,
-                                    move=True)
+                                    move=True, viewer=viewer)
         except KBError as e:
             outcomes.append(Outcome(item.source_name, False, "refused", str(e)))
             continue

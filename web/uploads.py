@@ -33,7 +33,7 @@ from typing import IO
 
 from flask import Flask, current_app, has_app_context
 from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 INCOMING = Path("uploads") / "incoming"
 STALE_SECONDS = 24 * 3600  # a file left by a server that was stopped mid-upload
@@ -43,6 +43,46 @@ _EXTENSION = re.compile(r"[a-z0-9]{1,10}")
 
 class UploadTooLarge(RequestEntityTooLarge):
     """A file part passed the limit while it was being received (HTTP 413, with the limit in words)."""
+
+
+class StorageFull(HTTPException):
+    """Not enough free space on the knowledge base's disk to take the upload (HTTP 507).
+
+    Checked before a file part is written (against the request's size) and while it is written, so the
+    disk keeps the ``disk_reserve_bytes`` setting free for the database and the index (issue 16, defect 5)."""
+
+    code = 507
+
+
+CHECK_SPACE_EVERY = 8 << 20  # bytes written between two free-space checks
+
+
+def storage_full_message() -> str:
+    from flask_babel import gettext as _
+
+    return _("Not enough storage space on the server. Ask the administrator to free some space "
+             "(the setting disk_reserve_bytes keeps %(reserve)s free).", reserve=human_size(_reserve()))
+
+
+def _reserve() -> int:
+    try:
+        return max(0, current_app.config["KB_CONFIG"].get_int("disk_reserve_bytes"))
+    except (KeyError, ValueError):
+        return 0
+
+
+def free_bytes(home: Path) -> int:
+    """Free space on the disk of ``home`` (its nearest existing folder)."""
+    path = Path(home)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return shutil.disk_usage(path).free
+
+
+def check_space(home: Path, incoming: int = 0) -> None:
+    """StorageFull when taking ``incoming`` more bytes would leave less than the reserve free."""
+    if free_bytes(home) - max(0, incoming) < _reserve():
+        raise StorageFull(description=storage_full_message())
 
 
 def human_size(n: int) -> str:
@@ -101,20 +141,43 @@ def sweep(home: Path, older_than: float = STALE_SECONDS) -> int:
 class LimitedFile:
     """A file on disk that refuses to grow past ``limit`` bytes (the form parser writes each part into one)."""
 
-    def __init__(self, path: Path, limit: int, shown_name: str):
+    def __init__(self, path: Path, limit: int, shown_name: str, home: Path | None = None):
         self.path = path
         self.limit = limit
         self.shown_name = shown_name
         self.size = 0
+        self.home = home  # when given: the disk's free space is checked as the file grows
+        self._checked_at = 0
         self._file: IO[bytes] = open(path, "w+b")
 
     def write(self, data: bytes) -> int:
         self.size += len(data)
         if self.size > self.limit:
-            self._file.close()
-            self.path.unlink(missing_ok=True)
+            self._drop()
             raise UploadTooLarge(description=too_large_message(self.shown_name, self.limit))
-        return self._file.write(data)
+        if self.home is not None and self.size - self._checked_at >= CHECK_SPACE_EVERY:
+            self._checked_at = self.size
+            try:
+                check_space(self.home)
+            except StorageFull:
+                self._drop()
+                raise
+        try:
+            return self._file.write(data)
+        except OSError as e:
+            from kb.errors import is_disk_full
+
+            self._drop()
+            if is_disk_full(e):
+                raise StorageFull(description=storage_full_message()) from None
+            raise
+
+    def _drop(self) -> None:
+        try:
+            self._file.close()
+        except OSError:
+            pass
+        self.path.unlink(missing_ok=True)
 
     def __getattr__(self, name):  # read, seek, tell, flush, close, ... go to the real file
         return getattr(self._file, name)
@@ -140,8 +203,9 @@ class UploadStreamMixin:
         if not has_app_context():  # pragma: no cover - requests outside the app keep Werkzeug's default
             return super()._get_file_stream(total_content_length, content_type, filename, content_length)
         home = current_app.config["KB_CONFIG"].home
+        check_space(home, total_content_length or 0)  # before a byte of it is written
         path = incoming_dir(home) / (secrets.token_hex(16) + safe_extension(filename))
-        stream = LimitedFile(path, _limit(), source_name(filename))
+        stream = LimitedFile(path, _limit(), source_name(filename), home)
         self.__dict__.setdefault("_kb_upload_files", []).append(stream)
         return stream
 

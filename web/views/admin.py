@@ -66,9 +66,27 @@ def _users_page(status: int = 200, **context):
         payload["backup"] = context["backup"]
     context.setdefault("error", None)
     context.setdefault("done", request.args.get("done"))
+    context["storage_low"] = _storage_low()
+    if context["storage_low"]:
+        payload["storage_low"] = context["storage_low"]
     return make_response(http.html_or_json(
         payload, "admin/users.html", status=status, accounts=accounts, roles=manageable_roles(viewer),
         leavings=leavings, organisations=[o for o in users.list_organisations(conn) if not o["disabled"]], **context))
+
+
+def _storage_low() -> str | None:
+    """The warning for the people who run the site when the disk is below its reserve (uploads are then
+    refused and processing waits: issue 16, defect 5)."""
+    from web.app import kb_config
+    from web.uploads import StorageFull, check_space
+
+    try:
+        check_space(kb_config().home)
+    except StorageFull as e:
+        return e.description
+    except OSError:
+        return None
+    return None
 
 
 def _target(user_id: int) -> users.Account:

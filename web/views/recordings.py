@@ -49,7 +49,16 @@ def browse():
 
 @bp.get("/r/<int:recording_id>")
 def recording(recording_id: int):
-    payload = data.recording_payload(get_db(), kb_config(), recording_id, current_viewer())
+    from kb.errors import NotFound
+
+    try:
+        payload = data.recording_payload(get_db(), kb_config(), recording_id, current_viewer())
+    except NotFound:
+        if recordings.was_deleted(get_db(), recording_id):  # a printed QR card of a deleted recording
+            from flask_babel import gettext as _
+
+            abort(410, description=_("This recording was deleted. Its id is never given to another one."))
+        raise
     start = _seconds(request.args.get("t"))
     if start is not None and payload.get("duration"):
         start = min(start, float(payload["duration"]))

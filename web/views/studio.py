@@ -71,8 +71,7 @@ def _page_arg() -> int:
 
 def form_context(conn, viewer: Viewer) -> dict:
     """What the upload and edit forms offer: known techniques and meisters, the size limit."""
-    techniques = [r[0] for r in conn.execute(
-        "SELECT DISTINCT technique FROM recordings WHERE technique IS NOT NULL AND technique != '' ORDER BY 1")]
+    techniques = recordings.visible_techniques(conn, viewer)  # never a hidden recording's technique
     chooses_meister = viewer.at_least("coordinator")
     meisters = [r[0] for r in conn.execute("SELECT name FROM meisters ORDER BY name")] if chooses_meister else []
     limit = kb_config().get_int("max_upload_bytes")
@@ -199,7 +198,8 @@ def replace(recording_id: int):
         error = _("Choose one file to replace the recording with.")
     else:
         try:
-            queue.replace_file(kb_config(), conn, recording_id, items[0].path, items[0].source_name, move=True)
+            queue.replace_file(kb_config(), conn, recording_id, items[0].path, items[0].source_name, move=True,
+                               viewer=viewer)
         except KBError as e:
             error = str(e)
         finally:
