@@ -18,8 +18,9 @@ The order rule (documented for coordinators in docs/curricula.md):
    order stays in order), then the moment's start time / page.
 
 Search relevance decides *which* moments are proposed: only *strong* ones, those
-that clear the relevance bar of the search page (search/strength.py), so a goal
-that only a few recordings answer gets a few moments, not every recording;
+that clear the relevance bar of the search page (search/strength.py) and score at
+least 70 % as high as the best one (``RELATIVE``), so a goal that only a few
+recordings answer gets a few moments, not every recording of the trade;
 the rule above decides only their order.  One moment per recording is
 proposed (its best, i.e. the passage that answers the goal); the coordinator
 accepts, drops or adds more.
@@ -35,6 +36,10 @@ LEVEL_WORDS = (
     (2, ("中級", "intermediate")),
 )
 ORDER_OF_UNKNOWN = 2  # a moment with no level is ordered between basic and advanced
+# A proposed moment must also score at least this share of the best one (fused score): the bar says a
+# moment is on the subject, this keeps the moments that answer *this* goal, not every recording of the
+# trade (measured on the demo: tests/test_web_search_honesty.py, precision >= 0.8).
+RELATIVE = 0.7
 
 
 @dataclass
@@ -87,9 +92,11 @@ def suggest(search: Callable[[str, int, set | None], list], recs_by_id: Callable
         return []
     hits = search(goal, limit, recording_ids)
     recs = recs_by_id([h.recording_id for h in hits])
+    strong = [h.score for h in hits if h.strength == "strong"]
+    floor = RELATIVE * max(strong) if strong and max(strong) > 0 else float("-inf")
     out, seen = [], set()
     for rank, h in enumerate(hits):
-        if h.strength != "strong" or h.recording_id in seen:
+        if h.strength != "strong" or h.score < floor or h.recording_id in seen:
             continue
         seen.add(h.recording_id)
         rec = recs.get(h.recording_id) or {}

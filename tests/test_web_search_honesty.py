@@ -86,6 +86,7 @@ def test_curriculum_suggestions_are_precise_and_levelled_from_the_recording(as_r
                                              "csrf_token": token})
     cid = int(re.search(r"/curricula/(\d+)", r.headers["Location"]).group(1))
     proposed = relevant = 0
+    seen = []
     for goal, answers in GOALS.items():
         found = client.get(f"/curricula/{cid}/suggest", query_string={"goal": goal},
                            headers={"Accept": "application/json"}).get_json()["suggestions"]
@@ -95,8 +96,9 @@ def test_curriculum_suggestions_are_precise_and_levelled_from_the_recording(as_r
             rec["tags"] = rec.get("tags") or []
             proposed += 1
             relevant += bool(answers(rec))
+            seen.append((goal, rec["title"], bool(answers(rec))))
             assert s["level"] == level_of(rec["tags"], rec["title"])  # from the recording, None when unknown
-    assert relevant / proposed >= 0.8, (relevant, proposed)
+    assert relevant / proposed >= 0.8, f"{relevant}/{proposed}: " + "; ".join(f"{g} -> {t} {ok}" for g, t, ok in seen)
     nothing = client.get(f"/curricula/{cid}/suggest", query_string={"goal": "確定申告の書き方を覚える"})
     page = nothing.get_data(as_text=True)
     assert 'name="key"' not in page and 'data-testid="no-suggestions"' in page
