@@ -164,20 +164,25 @@ def search(ctx, query, limit, mode, technique, meister, kind, as_json):
     for w in result.warnings:
         click.echo(f"warning: {w}", err=True)
     if as_json:
-        out = {"query": result.query, "hits": [
+        out = {"query": result.query, "no_good_match": result.no_good_match, "hits": [
             {"recording_id": h.recording_id, "title": h.title, "kind": h.kind, "meister": h.meister,
              "technique": h.technique, "start": h.start, "end": h.end, "page": h.page, "text": h.text,
-             "marked": h.marked, "score": round(h.score, 6), "link": h.link} for h in result.hits]}
+             "marked": h.marked, "score": round(h.score, 6), "strength": h.strength, "link": h.link}
+            for h in result.hits]}
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
     if not result.hits:
         click.echo("no results — try other words, a shorter question, or a technique name")
         return
+    if result.no_good_match:
+        click.echo("no good match — nothing here answers this well; the nearest (weak) moments follow. "
+                   f"Ask a meister: kb teach \"{query}\"")
     for n, h in enumerate(result.hits, 1):
         where = (f"{_fmt_time(h.start)}–{_fmt_time(h.end)}" if h.start is not None
                  else (f"p.{h.page}" if h.page else ""))
         who = " / ".join(x for x in (h.meister, h.technique) if x)
-        click.echo(f"{n:2d}. #{h.recording_id} {h.title}  [{h.kind}{', ' + who if who else ''}]  {where}  {h.link}")
+        weak = "  (weak)" if h.strength != "strong" else ""
+        click.echo(f"{n:2d}. #{h.recording_id} {h.title}  [{h.kind}{', ' + who if who else ''}]  {where}  {h.link}{weak}")
         flat = " ".join(h.text.split())
         snippet = flat if len(flat) <= 160 else flat[:157] + "…"
         click.echo(f"    {snippet}")

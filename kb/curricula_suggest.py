@@ -8,17 +8,22 @@ what the coordinator may see.
 The order rule (documented for coordinators in docs/curricula.md):
 
 1. level from the recording's tags, else from its title: 基礎 / 初級 / 入門 /
-   初心者 / basic / beginner / introduction -> basic (1); 中級 / intermediate ->
+   初心者 / 新人 / basic / beginner / introduction -> basic (1); 中級 / intermediate ->
    intermediate (2); 応用 / 上級 / 発展 / advanced -> advanced (3); none of
-   these -> between basic and advanced (2);
+   these -> no level (shown as "level not set", never a made-up 中級), ordered
+   between basic and advanced;
 2. within a level, techniques in the order their best moment was found (the
    most relevant technique first), so one technique's moments stay together;
 3. then the recording's order (older recordings first: a series recorded in
    order stays in order), then the moment's start time / page.
 
-Search relevance decides *which* moments are proposed (the best ``limit``);
+Search relevance decides *which* moments are proposed: only *strong* ones, those
+that clear the relevance bar of the search page (search/strength.py) and score at
+least 70 % as high as the best one (``RELATIVE``), so a goal that only a few
+recordings answer gets a few moments, not every recording of the trade;
 the rule above decides only their order.  One moment per recording is
-proposed (its best); the coordinator accepts, drops or adds more.
+proposed (its best, i.e. the passage that answers the goal); the coordinator
+accepts, drops or adds more.
 """
 from __future__ import annotations
 
@@ -26,11 +31,15 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
 LEVEL_WORDS = (
-    (1, ("基礎", "初級", "入門", "初心者", "basic", "beginner", "introduction", "intro")),
+    (1, ("基礎", "初級", "入門", "初心者", "新人", "basic", "beginner", "introduction", "intro")),
     (3, ("応用", "上級", "発展", "advanced")),
     (2, ("中級", "intermediate")),
 )
-UNKNOWN_LEVEL = 2
+ORDER_OF_UNKNOWN = 2  # a moment with no level is ordered between basic and advanced
+# A proposed moment must also score at least this share of the best one (fused score): the bar says a
+# moment is on the subject, this keeps the moments that answer *this* goal, not every recording of the
+# trade (measured on the demo: tests/test_web_search_honesty.py, precision >= 0.8).
+RELATIVE = 0.7
 
 
 @dataclass
@@ -44,7 +53,7 @@ class Suggestion:
     page: int | None
     chunk_id: int | None
     text: str
-    level: int
+    level: int | None  # 1 basic, 2 intermediate, 3 advanced, None: the recording says nothing
     rank: int  # position in the search results (0 = most relevant)
 
     def key(self) -> str:
@@ -54,14 +63,14 @@ class Suggestion:
         return ":".join(part(v) for v in (self.recording_id, self.start, self.end, self.page, self.chunk_id))
 
 
-def level_of(tags: Iterable[str], title: str = "") -> int:
-    """1 basic, 2 intermediate or unknown, 3 advanced: from the tags first, then the title."""
+def level_of(tags: Iterable[str], title: str = "") -> int | None:
+    """1 basic, 2 intermediate, 3 advanced, None unknown: from the tags first, then the title."""
     for source in (" ".join(tags or ()), title or ""):
         text = source.lower()
         for level, words in LEVEL_WORDS:
             if any(w in text for w in words):
                 return level
-    return UNKNOWN_LEVEL
+    return None
 
 
 def order(suggestions: list[Suggestion]) -> list[Suggestion]:
@@ -69,7 +78,7 @@ def order(suggestions: list[Suggestion]) -> list[Suggestion]:
     technique_rank: dict[str, int] = {}
     for s in sorted(suggestions, key=lambda s: s.rank):
         technique_rank.setdefault(s.technique or "", len(technique_rank))
-    return sorted(suggestions, key=lambda s: (s.level, technique_rank[s.technique or ""], s.recording_id,
+    return sorted(suggestions, key=lambda s: (ORDER_OF_UNKNOWN if s.level is None else s.level, technique_rank[s.technique or ""], s.recording_id,
                                               s.start if s.start is not None else -1,
                                               s.page if s.page is not None else -1))
 
@@ -77,15 +86,17 @@ def order(suggestions: list[Suggestion]) -> list[Suggestion]:
 def suggest(search: Callable[[str, int, set | None], list], recs_by_id: Callable[[Iterable[int]], Mapping[int, dict]],
             goal: str, recording_ids: set[int] | None, limit: int = 12) -> list[Suggestion]:
     """``search(query, limit, recording_ids)`` returns search hits (search.engine.Hit); ``recs_by_id`` gives
-    the recordings (kb.recordings.get_many).  Returns up to ``limit`` moments in learning order."""
+    the recordings (kb.recordings.get_many).  Returns up to ``limit`` strong moments in learning order."""
     goal = (goal or "").strip()
     if not goal:
         return []
     hits = search(goal, limit, recording_ids)
     recs = recs_by_id([h.recording_id for h in hits])
+    strong = [h.score for h in hits if h.strength == "strong"]
+    floor = RELATIVE * max(strong) if strong and max(strong) > 0 else float("-inf")
     out, seen = [], set()
     for rank, h in enumerate(hits):
-        if h.recording_id in seen:
+        if h.strength != "strong" or h.score < floor or h.recording_id in seen:
             continue
         seen.add(h.recording_id)
         rec = recs.get(h.recording_id) or {}

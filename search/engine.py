@@ -53,6 +53,7 @@ class Moment:
     end: float | None
     page: int | None
     score: float
+    strength: str = "weak"  # "strong" when the moment clears the relevance bar (search/strength.py)
 
 
 @dataclass
@@ -71,9 +72,12 @@ class Hit:
     link: str
     chunk_id: int
     more: list[Moment] = field(default_factory=list)  # other matching moments of the same recording
+    strength: str = "weak"  # "strong" when the moment clears the relevance bar (search/strength.py)
+    signals: dict = field(default_factory=dict, repr=False)  # the raw evidence the bar judged (not in JSON)
 
     def to_json(self) -> dict:
         d = asdict(self)
+        d.pop("signals")
         d["more"] = [asdict(m) for m in self.more]
         return d
 
@@ -85,9 +89,15 @@ class SearchResult:
     hits: list[Hit]
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def no_good_match(self) -> bool:
+        """True when no hit clears the relevance bar (or there is none): say so rather than
+        present the nearest hits as answers."""
+        return not any(h.strength == "strong" for h in self.hits)
+
     def to_json(self) -> dict:
-        return {"query": self.query, "mode": self.mode, "hits": [h.to_json() for h in self.hits],
-                "warnings": self.warnings}
+        return {"query": self.query, "mode": self.mode, "no_good_match": self.no_good_match,
+                "hits": [h.to_json() for h in self.hits], "warnings": self.warnings}
 
 
 def link_for(recording_id: int, start: float | None, page: int | None = None) -> str:
@@ -99,19 +109,37 @@ def link_for(recording_id: int, start: float | None, page: int | None = None) ->
 
 
 def mark(text: str, terms: Sequence[str]) -> str:
-    """HTML-escape text and wrap every occurrence of the terms in <mark> (longest first, case-insensitive)."""
+    """HTML-escape text and wrap every occurrence of the terms in <mark> (longest first, case-insensitive).
+
+    Nothing is marked when what the text shares with the terms is a single content character
+    (出 of 出る in a passage about sparks): one character is no evidence (search.lexical.evidence_of).
+    English words are matched whole or as a word's start (weld in welding, not "thin" in "within")."""
+    from search import lexical
+
     terms = sorted({t for t in terms if t and t.strip()}, key=len, reverse=True)
     if not terms:
         return html.escape(text)
-    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    pattern = re.compile("|".join(_term_pattern(t) for t in terms), re.IGNORECASE)
+    found = list(pattern.finditer(text))
+    needed = lexical.evidence_needed([lexical.normalise(t) for t in terms])
+    if needed and lexical.evidence_of({lexical.normalise(m.group(0)) for m in found}) < needed:
+        found = []
     out, last = [], 0
-    for m in pattern.finditer(text):
+    for m in found:
         out.append(html.escape(text[last:m.start()]))
         out.append("<mark>" + html.escape(m.group(0)) + "</mark>")
         last = m.end()
     out.append(html.escape(text[last:]))
     # adjacent marks read as one
     return "".join(out).replace("</mark><mark>", "")
+
+
+def _term_pattern(term: str) -> str:
+    """A term as a regular expression: a Latin word must start a word (not "thin" inside "within")."""
+    body = re.escape(term)
+    if term[:1].isascii() and term[:1].isalnum():
+        body = r"(?<![A-Za-z0-9])" + body
+    return body
 
 
 def _best_of(vectors: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -188,8 +216,9 @@ class Searcher:
         k = self.candidates * (3 if (filters != Filters()) else 1)
         qvec = query_vector
         while True:
-            ranked, full, qvec = self._rank(query, queries, mode, k, qvec, within=filters.recording_ids)
-            hits = self._assemble(ranked, limit, filters, group, terms)
+            signals: dict[int, dict] = {}
+            ranked, full, qvec = self._rank(query, queries, mode, k, qvec, signals, within=filters.recording_ids)
+            hits = self._assemble(ranked, limit, filters, group, terms, signals, mode)
             if len(hits) >= limit or not full or filters == Filters() or k >= self.max_candidates:
                 break
             k = min(k * 4, self.max_candidates)
@@ -201,8 +230,9 @@ class Searcher:
                 f"run `kb reindex --reembed` so dense search sees them")
         return result
 
-    def _rank(self, query: str, queries: list[str], mode: str, k: int, query_vector, within=None):
+    def _rank(self, query: str, queries: list[str], mode: str, k: int, query_vector, signals: dict, within=None):
         """Candidates of both retrievers, fused: (ranked [(chunk_id, score)], a list was full, query vectors).
+        ``signals`` is filled with each ranked chunk's raw evidence (search/strength.py).
         ``within``: the recordings the searcher may see (the lexical statistics are counted over them)."""
         from search import expansion, fusion, lexical
 
@@ -278,14 +308,18 @@ class Searcher:
                 def second_score_of(ids: Sequence[int]) -> np.ndarray:
                     return _best_of(vectors_of(ids)[1], q2)
 
-            ranked = fusion.hybrid_rank(query, lex, dense, dense_score_of, limit=k, second_score_of=second_score_of)
+            ranked = fusion.hybrid_rank(query, lex, dense, dense_score_of, limit=k, second_score_of=second_score_of,
+                                        signals=signals)
         else:
             ranked = lex if mode == "lexical" else dense
+            signals.update((c, {"lex" if mode == "lexical" else "cos": s}) for c, s in ranked)
         full = len(lex) >= k or len(dense) >= k
         return ranked, full, qvec
 
     def _assemble(self, ranked: list[tuple[int, float]], limit: int, filters: Filters, group: bool,
-                  terms: list[str]) -> list[Hit]:
+                  terms: list[str], signals: dict, mode: str) -> list[Hit]:
+        from search import strength
+
         if not ranked:
             return []
         ids = [cid for cid, _ in ranked]
@@ -303,8 +337,11 @@ class Searcher:
             rec = recs.get(row["recording_id"])
             if rec is None or rec["status"] != "done" or not filters.matches(rec):
                 continue
+            evidence = signals.get(cid, {})
+            strong = strength.label(evidence, mode)
             if group and rec["id"] in by_rec:
-                by_rec[rec["id"]].more.append(Moment(cid, row["start"], row["end"], row["page"], float(score)))
+                by_rec[rec["id"]].more.append(Moment(cid, row["start"], row["end"], row["page"], float(score),
+                                                     strong))
                 continue
             if len(hits) >= limit:
                 continue
@@ -313,6 +350,7 @@ class Searcher:
                 technique=rec.get("technique"), start=row["start"], end=row["end"], page=row["page"],
                 text="", marked="", score=float(score),
                 link=link_for(rec["id"], row["start"], row["page"]), chunk_id=cid,
+                strength=strong, signals=evidence,
             )
             hits.append(hit)
             by_rec[rec["id"]] = hit

@@ -52,12 +52,15 @@ def _standardise(x: np.ndarray) -> np.ndarray:
 def hybrid_rank(query: str, lexical: list[tuple[int, float]], dense: list[tuple[int, float]],
                 dense_score_of: ScoreOf, limit: int, *,
                 second_score_of: ScoreOf | None = None,
-                weights: FusionWeights = DEFAULT_WEIGHTS) -> list[tuple[int, float]]:
+                weights: FusionWeights = DEFAULT_WEIGHTS,
+                signals: dict | None = None) -> list[tuple[int, float]]:
     """Fuse candidate lists (each best first) into (chunk_id, score), best first, at most ``limit``.
 
     ``lexical`` scores must be search.lexical scores (in [0, 1]); ``dense`` scores are
     cosines.  ``dense_score_of(ids)`` returns the exact cosine of the query with those
     chunks; ``second_score_of``, when given, the same for a second embedder.
+    ``signals``, when given, is filled with chunk id -> {"cos", "cos2", "lex"} for the returned
+    chunks: the raw evidence (absolute, not standardised) that search.strength judges.
     ``query`` is unused today (kept so a query-dependent weighting can come without a
     signature change).
     """
@@ -68,12 +71,19 @@ def hybrid_rank(query: str, lexical: list[tuple[int, float]], dense: list[tuple[
     missing = [c for c in ids if c not in known]
     if missing:
         known.update(zip(missing, np.asarray(dense_score_of(missing), dtype=np.float64).tolist()))
-    fused = _standardise(np.array([known[c] for c in ids], dtype=np.float64))
+    cos = np.array([known[c] for c in ids], dtype=np.float64)
+    fused = _standardise(cos)
     second = 0.0
+    cos2 = None
     if second_score_of is not None and weights.second > 0:
         second = weights.second
-        fused += second * _standardise(np.asarray(second_score_of(ids), dtype=np.float64))
+        cos2 = np.asarray(second_score_of(ids), dtype=np.float64)
+        fused += second * _standardise(cos2)
     lex = {int(c): float(s) for c, s in lexical}
     fused += weights.lexical * (1.0 + second) * np.array([lex.get(c, 0.0) for c in ids])
     order = np.argsort(-fused, kind="stable")[:limit]
+    if signals is not None:
+        for i in order:
+            signals[ids[i]] = {"cos": float(cos[i]), "cos2": None if cos2 is None else float(cos2[i]),
+                               "lex": lex.get(ids[i], 0.0)}
     return [(ids[i], float(fused[i])) for i in order]

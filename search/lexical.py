@@ -61,6 +61,9 @@ _STOP_WORDS = frozenset(
 # Weights of the score: coverage of the query's terms and of its trigrams (phrases).
 COVERAGE_WEIGHT = 2 / 3
 PHRASE_WEIGHT = 1 / 3
+# A passage needs at least this many of the query's content characters (see evidence_of) to score:
+# a match on one common kanji (出, 削) alone is no evidence.  0 switches the rule off (benchmarks).
+MIN_EVIDENCE = 2
 
 
 def normalise(text: str) -> str:
@@ -114,14 +117,47 @@ def _is_common(term: str) -> bool:
     return term in _STOP_WORDS or (len(term) == 2 and bool(_HIRAGANA_ONLY.match(term)))
 
 
+# Hiragana that can follow a one-character noun as a particle (錆と傷, 軸を, 刃の).  Any other
+# hiragana after a lone kanji is taken as its ending (削る, 出る, 長い): the kanji is then the stem
+# of a verb or adjective, whose evidence is the two-character term it forms with its ending.
+_PARTICLES = frozenset("をがはにでとのへもやかよ")
+
+
 def _lone_kanji(run: str) -> list[str]:
-    """Kanji standing alone between kana (錆 and 傷 in 錆と傷): one-character words with no bigram of their own."""
+    """One-character words of a run: kanji standing alone between kana and followed by a particle or
+    the end of the run (錆 and 傷 in 錆と傷, 軸 in 軸を), not verb or adjective stems (削 in 削る)."""
     out = []
     for i, ch in enumerate(run):
         if _KANJI_CHAR.match(ch) and not any(
                 0 <= j < len(run) and _KANJI_CHAR.match(run[j]) for j in (i - 1, i + 1)):
-            out.append(ch)
+            if i + 1 == len(run) or run[i + 1] in _PARTICLES:
+                out.append(ch)
     return out
+
+
+_CONTENT_CHAR = re.compile(f"[{_KANJI}{_KATAKANA}0-9]")
+
+
+def evidence_of(terms: Iterable[str]) -> int:
+    """How many distinct content characters the terms hold: kanji, katakana and digits count one
+    each (hiragana none: particles and endings); a Latin word, and a one-character word of the
+    question (錆 of 錆と傷, 軸 of 軸を: see _lone_kanji), count two, i.e. enough alone.
+
+    Why: one common character shared by a question and a passage through a two-character term
+    (出 of 出る, 削 of 削る) is not evidence that the passage answers it; two (旋盤, or 軸 and
+    削る) are.  Used by the score and the highlighting."""
+    chars: set[str] = set()
+    for t in terms:
+        if (_LATIN_START.match(t) and len(t) > 1) or (len(t) == 1 and _CONTENT_CHAR.match(t)):
+            chars.update((t, t + "\0"))
+        else:
+            chars.update(_CONTENT_CHAR.findall(t))
+    return len(chars)
+
+
+def evidence_needed(terms: Sequence[str]) -> int:
+    """The evidence a passage must show for the query terms: two characters, or all a shorter query has."""
+    return min(MIN_EVIDENCE, evidence_of(terms))
 
 
 def query_terms(query: str) -> list[str]:
@@ -322,9 +358,12 @@ def search_hits(conn: sqlite3.Connection, query: str, k: int = 100,
     # per phrase: its two terms and the phrase as it appears in the stored text (built once, not per chunk)
     phrase_parts = [(p[:2], p[3:], f" {p} ") for p in phrases]
     hits = []
+    needed = evidence_needed(terms)
     for rowid in rowids:
         text = stored.get(rowid, "")
         present = set(text.split())
+        if needed and evidence_of(t for t in terms if t in present) < needed:
+            continue  # only one common character in common: not a match (see evidence_of)
         coverage = sum(w for t, w in weighted if t in present) / total
         if phrases:
             padded = f" {text} "
@@ -346,20 +385,39 @@ def search(conn: sqlite3.Connection, query: str, k: int = 100,
 _CONTENT_RUN = re.compile(f"[{_KANJI}0-9]+|[{_KATAKANA}]{{2,}}")
 
 
+def _highlight_pieces(tok: str) -> list[str]:
+    """Content words inside a Japanese run: runs of two or more kanji (or digits) and katakana words,
+    a lone kanji with its first kana when that is an ending (抑え of 抑える), a lone kanji followed by
+    a particle or nothing on its own (軸 of 軸を): never a verb stem alone (出 of 出る)."""
+    out = []
+    for m in _CONTENT_RUN.finditer(tok):
+        piece, end = m.group(0), m.end()
+        if piece.isdigit():
+            continue
+        if len(piece) > 1:
+            out.append(piece)
+        elif end == len(tok) or tok[end] in _PARTICLES:
+            out.append(piece)
+        elif _HIRAGANA_ONLY.match(tok[end]):
+            out.append(piece + tok[end])
+    return out
+
+
 def highlight_terms(query: str) -> list[str]:
     """Surface strings to mark in a snippet, longest first, stop words left out.
 
     Whole runs so that 旋盤加工 is marked as one piece, and, inside a Japanese
-    question's run, its kanji and katakana words: 旋盤のびびりを抑えるには as a
-    whole appears nowhere, but 旋盤 and 抑 do.  Hiragana-only pieces are left out
-    (mostly particles and endings: marking を or には everywhere is noise)."""
+    question's run, its content words (_highlight_pieces): 旋盤のびびりを抑えるには as a
+    whole appears nowhere, but 旋盤 and 抑え do.  Hiragana-only pieces are left out
+    (mostly particles and endings: marking を or には everywhere is noise), and so is a
+    verb stem alone (出 of 出る).  search.engine.mark also marks nothing in a passage
+    that shares only one content character with the question (lexical.evidence_of)."""
     seen: dict[str, None] = {}
     for tok, cjk in _tokens(query):
         if tok in _STOP_WORDS:
             continue
         seen.setdefault(tok, None)
         if cjk:
-            for piece in _CONTENT_RUN.findall(tok):
-                if not piece.isdigit():
-                    seen.setdefault(piece, None)
+            for piece in _highlight_pieces(tok):
+                seen.setdefault(piece, None)
     return sorted(seen, key=len, reverse=True)

@@ -11,10 +11,12 @@ appear as evidence (kb.access decides which those are).
 The rule, per meister (constants below):
 
 1. Their moments: the meister's chunks among the best ``HITS`` moments of that search,
-   ungrouped (several moments of one meister all count).  A moment's relevance is its
-   fused search score floored at 0.  That score is in standard deviations above the
-   average candidate of the search (plus the lexical coverage), so 0 means "no better
-   than an average candidate" and adds nothing.
+   ungrouped (several moments of one meister all count), and only the *strong* ones: those
+   that clear the same relevance bar as the search page's "no good match"
+   (search/strength.py).  Every meister's recordings share some words with any question
+   (削 of 削る, 出 of 出る), so a moment below the bar is no evidence at all.  A moment's
+   relevance is its fused search score floored at 0 (standard deviations above the
+   average candidate of the search, plus the lexical coverage).
 2. Evidence = r1 + r2/2 + r3/4 + r4/8 (their four best moments, halving weights).  Why
    decaying: a meister who covers the topic in several places ranks above one whose single
    chunk happens to share words with the question, yet depth can never count more than the
@@ -27,9 +29,10 @@ The rule, per meister (constants below):
    specialist among meisters with comparable evidence, and lets a specialist with no
    recordings (or none the viewer may see) appear, below those whose recordings clearly
    answer.
-4. Who is listed: a meister with a speciality match, or whose best moment reaches
-   ``MIN_BEST`` (a moment well above the average candidate: every meister's recordings
-   share some words with any question, and listing them all would say nothing).
+4. Who is listed, in this order: first the meisters with at least one strong moment
+   (by evidence + speciality bonus), then the specialists by profile alone (a matching
+   speciality and no strong moment), by name.  Nobody else: listing every meister whose
+   recordings share a word with the question would say nothing.
 
 Optional filters: an area the meister can visit (part of an area's name: 大阪 finds 大阪府)
 and an organisation they work with.  Evidence shown: each meister's ``EVIDENCE`` best moments.
@@ -47,7 +50,6 @@ HITS = 80                # moments fetched from the search (ungrouped)
 DEPTH = 4                # moments that count per meister
 DECAY = 0.5              # each further moment counts half the one before
 SPECIALITY_BONUS = 1.0   # in the same units as a moment's score (standard deviations)
-MIN_BEST = 1.0           # a meister without a matching speciality needs one moment this good
 EVIDENCE = 3             # moments shown per meister
 MAX_QUESTION = 300
 
@@ -181,10 +183,9 @@ def rank(searcher, conn: sqlite3.Connection, question: str, viewer: Viewer = acc
 
     teachers = []
     for mid, name in eligible.items():
-        hits = sorted(moments.get(mid, []), key=lambda h: -h.score)
+        hits = sorted((h for h in moments.get(mid, []) if h.strength == "strong"), key=lambda h: -h.score)
         matched = matched_specialities(question, specs.get(mid, []), variants)
-        best = hits[0].score if hits else 0.0
-        if not matched and best < MIN_BEST:
+        if not matched and not hits:
             continue
         evidence_score = aggregate([h.score for h in hits])
         counted = [h for h in hits if h.score > 0]
@@ -197,5 +198,6 @@ def rank(searcher, conn: sqlite3.Connection, question: str, viewer: Viewer = acc
             recordings=len({h.recording_id for h in counted}),
             evidence=[Evidence(h.recording_id, h.title, h.kind, h.start, h.end, h.page, h.chunk_id, h.score,
                                h.marked, h.link) for h in counted[:EVIDENCE]]))
-    teachers.sort(key=lambda t: (-t.score, t.name))
+    # Evidence above the bar first, then specialists by profile (module docstring, rule 4).
+    teachers.sort(key=lambda t: (0 if t.evidence else 1, -t.score, t.name))
     return teachers[:max(1, limit)]

@@ -320,13 +320,16 @@ def test_suggest_orders_basic_to_advanced_by_tags_then_title_then_technique_and_
     from kb.curricula_suggest import Suggestion, level_of, order, parse_key
 
     assert level_of(["基礎", "旋盤"]) == 1 and level_of([], "応用:難削材の加工") == 3
-    assert level_of(["中級"]) == 2 and level_of([], "旋盤の段取り") == 2
+    assert level_of(["中級"]) == 2 and level_of(["新人向け"]) == 1
+    assert level_of([], "旋盤の段取り") is None  # the recording says nothing: no made-up 中級 (issue 13)
     assert level_of(["上級"], "入門") == 3  # tags decide before the title
 
     def s(rid, level, technique, rank, start=0.0):
         return Suggestion(rid, f"r{rid}", "video", technique, start, start + 30, None, None, "", level, rank)
     found = [s(5, 3, "旋盤", 0), s(2, 1, "フライス", 3), s(4, 1, "旋盤", 1), s(3, 2, "旋盤", 2), s(1, 1, "旋盤", 4)]
     assert [x.recording_id for x in order(found)] == [1, 4, 2, 3, 5]
+    # a moment without a level is ordered between basic and advanced
+    assert [x.recording_id for x in order(found + [s(6, None, "旋盤", 5)])] == [1, 4, 2, 3, 6, 5]
     key = found[0].key()
     assert key == "5:0:30::" and parse_key(key) == {"recording_id": 5, "start": 0.0, "end": 30.0, "page": None,
                                                     "chunk_id": None}

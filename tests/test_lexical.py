@@ -203,7 +203,67 @@ def test_highlight_terms_mark_the_content_words_of_a_japanese_question():
     from search.engine import mark
 
     terms = lexical.highlight_terms("旋盤のびびりを抑えるには")
-    assert "旋盤" in terms and "抑" in terms and "を" not in terms and "には" not in terms
+    assert "旋盤" in terms and "抑え" in terms and "を" not in terms and "には" not in terms
     marked = mark("<b>旋盤</b>でびびりを抑える", terms)
-    assert marked.startswith("&lt;b&gt;<mark>旋盤</mark>&lt;/b&gt;") and "<mark>抑</mark>" in marked
+    assert marked.startswith("&lt;b&gt;<mark>旋盤</mark>&lt;/b&gt;") and "<mark>抑え</mark>" in marked
     assert "ステンレス" in lexical.highlight_terms("ステンレスの溶接") and "溶接" in lexical.highlight_terms("ステンレスの溶接")
+
+
+# ---------------------------------------------------------------- one character is no evidence (issue 13)
+
+NOISE = {
+    1: "旋盤で長い軸を削ると、びびりが出る。バイトの突き出しを短くする。",
+    2: "研削砥石を交換したら、正面に立たずに試運転をする。火花が出るので保護めがねをかける。",
+    3: "鉋で薄く削るときは、台尻を叩いて刃を少しずつ出す。",
+}
+
+
+@pytest.fixture
+def noise():
+    conn = sqlite3.connect(":memory:")
+    migrate(conn)
+    lexical.add_chunks(conn, NOISE.items())
+    conn.commit()
+    yield conn
+    conn.close()
+
+
+def test_a_passage_sharing_one_common_kanji_is_not_a_lexical_match(noise):
+    # 研削砥石 shares only 出 (of 出る) with the question: no match.  The lathe passage matches.
+    assert ids(noise, "旋盤でびびりが出る") == [1]
+    # 削 of 削る alone is no evidence either: the plane passage (刃を出す) never comes in on 削 / 出.
+    assert 3 not in ids(noise, "長い軸を削るとびびる")
+
+
+def test_two_character_words_and_one_character_queries_still_match(noise):
+    assert ids(noise, "旋盤") == [1]
+    assert ids(noise, "砥石") == [2]
+    assert ids(noise, "鉋") == [3]                 # a one-character question is its own evidence
+    assert set(ids(noise, "出")) == {1, 2, 3}
+
+
+def test_the_rule_can_be_switched_off_for_benchmarks(noise, monkeypatch):
+    monkeypatch.setattr(lexical, "MIN_EVIDENCE", 0)
+    assert 2 in ids(noise, "旋盤でびびりが出る")
+
+
+def test_one_character_words_are_kept_and_verb_stems_are_not():
+    assert "軸" in lexical.query_terms("長い軸を削る")          # 軸 + particle: a one-character noun
+    assert "削" not in lexical.query_terms("長い軸を削る")      # 削 + る: a verb stem, 削る carries it
+    assert {"錆", "傷"} <= set(lexical.query_terms("錆と傷"))
+    assert "出" not in lexical.query_terms("旋盤でびびりが出る")
+    assert lexical.evidence_of(["出る"]) == 1 and lexical.evidence_of(["旋盤"]) == 2
+    assert lexical.evidence_of(["錆"]) == 2  # a one-character word of the question is a word
+    assert lexical.evidence_of(["weld"]) == 2 and lexical.evidence_of(["びび"]) == 0
+
+
+def test_highlighting_leaves_a_lone_common_kanji_unmarked():
+    from search.engine import mark
+
+    terms = lexical.highlight_terms("旋盤でびびりが出る")
+    assert "出" not in terms
+    assert "<mark>" not in mark(NOISE[2], terms)            # 出る alone: nothing marked
+    assert "<mark>旋盤</mark>" in mark(NOISE[1], terms)
+    # English keeps its spaces and marks whole words only
+    marked = mark("I weld thin stainless within limits", lexical.highlight_terms("thin stainless"))
+    assert marked == "I weld <mark>thin</mark> <mark>stainless</mark> within limits"

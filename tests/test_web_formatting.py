@@ -57,3 +57,17 @@ def test_parse_search_reads_filters_and_bounds_the_limit():
 def test_parse_search_refuses_bad_values_with_a_clear_message(args, message):
     with pytest.raises(BadRequest, match=message):
         parse_search(MultiDict(args))
+
+
+def test_snippet_keeps_the_spaces_around_marked_english_words():
+    out = str(snippet("I weld <mark>thin</mark> <mark>stainless</mark>   sheet  "))
+    assert out == "I weld <mark>thin</mark> <mark>stainless</mark> sheet"
+
+
+def test_with_query_carries_the_search_into_a_moment_link():
+    from web.formatting import with_query
+
+    assert with_query("/r/8?t=24", "旋盤 びびり") == "/r/8?t=24&q=%E6%97%8B%E7%9B%A4+%E3%81%B3%E3%81%B3%E3%82%8A"
+    assert with_query("/r/3?c=5#c-5", "x") == "/r/3?c=5&q=x#c-5"
+    assert with_query("/r/3", "") == "/r/3"
+    assert moment_url(8, 24.52, end=60.2) == "/r/8?t=24&end=61"

@@ -153,7 +153,8 @@ def asset_url(filename: str) -> str:
 
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(clock=formatting.clock, time_range=formatting.time_range,
-                                 snippet=formatting.snippet, plain_snippet=formatting.plain_snippet)
+                                 snippet=formatting.snippet, plain_snippet=formatting.plain_snippet,
+                                 with_query=formatting.with_query)
     app.jinja_env.globals.update(asset_url=asset_url, moment_url=formatting.moment_url)
 
     @app.context_processor

@@ -21,6 +21,7 @@ from kb.recordings import KINDS
 from kb.settings import Config
 from web import mediafiles
 from web.formatting import moment_url, time_range
+from web.moments import chapters
 from web.searching import SearchRequest, SearchService
 
 MODES = ("hybrid", "lexical", "dense")
@@ -76,8 +77,8 @@ def public(rec: Mapping) -> dict:
 
 def search_payload(service: SearchService, conn: sqlite3.Connection, req: SearchRequest, viewer: Viewer) -> dict:
     """Results of a search among what ``viewer`` may see: moments with address, time, thumbnail, marked text."""
-    payload = {"query": req.query, "mode": req.mode, "filters": req.filters_json(), "hits": [],
-               "warnings": [], "suggestions": None}
+    payload = {"query": req.query, "mode": req.mode, "filters": req.filters_json(), "no_good_match": False,
+               "hits": [], "warnings": [], "suggestions": None}
     if req.query:
         result = service.search(req, recording_ids=visible_recording_ids(conn, viewer))
         recs = recordings.get_many(conn, {h.recording_id for h in result.hits})
@@ -95,6 +96,7 @@ def search_payload(service: SearchService, conn: sqlite3.Connection, req: Search
                 m["time"] = time_range(m["start"], m["end"])
             payload["hits"].append(d)
         payload["warnings"] = list(result.warnings)
+        payload["no_good_match"] = result.no_good_match  # nothing clears the relevance bar (search/strength.py)
     if req.query and not payload["hits"]:
         payload["suggestions"] = suggestions(conn, req, viewer)
     return payload
@@ -189,6 +191,8 @@ def recording_payload(conn: sqlite3.Connection, config: Config, recording_id: in
                         "text": s["text"], "speaker": s["speaker"]} for s in segments]
     if rec["kind"] != "document" and any(s["start"] is not None for s in segments):
         out["subtitles"] = f"/r/{recording_id}/subtitles.vtt"
+    # The recording's moments (its timed passages), as chapters beside the player (web/moments.py).
+    out["moments"] = chapters(conn, recording_id) if rec["kind"] != "document" and rec["status"] == "done" else []
     out["passages"] = []
     if rec["kind"] == "document":
         out["passages"] = [dict(r) for r in conn.execute(

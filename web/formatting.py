@@ -10,12 +10,14 @@ escaped again piece by piece; nothing else from the data is ever marked safe.
 from __future__ import annotations
 
 import html
+import math
 import re
 from urllib.parse import urlencode
 
 from markupsafe import Markup, escape
 
 _MARK = re.compile(r"(</?mark>)")
+_SPACES = re.compile(r"\s+")
 # Kanji / katakana runs and Latin words: the content words of a Japanese or English question
 # (hiragana is mostly particles and endings: の, を, には, ですか).
 
@@ -40,9 +42,12 @@ def time_range(start: float | None, end: float | None) -> str:
 
 
 def moment_url(recording_id: int, start: float | None = None, page: int | None = None,
-               chunk_id: int | None = None) -> str:
-    """The address of a moment: /r/<id>?t=<seconds>, or a written passage by page / passage id."""
+               chunk_id: int | None = None, end: float | None = None) -> str:
+    """The address of a moment: /r/<id>?t=<seconds> (with &end=<seconds> when the moment has an end the
+    player should stop at: curriculum items), or a written passage by page / passage id."""
     if start is not None:
+        if end is not None and end > start:
+            return f"/r/{recording_id}?t={int(start)}&end={math.ceil(end)}"
         return f"/r/{recording_id}?t={int(start)}"
     params: dict[str, int] = {}
     if page is not None:
@@ -51,6 +56,20 @@ def moment_url(recording_id: int, start: float | None = None, page: int | None =
         params["c"] = chunk_id
     anchor = f"#c-{chunk_id}" if chunk_id is not None else (f"#page-{page}" if page is not None else "")
     return f"/r/{recording_id}" + (f"?{urlencode(params)}" if params else "") + anchor
+
+
+MAX_QUERY_IN_LINK = 200
+
+
+def with_query(url: str, query: str | None) -> str:
+    """A moment's address carrying the search that found it (…?t=24&q=…), so the recording page can
+    mark the passages that matched; the #anchor stays last.  Long queries are cut (links stay short)."""
+    query = " ".join((query or "").split())[:MAX_QUERY_IN_LINK]
+    if not query:
+        return url
+    base, hash_, anchor = url.partition("#")
+    base += ("&" if "?" in base else "?") + urlencode({"q": query})
+    return base + hash_ + anchor
 
 
 def _pieces(marked: str) -> list[tuple[str, bool]]:
@@ -70,7 +89,13 @@ def snippet(marked: str, before: int = 50, length: int = 200) -> Markup:
     """A window of about ``length`` characters starting ``before`` characters ahead of the first match,
     with the matches in <mark>; text is escaped again here, so only <mark> tags can come out."""
     pieces = _pieces(marked)
-    flat = [(" ".join(text.split()) if not m else text, m) for text, m in pieces]
+    # Runs of white space become one space, kept at the edges: the spaces around a marked English
+    # word are text too ("I weld <mark>thin</mark> stainless", not "I weld<mark>thin</mark>stainless").
+    flat = [(_SPACES.sub(" ", text) if not m else text, m) for text, m in pieces]
+    if flat and not flat[0][1]:
+        flat[0] = (flat[0][0].lstrip(), False)
+    if flat and not flat[-1][1]:
+        flat[-1] = (flat[-1][0].rstrip(), False)
     full = "".join(t for t, _ in flat)
     first = 0
     pos = 0

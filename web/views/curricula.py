@@ -47,7 +47,8 @@ def item_url(item: dict, learning: bool = False) -> str | None:
     if item.get("recording_id") is None:
         return None
     url = moment_url(item["recording_id"], item.get("start"), item.get("page"),
-                     item.get("chunk_id") if item.get("start") is None and item.get("page") is None else None)
+                     item.get("chunk_id") if item.get("start") is None and item.get("page") is None else None,
+                     end=item.get("end"))  # the player stops at the item's end (web/static/js/moments.js)
     if learning:
         path, _sep, anchor = url.partition("#")
         url = path + ("&" if "?" in path else "?") + f"item={item['id']}" + (f"#{anchor}" if anchor else "")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, request, send_file
 
 from kb import recordings
-from web import data, http, mediafiles
+from web import data, http, mediafiles, moments
 from web.app import get_db, kb_config
 from web.auth import current_viewer, viewable_recording
 from web.qr import qr_svg
@@ -67,23 +67,38 @@ def recording(recording_id: int):
     if http.wants_json():
         return http.html_or_json(payload, "recordings/recording.html")
     media_start = start if payload["kind"] != "document" else None
+    current = _current_index(payload["segments"], start)
+    if current is not None and start is not None and payload["segments"][current]["start"] > start:
+        start = payload["segments"][current]["start"]  # ?t=24 names the line that starts at 24.52 s
+    end = _seconds(request.args.get("end"))
+    query = " ".join((request.args.get("q") or "").split())[:data.MAX_QUERY_CHARS]
+    found = moments.matches(payload, query, current_viewer()) if query and payload["status"] == "done" else None
     return http.html_or_json(
         payload, "recordings/recording.html", start=start, page=page, chunk=chunk,
+        end=end if end is not None and start is not None and end > start else None,
         poster=data.thumbnail_url(_row(recording_id), start or 0),
-        current=_current_index(payload["segments"], start),
+        current=current, query=query, found=found,
         share_link=share_url(recording_id, media_start, page if media_start is None else None),
         share_base=share_url(recording_id, None))
 
 
 def _current_index(segments: list[dict], start: float | None) -> int | None:
-    """Index of the transcript line playing at ``start`` (highlighted before any script runs)."""
+    """Index of the transcript line a link's ?t= names (highlighted before any script runs): the line
+    that starts within that second (links write whole seconds: a line at 24.52 s is ?t=24), else the
+    line being spoken at that time."""
     if start is None:
         return None
     current = None
     for n, s in enumerate(segments):
-        if s["start"] is None or s["start"] > start + 1e-6:
+        if s["start"] is None or s["start"] >= start + 1:
             break
-        current = n
+        if s["start"] <= start + 1e-6:
+            current = n
+            continue
+        # the first line starting later within the same second, unless one starts exactly at ?t=
+        if float(start).is_integer() and (current is None or segments[current]["start"] < start - 1e-6):
+            return n
+        break
     return current
 
 
