@@ -142,7 +142,8 @@ def recognizer_for(config: Config):
     model = config.get("openai_whisper_model") if backend == "openai-whisper" else config.get("whisper_model")
     return load_recognizer(backend, model, compute_type=config.get("whisper_compute_type"),
                            threads=config.threads(), beam_size=config.get_int("whisper_beam_size"),
-                           compression_ratio_threshold=config.get_float("whisper_compression_ratio_threshold"))
+                           compression_ratio_threshold=config.get_float("whisper_compression_ratio_threshold"),
+                           model_dir=config.get("model_dir"))
 
 
 class FixedStore:

