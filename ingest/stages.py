@@ -54,6 +54,7 @@ MSG_ASR = "Recognising speech"
 MSG_EMBED = "Preparing the passages for search"
 MSG_INDEX = "Updating the search index"
 MSG_DONE = "Done"
+MSG_INCOMPLETE = "Done, but the transcript looks incomplete"
 
 # Share of the job's progress bar each stage ends at.
 _ENDS = {"extracting": 0.1, "transcribing": 0.8, "embedding": 0.95, "indexing": 1.0}
@@ -174,7 +175,7 @@ def recognizer_for(config: Config):
     return load_recognizer(backend, model, compute_type=config.get("whisper_compute_type"),
                            threads=config.threads(), beam_size=config.get_int("whisper_beam_size"),
                            compression_ratio_threshold=config.get_float("whisper_compression_ratio_threshold"),
-                           device=config.get("whisper_device") or "cpu")
+                           device=config.get("whisper_device") or "cpu", model_dir=config.get("model_dir"))
 
 
 class FixedStore:
@@ -255,6 +256,7 @@ class JobRunner:
         self._should_stop = should_stop or (lambda: False)
         self._progress = progress
         self._last_write = 0.0
+        self._last_fraction = 0.0
 
     # -- driving ---------------------------------------------------------------------
     def run(self) -> dict:
@@ -290,13 +292,18 @@ class JobRunner:
     def report(self, stage: str | None = None, fraction: float | None = None, message: str | None = None) -> None:
         """Stage, progress (``fraction`` of the current stage) and message on the job row; checks stop and claim.
 
-        Progress alone is written at most twice a second (Whisper reports every segment)."""
+        Progress alone is written at most twice a second (Whisper reports every segment) unless it moved
+        5 % or more: Whisper hands over a 30 s window's segments in one burst and then decodes the next
+        window for many seconds, so a burst's last value must not be dropped (the bar would lag a window)."""
         if self._should_stop():
             raise Interrupted("stop requested")
         now = time.monotonic()
-        if stage is None and message is None and now - self._last_write < 0.5:
+        if (stage is None and message is None and now - self._last_write < 0.5
+                and (fraction is None or abs(fraction - self._last_fraction) < 0.05)):
             return
         self._last_write = now
+        if fraction is not None:
+            self._last_fraction = fraction
         sets, args = [], []
         if stage is not None:
             sets.append("stage = ?")
@@ -362,13 +369,24 @@ class JobRunner:
     def _default_recognizer(self):
         return recognizer_for(self.config)
 
+    def _recognizer_for(self, job: JobRow):
+        """The configured recogniser, or the model a re-processing asked for (kb.speech_checks checked it)."""
+        model = job.payload.get("whisper_model")
+        if model:
+            from kb.settings import Config
+
+            return recognizer_for(Config({**self.config.values, "asr": "faster-whisper", "whisper_model": model}))
+        return self._recognizer()
+
     def hotwords(self, job: JobRow, rec: dict) -> list[str]:
-        """The job's own terms, then the organisation's glossary (the global one before glossaries had owners)."""
+        """The job's own terms, then the organisation's glossary, most relevant to this recording first
+        (the global one before glossaries had owners); media.asr keeps what fits Whisper's prompt."""
         from kb import glossary
 
         per_org = getattr(glossary, "hotwords_for", None)
         if per_org is not None:
-            terms = per_org(self.conn, rec.get("organisation_id"))
+            terms = per_org(self.conn, rec.get("organisation_id"), technique=rec.get("technique"),
+                            tags=rec.get("tags") or (), title=rec.get("title"))
         else:
             terms = [r[0] for r in self.conn.execute("SELECT term FROM glossary ORDER BY id")]
         return list(dict.fromkeys([*job.payload.get("hotwords", []), *terms]))
@@ -462,19 +480,26 @@ class JobRunner:
             return
         self.report("transcribing", 0.0, MSG_ASR)
         audio = read_wav(wav)
-        recognizer = self._recognizer()
-        language = job.payload.get("language") or _auto(self.config.get("language"))
+        recognizer = self._recognizer_for(job)
+        from media.asr import choose_language
+        from media.speechcheck import check_transcript
+
+        language, why = choose_language(recognizer, audio, job.payload.get("language")
+                                        or _auto(self.config.get("language")), self.config.get("fallback_language"))
         transcript = recognizer.transcribe(audio, language=language, hotwords=self.hotwords(job, rec),
                                            progress=lambda f: self.report(fraction=f))
         warnings = list(getattr(transcript, "warnings", None) or [])
         duration = rec.get("duration") or transcript.duration
+        check = check_transcript(audio, transcript.text, self.config.get_float("transcript_min_chars_per_minute"))
         self._save_transcript(job, rec, _segment_rows(transcript.segments),
                               f"asr:{getattr(recognizer, 'name', 'asr')}", duration=duration,
-                              detected=transcript.language, warnings=warnings)
+                              detected=transcript.language, warnings=warnings,
+                              check={**check.as_dict(), "model": getattr(recognizer, "model_id", None),
+                                     "language": transcript.language, "language_note": why})
 
     def _save_transcript(self, job: JobRow, rec: dict, rows: list[dict], source: str, *, playback: str | None = None,
                          duration: float | None = None, detected: str | None = None,
-                         warnings: list[str] | None = None) -> None:
+                         warnings: list[str] | None = None, check: dict | None = None) -> None:
         """Timed lines -> segments table, in one transaction with the checkpoint (replaces, never appends)."""
         language = job.payload.get("language") or guess_language(" ".join(r["text"] for r in rows)) or detected
         fields = {"transcript_source": source}
@@ -488,6 +513,9 @@ class JobRunner:
             if playback is not None:
                 self.conn.execute("UPDATE recordings SET playback = ? WHERE id = ?", (playback, rec["id"]))
             self._warn(warnings or [])
+            # What media.speechcheck found (or nothing, for subtitles and text): kb.speech_checks reads it.
+            self._update_job("payload = json_set(payload, '$.transcript_check', json(?))",
+                             [json.dumps(check, ensure_ascii=False) if check else "null"])
             self._checkpoint("transcribing")
 
     def _embedding(self, job: JobRow, rec: dict) -> None:
@@ -540,7 +568,8 @@ class JobRunner:
             self._update_job(
                 "stage = 'done', progress = 1, completed_stage = 'indexing', error = NULL, message = ?,"
                 " claimed_by = NULL, claimed_pid = NULL, claimed_host = NULL, heartbeat_at = NULL,"
-                f" finished_at = {queue.NOW_SQL}", ["; ".join(warnings) or MSG_DONE])
+                f" finished_at = {queue.NOW_SQL}",
+                ["; ".join(warnings) or (MSG_INCOMPLETE if _incomplete(self.job()) else MSG_DONE)])
             recordings.update(self.conn, rec["id"], status="done", error=None)
         shutil.rmtree(queue.work_dir(self.config, rec["id"]), ignore_errors=True)
 
@@ -577,6 +606,11 @@ def read_wav(path: Path) -> np.ndarray:
             raise InputError(f"{path.name}: unexpected work file (not 16-bit mono)")
         frames = w.readframes(w.getnframes())
     return np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
+
+
+def _incomplete(job: JobRow) -> bool:
+    check = job.payload.get("transcript_check")
+    return bool(isinstance(check, dict) and check.get("incomplete"))
 
 
 def _auto(value: str) -> str | None:

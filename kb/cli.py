@@ -121,6 +121,11 @@ def ingest(ctx, paths, title, meister, technique, tags, language):
                 "exists": f"exists   #{result.recording_id} {result.path} ({result.message})",
                 "failed": f"FAILED   {result.message}"}[result.status]
         bar.write(line, file=sys.stderr if result.status == "failed" else sys.stdout)
+        if result.status == "added":
+            from kb import speech_checks
+
+            for check in speech_checks.incomplete(conn, [result.recording_id]).values():
+                bar.write(f"         {_incomplete_line(check)}; see kb show {result.recording_id}")
 
     with bar:
         results = ingestor.ingest_paths(paths, meta, on_file=on_file)
@@ -128,6 +133,47 @@ def ingest(ctx, paths, title, meister, technique, tags, language):
     exists = sum(r.status == "exists" for r in results)
     click.echo(f"{added} added, {exists} already present, {failed} failed", err=bool(failed))
     sys.exit(1 if failed else 0)
+
+
+def _incomplete_line(check: dict) -> str:
+    return (f"transcript looks incomplete: {check.get('chars', 0)} characters for "
+            f"{float(check.get('voiced_seconds') or 0) / 60:.1f} minutes of speech")
+
+
+def _other_model(config, check: dict) -> str:
+    from kb import speech_checks
+
+    used = str(check.get("model") or "")
+    return next((m for m in speech_checks.models(config) if not used.startswith(m + " ") and used != m), "base")
+
+
+@cli.command()
+@click.argument("recording_id", type=int)
+@click.option("--language", type=click.Choice(["ja", "en", "auto"]), default="auto", show_default=True)
+@click.option("--model", help="Speech model: base, tiny.en or the configured KB_WHISPER_MODEL (default: that one).")
+@click.pass_context
+def reprocess(ctx, recording_id, language, model):
+    """Transcribe a recording again from its stored original, e.g. in another language or with another model.
+
+    \b
+    Example:  kb reprocess 7 --language ja
+    """
+    from ingest.pipeline import Ingestor
+    from kb import recordings, speech_checks
+
+    conn = _open(ctx)
+    ingestor = Ingestor(ctx.obj, conn)
+    rec = recordings.get(conn, recording_id)
+    job_id = speech_checks.reprocess(ctx.obj, conn, recording_id, language=language, model=model,
+                                     claim=ingestor.claim)
+    with ingestor.store.batch():
+        result = ingestor._run(rec["source_name"], recording_id, job_id, None)
+    if result.status != "added":
+        click.echo(f"FAILED   {result.message}", err=True)
+        sys.exit(1)
+    click.echo(f"processed again #{recording_id} {result.title}")
+    for check in speech_checks.incomplete(conn, [recording_id]).values():
+        click.echo(f"  {_incomplete_line(check)}")
 
 
 def _fmt_time(seconds):
@@ -238,9 +284,18 @@ def show(ctx, recording_id, as_json):
     if as_json:
         rec["segments"] = segs
         rec["job"] = dict(job) if job else None
+        from kb import speech_checks
+
+        rec["transcript_check"] = speech_checks.checks(conn, [recording_id]).get(recording_id)
         click.echo(json.dumps(rec, ensure_ascii=False, indent=2))
         return
     click.echo(f"#{rec['id']} {rec['title']}")
+    from kb import speech_checks
+
+    for check in speech_checks.incomplete(conn, [recording_id]).values():
+        click.echo(f"  WARNING: {_incomplete_line(check)} (model {check.get('model')}, language "
+                   f"{check.get('language')}).\n  Process it again with another language or model, e.g. "
+                   f"kb reprocess {recording_id} --language ja   or   --model {_other_model(ctx.obj, check)}")
     for key in ("kind", "format", "source_name", "meister", "technique", "tags", "language", "duration", "pages",
                 "transcript_source", "status", "error", "created_at"):
         if rec.get(key) not in (None, "", []):

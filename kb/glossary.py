@@ -136,10 +136,34 @@ def list_terms(conn: sqlite3.Connection, organisation_id: int | None = None) -> 
     return [_row(r) for r in rows]
 
 
-def hotwords_for(conn: sqlite3.Connection, organisation_id: int | None) -> list[str]:
-    """The terms the recogniser is told about for a recording of this organisation (its own glossary)."""
+def hotwords_for(conn: sqlite3.Connection, organisation_id: int | None, *, technique: str | None = None,
+                 tags: Sequence[str] = (), title: str | None = None) -> list[str]:
+    """The terms the recogniser is told about for a recording of this organisation (its own glossary),
+    most relevant first.
+
+    Why the order: Whisper's prompt holds only about 224 tokens (media.asr trims the list to fit),
+    so with a large glossary the terms this recording most likely says must come first: terms
+    that are (or are named in) its technique, then its tags, then its title -- matched on the
+    term, its reading and its synonyms -- then the rest in the order they were added.
+
+    Terms only, never their readings: given as ``旋盤（せんばん）`` Whisper copies the pattern into
+    the transcript (「旋盤（で削る時）」) and decodes many times slower; the plain term is what
+    turns 先番 into 旋盤 (tests/test_asr_japanese.py).  Readings still widen search (synonym_groups)."""
     org = DEFAULT_ORGANISATION if organisation_id is None else int(organisation_id)
-    return [r[0] for r in conn.execute("SELECT term FROM glossary WHERE organisation_id = ? ORDER BY id", (org,))]
+    rows = conn.execute("SELECT term, reading, synonyms FROM glossary WHERE organisation_id = ? ORDER BY id",
+                        (org,)).fetchall()
+    contexts = [unicodedata.normalize("NFC", c or "").lower() for c in (technique, " ".join(tags or ()), title)]
+
+    def rank(i: int) -> tuple[int, int]:
+        r = rows[i]
+        names = [n.lower() for n in [r["term"], r["reading"], *json.loads(r["synonyms"] or "[]")] if n]
+        for level, context in enumerate(contexts):
+            if context and any(n in context or context in n for n in names):
+                return level, i
+        return len(contexts), i
+
+    order = sorted(range(len(rows)), key=rank)
+    return [rows[i]["term"] for i in order]
 
 
 def synonym_groups(conn: sqlite3.Connection) -> list[list[str]]:

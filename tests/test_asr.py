@@ -1,5 +1,6 @@
-"""Speech recognition: the bundled Whisper tiny.en through faster-whisper on real speech
-(Whisper's own jfk.flac expectations), and the openai-whisper backend's loading and
+"""Speech recognition: the bundled English-only Whisper tiny.en (pinned by name) through
+faster-whisper on real speech (Whisper's own jfk.flac expectations), the default multilingual
+base model assembled from its two packages (tests/test_asr_japanese.py has its Japanese), and the openai-whisper backend's loading and
 transcription path on a tiny randomly initialised checkpoint built here (no weights can be
 downloaded, and random weights make garbage text, so only the structure is checked)."""
 from __future__ import annotations
@@ -34,7 +35,8 @@ def jfk_audio() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def recognizer():
-    return load_recognizer("faster-whisper", "", threads=2)
+    """English-only tiny.en, asked for by name: these tests are about that model."""
+    return load_recognizer("faster-whisper", "tiny.en", threads=2)
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +91,29 @@ def test_english_only_model_asked_for_japanese(recognizer, jfk_audio):
 
 
 def test_recognizers_are_cached(recognizer):
-    assert load_recognizer("faster-whisper", "", threads=2) is recognizer
+    assert load_recognizer("faster-whisper", "tiny.en", threads=2) is recognizer
     assert recognizer.name == "faster-whisper" and "tiny.en" in recognizer.model_id
+    assert not recognizer.multilingual
+
+
+def test_default_model_is_multilingual_base():
+    """No setting changed: the model is the multilingual base, named as such in every record."""
+    from kb.settings import load_config
+
+    assert load_config().get("whisper_model") == "base"
+    default = load_recognizer("faster-whisper", "", threads=2)
+    assert load_recognizer("faster-whisper", "base", threads=2).model_id == default.model_id
+    assert default.multilingual and default.model_id.startswith("base (") and "tiny" not in default.model_id
+
+
+@pytest.mark.slow
+def test_default_model_on_english(jfk_audio):
+    """The multilingual default still gets English right, detecting it by itself."""
+    transcript = load_recognizer("faster-whisper", "", threads=2).transcribe(jfk_audio, language="auto")
+    assert transcript.language == "en" and transcript.warnings == []
+    text = transcript.text.lower()
+    assert "fellow americans" in text and "your country" in text
+    assert transcript.model.startswith("base (")
 
 
 def test_empty_and_malformed_audio(recognizer):
@@ -175,10 +198,10 @@ def test_decoding_settings_reach_faster_whisper(jfk):
     from kb.settings import load_config
     from media.ffmpeg import load_audio
 
-    default = load_recognizer("faster-whisper", "", threads=2)
+    default = load_recognizer("faster-whisper", "tiny.en", threads=2)
     assert (default.beam_size, default.compression_ratio_threshold) == (5, 3.0)
     config = load_config(whisper_beam_size="1", whisper_compression_ratio_threshold="0")
-    greedy = load_recognizer("faster-whisper", "", threads=2, beam_size=config.get_int("whisper_beam_size"),
+    greedy = load_recognizer("faster-whisper", "tiny.en", threads=2, beam_size=config.get_int("whisper_beam_size"),
                              compression_ratio_threshold=config.get_float("whisper_compression_ratio_threshold"))
     assert greedy is not default
     assert (greedy.beam_size, greedy.compression_ratio_threshold) == (1, None)

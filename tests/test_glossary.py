@@ -137,3 +137,17 @@ def test_cli_glossary_commands_take_an_organisation(tmp_path):
     assert r.exit_code == 1 and "no glossary term" in r.output  # it is in organisation 2, not 1
     assert kb("glossary", "remove", "バイト", "--org", "第二工場").exit_code == 0
     assert kb("glossary", "list").output.splitlines() == ["心押し台  (しんおしだい / テールストック, tailstock)"]
+
+
+def test_hotwords_put_the_recordings_technique_and_tags_first(db):
+    """A large glossary does not fit Whisper's prompt: the terms this recording likely says come first."""
+    for term, reading, synonyms in [("段取り", "だんどり", ()), ("バイト", None, ()), ("溶接", "ようせつ", ("TIG",)),
+                                    ("ひずみ", None, ()), ("旋盤", "せんばん", ("lathe",)), ("心押し台", None, ())]:
+        glossary.add(db, term, reading, synonyms)
+    plain = glossary.hotwords_for(db, 1)
+    assert plain == ["段取り", "バイト", "溶接", "ひずみ", "旋盤", "心押し台"]  # no context: as added
+    ranked = glossary.hotwords_for(db, 1, technique="溶接", tags=["ひずみ取り"], title="旋盤の話")
+    assert ranked[:3] == ["溶接", "ひずみ", "旋盤"] and sorted(ranked) == sorted(plain)
+    assert glossary.hotwords_for(db, 1, technique="TIG溶接")[0] == "溶接"  # matched on a synonym too
+    assert glossary.hotwords_for(db, 1, technique="Lathe")[0] == "旋盤"
+    assert all("（" not in t for t in ranked)  # terms only: readings in the prompt made Whisper copy them

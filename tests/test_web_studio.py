@@ -1,6 +1,6 @@
 """The studio pages: who may use them, uploading through the form, live states, editing, replacing, deleting.
 
-A fresh knowledge base with the default models (Whisper tiny.en, e5, USE) and
+A fresh knowledge base with the default models (Whisper base, e5, USE) and
 the real worker: jfk.flac is uploaded through the plain form and watched to the
 end through the list fragment htmx polls; editing, replacing and deleting are
 checked against files, rows, both indexes and search.

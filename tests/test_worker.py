@@ -1,6 +1,6 @@
 """`kb worker` and the worker thread of `kb serve`: jobs run in the background, stage by stage.
 
-Real ffmpeg, Whisper tiny.en and SQLite; the hash embedder where the test is not
+Real ffmpeg, the default Whisper (multilingual base) and SQLite; the hash embedder where the test is not
 about search quality.  The two-process test runs real `python -m kb worker`s.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A worker killed with SIGKILL loses nothing: the next worker finishes the job, with no duplicates.
 
 Real parts throughout: `python -m kb worker` subprocesses, real ffmpeg, Whisper
-tiny.en and the default embedders, SQLite and FAISS on disk.  The lease is
+base (the default) and the default embedders, SQLite and FAISS on disk.  The lease is
 long (600 s) on purpose: the job must be taken over because its worker's
 process is gone, not because time passed.
 """

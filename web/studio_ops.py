@@ -65,7 +65,7 @@ def job_states(conn, ids) -> dict[int, dict]:
     return queue.job_states(conn, list(ids)) if ids else {}
 
 
-def row(rec: Mapping, state: Mapping | None) -> dict:
+def row(rec: Mapping, state: Mapping | None, check: Mapping | None = None) -> dict:
     """One recording as the studio shows it: its details, its stage in words, percent, message, addresses."""
     state = dict(state or {})
     status, job_stage = rec["status"], state.get("stage")
@@ -102,6 +102,9 @@ def row(rec: Mapping, state: Mapping | None) -> dict:
         "url": f"/r/{rid}", "edit_url": f"/studio/r/{rid}/edit", "delete_url": f"/studio/r/{rid}/delete",
         "transcript_url": f"/r/{rid}/transcript/edit",
         "retry_url": f"/studio/r/{rid}/retry" if stage == "failed" else None,
+        # media.speechcheck found far fewer characters than the speech holds (kb.speech_checks).
+        "incomplete": bool(stage == "done" and check and check.get("incomplete")),
+        "reprocess_url": f"/studio/r/{rid}/reprocess" if stage == "done" and rec["kind"] != "document" else None,
     }
 
 
@@ -112,9 +115,13 @@ def list_payload(conn, viewer: Viewer, page: int = 1) -> dict:
     page = max(1, min(page, pages))
     shown = recs[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     states = job_states(conn, [r["id"] for r in shown])
-    rows = [row(r, states.get(r["id"])) for r in shown]
+    from kb import speech_checks
+
+    checks = speech_checks.incomplete(conn, [r["id"] for r in shown])
+    rows = [row(r, states.get(r["id"]), checks.get(r["id"])) for r in shown]
     return {"count": len(recs), "page": page, "pages": pages, "recordings": rows,
-            "active": any(r["active"] for r in rows)}
+            "active": any(r["active"] for r in rows),
+            "speech_models": speech_checks.models(kb_config()) if checks else []}
 
 
 def job_json(conn, recording_id: int) -> dict:

@@ -153,6 +153,32 @@ def retry(recording_id: int):
     return redirect(url_for("studio.studio", done="retry"), code=303)
 
 
+@bp.post("/studio/r/<int:recording_id>/reprocess")
+@auth.role_required("meister")
+def reprocess(recording_id: int):
+    """Process a done recording again from its original with another language and/or speech model
+    (offered where its transcript looks incomplete; kb.speech_checks)."""
+    from kb import speech_checks
+
+    conn = get_db()
+    rec = auth.editable_recording(recording_id)
+    if rec["status"] != "done" or rec["kind"] == "document":
+        return refuse(409, _("Only a processed video or sound recording can be processed again."))
+    language = request.form.get("language") or "auto"
+    model = request.form.get("model") or None
+    if language not in speech_checks.LANGUAGES or (model and model not in speech_checks.models(kb_config())):
+        return refuse(400, _("Choose a language and a speech model from the list."))
+    try:
+        speech_checks.reprocess(kb_config(), conn, recording_id, language=language, model=model)
+    except KBError as e:
+        return refuse(409, str(e))
+    if wants_json():
+        return jsonify(studio_ops.job_json(conn, recording_id)), 202
+    if http.is_partial():
+        return states()
+    return redirect(url_for("studio.studio", done="retry"), code=303)
+
+
 def _edit_page(conn, viewer, rec: dict, *, values: dict, error: str | None = None,
                replace_error: str | None = None, saved: bool = False, status: int = 200):
     data = studio_ops.row(rec, studio_ops.job_states(conn, [rec["id"]]).get(rec["id"]))
