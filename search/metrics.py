@@ -48,3 +48,36 @@ def summarise(ranked: Sequence[Sequence[str]], gold: Sequence[set[str]]) -> dict
         "recall@10": round(recall_at(ranked, gold, 10), 4),
         "n": len(ranked),
     }
+
+
+def _cer_chars(text: str) -> str:
+    """What character error rate compares: NFKC, no spaces or punctuation (Whisper and the writer
+    punctuate differently, and a missing 、 is not a recognition error)."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions) between two strings."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def character_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:
+    """Corpus CER: the summed edit distance over the summed reference length (letters and digits only)."""
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} references but {len(hypotheses)} transcripts: they must pair up")
+    refs = [_cer_chars(r) for r in references]
+    total = sum(len(r) for r in refs)
+    if total == 0:
+        return 0.0
+    return sum(edit_distance(r, _cer_chars(h)) for r, h in zip(refs, hypotheses)) / total

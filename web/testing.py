@@ -124,7 +124,7 @@ def add_visibility_cases(config, conn) -> None:
             raise RuntimeError(result.message)
     source = conn.execute("SELECT id FROM recordings WHERE title = ?", (LATHE_VIDEO,)).fetchone()
     if source is None:
-        return  # no demo videos (espeak-ng missing): the tests that need them skip
+        return  # no demo videos (no Japanese speech or ffmpeg here): the tests that need them skip
     for title, visibility, organisation, meister, status in VIDEO_CASES.values():
         copy_recording(config, conn, source[0], title=title, visibility=visibility, organisation_id=organisation,
                        meister=meister, status=status)

