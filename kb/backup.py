@@ -336,13 +336,14 @@ def _backup(config: Config, dest: Path, say: Log, keep: int) -> BackupResult:
         result.index = "copied" if index_kept else "rebuild on restore"
         snap = sqlite3.connect(f"file:{work / DB_NAME}?mode=ro", uri=True)
         try:  # a copy of a damaged database would only look like a backup
-            verdict = [r[0] for r in snap.execute("PRAGMA quick_check")]
+            verdict = [r[0] for r in snap.execute("PRAGMA integrity_check")]  # as kb check does
         except sqlite3.DatabaseError as e:
             verdict = [str(e)]
         finally:
             snap.close()
         if verdict != ["ok"]:
-            result.problems.append(f"{DB_NAME}: the database is damaged ({verdict[0]}); run `kb check`")
+            raise BackupError(f"{config.db_path}: the database is damaged ({verdict[0]}); no backup was made. "
+                              "Run `kb check`, and restore the last good backup (docs/backup.md)")
         # 3. originals the copy names that were uploaded meanwhile; then browser copies
         snap = sqlite3.connect(f"file:{work / DB_NAME}?mode=ro", uri=True)
         try:

@@ -163,7 +163,7 @@ def test_video_page_has_player_at_the_moment_subtitles_and_transcript(client, la
     begin = current["start"] if starting else 24.0
     assert '<video id="player"' in page and f'data-start="{begin}"' in page
     assert f'<source src="/r/{lathe_video}/media#t={begin}" type="video/mp4">' in page
-    assert f'<track kind="subtitles" src="/r/{lathe_video}/subtitles.vtt" srclang="en"' in page
+    assert f'<track kind="subtitles" src="/r/{lathe_video}/subtitles.vtt" srclang="ja"' in page
     assert f'poster="/r/{lathe_video}/thumb/{int(begin)}.jpg"' in page
     line = re.search(r'<li class="current" aria-current="true"><a href="\?t=(\d+)" data-start="([\d.]+)"', page)
     assert line and float(line.group(2)) == current["start"]
@@ -175,7 +175,7 @@ def test_subtitles_are_webvtt_from_the_segments(client, lathe_video):
     r = client.get(f"/r/{lathe_video}/subtitles.vtt")
     assert r.status_code == 200 and r.mimetype == "text/vtt"
     vtt = r.get_data(as_text=True)
-    assert vtt.startswith("WEBVTT") and "00:00:00.000 --> " in vtt and "spindle speed" in vtt
+    assert vtt.startswith("WEBVTT") and "00:00:00.000 --> " in vtt and "回転数" in vtt  # the narration is Japanese
 
 
 def test_media_is_served_with_range_requests(client, lathe_video, home):

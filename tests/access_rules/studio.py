@@ -38,6 +38,8 @@ RULES = [
          data={"title": "直した題 {unique}", "technique": "旋盤", "tags": "段取り", "visibility": "private"}),
     Rule("studio.retry", "POST", "/studio/r/{rec}/retry", STUDIO(409),
          note="none of the targets failed, so there is nothing to try again: 409 for those who may"),
+    Rule("studio.reprocess", "POST", "/studio/r/{rec}/reprocess", STUDIO(400), data={"language": "xx"},
+         note="a language not offered: 400 for those who may (re-processing itself: test_web_speech_check.py)"),
     Rule("studio.replace", "POST", "/studio/r/{rec}/replace", STUDIO(400),
          note="no file sent: 400 (replacing with a file: test_web_studio.py)"),
     Rule("studio.delete", "GET", "/studio/r/{rec}/delete", STUDIO(200)),

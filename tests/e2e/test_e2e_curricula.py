@@ -78,7 +78,9 @@ def test_build_assign_learn_sign_off_and_follow(server, playwright, tmp_path):
     page.wait_for_url(re.compile(r"/curricula/\d+$"))
     cid = int(page.url.rsplit("/", 1)[1])
     for n in range(2):
-        page.goto(running.url + "/search?q=chatter+long+shaft+lathe&kind=video")
+        page.goto(running.url + "/search?q=長い軸+びびり+旋盤&kind=video")
+        if page.locator("details.weak-hits").count():  # the nearer-miss videos are folded below the answer
+            page.locator("details.weak-hits summary").click()
         page.locator(".hit a.add-to-curriculum").nth(n).click()
         page.wait_for_url(re.compile(r"/curricula/add\?"))
         page.select_option("#add-curriculum", label=TITLE)

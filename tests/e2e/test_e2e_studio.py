@@ -105,7 +105,7 @@ def test_meister_uploads_and_corrects_a_line_then_an_apprentice_finds_it(server,
     first = page.locator(".hit").first
     assert NEW_WORD in first.inner_text()
     href = first.locator(f"a[href^='/r/{rid}']").first.get_attribute("href")
-    assert re.fullmatch(rf"/r/{rid}\?t=\d+", href), href
+    assert re.fullmatch(rf"/r/{rid}\?t=\d+&q=\S+", href), href  # the result link carries the search
     page.goto(running.url + href)
     assert NEW_WORD in page.locator("#transcript").inner_text()
     context.close()

@@ -162,12 +162,12 @@ def reprocess(recording_id: int):
 
     conn = get_db()
     rec = auth.editable_recording(recording_id)
-    if rec["status"] != "done" or rec["kind"] == "document":
-        return refuse(409, _("Only a processed video or sound recording can be processed again."))
     language = request.form.get("language") or "auto"
     model = request.form.get("model") or None
     if language not in speech_checks.LANGUAGES or (model and model not in speech_checks.models(kb_config())):
         return refuse(400, _("Choose a language and a speech model from the list."))
+    if rec["status"] != "done" or rec["kind"] == "document":
+        return refuse(409, _("Only a processed video or sound recording can be processed again."))
     try:
         speech_checks.reprocess(kb_config(), conn, recording_id, language=language, model=model)
     except KBError as e:
