@@ -165,7 +165,10 @@ def test_site_answers_while_a_large_document_is_embedded_and_while_a_batch_is_ap
             service = app.extensions["search_service"]
             # 1. The worker is embedding: logins, searches and a delete all answer meanwhile.
             people = [Browser(server.url) for _ in range(8)]
-            _in_parallel(8, lambda i: people[i].login("minarai" if i else "yamada"))
+            # One after another: parallel logins to one account are refused past the lockout limit by
+            # design (attempts are counted before the password is checked: issue 16, defect 14).
+            for i, person in enumerate(people):
+                person.login("minarai" if i else "yamada")
             found = _in_parallel(8, lambda i: people[i].search_ids(["旋盤のチャック", "溶接の電流", "砥石のバランス"][i % 3]))
             assert [ids[0] for ids in found] == [[lathe, weld, grind][i % 3] for i in range(8)]
             meister = people[0]
