@@ -146,11 +146,7 @@ def retry(recording_id: int):
         queue.retry(conn, recording_id)
     except KBError as e:
         return refuse(409, str(e))
-    if wants_json():
-        return jsonify(studio_ops.job_json(conn, recording_id)), 202
-    if http.is_partial():
-        return states()
-    return redirect(url_for("studio.studio", done="retry"), code=303)
+    return _queued_again(conn, recording_id)
 
 
 @bp.post("/studio/r/<int:recording_id>/reprocess")
@@ -172,6 +168,11 @@ def reprocess(recording_id: int):
         speech_checks.reprocess(kb_config(), conn, recording_id, language=language, model=model)
     except KBError as e:
         return refuse(409, str(e))
+    return _queued_again(conn, recording_id)
+
+
+def _queued_again(conn, recording_id: int):
+    """The answer to a retry or a re-processing: the job (JSON), the live list (htmx), or the studio."""
     if wants_json():
         return jsonify(studio_ops.job_json(conn, recording_id)), 202
     if http.is_partial():
