@@ -26,7 +26,6 @@ keeps dying after ``job_max_attempts`` tries.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -41,6 +40,7 @@ from typing import Iterable, Sequence
 
 from kb import recordings
 from kb.errors import InputError
+from kb.home import sha256_file
 from kb.recordings import RecordingMeta
 from kb.settings import Config
 
@@ -97,12 +97,7 @@ class CheckedFile:
 # ---------------------------------------------------------------- checks and storage
 
 
-def sha256_of(path: Path, bufsize: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(bufsize):
-            h.update(chunk)
-    return h.hexdigest()
+sha256_of = sha256_file  # the name callers here have always used
 
 
 def check_file(config: Config, path: str | os.PathLike, shown: str) -> CheckedFile:

@@ -54,6 +54,7 @@ from typing import Callable
 
 from kb import db
 from kb.errors import KBError
+from kb.home import sha256_file
 from kb.settings import SETTINGS, Config
 
 FORMAT = 1
@@ -88,14 +89,6 @@ class BackupResult:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def sha256_file(path: Path, bufsize: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(bufsize):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _now() -> str:

@@ -1,7 +1,9 @@
 """KB_HOME: the one folder that holds a knowledge base (database, indexes, originals, derived media)."""
 from __future__ import annotations
 
+import hashlib
 import sqlite3
+from pathlib import Path
 
 from kb import db
 from kb.errors import KBError
@@ -26,3 +28,12 @@ def open_db(config: Config, create: bool = False) -> sqlite3.Connection:
     conn = db.connect(config.db_path)
     db.migrate(conn)
     return conn
+
+
+def sha256_file(path: Path, bufsize: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in 1 MiB pieces (stored originals, backups and checks all name files by it)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(bufsize):
+            h.update(chunk)
+    return h.hexdigest()
