@@ -23,6 +23,13 @@ What each figure counts (organisation = the figure for one organisation):
   year (organisation: the one visited); hours summed; distinct technicians coached.
 - curricula_run: curricula with at least one assignment made in the year (organisation: to
   someone of that organisation, directly or through a cohort).
+
+Months (issue 14, item 9): a monthly bar counts what its figure's name says *for that month*.
+The three "distinct" figures (meisters_active, technicians_reached, curricula_run) carry every
+day of activity in the year in their entries (``activity``: [[day, reason], ...]), so a
+meister who recorded in May and in December is in both bars; their bars therefore do not add
+up to the year, which counts each one once.  The other monthly figures date each record once
+(a recording, a session), and their bars add up to the year.
 - completion_rate: of the technicians assigned a curriculum in the year, those who completed
   every curriculum assigned to them that year (kb.curricula_progress.is_completed: all
   required items signed off), in percent.  Their state now, not at the year's end.
@@ -206,25 +213,35 @@ def _confirmed_sessions(conn, fiscal_year, organisation_id) -> list[sqlite3.Row]
                             ORDER BY s.held_on, s.id""", [first, last, *params]).fetchall()
 
 
+def _activity_entry(kind: str, id_: int, label: str, activity: list[tuple[str, str]]) -> dict:
+    """An entry of a "distinct" figure: dated by its first day of activity in the year, carrying every
+    (day, reason) of it so a month can be cut out of it (see in_month)."""
+    activity = sorted(set(activity))
+    reasons = {reason for _, reason in activity}
+    return _entry(kind, id_, label, activity[0][0], reason=_reason(reasons),
+                  activity=[list(pair) for pair in activity])
+
+
+def _reason(reasons: set[str]) -> str:
+    """The reasons of one entry as the trace's "Why" column names them ("coached+recorded")."""
+    return "+".join(sorted(reasons))
+
+
 def trace_meisters_active(conn, fiscal_year, organisation_id=None) -> list[dict]:
-    active: dict[int, dict] = {}
+    names: dict[int, str] = {}
+    activity: dict[int, list[tuple[str, str]]] = {}
     for s in _confirmed_sessions(conn, fiscal_year, organisation_id):
-        active.setdefault(s["meister_id"], _entry("meister", s["meister_id"], s["meister"], s["held_on"],
-                                                  reason="coached"))
+        names[s["meister_id"]] = s["meister"]
+        activity.setdefault(s["meister_id"], []).append((s["held_on"], "coached"))
     start, end = utc_bounds(fiscal_year)
     extra, params = _org("r.organisation_id", organisation_id)
-    for r in conn.execute(f"""SELECT r.meister_id, m.name, MIN(r.done_at) AS first FROM recordings r
+    for r in conn.execute(f"""SELECT r.meister_id, m.name, r.done_at FROM recordings r
                               JOIN meisters m ON m.id = r.meister_id WHERE r.status = 'done'
-                              AND r.done_at >= ? AND r.done_at < ?{extra} GROUP BY r.meister_id""",
-                          [start, end, *params]):
-        day = japan_day(r["first"])
-        if r["meister_id"] not in active:
-            active[r["meister_id"]] = _entry("meister", r["meister_id"], r["name"], day, reason="recorded")
-        else:
-            entry = active[r["meister_id"]]
-            entry["reason"] = "coached+recorded"
-            entry["date"] = min(entry["date"], day)
-    return sorted(active.values(), key=lambda e: (e["label"], e["id"]))
+                              AND r.done_at >= ? AND r.done_at < ?{extra}""", [start, end, *params]):
+        names[r["meister_id"]] = r["name"]
+        activity.setdefault(r["meister_id"], []).append((japan_day(r["done_at"]), "recorded"))
+    out = [_activity_entry("meister", mid, names[mid], days) for mid, days in activity.items()]
+    return sorted(out, key=lambda e: (e["label"], e["id"]))
 
 
 def trace_coaching_sessions(conn, fiscal_year, organisation_id=None) -> list[dict]:
@@ -236,35 +253,43 @@ trace_coaching_hours = trace_coaching_sessions
 
 
 def trace_technicians_reached(conn, fiscal_year, organisation_id=None) -> list[dict]:
-    sessions = _confirmed_sessions(conn, fiscal_year, organisation_id)
-    reached: dict[int, dict] = {}
-    for s in sessions:
-        for u in conn.execute("""SELECT u.id, u.display_name
-                                 FROM coaching_technicians t JOIN users u ON u.id = t.user_id
-                                 WHERE t.session_id = ?""", (s["id"],)):
-            reached.setdefault(u["id"], _entry("user", u["id"], u["display_name"], s["held_on"]))
-    return sorted(reached.values(), key=lambda e: (e["label"], e["id"]))
+    first, last = fiscal_year_bounds(fiscal_year)
+    extra, params = _org("s.organisation_id", organisation_id)
+    names: dict[int, str] = {}
+    activity: dict[int, list[tuple[str, str]]] = {}
+    for row in conn.execute(f"""SELECT u.id, u.display_name, s.held_on
+                                FROM coaching_sessions s JOIN coaching_technicians t ON t.session_id = s.id
+                                JOIN users u ON u.id = t.user_id
+                                WHERE s.confirmed_at IS NOT NULL AND s.held_on BETWEEN ? AND ?{extra}""",
+                            [first, last, *params]):
+        names[row["id"]] = row["display_name"]
+        activity.setdefault(row["id"], []).append((row["held_on"], "coached"))
+    out = [_activity_entry("user", uid, names[uid], days) for uid, days in activity.items()]
+    return sorted(out, key=lambda e: (e["label"], e["id"]))
 
 
-def _assignments(conn, fiscal_year, organisation_id) -> list[sqlite3.Row]:
-    """(curriculum, technician) pairs assigned in the year, directly or through a cohort."""
+def _assignments(conn, fiscal_year, organisation_id, every: bool = False) -> list[sqlite3.Row]:
+    """(curriculum, technician) pairs assigned in the year, directly or through a cohort (the first
+    assignment of each pair; ``every``: one row per assignment, for the months)."""
     start, end = utc_bounds(fiscal_year)
     extra, params = _org("u.organisation_id", organisation_id)
+    group = "a.id, u.id" if every else "a.curriculum_id, u.id"
     return conn.execute(f"""
         SELECT a.curriculum_id, c.title, u.id AS user_id, u.display_name, MIN(a.created_at) AS assigned_at
         FROM curriculum_assignments a LEFT JOIN cohort_members cm ON cm.cohort_id = a.cohort_id
         JOIN users u ON u.id = COALESCE(a.user_id, cm.user_id) JOIN curricula c ON c.id = a.curriculum_id
         WHERE a.created_at >= ? AND a.created_at < ?{extra}
-        GROUP BY a.curriculum_id, u.id ORDER BY a.curriculum_id, u.id""", [start, end, *params]).fetchall()
+        GROUP BY {group} ORDER BY a.curriculum_id, u.id""", [start, end, *params]).fetchall()
 
 
 def trace_curricula_run(conn, fiscal_year, organisation_id=None) -> list[dict]:
-    run: dict[int, dict] = {}
-    for a in _assignments(conn, fiscal_year, organisation_id):
-        day = japan_day(a["assigned_at"])
-        entry = run.setdefault(a["curriculum_id"], _entry("curriculum", a["curriculum_id"], a["title"], day))
-        entry["date"] = min(entry["date"], day)
-    return sorted(run.values(), key=lambda e: (e["label"], e["id"]))
+    titles: dict[int, str] = {}
+    activity: dict[int, list[tuple[str, str]]] = {}
+    for a in _assignments(conn, fiscal_year, organisation_id, every=True):
+        titles[a["curriculum_id"]] = a["title"]
+        activity.setdefault(a["curriculum_id"], []).append((japan_day(a["assigned_at"]), "assigned"))
+    out = [_activity_entry("curriculum", cid, titles[cid], days) for cid, days in activity.items()]
+    return sorted(out, key=lambda e: (e["label"], e["id"]))
 
 
 def trace_completion_rate(conn, fiscal_year, organisation_id=None) -> list[dict]:
@@ -352,10 +377,13 @@ def figures(conn: sqlite3.Connection, fiscal_year: int, organisation_id: int | N
 
 # ---------------------------------------------------------------- for the dashboard: months, years, targets
 
-# Figures whose every record is dated inside the year, so their months add up to the figure.
-# meisters_registered is a running total (registered on or before the year's end): no months.
+# Figures with bars by month.  meisters_registered is a running total (registered on or before the
+# year's end): no months.  The DISTINCT ones count each meister / technician / curriculum once in the
+# year but once in every month it was active, so their bars do not add up to the year (ADDS_UP do).
 MONTHLY = ("technique_records", "meisters_active", "coaching_sessions", "coaching_hours",
            "technicians_reached", "curricula_run")
+DISTINCT = ("meisters_active", "technicians_reached", "curricula_run")
+ADDS_UP = tuple(name for name in MONTHLY if name not in DISTINCT)
 
 
 def months(fiscal_year: int) -> list[str]:
@@ -364,8 +392,20 @@ def months(fiscal_year: int) -> list[str]:
 
 
 def in_month(records: list[dict], month: str) -> list[dict]:
-    """The records dated in ``month`` (YYYY-MM): what one monthly bar counts."""
-    return [r for r in records if (r.get("date") or "")[:7] == month]
+    """What one monthly bar counts: the records active in ``month`` (YYYY-MM).  A record with
+    ``activity`` (a distinct figure's) is in every month it was active in, dated by its first day
+    there, with the month's own activity and reason; any other record is in its date's month."""
+    out = []
+    for r in records:
+        if "activity" not in r:
+            if (r.get("date") or "")[:7] == month:
+                out.append(r)
+            continue
+        those = [pair for pair in r["activity"] if pair[0][:7] == month]
+        if those:
+            out.append({**r, "date": those[0][0], "reason": _reason({reason for _, reason in those}),
+                        "activity": those})
+    return out
 
 
 def month_value(unit: str, records: list[dict]) -> float:
@@ -376,8 +416,9 @@ def month_value(unit: str, records: list[dict]) -> float:
 
 
 def by_month(fig: Figure) -> list[dict]:
-    """[{month, value, count}] April to March, built from the figure's own records, so the bars and the
-    figure cannot disagree (for MONTHLY figures the values add up to the figure); [] for the others."""
+    """[{month, value, count}] April to March, each bar built from the figure's own records cut by
+    in_month (so a bar and its trace cannot disagree); [] for figures without months.  For ADDS_UP
+    figures the values add up to the figure; for DISTINCT ones each bar is that month's distinct count."""
     if fig.name not in MONTHLY:
         return []
     out = []

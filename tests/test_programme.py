@@ -167,6 +167,77 @@ def test_active_meisters_coached_or_recorded_in_the_year(kb):
     assert {e["id"] for e in programme.trace(conn, "meisters_active", 2024)} == {m["tanaka"]}
 
 
+def bars(conn, name, year, org=None):
+    """{month: value} of a figure's monthly bars, only the months that are not 0."""
+    return {b["month"]: b["value"] for b in programme.by_month(programme.figure(conn, name, year, org)) if b["value"]}
+
+
+@pytest.fixture
+def december(kb):
+    """The fixture plus a busy December 2025 (issue 14, item 9): 鈴木 finishes a recording on 5 December,
+    田中 one at 00:30 on 1 December Japan time (30 November in UTC), and 田中 coaches 小林 (t1, coached in
+    April already) on 2 December."""
+    conn, a, m, u, r, s = kb
+    r["r6"] = add_recording(conn, "面取り", meister="鈴木", organisation_id=1, done_at="2025-12-05T01:00:00Z")
+    r["r7"] = add_recording(conn, "段付け", meister="田中", organisation_id=1, done_at="2025-11-30T15:30:00Z")
+    s["s5"] = coaching.log_session(conn, users.get_account(conn, u["coord"]), held_on="2025-12-02",
+                                   meister_id=m["tanaka"], organisation_id=1, hours=1, technicians=[u["t1"]])
+    return kb
+
+
+def test_active_meisters_bar_counts_the_meisters_active_in_that_month(december):
+    conn, a, m, u, r, s = december
+    fig = programme.figure(conn, "meisters_active", FY)
+    assert fig.value == 3  # the year counts each meister once
+    # 田中: April (r2, s2), December (r7, s5), March (r5: 23:00 on 31 March Japan time); 鈴木: October (r3) and
+    # December (r6); 高橋: December (s4).  Before issue 14 December showed 1 (高橋, the only first activity).
+    assert bars(conn, "meisters_active", FY) == {"2025-04": 1, "2025-10": 1, "2025-12": 3, "2026-03": 1}
+    dec = programme.in_month(fig.records, "2025-12")
+    assert {e["id"]: (e["date"], e["reason"]) for e in dec} == {
+        m["tanaka"]: ("2025-12-01", "coached+recorded"), m["suzuki"]: ("2025-12-05", "recorded"),
+        m["takahashi"]: ("2025-12-01", "coached")}
+    assert {e["id"]: e["reason"] for e in fig.records}[m["suzuki"]] == "recorded"  # the year's reason stays
+    assert sum(bars(conn, "meisters_active", FY).values()) > fig.value  # bars no longer add up to the year
+    assert bars(conn, "meisters_active", FY, a) == {"2025-04": 1, "2025-10": 1, "2025-12": 1}
+
+
+def test_technicians_bar_counts_the_technicians_coached_in_that_month(december):
+    conn, a, m, u, r, s = december
+    fig = programme.figure(conn, "technicians_reached", FY)
+    assert fig.value == 3  # 小林, 佐藤, 伊藤, each once in the year
+    # 小林 was coached in April and again on 2 December: December counts him (before: 1, only 伊藤).
+    assert bars(conn, "technicians_reached", FY) == {"2025-04": 2, "2025-12": 2}
+    assert ids(programme.in_month(fig.records, "2025-12")) == [u["t3"], u["t1"]]  # 伊藤, 小林 by name
+    assert programme.in_month(fig.records, "2025-05") == []  # a month with none
+    coaching.confirm(conn, s["s3"], users.get_account(conn, u["coord"]))  # 小林 on 10 June, once confirmed
+    assert bars(conn, "technicians_reached", FY) == {"2025-04": 2, "2025-06": 1, "2025-12": 2}
+    assert programme.figure(conn, "technicians_reached", FY).value == 3
+
+
+def test_monthly_bars_respect_the_fiscal_year_april_to_march(december):
+    conn, a, m, u, r, s = december
+    # r1 finished at 23:59:59 on 31 March 2025 Japan time and s1 was held that day: FY2024's March bar;
+    # r2 (00:00 on 1 April) and s2 (1 April): FY2025's April bar.
+    assert bars(conn, "meisters_active", 2024) == {"2025-03": 1}
+    assert bars(conn, "technicians_reached", 2024) == {"2025-03": 1}
+    assert [b["month"] for b in programme.by_month(programme.figure(conn, "meisters_active", FY))] == \
+        programme.months(FY) == ["2025-04", "2025-05", "2025-06", "2025-07", "2025-08", "2025-09", "2025-10",
+                                 "2025-11", "2025-12", "2026-01", "2026-02", "2026-03"]
+    assert programme.in_month(programme.trace(conn, "meisters_active", FY), "2025-03") == []  # not this year's
+    # a year with nothing: twelve bars of 0, never an error
+    empty = programme.by_month(programme.figure(conn, "technicians_reached", 2030))
+    assert [b["value"] for b in empty] == [0] * 12 and programme.figure(conn, "technicians_reached", 2030).value == 0
+
+
+def test_bars_of_counted_records_still_add_up_to_the_year(december):
+    conn, a, m, u, r, s = december
+    for name in programme.ADDS_UP:
+        fig = programme.figure(conn, name, FY)
+        assert round(sum(b["value"] for b in programme.by_month(fig)), 2) == fig.value, name
+    assert bars(conn, "technique_records", FY) == {"2025-04": 1, "2025-10": 1, "2025-12": 2, "2026-03": 1}
+    assert bars(conn, "coaching_hours", FY) == {"2025-04": 3, "2025-12": 3}
+
+
 @pytest.fixture
 def with_curricula(kb):
     conn, a, m, u, r, s = kb
@@ -195,6 +266,8 @@ def test_curricula_run_and_succession_completion(with_curricula):
     (conn, a, m, u, r, s), c1, c2, i3 = with_curricula
     assert ids(programme.trace(conn, "curricula_run", FY)) == [c1]
     assert ids(programme.trace(conn, "curricula_run", 2024)) == [c2]
+    # c1 was assigned to 小林 in May and to a cohort in June: in both months' bars, once in the year
+    assert bars(conn, "curricula_run", FY) == {"2025-05": 1, "2025-06": 1}
     assert ids(programme.trace(conn, "curricula_run", FY, a)) == [c1]
     assert programme.trace(conn, "curricula_run", 2026) == []
     fig = programme.figure(conn, "completion_rate", FY)

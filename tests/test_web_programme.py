@@ -138,21 +138,59 @@ def test_the_fiscal_year_boundary_31_march_and_1_april(small):
         assert traced_ids(page) == [("recording", ids[recording])]
 
 
-def test_monthly_bars_add_up_to_their_figure_and_link_to_their_records(small):
+def test_monthly_bars_count_their_month_and_link_to_their_records(small):
     app, conn, ids = small
     client = client_as(app, "coord")
     data = client.get(f"/programme?fy={FY}", headers={"Accept": "application/json"}).get_json()
     for f in data["figures"]:
         if f["name"] not in programme.MONTHLY:
-            assert f["months"] == []
+            assert f["months"] == [] and f["months_help"] is None
             continue
-        assert round(sum(m["value"] for m in f["months"]), 2) == f["value"], f["name"]
+        total = round(sum(m["value"] for m in f["months"]), 2)
+        if f["name"] in programme.ADDS_UP:
+            assert total == f["value"] and f["months_add_up"] is True, f["name"]
+        else:  # each meister / technician / curriculum once in the year, once in every month it was active
+            assert total >= f["value"] and f["months_add_up"] is False, f["name"]
         for m in f["months"]:
             listed = client.get(m["trace"], headers={"Accept": "application/json"}).get_json()
             assert len(listed["records"]) == m["count"], (f["name"], m["month"])
+            assert all(r["date"].startswith(m["month"]) for r in listed["records"]), (f["name"], m["month"])
     page = client.get(f"/programme?fy={FY}").get_data(as_text=True)
     assert '<svg viewBox="0 0 360 150" role="group"' in page and "style=" not in page
     assert f'href="/programme/figures/coaching_hours?fy={FY}&amp;org=&amp;month=2025-12"' in page
+    for name in programme.MONTHLY:  # twelve bars, each a link to its month's records
+        card = page.split(f'data-figure="{name}"')[1].split("</article>")[0]
+        months = re.findall(r'<a href="([^"]+)" class="chart-link" data-month="([\d-]+)"', card)
+        assert [m for _, m in months] == programme.months(FY), name
+        assert all(href.endswith(f"month={m}") and f"/programme/figures/{name}?" in href for href, m in months)
+
+
+def test_december_bars_count_who_was_active_in_december(small):
+    """Issue 14, item 9: 田中, active since April, coached 伊藤 on 1 December; 小林 (coached in April) is
+    coached again on 2 December.  December's bars now show them; the year still counts each once."""
+    app, conn, ids = small
+    coaching.log_session(conn, users.get_account(conn, ids["coord"]), held_on="2025-12-02", meister_id=ids["tanaka"],
+                         organisation_id=1, hours=1.5, technicians=[ids["t1"]])
+    client = client_as(app, "coord", "ja")
+    data = client.get(f"/programme?fy={FY}", headers={"Accept": "application/json"}).get_json()
+    by_name = {f["name"]: f for f in data["figures"]}
+    december = {name: {m["month"]: m for m in by_name[name]["months"]}["2025-12"]
+                for name in ("meisters_active", "technicians_reached", "coaching_sessions")}
+    assert [december[n]["value"] for n in december] == [1, 2, 2]
+    assert (by_name["meisters_active"]["value"], by_name["technicians_reached"]["value"]) == (2, 3)
+    page = client.get(december["technicians_reached"]["trace"]).get_data(as_text=True)
+    assert traced_ids(page) == [("user", ids["t3"]), ("user", ids["t1"])]  # 伊藤 (1 Dec), 小林 (2 Dec)
+    assert "2025年12月" in page and "2025-12-02" in page and "その月に指導を受けた技術者の人数" in page
+    page = client.get(december["meisters_active"]["trace"]).get_data(as_text=True)
+    assert traced_ids(page) == [("meister", ids["tanaka"])] and "2025-12-01" in page
+    rows = read_csv(client.get(f"/programme/figures/technicians_reached.csv?fy={FY}&month=2025-12").data)
+    assert [(row[1], row[3]) for row in rows[1:]] == [(str(ids["t3"]), "2025-12-01"), (str(ids["t1"]), "2025-12-02")]
+    dashboard = client.get(f"/programme?fy={FY}").get_data(as_text=True)
+    assert dashboard.count('class="chart-help"') == len(programme.MONTHLY)
+    assert "各棒:その月に活動した" in dashboard and "棒の合計は、一人を一度だけ数える年度の数より多くなります" in dashboard
+    assert "各棒:その月に完成した記録の数。棒を合計すると年度の数になります。" in dashboard
+    english = client_as(app, "coord").get(f"/programme?fy={FY}").get_data(as_text=True)
+    assert "Each bar: different technicians coached in that month." in english
 
 
 def test_each_trace_lists_exactly_the_records_counted(small):

@@ -49,6 +49,24 @@ FIGURE_HELP = {
         "Of the apprentices in the programme during the year, those who had not left by its end."),
 }
 
+# What one monthly bar counts, in one line under each chart (issue 14, item 9): a bar counts what the
+# figure's name says for that month, so the "different ..." figures do not add up to the year.
+MONTH_HELP = {
+    "technique_records": lazy_gettext("Each bar: recordings finished in that month. The bars add up to the year."),
+    "meisters_active": lazy_gettext(
+        "Each bar: different meisters active in that month (coached or recorded). A meister active in several "
+        "months is in each of them, so the bars add up to more than the year, which counts each meister once."),
+    "coaching_sessions": lazy_gettext("Each bar: confirmed sessions held in that month. The bars add up to the year."),
+    "coaching_hours": lazy_gettext(
+        "Each bar: hours of the confirmed sessions held in that month. The bars add up to the year."),
+    "technicians_reached": lazy_gettext(
+        "Each bar: different technicians coached in that month. A technician coached in several months is in "
+        "each of them, so the bars add up to more than the year, which counts each technician once."),
+    "curricula_run": lazy_gettext(
+        "Each bar: different curricula assigned in that month. A curriculum assigned in several months is in "
+        "each of them, so the bars add up to more than the year, which counts each curriculum once."),
+}
+
 # For rates: what "counted / out of" counts.
 RATE_PARTS = {
     "completion_rate": lazy_gettext("%(counted)s of %(total)s technicians completed"),
@@ -64,6 +82,7 @@ KIND_LABELS = {
 }
 
 REASON_LABELS = {
+    "assigned": lazy_gettext("assigned"),
     "coached": lazy_gettext("coached"),
     "recorded": lazy_gettext("recorded"),
     "coached+recorded": lazy_gettext("coached and recorded"),

@@ -3,7 +3,8 @@
 Why every number is a link: a funder asks "which 100 records?", and the answer is one click
 away; the trace page lists exactly the records kb.programme built the figure from (the figure
 is computed from that very list, so they cannot disagree), and every monthly bar is the same
-list cut by month.  Why server-drawn SVG bars: the CSP allows no inline style and no chart
+list cut by month (a meister active in May and December is in both bars: each bar counts what the
+figure's name says for that month, and the line under each chart says so).  Why server-drawn SVG bars: the CSP allows no inline style and no chart
 library is needed; SVG attributes carry the heights, and SVG fills print in black and white.
 
 Coordinators and admins see everything here (they run the programme); admins alone change
@@ -21,8 +22,9 @@ from kb import programme, users
 from kb.errors import InputError, NotFound
 from web import auth, http
 from web.app import get_db
-from web.programme_labels import (FIGURE_HELP, KIND_LABELS, RATE_PARTS, REASON_LABELS, error_message,
-                                  figure_label, figure_unit, long_month_label, month_label, year_label)
+from web.programme_labels import (FIGURE_HELP, KIND_LABELS, MONTH_HELP, RATE_PARTS, REASON_LABELS,
+                                  error_message, figure_label, figure_unit, long_month_label, month_label,
+                                  year_label)
 
 bp = Blueprint("programme", __name__)
 coordinator = auth.role_required("coordinator")
@@ -99,6 +101,8 @@ def figure_payload(fig: programme.Figure) -> dict:
             "out_of": fig.denominator, "target": fig.target,
             "target_shown": None if fig.target is None else shown(fig.unit, fig.target),
             "met": fig.met, "progress": progress_of(fig), "months": months, "trace": trace_url,
+            "months_help": str(MONTH_HELP[fig.name]) if months else None,
+            "months_add_up": fig.name in programme.ADDS_UP if months else None,
             "progress_shown": None if progress_of(fig) is None else shown("percent", progress_of(fig)),
             "progress_bar": None if progress_of(fig) is None else min(100.0, progress_of(fig)),
             "parts": str(RATE_PARTS[fig.name]) % {"counted": fig.numerator, "total": fig.denominator}
