@@ -394,6 +394,8 @@ def move_section(conn: sqlite3.Connection, section_id: int, delta: int) -> None:
 def create_cohort(conn: sqlite3.Connection, name: str, organisation_id: int | None = None,
                   members: Iterable[int] = ()) -> int:
     name = _text(name, "cohort name", MAX_TITLE, required=True)
+    members = list(members)
+    check_assignable(conn, members)
     if conn.execute("SELECT 1 FROM cohorts WHERE name = ?", (name,)).fetchone():
         raise InputError(f"there is already a cohort called {name!r}", code="cohort_exists", name=name)
     with conn:
@@ -421,6 +423,8 @@ def list_cohorts(conn: sqlite3.Connection) -> list[dict]:
 
 def set_members(conn: sqlite3.Connection, cohort_id: int, user_ids: Iterable[int]) -> None:
     get_cohort(conn, cohort_id)
+    user_ids = list(user_ids)
+    check_assignable(conn, user_ids)
     with conn:
         conn.execute("DELETE FROM cohort_members WHERE cohort_id = ?", (cohort_id,))
         conn.executemany("INSERT OR IGNORE INTO cohort_members(cohort_id, user_id) VALUES (?, ?)",
@@ -434,6 +438,36 @@ def cohort_members(conn: sqlite3.Connection, cohort_id: int) -> list[int]:
 
 # ---------------------------------------------------------------- assignments
 
+# Who may be given a curriculum (directly or as a member of a cohort): the people who learn a technique —
+# apprentices, and meisters taking up a neighbouring one.  Coordinators and administrators run the
+# programme rather than follow it, and a disabled account cannot open "My learning" (issue 14, item 10).
+ASSIGNABLE_ROLES = ("apprentice", "meister")
+
+
+def assignable_people(conn: sqlite3.Connection) -> list[dict]:
+    """The active accounts a curriculum may be assigned to, apprentices first, then by organisation and name:
+    what the assign form and the cohort form offer."""
+    marks = ",".join("?" * len(ASSIGNABLE_ROLES))
+    rows = conn.execute(f"""SELECT u.id, u.login, u.display_name, u.role, u.organisation_id, o.name AS organisation
+                            FROM users u JOIN organisations o ON o.id = u.organisation_id
+                            WHERE u.disabled = 0 AND u.role IN ({marks})
+                            ORDER BY u.role != 'apprentice', o.id, u.display_name, u.login""",
+                        ASSIGNABLE_ROLES).fetchall()
+    return [dict(r) for r in rows]
+
+
+def check_assignable(conn: sqlite3.Connection, user_ids: Iterable[int]) -> None:
+    """NotFound for an unknown user; InputError (code assign_role, naming them) for one who may not be given a
+    curriculum (see ASSIGNABLE_ROLES) or whose account is disabled."""
+    for user_id in user_ids:
+        row = conn.execute("SELECT display_name, role, disabled FROM users WHERE id = ?", (int(user_id),)).fetchone()
+        if row is None:
+            raise NotFound(f"no user with id {user_id}")
+        if row["role"] not in ASSIGNABLE_ROLES or row["disabled"]:
+            raise InputError(f"{row['display_name']} ({row['role']}) cannot be given a curriculum: only active "
+                             f"{' and '.join(ASSIGNABLE_ROLES)} accounts can", code="assign_role",
+                             name=row["display_name"], role=row["role"])
+
 
 def assign(conn: sqlite3.Connection, curriculum_id: int, *, user_id: int | None = None,
            cohort_id: int | None = None, due_date: str | None = None, assigned_by: int | None = None) -> int:
@@ -443,8 +477,7 @@ def assign(conn: sqlite3.Connection, curriculum_id: int, *, user_id: int | None 
     get(conn, curriculum_id)
     due_date = check_date(due_date)
     if user_id is not None:
-        if conn.execute("SELECT 1 FROM users WHERE id = ?", (user_id,)).fetchone() is None:
-            raise NotFound(f"no user with id {user_id}")
+        check_assignable(conn, [user_id])
         column, value = "user_id", user_id
     else:
         get_cohort(conn, cohort_id)

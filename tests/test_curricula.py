@@ -177,6 +177,33 @@ def test_assign_to_users_and_cohorts(kb):
         curricula.assign(conn, cid)
 
 
+def test_only_active_apprentices_and_meisters_can_be_given_a_curriculum(kb):
+    """Issue 14, item 10: the assign form offered the administrator first and called everyone 技術者."""
+    conn, ids, _ = kb
+    admin = users.create_user(conn, "boss", users.generate_password(), "admin", display_name="管理者")
+    cid = curricula.create(conn, title="割当の相手")
+    people = curricula.assignable_people(conn)
+    assert [(p["login"], p["role"]) for p in people] == [
+        ("sato", "apprentice"), ("kobayashi", "apprentice"), ("ito", "apprentice"),  # 本社 by name, then 第二工場
+        ("tanaka", "meister"), ("nakamura", "meister")]
+    users.set_disabled(conn, ids["tech2"])
+    assert "sato" not in {p["login"] for p in curricula.assignable_people(conn)}
+    for who in (ids["coord"], admin, ids["tech2"]):
+        with pytest.raises(InputError) as refused:
+            curricula.assign(conn, cid, user_id=who)
+        assert refused.value.code == "assign_role"
+    assert curricula.assignments(conn, cid) == []
+    curricula.assign(conn, cid, user_id=ids["meister"])  # a meister taking up a neighbouring technique
+    cohort = curricula.create_cohort(conn, "新人", 1, [ids["tech"]])
+    with pytest.raises(InputError, match="cannot be given a curriculum"):
+        curricula.set_members(conn, cohort, [ids["tech"], ids["coord"]])
+    with pytest.raises(InputError, match="cannot be given a curriculum"):
+        curricula.create_cohort(conn, "管理者も", 1, [admin])
+    assert curricula.cohort_members(conn, cohort) == [ids["tech"]]  # nothing changed
+    with pytest.raises(NotFound):
+        curricula.assign(conn, cid, user_id=99999)
+
+
 def test_progress_events_are_counted_once_and_states_rise(kb):
     conn, ids, _ = kb
     video = add_recording(conn, "動画")

@@ -147,9 +147,23 @@ def test_the_waiting_queue_and_confirming_from_the_list(own, users, as_role):
     assert f'id="session-{sid}"' in queue and 'class="button small secondary confirm-session"' in queue
     r = coordinator.post(f"/coaching/{sid}/confirm",
                          data={"csrf_token": c_token, "next": "/coaching?status=waiting&fy=all"})
-    assert r.status_code == 303 and r.headers["Location"] == "/coaching?status=waiting&fy=all"
-    assert f'id="session-{sid}"' not in coordinator.get(r.headers["Location"]).get_data(as_text=True)
+    assert r.status_code == 303 and r.headers["Location"] == f"/coaching?status=waiting&fy=all&confirmed={sid}"
+    back = coordinator.get(r.headers["Location"]).get_data(as_text=True)
+    assert f'id="session-{sid}"' not in back
+    # it says so (issue 14, item 10): which session, and that it now counts
+    assert 'id="confirmed-notice"' in back and "確認しました。2024-12-01 の田中 一郎さんの指導実績は" in back
+    assert f'href="/coaching/{sid}"' in back
     assert coaching.get_session(conn, sid)["confirmed"]
+    # confirming another from that page replaces the notice's session, not adds a second one
+    other = session_id(meister.post("/coaching/new", data=form(m_token, held_on="2024-12-03")))
+    r = coordinator.post(f"/coaching/{other}/confirm", data={"csrf_token": c_token, "next": r.headers["Location"]})
+    assert r.headers["Location"] == f"/coaching?status=waiting&fy=all&confirmed={other}"
+    assert "2024-12-03 の田中 一郎さん" in coordinator.get(r.headers["Location"]).get_data(as_text=True)
+    # a meister gets no notice about a session from the address (only coordinators confirm)
+    assert 'id="confirmed-notice"' not in meister.get(f"/coaching?fy=all&confirmed={sid}").get_data(as_text=True)
+    english, _ = as_role("coordinator", lang="en")
+    assert "Confirmed: the session of 2024-12-01 with 田中 一郎 now counts in the programme figures." in \
+        english.get(f"/coaching?fy=all&confirmed={sid}").get_data(as_text=True)
     assert coordinator.get("/coaching?fy=abc").status_code == 400
     assert coordinator.get("/coaching?status=maybe").status_code == 400
 
@@ -333,3 +347,23 @@ def test_the_api_refuses_what_the_pages_refuse(own, users):
     assert client.post("/api/v1/coaching", json=base).status_code == 401
     assert client.get("/api/v1/coaching?fy=abc", headers=meister).status_code == 400
     assert count(conn) == before
+
+
+def test_coaching_hours_show_their_unit_everywhere(own, users, as_role):
+    """Issue 14, item 10: 「2.5」 alone in the list, the session page, the meister's record and the trace."""
+    app, conn = own
+    coordinator, token = as_role("coordinator")
+    sid = session_id(coordinator.post("/coaching/new", data=form(token, held_on="2025-06-11", hours="2.5",
+                                                                  meister_id=str(ids(conn, users)["tanaka"]))))
+    page = coordinator.get(f"/coaching/{sid}").get_data(as_text=True)
+    assert re.search(r'<dd id="session-hours">2\.5時間</dd>', page)
+    listed = coordinator.get("/coaching?fy=2025").get_data(as_text=True)
+    row = listed.split(f'id="session-{sid}"')[1].split("</tr>")[0]
+    assert "2.5時間" in row
+    assert re.search(r"\d+(\.\d+)?時間", listed.split('id="session-')[0])  # the total above the list
+    profile = coordinator.get(f"/meisters/{ids(conn, users)['tanaka']}").get_data(as_text=True)
+    assert "2.5時間" in profile
+    trace = coordinator.get("/programme/figures/coaching_hours?fy=2025").get_data(as_text=True)
+    assert re.search(rf'data-id="{sid}">.*?<td>2\.5時間</td>', trace, flags=re.S)
+    english, _ = as_role("coordinator", lang="en")
+    assert '<dd id="session-hours">2.5 h</dd>' in english.get(f"/coaching/{sid}").get_data(as_text=True)

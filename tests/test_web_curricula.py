@@ -208,7 +208,11 @@ def test_a_deleted_recording_is_flagged_not_dropped(own, as_role, users):
     item = curricula.add_item(conn, cid, doomed, start=0, end=10)
     apprentice = accounts.find_account(conn, users["apprentice"][0])
     curricula.assign(conn, cid, user_id=apprentice.id)
-    assert "削除の確認" in client.get(f"/studio/r/{doomed}/delete").get_data(as_text=True)
+    delete_page = client.get(f"/studio/r/{doomed}/delete").get_data(as_text=True)
+    assert "削除の確認" in delete_page
+    # one vocabulary (issue 14, item 10): 教程 and 項目, as on the curriculum pages
+    assert "次の教程がこの記録を使っています。該当する項目には" in delete_page
+    assert "カリキュラム" not in delete_page and "手順" not in delete_page
     from ingest.pipeline import Ingestor
 
     Ingestor(config, conn).delete(doomed)  # what the studio's delete does to the database
@@ -217,3 +221,71 @@ def test_a_deleted_recording_is_flagged_not_dropped(own, as_role, users):
     learner, _ = as_role("apprentice")
     page = learner.get(f"/learning/c/{cid}").get_data(as_text=True)
     assert "消す動画" in page and "flagged" in page
+
+
+def assign_options(page: str) -> list[tuple[str, str]]:
+    """(value, text) of the assign form's options, in order."""
+    select = page.split('<select id="assign-target"')[1].split("</select>")[0]
+    return [(v, re.sub(r"\s+", " ", t).strip()) for v, t in
+            re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)]
+
+
+def test_the_assign_form_offers_nobody_first_and_only_who_can_learn_with_their_role(own, as_role, users):
+    """Issue 14, item 10: the list defaulted to 「管理者 (admin, 本社)」 and called coordinators and meisters
+    技術者.  Now: a placeholder first (refused with a clear message), apprentices and meisters under their
+    role, no coordinator or administrator, and assigning says it was done."""
+    app, conn = own
+    client, token = as_role("coordinator")
+    cid = new_curriculum(client, token, "割り当ての相手")
+    page = client.get(f"/curricula/{cid}").get_data(as_text=True)
+    options = assign_options(page)
+    assert options[0] == ("", "割り当てる相手を選んでください…")
+    assert re.search(r'<option value="" selected>', page)
+    people = {v: t for v, t in options if v.startswith("user:")}
+    by_role = {a["id"]: a for a in curricula.assignable_people(conn)}
+    assert {int(v[5:]) for v in people} == set(by_role)
+    for key, role in (("apprentice", "見習い"), ("other_apprentice", "見習い"), ("meister", "マイスター")):
+        account = accounts.find_account(conn, users[key][0])
+        assert people[f"user:{account.id}"] == f"{account.display_name} ({role}, {account.organisation})"
+    for key in ("admin", "coordinator"):
+        assert f"user:{accounts.find_account(conn, users[key][0]).id}" not in people
+    assert '<optgroup label="見習い">' in page and '<optgroup label="マイスター">' in page
+    assert "技術者 (" not in page
+    # the placeholder sent as it is: one clear message at the form, nothing assigned
+    r = client.post(f"/curricula/{cid}/assign", data={"target": "", "due_date": "2025-12-01", "csrf_token": token})
+    answer = r.get_data(as_text=True)
+    assert r.status_code == 400 and "この教程を割り当てる相手(技術者またはグループ)を選んでください。" in answer
+    assert 'id="assign-error"' in answer and 'value="2025-12-01"' in answer  # what was typed is kept
+    assert curricula.assignments(conn, cid) == []
+    # a coordinator's id typed by hand: refused by the rule, in Japanese, naming them
+    coordinator = accounts.find_account(conn, users["coordinator"][0])
+    r = client.post(f"/curricula/{cid}/assign", data={"target": f"user:{coordinator.id}", "csrf_token": token})
+    assert r.status_code == 400
+    assert f"{coordinator.display_name}さんには教程を割り当てられません" in r.get_data(as_text=True)
+    assert curricula.assignments(conn, cid) == []
+    apprentice = accounts.find_account(conn, users["apprentice"][0])
+    r = client.post(f"/curricula/{cid}/assign", data={"target": f"user:{apprentice.id}", "csrf_token": token})
+    assert r.status_code == 303 and "assigned=1" in r.headers["Location"]
+    assert "割り当てました。" in client.get(r.headers["Location"]).get_data(as_text=True)
+    assert [a["user_id"] for a in curricula.assignments(conn, cid)] == [apprentice.id]
+    english, _ = as_role("coordinator", lang="en")
+    en_options = assign_options(english.get(f"/curricula/{cid}").get_data(as_text=True))
+    assert en_options[0] == ("", "Choose who gets it…")
+    assert f"{apprentice.display_name} (Apprentice, {apprentice.organisation})" in dict(en_options).values()
+    cohorts = client.get("/curricula/cohorts").get_data(as_text=True)
+    members = re.findall(r'name="members" value="(\d+)"', cohorts)
+    assert str(apprentice.id) in members and str(coordinator.id) not in members
+    assert "見習い, 本社" in cohorts
+
+
+def test_curriculum_messages_say_kyoutei_and_koumoku_everywhere():
+    """One vocabulary in the Japanese catalogue: a curriculum is 教程, its item 項目, its section 章."""
+    from web import catalog
+
+    for message in catalog.read("ja"):
+        if not message.id or not isinstance(message.id, str):
+            continue
+        text = message.string
+        assert "カリキュラム" not in text and "セクション" not in text, (message.id, text)
+        if "手順" in text:  # 作業手順書 (a written procedure) and guides' steps are not curriculum items
+            assert "curricul" not in message.id.lower() or "steps" in message.id, (message.id, text)

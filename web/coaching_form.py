@@ -131,6 +131,13 @@ def hours_text(hours) -> str:
     return str(int(value)) if value.is_integer() else f"{round(value, 2):g}"
 
 
+def hours_with_unit(hours) -> str:
+    """Coaching hours as every page shows them, with their unit: 「2.5時間」 / "2.5 h" (issue 14, item 10)."""
+    from flask_babel import gettext
+
+    return gettext("%(hours)s h", hours=hours_text(hours))
+
+
 # ---------------------------------------------------------------- what the form offers
 
 

@@ -50,8 +50,18 @@ def built(ctx) -> dict:
 
 
 def mine(ctx) -> dict:
-    """Assigned to the asking user (anonymous: to nobody; the request is refused before it matters)."""
-    return _curriculum(ctx, ctx.account.id if ctx.account is not None else None)
+    """Assigned to the asking user (anonymous: to nobody; the request is refused before it matters).
+    Coordinators and admins can no longer be given a curriculum (kb.curricula.ASSIGNABLE_ROLES), but an
+    assignment made before that rule is still theirs to follow: such a row is written directly."""
+    from kb import curricula
+
+    if ctx.account is None or ctx.account.role in curricula.ASSIGNABLE_ROLES:
+        return _curriculum(ctx, ctx.account.id if ctx.account is not None else None)
+    out = _curriculum(ctx)
+    with ctx.conn:
+        out["asg"] = ctx.conn.execute("INSERT INTO curriculum_assignments(curriculum_id, user_id) VALUES (?, ?)",
+                                      (out["cur"], ctx.account.id)).lastrowid
+    return out
 
 
 def for_signoff(ctx) -> dict:

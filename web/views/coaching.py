@@ -34,7 +34,7 @@ STATUS_LABELS = {"": lazy_gettext("All"), "waiting": lazy_gettext("Waiting for c
 
 @bp.app_context_processor
 def _helpers():
-    return {"coaching_hours": form.hours_text, "coaching_when": _when, "coaching_status_labels": STATUS_LABELS}
+    return {"coaching_hours": form.hours_with_unit, "coaching_when": _when, "coaching_status_labels": STATUS_LABELS}
 
 
 def _when(stamp: str | None) -> str:
@@ -169,7 +169,29 @@ def index():
     return http.html_or_json(payload, "coaching/list.html", choices=choices, actor=actor,
                              fy_bounds=programme.fiscal_year_bounds(payload["filters"]["fy"])
                              if payload["filters"]["fy"] is not None else None,
-                             done=request.args.get("done", ""))
+                             done=request.args.get("done", ""), just_confirmed=_just_confirmed())
+
+
+def _just_confirmed() -> dict | None:
+    """?confirmed=<id> after a Confirm button on a list: that session, when it exists and is confirmed, so the
+    page can say so (the pages keep no server-side flash; the notice travels in the address like done=)."""
+    raw = request.args.get("confirmed", "")
+    if not raw.isdigit() or not auth.current_viewer().at_least("coordinator"):  # only they confirm
+        return None
+    try:
+        session = coaching.get_session(get_db(), int(raw))
+    except NotFound:
+        return None
+    return session if session["confirmed"] else None
+
+
+def with_arg(url: str, name: str, value) -> str:
+    """``url`` with the query argument ``name`` set to ``value`` (replacing an earlier one), fragment kept."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != name] + [(name, str(value))]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 # ---------------------------------------------------------------- log, change, delete, confirm
@@ -321,8 +343,8 @@ def _confirm(session_id: int) -> dict:
 def confirm(session_id: int):
     _confirm(session_id)
     back = request.form.get("next")
-    if back:
-        return redirect(http.safe_next(back), code=303)
+    if back:  # back to the list it was confirmed from, which then says so (issue 14, item 10)
+        return redirect(with_arg(http.safe_next(back), "confirmed", session_id), code=303)
     return redirect(url_for("coaching.detail", session_id=session_id, saved="confirmed"), code=303)
 
 

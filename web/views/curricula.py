@@ -142,11 +142,19 @@ def edit(curriculum_id: int):
             return _back(curriculum_id, saved=1)
         except InputError as e:
             error = error_message(e)
+    return _edit_page(curriculum_id, error=error)
+
+
+def _edit_page(curriculum_id: int, error: str | None = None, assign_error: str | None = None,
+               assign_values: dict | None = None):
+    """The curriculum's page; ``assign_error`` is shown at the assign form, which keeps what was chosen."""
+    conn = get_db()
     payload = edit_payload(conn, curriculum_id)
-    accounts = [a for a in users.list_accounts(conn) if not a.disabled]
-    return http.html_or_json(payload, "curricula/edit.html", status=400 if error else 200, error=error,
-                             accounts=accounts, cohorts=curricula.list_cohorts(conn),
-                             saved=request.args.get("saved"))
+    failed = error or assign_error
+    return http.html_or_json(payload, "curricula/edit.html", status=400 if failed else 200, error=error,
+                             assign_error=assign_error, assign_values=assign_values or {},
+                             people=curricula.assignable_people(conn), cohorts=curricula.list_cohorts(conn),
+                             saved=request.args.get("saved"), assigned=request.args.get("assigned"))
 
 
 # ---------------------------------------------------------------- sections and items
@@ -269,17 +277,20 @@ def add():
 def assign(curriculum_id: int):
     """target = "user:<id>" or "cohort:<id>", due_date YYYY-MM-DD (optional)."""
     _curriculum(curriculum_id)
-    kind, _sep, raw = (request.form.get("target") or "").partition(":")
+    values = {"target": request.form.get("target") or "", "due_date": request.form.get("due_date") or ""}
+    kind, _sep, raw = values["target"].partition(":")
     target = _int(raw)
-    if kind not in ("user", "cohort") or target is None:
-        return _refuse(_("Choose a technician or a cohort."))
     try:
-        curricula.assign(get_db(), curriculum_id, due_date=request.form.get("due_date"),
+        if kind not in ("user", "cohort") or target is None:  # the placeholder: nobody chosen yet
+            raise InputError(_("Choose who gets this curriculum: a technician or a cohort."))
+        curricula.assign(get_db(), curriculum_id, due_date=values["due_date"],
                          assigned_by=auth.current_viewer().user_id,
                          **({"user_id": target} if kind == "user" else {"cohort_id": target}))
     except KBError as e:
-        return _refuse(error_message(e))
-    return _back(curriculum_id, "#assign")
+        if http.wants_json():
+            return _refuse(error_message(e))
+        return _edit_page(curriculum_id, assign_error=error_message(e), assign_values=values)
+    return _back(curriculum_id, "#assign", assigned=1)
 
 
 @bp.post("/curricula/<int:curriculum_id>/assignments/<int:assignment_id>/delete")
@@ -312,9 +323,9 @@ def cohorts():
     rows = curricula.list_cohorts(conn)
     for c in rows:
         c["members"] = curricula.cohort_members(conn, c["id"])
-    accounts = [a for a in users.list_accounts(conn) if not a.disabled]
     return http.html_or_json({"cohorts": rows}, "curricula/cohorts.html", status=400 if error else 200,
-                             error=error, accounts=accounts, organisations=users.list_organisations(conn))
+                             error=error, people=curricula.assignable_people(conn),
+                             organisations=users.list_organisations(conn))
 
 
 # ---------------------------------------------------------------- following progress

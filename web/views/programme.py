@@ -22,6 +22,7 @@ from kb import programme, users
 from kb.errors import InputError, NotFound
 from web import auth, http
 from web.app import get_db
+from web.coaching_form import hours_with_unit
 from web.programme_labels import (FIGURE_HELP, KIND_LABELS, MONTH_HELP, RATE_PARTS, REASON_LABELS,
                                   error_message, figure_label, figure_unit, long_month_label, month_label,
                                   year_label)
@@ -228,7 +229,7 @@ def trace(name: str):
     fig, records, month, organisation = _figure_and_records(name)
     rows = [{**r, "url": record_url(r), "kind_label": str(KIND_LABELS.get(r["kind"], r["kind"])),
              "reason_label": str(REASON_LABELS.get(r.get("reason") or "", "")),
-             "hours_shown": shown("hours", r["hours"]) if r.get("hours") is not None else ""} for r in records]
+             "hours_shown": hours_with_unit(r["hours"]) if r.get("hours") is not None else ""} for r in records]
     figure = figure_payload(fig)
     payload = {"figure": figure, "fiscal_year": fig.fiscal_year, "organisation_id": fig.organisation_id,
                "organisation": organisation, "month": month, "value": figure["shown"] if not month else
