@@ -364,6 +364,6 @@ def test_coaching_hours_show_their_unit_everywhere(own, users, as_role):
     profile = coordinator.get(f"/meisters/{ids(conn, users)['tanaka']}").get_data(as_text=True)
     assert "2.5時間" in profile
     trace = coordinator.get("/programme/figures/coaching_hours?fy=2025").get_data(as_text=True)
-    assert re.search(rf'data-id="{sid}">.*?<td>2\.5時間</td>', trace, flags=re.S)
+    assert re.search(rf'data-id="{sid}">.*?<td>2\.5時間</td>', trace, flags=re.DOTALL)
     english, _ = as_role("coordinator", lang="en")
     assert '<dd id="session-hours">2.5 h</dd>' in english.get(f"/coaching/{sid}").get_data(as_text=True)

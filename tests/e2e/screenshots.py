@@ -116,7 +116,8 @@ def _guide_pages(p, url: str, accounts: dict, out: Path) -> list[Path]:
     page.wait_for_load_state("networkidle")
     written.append(out / "guide-curriculum-edit.png")
     page.screenshot(path=str(written[-1]))
-    value = page.locator("#assign-target option", has_text=f"({accounts['apprentice'][0]},").first.get_attribute("value")
+    # the apprentices come first (kb.curricula.assignable_people); the demo's 本社 apprentice is the one who logs in
+    value = page.locator("#assign-target optgroup:first-of-type option", has_text=", 本社)").first.get_attribute("value")
     page.select_option("#assign-target", value=value)
     page.fill("#assign-due", "2031-03-31")
     page.locator("#assign").scroll_into_view_if_needed()

@@ -108,6 +108,7 @@ def test_a_logged_session_counts_once_a_coordinator_confirms_it(server, playwrig
     c_page.wait_for_load_state()
     c_page.wait_for_selector(f"#session-{sid}", state="detached")
     assert coaching.get_session(conn, sid)["confirmed"]
+    assert "確認しました。" in c_page.locator("#confirmed-notice").inner_text()  # it says so (issue 14, item 10)
 
     # 4. Confirmed: one session and 2.5 hours more; the figure's trace lists the session.
     sessions_after, hours_after = figures(c_page, dashboard)
