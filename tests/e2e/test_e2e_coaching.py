@@ -117,6 +117,16 @@ def test_a_logged_session_counts_once_a_coordinator_confirms_it(server, playwrig
     c_page.locator('[data-figure="coaching_sessions"] a').first.click()
     c_page.wait_for_load_state()
     assert TECHNIQUE in c_page.locator("main").inner_text()
+    # 5. The month's bars (issue 14, item 9): the technician coached this month is in this month's bar of
+    # 指導を受けた技術者数 however early in the year he was first coached; clicking the bar lists him.
+    month = coaching_today()[:7]
+    c_page.goto(dashboard)
+    card = c_page.locator('[data-figure="technicians_reached"]')
+    assert "各棒:その月に指導を受けた技術者の人数" in card.locator(".chart-help").inner_text()
+    card.locator(f'a.chart-link[data-month="{month}"]').click()
+    c_page.wait_for_url(re.compile(rf"/programme/figures/technicians_reached\?.*month={month}"))
+    assert c_page.locator(f'tr[data-kind="user"][data-id="{apprentice}"]').count() == 1
+    assert c_page.locator(f'tr[data-id="{apprentice}"] td').nth(1).inner_text().startswith(month)
     coordinator.close()
 
     assert errors == []
