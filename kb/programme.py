@@ -23,6 +23,11 @@ What each figure counts (organisation = the figure for one organisation):
   year (organisation: the one visited); hours summed; distinct technicians coached.
 - curricula_run: curricula with at least one assignment made in the year (organisation: to
   someone of that organisation, directly or through a cohort).
+- completion_rate: of the technicians assigned a curriculum in the year, those who completed
+  every curriculum assigned to them that year (kb.curricula_progress.is_completed: all
+  required items signed off), in percent.  Their state now, not at the year's end.
+- retention_rate: of the apprentices in the programme during the year (account created by
+  its last day, not left before its first), those who had not left by its last day.
 
 Months (issue 14, item 9): a monthly bar counts what its figure's name says *for that month*.
 The three "distinct" figures (meisters_active, technicians_reached, curricula_run) carry every
@@ -30,11 +35,6 @@ day of activity in the year in their entries (``activity``: [[day, reason], ...]
 meister who recorded in May and in December is in both bars; their bars therefore do not add
 up to the year, which counts each one once.  The other monthly figures date each record once
 (a recording, a session), and their bars add up to the year.
-- completion_rate: of the technicians assigned a curriculum in the year, those who completed
-  every curriculum assigned to them that year (kb.curricula_progress.is_completed: all
-  required items signed off), in percent.  Their state now, not at the year's end.
-- retention_rate: of the apprentices in the programme during the year (account created by
-  its last day, not left before its first), those who had not left by its last day.
 """
 from __future__ import annotations
 
