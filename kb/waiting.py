@@ -66,7 +66,7 @@ def incomplete_transcripts(conn: sqlite3.Connection) -> list[dict]:
 
 def for_viewer(conn: sqlite3.Connection, viewer: Viewer, *, today: date, due_days: int = 7,
                limit: int = 10) -> dict:
-    """{"signoffs", "due", "coaching", "incomplete"}: each {"items": first ``limit``, "count": all}, or None
+    """{"signoffs", "due", "coaching", "incomplete"}: each {"shown": the first ``limit``, "count": all}, or None
     where the list is not this role's; "total" counts every entry."""
     lists: dict[str, list | None] = {"signoffs": None, "due": None, "coaching": None, "incomplete": None}
     if viewer.user_id is not None:
@@ -76,6 +76,6 @@ def for_viewer(conn: sqlite3.Connection, viewer: Viewer, *, today: date, due_day
     if viewer.at_least("coordinator"):
         lists["coaching"] = coaching.list_sessions(conn, confirmed=False)
         lists["incomplete"] = incomplete_transcripts(conn)
-    out: dict = {k: (None if v is None else {"items": v[:limit], "count": len(v)}) for k, v in lists.items()}
+    out: dict = {k: (None if v is None else {"shown": v[:limit], "count": len(v)}) for k, v in lists.items()}
     out["total"] = sum(v["count"] for v in out.values() if isinstance(v, dict))
     return out

@@ -263,14 +263,14 @@ def test_what_waits_for_each_role(db, hash_config, staff):
     today = date(2026, 12, 3)
     mine = waiting.for_viewer(db, apprentice.viewer, today=today, due_days=7)
     assert mine["signoffs"] is None and mine["coaching"] is None
-    due = mine["due"]["items"]
+    due = mine["due"]["shown"]
     assert due[0]["overdue"] and due[0]["days"] == -2 and [i["id"] for i in due[0]["items"]] == [item, second]
     assert waiting.for_viewer(db, apprentice.viewer, today=date(2026, 11, 1), due_days=7)["due"]["count"] == 0
 
     progress.record_event(db, apprentice.id, event_id="ev-00000001", item_id=item, kind="done")
     meister = waiting.for_viewer(db, staff["meister"].viewer, today=today)
-    assert [(p["user"]["login"], p["item"]["id"]) for p in meister["signoffs"]["items"]] == [("kobayashi", item)]
-    assert [i["id"] for i in waiting.for_viewer(db, apprentice.viewer, today=today)["due"]["items"][0]["items"]] == [second]
+    assert [(p["user"]["login"], p["item"]["id"]) for p in meister["signoffs"]["shown"]] == [("kobayashi", item)]
+    assert [i["id"] for i in waiting.for_viewer(db, apprentice.viewer, today=today)["due"]["shown"][0]["items"]] == [second]
 
     coordinator = waiting.for_viewer(db, staff["coordinator"].viewer, today=today)
     assert coordinator["signoffs"] is None and coordinator["coaching"]["count"] == 0
@@ -281,5 +281,5 @@ def test_what_waits_for_each_role(db, hash_config, staff):
                (rid, '{"transcript_check": {"incomplete": true, "chars": 3}}'))
     db.commit()
     coordinator = waiting.for_viewer(db, staff["admin"].viewer, today=today)
-    assert coordinator["coaching"]["count"] == 1 and [r["id"] for r in coordinator["incomplete"]["items"]] == [rid]
+    assert coordinator["coaching"]["count"] == 1 and [r["id"] for r in coordinator["incomplete"]["shown"]] == [rid]
     assert coordinator["total"] == 2
