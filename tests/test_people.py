@@ -283,3 +283,28 @@ def test_what_waits_for_each_role(db, hash_config, staff):
     coordinator = waiting.for_viewer(db, staff["admin"].viewer, today=today)
     assert coordinator["coaching"]["count"] == 1 and [r["id"] for r in coordinator["incomplete"]["shown"]] == [rid]
     assert coordinator["total"] == 2
+
+
+def test_kb_users_import_checks_then_adds_and_prints_the_passwords_once(hash_config, tmp_path):
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+    from kb.home import init_home
+
+    init_home(hash_config).close()
+    good = tmp_path / "名簿.csv"
+    good.write_bytes(ROWS.replace("第二工場", "本社").encode("cp932"))
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes("ログイン,氏名,役割\nx y,名前,見習い\n".encode("cp932"))
+
+    def run(*args):
+        return CliRunner().invoke(cli, ["--home", str(hash_config.home), "users", "import", *args])
+
+    failed = run(str(bad))
+    assert failed.exit_code == 1 and "login format" in failed.output and "nobody was added" in failed.output
+    checked = run(str(good), "--check")
+    assert checked.exit_code == 0 and "鈴木 髙志" in checked.output and "cp932" in checked.output
+    done = run(str(good))
+    assert done.exit_code == 0 and done.output.count("password:") == 2
+    again = run(str(good))
+    assert again.exit_code == 1 and "login taken" in again.output

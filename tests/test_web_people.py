@@ -196,10 +196,10 @@ def test_an_apprentice_keeps_a_moment_from_the_results_and_removes_it(kb, work):
     results = client.get("/search?q=砥石", headers=JA).get_data(as_text=True)
     assert 'data-testid="save-later"' in results and "後で見る" in results
     token = _csrf(client)
-    start = re.search(rf'name="recording_id" value="{rid}">\s*<input type="hidden" name="t" value="([^"]*)"',
+    start = re.search(rf'action="/r/{rid}/later"[^>]*>\s*<input[^>]*>\s*<input type="hidden" name="t" value="([^"]*)"',
                       results).group(1)
-    answer = client.post("/saved", headers=JA, data={"csrf_token": token, "recording_id": str(rid), "t": start,
-                                                     "next": "/search?q=砥石"})
+    answer = client.post(f"/r/{rid}/later", headers=JA, data={"csrf_token": token, "t": start,
+                                                              "next": "/search?q=砥石"})
     assert answer.status_code == 303 and answer.location.startswith("/search?q=") and "saved=1" in answer.location
     again = client.get(answer.location, headers=JA).get_data(as_text=True)
     assert "後で見るに保存済み ✓" in again
@@ -211,8 +211,8 @@ def test_an_apprentice_keeps_a_moment_from_the_results_and_removes_it(kb, work):
     other = kb.client("other_apprentice")
     assert other.post(f"/saved/{saved_id}/delete", data={"csrf_token": _csrf(other)}).status_code == 404
     hidden = add_recording(kb, title="非公開メモ", text="秘密の段取り", visibility="private")
-    assert client.post("/saved", data={"csrf_token": token, "recording_id": str(hidden), "t": "0"}).status_code == 404
-    assert client.post("/saved", data={"csrf_token": token, "recording_id": str(rid), "t": "nan"}).status_code == 400
+    assert client.post(f"/r/{hidden}/later", data={"csrf_token": token, "t": "0"}).status_code == 404
+    assert client.post(f"/r/{rid}/later", data={"csrf_token": token, "t": "nan"}).status_code == 400
     removed = client.post(f"/saved/{saved_id}/delete", headers=JA, data={"csrf_token": token, "next": "/learning"})
     assert removed.status_code == 303
     after = client.get(removed.location, headers=JA).get_data(as_text=True)

@@ -48,13 +48,10 @@ def _back(default: str, saved_flag: str):
     return redirect(f"{url}{joiner}saved={saved_flag}{anchor}", code=303)
 
 
-@bp.post("/saved", endpoint="add")
+@bp.post("/r/<int:recording_id>/later", endpoint="add")
 @login_required
-def add():
-    """Form fields: recording_id, and t (seconds) or c (a passage id); next: where to go back."""
-    recording_id = _number("recording_id", int)
-    if recording_id is None:
-        abort(400, description=_("The moment to keep is not clear. Open it again and press the button."))
+def add(recording_id: int):
+    """Form fields: t (seconds) or c (a passage id), neither for the whole recording; next: where to go back."""
     start, chunk = _number("t"), _number("c", int)
     try:
         saved_id = saved.save(get_db(), current_viewer(), recording_id, start=start, chunk_id=chunk)
