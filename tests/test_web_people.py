@@ -223,3 +223,78 @@ def test_the_recording_page_offers_to_keep_the_moment_it_opened_at(kb, work):
     """The form carries the moment of the link (?t=5); web/static/js/saved.js puts the player's time there."""
     page = kb.client("apprentice").get(f"/r/{work['recording']}?t=5", headers=JA).get_data(as_text=True)
     assert "form class=\"save-later-form\"" in page and 'name="t" value="5' in page and "js/saved.js" in page
+
+
+# ---------------------------------------------------------------- in Chromium, on a phone
+
+
+PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+
+
+@pytest.fixture(scope="module")
+def browser_server(kb, work):
+    from web.serve import background_server
+    from web.testing import CHROMIUM
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (make sysdeps)")
+    with background_server(kb.app) as running:
+        yield running
+
+
+def test_in_chromium_a_coordinator_imports_a_shift_jis_file_on_a_phone(kb, browser_server, playwright, tmp_path):
+    from web.testing import open_logged_in
+
+    csv_file = tmp_path / "名簿.csv"
+    csv_file.write_bytes("ログイン,氏名,役割,所属\r\nbr.kato,加藤 髙子,見習い,本社\r\nbr.ito,伊藤 誠,マイスター,\r\n"
+                         .encode("cp932"))
+    errors: list[str] = []
+    context, page = open_logged_in(playwright, browser_server.url, *kb.logins["coordinator"][:2], errors, **PHONE)
+    try:
+        page.goto(browser_server.url + "/admin/users")
+        page.click('[data-testid="import-users"]')
+        page.set_input_files("#import-file", str(csv_file))
+        page.click('[data-testid="import-check"]')
+        assert page.locator('[data-testid="import-row"]').count() == 2
+        assert "加藤 髙子" in page.locator('[data-testid="import-preview"]').inner_text()
+        confirm = page.locator('[data-testid="import-confirm"]')
+        box = confirm.bounding_box()
+        assert box is not None and box["height"] >= 44
+        confirm.click()
+        page.wait_for_selector('[data-testid="password-slip"]')
+        slips = page.locator('[data-testid="password-slip"]')
+        assert slips.count() == 2 and "加藤 髙子" in slips.first.inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360  # the sheet fits the phone
+        assert users.find_account(kb.conn, "br.kato").must_change_password
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def test_in_chromium_an_apprentice_keeps_a_result_for_later_and_removes_it(kb, browser_server, playwright):
+    from web.testing import open_logged_in
+
+    errors: list[str] = []
+    context, page = open_logged_in(playwright, browser_server.url, *kb.logins["apprentice"][:2], errors, **PHONE)
+    try:
+        page.goto(browser_server.url + "/")
+        assert page.locator('[data-testid="waiting-due"]').is_visible()
+        page.goto(browser_server.url + "/search?q=" + "砥石")
+        if page.locator('[data-testid="weak-hits"]').count():  # the model-free embedder finds it weakly
+            page.locator('[data-testid="weak-hits"] summary').click()
+        button = page.locator('[data-testid="save-later"]').first
+        box = button.bounding_box()
+        assert box is not None and box["height"] >= 44
+        button.click()
+        page.wait_for_selector('[data-testid="unsave-later"]', state="attached")
+        assert "/search?q=" in page.url
+        page.goto(browser_server.url + "/")
+        item = page.locator('[data-testid="saved-home"] [data-testid="saved-item"]')
+        assert item.count() == 1 and "研ぎの基本" in item.inner_text()
+        page.goto(browser_server.url + "/learning")
+        page.locator('[data-testid="saved-section"] [data-testid="saved-remove"]').first.click()
+        page.wait_for_selector("text=一覧から外しました")
+        assert page.locator('[data-testid="saved-section"] [data-testid="saved-item"]').count() == 0
+    finally:
+        context.close()
+    assert not errors, errors
