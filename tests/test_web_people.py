@@ -225,6 +225,32 @@ def test_the_recording_page_offers_to_keep_the_moment_it_opened_at(kb, work):
     assert "form class=\"save-later-form\"" in page and 'name="t" value="5' in page and "js/saved.js" in page
 
 
+def test_the_new_pages_show_no_english_in_japanese(kb, work):
+    """Every page of items 11 and 12, as each role, holds no untranslated interface text."""
+    from test_web_i18n import english_patterns, visible_text
+
+    patterns = english_patterns(kb.app)
+    coordinator = kb.client("coordinator")
+    uid = _new(kb, "i18n.check")
+    bad = _upload(coordinator, "ログイン,氏名,役割\n,名無し,班長\n".encode("cp932")).get_data(as_text=True)
+    good = _upload(coordinator, "ログイン,氏名,役割\ni18n.new,新人,見習い\n".encode()).get_data(as_text=True)
+    import html
+
+    csv_text = html.unescape(re.search(r'name="csv" value="([^"]*)"', good).group(1))
+    sheet = coordinator.post("/admin/users/import/confirm", headers=JA,
+                             data={"csrf_token": _csrf(coordinator), "csv": csv_text}).get_data(as_text=True)
+    shown = [("import preview with errors", bad), ("import preview", good), ("password sheet", sheet)]
+    for key in ("apprentice", "meister", "coordinator", "admin"):
+        client = kb.client(key)
+        shown += [(f"/ as {key}", client.get("/", headers=JA).get_data(as_text=True)),
+                  (f"/learning as {key}", client.get("/learning", headers=JA).get_data(as_text=True))]
+    shown += [(url, coordinator.get(url, headers=JA).get_data(as_text=True))
+              for url in ("/admin/users", "/admin/users/import", f"/admin/users/{uid}/edit", "/search?q=砥石")]
+    leaks = [(where, source, text) for where, page in shown for text in visible_text(page)
+             for source, pattern in patterns if pattern.fullmatch(text) or (" " in source and pattern.search(text))]
+    assert leaks == []
+
+
 # ---------------------------------------------------------------- in Chromium, on a phone
 
 
