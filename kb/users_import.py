@@ -29,7 +29,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from kb import people, users
-from kb.access import ROLES, Viewer
+from kb.access import Viewer
 from kb.errors import InputError
 
 MAX_BYTES = 512 * 1024
@@ -250,5 +250,3 @@ def template_csv() -> bytes:
     writer.writerow(["suzuki.ichiro", "鈴木 一郎", "マイスター", "本社", "鈴木 一郎"])
     return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
 
-
-assert set(ROLE_WORDS) == set(ROLES)

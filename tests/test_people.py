@@ -197,6 +197,14 @@ def test_the_row_bound_is_checked_before_any_password_is_hashed(db, staff, monke
     assert e.value.code == "too_many_rows" and e.value.params == {"n": 5, "found": 6}
 
 
+def test_every_role_has_its_words():
+    from kb.access import ROLES
+
+    assert set(users_import.ROLE_WORDS) == set(ROLES)
+    assert {users_import._role(w) for words in users_import.ROLE_WORDS.values() for w in words} == set(ROLES)
+    assert users_import._role(" Meister ") == "meister" and users_import._role("社長") is None
+
+
 def test_the_example_file_imports_as_it_is(db, staff):
     parsed = users_import.parse(db, users_import.template_csv(), staff["admin"].viewer)
     assert parsed.ok and parsed.encoding == "utf-8-sig" and [r.role for r in parsed.rows] == ["apprentice", "meister"]
