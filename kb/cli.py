@@ -539,6 +539,7 @@ def users_group():
       kb users list
       kb users passwd tanaka      (a new generated password; ends their logins)
       kb users disable tanaka
+      kb users import 名簿.csv     (many people from Excel; --check only checks)
     """
 
 
@@ -562,6 +563,39 @@ def users_add(ctx, login, role, display_name, org, meister, password_stdin):
     click.echo(f"added {login} ({role}, {organisation['name']})")
     if not password_stdin:
         click.echo(f"  password: {password}   (shown only now; they choose their own at the first login)")
+
+
+@users_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--check", is_flag=True, help="Only check the file: list every row and its problems, add nobody.")
+@click.pass_context
+def users_import_cmd(ctx, file, check):
+    """Add many people from a CSV file (Excel's "CSV UTF-8" or Shift_JIS "CSV"; headings ログイン, 氏名, 役割,
+    所属, マイスター名 or login, name, role, organisation, meister).  Every row is checked first; nobody is
+    added while any row has a problem.  The first passwords are printed once."""
+    from kb import users_import
+    from kb.access import SYSTEM
+
+    conn = _open(ctx.parent)
+    max_rows = ctx.parent.obj.get_int("user_import_max_rows")
+    with open(file, "rb") as f:
+        raw = f.read(users_import.MAX_BYTES + 1)
+    parsed = users_import.parse(conn, raw, SYSTEM, max_rows=max_rows)
+    for row in parsed.rows:
+        problems = "; ".join(code.replace("_", " ") + (f" ({', '.join(f'{k}={v}' for k, v in params.items())})"
+                                                       if params else "") for code, params in row.errors)
+        click.echo(f"line {row.line:4d}  {row.login:16s} {row.role or row.role_text:12s} "
+                   f"{row.organisation['name'] if row.organisation else row.organisation_text:12s} {row.name}"
+                   + (f"   PROBLEM: {problems}" if problems else ""))
+    if not parsed.ok:
+        raise click.ClickException(f"{parsed.error_count} rows have problems; nobody was added (file read as "
+                                   f"{parsed.encoding})")
+    if check:
+        click.echo(f"{len(parsed.rows)} people can be added (file read as {parsed.encoding}); nobody was added")
+        return
+    for person in users_import.create_all(conn, parsed):
+        click.echo(f"added {person['login']:16s} password: {person['password']}")
+    click.echo("The passwords are shown only now; each person chooses their own at the first login.")
 
 
 @users_group.command("list")

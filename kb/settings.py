@@ -115,6 +115,12 @@ SETTINGS: tuple[Setting, ...] = (
             "The admin pages warn when the last successful `kb backup` is older than this many days "
             "(0 = never warn)."),
     Setting("login_window_minutes", "15", "The window the login limits count over (minutes)."),
+    Setting("user_import_max_rows", "300",
+            "Most people one CSV import adds (each first password is hashed with argon2, a fraction of a "
+            "second each; the file itself is limited to 512 KB)."),
+    Setting("due_soon_days", "7",
+            "The home page's 'waiting for you' list shows curriculum items due within this many days "
+            "(and every overdue one)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -88,6 +88,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.views import help as help_views  # issue 18: help pages and printable guides
 
     app.register_blueprint(help_views.bp)
+    from web.views import saved as saved_views  # issue 14: moments kept for later (後で見る)
+
+    app.register_blueprint(saved_views.bp)
     return app
 
 

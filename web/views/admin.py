@@ -1,8 +1,11 @@
 """Running the programme: users (coordinators and admins) and organisations (admins).
 
 Who may do what here: coordinators run the programme, so they see every user
-and add, disable and reset apprentices and meisters; only admins create or
-change coordinators and admins, and create organisations.  A new user (or a
+and add, change (name, role, organisation), disable and reset apprentices and
+meisters; only admins create or change coordinators and admins, and create
+organisations (the rules of who may grant what: kb.people).  Many people at
+once come from a CSV file (kb.users_import): checked and previewed first,
+created together or not at all, with their first passwords on a sheet to print.  A new user (or a
 reset one) gets a generated password shown once on the answering page, and
 must choose their own at the first login.  Nobody can disable themselves or
 the last admin, so the programme cannot lock itself out.  Coordinators also
@@ -14,21 +17,20 @@ from __future__ import annotations
 from flask import Blueprint, abort, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 
-from kb import programme, users
-from kb.access import ROLES, Viewer
+from kb import people, programme, users
+from kb.access import Viewer
 from kb.errors import InputError, NotFound
 from web import http
 from web.app import get_db
-from web.auth import current_viewer, role_required
+from web.auth import current_viewer, role_label, role_required
 from web.views.account import account_error, no_store
 
 bp = Blueprint("admin", __name__)
 
-COORDINATOR_MANAGES = ("apprentice", "meister")
 
 
 def manageable_roles(viewer: Viewer) -> tuple[str, ...]:
-    return ROLES if viewer.at_least("admin") else COORDINATOR_MANAGES if viewer.at_least("coordinator") else ()
+    return people.grantable_roles(viewer)
 
 
 def backup_status() -> dict | None:
@@ -201,3 +203,148 @@ def create_organisation():
     except users.AccountInputError as e:
         return organisations_page(400, account_error(e))
     return redirect(url_for("admin.organisations", done="created"), code=303)
+
+
+# ---------------------------------------------------------------- changing a person (kb.people)
+
+
+def _edit_page(target: users.Account, status: int = 200, error: str | None = None, values: dict | None = None):
+    viewer = current_viewer()
+    conn = get_db()
+    organisations = [o for o in users.list_organisations(conn)
+                     if not o["disabled"] or o["id"] == target.organisation_id]
+    roles = people.grantable_roles(viewer)
+    if target.id == viewer.user_id:
+        roles = (target.role,)  # nobody changes their own role
+    values = values or {"display_name": target.display_name, "role": target.role,
+                        "organisation_id": target.organisation_id, "meister": target.meister or ""}
+    payload = {"user": target.public(), "roles": list(roles), "error": error}
+    return make_response(http.html_or_json(payload, "admin/edit_user.html", status=status, target=target,
+                                           roles=roles, organisations=organisations, values=values, error=error))
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"], endpoint="edit_user")
+@role_required("coordinator")
+def edit_user(user_id: int):
+    """Change a person's name, role and organisation (and a meister's name on recordings)."""
+    from web.people_messages import grant_error
+
+    target = _target(user_id)
+    if request.method == "GET":
+        return _edit_page(target)
+    form = request.form
+    values = {"display_name": form.get("display_name") or "", "role": form.get("role") or "",
+              "organisation_id": form.get("organisation_id") or "", "meister": form.get("meister") or ""}
+    try:
+        organisation = int(values["organisation_id"])
+    except ValueError:
+        organisation = None
+    try:
+        changed = people.update_user(get_db(), current_viewer(), target.id, display_name=values["display_name"],
+                                     role=values["role"], organisation=organisation,
+                                     meister=values["meister"] or None)
+    except people.GrantRefused as e:
+        if e.forbidden:
+            abort(403, description=grant_error(e))
+        return _edit_page(target, 400, grant_error(e), values)
+    except users.AccountInputError as e:
+        return _edit_page(target, 400, account_error(e), values)
+    return redirect(url_for("admin.users", done="changed" if changed else "unchanged") + f"#user-{target.id}",
+                    code=303)
+
+
+# ---------------------------------------------------------------- many people from a CSV file (kb.users_import)
+
+
+def _import_page(status: int = 200, parsed=None, error: str | None = None):
+    from web.people_messages import row_error
+
+    rows = []
+    if parsed is not None:
+        for row in parsed.rows:
+            rows.append({**row.public(), "messages": [row_error(code, params) for code, params in row.errors]})
+    payload = {"rows": rows, "ok": bool(parsed and parsed.ok), "error": error,
+               "errors": parsed.error_count if parsed else 0}
+    return make_response(http.html_or_json(
+        payload, "admin/import_users.html", status=status, parsed=parsed, rows=rows, error=error,
+        max_rows=_max_rows(), max_kb=_import_module().MAX_BYTES // 1024))
+
+
+def _import_module():
+    from kb import users_import
+
+    return users_import
+
+
+def _max_rows() -> int:
+    from web.app import kb_config
+
+    return kb_config().get_int("user_import_max_rows")
+
+
+def _parse(raw):
+    """(parsed, None) or (None, the file's error in the user's language)."""
+    from web.people_messages import file_error
+
+    users_import = _import_module()
+    try:
+        return users_import.parse(get_db(), raw, current_viewer(), max_rows=_max_rows()), None
+    except users_import.ImportFileError as e:
+        return None, file_error(e.code, e.params)
+
+
+@bp.route("/users/import", methods=["GET", "POST"], endpoint="import_users")
+@role_required("coordinator")
+def import_users():
+    """GET: the form.  POST a CSV file: the preview (every row, with its problems), and the button that
+    creates them when there are none.  The size is checked before the file is decoded."""
+    from web.people_messages import file_error
+
+    if request.method == "GET":
+        return _import_page()
+    upload = request.files.get("file")
+    limit = _import_module().MAX_BYTES
+    raw = upload.read(limit + 1) if upload else b""
+    if not raw:
+        return _import_page(400, error=file_error("file_missing"))
+    parsed, error = _parse(raw)
+    if error:
+        return _import_page(400, error=error)
+    return _import_page(200 if parsed.ok else 400, parsed=parsed)
+
+
+@bp.post("/users/import/confirm", endpoint="import_users_confirm")
+@role_required("coordinator")
+def import_users_confirm():
+    """Create the previewed people (the file's text comes back from the preview and is checked again: a
+    login taken meanwhile shows the preview with its problem, and nobody is created).  The answer is
+    the sheet of first passwords, shown this once."""
+    from web.people_messages import file_error
+
+    text = request.form.get("csv") or ""
+    if not text.strip():
+        return _import_page(400, error=file_error("file_missing"))
+    parsed, error = _parse(text)
+    if error:
+        return _import_page(400, error=error)
+    if not parsed.ok:
+        return _import_page(400, parsed=parsed)
+    try:
+        created = _import_module().create_all(get_db(), parsed)
+    except users.AccountInputError:  # taken between the check and the transaction: check again, show why
+        parsed, error = _parse(text)
+        return _import_page(400, parsed=parsed, error=error)
+    for person in created:
+        person["role_label"] = str(role_label(person["role"]))
+    payload = {"created": [{k: v for k, v in p.items() if k != "role_label"} for p in created]}
+    return no_store(make_response(http.html_or_json(payload, "admin/import_sheet.html", created=created)))
+
+
+@bp.get("/users/import/example.csv", endpoint="import_example")
+@role_required("coordinator")
+def import_example():
+    """An example file to fill in, with the Japanese headings (UTF-8 with BOM for Excel)."""
+    response = make_response(_import_module().template_csv())
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = "attachment; filename=\"users-example.csv\""
+    return response

@@ -60,7 +60,9 @@ def mine():
         rows.append({"curriculum": c, "total": p["total"], "done": p["done"], "percent": p["percent"],
                      "signed_off": p["signed_off"], "completed": p["completed"], "flagged": p["flagged"],
                      "next_item": p["next_item"]})
-    return http.html_or_json({"curricula": rows}, "learning/mine.html")
+    from web.views import saved as saved_views  # 後で見る: the moments this person kept for later
+
+    return http.html_or_json({"curricula": rows, "saved": saved_views.listing()}, "learning/mine.html")
 
 
 def _my_curriculum(curriculum_id: int) -> dict:

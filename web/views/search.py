@@ -11,18 +11,33 @@ from flask import Blueprint, make_response, redirect, render_template, request
 from web import data, http, i18n
 from web.app import get_db, search_service
 from web.auth import current_viewer, public
+from web.views import saved as saved_views
 
 bp = Blueprint("search", __name__)
 
 RECENT = 6
+WAITING_SHOWN = 5  # entries per list on the home page; each list links to its full page
+SAVED_ON_HOME = 5
 
 
 @bp.get("/")
 def home():
     conn = get_db()
     viewer = current_viewer()
-    payload = {"techniques": data.technique_counts(conn, viewer), "recent": data.recent(conn, viewer, RECENT)}
+    payload = {"techniques": data.technique_counts(conn, viewer), "recent": data.recent(conn, viewer, RECENT),
+               "waiting": waiting_for(viewer), "saved": saved_views.listing(SAVED_ON_HOME)}
     return http.html_or_json(payload, "search/home.html", facets=data.facets(conn, viewer))
+
+
+def waiting_for(viewer) -> dict:
+    """What waits for this person (kb.waiting), today in Japan time."""
+    from datetime import datetime
+
+    from kb import programme, waiting
+    from web.app import kb_config
+
+    return waiting.for_viewer(get_db(), viewer, today=datetime.now(programme.JAPAN).date(),
+                              due_days=kb_config().get_int("due_soon_days"), limit=WAITING_SHOWN)
 
 
 @bp.get("/search")
