@@ -198,7 +198,7 @@ def test_the_migration_keeps_every_row_and_reference(tmp_path):
             conn.execute("INSERT INTO segments(recording_id, idx, text) VALUES (?, 0, 'x')", (i,))
             conn.execute("INSERT INTO chunks(recording_id, idx, text) VALUES (?, 0, 'x')", (i,))
         conn.execute("DELETE FROM recordings WHERE id = 3")  # the old way: id 3 would be given again
-    assert db.migrate(conn) == ["010_worker_tokens.sql", "011_recording_ids.sql"]
+    assert db.migrate(conn)[:2] == ["010_worker_tokens.sql", "011_recording_ids.sql"]  # (and any later ones)
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert [r[0] for r in conn.execute("SELECT id FROM recordings ORDER BY id")] == [1, 2]
     assert conn.execute("SELECT COUNT(*) FROM segments").fetchone()[0] == 2
