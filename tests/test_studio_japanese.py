@@ -201,3 +201,31 @@ def test_the_migration_marks_titles_that_are_still_file_names(tmp_path):
     assert "012_title_from_filename.sql" in db.migrate(conn)
     marked = dict(conn.execute("SELECT title, title_from_filename FROM recordings").fetchall())
     assert marked == {"07_safety_ja": 1, "test_en": 1, "旋盤の段取り": 0, "a.b": 1, "a": 0}
+
+
+def test_a_failure_in_the_worker_is_said_in_plain_words_on_every_page_and_in_the_job_api(kb, tmp_path):
+    from studio_support import small_video
+
+    app, config = kb
+    client = client_as(app, "tanaka")
+    silent = small_video(None, tmp_path / "silent.mp4").read_bytes()
+    rid = upload(client, [(silent, "音のない動画.mp4")]).get_json()["results"][0]["recording_id"]
+    assert [o.status for o in process_all(config)] == ["failed"]
+    client.set_cookie("lang", "ja")
+    edit = client.get(f"/studio/r/{rid}/edit").get_data(as_text=True)
+    assert re.search(r'<p class="studio-error" role="alert">この動画には音声が入っていないため、文字にできません。[^<]*</p>'
+                     r'<details class="problem-detail"><summary>技術的な詳細</summary><code>音のない動画.mp4: no audio '
+                     r'stream', edit)
+    job = client.get(f"/api/v1/recordings/{rid}/job").get_json()
+    assert (job["error_code"], job["stage_label"]) == ("no_audio", "失敗")
+    assert job["error"].startswith("この動画には音声が入っていない") and "no audio stream" in job["error_detail"]
+    client.set_cookie("lang", "en")
+    job = client.get(f"/api/v1/recordings/{rid}/job").get_json()
+    assert job["error"].startswith("This video has no sound") and job["error_code"] == "no_audio"
+    retry = client.post(f"/studio/r/{rid}/retry", headers={"Accept": "application/json"},
+                        data={"csrf_token": studio_token(client)})
+    assert retry.status_code == 202
+    refused = client.post(f"/studio/r/{rid}/retry", headers={"Accept": "application/json"},
+                          data={"csrf_token": studio_token(client)})
+    assert refused.status_code == 409 and refused.get_json()["code"] == "not_failed"
+    process_all(config)
