@@ -229,3 +229,19 @@ def test_a_failure_in_the_worker_is_said_in_plain_words_on_every_page_and_in_the
                           data={"csrf_token": studio_token(client)})
     assert refused.status_code == 409 and refused.get_json()["code"] == "not_failed"
     process_all(config)
+
+
+def test_the_other_json_errors_of_a_meisters_day_have_the_same_shape(kb):
+    """The glossary and the learning events answer a refusal like the studio: {error, code, status}."""
+    app, config = kb
+    client = client_as(app, "tanaka")
+    client.set_cookie("lang", "ja")
+    csrf = {"X-CSRF-Token": studio_token(client), "Accept": "application/json"}
+    r = client.post("/glossary", json={"term": "", "reading": "", "synonyms": ""}, headers=csrf)
+    body = r.get_json()
+    assert r.status_code == 400 and set(body) == {"error", "code", "status"} and body["status"] == 400
+    assert body["code"] and JAPANESE.search(body["error"])
+    r = client.post("/learning/events", data="x", content_type="text/plain", headers=csrf)
+    assert (r.status_code, r.get_json()["code"]) == (400, "json_required") and JAPANESE.search(r.get_json()["error"])
+    r = client.post("/learning/events", json={"events": [{}] * 1000}, headers=csrf)
+    assert (r.status_code, r.get_json()["code"]) == (400, "too_many_events")

@@ -179,9 +179,7 @@ def index():
 
 def _refuse(status: int, message: str):
     if http.wants_json() or request.path.startswith("/api/"):
-        response = jsonify({"error": message, "status": status})
-        response.status_code = status
-        return response
+        return http.json_error(status, message)  # {"error", "code", "status"}
     abort(status, description=message)
 
 
