@@ -245,3 +245,24 @@ def test_the_other_json_errors_of_a_meisters_day_have_the_same_shape(kb):
     assert (r.status_code, r.get_json()["code"]) == (400, "json_required") and JAPANESE.search(r.get_json()["error"])
     r = client.post("/learning/events", json={"events": [{}] * 1000}, headers=csrf)
     assert (r.status_code, r.get_json()["code"]) == (400, "too_many_events")
+
+
+def test_a_fault_of_the_server_is_said_plainly_and_the_other_files_still_go_through(kb, monkeypatch):
+    from ingest import queue
+
+    app, config = kb
+    real = queue.submit_file
+
+    def flaky(config, conn, path, source_name, *args, **kwargs):
+        if source_name == "bug.md":
+            raise RuntimeError(f"boom in {config.home}")  # (a fault's words may name server paths)
+        return real(config, conn, path, source_name, *args, **kwargs)
+
+    monkeypatch.setattr(queue, "submit_file", flaky)
+    client = client_as(app, "tanaka")
+    client.set_cookie("lang", "ja")
+    bad, good = upload(client, [(b"# a\n\nbug\n", "bug.md"), (b"# b\n\nfine words\n", "fine.md")]).get_json()["results"]
+    assert (bad["status"], bad["code"], bad["detail"]) == ("refused", "server_error", "RuntimeError")
+    assert bad["message"].startswith("bug.md: サーバー側の不具合") and str(config.home) not in bad["message"]
+    assert good["status"] == "queued"
+    process_all(config)

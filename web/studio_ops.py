@@ -290,9 +290,10 @@ def submit_all(conn, viewer: Viewer, items: list[uploads.Received], fm: FormMeta
             continue
         except Exception as e:  # a bug must not lose the other files of the upload
             log.exception("upload of %s failed", item.source_name)
-            outcomes.append(Outcome(item.source_name, False, "refused",
-                                    _("This file could not be taken (%(reason)s).", reason=type(e).__name__),
-                                    code="server_error", detail=type(e).__name__))
+            message = _("%(name)s: the server could not take this file because of a fault of its own. Try again "
+                        "later, or ask the administrator.", name=item.source_name)
+            outcomes.append(Outcome(item.source_name, False, "refused", message, code="server_error",
+                                    detail=type(e).__name__))  # (its message may name server paths: the log has it)
             continue
         finally:
             uploads.discard(item)
