@@ -99,6 +99,34 @@ def _check_name(found: Detected, ext: str) -> Detected:
     return Detected(found.kind, found.format, None, f"named .{ext} but the content is {found.format}")
 
 
+_REFUSAL_CODES = {
+    "png": "image", "jpeg": "image", "gif": "image", "tiff": "image", "webp": "image", "heic": "image",
+    "gzip": "archive", "7z": "archive", "rar": "archive", "zip": "archive",
+    "exe": "program", "elf": "program",
+    "ole": "office_format", "rtf": "office_format", "xlsx": "office_format", "pptx": "office_format",
+    "odf": "office_format",
+    "playlist": "playlist",
+}
+
+
+def refusal_code(found: Detected) -> tuple[str, dict]:
+    """A stable code (and its values) for why a file of kind ``unknown`` is refused, so the web pages can
+    say it in plain words in the reader's language (web.problems); ``found.reason`` stays the English detail.
+
+    ``text_not_media`` carries ``expected`` (video, audio, pdf, docx: what the name promised)."""
+    reason = found.reason or ""
+    if reason.startswith("empty file"):
+        return "empty_file", {}
+    if reason.startswith("cannot be read"):
+        return "unreadable", {}
+    if reason.startswith("content is "):
+        m = re.search(r"\(the file is named \.([^)\s]+)\)", reason)
+        named = _EXT_TO_FORMAT.get(m.group(1).lower(), "") if m else ""
+        expected = named if named in _DESCRIBED else (_kind_of(named) if named else "")
+        return "text_not_media", {"expected": expected}
+    return _REFUSAL_CODES.get(found.format or "", "unsupported_content"), {}
+
+
 # -- binary containers -----------------------------------------------------------------------------
 
 def _sniff_binary(f, head: bytes, size: int) -> Detected | None:

@@ -106,13 +106,13 @@ def extract_document(path: str | os.PathLike, format: str | None = None,
     except DocumentError:
         raise
     except OSError as e:
-        raise DocumentError(path, f"cannot be read ({e.strerror or e})") from e
+        raise DocumentError(path, f"cannot be read ({e.strerror or e})", code="unreadable") from e
     doc.format = format
     _check_text_size(path, doc, limits)
     if doc.title is not None:
         doc.title = clean_text(doc.title).replace("\n", " ") or None
     if not any(has_meaningful_text(p.text) for p in doc.pages):
-        raise DocumentError(path, "no text in it (the document is empty)")
+        raise DocumentError(path, "no text in it (the document is empty)", code="no_text")
     return doc
 
 
@@ -178,10 +178,10 @@ def _read_pdf_quietly(path: Path, limits: DocumentLimits) -> DocumentText:
                 opened = reader.decrypt("")  # many "protected" PDFs only restrict printing/copying
             except DependencyError as e:
                 raise DocumentError(path, "encrypted PDF: it uses AES encryption, which needs the 'cryptography' "
-                                          "package (not installed)") from e
+                                          "package (not installed)", code="encrypted_pdf") from e
             if not opened:
                 raise DocumentError(path, "encrypted PDF: it needs a password to open; "
-                                          "save an unprotected copy and ingest that")
+                                          "save an unprotected copy and ingest that", code="encrypted_pdf")
         raw_pages = []
         warnings = []
         taken = 0
@@ -208,7 +208,7 @@ def _read_pdf_quietly(path: Path, limits: DocumentLimits) -> DocumentText:
     blank = [p.number for p in pages if not has_meaningful_text(p.text)]
     if len(blank) == len(pages):
         raise DocumentError(path, f"no text layer (empty or scanned PDF): none of its {len(pages)} page(s) has "
-                                  "extractable text; run OCR on it first")
+                                  "extractable text; run OCR on it first", code="scanned_pdf")
     if blank:
         warnings.append(f"page(s) {_ranges(blank)} have no text layer (scanned?) and were skipped")
     return DocumentText(pages=pages, title=title, warnings=warnings)
@@ -314,7 +314,7 @@ def _decode(path: Path) -> tuple[str, str]:
     try:
         return decode_text(path.read_bytes())
     except TextDecodeError as e:
-        raise DocumentError(path, f"not readable as text: {e}") from e
+        raise DocumentError(path, f"not readable as text: {e}", code="unreadable_text") from e
 
 
 def _read_plain(path: Path) -> DocumentText:

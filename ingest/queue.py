@@ -101,29 +101,40 @@ sha256_of = sha256_file  # the name callers here have always used
 
 
 def check_file(config: Config, path: str | os.PathLike, shown: str) -> CheckedFile:
-    """Size and type checks; ``shown`` is how messages name the file."""
-    from ingest.detect import detect
+    """Size and type checks; ``shown`` is how messages name the file.
+
+    Each refusal is an InputError whose message is the English line the command line prints
+    (``clip.mp4: empty file (0 bytes)``) and whose ``code`` and params (``name``, ``detail``: the
+    technical reason) let the web pages say it in plain words in the reader's language (web.problems)."""
+    from ingest.detect import detect, refusal_code
 
     path = Path(path)
     try:
         if not path.is_file():
-            raise InputError(f"{shown}: no such file")
+            raise _refused(shown, "no such file", code="file_missing")
         size = path.stat().st_size
         if size == 0:
-            raise InputError(f"{shown}: empty file (0 bytes)")
+            raise _refused(shown, "empty file (0 bytes)", code="empty_file")
         limit = config.get_int("max_upload_bytes")
         if size > limit:
-            raise InputError(f"{shown}: file is larger than the limit of {limit} bytes")
+            raise _refused(shown, f"file is larger than the limit of {limit} bytes", code="file_too_large",
+                           limit=limit)
         detected = detect(path)
         if detected.kind not in ("video", "audio", "document", "subtitle"):
-            raise InputError(f"{shown}: {detected.reason or 'unsupported file type'}")
+            code, params = refusal_code(detected)
+            raise _refused(shown, detected.reason or "unsupported file type", code=code, **params)
         if detected.kind in ("video", "audio"):
             _probe(config, path, shown)
         sha = sha256_of(path)
     except OSError as e:
-        raise InputError(f"{shown}: cannot be read ({e.strerror or e})") from None
+        raise _refused(shown, f"cannot be read ({e.strerror or e})", code="unreadable") from None
     kind = "document" if detected.kind == "subtitle" else detected.kind
     return CheckedFile(path, size, sha, kind, detected.format)
+
+
+def _refused(shown: str, reason: str, *, code: str, **params) -> InputError:
+    """The InputError of a refused file: ``<name>: <reason>`` for the command line, a code for the pages."""
+    return InputError(f"{shown}: {reason}", code=code, name=shown, detail=reason, **params)
 
 
 def _probe(config: Config, path: Path, shown: str) -> None:
@@ -134,9 +145,9 @@ def _probe(config: Config, path: Path, shown: str) -> None:
         info = ffmpeg.probe(path, timeout=min(60.0, config.get_float("ffmpeg_timeout")),
                             binary=ffmpeg.ffmpeg_binary(config.get("ffmpeg")))
     except ffmpeg.MediaError as e:
-        raise InputError(f"{shown}: {e.reason}") from None
+        raise _refused(shown, e.reason, code=e.code or "damaged_media") from None
     if not (info.has_audio or info.has_video):
-        raise InputError(f"{shown}: no audio or video stream")
+        raise _refused(shown, "no audio or video stream", code="no_streams")
 
 
 def store_original(config: Config, checked: CheckedFile, move: bool = False, *, own_copy: bool = False) -> str:
@@ -208,7 +219,8 @@ def enqueue(config: Config, conn: sqlite3.Connection, path: Path, source_name: s
     with conn:
         rec_id = recordings.create(conn, title=title, kind=checked.kind, fmt=checked.format,
                                    source_name=source_name, sha256=checked.sha256, size_bytes=checked.size,
-                                   meta=meta, stored_path=stored, status="processing" if claim else "pending")
+                                   meta=meta, stored_path=stored, status="processing" if claim else "pending",
+                                   title_from_filename=not meta.title)
         payload.update(_keep_companion(config, rec_id, companion, checked.kind))
         job_id = insert_job(conn, rec_id, payload, claim)
     return Submitted(rec_id, job_id, "queued", "", title)
@@ -297,7 +309,7 @@ def retry(conn: sqlite3.Connection, recording_id: int) -> Submitted:
     if rec["status"] == "done":
         return Submitted(recording_id, job["id"] if job else None, "exists", "already processed", rec["title"])
     if not rec.get("stored_path"):
-        raise InputError(f"{rec['source_name']}: the original file was not kept; add it again")
+        raise _refused(rec["source_name"], "the original file was not kept; add it again", code="original_missing")
     with conn:
         if job is not None:
             _requeue(conn, job["id"], None, None)
@@ -328,8 +340,8 @@ def replace_file(config: Config, conn: sqlite3.Connection, recording_id: int, pa
         return retry(conn, recording_id)
     other = recordings.find_by_sha256(conn, checked.sha256, viewer)  # only one the replacer can see
     if other is not None and other["id"] != recording_id:
-        raise InputError(f"{source_name}: this file is already in the knowledge base as recording {other['id']}",
-                         code="already_recording", id=other["id"])
+        raise _refused(source_name, f"this file is already in the knowledge base as recording {other['id']}",
+                       code="already_recording", id=other["id"])
     hidden_twin = recordings.find_by_sha256(conn, checked.sha256) is not None
     old_job = latest_job(conn, recording_id)
     payload = {**(_payload(old_job) if old_job else {}), "shown": source_name}

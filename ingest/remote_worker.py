@@ -195,6 +195,7 @@ def run_job(job_id: int, attempt: str) -> str:
         return "superseded"
     except Exception as e:  # noqa: BLE001 - say why to the server, which decides about another try
         from ingest.stages import one_line
+        from ingest.worker import problem_of
         from kb.errors import InputError
 
         # The file's own fault fails the job; anything else (this machine's setup, a crash) lets another try.
@@ -202,7 +203,7 @@ def run_job(job_id: int, attempt: str) -> str:
         reason = f"{spec.get('shown') or 'this file'}: {one_line(e)}"
         log.warning("job %s failed: %s", job_id, reason, exc_info=not permanent)
         try:
-            client.post("failed", {"reason": reason, "permanent": permanent})
+            client.post("failed", {"reason": reason, "permanent": permanent, "problem": problem_of(e)})
         except (Superseded, ServerError, OSError):
             pass  # the lease runs out and the job is tried again
         return "failed"

@@ -184,17 +184,21 @@ def apply_result(config: Config, stores, job_id: int, result: RemoteResult) -> i
     return rec_id
 
 
-def release(config: Config, stores, job_id: int, attempt: str, reason: str, *, retry: bool) -> str:
+def release(config: Config, stores, job_id: int, attempt: str, reason: str, *, retry: bool,
+            problem: dict | None = None) -> str:
     """An attempt that ended without a result (the worker's error, or a refused result): hand the job back
     for another try after ``job_retry_seconds`` (``retry``, up to ``job_max_attempts``), else fail it.
 
-    Returns the outcome (retry | failed | lost)."""
-    from ingest.worker import _after_error
+    ``problem``: the code the worker named (``{"code": "no_audio", "params": {}}``, ingest.worker.problem_of),
+    kept so the studio says it in plain words.  Returns the outcome (retry | failed | lost)."""
+    from ingest.worker import _after_error, _note_problem
 
     conn = stores.conn
     job = conn.execute("SELECT recording_id FROM jobs WHERE id = ? AND claimed_by = ?", (job_id, attempt)).fetchone()
     if job is None:
         return "lost"
+    if problem is not None:
+        _note_problem(conn, job_id, None, problem)
     return _after_error(config, conn, stores, job_id, attempt, job["recording_id"], reason, retry=retry).status
 
 

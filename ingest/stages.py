@@ -350,10 +350,11 @@ class JobRunner:
     def source(self, rec: dict) -> Path:
         shown = rec["source_name"]
         if not rec.get("stored_path"):
-            raise InputError(f"{shown}: the original file was not kept; add it again")
+            raise InputError(f"{shown}: the original file was not kept; add it again", code="original_missing")
         path = (self.config.home / rec["stored_path"]).resolve()
         if not path.is_relative_to(self.config.home) or not path.is_file():
-            raise InputError(f"{shown}: the stored original is missing ({rec['stored_path']}); add the file again")
+            raise InputError(f"{shown}: the stored original is missing ({rec['stored_path']}); add the file again",
+                             code="original_missing")
         return path
 
     def work(self, rec_id: int) -> Path:
@@ -409,7 +410,7 @@ class JobRunner:
 
             segs = read_subtitle_file(source)
             if not segs:
-                raise InputError(f"{rec['source_name']}: subtitle file has no cues")
+                raise InputError(f"{rec['source_name']}: subtitle file has no cues", code="no_subtitle_cues")
             # A lone subtitle file is a transcript without its video: keep its times.
             self._save_transcript(job, rec, _segment_rows(segs), "subtitles")
             return
@@ -444,7 +445,7 @@ class JobRunner:
                 return
         if not info.has_audio:
             raise InputError(f"{job.payload.get('shown') or rec['source_name']}: no audio stream to transcribe "
-                             "and no subtitle file beside it")
+                             "and no subtitle file beside it", code="no_audio")
         self.report(fraction=0.2, message=MSG_AUDIO)
         ffmpeg.extract_audio_file(source, self.work(rec["id"]) / "audio.wav", timeout=timeout, binary=binary)
         playback = self._browser_copy(rec, source, info)

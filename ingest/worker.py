@@ -193,10 +193,12 @@ def problem_of(e: BaseException) -> dict | None:
     return None
 
 
-def _note_problem(conn: sqlite3.Connection, job_id: int, e: BaseException) -> None:
+def _note_problem(conn: sqlite3.Connection, job_id: int, e: BaseException | None,
+                  problem: dict | None = None) -> None:
+    """Keep the problem's code in the job (``problem``: one already named, e.g. by a remote worker)."""
     import json
 
-    problem = problem_of(e)
+    problem = problem_of(e) if e is not None else problem
     try:
         with conn:
             conn.execute("UPDATE jobs SET payload = json_set(CASE WHEN json_valid(payload) THEN payload ELSE '{}' END,"

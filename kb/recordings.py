@@ -71,7 +71,9 @@ def find_by_sha256(conn: sqlite3.Connection, sha256: str, viewer=None) -> sqlite
 
 def create(conn: sqlite3.Connection, *, title: str, kind: str, fmt: str, source_name: str,
            sha256: str, size_bytes: int, meta: RecordingMeta, stored_path: str | None = None,
-           status: str = "processing") -> int:
+           status: str = "processing", title_from_filename: bool = False) -> int:
+    """A new recording row; ``title_from_filename``: the title was taken from the file's name (nobody typed
+    one), so the studio marks it for the meister to replace (migration 012)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
     if meta.visibility not in VISIBILITIES:
@@ -79,17 +81,21 @@ def create(conn: sqlite3.Connection, *, title: str, kind: str, fmt: str, source_
     cur = conn.execute(
         """INSERT INTO recordings(title, kind, format, source_name, stored_path, sha256, size_bytes,
                                   meister_id, technique, tags, language, status, visibility,
-                                  organisation_id, owner_user_id)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                  organisation_id, owner_user_id, title_from_filename)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (title, kind, fmt, source_name, stored_path, sha256, size_bytes, meister_id(conn, meta.meister),
          meta.technique or None, json.dumps(meta.tags, ensure_ascii=False), meta.language, status,
-         meta.visibility, meta.organisation_id or 1, meta.owner_user_id),
+         meta.visibility, meta.organisation_id or 1, meta.owner_user_id, 1 if title_from_filename else 0),
     )
     return int(cur.lastrowid)
 
 
 def update(conn: sqlite3.Connection, recording_id: int, **fields) -> None:
-    allowed = {"title", "stored_path", "technique", "tags", "language", "duration", "pages",
+    """Change the given columns.  A new title is a person's own words: it is no longer the file name's
+    (title_from_filename goes to 0 unless the caller says otherwise)."""
+    if "title" in fields:
+        fields.setdefault("title_from_filename", 0)
+    allowed = {"title", "title_from_filename", "stored_path", "technique", "tags", "language", "duration", "pages",
                "transcript_source", "status", "error", "visibility", "organisation_id", "owner_user_id",
                "meister_id"}
     bad = set(fields) - allowed

@@ -79,7 +79,7 @@ def ffmpeg_binary(setting: str = "") -> str:
     if chosen:
         found = shutil.which(chosen)
         if not found:
-            raise MediaError(f"ffmpeg binary not found or not executable: {chosen}")
+            raise MediaError(f"ffmpeg binary not found or not executable: {chosen}", code="ffmpeg_missing")
         return found
     import imageio_ffmpeg
 
@@ -110,16 +110,16 @@ def check_input(path: str | os.PathLike) -> Path:
     if not stat.S_ISREG(st.st_mode):
         raise MediaError("not a regular file", p)
     if st.st_size == 0:
-        raise MediaError("empty file (0 bytes)", p)
+        raise MediaError("empty file (0 bytes)", p, code="empty_file")
     if p.suffix.lower() in PLAYLIST_SUFFIXES:
-        raise MediaError(f"{REFUSED_PLAYLIST} ({p.suffix.lower()} file)", p)
+        raise MediaError(f"{REFUSED_PLAYLIST} ({p.suffix.lower()} file)", p, code="playlist")
     try:
         head = _read_head(p)
     except OSError as e:
         raise MediaError(f"cannot read file: {e.strerror}", p) from None
     reason = sniff_refusal(head)
     if reason:
-        raise MediaError(reason, p)
+        raise MediaError(reason, p, code="playlist" if reason.startswith(REFUSED_PLAYLIST) else "text_not_media")
     return p
 
 
@@ -244,9 +244,9 @@ def _run(args: list[str], path: Path, timeout: float | None, *,
                               stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
                               stderr=subprocess.PIPE, timeout=max(limit, 1e-6), check=False)
     except subprocess.TimeoutExpired:  # subprocess.run has already killed and reaped it
-        raise MediaError(f"ffmpeg timed out after {limit:g} s", path) from None
+        raise MediaError(f"ffmpeg timed out after {limit:g} s", path, code="media_timeout") from None
     except OSError as e:
-        raise MediaError(f"cannot run ffmpeg ({args[0]}): {e.strerror}", path) from None
+        raise MediaError(f"cannot run ffmpeg ({args[0]}): {e.strerror}", path, code="ffmpeg_missing") from None
 
 
 _LOG_PREFIX = re.compile(r"^(\[[^\]]*\]\s*)+")
@@ -260,9 +260,10 @@ def _failure(proc: subprocess.CompletedProcess, path: Path, map_spec: str = "") 
     err = proc.stderr.decode("utf-8", errors="replace").replace("file:" + str(path), path.name)
     if "matches no streams" in err and map_spec:
         kind = "audio" if ":a" in map_spec else "video"
-        return MediaError(f"no {kind} stream", path)
+        return MediaError(f"no {kind} stream", path, code=f"no_{kind}")
     if "not on whitelist" in err or "not on the whitelist" in err:
-        return MediaError("refused: format not allowed (playlist, concat list, image sequence or device)", path)
+        return MediaError("refused: format not allowed (playlist, concat list, image sequence or device)", path,
+                          code="playlist")
     details = []
     for line in err.splitlines():
         line = _LOG_PREFIX.sub("", line.strip()).strip()
@@ -272,7 +273,7 @@ def _failure(proc: subprocess.CompletedProcess, path: Path, map_spec: str = "") 
         if line not in details:
             details.append(line)
     detail = "; ".join(details[:3])[:300] or f"ffmpeg exited with status {proc.returncode}"
-    return MediaError(f"corrupt or unsupported media: {detail}", path)
+    return MediaError(f"corrupt or unsupported media: {detail}", path, code="damaged_media")
 
 
 @contextlib.contextmanager
@@ -395,7 +396,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000, timeout: float
         raise _failure(proc, p, "0:a:0")
     audio = np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32)  # copy: writable, native order
     if audio.size == 0:
-        raise MediaError("no audio could be decoded", p)
+        raise MediaError("no audio could be decoded", p, code="damaged_media")
     return np.clip(audio, -1.0, 1.0, out=audio)  # downmixing/resampling can overshoot slightly
 
 
@@ -483,7 +484,7 @@ def make_web_mp4(path: str | os.PathLike, dest_mp4: str | os.PathLike, timeout: 
     info = probe(path, timeout, binary=binary)
     p = Path(info.path)
     if not (info.has_audio or info.has_video):
-        raise MediaError("no audio or video stream", p)
+        raise MediaError("no audio or video stream", p, code="no_streams")
     args = [*_base(binary), *_input_args(binary, p)]
     if info.has_video:
         encoder = h264_encoder(binary)

@@ -134,7 +134,7 @@ def read_subtitle_file(path: str | os.PathLike) -> list[Segment]:
     is_vtt = _normalise(text).lstrip().startswith("WEBVTT") or p.suffix.lower() == ".vtt"
     segments = parse_vtt(text) if is_vtt else parse_srt(text)
     if not segments:
-        raise MediaError("no subtitle cues found (not an SRT or WebVTT file?)", p)
+        raise MediaError("no subtitle cues found (not an SRT or WebVTT file?)", p, code="no_subtitle_cues")
     return segments
 
 

@@ -103,11 +103,20 @@ def test_a_bad_file_is_a_400_with_its_reason(kb):
     before = rows(config, "SELECT COUNT(*) FROM recordings")
     response = post(client, tokens["tanaka"], b"", "空.mp4")
     assert response.status_code == 400
-    assert response.get_json() == {"error": "空.mp4: empty file (0 bytes)", "status": 400, "name": "空.mp4"}
-    response = post(client, tokens["tanaka"], "ただの文章\n".encode() * 30, "clip.mov")
-    assert response.status_code == 400 and "clip.mov: content is text" in response.get_json()["error"]
+    body = response.get_json()  # a stable code, the message in the caller's language (Japanese by default)
+    assert {k: body[k] for k in ("code", "status", "name", "detail")} == {
+        "code": "empty_file", "status": 400, "name": "空.mp4", "detail": "empty file (0 bytes)"}
+    assert body["error"].startswith("空.mp4: ファイルが空です")
+    english = {"Authorization": f"Bearer {tokens['tanaka']}", "Accept-Language": "en"}
+    response = client.post("/api/v1/recordings", headers=english, content_type="multipart/form-data",
+                           data={"file": as_file("ただの文章\n".encode() * 30, "clip.mov")})
+    body = response.get_json()
+    assert response.status_code == 400 and (body["code"], body["name"]) == ("text_not_media", "clip.mov")
+    assert body["error"].startswith("clip.mov: The file is named like a video, but it holds text")
+    assert body["detail"].startswith("content is text")
     response = post(client, tokens["tanaka"], None, "", title="no file")
-    assert response.status_code == 400 and "file" in response.get_json()["error"]
+    assert response.status_code == 400 and response.get_json()["code"] == "no_file"
+    assert "file" in response.get_json()["error"]
     assert rows(config, "SELECT COUNT(*) FROM recordings") == before
     assert problems(config) == []
 
@@ -122,7 +131,8 @@ def test_a_failed_job_says_why_and_is_retried_by_its_meister_only(kb, jfk, tmp_p
     assert [o.status for o in process_all(config)] == ["failed"]
     state = get(client, tokens["tanaka"], f"/api/v1/recordings/{rid}/job").get_json()
     assert (state["stage"], state["active"]) == ("failed", False)
-    assert state["error"].startswith("音なし.mp4") and "audio" in state["error"]
+    assert state["error_code"] == "no_audio" and "音声が入っていない" in state["error"]  # plain Japanese words
+    assert state["error_detail"].startswith("音なし.mp4") and "no audio stream" in state["error_detail"]
 
     headers = {"Authorization": f"Bearer {tokens['nakamura']}"}
     assert client.get(f"/api/v1/recordings/{rid}/job", headers=headers).status_code == 404  # private: not his

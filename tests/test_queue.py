@@ -62,15 +62,18 @@ def counts(conn) -> tuple[int, int]:
 
 def test_type_comes_from_the_content_not_the_name(qconfig, qconn, tmp_path):
     fake = write(tmp_path / "clip.mp4", "this is a text file, not a video\n" * 20)
-    with pytest.raises(InputError, match=r"^動画.mp4: content is text, not video"):
+    with pytest.raises(InputError, match=r"^動画.mp4: content is text, not video") as e:
         submit_file(qconfig, qconn, fake, "動画.mp4", RecordingMeta())
+    assert (e.value.code, e.value.params["expected"], e.value.params["name"]) == ("text_not_media", "video", "動画.mp4")
     playlist = write(tmp_path / "list.m3u8", "#EXTM3U\n#EXTINF:10,\n/etc/passwd\n")
-    with pytest.raises(InputError, match="playlist"):
+    with pytest.raises(InputError, match="playlist") as e:
         submit_file(qconfig, qconn, playlist, "list.m3u8", RecordingMeta())
+    assert e.value.code == "playlist"
     damaged = tmp_path / "damaged.mp4"
     damaged.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(3000))
-    with pytest.raises(InputError, match=r"^壊れた動画.mp4: corrupt or unsupported media"):
+    with pytest.raises(InputError, match=r"^壊れた動画.mp4: corrupt or unsupported media") as e:
         submit_file(qconfig, qconn, damaged, "壊れた動画.mp4", RecordingMeta())
+    assert e.value.code == "damaged_media" and e.value.params["detail"].startswith("corrupt or unsupported media")
     assert counts(qconn) == (0, 0)
     assert not any((qconfig.originals_dir).rglob("*.*")), "nothing is kept of a refused file"
 

@@ -243,3 +243,36 @@ def test_without_redis_the_dispatcher_hands_the_job_back_and_the_try_does_not_co
         dispatcher.conn.close()
     row = conn.execute("SELECT claimed_by, attempts, stage FROM jobs WHERE id = ?", (job,)).fetchone()
     assert (row["claimed_by"], row["attempts"], row["stage"]) == (None, 0, "queued")
+
+
+def test_a_remote_workers_failure_keeps_its_problem_code_so_the_studio_says_it_in_plain_words(tmp_path):
+    """Issue 14, item 1: a file a remote worker could not write down reads like one the local worker failed."""
+    from studio_support import add_user, client_as, studio_app
+
+    from kb import worker_tokens
+
+    app, config = studio_app(tmp_path / "kb", embed_model="hash:16", second_embed_model="none")
+    add_user(config, "tanaka", "admin")
+    conn = db.connect(config.db_path)
+    _, worker = worker_tokens.create(conn, "夜勤GPU")
+    rec, job = new_job(conn)
+    _, attempt = dispatch.claim_for_remote(conn)
+    response = app.test_client().post(f"/api/v1/worker/jobs/{job}/failed", headers={"Authorization": f"Bearer {worker}"},
+                                      json={"attempt": attempt, "reason": "段取り.flac: no audio stream",
+                                            "permanent": True, "problem": {"code": "no_audio", "params": {}}})
+    assert response.get_json() == {"ok": True, "outcome": "failed"}
+    client = client_as(app, "tanaka")
+    client.set_cookie("lang", "ja")
+    row = next(r for r in client.get("/studio", headers={"Accept": "application/json"}).get_json()["recordings"]
+               if r["id"] == rec)
+    assert (row["stage"], row["error_code"]) == ("failed", "no_audio")
+    assert row["error"].startswith("この動画には音声が入っていない") and row["error_detail"] == "段取り.flac: no audio stream"
+    conn.close()
+
+
+def test_a_problem_a_worker_sends_is_kept_only_as_a_short_code_with_plain_values():
+    from web.views.api_worker import _problem
+
+    assert _problem({"code": "no_audio", "params": {"limit": 5, "x": [1], "name": "a" * 400}}) == {
+        "code": "no_audio", "params": {"limit": 5, "name": "a" * 300}}
+    assert _problem({"code": "<script>"}) is None and _problem("no_audio") is None and _problem(None) is None

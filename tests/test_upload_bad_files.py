@@ -38,13 +38,15 @@ def _good(n: int) -> bytes:
     return GOOD.replace(b"tapir", f"tapir{n}".encode())
 
 
-@pytest.mark.parametrize("name, content, says", [
-    ("empty.mp4", b"", "empty file (0 bytes)"),
-    ("clip.mp4", "これは動画ではありません。ただの文章です。\n".encode() * 20, "text, not video"),
-    ("playlist.m3u8", PLAYLIST, "playlist"),
-    ("playlist-named.mp4", PLAYLIST, "playlist"),
+@pytest.mark.parametrize("name, content, code, says, detail", [
+    ("empty.mp4", b"", "empty_file", "The file is empty", "empty file (0 bytes)"),
+    ("clip.mp4", "これは動画ではありません。ただの文章です。\n".encode() * 20, "text_not_media",
+     "it holds text, not a video", "content is text, not video (the file is named .mp4)"),
+    ("playlist.m3u8", PLAYLIST, "playlist", "This is a playlist", "playlist/concat files are not accepted"),
+    ("playlist-named.mp4", PLAYLIST, "playlist", "This is a playlist", "playlist/concat files are not accepted"),
 ])
-def test_bad_file_refused_with_one_message_and_the_good_one_goes_through(kb, meister, name, content, says):
+def test_bad_file_refused_with_one_message_and_the_good_one_goes_through(kb, meister, name, content, code, says,
+                                                                         detail):
     root, app, config = kb
     before = rows(config, "SELECT COUNT(*) FROM recordings")[0][0]
     n = sum(name.encode())
@@ -52,7 +54,9 @@ def test_bad_file_refused_with_one_message_and_the_good_one_goes_through(kb, mei
     assert response.status_code == 202
     bad, good = response.get_json()["results"]
     assert (bad["ok"], bad["status"], bad["recording_id"]) == (False, "refused", None)
-    assert says in bad["message"] and bad["message"].startswith(name)
+    # plain words first (in the reader's language), the technical reason beside them, a stable code
+    assert says in bad["message"] and bad["message"].startswith(name) and bad["code"] == code
+    assert detail in bad["detail"] and detail not in bad["message"]
     assert "\n" not in bad["message"]
     assert (good["ok"], good["status"]) == (True, "queued")
     assert rows(config, "SELECT COUNT(*) FROM recordings")[0][0] == before + 1
@@ -70,7 +74,9 @@ def test_plain_form_shows_each_file_result_on_the_page(kb, meister):
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert re.search(r'class="upload-result is-refused">\s*<span class="result-name">空っぽ.mp4</span>\s*'
-                     r'<span class="result-message">空っぽ.mp4: empty file \(0 bytes\)', page)
+                     r'<span class="result-message">空っぽ.mp4: The file is empty: nothing is in it.[^<]*</span>\s*'
+                     r'<details class="problem-detail"><summary>Technical details</summary>'
+                     r'<code>empty file \(0 bytes\)</code></details>', page)
     assert re.search(r'class="upload-result is-ok">\s*<span class="result-name">良い文書.md</span>', page)
     process_all(config)
 
@@ -80,7 +86,7 @@ def test_only_bad_files_is_a_400_that_keeps_the_form(kb, meister):
     response = upload(meister, [(b"", "empty.wav")], json=False, technique="溶接")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "empty.wav: empty file (0 bytes)" in page
+    assert "empty.wav: The file is empty" in page and "<code>empty file (0 bytes)</code>" in page
     assert 'name="technique" type="text" maxlength="80" list="technique-list" value="溶接"' in page
     assert problems(config) == []
 
@@ -93,7 +99,9 @@ def test_a_truncated_video_is_refused_at_once_with_the_reason(kb, meister, share
     bad, good = response.get_json()["results"]
     assert (bad["status"], good["status"]) == ("refused", "queued")
     assert bad["message"].startswith("壊れた動画.mp4: ") and "\n" not in bad["message"]
-    assert str(config.home) not in bad["message"]  # the stored name never shows
+    assert bad["code"] == "damaged_media" and "cut short or damaged" in bad["message"]
+    assert "moov atom not found" in bad["detail"]  # ffmpeg's words: only as the folded detail
+    assert str(config.home) not in bad["message"] + bad["detail"]  # the stored name never shows
     process_all(config)
     assert problems(config) == [] and index_agrees(config)
 
@@ -109,13 +117,15 @@ def test_a_video_without_sound_fails_in_the_worker_with_its_reason_and_a_retry_b
     state = meister.get("/studio/states", headers={"Accept": "application/json"}).get_json()
     mine = next(r for r in state["recordings"] if r["id"] == rid)
     assert (mine["stage"], mine["active"], mine["retry_url"]) == ("failed", False, f"/studio/r/{rid}/retry")
-    assert mine["error"].startswith("音のない動画.mp4") and "audio" in mine["error"] and "\n" not in mine["error"]
-    assert str(config.home) not in mine["error"]
+    assert mine["error_code"] == "no_audio" and mine["error"].startswith("This video has no sound")
+    assert mine["error_detail"].startswith("音のない動画.mp4") and "no audio stream" in mine["error_detail"]
+    assert "\n" not in mine["error"] and str(config.home) not in mine["error"] + mine["error_detail"]
 
     fragment = meister.get("/studio/states").get_data(as_text=True)
     row = fragment[fragment.index(f'id="rec-{rid}"'):]
     row = row[: row.index("</tr>")]
-    assert 'class="failure" role="alert">音のない動画.mp4' in row
+    assert 'class="failure" role="alert">This video has no sound' in row
+    assert '<summary>Technical details</summary><code>音のない動画.mp4: no audio stream' in row
     assert f'action="/studio/r/{rid}/retry"' in row and 'name="csrf_token"' in row
 
     retried = meister.post(f"/studio/r/{rid}/retry", data={"csrf_token": studio_token(meister)})
@@ -165,6 +175,7 @@ def test_a_bad_detail_refuses_the_upload_and_keeps_nothing(kb, meister):
     response = upload(meister, [(_good(3), "a.md")], language="fr")
     assert response.status_code == 400
     assert response.get_json()["error"] == "Choose Japanese, English or automatic for the language."
+    assert response.get_json()["code"] == "invalid_language"
     response = upload(meister, [(_good(3), "a.md")], title="題" * 201)
     assert response.status_code == 400 and "at most 200 characters" in response.get_json()["error"]
     assert rows(config, "SELECT COUNT(*) FROM recordings")[0][0] == before
@@ -180,6 +191,7 @@ def test_a_file_over_the_limit_is_stopped_while_it_streams(tmp_path):
     response = upload(client, [(_good(4), "small.md"), (big, "大きい.wav")])
     assert response.status_code == 413
     assert response.get_json()["error"] == "大きい.wav is larger than the upload limit of 2 KB."
+    assert response.get_json()["code"] == "file_too_large"
     page = upload(client, [(big, "大きい.wav")], json=False)
     assert page.status_code == 413
     assert "大きい.wav is larger than the upload limit of 2 KB." in page.get_data(as_text=True)

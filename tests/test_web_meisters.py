@@ -270,7 +270,7 @@ def test_who_can_teach_this_page_and_api(own, as_role):
     # an empty question: the page explains, the API refuses clearly
     assert client.get("/meisters/teach").status_code == 200
     r = client.get("/api/v1/meisters/teach")
-    assert r.status_code == 400 and "q is required" in r.get_json()["error"]
+    assert r.status_code == 400 and r.get_json()["code"] == "q_required" and "q" in r.get_json()["error"]
 
 
 def test_who_can_teach_never_shows_a_hidden_recording(own, as_role):

@@ -124,7 +124,8 @@ def test_empty_query_prompts_and_bad_parameters_are_400(client):
     assert "Type a question above" in client.get("/search?q=", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert client.get("/api/v1/search?q=").get_json()["hits"] == []
     r = client.get("/api/v1/search?q=x&kind=hologram")
-    assert r.status_code == 400 and "kind must be one of" in r.get_json()["error"]
+    assert r.status_code == 400 and r.get_json()["code"] == "invalid_kind"  # a stable code, and the message
+    assert "video, audio, document" in r.get_json()["error"]  # in the caller's language names what is allowed
     assert client.get("/api/v1/search?q=x&limit=many").status_code == 400
     assert client.get("/search?q=x&mode=psychic").status_code == 400
 
@@ -248,7 +249,8 @@ def test_unknown_recording_is_404_in_html_and_json(client):
     r = client.get("/r/999999")
     assert r.status_code == 404 and r.mimetype == "text/html"
     r = client.get("/api/v1/recordings/999999")
-    assert r.status_code == 404 and r.get_json()["error"] == "no recording with id 999999"
+    assert r.status_code == 404 and r.get_json()["code"] == "not_found"  # said in the caller's language,
+    assert r.get_json()["detail"] == "no recording with id 999999"  # the program's words beside it
     assert client.get("/r/999999/media").status_code == 404
     assert client.get("/nowhere", headers={"Accept": "application/json"}).get_json()["status"] == 404
 

@@ -183,7 +183,8 @@ def test_replacing_the_file_processes_it_again_under_the_same_id(kb, tanaka, app
     assert lexical_hits(apprentice, "okapi") == []
     bad = tanaka.post(f"/studio/r/{rid}/replace", content_type="multipart/form-data",
                       data={"csrf_token": studio_token(tanaka), "file": as_file(b"", "empty.md")})
-    assert bad.status_code == 400 and "empty.md: empty file (0 bytes)" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "empty.md: The file is empty" in bad.get_data(as_text=True)
+    assert "<summary>Technical details</summary><code>empty file (0 bytes)</code>" in bad.get_data(as_text=True)
     assert lexical_hits(apprentice, "narwhal") == [rid]  # a refused replacement changes nothing
     assert problems(config) == [] and index_agrees(config)
 

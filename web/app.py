@@ -16,7 +16,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
@@ -169,25 +169,49 @@ def _register_template_helpers(app: Flask) -> None:
         return {"locale": locale, "here": here}
 
 
+def _status_sentence(status: int) -> str:
+    """A plain sentence in the reader's language for an error that brought none of its own (Werkzeug's
+    English default descriptions, kb's "no recording with id 5")."""
+    from flask_babel import gettext as _
+
+    if status == 404:
+        return _("There is no page or recording at this address. It may have been deleted.")
+    if status == 405:
+        return _("This address does not take this kind of request.")
+    if status == 400:
+        return _("A value in the request is not valid.")
+    if status == 401:
+        return _("Log in first.")
+    if status == 403:
+        return _("You are not allowed to do this.")
+    if status == 429:
+        return _("Too many requests at once. Wait a moment and try again.")
+    return _("The server could not answer. Please try again.")
+
+
 def _register_errors(app: Flask) -> None:
-    def respond(status: int, message: str):
+    def respond(status: int, message: str, code: str | None = None, detail: str = ""):
+        """JSON for scripts and /api/ (web.http.json_error: message in the caller's language, a stable code),
+        the error page for browsers."""
         if http.wants_json() or request.path.startswith("/api/"):
-            response = jsonify({"error": message, "status": status})
-            response.status_code = status
-            return response
+            return http.json_error(status, message, code, **({"detail": detail} if detail else {}))
         return render_template("errors/error.html", status=status, message=message), status
 
     @app.errorhandler(NotFound)
     def _not_found(e):
-        return respond(404, str(e))
+        return respond(404, _status_sentence(404), detail=str(e))
 
     @app.errorhandler(BadRequest)
     def _bad_request(e):
-        return respond(400, str(e))
+        return respond(400, str(e), getattr(e, "code", None))
 
     @app.errorhandler(HTTPException)
     def _http(e):
-        return respond(e.code or 500, e.description or e.name)
+        status = e.code or 500
+        default = type(e).description  # Werkzeug's English words: said in the reader's language instead
+        if not e.description or e.description == default:
+            return respond(status, _status_sentence(status))
+        return respond(status, e.description)
 
     def _disk_full(e):
         """A full disk (errno 28, SQLite's "database or disk is full") is the machine's passing state, not

@@ -27,7 +27,8 @@ import functools
 import hmac
 import secrets
 
-from flask import Flask, abort, current_app, g, jsonify, make_response, redirect, request, url_for
+from flask import Flask, abort, current_app, g, make_response, redirect, request, url_for
+from flask_babel import gettext
 
 from kb import users
 from kb.access import ANONYMOUS, Viewer, can_edit, visible_recording
@@ -114,7 +115,8 @@ def _identify_and_guard():
     if scheme.lower() == "bearer" and token.startswith(users.TOKEN_PREFIX):
         account = users.lookup_token(get_db(), token)
         if account is None:
-            return _json_error(401, "invalid or revoked API token", bearer=True)
+            return _json_error(401, gettext("The API token is not valid or has been revoked."), bearer=True,
+                               code="invalid_token")
         g.account, g.viewer, g.auth_via = account, account.viewer, "token"
     else:
         token = request.cookies.get(SESSION_COOKIE)
@@ -135,7 +137,7 @@ def _identify_and_guard():
     if (account is not None and account.must_change_password and g.auth_via == "session"
             and endpoint not in PASSWORD_CHANGE_ENDPOINTS):
         if _wants_json():
-            return _json_error(403, "change your password first (at /account)")
+            return _json_error(403, _change_password_first(), code="password_change_required")
         return redirect(url_for("account.account", must_change=1))
     return None
 
@@ -154,7 +156,8 @@ def _identify_worker(header: str | None):
     scheme, _, token = (header or "").partition(" ")
     worker = worker_tokens.lookup(get_db(), token.strip()) if scheme.lower() == "bearer" else None
     if worker is None:
-        return _json_error(401, "a worker token is needed (kb worker-token create NAME)", bearer=True)
+        return _json_error(401, "a worker token is needed (kb worker-token create NAME)", bearer=True,
+                           code="worker_token_required")  # read by programs on other machines: English
     g.worker, g.auth_via = worker, "worker"
     return None
 
@@ -163,10 +166,11 @@ def _token_guard(account, endpoint: str):
     """What an API token may not do (issue 16, defect 13): anything while its user must change their
     password, and any change to accounts, passwords or tokens (those need a browser login)."""
     if account is not None and account.must_change_password:
-        return _json_error(403, "change your password first (at /account)")
+        return _json_error(403, _change_password_first(), code="password_change_required")
     if request.method in UNSAFE_METHODS and (endpoint.startswith(TOKEN_FORBIDDEN_PREFIXES)
                                              or endpoint in TOKEN_FORBIDDEN_ENDPOINTS):
-        return _json_error(403, "API tokens cannot manage accounts, passwords or tokens; log in with a browser")
+        return _json_error(403, gettext("API tokens cannot manage accounts, passwords or tokens. Log in with a "
+                                        "browser."), code="token_not_allowed")
     return None
 
 
@@ -181,9 +185,13 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or http.wants_json()
 
 
-def _json_error(status: int, message: str, bearer: bool = False):
-    response = jsonify({"error": message, "status": status})
-    response.status_code = status
+def _change_password_first() -> str:
+    return gettext("Change your password first (on the account page, /account).")
+
+
+def _json_error(status: int, message: str, bearer: bool = False, code: str | None = None):
+    """web.http.json_error: the message in the caller's language, a stable code."""
+    response = http.json_error(status, message, code)
     if bearer:
         response.headers["WWW-Authenticate"] = 'Bearer realm="takumi-kb"'
     return response
@@ -199,7 +207,8 @@ def login_url() -> str:
 def login_needed():
     """The answer to an anonymous request for a protected route: 401 for JSON/API, else the login page."""
     if _wants_json():
-        return _json_error(401, "log in first (or send an API token: Authorization: Bearer ...)", bearer=True)
+        return _json_error(401, gettext("Log in first (or send an API token: Authorization: Bearer ...)."),
+                           bearer=True, code="login_required")
     if request.headers.get("HX-Request") == "true":
         response = make_response("", 401)
         response.headers["HX-Redirect"] = login_url()
@@ -291,7 +300,7 @@ def _csrf_refused():
 
     message = _("This form has expired or came from another site. Reload the page and try again.")
     if _wants_json():
-        return _json_error(403, message)
+        return _json_error(403, message, code="csrf")
     abort(403, description=message)
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Mapping
 
+from flask_babel import gettext as _
+
 from kb import recordings
 from kb.access import Viewer, visible_recording, visible_recording_ids, visible_where
 from kb.recordings import KINDS
@@ -32,7 +34,12 @@ PUBLIC_FIELDS = ("id", "title", "kind", "format", "meister", "technique", "tags"
 
 
 class BadRequest(ValueError):
-    """A parameter the API cannot take; the message names it and says what is allowed."""
+    """A parameter the API cannot take; the message (in the reader's language) names it and says what is
+    allowed, ``code`` is the stable word for programs (``invalid_kind``, ``invalid_mode``, ``invalid_limit``)."""
+
+    def __init__(self, message: str, code: str = "bad_request"):
+        super().__init__(message)
+        self.code = code
 
 
 def _one(args: Mapping, name: str) -> str | None:
@@ -46,14 +53,15 @@ def parse_search(args) -> SearchRequest:
     query = (args.get("q") or "").strip()[:MAX_QUERY_CHARS]
     kind = _one(args, "kind")
     if kind and kind not in KINDS:
-        raise BadRequest(f"kind must be one of {', '.join(KINDS)}")
+        raise BadRequest(_("The kind must be one of: %(allowed)s.", allowed=", ".join(KINDS)), "invalid_kind")
     mode = _one(args, "mode") or "hybrid"
     if mode not in MODES:
-        raise BadRequest(f"mode must be one of {', '.join(MODES)}")
+        raise BadRequest(_("The search mode must be one of: %(allowed)s.", allowed=", ".join(MODES)),
+                         "invalid_mode")
     try:
         limit = int(args.get("limit") or 10)
     except ValueError:
-        raise BadRequest("limit must be a whole number") from None
+        raise BadRequest(_("The limit must be a whole number."), "invalid_limit") from None
     tags = args.getlist("tag") if hasattr(args, "getlist") else list(args.get("tag") or [])
     return SearchRequest(query=query, limit=max(1, min(MAX_LIMIT, limit)), mode=mode,
                          technique=_one(args, "technique"), meister=_one(args, "meister"), kind=kind,

@@ -47,6 +47,26 @@ def html_or_json(payload: dict, template: str, status: int = 200, **context):
     return render_template(template, data=payload, **context), status
 
 
+# The stable code of an API error that names no code of its own: one per HTTP status.
+ERROR_CODES = {400: "bad_request", 401: "login_required", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "too_large",
+               429: "too_many_requests", 500: "server_error", 503: "unavailable", 507: "storage_full"}
+
+
+def error_code(status: int) -> str:
+    return ERROR_CODES.get(int(status), "error")
+
+
+def json_error(status: int, message: str, code: str | None = None, **extra):
+    """The API's one shape of an error: ``{"error": message, "code": code, "status": status, ...}``.
+
+    ``error`` is a sentence in the caller's language (a person may read it), ``code`` a stable word a
+    program can test (``empty_file``, ``invalid_kind``, ``not_found``), ``status`` the HTTP status."""
+    response = jsonify({"error": message, "code": code or error_code(status), "status": status, **extra})
+    response.status_code = status
+    return response
+
+
 def safe_next(target: str | None) -> str:
     """A local path to go back to, never another site (//evil, /\\evil, javascript:)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:

@@ -24,6 +24,7 @@ from kb.errors import InputError, KBError
 from kb.recordings import VISIBILITIES, RecordingMeta
 from web import auth, uploads
 from web.app import get_db, kb_config
+from web.problems import refusal
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,12 @@ def row(rec: Mapping, state: Mapping | None, check: Mapping | None = None) -> di
     active = stage in ACTIVE_STAGES
     progress = 100 if stage == "done" else int(round(100 * float(state.get("progress") or 0)))
     error = (rec.get("error") or state.get("error") or "") if stage == "failed" else ""
-    if error:  # in the reader's language when the failure has a code (web.problems)
-        from web.problems import job_error
+    error_code = error_detail = None
+    if error:  # in the reader's language and plain words; the English reason folded away (web.problems)
+        from web.problems import job_problem
 
-        error = job_error(state, error)
+        said = job_problem(state, error)
+        error, error_code, error_detail = said.message, said.code, said.detail
     message = (state.get("message") or "") if active else ""
     ahead = int(state.get("ahead") or 0) if stage == "queued" else 0
     if ahead:
@@ -93,10 +96,13 @@ def row(rec: Mapping, state: Mapping | None, check: Mapping | None = None) -> di
     rid = int(rec["id"])
     return {
         "id": rid, "title": rec["title"], "kind": rec["kind"], "format": rec["format"],
+        # the title is still the file's name (nobody typed one): marked for the meister to give it words
+        "title_from_filename": bool(rec.get("title_from_filename")),
         "source_name": rec["source_name"], "meister": rec.get("meister"), "technique": rec.get("technique"),
         "tags": rec.get("tags") or [], "language": rec.get("language"), "visibility": rec.get("visibility"),
         "status": status, "stage": stage, "stage_label": str(STAGE_LABELS.get(stage, stage)),
-        "progress": max(0, min(100, progress)), "message": message, "error": error, "active": active,
+        "progress": max(0, min(100, progress)), "message": message, "error": error, "error_code": error_code,
+        "error_detail": error_detail, "active": active,
         "attempts": state.get("attempts"), "created_at": rec.get("created_at"), "updated_at": rec.get("updated_at"),
         "worker": state.get("worker") if active else None,  # a transcription worker on another machine
         "url": f"/r/{rid}", "edit_url": f"/studio/r/{rid}/edit", "delete_url": f"/studio/r/{rid}/delete",
@@ -128,8 +134,9 @@ def job_json(conn, recording_id: int) -> dict:
     """A recording's processing state for the API: stage, percent, message, error and addresses."""
     rec = recordings.get(conn, recording_id)
     r = row(rec, job_states(conn, [recording_id]).get(recording_id))
-    return {"id": recording_id, **{k: r[k] for k in ("title", "status", "stage", "stage_label", "progress",
-                                                     "message", "error", "active", "attempts", "worker")},
+    return {"id": recording_id, **{k: r[k] for k in ("title", "title_from_filename", "status", "stage", "stage_label",
+                                                     "progress", "message", "error", "error_code", "error_detail",
+                                                     "active", "attempts", "worker")},
             "urls": {"recording": r["url"], "job": f"/api/v1/recordings/{recording_id}/job",
                      "retry": f"/api/v1/recordings/{recording_id}/retry", "studio": r["edit_url"]}}
 
@@ -143,7 +150,7 @@ def clean_text(value: str | None, limit: int, what: str) -> str:
     text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
     text = " ".join(text.split())
     if len(text) > limit:
-        raise InputError(_("%(what)s may have at most %(n)d characters.", what=what, n=limit))
+        raise InputError(_("%(what)s may have at most %(n)d characters.", what=what, n=limit), code="too_long")
     return text
 
 
@@ -178,23 +185,24 @@ def parse_meta(form: Mapping, viewer: Viewer, default_visibility: str = "organis
     raw_tags = form.getlist("tags") if hasattr(form, "getlist") else [form.get("tags") or ""]
     tags = split_terms(",".join(t or "" for t in raw_tags))
     if len(tags) > MAX_TAGS:
-        raise InputError(_("At most %(n)d tags.", n=MAX_TAGS))
+        raise InputError(_("At most %(n)d tags.", n=MAX_TAGS), code="too_many_tags")
     for t in tags:
         clean_text(t, MAX_FIELD_CHARS, _("A tag"))
     language = (form.get("language") or "").strip() or None
     if language in ("auto",):
         language = None
     if language is not None and language not in LANGUAGES:
-        raise InputError(_("Choose Japanese, English or automatic for the language."))
+        raise InputError(_("Choose Japanese, English or automatic for the language."), code="invalid_language")
     visibility = (form.get("visibility") or default_visibility).strip()
     if visibility not in VISIBILITIES:
-        raise InputError(_("Choose who may see the recording."))
+        raise InputError(_("Choose who may see the recording."), code="invalid_visibility")
     meister = None
     if viewer.at_least("coordinator"):
         meister = clean_text(form.get("meister"), MAX_FIELD_CHARS, _("The meister's name")) or None
     glossary = split_terms(form.get("glossary"))
     if len(glossary) > MAX_GLOSSARY_TERMS:
-        raise InputError(_("At most %(n)d glossary terms at a time.", n=MAX_GLOSSARY_TERMS))
+        raise InputError(_("At most %(n)d glossary terms at a time.", n=MAX_GLOSSARY_TERMS),
+                         code="too_many_glossary_terms")
     for term in glossary:
         clean_text(term, MAX_FIELD_CHARS, _("A glossary term"))
     return FormMeta(title, technique, tags, language, visibility, meister, glossary)
@@ -240,10 +248,12 @@ class Outcome:
     name: str
     ok: bool
     status: str  # queued | exists | refused
-    message: str = ""
+    message: str = ""  # in the reader's language and plain words
     recording_id: int | None = None
     url: str | None = None
     job: dict | None = None
+    code: str | None = None  # why it was refused, stable (web.problems)
+    detail: str = ""  # the technical reason in English, folded away on the page
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -274,12 +284,16 @@ def submit_all(conn, viewer: Viewer, items: list[uploads.Received], fm: FormMeta
             sub = queue.submit_file(config, conn, item.path, item.source_name, meta, hotwords=hotwords,
                                     move=True, viewer=viewer)
         except KBError as e:
-            outcomes.append(Outcome(item.source_name, False, "refused", str(e)))
+            said = refusal(e, item.source_name)
+            outcomes.append(Outcome(item.source_name, False, "refused", said.message, code=said.code,
+                                    detail=said.detail))
             continue
         except Exception as e:  # a bug must not lose the other files of the upload
             log.exception("upload of %s failed", item.source_name)
-            outcomes.append(Outcome(item.source_name, False, "refused",
-                                    _("This file could not be taken (%(reason)s).", reason=type(e).__name__)))
+            message = _("%(name)s: the server could not take this file because of a fault of its own. Try again "
+                        "later, or ask the administrator.", name=item.source_name)
+            outcomes.append(Outcome(item.source_name, False, "refused", message, code="server_error",
+                                    detail=type(e).__name__))  # (its message may name server paths: the log has it)
             continue
         finally:
             uploads.discard(item)
@@ -302,7 +316,8 @@ def submitted_outcome(conn, viewer: Viewer, name: str, sub) -> Outcome:
 
 def _job_json(rid: int, rec: Mapping, state: Mapping | None) -> dict:
     r = row(rec, state)
-    return {k: r[k] for k in ("status", "stage", "stage_label", "progress", "message", "error", "active")}
+    return {k: r[k] for k in ("status", "stage", "stage_label", "progress", "message", "error", "error_code",
+                              "error_detail", "active")}
 
 
 def upload_titles(form: Mapping) -> list[str]:
@@ -342,10 +357,12 @@ def save_meta(conn, viewer: Viewer, rec: Mapping, form: Mapping) -> list[str]:
     recording stays searchable meanwhile, under its old title."""
     fm = parse_meta(form, viewer, default_visibility=rec.get("visibility") or "organisation")
     if not fm.title:
-        raise InputError(_("The title must not be empty."))
+        raise InputError(_("The title must not be empty."), code="title_empty")
     fields: dict = {}
     if fm.title != rec["title"]:
         fields["title"] = fm.title
+    elif rec.get("title_from_filename"):
+        fields["title_from_filename"] = 0  # saved as it is: the meister has seen the title and keeps it
     if (fm.technique or None) != rec.get("technique"):
         fields["technique"] = fm.technique or None
     if fm.tags != (rec.get("tags") or []):

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, has_request_context
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -85,15 +85,27 @@ def check_space(home: Path, incoming: int = 0) -> None:
         raise StorageFull(description=storage_full_message())
 
 
+def size_units() -> tuple[str, str, str, str]:
+    """The words of human_size's units in the interface language (bytes: 「バイト」 in Japanese)."""
+    word = "bytes"
+    if has_request_context():
+        from flask_babel import gettext as _
+
+        word = _("bytes")
+    return (word, "KB", "MB", "GB")
+
+
 def human_size(n: int) -> str:
-    """4294967296 -> '4 GB' (powers of 1024, as file managers on the shop PCs show them)."""
+    """4294967296 -> '4 GB' (powers of 1024, as file managers on the shop PCs show them); small sizes in
+    the interface language ('12 bytes', 「12 バイト」)."""
+    units = size_units()
     size = float(n)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            text = f"{size:.1f}".rstrip("0").rstrip(".") if unit != "bytes" else str(int(size))
+    for i, unit in enumerate(units):
+        if size < 1024 or i == len(units) - 1:
+            text = f"{size:.1f}".rstrip("0").rstrip(".") if i else str(int(size))
             return f"{text} {unit}"
         size /= 1024
-    return f"{n} bytes"  # pragma: no cover - unreachable
+    return f"{n} {units[0]}"  # pragma: no cover - unreachable
 
 
 def source_name(raw: str | None) -> str:

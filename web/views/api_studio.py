@@ -17,8 +17,9 @@ from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
 from kb.errors import InputError
-from web import auth, studio_ops, uploads
+from web import auth, http, studio_ops, uploads
 from web.app import get_db
+from web.problems import refusal
 from web.views import studio
 
 bp = Blueprint("api_studio", __name__)
@@ -34,15 +35,16 @@ def upload():
     if len(items) != 1:
         for item in items:
             uploads.discard(item)
-        return _error(400, _("Send exactly one file, in the form field “file”."))
+        return _error(400, _("Send exactly one file, in the form field “file”."), "no_file")
     try:
         outcome = studio_ops.handle_upload(conn, viewer, request.form, items)[0]
     except InputError as e:
-        return _error(400, str(e))
+        said = refusal(e)
+        return _error(400, said.message, said.code)
     if not outcome.ok:
-        return _error(400, outcome.message, name=outcome.name)
+        return _error(400, outcome.message, outcome.code, name=outcome.name, detail=outcome.detail)
     if outcome.recording_id is None:  # the same file exists, in a recording this caller may not see
-        return _error(409, outcome.message, name=outcome.name)
+        return _error(409, outcome.message, "exists", name=outcome.name)
     body = studio_ops.job_json(conn, outcome.recording_id)
     body.update(name=outcome.name, result=outcome.status, message=outcome.message)
     return jsonify(body), (202 if outcome.status == "queued" else 200)
@@ -62,7 +64,6 @@ def retry(recording_id: int):
     return studio.retry(recording_id)
 
 
-def _error(status: int, message: str, **extra):
-    response = jsonify({"error": message, "status": status, **extra})
-    response.status_code = status
-    return response
+def _error(status: int, message: str, code: str | None, **extra):
+    """``{"error": message in the caller's language, "code": stable code, "status": ..., ...}`` (web.http)."""
+    return http.json_error(status, message, code, **extra)

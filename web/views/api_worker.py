@@ -9,7 +9,7 @@ that no longer holds its job gets 409, and the worker drops the job.
     GET  /api/v1/worker/jobs/<id>/original?attempt=...          -> the original file
     POST /api/v1/worker/jobs/<id>/heartbeat  {attempt, stage, progress}  (renews the lease)
     POST /api/v1/worker/jobs/<id>/result     {attempt, segments, chunks, vectors, ...}
-    POST /api/v1/worker/jobs/<id>/failed     {attempt, reason, permanent}
+    POST /api/v1/worker/jobs/<id>/failed     {attempt, reason, permanent, problem}
 
 Why the worker pulls the original over HTTP: it needs no shared disk, and the
 token and the attempt together let it read only the file of a job it holds.
@@ -42,6 +42,18 @@ def _error(status: int, message: str, code: str | None = None):
     response = jsonify({"error": message, "status": status, "code": code})
     response.status_code = status
     return response
+
+
+def _problem(raw) -> dict | None:
+    """The problem code a worker named (web.problems says it in plain words): a short word and plain values."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("code"), str):
+        return None
+    code = raw["code"][:40]
+    if not code.replace("_", "").isalnum():
+        return None
+    params = raw.get("params") if isinstance(raw.get("params"), dict) else {}
+    return {"code": code, "params": {str(k)[:40]: (v[:300] if isinstance(v, str) else v) for k, v in
+                                     list(params.items())[:10] if isinstance(v, (str, int, float))}}
 
 
 def _body() -> dict:
@@ -179,7 +191,7 @@ def failed(job_id: int):
     reason = " ".join(str(body.get("reason") or "the worker could not process it").split())[:500]
     with _APPLY_LOCK:
         outcome = results.release(kb_config(), _stores(), job_id, str(body.get("attempt") or ""), reason,
-                                  retry=not body.get("permanent"))
+                                  retry=not body.get("permanent"), problem=_problem(body.get("problem")))
     if outcome == "lost":
         return _error(409, "this attempt was superseded", "stale")
     return jsonify({"ok": True, "outcome": outcome})

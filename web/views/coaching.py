@@ -16,7 +16,7 @@ fields and applies the same rules; API tokens work there.
 from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext
+from flask_babel import gettext, lazy_gettext
 
 from kb import coaching, programme
 from kb.access import visible_recording_ids
@@ -102,7 +102,8 @@ def _int_arg(name: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise BadRequest(f"{name} must be a number, not {raw!r}") from None
+        raise BadRequest(gettext("%(name)s must be a number, not “%(raw)s”.", name=name, raw=raw),
+                         "invalid_number") from None
 
 
 def _filters() -> dict:
@@ -115,12 +116,13 @@ def _filters() -> dict:
         try:
             fy = int(fy_raw)
         except ValueError:
-            raise BadRequest(f"fy must be a year (e.g. 2025) or 'all', not {fy_raw!r}") from None
+            raise BadRequest(gettext("fy must be a year (for example 2025) or “all”, not “%(raw)s”.", raw=fy_raw),
+                             "invalid_year") from None
         if not 2000 <= fy <= 2100:
-            raise BadRequest(f"fy must be a year between 2000 and 2100, not {fy}")
+            raise BadRequest(gettext("fy must be a year between 2000 and 2100, not %(fy)d.", fy=fy), "invalid_year")
     status = (request.args.get("status") or "").strip()
     if status not in STATUS_LABELS:
-        raise BadRequest("status must be 'waiting', 'confirmed' or empty")
+        raise BadRequest(gettext("status must be “waiting”, “confirmed” or empty."), "invalid_status")
     meister = _int_arg("meister") if viewer.sees_everything else viewer.meister_id
     return {"meister": meister, "org": _int_arg("org"), "fy": fy, "status": status}
 
@@ -199,9 +201,7 @@ def with_arg(url: str, name: str, value) -> str:
 
 def _refuse(status: int, message: str):
     if http.wants_json() or request.path.startswith("/api/"):
-        response = jsonify({"error": message, "status": status})
-        response.status_code = status
-        return response
+        return http.json_error(status, message)  # {"error", "code", "status"}
     abort(status, description=message)
 
 

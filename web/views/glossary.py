@@ -77,10 +77,10 @@ def _payload(org: int) -> dict:
 
 
 def _page(org: int, *, error: str | None = None, form: dict | None = None, status: int = 200,
-          done: dict | None = None):
+          done: dict | None = None, code: str | None = None):
     payload = _payload(org)
     if error and (http.wants_json() or request.is_json):
-        return {"error": error, "status": status}, status
+        return http.json_error(status, error, code)
     return http.html_or_json(payload, "glossary/glossary.html", status=status, error=error, form=form or {},
                              done=done or {},
                              organisations=_organisations() if current_viewer().sees_everything else [])
@@ -125,7 +125,7 @@ def add():
         glossary.add(get_db(), values["term"], values["reading"], values["synonyms"], organisation_id=org,
                      user_id=current_viewer().user_id)
     except InputError as e:
-        return _page(org, error=error_message(e), form=values, status=400)
+        return _page(org, error=error_message(e), form=values, status=400, code=e.code)
     return _done(org, "saved", values["term"].strip(), 201)
 
 
@@ -138,7 +138,8 @@ def update(term_id: int):
         glossary.update(get_db(), term_id, values["term"], values["reading"], values["synonyms"],
                         user_id=current_viewer().user_id)
     except InputError as e:
-        return _page(term["organisation_id"], error=error_message(e), form=dict(values, id=term_id), status=400)
+        return _page(term["organisation_id"], error=error_message(e), form=dict(values, id=term_id), status=400,
+                     code=e.code)
     return _done(term["organisation_id"], "saved", values["term"].strip())
 
 

@@ -112,10 +112,10 @@ def events():
     recorded / duplicate (already counted: the browser may forget it) / refused (with why: drop it)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return jsonify({"error": "send JSON: {\"events\": [...]}", "status": 400}), 400
+        return http.json_error(400, _("Send JSON: {\"events\": [...]}."), "json_required")
     batch = body.get("events") if "events" in body else [body]
     if not isinstance(batch, list) or len(batch) > MAX_BATCH:
-        return jsonify({"error": f"events must be a list of at most {MAX_BATCH}", "status": 400}), 400
+        return http.json_error(400, _("events must be a list of at most %(n)d.", n=MAX_BATCH), "too_many_events")
     user_id = auth.current_viewer().user_id
     conn = get_db()
     results = []

@@ -98,7 +98,7 @@ def _int(value, what: str) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise BadRequest(f"{what} must be a whole number") from None
+        raise BadRequest(_("%(what)s must be a whole number.", what=what), "invalid_number") from None
 
 
 _WORD_SEPARATORS = re.compile(r"[,、，;；\n]")
@@ -311,10 +311,8 @@ def api_directory():
 @auth.login_required
 def api_teach():
     if not (request.args.get("q") or "").strip():
-        response = jsonify({"error": "q is required: the question or technique to find a teacher for "
-                                     "(e.g. /api/v1/meisters/teach?q=旋盤のびびり)", "status": 400})
-        response.status_code = 400
-        return response
+        return http.json_error(400, _("q is required: the question or technique to find a teacher for "
+                                      "(for example /api/v1/meisters/teach?q=旋盤のびびり)."), "q_required")
     return jsonify(teach_payload(request.args))
 
 

@@ -26,6 +26,7 @@ from kb.errors import InputError, KBError
 from kb.recordings import VISIBILITIES
 from web import auth, http, studio_ops, uploads
 from web.app import get_db, kb_config
+from web.problems import refusal
 
 bp = Blueprint("studio", __name__)
 
@@ -35,7 +36,7 @@ def _install_upload_stream(state) -> None:
     """Uploads anywhere in the app stream to KB_HOME/uploads (the CSRF check may read the form first),
     and a file over the limit is answered with its name and the limit, wherever it was found."""
     uploads.install(state.app)
-    state.app.register_error_handler(uploads.UploadTooLarge, lambda e: refuse(413, e.description))
+    state.app.register_error_handler(uploads.UploadTooLarge, lambda e: refuse(413, e.description, "file_too_large"))
 
 
 def register(app) -> None:
@@ -51,12 +52,11 @@ def wants_json() -> bool:
     return http.wants_json() or request.path.startswith("/api/")
 
 
-def refuse(status: int, message: str):
-    """One clear message: JSON for scripts and the API, the error page for browsers."""
+def refuse(status: int, message: str, code: str | None = None, detail: str = ""):
+    """One clear message: JSON for scripts and the API (``{"error": message, "code": code, "status": status}``,
+    the message in the caller's language, the code stable), the error page for browsers."""
     if wants_json():
-        response = jsonify({"error": message, "status": status})
-        response.status_code = status
-        return response
+        return http.json_error(status, message, code, **({"detail": detail} if detail else {}))
     if status in (409, 413):  # the general error page has no words for these; the message says it all
         return render_template("studio/problem.html", status=status, message=message), status
     abort(status, description=message)
@@ -78,7 +78,7 @@ def form_context(conn, viewer: Viewer) -> dict:
     return {"techniques": techniques, "meisters": meisters, "visibilities": VISIBILITIES,
             "visibility_labels": {k: str(v) for k, v in studio_ops.VISIBILITY_LABELS.items()},
             "languages": studio_ops.LANGUAGES, "max_upload_bytes": limit, "max_upload": uploads.human_size(limit),
-            "chooses_meister": chooses_meister}
+            "chooses_meister": chooses_meister, "size_units": ",".join(uploads.size_units())}
 
 
 # ---------------------------------------------------------------- the list and uploading
@@ -109,18 +109,19 @@ def upload():
     """One or many files (field ``file``) with their details: each file gets its own result."""
     conn, viewer = get_db(), auth.current_viewer()
     items = studio_ops.received_files()
-    error, outcomes = None, []
+    error, code, outcomes = None, None, []
     if not items:
-        error = _("Choose at least one file to upload.")
+        error, code = _("Choose at least one file to upload."), "no_file"
     else:
         try:
             outcomes = studio_ops.handle_upload(conn, viewer, request.form, items)
         except InputError as e:
-            error = str(e)
+            said = refusal(e)
+            error, code = said.message, said.code
     accepted = sum(1 for o in outcomes if o.ok)
     if http.wants_json():
         response = jsonify({"results": [o.to_json() for o in outcomes], "accepted": accepted,
-                            "refused": len(outcomes) - accepted, "error": error})
+                            "refused": len(outcomes) - accepted, "error": error, "code": code})
         response.status_code = 202 if accepted else 400
         return response
     values = {} if accepted else request.form.to_dict()
@@ -141,11 +142,12 @@ def retry(recording_id: int):
     conn = get_db()
     rec = auth.editable_recording(recording_id)
     if rec["status"] != "failed":
-        return refuse(409, _("Only a recording whose processing failed can be tried again."))
+        return refuse(409, _("Only a recording whose processing failed can be tried again."), "not_failed")
     try:
         queue.retry(conn, recording_id)
     except KBError as e:
-        return refuse(409, str(e))
+        said = refusal(e, rec["source_name"])
+        return refuse(409, said.message, said.code, said.detail)
     return _queued_again(conn, recording_id)
 
 
@@ -161,13 +163,14 @@ def reprocess(recording_id: int):
     language = request.form.get("language") or "auto"
     model = request.form.get("model") or None
     if language not in speech_checks.LANGUAGES or (model and model not in speech_checks.models(kb_config())):
-        return refuse(400, _("Choose a language and a speech model from the list."))
+        return refuse(400, _("Choose a language and a speech model from the list."), "invalid_choice")
     if rec["status"] != "done" or rec["kind"] == "document":
-        return refuse(409, _("Only a processed video or sound recording can be processed again."))
+        return refuse(409, _("Only a processed video or sound recording can be processed again."), "not_done")
     try:
         speech_checks.reprocess(kb_config(), conn, recording_id, language=language, model=model)
     except KBError as e:
-        return refuse(409, str(e))
+        said = refusal(e, rec["source_name"])
+        return refuse(409, said.message, said.code, said.detail)
     return _queued_again(conn, recording_id)
 
 
@@ -181,10 +184,11 @@ def _queued_again(conn, recording_id: int):
 
 
 def _edit_page(conn, viewer, rec: dict, *, values: dict, error: str | None = None,
-               replace_error: str | None = None, saved: bool = False, status: int = 200):
+               replace_error: str | None = None, replace_detail: str = "", saved: bool = False, status: int = 200):
     data = studio_ops.row(rec, studio_ops.job_states(conn, [rec["id"]]).get(rec["id"]))
     return render_template("studio/edit.html", data=data, rec=rec, values=values, error=error, saved=saved,
-                           replace_error=replace_error, form=form_context(conn, viewer)), status
+                           replace_error=replace_error, replace_detail=replace_detail,
+                           form=form_context(conn, viewer)), status
 
 
 @bp.route("/studio/r/<int:recording_id>/edit", methods=["GET", "POST"])
@@ -198,7 +202,7 @@ def edit(recording_id: int):
             changed = studio_ops.save_meta(conn, viewer, rec, request.form)
         except InputError as e:
             if http.wants_json():
-                return refuse(400, str(e))
+                return refuse(400, str(e), e.code or "invalid_input")
             return _edit_page(conn, viewer, rec, values=request.form.to_dict(), error=str(e), status=400)
         if http.wants_json():
             return jsonify(studio_ops.job_json(conn, recording_id) | {"changed": changed})
@@ -218,24 +222,25 @@ def replace(recording_id: int):
     conn, viewer = get_db(), auth.current_viewer()
     rec = auth.editable_recording(recording_id)
     items = studio_ops.received_files()
-    error = None
+    error, code, detail = None, None, ""
     if len(items) != 1:
         for item in items:
             uploads.discard(item)
-        error = _("Choose one file to replace the recording with.")
+        error, code = _("Choose one file to replace the recording with."), "no_file"
     else:
         try:
             queue.replace_file(kb_config(), conn, recording_id, items[0].path, items[0].source_name, move=True,
                                viewer=viewer)
         except KBError as e:
-            error = str(e)
+            said = refusal(e, items[0].source_name)
+            error, code, detail = said.message, said.code, said.detail
         finally:
             uploads.discard(items[0])
     if error is not None:
         if wants_json():
-            return refuse(400, error)
+            return refuse(400, error, code, detail)
         return _edit_page(conn, viewer, recordings.get(conn, recording_id), values=studio_ops.values_of(rec),
-                          replace_error=error, status=400)
+                          replace_error=error, replace_detail=detail, status=400)
     if wants_json():
         return jsonify(studio_ops.job_json(conn, recording_id)), 202
     return redirect(url_for("studio.studio", done="replace"), code=303)

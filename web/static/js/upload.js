@@ -22,8 +22,10 @@
     return window.TakumiKB && window.TakumiKB.csrfToken ? window.TakumiKB.csrfToken() : "";
   }
 
+  var units = (form.dataset.sizeUnits || "bytes,KB,MB,GB").split(",");  // in the page's language
+
   function sizeText(n) {
-    var units = ["bytes", "KB", "MB", "GB"], i = 0;
+    var i = 0;
     while (n >= 1024 && i < units.length - 1) { n /= 1024; i += 1; }
     return (i === 0 ? String(n) : n.toFixed(1).replace(/\.0$/, "")) + " " + units[i];
   }
@@ -48,11 +50,22 @@
     return { li: li, bar: bar, message: message };
   }
 
-  function finish(view, ok, text) {
+  function finish(view, ok, text, detail) {
     view.li.classList.add(ok ? "is-ok" : "is-refused");
     view.bar.value = ok ? 100 : view.bar.value;
     if (!ok) view.bar.hidden = true;
     view.message.textContent = text;
+    if (detail) {  // the technical reason (English, ffmpeg's words), folded away under the plain sentence
+      var details = document.createElement("details");
+      details.className = "problem-detail";
+      var summary = document.createElement("summary");
+      summary.textContent = form.dataset.details;
+      var code = document.createElement("code");
+      code.textContent = detail;
+      details.appendChild(summary);
+      details.appendChild(code);
+      view.li.appendChild(details);
+    }
   }
 
   function add(files) {
@@ -117,10 +130,10 @@
         try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
         var result = body && body.results && body.results[0];
         if (result) {
-          finish(view, result.ok, result.message);
+          finish(view, result.ok, result.message, result.detail);
           resolve(result.ok);
         } else {
-          finish(view, false, (body && body.error) || form.dataset.failed);
+          finish(view, false, (body && body.error) || form.dataset.failed, body && body.detail);
           resolve(false);
         }
       });
