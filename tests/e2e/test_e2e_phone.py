@@ -322,9 +322,12 @@ def test_the_pc_header_still_shows_every_section(server, playwright, role):
         assert page.locator("details.nav-drawer").is_hidden()
         links = page.locator("nav.main-nav a")
         assert [a.get_attribute("href") for a in links.all()] == ROLE_SECTIONS[role]
+        tops = set()
         for link in links.all():
             box = link.bounding_box()
-            assert link.is_visible() and box["x"] + box["width"] <= 1280 and box["y"] < 120
+            assert link.is_visible() and box["x"] + box["width"] <= 1280 and box["height"] >= MIN_TARGET
+            tops.add(round(box["y"]))
+        assert len(tops) == 1 and tops.pop() < 20, "one row of sections at the top, as before"
         assert page.locator("nav.main-nav a[aria-current=page]").get_attribute("href") == "/recordings"
         page.locator("nav.main-nav a[href='/help']").click()
         page.wait_for_url(running.url + "/help")
@@ -333,3 +336,19 @@ def test_the_pc_header_still_shows_every_section(server, playwright, role):
     finally:
         context.close()
 
+
+
+def test_a_small_tablet_gets_the_menu_too(server, playwright):
+    """Between a phone and a PC (768 px) nine sections do not fit on one line: the menu button, nothing overflows."""
+    running, users, _ = server
+    errors: list[str] = []
+    context, page = open_as(playwright, running, users, "admin", errors, viewport={"width": 768, "height": 1024})
+    try:
+        page.goto(running.url + "/programme")
+        assert page.locator("nav.main-nav").is_hidden() and overflow(page) <= 0
+        page.locator("details.nav-drawer > summary").click()
+        assert [a.get_attribute("href") for a in page.locator("#drawer-nav a").all() if a.is_visible()] == \
+            ROLE_SECTIONS["admin"]
+        assert errors == []
+    finally:
+        context.close()
