@@ -1,5 +1,5 @@
-"""Screenshots for docs/screenshots/: search and recording pages (apprentice), studio and editor (meister),
-the programme dashboard and "who can teach this?" (coordinator), and the pages the printable quick
+"""Screenshots for docs/screenshots/: search and recording pages and the phone menu (apprentice), studio and
+editor (meister), the programme dashboard and "who can teach this?" (coordinator), and the pages the printable quick
 guides show (guide-*.png: a curriculum built, assigned and learnt; web/guides_pdf.py puts them on A4).
 
     python tests/e2e/screenshots.py                 # builds the demo knowledge base in a temporary folder
@@ -69,6 +69,10 @@ def take(home: Path, out: Path = OUT, only: tuple[str, ...] = GROUPS) -> list[Pa
             page.wait_for_timeout(500)
             written.append(out / f"recording-{name}.png")
             page.screenshot(path=str(written[-1]), full_page=not phone)
+            if phone:  # the phone's menu, open (docs/ja/phones.md)
+                page.locator("details.nav-drawer > summary").click()
+                written.append(out / "menu-phone.png")
+                page.screenshot(path=str(written[-1]))
             context.close()
         if "meister" in only:
             written += _meister_pages(p, server.url, accounts["meister"], out)

@@ -3,6 +3,9 @@
    - "Copy link" copies the moment's address (with a fallback where the Clipboard API is missing);
    - "Print" opens the print dialog;
    - a written passage asked for with ?page= or ?c= is scrolled into view;
+   - the header's menus (the phone's メニュー drawer and the account menu, both <details>, which open and
+     close without this script) say aria-expanded, close with Escape (focus back on their button), on a tap
+     outside them, and one closes when the other opens;
    - every htmx request carries the CSRF token (X-CSRF-Token, from <meta name="csrf-token">); other
      scripts get it from TakumiKB.csrfToken() for their own fetch() calls. */
 (function () {
@@ -52,7 +55,47 @@
     }
   });
 
+  var MENUS = "details.nav-drawer, details.user-menu";
+
+  function expanded(menu) {
+    var summary = menu.querySelector("summary");
+    if (summary) summary.setAttribute("aria-expanded", menu.open ? "true" : "false");
+  }
+
+  function closeMenus(except) {
+    document.querySelectorAll(MENUS).forEach(function (menu) {
+      if (menu !== except && menu.open) menu.open = false;
+    });
+  }
+
+  // "toggle" does not bubble: listen in the capture phase.
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches(MENUS)) return;
+    expanded(menu);
+    if (menu.open) closeMenus(menu);
+  }, true);
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var menu = document.querySelector("details.nav-drawer[open], details.user-menu[open]");
+    if (!menu) return;
+    menu.open = false;
+    expanded(menu);
+    menu.querySelector("summary").focus();
+  });
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!target.closest) return;
+    // A tap on the dimmed page under the open drawer lands on the <details> itself (its ::before).
+    if (target.matches(MENUS) && target.open) { target.open = false; return; }
+    if (target.closest(MENUS)) return;
+    closeMenus(null);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(MENUS).forEach(expanded);
     var target = document.querySelector("[data-target]");
     if (target && !location.hash) target.scrollIntoView({ block: "start" });
   });
