@@ -87,7 +87,7 @@ def test_qr_pages_say_when_phones_cannot_open_the_code(kb, as_role, users):
     app, conn, ids = kb
     doc, chunk = ids["doc"], ids["chunk"]
     client, _ = as_role("apprentice")
-    for url in (f"/r/{doc}?c={chunk}", f"/r/{doc}/print?c={chunk}"):
+    for url in (f"/r/{doc}?c={chunk}", f"/r/{doc}/print?c={chunk}", "/help/recording"):  # the guide's PDF has one
         page = client.get(url).get_data(as_text=True)
         notice = re.search(r'data-testid="qr-unreachable">(.*?)</div>', page, re.S).group(1)
         assert "http://localhost" in notice and "kb serve --host 0.0.0.0" in notice
@@ -102,7 +102,7 @@ def test_qr_pages_say_when_phones_cannot_open_the_code(kb, as_role, users):
     # a public address set (kb serve --public-url, or found by kb serve --host 0.0.0.0): no notice, codes carry it
     lan_app = create_app({"KB_HOME": str(app.config["KB_CONFIG"].home), "TESTING": True, "PUBLIC_URL": LAN})
     lan = session_client(lan_app, users["apprentice"][0])
-    for url in (f"/r/{doc}?c={chunk}", f"/r/{doc}/print?c={chunk}"):
+    for url in (f"/r/{doc}?c={chunk}", f"/r/{doc}/print?c={chunk}", "/help/recording"):
         assert 'data-testid="qr-unreachable"' not in lan.get(url).get_data(as_text=True)
     link = lan.get(f"/r/{doc}/print?c={chunk}", headers={"Accept": "application/json"}).get_json()["link"]
     assert link.startswith(f"{LAN}/r/{doc}") and lan.get(f"/r/{doc}/qr.svg?c={chunk}").data == qr_svg(link)
