@@ -10,7 +10,7 @@ media, subtitles, thumbnails, the QR code and the print card alike.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, request, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, request, send_file
 
 from kb import recordings
 from web import data, http, mediafiles, moments, publicurl
@@ -66,8 +66,6 @@ def recording(recording_id: int):
     page = _int(request.args.get("page"))
     chunk = _int(request.args.get("c"))
     row = _row(recording_id)
-    if row.get("meister_id") is not None:  # the meister's name links to their profile
-        payload["meister_url"] = url_for("meisters.profile", meister_id=row["meister_id"])
     if http.wants_json():
         return http.html_or_json(payload, "recordings/recording.html")
     media_start = start if payload["kind"] != "document" else None
@@ -213,13 +211,13 @@ def print_card(recording_id: int):
     conn = get_db()
     rec = data.public(_row(recording_id))
     start, page, chunk = _moment_args(recording_id)
-    passage = None
-    if chunk is not None:
+    passage, shown_page = None, page
+    if chunk is not None:  # a written passage: its text, and its page on the card (the link stays as shared)
         passage = dict(conn.execute("SELECT page, text FROM chunks WHERE id = ?", (chunk,)).fetchone())
-        page = page if page is not None else passage["page"]
+        shown_page = page if page is not None else passage["page"]
     line = passage["text"][:200] if passage else _line_at(recordings.segments(conn, recording_id), start, page)
-    payload = dict(rec, start=start, page=page, passage=chunk, link=share_url(recording_id, start, page, chunk),
-                   text=line)
+    payload = dict(rec, start=start, page=shown_page, passage=chunk,
+                   link=share_url(recording_id, start, page, chunk), text=line)
     qr_query = _shared_query(start, page, chunk)
     return http.html_or_json(payload, "recordings/print.html", qr_src=f"/r/{recording_id}/qr.svg{qr_query}",
                              back=moment_url(recording_id, start, page, chunk))
