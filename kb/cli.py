@@ -728,7 +728,8 @@ def demo(ctx, searches):
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=6, show_default=True, type=int, help="Worker threads of the web server.")
 @click.option("--public-url", envvar="KB_PUBLIC_URL", default=None, metavar="URL",
-              help="Address QR codes point at, e.g. http://192.168.1.10:5000 (default: the address asked for).")
+              help="Address QR codes point at, e.g. http://192.168.1.10:5000 (default: with --host 0.0.0.0 "
+                   "this PC's address on the workshop network, else the address each page was opened with).")
 @click.option("--warm/--no-warm", default=True, help="Load the search model at start, not on the first search.")
 @click.pass_context
 def serve(ctx, host, port, threads, public_url, warm):

@@ -79,6 +79,16 @@ def current_version(conn: sqlite3.Connection, recording_id: int) -> int:
     return int(row[0] or 0) + 1
 
 
+SUBTITLE_FORMATS = ("srt", "vtt")
+
+
+def correctable(rec: dict) -> bool:
+    """Whether a recording has a transcript a person corrects in the editor: what was said (a video, a
+    sound) or a subtitle file's timed lines.  A written document (Markdown, PDF, Word, text) is not a
+    transcript: its text is what its author wrote, and it is corrected by uploading the corrected file."""
+    return rec.get("kind") in ("video", "audio") or (rec.get("format") or "").lower() in SUBTITLE_FORMATS
+
+
 def is_timed(segments: Sequence[dict]) -> bool:
     """Timed lines (speech, subtitles) rather than pages of text."""
     return any(s.get("start") is not None for s in segments)

@@ -259,22 +259,65 @@ def test_a_save_without_the_csrf_token_is_refused(site, people):
     assert editor_json(meister, rid)["lines"][0]["text"] != "偽の修正。"
 
 
-def test_documents_are_edited_by_page(site, people):
+def test_a_written_document_gets_no_transcript_editor(site, people):
+    """Markdown and other written documents are not transcripts: no editor link, no editor, no save."""
     from ingest.pipeline import Ingestor
 
     app, config, conn, _ = site
     paragraphs = [f"第{i}節。" + "ベアリングは内輪だけを押して圧入する。" * 6 for i in range(4)]
     rid = Ingestor(config, conn).ingest_text("圧入の手順", "\n\n".join(paragraphs),
                                              RecordingMeta(meister=MEISTER)).recording_id
+    for who in ("meister", "coordinator"):
+        client = people[who]
+        assert client.get(f"/r/{rid}/transcript/edit").status_code == 404
+        r = client.get(f"/r/{rid}/transcript/edit", headers={"Accept": "application/json"})
+        assert r.status_code == 404 and "スタジオ" in r.get_json()["error"]
+        page = client.get(f"/r/{rid}").get_data(as_text=True)
+        assert 'data-testid="edit-transcript"' not in page and "圧入" in page
+        r = save_json(client, rid, [{"text": "偽の修正。", "page": 1}], 1)
+        assert r.status_code == 404
+    lesson = site[3]()  # a subtitle file: a transcript, with its editor
+    rows = {row["id"]: row for row in people["meister"].get(
+        "/studio", headers={"Accept": "application/json"}).get_json()["recordings"]}
+    assert rows[rid]["transcript_url"] is None
+    assert rows[lesson]["transcript_url"] == f"/r/{lesson}/transcript/edit"
+    assert 'data-testid="edit-transcript"' in people["meister"].get(f"/r/{lesson}").get_data(as_text=True)
+    assert "圧入" in conn.execute("SELECT text FROM segments WHERE recording_id = ?", (rid,)).fetchone()[0]
+
+
+def test_times_are_shown_as_minutes_and_seconds_and_typed_back(site, people):
+    """The editor shows 00:06, never 6.0; a form post keeps a line's exact time unless its shown time was
+    retyped (01:05, full-width digits too); a time that is not one is refused with the reason."""
+    _, _, conn, new_lesson = site
+    rid = new_lesson()
     meister = people["meister"]
-    data = editor_json(meister, rid)
-    assert not data["timed"] and len(data["lines"]) == 1
     page = meister.get(f"/r/{rid}/transcript/edit").get_data(as_text=True)
-    assert 'data-testid="line-split"' not in page and 'name="start"' not in page
-    data["lines"][0]["text"] = data["lines"][0]["text"].replace("第2節。", "第2節。焼きばめなら加熱する。")
-    body = save_json(meister, rid, data["lines"], 1).get_json()
-    assert body["ok"] and body["reembedded"] == 1 and body["kept"] == 3
-    assert "焼きばめなら加熱する" in meister.get(f"/r/{rid}").get_data(as_text=True)
+    shown = re.findall(r'name="(?:start|end)_at"[^>]*value="([^"]*)"', page)
+    assert "00:06" in shown and all(re.fullmatch(r"\d\d:\d\d", v) for v in shown) and len(shown) == 24
+    conn.execute("UPDATE segments SET start = 6.37 WHERE recording_id = ? AND idx = 1", (rid,))
+    conn.commit()
+    data = editor_json(meister, rid)
+    form = {"csrf_token": token(meister), "base_version": "1", "note": "", "idx": [], "start": [], "end": [],
+            "start_at": [], "end_at": [], "speaker": [], "text": []}
+    for line in data["lines"]:
+        for key in ("idx", "start", "end"):
+            form[key].append(str(line[key]))
+        form["start_at"].append(f"{int(line['start']) // 60:02d}:{int(line['start']) % 60:02d}")
+        form["end_at"].append(f"{int(line['end']) // 60:02d}:{int(line['end']) % 60:02d}")
+        form["speaker"].append("")
+        form["text"].append(line["text"])
+    form["start_at"][3] = "００：１９"   # retyped (full-width): 19 s instead of 18 s
+    r = meister.post(f"/r/{rid}/transcript", data=form)
+    assert r.status_code == 303, r.get_data(as_text=True)[:500]
+    starts = [row[0] for row in conn.execute("SELECT start FROM segments WHERE recording_id = ? ORDER BY idx",
+                                              (rid,))]
+    assert starts[1] == 6.37 and starts[3] == 19.0 and starts[2] == 12.0  # untouched lines keep their exact time
+    form["base_version"] = "2"
+    form["start"][1] = "6.37"
+    form["end_at"][4] = "1:75"
+    r = meister.post(f"/r/{rid}/transcript", data=form)
+    assert r.status_code == 400
+    assert "01:05" in r.get_data(as_text=True) and 'value="1:75"' in r.get_data(as_text=True)  # reason; typed kept
 
 
 # ---------------------------------------------------------------- the glossary page

@@ -187,6 +187,7 @@ def recording_payload(conn: sqlite3.Connection, config: Config, recording_id: in
     NotFound (404) when ``viewer`` may not see it, exactly as for a missing id."""
     rec = visible_recording(conn, viewer, recording_id)
     out = public(rec)
+    out["meister_url"] = f"/meisters/{int(rec['meister_id'])}" if rec.get("meister_id") is not None else None
     out["media"] = None
     out["media_type"] = None
     out["subtitles"] = None

@@ -78,6 +78,8 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 
     _stop_on_sigterm()
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     announce(f"Takumi KB is running at http://{shown}:{server.effective_port}/  (Ctrl+C to stop)")
+    for line in choose_public_url(app, host, server.effective_port):
+        announce(line)
     try:
         server.run()
     except KeyboardInterrupt:
@@ -86,6 +88,25 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 
         server.close()
         if worker is not None:
             worker.stop()
+
+
+def choose_public_url(app: Flask, host: str, port: int, find_lan=None) -> list[str]:
+    """Without ``--public-url``, QR codes point at the address phones can use for this server: for
+    ``--host 0.0.0.0`` this PC's LAN address (web.publicurl).  Returns what to tell the person."""
+    from web import publicurl
+
+    if app.config.get("PUBLIC_URL"):
+        return [f"QR codes point at {app.config['PUBLIC_URL']}"]
+    found = publicurl.served_url(host, port, find_lan or publicurl.lan_address)
+    if found:
+        app.config["PUBLIC_URL"] = found
+        return [(f"Phones on the workshop network open {found}/ ; QR codes point there "
+                 "(another address: --public-url or KB_PUBLIC_URL)")]
+    if host in publicurl.ANY_ADDRESS:
+        return [("No network address found on this PC: QR codes point at the address each page was opened "
+                 "with. Connect it to the workshop network, or set --public-url / KB_PUBLIC_URL.")]
+    return [(f"Only this PC can open {host}: phones cannot, and QR codes opened here will not work on a "
+             "phone. For phones: kb serve --host 0.0.0.0 (or set --public-url / KB_PUBLIC_URL).")]
 
 
 def _stop_on_sigterm() -> None:

@@ -18,7 +18,7 @@ from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from kb import recordings
+from kb import recordings, transcripts
 from kb.access import Viewer, can_edit, can_view
 from kb.errors import InputError, KBError
 from kb.recordings import VISIBILITIES, RecordingMeta
@@ -106,7 +106,7 @@ def row(rec: Mapping, state: Mapping | None, check: Mapping | None = None) -> di
         "attempts": state.get("attempts"), "created_at": rec.get("created_at"), "updated_at": rec.get("updated_at"),
         "worker": state.get("worker") if active else None,  # a transcription worker on another machine
         "url": f"/r/{rid}", "edit_url": f"/studio/r/{rid}/edit", "delete_url": f"/studio/r/{rid}/delete",
-        "transcript_url": f"/r/{rid}/transcript/edit",
+        "transcript_url": f"/r/{rid}/transcript/edit" if transcripts.correctable(rec) else None,
         "retry_url": f"/studio/r/{rid}/retry" if stage == "failed" else None,
         # media.speechcheck found far fewer characters than the speech holds (kb.speech_checks).
         "incomplete": bool(stage == "done" and check and check.get("incomplete")),

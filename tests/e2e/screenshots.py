@@ -189,11 +189,10 @@ def _meister_pages(p, url: str, account: tuple[str, str], out: Path = OUT) -> li
         written.append(out / f"studio-{name}.png")
         page.screenshot(path=str(written[-1]), full_page=not phone)
         if not phone:
-            ids = page.eval_on_selector_all("a[href^='/r/']", "els => els.map(e => e.getAttribute('href'))")
-            media = [h for h in ids if h.split("?")[0].rstrip("/").split("/")[-1].isdigit()]
-            if media:
-                rid = media[0].split("?")[0].rstrip("/").split("/")[-1]
-                page.goto(f"{url}/r/{rid}/transcript/edit")
+            # the first recording with a transcript to correct (written documents have no editor)
+            edits = page.eval_on_selector_all("a[href$='/transcript/edit']", "els => els.map(e => e.getAttribute('href'))")
+            if edits:
+                page.goto(url + edits[0])
                 page.wait_for_selector("#transcript-editor[data-ready='1']")
                 written.append(out / "editor-desktop.png")
                 page.screenshot(path=str(written[-1]), full_page=False)

@@ -94,8 +94,14 @@ def texts(page) -> list[str]:
 
 
 def field_values(page, testid: str) -> list[float]:
-    boxes = page.locator(f"[data-testid={testid}]")
-    return [float(boxes.nth(i).input_value()) for i in range(boxes.count())]
+    """The lines' exact start or end seconds (hidden fields; the page shows them as 01:05 in line-start/-end)."""
+    name = {"line-start": "start", "line-end": "end"}[testid]
+    boxes = page.locator(f"[data-testid=editor-line] input[name={name}]")
+    shown = page.locator(f"[data-testid={testid}]")
+    values = [float(boxes.nth(i).input_value()) for i in range(boxes.count())]
+    clocks = [shown.nth(i).input_value() for i in range(shown.count())]
+    assert clocks == [f"{int(v) // 60:02d}:{int(v) % 60:02d}" for v in values]  # shown as mm:ss, never 5.06
+    return values
 
 
 def focus_by_tab(page, selector: str, limit: int = 80) -> None:

@@ -91,8 +91,21 @@ def _page(status: int = 200, **context):
     context.setdefault("error", None)
     context.setdefault("done", request.args.get("done"))
     context.setdefault("must_change", account.must_change_password)
+    context.setdefault("show_tokens", shows_tokens(account, payload["tokens"], context))
     return make_response(http.html_or_json(payload, "account/account.html", status=status, account=account,
                                            **context))
+
+
+def shows_tokens(account, tokens: list, context: dict) -> bool:
+    """Whether the page shows the API-token section.  Tokens are for programs (a shop-floor terminal, a
+    curriculum tool), which meisters, coordinators and admins connect; an apprentice meets the section
+    only when they already have a token or ask for it (?tokens=1, a link on the page), and nobody does on
+    the first-login page, which is only about choosing a password."""
+    if context.get("new_token") or tokens:
+        return True
+    if context.get("must_change"):
+        return False
+    return account.role != "apprentice" or request.args.get("tokens") == "1"
 
 
 def _browser_session_only() -> None:
@@ -127,7 +140,7 @@ def create_token():
     try:
         _, clear = users.create_token(get_db(), auth.current_account().id, name)
     except users.AccountInputError as e:
-        return _page(400, error=account_error(e))
+        return _page(400, error=account_error(e), show_tokens=True)
     return no_store(_page(200, new_token=clear, done=None))
 
 

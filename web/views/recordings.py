@@ -13,9 +13,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, request, send_file
 
 from kb import recordings
-from web import data, http, mediafiles, moments
+from web import data, http, mediafiles, moments, publicurl
 from web.app import get_db, kb_config
 from web.auth import current_viewer, viewable_recording
+from web.formatting import moment_url
 from web.qr import qr_svg
 
 bp = Blueprint("recordings", __name__)
@@ -64,6 +65,7 @@ def recording(recording_id: int):
         start = min(start, float(payload["duration"]))
     page = _int(request.args.get("page"))
     chunk = _int(request.args.get("c"))
+    row = _row(recording_id)
     if http.wants_json():
         return http.html_or_json(payload, "recordings/recording.html")
     media_start = start if payload["kind"] != "document" else None
@@ -73,13 +75,18 @@ def recording(recording_id: int):
     end = _seconds(request.args.get("end"))
     query = " ".join((request.args.get("q") or "").split())[:data.MAX_QUERY_CHARS]
     found = moments.matches(payload, query, current_viewer()) if query and payload["status"] == "done" else None
+    if media_start is None and chunk not in {p["id"] for p in payload["passages"]}:
+        chunk = None  # a passage of another recording (or none): the link keeps only what is here
+    shared = _shared_query(media_start, page if media_start is None else None, chunk if media_start is None else None)
     return http.html_or_json(
         payload, "recordings/recording.html", start=start, page=page, chunk=chunk,
         end=end if end is not None and start is not None and end > start else None,
-        poster=data.thumbnail_url(_row(recording_id), start or 0),
+        poster=data.thumbnail_url(row, start or 0),
         current=current, query=query, found=found,
-        share_link=share_url(recording_id, media_start, page if media_start is None else None),
-        share_base=share_url(recording_id, None))
+        share_link=share_url(recording_id, media_start, page if media_start is None else None,
+                             chunk if media_start is None else None),
+        share_base=share_url(recording_id, None), shared_query=shared,
+        teach_topic=query or payload.get("technique") or payload.get("title"))
 
 
 def _current_index(segments: list[dict], start: float | None) -> int | None:
@@ -153,21 +160,48 @@ def thumbnail(recording_id: int, second: int):
     return _private(send_file(path, mimetype="image/jpeg", conditional=True, max_age=86400))
 
 
-def share_url(recording_id: int, start: float | None, page: int | None = None) -> str:
-    """The absolute address of a moment, for links that leave the browser (QR codes, print cards)."""
-    base = (current_app.config.get("PUBLIC_URL") or request.host_url).rstrip("/")
-    path = f"/r/{recording_id}"
+def qr_base() -> str:
+    """The start of the addresses QR codes carry: the public address, else the one the page was opened with."""
+    return publicurl.qr_base(current_app.config.get("PUBLIC_URL"), request.host_url)
+
+
+@bp.app_template_global()
+def qr_unreachable() -> str | None:
+    """For the QR pages: the address QR codes point at when no phone can open it (a loopback one), else None."""
+    base = qr_base()
+    return base if publicurl.is_loopback(base) else None
+
+
+def share_url(recording_id: int, start: float | None, page: int | None = None, chunk: int | None = None) -> str:
+    """The absolute address of a moment, for links that leave the browser (QR codes, print cards): a time
+    (?t=), or a written passage (?c= and its #c- anchor) or page (?page=), as web.formatting.moment_url."""
+    return qr_base() + moment_url(recording_id, start, page, chunk)
+
+
+def _shared_query(start: float | None, page: int | None, chunk: int | None) -> str:
+    """The query (?t= / ?page= / ?c=) that the QR code's and the print card's addresses carry."""
     if start is not None:
-        path += f"?t={int(start)}"
-    elif page is not None:
-        path += f"?page={page}"
-    return base + path
+        return f"?t={int(start)}"
+    params = [f"page={page}"] if page is not None else []
+    params += [f"c={chunk}"] if chunk is not None else []
+    return "?" + "&".join(params) if params else ""
+
+
+def _moment_args(recording_id: int) -> tuple[float | None, int | None, int | None]:
+    """(?t=, ?page=, ?c=) of a QR code or card request; a passage id of another recording is ignored."""
+    start, page, chunk = _seconds(request.args.get("t")), _int(request.args.get("page")), _int(request.args.get("c"))
+    if start is not None:
+        return start, None, None
+    if chunk is not None and get_db().execute("SELECT 1 FROM chunks WHERE id = ? AND recording_id = ?",
+                                              (chunk, recording_id)).fetchone() is None:
+        chunk = None
+    return None, page, chunk
 
 
 @bp.get("/r/<int:recording_id>/qr.svg")
 def qr(recording_id: int):
     _row(recording_id)
-    url = share_url(recording_id, _seconds(request.args.get("t")), _int(request.args.get("page")))
+    url = share_url(recording_id, *_moment_args(recording_id))
     return Response(qr_svg(url), mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"})
 
 
@@ -176,13 +210,17 @@ def print_card(recording_id: int):
     """A card to print and stick on the machine: title, meister, moment, QR code, address."""
     conn = get_db()
     rec = data.public(_row(recording_id))
-    start = _seconds(request.args.get("t"))
-    page = _int(request.args.get("page"))
-    line = _line_at(recordings.segments(conn, recording_id), start, page)
-    payload = dict(rec, start=start, page=page, link=share_url(recording_id, start, page), text=line)
-    qr_query = f"?t={int(start)}" if start is not None else (f"?page={page}" if page is not None else "")
+    start, page, chunk = _moment_args(recording_id)
+    passage, shown_page = None, page
+    if chunk is not None:  # a written passage: its text, and its page on the card (the link stays as shared)
+        passage = dict(conn.execute("SELECT page, text FROM chunks WHERE id = ?", (chunk,)).fetchone())
+        shown_page = page if page is not None else passage["page"]
+    line = passage["text"][:200] if passage else _line_at(recordings.segments(conn, recording_id), start, page)
+    payload = dict(rec, start=start, page=shown_page, passage=chunk,
+                   link=share_url(recording_id, start, page, chunk), text=line)
+    qr_query = _shared_query(start, page, chunk)
     return http.html_or_json(payload, "recordings/print.html", qr_src=f"/r/{recording_id}/qr.svg{qr_query}",
-                             back=f"/r/{recording_id}{qr_query}")
+                             back=moment_url(recording_id, start, page, chunk))
 
 
 def _line_at(segments: list[dict], start: float | None, page: int | None) -> str | None:

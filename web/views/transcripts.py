@@ -2,7 +2,17 @@
 
 Who: the recording's meister, coordinators and admins (kb.access.can_edit).
 Anyone who cannot see the recording gets 404 (its existence stays hidden);
-someone who can see it but not change it gets 403.
+someone who can see it but not change it gets 403.  What: videos, sounds and
+subtitle files (kb.transcripts.correctable); a written document is not a
+transcript and has no editor (404: its text is corrected by uploading the
+corrected file in the studio).
+
+Hearing what is corrected: the page carries the recording's player beside the
+lines (editor.js): a click on a line plays that line, Esc plays or pauses,
+Alt+R plays the current line again from its start.  Times are shown and typed
+as 01:05 (web.formatting.clock / parse_clock); each line's exact start and end
+(hundredths of a second) travel in hidden fields, so a time nobody retyped is
+saved exactly as it was.
 
 How a save works: the page holds the lines (editor.js merges, splits and deletes
 them in the browser) and sends the whole list with the version it started
@@ -20,8 +30,8 @@ from flask_babel import lazy_gettext
 
 from kb import access, recordings, transcripts
 from kb.errors import InputError, NotFound
-from web import data, http
-from web.app import get_db, search_service
+from web import data, http, mediafiles
+from web.app import get_db, kb_config, search_service
 from web.auth import current_viewer, editable_recording, login_required
 
 bp = Blueprint("transcripts", __name__)
@@ -40,7 +50,7 @@ ERROR_MESSAGES = {
     "line_empty": lazy_gettext("Line %(line)s is empty. Write its text or delete the line."),
     "line_long": lazy_gettext("Line %(line)s is longer than %(n)s characters."),
     "speaker_long": lazy_gettext("Line %(line)s: the speaker's name is longer than %(n)s characters."),
-    "time_invalid": lazy_gettext("Line %(line)s: the start and end must be numbers of seconds from 0."),
+    "time_invalid": lazy_gettext("Line %(line)s: the start and end must be times such as 01:05 (minutes:seconds)."),
     "end_before_start": lazy_gettext("Line %(line)s must end after it starts."),
     "after_end": lazy_gettext("Line %(line)s ends after the recording does (%(seconds)s s)."),
     "out_of_order": lazy_gettext("Line %(line)s starts before the line above it. Keep the lines in time order."),
@@ -63,12 +73,35 @@ def can_edit_transcript(recording_id) -> bool:
         rec = recordings.get(get_db(), int(recording_id))
     except (NotFound, TypeError, ValueError):
         return False
-    return rec["status"] == "done" and access.can_edit(current_viewer(), rec)
+    return rec["status"] == "done" and transcripts.correctable(rec) and access.can_edit(current_viewer(), rec)
+
+
+@bp.app_template_filter()
+def clock_field(value) -> str:
+    """A line's time as the editor shows it (01:05); a value sent back that is not a number, as it was typed."""
+    from web.formatting import clock
+
+    if value in (None, ""):
+        return ""
+    try:
+        return clock(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return str(value)
 
 
 def _recording(recording_id: int) -> dict:
     """The recording: 404 when the viewer may not see it, 403 when they may see but not edit it."""
     return editable_recording(recording_id)
+
+
+def _transcribed(rec: dict) -> dict:
+    """404 for a written document: it has no transcript to correct (kb.transcripts.correctable)."""
+    if not transcripts.correctable(rec):
+        from flask_babel import gettext as _
+
+        abort(404, description=_("A written document has no transcript to correct. To change its text, "
+                                 "replace its file with the corrected one in the studio (Edit, then Replace the file)."))
+    return rec
 
 
 def _finished(rec: dict) -> dict:
@@ -92,8 +125,11 @@ def _lines_payload(segments: list[dict]) -> list[dict]:
 def _editor_payload(rec: dict, lines: list[dict] | None = None, version: int | None = None) -> dict:
     conn = get_db()
     segments = recordings.segments(conn, rec["id"])
+    source = mediafiles.playable(kb_config(), rec)
     return {"recording": data.public(rec), "version": version or transcripts.current_version(conn, rec["id"]),
             "timed": transcripts.is_timed(segments), "duration": rec.get("duration"),
+            "media": url_for("recordings.media", recording_id=rec["id"]) if source is not None else None,
+            "media_type": source.mimetype if source is not None else None,
             "lines": lines if lines is not None else _lines_payload(segments),
             "save_url": url_for("transcripts.save", recording_id=rec["id"]),
             "history_url": url_for("transcripts.history", recording_id=rec["id"])}
@@ -102,7 +138,7 @@ def _editor_payload(rec: dict, lines: list[dict] | None = None, version: int | N
 @bp.get("/r/<int:recording_id>/transcript/edit")
 @login_required
 def editor(recording_id: int):
-    rec = _finished(_recording(recording_id))
+    rec = _finished(_transcribed(_recording(recording_id)))
     payload = _editor_payload(rec)
     saved = request.args.get("saved", type=int)
     return http.html_or_json(payload, "transcripts/editor.html", saved=saved,
@@ -119,18 +155,39 @@ def _submitted() -> tuple[list, object, str | None]:
         return body.get("lines"), body.get("base_version"), body.get("note")
     form = request.form
     columns = {name: form.getlist(name) for name in LINE_FIELDS}
+    typed = {name: form.getlist(f"{name}_at") for name in ("start", "end")}
     count = len(columns["text"])
     lines = []
     for n in range(count):
         line = {name: (values[n] if n < len(values) else None) for name, values in columns.items()}
+        for name, values in typed.items():
+            if n < len(values):
+                line[name] = _typed_time(line[name], values[n])
         lines.append({k: (None if v == "" and k != "text" else v) for k, v in line.items()})
     return lines, form.get("base_version"), form.get("note")
+
+
+def _typed_time(exact, typed: str):
+    """A line's time from a form post: the exact seconds it had while its shown time (01:05) is unchanged,
+    else the time typed (parsed; kept as typed when it is not a time, for kb.transcripts to refuse)."""
+    from web.formatting import clock, parse_clock
+
+    typed = (typed or "").strip()
+    if not typed:
+        return exact
+    try:
+        if exact not in (None, "") and clock(float(exact)) == typed:
+            return exact
+    except ValueError:
+        pass
+    seconds = parse_clock(typed)
+    return seconds if seconds is not None else typed
 
 
 @bp.post("/r/<int:recording_id>/transcript")
 @login_required
 def save(recording_id: int):
-    rec = _finished(_recording(recording_id))
+    rec = _finished(_transcribed(_recording(recording_id)))
     lines, base, note = None, None, None
     try:
         lines, base, note = _submitted()
@@ -191,7 +248,7 @@ def version(recording_id: int, version: int):
 @bp.post("/r/<int:recording_id>/transcript/versions/<int:version>/restore")
 @login_required
 def restore(recording_id: int, version: int):
-    rec = _finished(_recording(recording_id))
+    rec = _finished(_transcribed(_recording(recording_id)))
     body = request.get_json(silent=True) if request.is_json else request.form
     base = (body or {}).get("base_version")
     user_id, author = _author()

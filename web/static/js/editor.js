@@ -5,12 +5,18 @@
      otherwise the time is proportional to the characters before and after the cut;
    - Merge with next / Delete line;
    - Save: sends the lines as JSON with the version they are based on (X-CSRF-Token header);
-     an error (invalid line, someone saved meanwhile) is shown and every edit stays on the page.
+     an error (invalid line, someone saved meanwhile) is shown and every edit stays on the page;
+   - Times: shown and typed as 01:05 (1:02:15 past an hour); each line keeps its exact seconds in
+     hidden fields, changed only when the shown time is retyped (or by a split or merge);
+   - Listening: the recording's player beside the lines.  A click on a line (its text or its ▶
+     button) plays that line from its start and stops at its end; Esc plays or pauses; Alt+R plays
+     the current line (the one being edited) again from its start, also while typing in it.  The
+     line being heard is marked.
    Everything is a button or a key in the text, so no mouse is needed.  No inline script (CSP). */
 (function () {
   "use strict";
 
-  var form, list, status;
+  var form, list, status, player, now;
 
   function fmt(template, n) { return (template || "").replace("{n}", String(n)); }
 
@@ -22,8 +28,57 @@
 
   function lines() { return Array.prototype.slice.call(list.querySelectorAll("li.editor-line")); }
   function field(li, name) { return li.querySelector("[name='" + name + "']"); }
-  function timed() { return form.dataset.timed === "1"; }
   function round2(x) { return Math.round(x * 100) / 100; }
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  /* 02:15, or 1:02:15 past an hour (as web.formatting.clock). */
+  function clock(seconds) {
+    var total = Math.max(0, Math.floor(seconds));
+    var h = Math.floor(total / 3600), m = Math.floor(total % 3600 / 60), s = total % 60;
+    return h ? h + ":" + pad(m) + ":" + pad(s) : pad(m) + ":" + pad(s);
+  }
+
+  /* Seconds from 01:05, 1:05.5, 1:02:15 or 65, also in full-width digits (as web.formatting.parse_clock). */
+  function parseClock(text) {
+    text = String(text || "").normalize("NFKC").trim().replace(",", ".");
+    var parts = text.split(":");
+    if (!text || parts.length > 3) return null;
+    if (!/^\d+(\.\d+)?$/.test(parts[parts.length - 1])) return null;
+    for (var i = 0; i < parts.length - 1; i++) if (!/^\d+$/.test(parts[i])) return null;
+    var seconds = parseFloat(parts[parts.length - 1]);
+    if (parts.length > 1 && seconds >= 60) return null;
+    if (parts.length === 3 && parseInt(parts[1], 10) >= 60) return null;
+    var total = seconds, unit = 60;
+    for (var j = parts.length - 2; j >= 0; j--) { total += parseInt(parts[j], 10) * unit; unit *= 60; }
+    return Math.round(total * 1000) / 1000;
+  }
+
+  /* A line's time: the exact seconds (hidden field) and the shown one (01:05). */
+  function setTime(li, name, seconds) {
+    var shown = field(li, name + "_at");
+    field(li, name).value = seconds;
+    shown.value = clock(seconds);
+    shown.dataset.seconds = seconds;
+    shown.setCustomValidity("");
+    timesChanged();
+  }
+
+  /* The shown time was typed: keep the exact seconds while it still reads the same, else take it. */
+  function typedTime(input) {
+    var li = input.closest("li.editor-line");
+    var name = input.name.replace(/_at$/, "");
+    var original = input.dataset.seconds;
+    var seconds = parseClock(input.value);
+    if (seconds === null) {
+      input.setCustomValidity(form.dataset.msgTimeInvalid);
+      return;
+    }
+    input.setCustomValidity("");
+    field(li, name).value = original !== "" && original !== undefined && clock(parseFloat(original)) === input.value.trim()
+      ? original : seconds;
+    timesChanged();
+  }
 
   function renumber() {
     lines().forEach(function (li, i) {
@@ -31,6 +86,11 @@
       li.setAttribute("aria-label", fmt(form.dataset.lineLabel, n));
       var no = li.querySelector(".line-no");
       if (no) no.textContent = String(n);
+      var play = li.querySelector("[data-action='play']");
+      if (play) {
+        play.setAttribute("aria-label", form.dataset.playLabel.replace("{n}", String(n))
+          .replace("{time}", clock(parseFloat(field(li, "start").value) || 0)));
+      }
       var text = field(li, "text");
       var label = li.querySelector("label[for^='line-text-']");
       text.id = "line-text-" + n;
@@ -100,9 +160,10 @@
       return;
     }
     var copy = li.cloneNode(true);
+    copy.classList.remove("speaking");
     if (cut.time !== null) {
-      field(li, "end").value = cut.time;
-      field(copy, "start").value = cut.time;
+      setTime(li, "end", cut.time);
+      setTime(copy, "start", cut.time);
     }
     area.value = left;
     field(copy, "text").value = right;
@@ -124,11 +185,12 @@
     var area = field(li, "text");
     var caret = area.value.replace(/\s+$/, "").length;
     area.value = joinText(area.value, field(next, "text").value);
-    if (timed()) {
-      field(li, "end").value = field(next, "end").value;
-      var speaker = field(li, "speaker");
-      if (!speaker.value) speaker.value = field(next, "speaker").value;
-    }
+    var end = field(next, "end_at");
+    field(li, "end").value = field(next, "end").value;
+    field(li, "end_at").value = end.value;
+    field(li, "end_at").dataset.seconds = end.dataset.seconds;
+    var speaker = field(li, "speaker");
+    if (!speaker.value) speaker.value = field(next, "speaker").value;
     li.dataset.words = "null";
     next.parentNode.removeChild(next);
     renumber();
@@ -151,21 +213,13 @@
   }
 
   var dirty = false;
-  function changed() { dirty = true; }
+  function changed() { dirty = true; timesChanged(); }
 
   function collect() {
     return lines().map(function (li) {
       var idx = field(li, "idx").value;
-      var line = { idx: idx === "" ? null : parseInt(idx, 10), text: field(li, "text").value };
-      if (timed()) {
-        line.start = field(li, "start").value;
-        line.end = field(li, "end").value;
-        line.speaker = field(li, "speaker").value;
-      } else {
-        var page = field(li, "page");
-        line.page = page && page.value !== "" ? parseInt(page.value, 10) : null;
-      }
-      return line;
+      return { idx: idx === "" ? null : parseInt(idx, 10), text: field(li, "text").value,
+               start: field(li, "start").value, end: field(li, "end").value, speaker: field(li, "speaker").value };
     });
   }
 
@@ -178,6 +232,8 @@
 
   function save(event) {
     event.preventDefault();
+    var wrong = form.querySelector("input:invalid");
+    if (wrong) { wrong.reportValidity(); return; }
     var button = form.querySelector("[type='submit']");
     button.disabled = true;
     say(form.dataset.msgSaving);
@@ -208,11 +264,106 @@
     });
   }
 
+  /* ---- Listening: the player beside the lines ---- */
+
+  var currentLi = null;   // the line being edited (focus), for Alt+R
+  var pendingLi = null;   // a line pressed on that was not the current one: its click plays it
+  var stopAt = null;      // the end of the line being played
+  var speaking = null;    // the line being heard
+  var starts = null;      // the lines' start times, rebuilt after an edit
+
+  function timesChanged() { starts = null; }
+
+  function lineStarts() {
+    if (starts === null) starts = lines().map(function (li) { return parseFloat(field(li, "start").value); });
+    return starts;
+  }
+
+  function markSpeaking(t) {
+    var all = lines(), times = lineStarts(), found = null;
+    for (var i = 0; i < times.length; i++) {
+      if (isFinite(times[i]) && times[i] <= t + 0.05) found = all[i]; else if (times[i] > t + 0.05) break;
+    }
+    if (found === speaking) return;
+    if (speaking) speaking.classList.remove("speaking");
+    speaking = found;
+    if (found) {
+      found.classList.add("speaking");
+      now.textContent = fmt(now.dataset.template, all.indexOf(found) + 1) + " · " + clock(t);
+    }
+  }
+
+  function playLine(li) {
+    var start = parseFloat(field(li, "start").value);
+    var end = parseFloat(field(li, "end").value);
+    if (!isFinite(start)) return;
+    stopAt = isFinite(end) && end > start ? end : null;
+    player.currentTime = start;
+    markSpeaking(start);
+    var playing = player.play();
+    if (playing && playing.catch) playing.catch(function () {});
+  }
+
+  function togglePlay() {
+    stopAt = null;  // Esc plays on from where it is
+    if (player.paused) {
+      var playing = player.play();
+      if (playing && playing.catch) playing.catch(function () {});
+    } else {
+      player.pause();
+    }
+  }
+
+  function setUpPlayer() {
+    player = document.getElementById("editor-player");
+    now = document.getElementById("editor-now");
+    if (!player) return;
+    player.addEventListener("timeupdate", function () {
+      if (stopAt !== null && player.currentTime >= stopAt) {
+        player.pause();
+        stopAt = null;
+      }
+      markSpeaking(player.currentTime);
+    });
+    player.addEventListener("seeked", function () { markSpeaking(player.currentTime); });
+    list.addEventListener("focusin", function (event) {
+      var li = event.target.closest("li.editor-line");
+      if (li) currentLi = li;
+    });
+    list.addEventListener("pointerdown", function (event) {
+      var li = event.target.closest("li.editor-line");
+      pendingLi = li && li !== currentLi && !event.target.closest("button, input") ? li : null;
+    });
+    list.addEventListener("click", function (event) {
+      var li = event.target.closest("li.editor-line");
+      if (!li) return;
+      if (event.target.closest("button[data-action='play']")) {
+        currentLi = li;
+        playLine(li);
+      } else if (li === pendingLi) {  // a click on another line: hear it while correcting it
+        playLine(li);
+      }
+      pendingLi = null;
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.isComposing || event.keyCode === 229) return;  // the Japanese input method's own keys
+      if (event.key === "Escape" && !event.altKey && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
+        event.preventDefault();
+        togglePlay();
+      } else if (event.altKey && !event.ctrlKey && !event.metaKey && event.code === "KeyR") {
+        event.preventDefault();
+        var li = currentLi && currentLi.isConnected ? currentLi : (speaking || lines()[0]);
+        if (li) playLine(li);
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     form = document.getElementById("transcript-editor");
     if (!form) return;
     list = document.getElementById("editor-lines");
     status = document.getElementById("editor-status");
+    setUpPlayer();
     form.dataset.ready = "1";  // the tests wait for this before driving the page
 
     list.addEventListener("click", function (event) {
@@ -224,13 +375,14 @@
       else if (button.dataset.action === "delete") remove(li);
     });
     list.addEventListener("keydown", function (event) {
-      if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.name === "text" && timed()) {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.name === "text") {
         event.preventDefault();
         split(event.target.closest("li.editor-line"));
       }
     });
     form.addEventListener("input", function (event) {
       changed();
+      if (event.target.name === "start_at" || event.target.name === "end_at") typedTime(event.target);
       if (event.target.name === "text") {  // typed-in text: the recogniser's word timings no longer apply
         event.target.closest("li.editor-line").dataset.words = "null";
       }
