@@ -161,6 +161,7 @@ def test_copy_archive_print_pdf_and_json_round_trip(own, as_role):
 
     page = client.get(f"/curricula/{cid}/print").get_data(as_text=True)
     assert f"/r/{rec}/qr.svg?t=12" in page and "心押し台を確認" in page
+    assert 'data-testid="qr-unreachable"' in page  # the test client's address is localhost: phones cannot open it
     pdf = client.get(f"/curricula/{cid}.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.get_data().startswith(b"%PDF")
     from pypdf import PdfReader

@@ -67,12 +67,14 @@ def fixture_ids(conn) -> dict:
     for role in ROLES:
         account = users.find_account(conn, role)
         logins[role] = account.id
-        curricula.assign(conn, cid, user_id=account.id, due_date="2030-03-31")
+        if role in curricula.ASSIGNABLE_ROLES:  # coordinators and admins are never given a curriculum
+            curricula.assign(conn, cid, user_id=account.id, due_date="2030-03-31")
     curricula_progress.record_event(conn, logins["apprentice"], event_id=str(uuid.uuid4()), item_id=first, kind="done")
     meister = conn.execute("SELECT id FROM meisters WHERE name = '田中 一郎'").fetchone()[0]
     own_waiting = conn.execute("SELECT id FROM coaching_sessions WHERE meister_id = ? AND confirmed_at IS NULL "
                                "AND logged_by = ? ORDER BY id", (meister, logins["meister"])).fetchone()
-    return {"rec": rec, "doc": doc, "cur": cid, "mid": meister, "sid": own_waiting[0] if own_waiting else None}
+    return {"rec": rec, "doc": doc, "cur": cid, "mid": meister, "sid": own_waiting[0] if own_waiting else None,
+            "apprentice": logins["apprentice"]}
 
 
 def pages_for(role: str, ids: dict) -> list[str]:
@@ -90,7 +92,8 @@ def pages_for(role: str, ids: dict) -> list[str]:
     if role in ("coordinator", "admin"):
         out += ["/curricula", "/curricula/new", f"/curricula/{cur}", f"/curricula/add?recording_id={rec}&start=10",
                 "/curricula/cohorts", f"/curricula/{cur}/matrix", f"/curricula/{cur}/suggest?goal=",
-                f"/curricula/{cur}/print", "/curricula/import", "/admin/users", "/meisters/new", "/programme",
+                f"/curricula/{cur}/print", "/curricula/import", "/admin/users", "/admin/users/import",
+                f"/admin/users/{ids['apprentice']}/edit", "/meisters/new", "/programme",
                 "/programme/figures/technique_records", "/programme/targets", "/help/curricula", "/help/figures"]
     if role == "admin":
         out += ["/admin/organisations"]
