@@ -81,8 +81,10 @@ def pages_for(role: str, ids: dict) -> list[str]:
     """Every HTML page ``role`` can open (see tests/access_rules), with real ids."""
     rec, cur = ids["rec"], ids["cur"]
     out = ["/", "/search?q=旋盤のびびり", "/recordings", f"/r/{rec}", f"/r/{rec}?t=5", f"/r/{ids['doc']}",
-           f"/r/{rec}/print?t=2", "/account", "/learning", f"/learning/c/{cur}", "/meisters", f"/meisters/{ids['mid']}",
+           f"/r/{rec}/print?t=2", "/account", "/learning", "/meisters", f"/meisters/{ids['mid']}",
            "/meisters/teach", "/meisters/teach?q=旋盤のびびり", "/glossary", "/help", "/help/search", "/help/watch"]
+    if role in ("apprentice", "meister"):  # the people a curriculum is given to
+        out += [f"/learning/c/{cur}"]
     if role != "apprentice":
         out += ["/studio", f"/studio/r/{rec}/edit", f"/studio/r/{rec}/delete", f"/r/{rec}/transcript/edit",
                 f"/r/{rec}/transcript/history", "/coaching", "/coaching/new", "/learning/signoff",
