@@ -223,7 +223,8 @@ def english_patterns(client_app) -> list[tuple[str, re.Pattern]]:
                 continue  # the same in both languages (e.g. "JSON API")
             body = re.escape(text)
             body = re.sub(r"%\\\((\w+)\\\)[sd]", ".+?", body)
-            out.append((text, re.compile(body)))
+            # whole words only: "%(hours)s h" must not find the h of "http://…" in a Japanese sentence
+            out.append((text, re.compile(r"(?<![A-Za-z])" + body + r"(?![A-Za-z])")))
     return out
 
 

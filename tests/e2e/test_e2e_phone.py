@@ -226,6 +226,8 @@ def test_every_section_of_the_role_is_in_the_phone_menu(server, playwright, role
         page.locator("details.user-menu > summary").click()
         button.focus()
         page.keyboard.press("Enter")
+        # "toggle" events are dispatched as a task after the press: wait for it rather than race it
+        page.wait_for_function("() => !document.querySelector('details.user-menu').open", timeout=5000)
         assert page.locator("#drawer-nav").is_visible() and not page.locator(".user-menu-panel").is_visible()
         # A tap on the dimmed page closes the drawer and does nothing else (no link under the finger followed).
         where = page.url
