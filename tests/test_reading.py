@@ -159,3 +159,17 @@ def test_a_new_knowledge_base_has_nothing_pending():
     conn = sqlite3.connect(":memory:")
     db.migrate(conn)
     assert not reading.pending(conn)
+
+
+def test_kb_check_sees_a_reading_index_out_of_step(conn):
+    from search.integrity import check_lexical_index
+
+    assert check_lexical_index(conn)[0] == []
+    conn.execute("DELETE FROM chunk_reading WHERE rowid = 2")
+    conn.commit()
+    problems = check_lexical_index(conn)[0]
+    assert any("reading index: 1 spoken passages are missing" in p for p in problems), problems
+    assert any("reading index: its statistics count 4 passages, it holds 3" in p for p in problems), problems
+    lexical.rebuild(conn)  # what kb reindex (and kb check --repair) run
+    conn.commit()
+    assert check_lexical_index(conn)[0] == []
