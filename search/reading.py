@@ -181,9 +181,6 @@ def delete_chunks(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
     lexical.count_terms(conn, old, -1, table="reading_df")
 
 
-SPOKEN_ROWS_SQL = ("SELECT c.id, r.title || char(10) || c.text FROM chunks c JOIN recordings r "
-                   f"ON r.id = c.recording_id WHERE r.kind IN {SPOKEN_KINDS} ORDER BY c.id")
-
 
 def rebuild(conn: sqlite3.Connection, batch: int = 2000) -> int:
     """Re-fill chunk_reading and reading_df from the spoken chunks (kb reindex, and the first open of a
@@ -194,7 +191,8 @@ def rebuild(conn: sqlite3.Connection, batch: int = 2000) -> int:
     conn.execute("DELETE FROM reading_df")
     counts: Counter = Counter()
     total = 0
-    cur = conn.execute(SPOKEN_ROWS_SQL)
+    cur = conn.execute("SELECT c.id, r.title || char(10) || c.text FROM chunks c JOIN recordings r "
+                       f"ON r.id = c.recording_id WHERE r.kind IN {SPOKEN_KINDS} ORDER BY c.id")
     while rows := cur.fetchmany(batch):
         part = [(int(r[0]), index_terms(r[1])) for r in rows]
         conn.executemany("INSERT INTO chunk_reading(rowid, terms) VALUES (?, ?)", part)
