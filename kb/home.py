@@ -22,7 +22,7 @@ def init_home(config: Config) -> sqlite3.Connection:
 
 def _finish_migrations(conn: sqlite3.Connection) -> None:
     """What a migration cannot do in SQL: read the spoken passages of a knowledge base made before the
-    reading channel (migration 012), once, so search never runs on a half-filled reading index."""
+    reading channel (migration 014), once, so search never runs on a half-filled reading index."""
     from search import reading
 
     reading.fill_if_pending(conn)

@@ -17,7 +17,7 @@ searched by its reading:
   character side).  Particles stay in the run: breaking runs at them was measured and scored
   lower (bench/results/reading-channel.json);
 * each run becomes overlapping kana bigrams (ヨネツエン → ヨネ ネツ ツエ エン), stored in the
-  FTS5 table ``chunk_reading`` (migration 012), with their document frequencies in
+  FTS5 table ``chunk_reading`` (migration 014), with their document frequencies in
   ``reading_df`` — the same shape as the character index, and the same coverage score.
 
 What a reading match is worth: the score is the idf-weighted share of the question's reading
@@ -210,7 +210,7 @@ def pending(conn: sqlite3.Connection) -> bool:
 
 
 def fill_if_pending(conn: sqlite3.Connection) -> int | None:
-    """Fill the reading index of a knowledge base made before it (migration 012 marks it 'pending'):
+    """Fill the reading index of a knowledge base made before it (migration 014 marks it 'pending'):
     once, at the first open by a writer.  Returns the passages read, None when nothing was pending."""
     if not pending(conn):
         return None

@@ -130,7 +130,7 @@ def test_a_knowledge_base_from_before_the_channel_is_read_at_its_next_open(tmp_p
 
     config = load_config(home=tmp_path)
     config.home.mkdir(parents=True, exist_ok=True)
-    old = [m for m in db._migrations() if m[0] < 12]
+    old = [m for m in db._migrations() if m[0] < 14]
     monkeypatch.setattr(db, "_migrations", lambda: old)
     conn = db.connect(config.db_path)
     db.migrate(conn)
@@ -142,7 +142,7 @@ def test_a_knowledge_base_from_before_the_channel_is_read_at_its_next_open(tmp_p
     conn.close()
     monkeypatch.undo()
 
-    # migration 012 alone leaves the channel pending (SQL cannot read): search then does not use it
+    # migration 014 alone leaves the channel pending (SQL cannot read): search then does not use it
     conn = db.connect(config.db_path)
     db.migrate(conn)
     assert reading.pending(conn)
