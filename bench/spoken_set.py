@@ -37,6 +37,9 @@ sys.path.insert(0, str(ROOT))
 DESCRIPTION = ROOT / "bench" / "spoken-techniques-dev.json"
 CACHE = ROOT / "bench" / ".cache" / "spoken-techniques-dev"
 RESULT = ROOT / "bench" / "results" / "spoken-techniques-dev.json"
+# Searched again on the same transcripts with these settings (search/evaluate.py, baselines): the
+# reading channel's effect, side by side in one run.
+BASELINES = {"reading_match off": {"reading_match": "off"}}
 
 
 def shared_data_dir() -> Path:
@@ -146,7 +149,7 @@ def measure(description: dict, sets: dict[str, Path], log=print) -> dict:
            "sets": {}}
     for name, path in [("written", written), *sets.items()]:
         t0 = time.perf_counter()
-        report = evaluate_file(path, config)
+        report = evaluate_file(path, config, baselines=BASELINES)
         report["file"] = str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name)
         report["seconds"] = round(time.perf_counter() - t0, 1)
         out["sets"][name] = report

@@ -443,8 +443,11 @@ def restore(ctx, src, verify_only):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--limit-queries", type=int, default=None, help="Use only the first N queries.")
+@click.option("--compare", "compare", multiple=True, metavar="SETTING=VALUE",
+              help="Also search the same knowledge base with this search setting changed (e.g. reading_match=off), "
+                   "reported side by side.  Repeatable.")
 @click.pass_context
-def eval_cmd(ctx, file, as_json, limit_queries):
+def eval_cmd(ctx, file, as_json, limit_queries, compare):
     """Retrieval quality on a benchmark file: MRR@10 and Recall@1/5/10, hybrid vs lexical vs dense.
 
     FILE holds {"docs": [{"id", "title", "text"}], "queries": [{"q", "gold": [doc ids]}]}; the docs
@@ -459,7 +462,13 @@ def eval_cmd(ctx, file, as_json, limit_queries):
     """
     from search.evaluate import evaluate_file, format_table
 
-    report = evaluate_file(file, ctx.obj, limit_queries=limit_queries)
+    baselines = {}
+    for item in compare:
+        name, sep, value = item.partition("=")
+        if not sep or name.strip() not in {x.name for x in SETTINGS}:
+            raise click.BadParameter(f"expected SETTING=VALUE with a known setting, got {item!r}", param_hint="--compare")
+        baselines[item] = {name.strip(): value.strip()}
+    report = evaluate_file(file, ctx.obj, limit_queries=limit_queries, baselines=baselines)
     click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_table(report))
 
 

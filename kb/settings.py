@@ -68,6 +68,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ann_threshold", "50000",
             "Above this many chunks the vector index switches from exact search to HNSW (about 400 hours of "
             "recordings; at 100k chunks HNSW answers in 4 ms with recall@10 0.998, an exact scan takes 9 ms)."),
+    Setting("reading_match", "on",
+            "on: a question also matches spoken recordings by its reading (kana), so a transcript where speech "
+            "recognition wrote 専番 for 旋盤 is still found (search/reading.py); off: characters only."),
     Setting("chunk_min_seconds", "20", "Shortest moment cut from a transcript (seconds)."),
     Setting("chunk_max_seconds", "60", "Longest moment cut from a transcript (seconds)."),
     Setting("passage_max_chars", "600",

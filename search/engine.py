@@ -239,9 +239,11 @@ class Searcher:
         lex: list[tuple[int, float]] = []
         dense: list[tuple[int, float]] = []
         qvec = None
+        reading_on = self.store.config.values.get("reading_match", "on").strip().lower() not in ("off", "0", "no")
 
         def lexical_candidates() -> list[tuple[int, float]]:
-            return expansion.merge_best([lexical.search(self.conn, q, k=k, within=within) for q in queries], k)
+            return expansion.merge_best([lexical.search(self.conn, q, k=k, within=within, reading_match=reading_on)
+                                         for q in queries], k)
 
         second = self.store.second if mode == "hybrid" else None
         q2 = None

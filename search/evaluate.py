@@ -60,7 +60,13 @@ def _transcript(conn, recording_id: int) -> str:
 
 
 def evaluate(data: dict, config: Config | None = None, limit_queries: int | None = None,
-             modes=MODES, progress=None, base_dir: str | Path | None = None) -> dict:
+             modes=MODES, progress=None, base_dir: str | Path | None = None,
+             baselines: dict[str, dict[str, str]] | None = None) -> dict:
+    """Ingest the set's documents into a temporary knowledge base and search every query.
+
+    ``baselines``: name -> settings changed for search only (e.g. {"reading off": {"reading_match":
+    "off"}}); the same knowledge base is searched again with each, reported under "baselines", so
+    a search-side change is compared side by side without ingesting (or transcribing) twice."""
     from ingest.pipeline import Ingestor
     from kb.home import init_home
     from search.engine import Searcher
@@ -101,20 +107,33 @@ def evaluate(data: dict, config: Config | None = None, limit_queries: int | None
                   "embedder": ingestor.store.embedder.name, "ingest_seconds": round(ingest_s, 1), "modes": {}}
         if spoken:
             report["spoken"] = _speech_report(spoken, character_error_rate)
-        for mode in modes:
-            ranked = []
-            t0 = time.perf_counter()
-            for i, q in enumerate(queries):
-                res = searcher.search(q["q"], limit=10, mode=mode, query_vector=qvecs[i])
-                ranked.append([doc_of.get(h.recording_id, "?") for h in res.hits])
-            elapsed = time.perf_counter() - t0
-            report["modes"][mode] = {
-                "mrr@10": round(mrr_at(ranked, gold, 10), 4),
-                "recall@1": round(recall_at(ranked, gold, 1), 4),
-                "recall@5": round(recall_at(ranked, gold, 5), 4),
-                "recall@10": round(recall_at(ranked, gold, 10), 4),
-                "ms_per_query": round(1000 * elapsed / max(1, len(queries)), 2),
-            }
+        def measure_modes() -> dict:
+            out = {}
+            for mode in modes:
+                ranked = []
+                t0 = time.perf_counter()
+                for i, q in enumerate(queries):
+                    res = searcher.search(q["q"], limit=10, mode=mode, query_vector=qvecs[i])
+                    ranked.append([doc_of.get(h.recording_id, "?") for h in res.hits])
+                elapsed = time.perf_counter() - t0
+                out[mode] = {
+                    "mrr@10": round(mrr_at(ranked, gold, 10), 4),
+                    "recall@1": round(recall_at(ranked, gold, 1), 4),
+                    "recall@5": round(recall_at(ranked, gold, 5), 4),
+                    "recall@10": round(recall_at(ranked, gold, 10), 4),
+                    "ms_per_query": round(1000 * elapsed / max(1, len(queries)), 2),
+                }
+            return out
+
+        report["modes"] = measure_modes()
+        for name, changes in (baselines or {}).items():
+            saved = dict(cfg.values)
+            cfg.values.update(changes)
+            try:
+                report.setdefault("baselines", {})[name] = {"settings": dict(changes), "modes": measure_modes()}
+            finally:
+                cfg.values.clear()
+                cfg.values.update(saved)
         conn.close()
     return report
 
@@ -131,8 +150,10 @@ def _speech_report(spoken: list[dict], cer) -> dict:
     return out
 
 
-def evaluate_file(path, config: Config | None = None, limit_queries: int | None = None) -> dict:
-    report = evaluate(load_benchmark(path), config, limit_queries, base_dir=Path(path).resolve().parent)
+def evaluate_file(path, config: Config | None = None, limit_queries: int | None = None,
+                  baselines: dict[str, dict[str, str]] | None = None) -> dict:
+    report = evaluate(load_benchmark(path), config, limit_queries, base_dir=Path(path).resolve().parent,
+                      baselines=baselines)
     report["file"] = str(path)
     return report
 
@@ -145,7 +166,9 @@ def format_table(report: dict) -> str:
         cer = report["spoken"]["cer"]
         lines.insert(1, f"{report['spoken']['docs']} spoken documents transcribed"
                         + (f", character error rate {cer:.3f}" if cer is not None else ""))
-    for mode, m in report["modes"].items():
-        lines.append(f"| {mode} | {m['mrr@10']:.3f} | {m['recall@1']:.3f} | {m['recall@5']:.3f} | "
-                     f"{m['recall@10']:.3f} | {m['ms_per_query']:.1f} |")
+    rows = [("", report["modes"])] + [(f" ({name})", b["modes"]) for name, b in report.get("baselines", {}).items()]
+    for label, modes in rows:
+        for mode, m in modes.items():
+            lines.append(f"| {mode}{label} | {m['mrr@10']:.3f} | {m['recall@1']:.3f} | {m['recall@5']:.3f} | "
+                         f"{m['recall@10']:.3f} | {m['ms_per_query']:.1f} |")
     return "\n".join(lines)

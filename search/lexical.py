@@ -43,6 +43,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from search import reading
+
 # Kanji (CJK unified + ext A + compatibility), the iteration mark 々 and 〆.
 _KANJI = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005\u3006"
 _HIRAGANA = "\u3041-\u309f"
@@ -191,18 +193,21 @@ def _query_phrases(query: str) -> list[str]:
 
 def add_chunks(conn: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> int:
     """Index (chunk_id, text) rows; replaces any earlier entry of the same id.  Caller commits."""
-    rows = [(int(cid), index_terms(text)) for cid, text in rows]
+    texts = [(int(cid), text) for cid, text in rows]
+    rows = [(cid, index_terms(text)) for cid, text in texts]
     if not rows:
         return 0
     delete_chunks(conn, [cid for cid, _ in rows])
     conn.executemany("INSERT INTO chunk_fts(rowid, terms) VALUES (?, ?)", rows)
-    _count_terms(conn, [terms for _, terms in rows], +1)
+    count_terms(conn, [terms for _, terms in rows], +1)
+    reading.add_chunks(conn, [(cid, text) for cid, text in texts])
     return len(rows)
 
 
 def delete_chunks(conn: sqlite3.Connection, chunk_ids: Sequence[int]) -> None:
     """Remove chunks from the lexical index.  Caller commits."""
     ids = [int(c) for c in chunk_ids]
+    reading.delete_chunks(conn, ids)
     old: list[str] = []
     for start in range(0, len(ids), 500):
         part = ids[start:start + 500]
@@ -211,20 +216,21 @@ def delete_chunks(conn: sqlite3.Connection, chunk_ids: Sequence[int]) -> None:
     if not old:
         return
     conn.executemany("DELETE FROM chunk_fts WHERE rowid = ?", [(c,) for c in ids])
-    _count_terms(conn, old, -1)
+    count_terms(conn, old, -1)
 
 
-def _count_terms(conn: sqlite3.Connection, term_strings: Sequence[str], sign: int) -> None:
-    """Add (sign=+1) or take away (-1) these chunks' terms in lexical_df, and their number under ''."""
+def count_terms(conn: sqlite3.Connection, term_strings: Sequence[str], sign: int, table: str = "lexical_df") -> None:
+    """Add (sign=+1) or take away (-1) these chunks' terms in lexical_df (or the reading channel's
+    reading_df), and their number under ''."""
     counts = Counter()
     for terms in term_strings:
         counts.update(set(terms.split()))
     counts[""] = len(term_strings)
-    conn.executemany("INSERT INTO lexical_df(term, df) VALUES (?, ?) "
+    conn.executemany(f"INSERT INTO {table}(term, df) VALUES (?, ?) "
                      "ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
                      [(t, sign * c) for t, c in counts.items()])
     if sign < 0:
-        conn.executemany("DELETE FROM lexical_df WHERE term = ? AND df <= 0 AND term != ''",
+        conn.executemany(f"DELETE FROM {table} WHERE term = ? AND df <= 0 AND term != ''",
                          [(t,) for t in counts if t])
 
 
@@ -250,6 +256,7 @@ def rebuild(conn: sqlite3.Connection, batch: int = 2000, rows: sqlite3.Cursor | 
     counts[""] = total
     conn.executemany("INSERT INTO lexical_df(term, df) VALUES (?, ?)", counts.items())
     conn.execute("INSERT INTO chunk_fts(chunk_fts) VALUES ('optimize')")
+    reading.rebuild(conn)
     return total
 
 
@@ -267,20 +274,21 @@ class LexicalHit:
     phrase: float      # share of the query's character trigrams the chunk contains
 
 
-def _doc_frequencies(conn: sqlite3.Connection, terms: Sequence[str]) -> tuple[dict[str, int], int]:
+def doc_frequencies(conn: sqlite3.Connection, terms: Sequence[str],
+                    table: str = "lexical_df") -> tuple[dict[str, int], int]:
     """(chunks holding each term, chunks indexed), from lexical_df: one indexed lookup.
 
     The table is kept exact by add_chunks / delete_chunks / rebuild (migration 007);
     counting postings in FTS5 at search time took 170 ms a query at 1M chunks."""
     wanted = list(dict.fromkeys(terms)) + [""]
     marks = ",".join("?" * len(wanted))
-    found = dict(conn.execute(f"SELECT term, df FROM lexical_df WHERE term IN ({marks})", wanted).fetchall())
+    found = dict(conn.execute(f"SELECT term, df FROM {table} WHERE term IN ({marks})", wanted).fetchall())
     n = int(found.pop("", 0) or 0)
     return {t: max(0, int(found.get(t, 0))) for t in terms}, n
 
 
-def _visible_frequencies(conn: sqlite3.Connection, df: dict[str, int], n: int,
-                         within: Iterable[int]) -> tuple[dict[str, int], int]:
+def visible_frequencies(conn: sqlite3.Connection, df: dict[str, int], n: int,
+                        within: Iterable[int], fts: str = "chunk_fts") -> tuple[dict[str, int], int]:
     """The same statistics counted over the chunks of the recordings ``within`` only.
 
     Why: with the whole index's counts, a score told whether a guessed word occurs in recordings
@@ -291,26 +299,30 @@ def _visible_frequencies(conn: sqlite3.Connection, df: dict[str, int], n: int,
 
     scope = json.dumps(sorted({int(i) for i in within}))
     outside = "c.recording_id NOT IN (SELECT value FROM json_each(?))"
-    hidden_n = conn.execute(f"SELECT count(*) FROM chunks c WHERE {outside}", (scope,)).fetchone()[0]
+    if fts == "chunk_fts":
+        hidden_n = conn.execute(f"SELECT count(*) FROM chunks c WHERE {outside}", (scope,)).fetchone()[0]
+    else:  # the reading index holds the spoken chunks only
+        hidden_n = conn.execute(f"SELECT count(*) FROM {fts} f JOIN chunks c ON c.id = f.rowid WHERE {outside}",
+                                (scope,)).fetchone()[0]
     if not hidden_n:
         return df, n
     out = {}
     for t, count in df.items():
         if count > 0:
-            hidden = conn.execute(f"SELECT count(*) FROM chunk_fts f JOIN chunks c ON c.id = f.rowid "
-                                  f"WHERE chunk_fts MATCH ? AND {outside}",
+            hidden = conn.execute(f"SELECT count(*) FROM {fts} f JOIN chunks c ON c.id = f.rowid "
+                                  f"WHERE {fts} MATCH ? AND {outside}",
                                   ('"' + t.replace('"', '""') + '"', scope)).fetchone()[0]
             count = max(0, count - hidden)
         out[t] = count
     return out, max(0, n - hidden_n)
 
 
-def _idf(df: int, n: int) -> float:
+def idf(df: int, n: int) -> float:
     # The idf FTS5's bm25 uses, floored so that a term in most chunks still counts a little.
     return max(0.05, math.log((n - df + 0.5) / (df + 0.5)))
 
 
-def _select_terms(df: dict[str, int], max_postings: int) -> list[str]:
+def select_terms(df: dict[str, int], max_postings: int) -> list[str]:
     """The rarest present terms whose postings add up to max_postings (the rarest one always)."""
     chosen, total = [], 0
     for t in sorted((t for t in df if df[t] > 0), key=lambda t: df[t]):
@@ -321,9 +333,9 @@ def _select_terms(df: dict[str, int], max_postings: int) -> list[str]:
     return chosen
 
 
-def _candidates(conn: sqlite3.Connection, weights: dict[str, float], k: int) -> list[int]:
+def candidates(conn: sqlite3.Connection, weights: dict[str, float], k: int, fts: str = "chunk_fts") -> list[int]:
     """Top k rowids by the summed weight of the given terms they contain (all in SQL)."""
-    parts = " UNION ALL ".join("SELECT rowid, ? AS w FROM chunk_fts WHERE chunk_fts MATCH ?" for _ in weights)
+    parts = " UNION ALL ".join(f"SELECT rowid, ? AS w FROM {fts} WHERE {fts} MATCH ?" for _ in weights)
     args: list = []
     for t, w in weights.items():
         args += [w, '"' + t.replace('"', '""') + '"']
@@ -332,28 +344,46 @@ def _candidates(conn: sqlite3.Connection, weights: dict[str, float], k: int) -> 
 
 
 def search_hits(conn: sqlite3.Connection, query: str, k: int = 100,
-                max_postings: int = MAX_POSTINGS, within: Iterable[int] | None = None) -> list[LexicalHit]:
+                max_postings: int = MAX_POSTINGS, within: Iterable[int] | None = None,
+                reading_match: bool = False) -> list[LexicalHit]:
     """Best k chunks for a query with the parts of their score, best first.
 
     ``within``: the recordings the searcher may see (None: all); the term statistics are then theirs alone,
     so a score says nothing about the others.  Chunks outside may still be among the candidates (the
-    caller filters them)."""
+    caller filters them).
+    ``reading_match``: spoken passages are also matched on the question's reading (search/reading.py);
+    a passage keeps the better of its character and its reading score."""
+    hits = _character_hits(conn, query, k, max_postings, within)
+    if not reading_match:
+        return hits
+    spoken = reading.search_hits(conn, query, k, max_postings, within)
+    if not spoken:
+        return hits
+    best = {h.chunk_id: h for h in hits}
+    for h in spoken:
+        if h.chunk_id not in best or h.score > best[h.chunk_id].score:
+            best[h.chunk_id] = h
+    return sorted(best.values(), key=lambda h: -h.score)[:k]
+
+
+def _character_hits(conn: sqlite3.Connection, query: str, k: int, max_postings: int,
+                    within: Iterable[int] | None) -> list[LexicalHit]:
     terms = query_terms(query)
     if not terms or k <= 0:
         return []
-    df, indexed = _doc_frequencies(conn, terms)
+    df, indexed = doc_frequencies(conn, terms)
     if within is not None:
-        df, indexed = _visible_frequencies(conn, df, indexed, within)
+        df, indexed = visible_frequencies(conn, df, indexed, within)
     n = max(indexed, max(df.values()))
-    idf = {t: _idf(df[t], n) for t in terms}
-    selected = _select_terms(df, max_postings)
+    weight = {t: idf(df[t], n) for t in terms}
+    selected = select_terms(df, max_postings)
     if not selected:
         return []
-    rowids = _candidates(conn, {t: idf[t] for t in selected}, k)
+    rowids = candidates(conn, {t: weight[t] for t in selected}, k)
     marks = ",".join("?" * len(rowids))
     stored = dict(conn.execute(f"SELECT rowid, terms FROM chunk_fts WHERE rowid IN ({marks})", rowids))
-    total = sum(idf.values())
-    weighted = list(idf.items())
+    total = sum(weight.values())
+    weighted = list(weight.items())
     phrases = _query_phrases(query)
     # per phrase: its two terms and the phrase as it appears in the stored text (built once, not per chunk)
     phrase_parts = [(p[:2], p[3:], f" {p} ") for p in phrases]
@@ -377,9 +407,9 @@ def search_hits(conn: sqlite3.Connection, query: str, k: int = 100,
 
 
 def search(conn: sqlite3.Connection, query: str, k: int = 100,
-           within: Iterable[int] | None = None) -> list[tuple[int, float]]:
+           within: Iterable[int] | None = None, reading_match: bool = False) -> list[tuple[int, float]]:
     """Best k chunks for a query as (chunk_id, score), best first; score in [0, 1], higher = better."""
-    return [(h.chunk_id, h.score) for h in search_hits(conn, query, k, within=within)]
+    return [(h.chunk_id, h.score) for h in search_hits(conn, query, k, within=within, reading_match=reading_match)]
 
 
 _CONTENT_RUN = re.compile(f"[{_KANJI}0-9]+|[{_KATAKANA}]{{2,}}")

@@ -65,3 +65,34 @@ def test_eval_command_json(shared_data, tmp_path):
     assert out.exit_code == 0, out.output
     report = json.loads(out.output)
     assert report["modes"]["hybrid"]["mrr@10"] == 1.0
+
+
+def test_eval_compare_searches_the_same_documents_again_with_a_setting_changed(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+    from search.engine import Searcher
+
+    bench = tmp_path / "tiny.json"
+    bench.write_text(json.dumps({
+        "docs": [{"id": "a", "title": "溶接", "text": "ステンレスのTIG溶接ではバックシールドを行う。"},
+                 {"id": "b", "title": "旋盤", "text": "旋盤のびびりは工具の突き出しを短くして抑える。"}],
+        "queries": [{"q": "旋盤の振動", "gold": ["b"]}]}, ensure_ascii=False), encoding="utf-8")
+    seen = []
+    search = Searcher.search
+
+    def recording(self, *args, **kwargs):
+        seen.append(self.store.config.values["reading_match"])
+        return search(self, *args, **kwargs)
+
+    monkeypatch.setattr(Searcher, "search", recording)
+    home = str(tmp_path / "unused")
+    out = CliRunner().invoke(cli, ["--home", home, "eval", str(bench), "--json", "--compare", "reading_match=off"])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.output)
+    baseline = report["baselines"]["reading_match=off"]
+    assert baseline["settings"] == {"reading_match": "off"}
+    assert set(baseline["modes"]) == {"hybrid", "lexical", "dense"}
+    assert seen == ["on"] * 3 + ["off"] * 3  # one query, three modes, then the same with the setting changed
+    bad = CliRunner().invoke(cli, ["--home", home, "eval", str(bench), "--compare", "no_such_setting=1"])
+    assert bad.exit_code != 0 and "SETTING=VALUE" in bad.output

@@ -153,11 +153,11 @@ def test_document_frequencies_are_exact_and_follow_adds_replaces_and_deletes():
     conn = sqlite3.connect(":memory:")
     migrate(conn)
     lexical.add_chunks(conn, [(i, "研削の条件" if i % 3 == 0 else "溶接の条件") for i in range(1, 3001)])
-    df, n = lexical._doc_frequencies(conn, ["研削", "溶接", "旋盤"])
+    df, n = lexical.doc_frequencies(conn, ["研削", "溶接", "旋盤"])
     assert (df, n) == ({"研削": 1000, "溶接": 2000, "旋盤": 0}, 3000)
     lexical.add_chunks(conn, [(3, "旋盤の条件")])      # replaces chunk 3 (was 研削)
     lexical.delete_chunks(conn, [1, 2, 99999])           # 99999 was never indexed
-    df, n = lexical._doc_frequencies(conn, ["研削", "溶接", "旋盤"])
+    df, n = lexical.doc_frequencies(conn, ["研削", "溶接", "旋盤"])
     assert (df, n) == ({"研削": 999, "溶接": 1998, "旋盤": 1}, 2998)
     assert dict(conn.execute("SELECT term, df FROM lexical_df")) == _fresh_counts(conn)
     lexical.rebuild(conn, rows=conn.execute("SELECT 7, '研削の条件'"))
