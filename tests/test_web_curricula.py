@@ -84,6 +84,7 @@ def test_sections_reorder_by_buttons_and_by_layout(own, as_role):
     r = client.post(f"/curricula/{cid}/layout", json={"layout": [[None, [a]], [section, []]]},
                     headers={"X-CSRF-Token": token})
     assert r.status_code == 409 and curricula.layout(conn, cid) == [(None, [a, b]), (section, [])]
+    assert r.get_json()["code"] == "changed" and r.get_json()["status"] == 409  # the API's one error shape
     client.post(f"/curricula/{cid}/items/{a}", data={"action": "save", "note": "注意", "required": "0",
                                                      "csrf_token": token})
     item = curricula.get_item(conn, a)
@@ -193,6 +194,9 @@ def test_json_export_and_import(own, as_role):
     bad = client.post("/curricula/import", data={"file": (io.BytesIO(b"{not json"), "x.json"), "csrf_token": token},
                       content_type="multipart/form-data")
     assert bad.status_code == 400
+    bad = client.post("/curricula/import", data=b"{not json", headers={"X-CSRF-Token": token, "Accept": "application/json"},
+                      content_type="application/json")
+    assert bad.status_code == 400 and bad.get_json()["code"] == "not_json" and "JSON" in bad.get_json()["error"]
 
 
 def test_a_deleted_recording_is_flagged_not_dropped(own, as_role, users):

@@ -237,6 +237,7 @@ def test_bad_selections_are_400_and_an_unknown_figure_404(small):
     assert client.get("/programme/figures/happiness").status_code == 404
     assert client.get("/programme/figures/happiness.csv").status_code == 404
     assert client.get("/api/v1/programme/figures?fy=abc").get_json()["status"] == 400
+    assert client.get("/api/v1/programme/figures?fy=abc").get_json()["code"] == "fiscal_year"
 
 
 # ---------------------------------------------------------------- CSV and JSON

@@ -77,11 +77,11 @@ def _back(curriculum_id: int, anchor: str = "", **args):
     return redirect(url_for("curricula.edit", curriculum_id=curriculum_id, **args) + anchor, code=303)
 
 
-def _refuse(message: str, status: int = 400):
-    if http.wants_json():
-        response = jsonify({"error": message, "status": status})
-        response.status_code = status
-        return response
+def _refuse(message: str, status: int = 400, code: str | None = None):
+    """The refusal said plainly: the API's one error shape (a stable ``code``; the exception's own when it
+    has one) for JSON and /api/, the error page otherwise."""
+    if http.wants_json() or request.path.startswith("/api/"):
+        return http.json_error(status, message, code)
     abort(status, description=message)
 
 
@@ -167,7 +167,7 @@ def add_section(curriculum_id: int):
     try:
         curricula.add_section(get_db(), curriculum_id, request.form.get("title", ""))
     except InputError as e:
-        return _refuse(error_message(e))
+        return _refuse(error_message(e), code=getattr(e, "code", None))
     return _back(curriculum_id, "#items")
 
 
@@ -189,7 +189,7 @@ def section(curriculum_id: int, section_id: int):
         else:
             return _refuse(_("Unknown action."))
     except InputError as e:
-        return _refuse(error_message(e))
+        return _refuse(error_message(e), code=getattr(e, "code", None))
     return _back(curriculum_id, f"#section-{section_id}" if action != "delete" else "#items")
 
 
@@ -213,7 +213,7 @@ def item(curriculum_id: int, item_id: int):
         else:
             return _refuse(_("Unknown action."))
     except InputError as e:
-        return _refuse(error_message(e))
+        return _refuse(error_message(e), code=getattr(e, "code", None))
     if http.wants_json():
         return jsonify({"layout": curricula.layout(conn, curriculum_id)})
     return _back(curriculum_id, f"#item-{item_id}")
@@ -228,7 +228,7 @@ def layout(curriculum_id: int):
     try:
         curricula.set_layout(get_db(), curriculum_id, body.get("layout") or [])
     except InputError as e:
-        return jsonify({"error": error_message(e), "status": 409}), 409
+        return http.json_error(409, error_message(e), getattr(e, "code", None))
     return jsonify({"layout": curricula.layout(get_db(), curriculum_id)})
 
 
@@ -288,7 +288,7 @@ def assign(curriculum_id: int):
                          **({"user_id": target} if kind == "user" else {"cohort_id": target}))
     except KBError as e:
         if http.wants_json():
-            return _refuse(error_message(e))
+            return _refuse(error_message(e), code=getattr(e, "code", None))
         return _edit_page(curriculum_id, assign_error=error_message(e), assign_values=values)
     return _back(curriculum_id, "#assign", assigned=1)
 
@@ -424,7 +424,7 @@ def suggest(curriculum_id: int):
                 auth.viewable_recording(m["recording_id"])
                 curricula.add_item(conn, curriculum_id, section_id=section_id, **m)
         except KBError as e:
-            return _refuse(error_message(e))
+            return _refuse(error_message(e), code=getattr(e, "code", None))
         return _back(curriculum_id, "#items")
     goal = (request.args.get("goal") if "goal" in request.args else c["goal"]) or ""
     found = curricula_suggest.suggest(suggest_search, lambda ids: recordings.get_many(conn, ids), goal,
@@ -507,22 +507,22 @@ def import_json():
         return render_template("curricula/import.html", error=None)
     upload = request.files.get("file")
     raw = upload.read(5_000_001) if upload else (request.get_data() if request.is_json else b"")
-    error = None
+    error, code = None, None
     if not raw:
-        error = _("Choose a curriculum file (.json) to import.")
+        error, code = _("Choose a curriculum file (.json) to import."), "file_required"
     elif len(raw) > 5_000_000:
-        error = _("The file is too large for a curriculum (at most 5 MB).")
+        error, code = _("The file is too large for a curriculum (at most 5 MB)."), "too_large"
     else:
         try:
             new_id, linked, missing = curricula_export.from_json(
                 get_db(), json.loads(raw.decode("utf-8-sig")), created_by=auth.current_viewer().user_id)
         except (UnicodeDecodeError, json.JSONDecodeError):
-            error = _("The file is not JSON.")
+            error, code = _("The file is not JSON."), "not_json"
         except InputError as e:
-            error = error_message(e)
+            error, code = error_message(e), getattr(e, "code", None)
     if error is not None:
         if http.wants_json() or request.is_json:
-            return jsonify({"error": error, "status": 400}), 400
+            return http.json_error(400, error, code)
         return render_template("curricula/import.html", error=error), 400
     if http.wants_json() or request.is_json:
         return jsonify({"id": new_id, "linked": linked, "missing": missing}), 201

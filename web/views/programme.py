@@ -37,13 +37,13 @@ CHART = {"width": 360, "height": 150, "slot": 30, "bar": 20, "base": 118, "top":
 # ---------------------------------------------------------------- what is asked for
 
 
-def refuse(message: str, status: int = 400):
-    """Stop here with ``message`` said plainly (the generic 400 page does not show one), JSON for the API."""
-    from flask import jsonify, make_response
+def refuse(message: str, status: int = 400, code: str | None = None):
+    """Stop here with ``message`` said plainly (the generic 400 page does not show one), JSON for the API
+    (the one error shape, with a stable ``code``)."""
+    from flask import make_response
 
     if http.wants_json() or request.path.startswith("/api/"):
-        response = jsonify({"error": message, "status": status})
-        response.status_code = status
+        response = http.json_error(status, message, code)
     else:
         response = make_response(render_template("programme/refused.html", message=message), status)
     abort(response)
@@ -57,13 +57,13 @@ def selection(conn) -> tuple[int, int | None, str]:
         if not FIRST_YEAR <= fiscal_year <= LAST_YEAR:
             raise ValueError
     except ValueError:
-        refuse(_("Choose a fiscal year (for example 2025)."))
+        refuse(_("Choose a fiscal year (for example 2025)."), code="fiscal_year")
     org_text = (request.args.get("org") or "").strip()
     try:
         organisation_id = int(org_text) if org_text else None
         name = programme.organisation_name(conn, organisation_id, _("All organisations"))
     except (ValueError, NotFound):
-        refuse(_("Choose an organisation from the list."))
+        refuse(_("Choose an organisation from the list."), code="organisation")
     return fiscal_year, organisation_id, name
 
 
@@ -201,7 +201,7 @@ def _figure_and_records(name: str):
     try:
         month = programme.check_month(fiscal_year, request.args.get("month"))
     except InputError as e:
-        refuse(error_message(e))
+        refuse(error_message(e), code=getattr(e, "code", None))
     fig = programme.figure(conn, name, fiscal_year, organisation_id)
     records = programme.in_month(fig.records, month) if month else fig.records
     return fig, records, month, organisation
@@ -282,7 +282,7 @@ def _target_year(value) -> int:
             raise ValueError
         return fiscal_year
     except ValueError:
-        refuse(_("Choose a fiscal year (for example 2025)."))
+        refuse(_("Choose a fiscal year (for example 2025)."), code="fiscal_year")
 
 
 @bp.get("/programme/targets", endpoint="targets")
