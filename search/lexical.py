@@ -239,24 +239,28 @@ def rebuild(conn: sqlite3.Connection, batch: int = 2000, rows: sqlite3.Cursor | 
 
     rows: a cursor over (chunk_id, indexed text); default the chunks' own text.  The store
     passes title + text (search.store.INDEXED_ROWS_SQL), what add_chunks was given."""
-    conn.execute("DELETE FROM chunk_fts")
-    conn.execute("DELETE FROM lexical_df")
-    total = 0
-    counts: Counter = Counter()
     cur = rows if rows is not None else conn.execute("SELECT id, text FROM chunks ORDER BY id")
-    while True:
-        rows = cur.fetchmany(batch)
-        if not rows:
-            break
-        part = [(int(r[0]), index_terms(r[1])) for r in rows]
-        conn.executemany("INSERT INTO chunk_fts(rowid, terms) VALUES (?, ?)", part)
-        for _, terms in part:
-            counts.update(set(terms.split()))
-        total += len(rows)
-    counts[""] = total
-    conn.executemany("INSERT INTO lexical_df(term, df) VALUES (?, ?)", counts.items())
+    total = refill(conn, cur, index_terms, fts="chunk_fts", df="lexical_df", batch=batch)
     conn.execute("INSERT INTO chunk_fts(chunk_fts) VALUES ('optimize')")
     reading.rebuild(conn)
+    return total
+
+
+def refill(conn: sqlite3.Connection, rows: sqlite3.Cursor, analyse, *, fts: str, df: str, batch: int = 2000) -> int:
+    """Empty the FTS table ``fts`` and its document-frequency table ``df``, then fill both from ``rows``
+    ((chunk_id, text) pairs) analysed by ``analyse`` (text -> space-separated terms).  One loop for the
+    character index and the reading index (search/reading.py).  Returns the count; caller commits."""
+    conn.execute(f"DELETE FROM {fts}")
+    conn.execute(f"DELETE FROM {df}")
+    total = 0
+    counts: Counter = Counter()
+    while part := [(int(r[0]), analyse(r[1])) for r in rows.fetchmany(batch)]:
+        conn.executemany(f"INSERT INTO {fts}(rowid, terms) VALUES (?, ?)", part)
+        for _, terms in part:
+            counts.update(set(terms.split()))
+        total += len(part)
+    counts[""] = total
+    conn.executemany(f"INSERT INTO {df}(term, df) VALUES (?, ?)", counts.items())
     return total
 
 

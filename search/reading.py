@@ -184,22 +184,11 @@ def delete_chunks(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
 def rebuild(conn: sqlite3.Connection, batch: int = 2000) -> int:
     """Re-fill chunk_reading and reading_df from the spoken chunks (kb reindex, and the first open of a
     knowledge base made before the reading channel: see fill_if_pending).  Caller commits."""
-    from collections import Counter
+    from search import lexical
 
-    conn.execute("DELETE FROM chunk_reading")
-    conn.execute("DELETE FROM reading_df")
-    counts: Counter = Counter()
-    total = 0
     cur = conn.execute("SELECT c.id, r.title || char(10) || c.text FROM chunks c JOIN recordings r "
                        f"ON r.id = c.recording_id WHERE r.kind IN {SPOKEN_KINDS} ORDER BY c.id")
-    while rows := cur.fetchmany(batch):
-        part = [(int(r[0]), index_terms(r[1])) for r in rows]
-        conn.executemany("INSERT INTO chunk_reading(rowid, terms) VALUES (?, ?)", part)
-        for _, terms in part:
-            counts.update(set(terms.split()))
-        total += len(part)
-    counts[""] = total
-    conn.executemany("INSERT INTO reading_df(term, df) VALUES (?, ?)", counts.items())
+    total = lexical.refill(conn, cur, index_terms, fts="chunk_reading", df="reading_df", batch=batch)
     conn.execute("UPDATE meta SET value = 'ready' WHERE key = 'reading_index'")
     return total
 
