@@ -40,6 +40,7 @@ BENCHMARKS: dict[str, object] = {
     "latency": lambda: [[PY, "bench/latency.py"]],
     "ingest": lambda: [[PY, "bench/ingest_speed.py"]],
     "speech-ja": lambda: [[PY, "bench/speech_ja.py"]],
+    "ingest-ja": lambda: [[PY, "bench/ingest_ja.py"]],
     "web": lambda: [[PY, "bench/web_load.py"]],
 }
 
