@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask, current_app, g, render_template, request
+from flask_babel import lazy_gettext
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
@@ -169,24 +170,21 @@ def _register_template_helpers(app: Flask) -> None:
         return {"locale": locale, "here": here}
 
 
-def _status_sentence(status: int) -> str:
-    """A plain sentence in the reader's language for an error that brought none of its own (Werkzeug's
-    English default descriptions, kb's "no recording with id 5")."""
-    from flask_babel import gettext as _
+# A plain sentence in the reader's language for an error that brought none of its own (Werkzeug's
+# English default descriptions, kb's "no recording with id 5"), by status; any other status: _SERVER.
+_STATUS_SENTENCES = {
+    404: lazy_gettext("There is no page or recording at this address. It may have been deleted."),
+    405: lazy_gettext("This address does not take this kind of request."),
+    400: lazy_gettext("A value in the request is not valid."),
+    401: lazy_gettext("Log in first."),
+    403: lazy_gettext("You are not allowed to do this."),
+    429: lazy_gettext("Too many requests at once. Wait a moment and try again."),
+}
+_SERVER = lazy_gettext("The server could not answer. Please try again.")
 
-    if status == 404:
-        return _("There is no page or recording at this address. It may have been deleted.")
-    if status == 405:
-        return _("This address does not take this kind of request.")
-    if status == 400:
-        return _("A value in the request is not valid.")
-    if status == 401:
-        return _("Log in first.")
-    if status == 403:
-        return _("You are not allowed to do this.")
-    if status == 429:
-        return _("Too many requests at once. Wait a moment and try again.")
-    return _("The server could not answer. Please try again.")
+
+def _status_sentence(status: int) -> str:
+    return str(_STATUS_SENTENCES.get(status, _SERVER))
 
 
 def _register_errors(app: Flask) -> None:
