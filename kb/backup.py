@@ -54,7 +54,7 @@ from typing import Callable
 
 from kb import db
 from kb.errors import KBError
-from kb.home import sha256_file
+from kb.home import fsync_file, sha256_file
 from kb.settings import SETTINGS, Config
 
 FORMAT = 1
@@ -93,14 +93,6 @@ class BackupResult:
 
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _copy_hashing(src: Path, dest: Path) -> tuple[str, int]:
@@ -214,7 +206,7 @@ def _snapshot_db(live: sqlite3.Connection, target: Path) -> int:
         generation = db.get_generation(out)
     finally:
         out.close()
-    _fsync(target)
+    fsync_file(target)
     return generation
 
 
@@ -368,7 +360,7 @@ def _backup(config: Config, dest: Path, say: Log, keep: int) -> BackupResult:
         (work / MANIFEST_SUM).write_text(hashlib.sha256(body).hexdigest() + "\n", encoding="ascii")
         for path in work.rglob("*"):
             if path.is_file():
-                _fsync(path)
+                fsync_file(path)
         os.replace(work, result.snapshot)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from pathlib import Path
 
@@ -38,6 +39,16 @@ def open_db(config: Config, create: bool = False) -> sqlite3.Connection:
     db.migrate(conn)
     _finish_migrations(conn)
     return conn
+
+
+def fsync_file(path: Path) -> None:
+    """Force a written file's bytes to disk (before an os.replace makes it the one that counts: the vector
+    index's files, a backup's copies)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def sha256_file(path: Path, bufsize: int = 1 << 20) -> str:

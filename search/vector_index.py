@@ -40,6 +40,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from kb.home import fsync_file
+
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "vectors.faiss"
@@ -316,7 +318,7 @@ class VectorIndex:
             tmp = _temp_path(index_path)
             try:
                 faiss.write_index(self._index, str(tmp))
-                _fsync_file(tmp)
+                fsync_file(tmp)
                 manifest = {
                     "format": FORMAT_VERSION, "kind": self.kind, "dim": self.dim,
                     "fingerprint": self.fingerprint, "generation": int(generation),
@@ -467,14 +469,6 @@ def _remove_orphan_temp_files(folder: Path) -> None:
             tmp.unlink(missing_ok=True)
         except (ValueError, IndexError, PermissionError, OSError):
             continue
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _fsync_dir(folder: Path) -> None:
