@@ -21,6 +21,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from web.testing import CHROMIUM
 
@@ -180,7 +181,8 @@ def test_every_section_of_the_role_is_in_the_phone_menu(server, playwright, role
         assert overflow(page) <= 0
 
         button.click()
-        assert button.get_attribute("aria-expanded") == "true"
+        # aria-expanded follows the "toggle" event, which is dispatched as a task after the click
+        expect(button).to_have_attribute("aria-expanded", "true")
         links = page.locator("#drawer-nav a")
         shown = [(link.get_attribute("href"), link.inner_text().strip()) for link in links.all()]
         assert shown == [(p, SECTIONS[p]) for p in ROLE_SECTIONS[role]], shown
@@ -197,7 +199,7 @@ def test_every_section_of_the_role_is_in_the_phone_menu(server, playwright, role
 
         page.keyboard.press("Escape")
         assert not page.locator("#drawer-nav").is_visible()
-        assert button.get_attribute("aria-expanded") == "false"
+        expect(button).to_have_attribute("aria-expanded", "false")
         assert page.evaluate("() => document.activeElement.matches('details.nav-drawer > summary')")
 
         # Each section, through the menu: visible after opening it, clickable, and it goes there.

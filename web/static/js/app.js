@@ -68,12 +68,14 @@
     });
   }
 
-  // "toggle" does not bubble: listen in the capture phase.
+  // "toggle" does not bubble: listen in the capture phase.  It only keeps aria-expanded true:
+  // it arrives as a task after the change, so deciding here which menu stays open would act
+  // on stale news (open the account menu, then the drawer quickly: the account menu's late
+  // "toggle" would close the drawer).
   document.addEventListener("toggle", function (event) {
     var menu = event.target;
     if (!menu.matches || !menu.matches(MENUS)) return;
     expanded(menu);
-    if (menu.open) closeMenus(menu);
   }, true);
 
   document.addEventListener("keydown", function (event) {
@@ -88,6 +90,11 @@
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (!target.closest) return;
+    // A menu about to open (a tap or Enter on its closed <summary>) closes the other one now,
+    // in the same event, before the browser opens it.
+    var summary = target.closest("summary");
+    var opening = summary && summary.parentElement;
+    if (opening && opening.matches(MENUS) && !opening.open) { closeMenus(opening); return; }
     // A tap on the dimmed page under the open drawer lands on the <details> itself (its ::before).
     if (target.matches(MENUS) && target.open) { target.open = false; return; }
     if (target.closest(MENUS)) return;
