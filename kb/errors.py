@@ -2,7 +2,11 @@
 
 
 class KBError(Exception):
-    """Base class for errors a user can act on (the message says what and why)."""
+    """Base class for errors a user can act on (the message says what and why).
+
+    ``code``: a stable word for programs and translated messages (``too_many``, ``changed``), or None."""
+
+    code: str | None = None
 
 
 class NotFound(KBError):
@@ -15,7 +19,6 @@ class InputError(KBError):
     ``code`` and ``params`` (optional) let the web UI say the same thing in the
     user's language; the message itself is the English one the CLI prints."""
 
-    code: str | None = None
     params: dict = {}
 
     def __init__(self, message: str = "", *, code: str | None = None, **params):

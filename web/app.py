@@ -191,7 +191,7 @@ def _register_errors(app: Flask) -> None:
     def respond(status: int, message: str, code: str | None = None, detail: str = ""):
         """JSON for scripts and /api/ (web.http.json_error: message in the caller's language, a stable code),
         the error page for browsers."""
-        if http.wants_json() or request.path.startswith("/api/"):
+        if http.answers_json():
             return http.json_error(status, message, code, **({"detail": detail} if detail else {}))
         return render_template("errors/error.html", status=status, message=message), status
 

@@ -182,7 +182,7 @@ def _is_public(endpoint: str) -> bool:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or http.wants_json()
+    return http.answers_json()
 
 
 def _change_password_first() -> str:

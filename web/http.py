@@ -32,6 +32,12 @@ def wants_json() -> bool:
         request.accept_mimetypes["application/json"] > request.accept_mimetypes["text/html"])
 
 
+def answers_json() -> bool:
+    """True when this request is answered in JSON: it asks for JSON (wants_json), or it is an /api/ address
+    (a script's, whatever its Accept says).  Errors and refusals choose their shape by this."""
+    return wants_json() or request.path.startswith("/api/")
+
+
 def is_partial() -> bool:
     """An htmx request for a fragment (not a history restore, which needs the whole page)."""
     return (request.headers.get("HX-Request") == "true"

@@ -200,7 +200,7 @@ def with_arg(url: str, name: str, value) -> str:
 
 
 def _refuse(status: int, message: str):
-    if http.wants_json() or request.path.startswith("/api/"):
+    if http.answers_json():
         return http.json_error(status, message)  # {"error", "code", "status"}
     abort(status, description=message)
 
@@ -236,8 +236,8 @@ def _save(values: dict, session: dict | None = None) -> int:
 def _input_error(e: InputError, values: dict, session: dict | None):
     """400 with the message (JSON), or the form again with everything typed and the message."""
     message = form.error_message(e)
-    if http.wants_json() or request.path.startswith("/api/"):
-        return jsonify({"error": message, "code": getattr(e, "code", None), "status": 400}), 400
+    if http.answers_json():
+        return jsonify({"error": message, "code": e.code, "status": 400}), 400
     keep = form.values_of(session) if session is not None else None
     offered = form.candidates(get_db(), _actor(), values, keep)
     return _form_page(values, offered, session=session, error=message, status=400)
@@ -264,7 +264,7 @@ def _create():
         return _refuse(403, str(form.REFUSALS["log"]))
     except InputError as e:
         return _input_error(e, values, None)
-    if http.wants_json() or request.path.startswith("/api/"):
+    if http.answers_json():
         return jsonify(_public(coaching.get_session(get_db(), session_id))), 201
     return redirect(url_for("coaching.detail", session_id=session_id, saved=1), code=303)
 

@@ -80,9 +80,14 @@ def _back(curriculum_id: int, anchor: str = "", **args):
 def _refuse(message: str, status: int = 400, code: str | None = None):
     """The refusal said plainly: the API's one error shape (a stable ``code``; the exception's own when it
     has one) for JSON and /api/, the error page otherwise."""
-    if http.wants_json() or request.path.startswith("/api/"):
+    if http.answers_json():
         return http.json_error(status, message, code)
     abort(status, description=message)
+
+
+def _refused(e: KBError):
+    """_refuse for an error of the domain: its message in the reader's language, its own code."""
+    return _refuse(error_message(e), code=e.code)
 
 
 # ---------------------------------------------------------------- list, create, edit
@@ -167,7 +172,7 @@ def add_section(curriculum_id: int):
     try:
         curricula.add_section(get_db(), curriculum_id, request.form.get("title", ""))
     except InputError as e:
-        return _refuse(error_message(e), code=getattr(e, "code", None))
+        return _refused(e)
     return _back(curriculum_id, "#items")
 
 
@@ -189,7 +194,7 @@ def section(curriculum_id: int, section_id: int):
         else:
             return _refuse(_("Unknown action."))
     except InputError as e:
-        return _refuse(error_message(e), code=getattr(e, "code", None))
+        return _refused(e)
     return _back(curriculum_id, f"#section-{section_id}" if action != "delete" else "#items")
 
 
@@ -213,7 +218,7 @@ def item(curriculum_id: int, item_id: int):
         else:
             return _refuse(_("Unknown action."))
     except InputError as e:
-        return _refuse(error_message(e), code=getattr(e, "code", None))
+        return _refused(e)
     if http.wants_json():
         return jsonify({"layout": curricula.layout(conn, curriculum_id)})
     return _back(curriculum_id, f"#item-{item_id}")
@@ -228,7 +233,7 @@ def layout(curriculum_id: int):
     try:
         curricula.set_layout(get_db(), curriculum_id, body.get("layout") or [])
     except InputError as e:
-        return http.json_error(409, error_message(e), getattr(e, "code", None))
+        return http.json_error(409, error_message(e), e.code)
     return jsonify({"layout": curricula.layout(get_db(), curriculum_id)})
 
 
@@ -288,7 +293,7 @@ def assign(curriculum_id: int):
                          **({"user_id": target} if kind == "user" else {"cohort_id": target}))
     except KBError as e:
         if http.wants_json():
-            return _refuse(error_message(e), code=getattr(e, "code", None))
+            return _refused(e)
         return _edit_page(curriculum_id, assign_error=error_message(e), assign_values=values)
     return _back(curriculum_id, "#assign", assigned=1)
 
@@ -424,7 +429,7 @@ def suggest(curriculum_id: int):
                 auth.viewable_recording(m["recording_id"])
                 curricula.add_item(conn, curriculum_id, section_id=section_id, **m)
         except KBError as e:
-            return _refuse(error_message(e), code=getattr(e, "code", None))
+            return _refused(e)
         return _back(curriculum_id, "#items")
     goal = (request.args.get("goal") if "goal" in request.args else c["goal"]) or ""
     found = curricula_suggest.suggest(suggest_search, lambda ids: recordings.get_many(conn, ids), goal,
@@ -519,7 +524,7 @@ def import_json():
         except (UnicodeDecodeError, json.JSONDecodeError):
             error, code = _("The file is not JSON."), "not_json"
         except InputError as e:
-            error, code = error_message(e), getattr(e, "code", None)
+            error, code = error_message(e), e.code
     if error is not None:
         if http.wants_json() or request.is_json:
             return http.json_error(400, error, code)

@@ -42,7 +42,7 @@ def refuse(message: str, status: int = 400, code: str | None = None):
     (the one error shape, with a stable ``code``)."""
     from flask import make_response
 
-    if http.wants_json() or request.path.startswith("/api/"):
+    if http.answers_json():
         response = http.json_error(status, message, code)
     else:
         response = make_response(render_template("programme/refused.html", message=message), status)
@@ -201,7 +201,7 @@ def _figure_and_records(name: str):
     try:
         month = programme.check_month(fiscal_year, request.args.get("month"))
     except InputError as e:
-        refuse(error_message(e), code=getattr(e, "code", None))
+        refuse(error_message(e), code=e.code)
     fig = programme.figure(conn, name, fiscal_year, organisation_id)
     records = programme.in_month(fig.records, month) if month else fig.records
     return fig, records, month, organisation

@@ -58,7 +58,7 @@ def add(recording_id: int):
     except NotFound:
         abort(404, description=_("There is no such recording."))
     except InputError as e:
-        if getattr(e, "code", None) == "too_many":
+        if e.code == "too_many":
             abort(400, description=_("You keep %(n)s moments already. Remove some first.", n=saved.MAX_PER_USER))
         abort(400, description=_("The moment to keep is not clear. Open it again and press the button."))
     if http.wants_json():

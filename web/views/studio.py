@@ -49,7 +49,7 @@ def register(app) -> None:
 
 def wants_json() -> bool:
     """JSON for scripts (Accept: application/json) and for every /api/ address."""
-    return http.wants_json() or request.path.startswith("/api/")
+    return http.answers_json()
 
 
 def refuse(status: int, message: str, code: str | None = None, detail: str = ""):

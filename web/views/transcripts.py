@@ -258,7 +258,7 @@ def restore(recording_id: int, version: int):
     except (transcripts.StaleVersion, InputError) as e:
         status = 409 if isinstance(e, transcripts.StaleVersion) else 400
         if http.wants_json() or request.is_json:
-            return {"ok": False, "error": error_message(e), "code": getattr(e, "code", None), "status": status}, status
+            return {"ok": False, "error": error_message(e), "code": e.code, "status": status}, status
         abort(status, description=error_message(e))
     target = url_for("transcripts.editor", recording_id=rec["id"], saved=result.version,
                      reembedded=result.reembedded)
