@@ -44,7 +44,7 @@ FEATURES = {"hybrid": ("cos", "cos2", "lex"), "hybrid-1": ("cos", "lex"), "dense
 
 
 def shared_data() -> Path:
-    from kb.demo import shared_data_dir
+    from cli.demo import shared_data_dir
 
     return shared_data_dir()
 
@@ -88,7 +88,7 @@ class KB:
                     self.doc_of[res.recording_id] = str(doc["id"])
 
     def add_demo_documents(self) -> None:
-        from kb.demo import CONTENT, MANIFEST
+        from cli.demo import CONTENT, MANIFEST
         from kb.recordings import RecordingMeta
 
         with self.ingestor.store.batch():

@@ -40,7 +40,7 @@ def jfk(shared_data) -> Path:
 
 def demo_recording(conn, title_like: str) -> int:
     """The id of the demo recording whose title matches, or skip: without a speech engine for
-    the demo's narration (see kb.demo) its videos are not built, and tests about them cannot run."""
+    the demo's narration (see cli.demo) its videos are not built, and tests about them cannot run."""
     row = conn.execute("SELECT id FROM recordings WHERE title LIKE ?", (title_like,)).fetchone()
     if row is None:
         pytest.skip(f"the demo knowledge base has no recording {title_like!r} (its videos were not built here)")

@@ -161,7 +161,7 @@ def test_incomplete_transcript_is_flagged_shown_and_processed_again(tmp_path, mo
 
     from ingest.pipeline import Ingestor
     from kb import speech_checks
-    from kb.cli import cli
+    from cli.main import cli
     from kb.home import init_home
     from kb.recordings import RecordingMeta
     from kb.settings import load_config

@@ -171,7 +171,7 @@ def _age(folder: Path, seconds: int = 3600) -> None:
 
 
 def _cli():
-    from kb.cli import cli
+    from cli.main import cli
 
     return cli
 

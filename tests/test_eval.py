@@ -53,7 +53,7 @@ def test_jsquad_sample_fusion_beats_both_inputs(shared_data, tmp_path):
 def test_eval_command_json(shared_data, tmp_path):
     from click.testing import CliRunner
 
-    from kb.cli import cli
+    from cli.main import cli
 
     bench = tmp_path / "tiny.json"
     bench.write_text(json.dumps({
@@ -70,7 +70,7 @@ def test_eval_command_json(shared_data, tmp_path):
 def test_eval_compare_searches_the_same_documents_again_with_a_setting_changed(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from kb.cli import cli
+    from cli.main import cli
     from search.engine import Searcher
 
     bench = tmp_path / "tiny.json"

@@ -110,7 +110,7 @@ def test_migration_moves_existing_terms_into_organisation_one(tmp_path):
 
 
 def test_cli_glossary_commands_take_an_organisation(tmp_path):
-    from kb.cli import cli
+    from cli.main import cli
 
     home = str(tmp_path / "kb")
     runner = CliRunner()

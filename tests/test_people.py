@@ -296,7 +296,7 @@ def test_what_waits_for_each_role(db, hash_config, staff):
 def test_kb_users_import_checks_then_adds_and_prints_the_passwords_once(hash_config, tmp_path):
     from click.testing import CliRunner
 
-    from kb.cli import cli
+    from cli.main import cli
     from kb.home import init_home
 
     init_home(hash_config).close()

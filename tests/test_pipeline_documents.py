@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from kb import recordings
-from kb.demo import CONTENT, MANIFEST
+from cli.demo import CONTENT, MANIFEST
 from kb.recordings import RecordingMeta
 
 

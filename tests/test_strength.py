@@ -53,7 +53,7 @@ def workshop(tmp_path_factory):
     from conftest import make_config
 
     from ingest.pipeline import Ingestor
-    from kb.demo import CONTENT, MANIFEST
+    from cli.demo import CONTENT, MANIFEST
     from kb.home import init_home
     from kb.recordings import RecordingMeta
     from search.engine import Searcher

@@ -227,7 +227,7 @@ def test_organisations(db):
 def run_kb(config, *args, input=None):
     from click.testing import CliRunner
 
-    from kb.cli import cli
+    from cli.main import cli
 
     result = CliRunner().invoke(cli, ["--home", str(config.home), *args], input=input, catch_exceptions=False,
                                 env={"KB_EMBED_MODEL": "hash"})
@@ -282,7 +282,7 @@ def test_kb_users_and_orgs_commands(hash_config):
 
 
 def test_demo_accounts_are_made_once_and_kept_in_a_private_file(hash_config):
-    from kb.demo import DEMO_ACCOUNTS, ensure_demo_accounts, read_demo_accounts
+    from cli.demo import DEMO_ACCOUNTS, ensure_demo_accounts, read_demo_accounts
     from kb.home import init_home
 
     conn = init_home(hash_config)

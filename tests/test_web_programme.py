@@ -432,7 +432,7 @@ def test_the_demo_programme_is_not_empty(client_for, home):
 def test_demo_programme_data_is_made_once(hash_config):
     from datetime import date
 
-    from kb.demo import DEMO_PROFILES, DEMO_SESSIONS, ensure_demo_accounts, ensure_demo_programme
+    from cli.demo import DEMO_PROFILES, DEMO_SESSIONS, ensure_demo_accounts, ensure_demo_programme
     from kb.home import init_home
 
     conn = init_home(hash_config)

@@ -8,7 +8,7 @@ takes ~30 s on two cores, so it is built once per process and shared, read-only.
 One extra recording is added for the tests: its title, transcript and text
 are HTML/script, which every page must show as text.
 
-Accounts and visibility (so every case of kb.access exists; see kb.demo.DEMO_ACCOUNTS):
+Accounts and visibility (so every case of kb.access exists; see cli.demo.DEMO_ACCOUNTS):
 
 - organisations 本社 (id 1) and 第二工場 (id 2); in 本社 one user per role
   (admin, coordinator, meister = 田中 一郎, apprentice), in 第二工場 a meister
@@ -61,7 +61,7 @@ def demo_home(with_hostile_recording: bool = True) -> Path:
 
 def build_demo_home(home: Path, with_hostile_recording: bool = False) -> list[str]:
     """Run the demo builder into ``home`` (and add the hostile recording); returns the builder's lines."""
-    from kb.demo import build_demo, ensure_demo_accounts
+    from cli.demo import build_demo, ensure_demo_accounts
     from kb.home import init_home
     from kb.settings import load_config
 
@@ -195,7 +195,7 @@ def note_ids(home: Path) -> dict[str, int]:
 def demo_users(home: Path) -> dict[str, tuple[str, str]]:
     """Who can log in to a demo knowledge base: key (admin, coordinator, meister, apprentice,
     other_meister, other_apprentice) -> (login, password)."""
-    from kb.demo import read_demo_accounts
+    from cli.demo import read_demo_accounts
 
     return read_demo_accounts(home)
 

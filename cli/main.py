@@ -716,7 +716,7 @@ def demo(ctx, searches):
     \b
     Example:  kb --home demo-data demo
     """
-    from kb.demo import build_demo, demo_queries, ensure_demo_accounts
+    from cli.demo import build_demo, demo_queries, ensure_demo_accounts
 
     conn = _open(ctx, create=True)
     for line in build_demo(ctx.obj, conn):
