@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 DESCRIPTION = ROOT / "bench" / "spoken-techniques-dev.json"
 CACHE = ROOT / "bench" / ".cache" / "spoken-techniques-dev"
 RESULT = ROOT / "bench" / "results" / "spoken-techniques-dev.json"
-# Searched again on the same transcripts with these settings (search/evaluate.py, baselines): the
+# Searched again on the same transcripts with these settings (services/evaluation.py, baselines): the
 # reading channel's effect, side by side in one run.
 BASELINES = {"reading_match off": {"reading_match": "off"}}
 
@@ -141,7 +141,7 @@ def build(description: dict, cache: Path, log=print) -> dict[str, Path]:
 
 def measure(description: dict, sets: dict[str, Path], log=print) -> dict:
     from kb.settings import load_config
-    from search.evaluate import evaluate_file
+    from services.evaluation import evaluate_file
 
     config = load_config()
     written = shared_data_dir() / description["source"]

@@ -318,12 +318,9 @@ def delete(ctx, recording_id):
     \b
     Example:  kb delete 3
     """
-    from ingest.pipeline import Ingestor
-    from kb import recordings
+    from services import recordings
 
-    conn = _open(ctx)
-    rec = recordings.get(conn, recording_id)
-    Ingestor(ctx.obj, conn).delete(recording_id)
+    rec = recordings.delete(ctx.obj, _open(ctx), recording_id)
     click.echo(f"deleted #{recording_id} {rec['title']}")
 
 
@@ -460,7 +457,8 @@ def eval_cmd(ctx, file, as_json, limit_queries, compare):
     Example:  kb eval ../shared/data/techniques-dev.json
               kb eval bench/.cache/spoken-techniques-dev/noisy.json   (python bench/spoken_set.py makes it)
     """
-    from search.evaluate import evaluate_file, format_table
+    from search.evaluate import format_table
+    from services.evaluation import evaluate_file
 
     baselines = {}
     for item in compare:

@@ -317,3 +317,29 @@ def _hard_split(sentence: str, max_chars: int) -> list[str]:
 def _in_latin_word(text: str, pos: int) -> bool:
     a, b = text[pos - 1], text[pos]
     return a.isalnum() and b.isalnum() and not is_cjk(a) and not is_cjk(b)
+
+
+# -- a recording's chunks ------------------------------------------------------------------------
+
+def chunks_for(config: Any, segments: Sequence[Any]) -> list:
+    """The chunks search indexes for a recording's segments (search.store.ChunkIn), empty ones dropped.
+
+    Why one function: the pipeline's embedding stage and a saved transcript edit
+    (services.transcripts) must cut the same lines into the same moments, or an
+    edit would move every link into the recording.  Timed lines (speech,
+    subtitles) become moments; a document's pages become passages of at most 400
+    characters (or passage_max_chars, when smaller)."""
+    from search.store import ChunkIn
+
+    def get(seg: Any, name: str) -> Any:
+        return seg.get(name) if isinstance(seg, dict) else getattr(seg, name, None)
+
+    if any(get(s, "start") is not None for s in segments):
+        cut = chunk_transcript(segments, min_seconds=config.get_float("chunk_min_seconds"),
+                               max_seconds=config.get_float("chunk_max_seconds"), max_chars=passage_max_chars(config))
+        chunks = [ChunkIn(c.text, c.start, c.end, None) for c in cut]
+    else:
+        cut = chunk_document([(get(s, "page"), get(s, "text") or "") for s in segments],
+                             max_chars=min(400, passage_max_chars(config)))
+        chunks = [ChunkIn(c.text, None, None, c.page) for c in cut]
+    return [c for c in chunks if c.text.strip()]

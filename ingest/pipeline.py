@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sqlite3
 import unicodedata
 from dataclasses import dataclass
@@ -160,18 +159,6 @@ class Ingestor:
             job_id = queue.insert_job(self.conn, rec_id, {"shown": shown, "title_given": True}, self.claim,
                                       completed_stage="transcribing")
         return self._run(shown, rec_id, job_id, None)
-
-    def delete(self, recording_id: int) -> None:
-        rec = recordings.get(self.conn, recording_id)
-        with self.conn:
-            queue.cancel_active(self.conn, recording_id, "deleted")
-        self.store.delete_recording(recording_id)
-        shared = rec.get("stored_path") and self.conn.execute(
-            "SELECT 1 FROM recordings WHERE stored_path = ? LIMIT 1", (rec["stored_path"],)).fetchone()
-        if rec.get("stored_path") and not shared:  # another recording of the same file keeps it
-            (self.config.home / rec["stored_path"]).unlink(missing_ok=True)
-        shutil.rmtree(self.config.media_dir / str(recording_id), ignore_errors=True)
-        shutil.rmtree(queue.work_dir(self.config, recording_id), ignore_errors=True)
 
     # -- running a claimed job inline ------------------------------------------------------
     def _run(self, shown: str, rec_id: int, job_id: int, progress: Progress | None) -> IngestResult:

@@ -520,25 +520,10 @@ class JobRunner:
             self._checkpoint("transcribing")
 
     def _embedding(self, job: JobRow, rec: dict) -> None:
-        from search.store import ChunkIn
+        from ingest.chunking import chunks_for
 
         self.report("embedding", 0.0, MSG_EMBED)
-        segs = recordings.segments(self.conn, rec["id"])
-        if any(s["start"] is not None for s in segs):
-            from ingest.chunking import chunk_transcript, passage_max_chars
-
-            cut = chunk_transcript(segs, min_seconds=self.config.get_float("chunk_min_seconds"),
-                                   max_seconds=self.config.get_float("chunk_max_seconds"),
-                                   max_chars=passage_max_chars(self.config))
-            chunks = [ChunkIn(c.text, c.start, c.end, None) for c in cut]
-        else:
-            from ingest.chunking import chunk_document, passage_max_chars
-            from ingest.documents import Page
-
-            cut = chunk_document([Page(s["page"], s["text"]) for s in segs],
-                                 max_chars=min(400, passage_max_chars(self.config)))
-            chunks = [ChunkIn(c.text, None, None, c.page) for c in cut]
-        chunks = [c for c in chunks if c.text.strip()]
+        chunks = chunks_for(self.config, recordings.segments(self.conn, rec["id"]))
         if not chunks:
             warnings = list(job.payload.get("warnings") or [])
             errors: list[str] = []

@@ -40,7 +40,7 @@ log = logging.getLogger("kb.worker")
 
 
 @dataclass
-class Outcome:
+class JobOutcome:
     """How one run of a job ended.  status: done | failed | retry | stopped | lost."""
 
     job_id: int
@@ -119,7 +119,7 @@ def heartbeat_interval(config: Config) -> float:
 
 def execute(config: Config, conn: sqlite3.Connection, stores, job_id: int, claim: queue.Claim, *,
             retry_errors: bool = True, recognizer=None, should_stop: Callable[[], bool] | None = None,
-            progress=None) -> Outcome:
+            progress=None) -> JobOutcome:
     """Run a job this caller has claimed, from its checkpoint to the end, and record how it ended.
 
     ``stores``: :class:`ingest.stages.FixedStore` or :class:`ingest.stages.WorkerStore`.
@@ -127,7 +127,7 @@ def execute(config: Config, conn: sqlite3.Connection, stores, job_id: int, claim
     person is waiting for the answer."""
     row = conn.execute("SELECT recording_id, payload FROM jobs WHERE id = ?", (job_id,)).fetchone()
     if row is None:
-        return Outcome(job_id, None, "lost", "the job was removed")
+        return JobOutcome(job_id, None, "lost", "the job was removed")
     rec_id = row["recording_id"]
     stop = should_stop or (lambda: False)
     with Heartbeat(config, job_id, claim.worker_id, heartbeat_interval(config)) as beat:
@@ -142,10 +142,10 @@ def execute(config: Config, conn: sqlite3.Connection, stores, job_id: int, claim
             rec = runner.run()
         except ClaimLost as e:
             log.info("job %s: %s", job_id, e)
-            return Outcome(job_id, rec_id, "lost", str(e))
+            return JobOutcome(job_id, rec_id, "lost", str(e))
         except Interrupted:
             _release(conn, job_id, claim.worker_id)
-            return Outcome(job_id, rec_id, "stopped", queue.MSG_PAUSED)
+            return JobOutcome(job_id, rec_id, "stopped", queue.MSG_PAUSED)
         except Exception as e:  # one job's failure never stops the worker
             if conn.in_transaction:  # nothing half-written is committed with the failure
                 conn.rollback()
@@ -157,7 +157,7 @@ def execute(config: Config, conn: sqlite3.Connection, stores, job_id: int, claim
             _note_problem(conn, job_id, e)
             return _after_error(config, conn, stores, job_id, claim.worker_id, rec_id, reason,
                                 retry=retry_errors and not _permanent(e))
-    return Outcome(job_id, rec_id, "done", "", rec.get("title"))
+    return JobOutcome(job_id, rec_id, "done", "", rec.get("title"))
 
 
 def _reason(config: Config, conn: sqlite3.Connection, rec_id: int, payload: str, e: BaseException) -> str:
@@ -214,7 +214,7 @@ def _is_disk_full(e: BaseException) -> bool:
     return is_disk_full(e)
 
 
-def _after_error(config, conn, stores, job_id, claim_id, rec_id, reason, *, retry: bool) -> Outcome:
+def _after_error(config, conn, stores, job_id, claim_id, rec_id, reason, *, retry: bool) -> JobOutcome:
     attempts = conn.execute("SELECT attempts FROM jobs WHERE id = ?", (job_id,)).fetchone()
     if retry and attempts is not None and attempts[0] < config.get_int("job_max_attempts"):
         delay = config.get_float("job_retry_seconds")
@@ -227,7 +227,7 @@ def _after_error(config, conn, stores, job_id, claim_id, rec_id, reason, *, retr
             if n:
                 conn.execute("UPDATE recordings SET status = 'pending' WHERE id = ? AND status = 'processing'",
                              (rec_id,))
-        return Outcome(job_id, rec_id, "retry" if n else "lost", reason)
+        return JobOutcome(job_id, rec_id, "retry" if n else "lost", reason)
     with conn:
         n = conn.execute(
             "UPDATE jobs SET stage = 'failed', error = ?, message = ?, claimed_by = NULL, claimed_pid = NULL,"
@@ -244,7 +244,7 @@ def _after_error(config, conn, stores, job_id, claim_id, rec_id, reason, *, retr
         import shutil
 
         shutil.rmtree(queue.work_dir(config, rec_id), ignore_errors=True)
-    return Outcome(job_id, rec_id, "failed" if n else "lost", reason)
+    return JobOutcome(job_id, rec_id, "failed" if n else "lost", reason)
 
 
 def _clear_chunks(config: Config, conn: sqlite3.Connection, stores, rec_id: int) -> None:
@@ -292,7 +292,7 @@ class Worker:
             self._conn = open_db(self.config, create=True)
         return self._conn
 
-    def run_once(self, stop_event: threading.Event | None = None) -> Outcome | None:
+    def run_once(self, stop_event: threading.Event | None = None) -> JobOutcome | None:
         """Run the next waiting job to its end; None when no job is waiting."""
         for job_id in queue.reclaim_stale(self.config, self.conn):
             log.info("job %s handed back: its worker stopped reporting", job_id)
@@ -307,7 +307,7 @@ class Worker:
         self._emit(outcome.line())
         return outcome
 
-    def run_until_empty(self, stop_event: threading.Event | None = None) -> list[Outcome]:
+    def run_until_empty(self, stop_event: threading.Event | None = None) -> list[JobOutcome]:
         """Run jobs until none is waiting (jobs scheduled for a later retry are left)."""
         outcomes = []
         while stop_event is None or not stop_event.is_set():

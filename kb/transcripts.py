@@ -7,7 +7,8 @@ previous transcript as a version row, with who and when), must never clobber
 someone else's newer save (a save names the version it was based on; a stale
 one is refused), and must reach search at once without re-embedding the whole
 recording (the chunks are cut again and synced: only moments whose text or
-times changed are embedded, see SearchStore.sync_chunks).
+times changed are embedded, see SearchStore.sync_chunks).  This module checks
+and stores; services.transcripts saves an edit through search.
 
 An editor submits the whole new list of lines: dicts with ``text``, ``start``,
 ``end`` (timed transcripts), ``page`` (documents), ``speaker`` and ``idx`` (the
@@ -22,7 +23,7 @@ import math
 import sqlite3
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from kb import recordings
 from kb.errors import InputError, KBError
@@ -234,28 +235,26 @@ def _same(a: Sequence[dict], b: Sequence[dict]) -> bool:
     return len(a) == len(b) and all(key(x) == key(y) for x, y in zip(a, b))
 
 
-def chunks_for(config, segments: Sequence[dict]) -> list:
-    """The chunks search works on, cut from the segments exactly as the ingest pipeline cuts them."""
-    from ingest.chunking import chunk_document, chunk_transcript, passage_max_chars
-    from search.store import ChunkIn
-
-    if is_timed(segments):
-        cut = chunk_transcript(segments, min_seconds=config.get_float("chunk_min_seconds"),
-                               max_seconds=config.get_float("chunk_max_seconds"), max_chars=passage_max_chars(config))
-        return [ChunkIn(c.text, c.start, c.end, None) for c in cut if c.text.strip()]
-    cut = chunk_document([(s.get("page"), s["text"]) for s in segments], max_chars=min(400, passage_max_chars(config)))
-    return [ChunkIn(c.text, None, None, c.page) for c in cut if c.text.strip()]
-
-
 # -- saving ---------------------------------------------------------------------------------------
 
-def save(store, recording_id: int, lines: Any, base_version: Any, *, user_id: int | None = None,
-         author: str | None = None, note: str | None = None, _originals: Sequence[dict] | None = None) -> SaveResult:
-    """Replace a recording's transcript with ``lines`` (based on ``base_version``), keeping the old one.
+@dataclass
+class Edit:
+    """A checked edit, ready to store (services.transcripts.save stores it and re-cuts the chunks)."""
 
-    ``store`` is the knowledge base's search.store.SearchStore (its connection is used).
-    Raises InputError for invalid lines, StaleVersion when a newer version was saved meanwhile."""
-    conn = store.conn
+    base: int                 # the version it was based on (the current one)
+    lines: list[dict]         # the new lines, checked
+    changed: bool             # False when they equal the current ones: nothing to store
+    write: Callable[[sqlite3.Connection], None] | None = None  # run in the transaction that replaces the chunks
+
+
+def prepare_save(conn: sqlite3.Connection, recording_id: int, lines: Any, base_version: Any, *,
+                 user_id: int | None = None, author: str | None = None, note: str | None = None,
+                 _originals: Sequence[dict] | None = None) -> Edit:
+    """Check an edit of a recording's transcript: ``lines`` based on ``base_version``.
+
+    Raises InputError for invalid lines, StaleVersion when a newer version was saved meanwhile.
+    The returned ``write`` keeps the old transcript as a version row and stores the new lines;
+    it checks the version again, since it runs later, holding the write lock."""
     rec = recordings.get(conn, recording_id)
     if rec["status"] != "done":
         raise TranscriptInputError("processing", "this recording is still being processed (or failed); "
@@ -269,7 +268,7 @@ def save(store, recording_id: int, lines: Any, base_version: Any, *, user_id: in
     _check_version(conn, recording_id, base)
     new = prepare(rec, lines, _originals if _originals is not None else current)
     if _same(new, current):
-        return SaveResult(version=base, changed=False, lines=len(new))
+        return Edit(base, new, changed=False)
 
     def write(c: sqlite3.Connection) -> None:
         _check_version(c, recording_id, base)  # again, now holding the write lock
@@ -281,18 +280,7 @@ def save(store, recording_id: int, lines: Any, base_version: Any, *, user_id: in
         c.execute("UPDATE recordings SET updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
                   (recording_id,))
 
-    report = store.sync_chunks(recording_id, chunks_for(store.config, new), in_transaction=write)
-    return SaveResult(version=base + 1, changed=True, lines=len(new), reembedded=report.added,
-                      kept=report.kept, removed=report.removed)
-
-
-def restore(store, recording_id: int, version: int, base_version: Any, *, user_id: int | None = None,
-            author: str | None = None) -> SaveResult:
-    """Make an earlier version the current one again (as a new version: the history stays whole)."""
-    old = version_segments(store.conn, recording_id, int(version))
-    lines = [dict(s, idx=n) for n, s in enumerate(old)]
-    return save(store, recording_id, lines, base_version, user_id=user_id, author=author,
-                note=f"restored version {int(version)}", _originals=old)
+    return Edit(base, new, changed=True, write=write)
 
 
 def _check_version(conn: sqlite3.Connection, recording_id: int, base: int) -> None:

@@ -55,8 +55,8 @@ def add_recording(kb: Kb, *, title: str, text: str, visibility: str = "organisat
                   owner: str | None = "meister", technique: str | None = None, meister: str | None = None,
                   timed: bool = False, sha256: str | None = None) -> int:
     """A processed (searchable) recording with one passage of ``text``, written through the search store."""
+    from ingest.chunking import chunks_for
     from kb.recordings import RecordingMeta, create, replace_segments, update
-    from kb.transcripts import chunks_for
     from search.store import SearchStore
 
     owner_id = kb.user_id(owner) if owner else None

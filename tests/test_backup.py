@@ -305,11 +305,11 @@ def test_index_behind_the_database_is_not_copied_but_rebuilt_on_restore(small, t
 def test_prune_keeps_the_newest_and_the_files_they_need(small, tmp_path):
     dest = tmp_path / "b"
     first = bk.backup(small, dest)
-    from ingest.pipeline import Ingestor
+    from services import recordings as recording_ops
 
     conn = db.connect(small.db_path)
     rec = conn.execute("SELECT id FROM recordings ORDER BY id LIMIT 1").fetchone()[0]
-    Ingestor(small, conn).delete(rec)
+    recording_ops.delete(small, conn, rec)
     conn.close()
     bk.backup(small, dest)
     bk.backup(small, dest, keep=1)
@@ -384,12 +384,14 @@ def test_admin_pages_show_the_last_backup_and_warn_when_there_is_none(small, tmp
 def test_hnsw_index_with_tombstones_is_checked_and_copied(tmp_path):
     """Above ann_threshold the index is an HNSW graph whose deleted passages stay as tombstones."""
     from ingest.pipeline import Ingestor
+    from services import recordings as recording_ops
 
     config = load_config(home=tmp_path / "kb", ann_threshold="2", **HASH)
     conn = build(config, tmp_path / "docs", 8)  # one deleted of 8: below the share that compacts the graph
     ingestor = Ingestor(config, conn)
     ingestor.store.index  # noqa: B018 - opened before the delete, so the delete leaves a tombstone
-    ingestor.delete(conn.execute("SELECT MIN(id) FROM recordings").fetchone()[0])
+    recording_ops.delete(config, conn, conn.execute("SELECT MIN(id) FROM recordings").fetchone()[0],
+                         store=ingestor.store)
     conn.close()
     manifest = json.loads((config.index_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["kind"] == "hnsw" and manifest["tombstones"] > 0

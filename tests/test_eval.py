@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def techniques_report(shared_data):
-    from search.evaluate import evaluate_file
+    from services.evaluation import evaluate_file
 
     return evaluate_file(shared_data / "techniques-dev.json")
 
@@ -37,7 +37,7 @@ def test_jsquad_sample_fusion_beats_both_inputs(shared_data, tmp_path):
     sys.path.insert(0, str(REPO / "bench"))
     from jsquad_to_eval import load
 
-    from search.evaluate import evaluate
+    from services.evaluation import evaluate
 
     data = load(shared_data / "jsquad-valid-v1.3.json")
     docs = data["docs"][:300]

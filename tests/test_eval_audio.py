@@ -51,7 +51,7 @@ def spoken_set(tmp_path_factory):
 
 
 def test_eval_ingests_audio_documents_and_reports_cer(spoken_set):
-    from search.evaluate import evaluate_file
+    from services.evaluation import evaluate_file
 
     report = evaluate_file(spoken_set)
     spoken = report["spoken"]
@@ -63,7 +63,7 @@ def test_eval_ingests_audio_documents_and_reports_cer(spoken_set):
 
 
 def test_eval_names_a_missing_audio_file_before_any_work(tmp_path):
-    from search.evaluate import evaluate_file
+    from services.evaluation import evaluate_file
 
     path = tmp_path / "set.json"
     path.write_text(json.dumps({"docs": [{"id": "x", "audio": "nowhere.wav", "text": "何か"}],

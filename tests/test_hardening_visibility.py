@@ -167,12 +167,12 @@ def test_the_edit_page_does_not_name_a_hidden_technique(kb):
 # -- 12: ids are never reused, and a deleted recording says so ---------------------------------------
 
 def test_a_deleted_recordings_id_is_never_given_again_and_its_page_says_deleted(tmp_path):
-    from ingest.pipeline import Ingestor
+    from services import recordings as recording_ops
 
     kb = make_kb(tmp_path)
     first = add_recording(kb, title="一", text="一番目の記録。")
     last = add_recording(kb, title="二", text="二番目の記録。")
-    Ingestor(kb.config, kb.conn).delete(last)
+    recording_ops.delete(kb.config, kb.conn, last)
     again = add_recording(kb, title="三", text="三番目の記録。")
     assert again > last > first
     client = kb.client("apprentice")

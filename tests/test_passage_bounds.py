@@ -50,8 +50,8 @@ def test_ordinary_speech_is_cut_as_before():
 
 
 def test_the_setting_bounds_editor_and_pipeline_passages(tmp_path):
+    from ingest.chunking import chunks_for
     from kb.settings import load_config
-    from kb.transcripts import chunks_for
 
     config = load_config(home=tmp_path / "kb", passage_max_chars="100")
     timed = [{"start": 0.0, "end": 30.0, "text": "心押し台で支えます、" * 200}]
@@ -133,11 +133,12 @@ def test_a_subtitle_file_with_one_huge_cue_is_indexed_in_bounded_passages(tmp_pa
 
 
 def test_the_transcript_editor_cannot_make_a_huge_passage(tmp_path):
-    from kb import transcripts
+    from ingest.chunking import chunks_for
     from kb.home import init_home
     from kb.recordings import RecordingMeta, create, replace_segments, update
     from kb.settings import load_config
     from search.store import SearchStore
+    from services import transcripts
 
     config = load_config(home=tmp_path / "kb", embed_model="hash", second_embed_model="none")
     conn = init_home(config)
@@ -147,7 +148,7 @@ def test_the_transcript_editor_cannot_make_a_huge_passage(tmp_path):
         replace_segments(conn, rid, [{"start": 0.0, "end": 30.0, "text": "はじめ"}])
         update(conn, rid, status="done", duration=30.0)
     store = SearchStore(config, conn)
-    store.write_chunks(rid, transcripts.chunks_for(config, [{"start": 0.0, "end": 30.0, "text": "はじめ"}]))
+    store.write_chunks(rid, chunks_for(config, [{"start": 0.0, "end": 30.0, "text": "はじめ"}]))
     lines = [{"start": i * 0.05, "end": i * 0.05 + 0.05, "text": "削" * 1999 + str(i % 10)} for i in range(60)]
     transcripts.save(store, rid, lines, 1)
     lengths = [r[0] for r in conn.execute("SELECT length(text) FROM chunks WHERE recording_id = ?", (rid,))]

@@ -216,8 +216,8 @@ def test_the_example_file_imports_as_it_is(db, staff):
 def _recording(db, config, title, *, visibility="organisation", org=1, timed=True):
     import secrets
 
+    from ingest.chunking import chunks_for
     from kb.recordings import RecordingMeta, create, replace_segments, update
-    from kb.transcripts import chunks_for
     from search.store import SearchStore
 
     meta = RecordingMeta(title=title, visibility=visibility, organisation_id=org)

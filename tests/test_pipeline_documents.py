@@ -96,7 +96,9 @@ def test_delete_removes_chunks_from_both_indexes(own_demo, ingestor, searcher, c
     rid = demo_docs["02_tig_welding.md"]
     chunk_ids = [r[0] for r in conn.execute("SELECT id FROM chunks WHERE recording_id = ?", (rid,))]
     assert chunk_ids
-    ingestor.delete(rid)
+    from services import recordings as recording_ops
+
+    recording_ops.delete(ingestor.config, conn, rid, store=ingestor.store)
     from search import lexical
 
     assert not set(chunk_ids) & {cid for cid, _ in lexical.search(conn, "溶接 タングステン アルゴン", k=100)}

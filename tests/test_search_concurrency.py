@@ -297,7 +297,7 @@ def test_many_threads_search_while_others_ingest_and_delete(tmp_path):
             own.close()
 
     def deleting() -> None:
-        from ingest.pipeline import Ingestor
+        from services import recordings as recording_ops
 
         try:
             for n in range(6):
@@ -308,7 +308,7 @@ def test_many_threads_search_while_others_ingest_and_delete(tmp_path):
                 rec_id = _wait_for_added(config, n)
                 if later is None or rec_id is None or stop.is_set():
                     return
-                service.write(lambda store, rec_id=rec_id: Ingestor(config, store.conn, store).delete(rec_id))
+                service.write(lambda store, rec_id=rec_id: recording_ops.delete_locked(store, rec_id))
                 with count_lock:
                     counts["deleted"] += 1
         except BaseException as e:  # noqa: BLE001

@@ -11,9 +11,11 @@ import json
 import numpy as np
 import pytest
 
+from ingest.chunking import chunks_for
 from kb import recordings, transcripts
 from kb.errors import InputError
 from kb.recordings import RecordingMeta
+from services import transcripts as saving
 
 
 class CountingEmbedder:
@@ -89,7 +91,7 @@ def test_editing_one_line_embeds_only_the_chunk_that_holds_it(kb, lesson):
     generation = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
     lines = _lines(conn, lesson)
     lines[13]["text"] = "心押し台でワークを支える。"
-    result = transcripts.save(store, lesson, lines, 1, user_id=None, author="テスト", note="誤認識の修正")
+    result = saving.save(store, lesson, lines, 1, user_id=None, author="テスト", note="誤認識の修正")
 
     after = _chunks(conn, lesson)
     holder = [c for c in after if "心押し台" in c["text"]]
@@ -126,7 +128,7 @@ def test_the_saved_index_matches_sqlite_after_an_edit(kb, lesson):
     config, conn, store, _, _ = kb
     lines = _lines(conn, lesson)
     lines[2]["text"] = "バイトの刃先を確認する。"
-    transcripts.save(store, lesson, lines, 1)
+    saving.save(store, lesson, lines, 1)
     manifest = json.loads((config.index_dir / MANIFEST_FILE).read_text())
     assert manifest["generation"] == db.get_generation(conn)
     assert manifest["count"] == conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
@@ -140,10 +142,10 @@ def test_history_keeps_every_version_and_restore_brings_one_back(kb, lesson):
     original = recordings.segments(conn, lesson)
     lines = _lines(conn, lesson)
     lines[0]["text"] = "最初の行を直した。"
-    transcripts.save(store, lesson, lines, 1, user_id=user, author="田中", note="一行目")
+    saving.save(store, lesson, lines, 1, user_id=user, author="田中", note="一行目")
     lines = _lines(conn, lesson)
     lines[1]["speaker"] = "田中"
-    transcripts.save(store, lesson, lines, 2, user_id=None, author="command line")
+    saving.save(store, lesson, lines, 2, user_id=None, author="command line")
 
     assert transcripts.current_version(conn, lesson) == 3
     history = transcripts.history(conn, lesson)
@@ -154,7 +156,7 @@ def test_history_keeps_every_version_and_restore_brings_one_back(kb, lesson):
     assert transcripts.version_segments(conn, lesson, 2)[0]["text"] == "最初の行を直した。"
     assert recordings.segments(conn, lesson)[1]["speaker"] == "田中"
 
-    result = transcripts.restore(store, lesson, 1, 3, user_id=user, author="田中")
+    result = saving.restore(store, lesson, 1, 3, user_id=user, author="田中")
     assert result.version == 4 and result.changed
     assert recordings.segments(conn, lesson) == original
     assert transcripts.history(conn, lesson)[0]["note"] == "restored version 1"
@@ -165,14 +167,14 @@ def test_a_stale_version_is_refused_and_changes_nothing(kb, lesson):
     config, conn, store, _, counting = kb
     first = _lines(conn, lesson)
     first[5]["text"] = "先に保存した人の修正。"
-    transcripts.save(store, lesson, first, 1)
+    saving.save(store, lesson, first, 1)
     saved = recordings.segments(conn, lesson)
     chunks = _chunks(conn, lesson)
     counting.passages.clear()
     late = _lines(conn, lesson)
     late[6]["text"] = "後から保存しようとした修正。"
     with pytest.raises(transcripts.StaleVersion, match="someone saved a newer version"):
-        transcripts.save(store, lesson, late, 1)
+        saving.save(store, lesson, late, 1)
     assert recordings.segments(conn, lesson) == saved
     assert _chunks(conn, lesson) == chunks
     assert transcripts.current_version(conn, lesson) == 2
@@ -195,7 +197,7 @@ def test_the_version_is_checked_again_inside_the_transaction(kb, lesson, monkeyp
 
     monkeypatch.setattr(transcripts, "current_version", racing)
     with pytest.raises(transcripts.StaleVersion):
-        transcripts.save(store, lesson, lines, 1)
+        saving.save(store, lesson, lines, 1)
     assert calls["n"] == 2
     assert recordings.segments(conn, lesson)[3]["text"] == LINES[3]
     assert conn.execute("SELECT count(*) FROM transcript_versions").fetchone()[0] == 0  # rolled back
@@ -203,7 +205,7 @@ def test_the_version_is_checked_again_inside_the_transaction(kb, lesson, monkeyp
 
 def test_saving_the_same_lines_stores_nothing(kb, lesson):
     config, conn, store, _, counting = kb
-    result = transcripts.save(store, lesson, _lines(conn, lesson), 1)
+    result = saving.save(store, lesson, _lines(conn, lesson), 1)
     assert not result.changed and result.version == 1
     assert transcripts.history(conn, lesson) == [] and counting.passages == []
 
@@ -229,7 +231,7 @@ def test_invalid_lines_get_one_clear_message_and_change_nothing(kb, lesson, chan
     lines = _lines(conn, lesson)
     change(lines)
     with pytest.raises(InputError, match=message):
-        transcripts.save(store, lesson, lines, 1)
+        saving.save(store, lesson, lines, 1)
     assert recordings.segments(conn, lesson) == before
     assert transcripts.current_version(conn, lesson) == 1
 
@@ -239,7 +241,7 @@ def test_text_is_cleaned_but_markup_is_kept_as_text(kb, lesson):
     lines = _lines(conn, lesson)
     lines[0]["text"] = "<script>alert(1)</script>\x00 旋盤\u202e の\tびびり\n対策 "
     lines[0]["speaker"] = " <b>田中</b>\x07 "
-    transcripts.save(store, lesson, lines, 1)
+    saving.save(store, lesson, lines, 1)
     seg = recordings.segments(conn, lesson)[0]
     assert seg["text"] == "<script>alert(1)</script> 旋盤 の びびり 対策"
     assert seg["speaker"] == "<b>田中</b>"
@@ -250,7 +252,7 @@ def test_a_recording_still_being_processed_cannot_be_edited(kb, lesson):
     recordings.update(conn, lesson, status="processing")
     conn.commit()
     with pytest.raises(InputError, match="still being processed"):
-        transcripts.save(store, lesson, _lines(conn, lesson), 1)
+        saving.save(store, lesson, _lines(conn, lesson), 1)
 
 
 def _recording_with_words(conn, store, config):
@@ -264,7 +266,7 @@ def _recording_with_words(conn, store, config):
              "words": [[" check", 5.0, 6.0], [" the", 6.0, 6.5], [" tool", 6.5, 9.0]]}]
     recordings.replace_segments(conn, rid, segs)
     conn.commit()
-    store.write_chunks(rid, transcripts.chunks_for(config, recordings.segments(conn, rid)))
+    store.write_chunks(rid, chunks_for(config, recordings.segments(conn, rid)))
     return rid
 
 
@@ -273,14 +275,14 @@ def test_word_timings_stay_on_unchanged_lines_only(kb):
     rid = _recording_with_words(conn, store, config)
     lines = _lines(conn, rid)
     lines[1]["text"] = "check the cutting tool"
-    transcripts.save(store, rid, lines, 1)
+    saving.save(store, rid, lines, 1)
     segs = recordings.segments(conn, rid)
     assert segs[0]["words"] == [[" hold", 0.0, 1.0], [" the", 1.0, 1.5], [" tailstock", 1.5, 4.0]]
     assert segs[1]["words"] is None
     # the same text with times that no longer hold its words loses them too
     lines = _lines(conn, rid)
     lines[0]["end"] = 2.0
-    transcripts.save(store, rid, lines, 2)
+    saving.save(store, rid, lines, 2)
     assert recordings.segments(conn, rid)[0]["words"] is None
     # the old version still has them
     assert transcripts.version_segments(conn, rid, 1)[1]["words"][2] == [" tool", 6.5, 9.0]
@@ -297,7 +299,7 @@ def test_documents_are_edited_page_by_page_and_only_the_changed_passage_is_embed
     lines = _lines(conn, rid)
     assert len(lines) == 1 and lines[0]["page"] is None and lines[0]["start"] is None
     lines[0]["text"] = lines[0]["text"].replace("段落3。", "段落3。ルートギャップは2ミリ。")
-    outcome = transcripts.save(store, rid, lines, 1)
+    outcome = saving.save(store, rid, lines, 1)
     assert outcome.reembedded == 1 and outcome.kept == 5
     assert len(counting.passages) == 1 and "ルートギャップ" in counting.passages[0]
     after = _chunks(conn, rid)
@@ -317,7 +319,7 @@ def test_a_real_recording_edited_is_found_by_its_new_word_at_once(jfk, ingestor,
     assert searcher.search("country", mode="lexical").hits
     for line in lines:
         line["text"] = line["text"].replace("country", "tailstock")
-    outcome = transcripts.save(ingestor.store, rid, lines, 1, author="test")
+    outcome = saving.save(ingestor.store, rid, lines, 1, author="test")
     assert outcome.changed and outcome.reembedded >= 1
     for mode in ("hybrid", "lexical", "dense"):
         hits = searcher.search("tailstock", mode=mode).hits

@@ -218,9 +218,9 @@ def test_a_deleted_recording_is_flagged_not_dropped(own, as_role, users):
     # one vocabulary (issue 14, item 10): 教程 and 項目, as on the curriculum pages
     assert "次の教程がこの記録を使っています。該当する項目には" in delete_page
     assert "カリキュラム" not in delete_page and "手順" not in delete_page
-    from ingest.pipeline import Ingestor
+    from services import recordings as recording_ops
 
-    Ingestor(config, conn).delete(doomed)  # what the studio's delete does to the database
+    recording_ops.delete(config, conn, doomed)  # what the studio's delete does
     assert curricula.get_item(conn, item)["recording_id"] is None
     assert "flag-removed" in client.get(f"/curricula/{cid}").get_data(as_text=True)
     learner, _ = as_role("apprentice")

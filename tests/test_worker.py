@@ -231,12 +231,12 @@ def test_stop_hands_the_job_back_and_it_resumes(hconfig, hconn, jfk):
 
 
 def test_deleted_while_queued_or_processing_is_dropped_cleanly(hconfig, hconn, tmp_path):
-    from ingest.pipeline import Ingestor
+    from services import recordings as recording_ops
 
     src = tmp_path / "消す.md"
     src.write_text("# 消す\n\n内容。", encoding="utf-8")
     sub = submit_file(hconfig, hconn, src, src.name, RecordingMeta())
-    Ingestor(hconfig, hconn).delete(sub.recording_id)
+    recording_ops.delete(hconfig, hconn, sub.recording_id)
     assert run_all(hconfig) == []
     assert hconn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 0
 

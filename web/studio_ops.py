@@ -9,7 +9,6 @@ search by a queued job too (its passages are embedded with the title).
 from __future__ import annotations
 
 import logging
-import shutil
 import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Mapping
@@ -23,7 +22,7 @@ from kb.access import Viewer, can_edit, can_view
 from kb.errors import InputError, KBError
 from kb.recordings import VISIBILITIES, RecordingMeta
 from web import auth, uploads
-from web.app import get_db, kb_config
+from web.app import kb_config
 from web.problems import refusal
 
 log = logging.getLogger(__name__)
@@ -242,7 +241,7 @@ def add_glossary_terms(conn, viewer: Viewer, terms: list[str]) -> None:
 
 
 @dataclass
-class Outcome:
+class UploadOutcome:
     """What became of one uploaded file."""
 
     name: str
@@ -270,7 +269,7 @@ def received_files(field: str = "file") -> list[uploads.Received]:
 
 
 def submit_all(conn, viewer: Viewer, items: list[uploads.Received], fm: FormMeta,
-               titles: list[str]) -> list[Outcome]:
+               titles: list[str]) -> list[UploadOutcome]:
     """Queue each file; a refused one gets its reason, and the others still go through."""
     from ingest import queue
 
@@ -285,15 +284,16 @@ def submit_all(conn, viewer: Viewer, items: list[uploads.Received], fm: FormMeta
                                     move=True, viewer=viewer)
         except KBError as e:
             said = refusal(e, item.source_name)
-            outcomes.append(Outcome(item.source_name, False, "refused", said.message, code=said.code,
-                                    detail=said.detail))
+            outcomes.append(UploadOutcome(item.source_name, False, "refused", said.message, code=said.code,
+                                          detail=said.detail))
             continue
         except Exception as e:  # a bug must not lose the other files of the upload
             log.exception("upload of %s failed", item.source_name)
             message = _("%(name)s: the server could not take this file because of a fault of its own. Try again "
                         "later, or ask the administrator.", name=item.source_name)
-            outcomes.append(Outcome(item.source_name, False, "refused", message, code="server_error",
-                                    detail=type(e).__name__))  # (its message may name server paths: the log has it)
+            # detail: the class only (its message may name server paths: the log has it)
+            outcomes.append(UploadOutcome(item.source_name, False, "refused", message, code="server_error",
+                                          detail=type(e).__name__))
             continue
         finally:
             uploads.discard(item)
@@ -301,17 +301,17 @@ def submit_all(conn, viewer: Viewer, items: list[uploads.Received], fm: FormMeta
     return outcomes
 
 
-def submitted_outcome(conn, viewer: Viewer, name: str, sub) -> Outcome:
+def submitted_outcome(conn, viewer: Viewer, name: str, sub) -> UploadOutcome:
     rid = int(sub.recording_id)
     rec = recordings.get(conn, rid)
     state = job_states(conn, [rid]).get(rid)
     if sub.status == "exists":
         if can_view(viewer, rec):
             message = _("This file is already in the knowledge base as “%(title)s”.", title=rec["title"])
-            return Outcome(name, True, "exists", message, rid, f"/r/{rid}", _job_json(rid, rec, state))
-        return Outcome(name, True, "exists", _("This file is already in the knowledge base."))
-    return Outcome(name, True, "queued", _("Received. It will be processed in the background."), rid,
-                   f"/r/{rid}", _job_json(rid, rec, state))
+            return UploadOutcome(name, True, "exists", message, rid, f"/r/{rid}", _job_json(rid, rec, state))
+        return UploadOutcome(name, True, "exists", _("This file is already in the knowledge base."))
+    return UploadOutcome(name, True, "queued", _("Received. It will be processed in the background."), rid,
+                         f"/r/{rid}", _job_json(rid, rec, state))
 
 
 def _job_json(rid: int, rec: Mapping, state: Mapping | None) -> dict:
@@ -325,7 +325,7 @@ def upload_titles(form: Mapping) -> list[str]:
     return [clean_text(t, MAX_TITLE_CHARS, _("The title")) for t in values]
 
 
-def handle_upload(conn, viewer: Viewer, form: Mapping, items: list[uploads.Received]) -> list[Outcome]:
+def handle_upload(conn, viewer: Viewer, form: Mapping, items: list[uploads.Received]) -> list[UploadOutcome]:
     """Check the details once, then queue every file; the glossary terms join the organisation's."""
     try:
         fm = parse_meta(form, viewer)
@@ -411,23 +411,9 @@ def delete_recording(recording_id: int) -> None:
 
     Through the search store this process searches with (SearchService.write), so
     the next search no longer finds it and no second copy of the index is loaded;
-    under the index write lock, so a worker cannot save its copy over the change."""
-    from ingest import queue
-    from ingest.pipeline import Ingestor
+    under the index write lock, so a worker cannot save its copy over the change
+    (services.recordings: the same path as `kb delete`)."""
+    from services import recordings as recording_ops
     from web.app import search_service
 
-    config = kb_config()
-    stored = recordings.get(get_db(), recording_id).get("stored_path")
-
-    def change(store):  # SearchService.write runs this under the index write lock
-        with store.conn:
-            queue.cancel_active(store.conn, recording_id, "deleted")
-        Ingestor(config, store.conn, store).delete(recording_id)
-
-    search_service().write(change)
-    shutil.rmtree(queue.work_dir(config, recording_id), ignore_errors=True)
-    if stored:
-        try:
-            (config.home / stored).parent.rmdir()  # originals/<sha[:2]>/, when it held only this file
-        except OSError:
-            pass
+    search_service().write(lambda store: recording_ops.delete_locked(store, recording_id))

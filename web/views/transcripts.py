@@ -30,6 +30,7 @@ from flask_babel import lazy_gettext
 
 from kb import access, recordings, transcripts
 from kb.errors import InputError, NotFound
+from services import transcripts as saving
 from web import data, http, mediafiles
 from web.app import get_db, kb_config, search_service
 from web.auth import current_viewer, editable_recording, login_required
@@ -193,8 +194,7 @@ def save(recording_id: int):
         lines, base, note = _submitted()
         user_id, author = _author()
         result = search_service().write(
-            lambda store: transcripts.save(store, recording_id, lines, base, user_id=user_id, author=author,
-                                           note=note))
+            lambda store: saving.save(store, recording_id, lines, base, user_id=user_id, author=author, note=note))
     except transcripts.StaleVersion as e:
         return _refused(rec, lines, base, e, 409)
     except InputError as e:
@@ -254,7 +254,7 @@ def restore(recording_id: int, version: int):
     user_id, author = _author()
     try:
         result = search_service().write(
-            lambda store: transcripts.restore(store, recording_id, version, base, user_id=user_id, author=author))
+            lambda store: saving.restore(store, recording_id, version, base, user_id=user_id, author=author))
     except (transcripts.StaleVersion, InputError) as e:
         status = 409 if isinstance(e, transcripts.StaleVersion) else 400
         if http.wants_json() or request.is_json:
