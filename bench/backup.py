@@ -54,7 +54,7 @@ def main() -> int:
     args = ap.parse_args()
     from ingest.pipeline import Ingestor
     from kb import backup as bk
-    from kb.check import run_check
+    from services.check import run_check
     from kb.home import init_home
     from kb.settings import load_config
 

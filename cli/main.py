@@ -1,4 +1,4 @@
-"""The `kb` command: a thin shell over the library.
+"""The `kb` command: a thin shell over the library and the application layer (services/).
 
 Every command imports what it needs inside its body, so `kb --help` stays
 instant.  Domain errors become one clear line on stderr and a non-zero exit.
@@ -160,11 +160,12 @@ def reprocess(ctx, recording_id, language, model):
     """
     from ingest.pipeline import Ingestor
     from kb import recordings, speech_checks
+    from services import recordings as recording_ops
 
     conn = _open(ctx)
     ingestor = Ingestor(ctx.obj, conn)
     rec = recordings.get(conn, recording_id)
-    job_id = speech_checks.reprocess(ctx.obj, conn, recording_id, language=language, model=model,
+    job_id = recording_ops.reprocess(ctx.obj, conn, recording_id, language=language, model=model,
                                      claim=ingestor.claim)
     with ingestor.store.batch():
         result = ingestor._run(rec["source_name"], recording_id, job_id, None)
@@ -386,7 +387,7 @@ def check(ctx, repair, quick):
       kb check
       kb check --repair
     """
-    from kb.check import run_check
+    from services.check import run_check
 
     if not ctx.obj.db_path.is_file():
         raise KBError(f"no knowledge base at {ctx.obj.home} (pass --home or set KB_HOME)")
@@ -415,7 +416,7 @@ def restore(ctx, src, verify_only):
       kb restore /mnt/usb-backup/takumi --verify-only
     """
     from kb import backup as bk
-    from kb.check import run_check
+    from services.check import run_check
 
     def say(message):
         click.echo(f"  {message}", err=True)

@@ -18,8 +18,8 @@ from click.testing import CliRunner
 
 from kb import backup as bk
 from kb import db
-from kb.check import run_check
 from kb.settings import load_config
+from services.check import run_check
 
 REPO = Path(__file__).resolve().parents[1]
 HASH = {"embed_model": "hash", "second_embed_model": "none"}

@@ -157,6 +157,7 @@ def reprocess(recording_id: int):
     """Process a done recording again from its original with another language and/or speech model
     (offered where its transcript looks incomplete; kb.speech_checks)."""
     from kb import speech_checks
+    from services import recordings as recording_ops
 
     conn = get_db()
     rec = auth.editable_recording(recording_id)
@@ -167,7 +168,7 @@ def reprocess(recording_id: int):
     if rec["status"] != "done" or rec["kind"] == "document":
         return refuse(409, _("Only a processed video or sound recording can be processed again."), "not_done")
     try:
-        speech_checks.reprocess(kb_config(), conn, recording_id, language=language, model=model)
+        recording_ops.reprocess(kb_config(), conn, recording_id, language=language, model=model)
     except KBError as e:
         said = refusal(e, rec["source_name"])
         return refuse(409, said.message, said.code, said.detail)

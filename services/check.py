@@ -14,7 +14,8 @@ What is checked, and why each:
   progress stores its file a moment before its row) -- listed, never removed
   automatically.
 
-kb/ imports search/ only inside :func:`run_check` (see docs/architecture.md).
+In services/ because it checks and repairs the search indexes (search/) under the
+index write lock (docs/architecture.md).
 """
 from __future__ import annotations
 
