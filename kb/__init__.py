@@ -1,1 +1,2 @@
-"""Takumi KB core: settings, database, domain, CLI."""
+"""Takumi KB core: settings, database, domain.  The lowest layer: it imports no other package of ours
+(docs/architecture.md; tests/test_layers.py)."""
