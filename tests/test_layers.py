@@ -4,7 +4,8 @@ A module may import its own layer and the layers below it, never one above; the
 two adapters, cli and web, do not import each other.  Every import is read from
 the source with ast, those inside functions too: an import put in a function
 body only hides a dependency from import time, it does not remove it (that is
-how kb/ used to import ingest, search and web).
+how kb/ used to import ingest, search and web).  Below the adapters nothing imports
+Flask or click: the application layer is shared by the command line, the pages and the API.
 """
 from __future__ import annotations
 
@@ -104,6 +105,17 @@ def test_no_import_runs_up_the_layers():
             bad.append(f"{rel}:{line} imports {name} ({why})")
     assert not bad, "imports that run up the layers (docs/architecture.md):\n" + "\n".join(bad)
     assert not set(ALLOWED) - used, f"allowed imports that no longer occur, remove them: {sorted(set(ALLOWED) - used)}"
+
+
+# The adapters' libraries: below cli and web nothing parses a request or a command line.
+ADAPTER_LIBRARIES = {"flask", "flask_babel", "werkzeug", "jinja2", "click"}
+
+
+def test_below_the_adapters_nothing_imports_flask_or_click():
+    bad = [f"{path.relative_to(REPO).as_posix()}:{line} imports {name}"
+           for path in _modules() if RANK[path.relative_to(REPO).parts[0]] < RANK["cli"]
+           for line, name in imports_of(path) if name.split(".")[0] in ADAPTER_LIBRARIES]
+    assert not bad, "\n".join(bad)
 
 
 def test_the_walk_sees_imports_inside_functions(tmp_path):
