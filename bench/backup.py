@@ -54,9 +54,9 @@ def main() -> int:
     args = ap.parse_args()
     from ingest.pipeline import Ingestor
     from kb import backup as bk
-    from services.check import run_check
     from kb.home import init_home
     from kb.settings import load_config
+    from services.check import run_check
 
     root = Path(tempfile.mkdtemp(prefix="kb-bench-backup-"))
     try:

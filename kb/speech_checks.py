@@ -12,7 +12,6 @@ import json
 import sqlite3
 from collections.abc import Iterable
 
-
 LANGUAGES = ("ja", "en", "auto")
 
 

@@ -9,7 +9,8 @@ SearchService.write, which holds the index write lock.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from kb import transcripts
 from kb.transcripts import SaveResult

@@ -159,9 +159,9 @@ def test_incomplete_transcript_is_flagged_shown_and_processed_again(tmp_path, mo
     default model and Japanese fixes it."""
     from click.testing import CliRunner
 
+    from cli.main import cli
     from ingest.pipeline import Ingestor
     from kb import speech_checks
-    from cli.main import cli
     from kb.home import init_home
     from kb.recordings import RecordingMeta
     from kb.settings import load_config

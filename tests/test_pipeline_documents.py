@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
-from kb import recordings
 from cli.demo import CONTENT, MANIFEST
+from kb import recordings
 from kb.recordings import RecordingMeta
 
 

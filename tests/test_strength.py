@@ -52,8 +52,8 @@ def workshop(tmp_path_factory):
     """The demo's written procedures and the techniques-holdout write-ups, ingested for real."""
     from conftest import make_config
 
-    from ingest.pipeline import Ingestor
     from cli.demo import CONTENT, MANIFEST
+    from ingest.pipeline import Ingestor
     from kb.home import init_home
     from kb.recordings import RecordingMeta
     from search.engine import Searcher
