@@ -23,7 +23,7 @@ from kb.access import Viewer, can_edit, can_view
 from kb.errors import InputError, KBError
 from kb.recordings import VISIBILITIES, RecordingMeta
 from web import auth, uploads
-from web.app import get_db, kb_config
+from web.db import get_db, kb_config
 from web.problems import refusal
 
 log = logging.getLogger(__name__)
@@ -414,7 +414,7 @@ def delete_recording(recording_id: int) -> None:
     under the index write lock, so a worker cannot save its copy over the change."""
     from ingest import queue
     from ingest.pipeline import Ingestor
-    from web.app import search_service
+    from web.db import search_service
 
     config = kb_config()
     stored = recordings.get(get_db(), recording_id).get("stored_path")
