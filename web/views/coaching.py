@@ -230,7 +230,7 @@ def _input_error(e: InputError, values: dict, session: dict | None):
     """400 with the message (JSON), or the form again with everything typed and the message."""
     message = form.error_message(e)
     if http.answers_json():
-        return jsonify({"error": message, "code": e.code, "status": 400}), 400
+        return http.json_error(400, message, e.code)
     keep = form.values_of(session) if session is not None else None
     offered = form.candidates(get_db(), _actor(), values, keep)
     return _form_page(values, offered, session=session, error=message, status=400)
