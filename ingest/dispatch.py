@@ -98,6 +98,16 @@ def claim_for_remote(conn) -> tuple[dict, str] | None:
     return {"id": job["id"], "recording_id": job["recording_id"]}, attempt
 
 
+def start_remote(conn, job_id: int, attempt: str, worker_name: str, message: str) -> bool:
+    """A worker on another machine begins attempt ``attempt`` of the job: its name becomes the job's host
+    (remote/<name>), its stage 'extracting' with ``message``.  False when the attempt was superseded."""
+    with conn:
+        return conn.execute(
+            "UPDATE jobs SET claimed_host = ?, heartbeat_at = ?, stage = 'extracting', progress = 0, message = ?"
+            " WHERE id = ? AND claimed_by = ?",
+            (REMOTE_PREFIX + worker_name, time.time(), message, job_id, attempt)).rowcount > 0
+
+
 class Dispatcher:
     """Routes new jobs and sends remote ones to the RQ queue (one loop; see the module docstring)."""
 

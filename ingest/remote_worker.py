@@ -194,12 +194,14 @@ def run_job(job_id: int, attempt: str) -> str:
         log.info("job %s %s: dropped (%s)", job_id, attempt, e)
         return "superseded"
     except Exception as e:  # noqa: BLE001 - say why to the server, which decides about another try
+        from ingest.documents import DocumentError
         from ingest.stages import one_line
         from ingest.worker import problem_of
         from kb.errors import InputError
+        from media.errors import MediaError
 
         # The file's own fault fails the job; anything else (this machine's setup, a crash) lets another try.
-        permanent = isinstance(e, InputError) or type(e).__name__ in ("MediaError", "DocumentError")
+        permanent = isinstance(e, (InputError, MediaError, DocumentError))
         reason = f"{spec.get('shown') or 'this file'}: {one_line(e)}"
         log.warning("job %s failed: %s", job_id, reason, exc_info=not permanent)
         try:

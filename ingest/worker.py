@@ -61,11 +61,13 @@ class JobOutcome:
 
 def _permanent(e: BaseException) -> bool:
     """Errors that say the file (or the setup) is wrong: trying again would fail the same way."""
+    from ingest.documents import DocumentError
     from kb.errors import KBError, is_disk_full
+    from media.errors import MediaError  # RecognizerError is one
 
     if is_disk_full(e):  # the machine's condition, not the file's: tried again later
         return False
-    return isinstance(e, KBError) or type(e).__name__ in ("MediaError", "RecognizerError", "DocumentError")
+    return isinstance(e, (KBError, MediaError, DocumentError))
 
 
 class Heartbeat:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Iterable
 
-from kb import programme, users
+from kb import access, programme, users
 from kb.errors import InputError, NotFound
 
 MAX_NOTES = 4000
@@ -197,3 +197,72 @@ def list_sessions(conn: sqlite3.Connection, *, meister_id: int | None = None, or
     ids = [r[0] for r in conn.execute(f"SELECT s.id FROM coaching_sessions s WHERE {' AND '.join(where)}"
                                       " ORDER BY s.held_on DESC, s.id DESC", params)]
     return [get_session(conn, i) for i in ids]
+
+
+def held_on_days(conn: sqlite3.Connection) -> list[str]:
+    """Every day a session was held on, as stored (once each): the fiscal years the list offers."""
+    return [r[0] for r in conn.execute("SELECT DISTINCT held_on FROM coaching_sessions")]
+
+
+def linked_recordings(conn: sqlite3.Connection, recording_ids: Iterable[int]) -> list[dict]:
+    """``{"id", "title", "kind"}`` of the given recordings (a session's, already cut to what the viewer may
+    see), by title."""
+    ids = list(recording_ids)
+    if not ids:
+        return []
+    return [dict(r) for r in conn.execute(
+        f"SELECT id, title, kind FROM recordings WHERE id IN ({','.join('?' * len(ids))}) ORDER BY title", ids)]
+
+
+def linked_items(conn: sqlite3.Connection, item_ids: Iterable[int]) -> list[dict]:
+    """The curriculum items a session covered, each with its curriculum's id and title, by curriculum and
+    position."""
+    ids = list(item_ids)
+    if not ids:
+        return []
+    return [dict(r) for r in conn.execute(
+        f"""SELECT i.id, i.title, i.start, i.page, i.recording_id, c.id AS curriculum_id, c.title AS curriculum
+            FROM curriculum_items i JOIN curricula c ON c.id = i.curriculum_id
+            WHERE i.id IN ({','.join('?' * len(ids))}) ORDER BY c.title, i.position""", ids)]
+
+
+# ---------------------------------------------------------------- what the session form offers
+
+
+def active_technicians(conn: sqlite3.Connection, keep: Iterable[int] = ()) -> list[dict]:
+    """Apprentices still active (not disabled, not left), with their organisation, by organisation and name;
+    and those of ``keep`` (already on the session) whatever their state.  ``{"id", "display_name",
+    "organisation_id", "organisation"}``."""
+    rows = conn.execute("""SELECT u.id, u.display_name, u.organisation_id, o.name AS organisation
+                           FROM users u JOIN organisations o ON o.id = u.organisation_id
+                           WHERE u.role = 'apprentice' AND u.disabled = 0 AND u.left_on IS NULL
+                           ORDER BY o.id, u.display_name, u.id""").fetchall()
+    people = [dict(r) for r in rows]
+    keep = set(keep)
+    if keep - {p["id"] for p in people}:
+        extra = conn.execute(f"""SELECT u.id, u.display_name, u.organisation_id, o.name AS organisation
+                                 FROM users u JOIN organisations o ON o.id = u.organisation_id
+                                 WHERE u.id IN ({','.join('?' * len(keep))})""", sorted(keep)).fetchall()
+        known = {p["id"] for p in people}
+        people += [dict(r) for r in extra if r["id"] not in known]
+    return people
+
+
+def finished_recordings(conn: sqlite3.Connection, viewer: access.Viewer) -> list[dict]:
+    """Finished recordings ``viewer`` may see, by title: ``{"id", "title", "technique", "kind", "meister_id"}``."""
+    where, params = access.visible_where(viewer, "r")
+    rows = conn.execute(f"""SELECT r.id, r.title, r.technique, r.kind, r.meister_id FROM recordings r
+                            WHERE ({where}) AND r.status = 'done' ORDER BY r.title, r.id""", params).fetchall()
+    return [dict(r) for r in rows]
+
+
+def techniques(conn: sqlite3.Connection, viewer: access.Viewer | None = None) -> list[str]:
+    """Techniques to offer: the recordings' ones the viewer may see (all, without a viewer), the meisters'
+    specialities and those of coaching sessions."""
+    from kb.recordings import visible_techniques
+
+    rows = conn.execute("""SELECT value FROM meister_specialities WHERE kind = 'category'
+                           UNION SELECT technique FROM coaching_sessions WHERE technique != ''""")
+    seen = visible_techniques(conn, viewer) if viewer is not None else [
+        r[0] for r in conn.execute("SELECT technique FROM recordings WHERE technique IS NOT NULL AND technique != ''")]
+    return sorted({r[0] for r in rows} | set(seen))

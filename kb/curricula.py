@@ -216,6 +216,15 @@ def items(conn: sqlite3.Connection, curriculum_id: int) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+def curricula_of_items(conn: sqlite3.Connection, item_ids: Iterable[int]) -> set[int]:
+    """The ids of the curricula the given items belong to."""
+    ids = sorted(set(item_ids))
+    if not ids:
+        return set()
+    return {r[0] for r in conn.execute(
+        f"SELECT DISTINCT curriculum_id FROM curriculum_items WHERE id IN ({','.join('?' * len(ids))})", ids)}
+
+
 def get_item(conn: sqlite3.Connection, item_id: int) -> dict:
     row = conn.execute("SELECT * FROM curriculum_items WHERE id = ?", (item_id,)).fetchone()
     if row is None:

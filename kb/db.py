@@ -13,8 +13,9 @@ from pathlib import Path
 MIGRATIONS_PACKAGE = "kb.migrations"
 
 
-def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """Open the database with the pragmas every caller needs."""
+def connect(path: str | Path, *, readonly: bool = False, query_only: bool = False) -> sqlite3.Connection:
+    """Open the database with the pragmas every caller needs.  ``readonly``: opened read-only (mode=ro);
+    ``query_only``: opened as usual (WAL) but refusing every write (the search threads' connections)."""
     path = str(path)
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=30)
@@ -26,6 +27,8 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     if not readonly:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+    if query_only:
+        conn.execute("PRAGMA query_only = ON")
     return conn
 
 

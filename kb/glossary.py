@@ -136,6 +136,14 @@ def list_terms(conn: sqlite3.Connection, organisation_id: int | None = None) -> 
     return [_row(r) for r in rows]
 
 
+def first_terms(conn: sqlite3.Connection, organisation_id: int | None = None, limit: int = 8) -> list[str]:
+    """The first ``limit`` terms added (of one organisation; of all with None): words to suggest trying."""
+    if organisation_id is None:
+        return [r[0] for r in conn.execute("SELECT term FROM glossary ORDER BY id LIMIT ?", (limit,))]
+    return [r[0] for r in conn.execute("SELECT term FROM glossary WHERE organisation_id = ? ORDER BY id LIMIT ?",
+                                       (organisation_id, limit))]
+
+
 def hotwords_for(conn: sqlite3.Connection, organisation_id: int | None, *, technique: str | None = None,
                  tags: Sequence[str] = (), title: str | None = None) -> list[str]:
     """The terms the recogniser is told about for a recording of this organisation (its own glossary),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Iterable
 
-from kb import access, programme
+from kb import access, programme, users
 from kb.access import Viewer
 from kb.errors import InputError, NotFound
 
@@ -274,8 +274,19 @@ def directory_choices(conn: sqlite3.Connection) -> dict:
         "categories": [r[0] for r in conn.execute(
             "SELECT value FROM meister_specialities WHERE kind = 'category' GROUP BY value ORDER BY value")],
         "areas": [r[0] for r in conn.execute("SELECT area FROM meister_areas GROUP BY area ORDER BY area")],
-        "organisations": [dict(r) for r in conn.execute("SELECT id, name FROM organisations ORDER BY id")],
+        "organisations": users.organisation_choices(conn),
     }
+
+
+def meister_choices(conn: sqlite3.Connection) -> list[dict]:
+    """Every meister as ``{"id", "name"}``, by name: what a form's meister menu offers."""
+    return [dict(r) for r in conn.execute("SELECT id, name FROM meisters ORDER BY name")]
+
+
+def certification_owner(conn: sqlite3.Connection, certification_id: int) -> int | None:
+    """The meister a certification belongs to (None: no such certification)."""
+    row = conn.execute("SELECT meister_id FROM meister_certifications WHERE id = ?", (certification_id,)).fetchone()
+    return None if row is None else row[0]
 
 
 def _fiscal_year_of_day(day: str) -> int:

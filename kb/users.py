@@ -196,6 +196,11 @@ def list_organisations(conn: sqlite3.Connection) -> list[dict]:
     return [dict(r, disabled=bool(r["disabled"])) for r in rows]
 
 
+def organisation_choices(conn: sqlite3.Connection) -> list[dict]:
+    """Every organisation as ``{"id", "name"}``, oldest first: what a form's organisation menu offers."""
+    return [dict(r) for r in conn.execute("SELECT id, name FROM organisations ORDER BY id")]
+
+
 def find_organisation(conn: sqlite3.Connection, name_or_id: str | int) -> dict:
     """An organisation by id or exact name; NotFound says which names exist."""
     row = None
@@ -403,6 +408,28 @@ def authenticate(conn: sqlite3.Connection, login: str, password: str, address: s
 
 def _sha256(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def peek_token(conn: sqlite3.Connection, clear: str) -> Account | None:
+    """lookup_token without its writes (no last-used time, no disabled check): for a read-only connection,
+    as web.bodylimit's, which runs in the server's network thread before the app."""
+    if len(clear) > 200:
+        return None
+    row = conn.execute("SELECT user_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+                       (_sha256(clear),)).fetchone()
+    return get_account(conn, row[0]) if row else None
+
+
+def peek_session(conn: sqlite3.Connection, token: str | None, limits: Limits) -> Session | None:
+    """lookup_session without its writes (an expired session is not deleted, last-seen not moved)."""
+    if not token or len(token) > 200:
+        return None
+    row = conn.execute("SELECT * FROM sessions WHERE id = ?", (_sha256(token),)).fetchone()
+    now = time.time()
+    if row is None or row["expires_at"] <= now or row["last_seen_at"] + limits.idle_seconds <= now:
+        return None
+    account = get_account(conn, row["user_id"])
+    return Session(row["id"], account, row["csrf_token"], row["created_at"], row["last_seen_at"], row["expires_at"])
 
 
 def create_session(conn: sqlite3.Connection, user_id: int, limits: Limits = Limits(),

@@ -33,6 +33,7 @@ from flask_babel import gettext
 from kb import users
 from kb.access import ANONYMOUS, Viewer, can_edit, visible_recording
 from web import http
+from web.errors import BEARER, ApiRefused, Refused
 
 SESSION_COOKIE = "kb_session"
 PRE_CSRF_COOKIE = "kb_csrf"
@@ -95,7 +96,7 @@ def _in_request() -> bool:
 def limits() -> users.Limits:
     cached = current_app.extensions.get("kb_limits")
     if cached is None:
-        from web.app import kb_config
+        from web.db import kb_config
 
         cached = current_app.extensions["kb_limits"] = users.Limits.from_config(kb_config())
     return cached
@@ -103,7 +104,7 @@ def limits() -> users.Limits:
 
 def _identify_and_guard():
     """Before every request: find the viewer, then refuse what they may not do (login, CSRF)."""
-    from web.app import get_db
+    from web.db import get_db
 
     g.viewer, g.account, g.session, g.auth_via = ANONYMOUS, None, None, None
     if _worker_endpoint(request.endpoint):
@@ -115,8 +116,8 @@ def _identify_and_guard():
     if scheme.lower() == "bearer" and token.startswith(users.TOKEN_PREFIX):
         account = users.lookup_token(get_db(), token)
         if account is None:
-            return _json_error(401, gettext("The API token is not valid or has been revoked."), bearer=True,
-                               code="invalid_token")
+            raise ApiRefused(401, gettext("The API token is not valid or has been revoked."), "invalid_token",
+                             headers=BEARER)
         g.account, g.viewer, g.auth_via = account, account.viewer, "token"
     else:
         token = request.cookies.get(SESSION_COOKIE)
@@ -136,8 +137,8 @@ def _identify_and_guard():
         return _token_guard(account, endpoint)
     if (account is not None and account.must_change_password and g.auth_via == "session"
             and endpoint not in PASSWORD_CHANGE_ENDPOINTS):
-        if _wants_json():
-            return _json_error(403, _change_password_first(), code="password_change_required")
+        if http.answers_json():
+            raise Refused(403, _change_password_first(), "password_change_required")
         return redirect(url_for("account.account", must_change=1))
     return None
 
@@ -151,13 +152,13 @@ def _identify_worker(header: str | None):
     """The worker API (web/views/api_worker.py) takes a worker token and nothing else: no login, no person's
     token (and a worker token opens nothing else: kb.users.lookup_token refuses it)."""
     from kb import worker_tokens
-    from web.app import get_db
+    from web.db import get_db
 
     scheme, _, token = (header or "").partition(" ")
     worker = worker_tokens.lookup(get_db(), token.strip()) if scheme.lower() == "bearer" else None
     if worker is None:
-        return _json_error(401, "a worker token is needed (kb worker-token create NAME)", bearer=True,
-                           code="worker_token_required")  # read by programs on other machines: English
+        raise ApiRefused(401, "a worker token is needed (kb worker-token create NAME)", "worker_token_required",
+                         headers=BEARER)  # read by programs on other machines: English
     g.worker, g.auth_via = worker, "worker"
     return None
 
@@ -166,11 +167,11 @@ def _token_guard(account, endpoint: str):
     """What an API token may not do (issue 16, defect 13): anything while its user must change their
     password, and any change to accounts, passwords or tokens (those need a browser login)."""
     if account is not None and account.must_change_password:
-        return _json_error(403, _change_password_first(), code="password_change_required")
+        raise ApiRefused(403, _change_password_first(), "password_change_required")
     if request.method in UNSAFE_METHODS and (endpoint.startswith(TOKEN_FORBIDDEN_PREFIXES)
                                              or endpoint in TOKEN_FORBIDDEN_ENDPOINTS):
-        return _json_error(403, gettext("API tokens cannot manage accounts, passwords or tokens. Log in with a "
-                                        "browser."), code="token_not_allowed")
+        raise ApiRefused(403, gettext("API tokens cannot manage accounts, passwords or tokens. Log in with a "
+                                      "browser."), "token_not_allowed")
     return None
 
 
@@ -181,20 +182,8 @@ def _is_public(endpoint: str) -> bool:
     return bool(getattr(view, "kb_public", False))
 
 
-def _wants_json() -> bool:
-    return http.answers_json()
-
-
 def _change_password_first() -> str:
     return gettext("Change your password first (on the account page, /account).")
-
-
-def _json_error(status: int, message: str, bearer: bool = False, code: str | None = None):
-    """web.http.json_error: the message in the caller's language, a stable code."""
-    response = http.json_error(status, message, code)
-    if bearer:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="takumi-kb"'
-    return response
 
 
 def login_url() -> str:
@@ -206,9 +195,9 @@ def login_url() -> str:
 
 def login_needed():
     """The answer to an anonymous request for a protected route: 401 for JSON/API, else the login page."""
-    if _wants_json():
-        return _json_error(401, gettext("Log in first (or send an API token: Authorization: Bearer ...)."),
-                           bearer=True, code="login_required")
+    if http.answers_json():
+        raise Refused(401, gettext("Log in first (or send an API token: Authorization: Bearer ...)."),
+                      "login_required", headers=BEARER)
     if request.headers.get("HX-Request") == "true":
         response = make_response("", 401)
         response.headers["HX-Redirect"] = login_url()
@@ -248,7 +237,7 @@ def role_required(role: str):
 
 def viewable_recording(recording_id: int) -> dict:
     """The recording if the viewer may see it, else kb.errors.NotFound (404, same as a missing id)."""
-    from web.app import get_db
+    from web.db import get_db
 
     return visible_recording(get_db(), current_viewer(), recording_id)
 
@@ -299,14 +288,12 @@ def _csrf_refused():
     from flask_babel import gettext as _
 
     message = _("This form has expired or came from another site. Reload the page and try again.")
-    if _wants_json():
-        return _json_error(403, message, code="csrf")
-    abort(403, description=message)
+    raise Refused(403, message, "csrf")  # JSON for scripts and the API, the error page for browsers
 
 
 def cookie_secure() -> bool:
     """Secure cookies: setting cookie_secure = 1 / 0, or 'auto' = when this request came over HTTPS."""
-    from web.app import kb_config
+    from web.db import kb_config
 
     setting = (kb_config().get("cookie_secure") or "auto").strip().lower()
     if setting in ("1", "true", "yes", "on"):
@@ -328,7 +315,7 @@ def _set_pre_session_cookie(response):
 
 def start_session(response, account: users.Account):
     """Log ``account`` in: a new session row, its token in the cookie, the pre-login cookie dropped."""
-    from web.app import get_db
+    from web.db import get_db
 
     token, session = users.create_session(get_db(), account.id, limits(), address=request.remote_addr)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(limits().max_seconds), httponly=True, samesite="Lax",
@@ -340,7 +327,7 @@ def start_session(response, account: users.Account):
 
 def end_session(response):
     """Log out: the session row is deleted (the cookie alone is worth nothing afterwards)."""
-    from web.app import get_db
+    from web.db import get_db
 
     users.delete_session(get_db(), request.cookies.get(SESSION_COOKIE))
     response.delete_cookie(SESSION_COOKIE, path="/")

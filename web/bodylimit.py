@@ -73,40 +73,13 @@ def may_upload_from_headers(config, headers: Mapping[str, str]) -> bool:
         return False
     try:
         if scheme.lower() == "bearer" and token.startswith(users.TOKEN_PREFIX):
-            return _account_may_upload(_lookup_token_readonly(conn, token))
-        session = _lookup_session_readonly(conn, cookie_token, users.Limits.from_config(config))
+            return _account_may_upload(users.peek_token(conn, token))
+        session = users.peek_session(conn, cookie_token, users.Limits.from_config(config))
         return session is not None and _account_may_upload(session.account)
     except Exception:  # noqa: BLE001
         return False
     finally:
         conn.close()
-
-
-def _lookup_token_readonly(conn, clear: str):
-    from kb import users
-
-    if len(clear) > 200:
-        return None
-    row = conn.execute("SELECT user_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
-                       (users._sha256(clear),)).fetchone()
-    return users.get_account(conn, row[0]) if row else None
-
-
-def _lookup_session_readonly(conn, token: str | None, limits):
-    """users.lookup_session without its writes (this runs in waitress's network thread, read-only)."""
-    import time
-
-    from kb import users
-
-    if not token or len(token) > 200:
-        return None
-    row = conn.execute("SELECT * FROM sessions WHERE id = ?", (users._sha256(token),)).fetchone()
-    now = time.time()
-    if row is None or row["expires_at"] <= now or row["last_seen_at"] + limits.idle_seconds <= now:
-        return None
-    account = users.get_account(conn, row["user_id"])
-    return users.Session(row["id"], account, row["csrf_token"], row["created_at"], row["last_seen_at"],
-                         row["expires_at"])
 
 
 def limit_for(config, method: str, path: str, headers: Mapping[str, str]) -> int | None:
@@ -125,7 +98,7 @@ class BodyLimitRequest:
 
     @property
     def max_content_length(self) -> int | None:  # type: ignore[override]
-        from web.app import kb_config
+        from web.db import kb_config
 
         config = kb_config()
         endpoint = request.endpoint if request else None

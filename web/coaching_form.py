@@ -29,7 +29,7 @@ from flask import request
 from flask_babel import lazy_gettext
 
 from kb import access, coaching, curricula, meisters, programme, users
-from kb.errors import InputError
+from kb.errors import InputError, NotFound
 from web.formatting import clock
 
 TEXT_FIELDS = ("held_on", "meister_id", "organisation_id", "technique", "hours", "notes")
@@ -166,17 +166,7 @@ def candidates(conn: sqlite3.Connection, actor: users.Account, values: dict, kee
 
 
 def technician_groups(conn: sqlite3.Connection, visited: int | None, keep: set[int]) -> list[dict]:
-    rows = conn.execute("""SELECT u.id, u.display_name, u.organisation_id, o.name AS organisation
-                           FROM users u JOIN organisations o ON o.id = u.organisation_id
-                           WHERE u.role = 'apprentice' AND u.disabled = 0 AND u.left_on IS NULL
-                           ORDER BY o.id, u.display_name, u.id""").fetchall()
-    people = [dict(r) for r in rows]
-    if keep - {p["id"] for p in people}:
-        extra = conn.execute(f"""SELECT u.id, u.display_name, u.organisation_id, o.name AS organisation
-                                 FROM users u JOIN organisations o ON o.id = u.organisation_id
-                                 WHERE u.id IN ({','.join('?' * len(keep))})""", sorted(keep)).fetchall()
-        known = {p["id"] for p in people}
-        people += [dict(r) for r in extra if r["id"] not in known]
+    people = coaching.active_technicians(conn, keep)
     groups: dict[int, dict] = {}
     for p in people:
         groups.setdefault(p["organisation_id"], {"id": p["organisation_id"], "name": p["organisation"],
@@ -187,20 +177,14 @@ def technician_groups(conn: sqlite3.Connection, visited: int | None, keep: set[i
 def recordings(conn: sqlite3.Connection, viewer: access.Viewer, meister_id: int | None,
                keep: set[int]) -> list[dict]:
     """Finished recordings ``viewer`` may see, the meister's own first (``own``); ``keep`` ones too if visible."""
-    where, params = access.visible_where(viewer, "r")
-    rows = conn.execute(f"""SELECT r.id, r.title, r.technique, r.kind, r.meister_id FROM recordings r
-                            WHERE ({where}) AND r.status = 'done' ORDER BY r.title, r.id""", params).fetchall()
+    rows = coaching.finished_recordings(conn, viewer)
     out = [dict(r, own=meister_id is not None and r["meister_id"] == meister_id) for r in rows]
     return sorted(out, key=lambda r: not r["own"])
 
 
 def curriculum_items(conn: sqlite3.Connection, keep: set[int]) -> list[dict]:
     """Current curricula with their items (and the curricula of items already chosen)."""
-    chosen = set()
-    if keep:
-        chosen = {r[0] for r in conn.execute(
-            f"SELECT DISTINCT curriculum_id FROM curriculum_items WHERE id IN ({','.join('?' * len(keep))})",
-            sorted(keep))}
+    chosen = curricula.curricula_of_items(conn, keep)
     out = []
     for c in curricula.list_curricula(conn, archived=None):
         if c["archived"] and c["id"] not in chosen:
@@ -221,15 +205,8 @@ def item_label(item: dict) -> str:
 
 
 def techniques(conn: sqlite3.Connection, viewer=None) -> list[str]:
-    """Techniques to offer: the recordings' ones the viewer may see (all, without a viewer), the meisters'
-    specialities and those of coaching sessions."""
-    from kb.recordings import visible_techniques
-
-    rows = conn.execute("""SELECT value FROM meister_specialities WHERE kind = 'category'
-                           UNION SELECT technique FROM coaching_sessions WHERE technique != ''""")
-    seen = visible_techniques(conn, viewer) if viewer is not None else [
-        r[0] for r in conn.execute("SELECT technique FROM recordings WHERE technique IS NOT NULL AND technique != ''")]
-    return sorted({r[0] for r in rows} | set(seen))
+    """Techniques to offer (kb.coaching.techniques)."""
+    return coaching.techniques(conn, viewer)
 
 
 # ---------------------------------------------------------------- typed values -> kb.coaching's arguments
@@ -275,8 +252,10 @@ def to_fields(conn: sqlite3.Connection, actor: users.Account, values: dict, offe
         meister_id = _int(meister_text)
         if meister_id is None:
             raise InputError(f"{meister_text!r} is not a meister id", code="choice")
-        if conn.execute("SELECT 1 FROM meisters WHERE id = ?", (meister_id,)).fetchone() is None:
-            raise InputError(f"no meister with id {meister_id}", code="choice")
+        try:
+            meisters.get_meister(conn, meister_id)
+        except NotFound:
+            raise InputError(f"no meister with id {meister_id}", code="choice") from None
     org_text = (values.get("organisation_id") or "").strip()
     if not org_text:
         raise InputError("the organisation visited is required", code="required", what="organisation")

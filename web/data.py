@@ -17,11 +17,12 @@ from typing import Mapping
 
 from flask_babel import gettext as _
 
-from kb import recordings
-from kb.access import Viewer, visible_recording, visible_recording_ids, visible_where
+from kb import catalogue, glossary, passages, recordings
+from kb.access import Viewer, visible_recording, visible_recording_ids
 from kb.recordings import KINDS
 from kb.settings import Config
 from web import mediafiles
+from web.errors import BadRequest  # raised here, answered by web.errors.handle_exception
 from web.formatting import moment_url, time_range
 from web.moments import chapters
 from web.searching import SearchRequest, SearchService
@@ -31,15 +32,6 @@ MAX_QUERY_CHARS = 300
 MAX_LIMIT = 50
 PUBLIC_FIELDS = ("id", "title", "kind", "format", "meister", "technique", "tags", "language", "duration",
                  "pages", "status", "created_at")
-
-
-class BadRequest(ValueError):
-    """A parameter the API cannot take; the message (in the reader's language) names it and says what is
-    allowed, ``code`` is the stable word for programs (``invalid_kind``, ``invalid_mode``, ``invalid_limit``)."""
-
-    def __init__(self, message: str, code: str = "bad_request"):
-        super().__init__(message)
-        self.code = code
 
 
 def _one(args: Mapping, name: str) -> str | None:
@@ -112,50 +104,16 @@ def search_payload(service: SearchService, conn: sqlite3.Connection, req: Search
 
 def suggestions(conn: sqlite3.Connection, req: SearchRequest, viewer: Viewer) -> dict:
     """What to try when nothing was found: without the filters, a technique name, a glossary term."""
-    techniques = [t["name"] for t in technique_counts(conn, viewer)][:8]
-    if viewer.sees_everything or viewer.organisation_id is None:
-        terms = [r[0] for r in conn.execute("SELECT term FROM glossary ORDER BY id LIMIT 8")]
-    else:  # an organisation's own words, not another workshop's
-        terms = [r[0] for r in conn.execute("SELECT term FROM glossary WHERE organisation_id = ? ORDER BY id LIMIT 8",
-                                            (viewer.organisation_id,))]
+    techniques = [t["name"] for t in catalogue.technique_counts(conn, viewer)][:8]
+    everyone = viewer.sees_everything or viewer.organisation_id is None
+    terms = glossary.first_terms(conn, None if everyone else viewer.organisation_id)  # one's own words only
     return {"without_filters": req.has_filters, "techniques": techniques, "terms": terms,
             "shorter": len(req.query) > 12}
 
 
-def technique_counts(conn: sqlite3.Connection, viewer: Viewer) -> list[dict]:
-    """Technique categories with how many finished recordings ``viewer`` may see in each."""
-    where, params = visible_where(viewer, "r")
-    rows = conn.execute(
-        "SELECT r.technique AS name, COUNT(*) AS count FROM recordings r WHERE r.status = 'done' "
-        f"AND r.technique IS NOT NULL AND r.technique != '' AND {where} GROUP BY r.technique "
-        "ORDER BY count DESC, r.technique", params)
-    return [dict(r) for r in rows]
-
-
-def facets(conn: sqlite3.Connection, viewer: Viewer) -> dict:
-    """Values the filters offer: those present in searchable recordings ``viewer`` may see (SQL aggregates)."""
-    where, params = visible_where(viewer, "r")
-
-    def column(sql: str) -> list:
-        return [r[0] for r in conn.execute(sql, params)]
-
-    done = f"FROM recordings r WHERE r.status = 'done' AND {where}"
-    return {
-        "techniques": column(f"SELECT DISTINCT r.technique {done} AND r.technique IS NOT NULL ORDER BY 1"),
-        "meisters": column("SELECT DISTINCT m.name FROM recordings r JOIN meisters m ON m.id = r.meister_id "
-                           f"WHERE r.status = 'done' AND {where} ORDER BY 1"),
-        "kinds": [k for k in KINDS if k in set(column(f"SELECT DISTINCT r.kind {done}"))],
-        "languages": column(f"SELECT DISTINCT r.language {done} AND r.language IS NOT NULL ORDER BY 1"),
-        "tags": column(f"SELECT t.value FROM recordings r, json_each(r.tags) t WHERE r.status = 'done' AND {where} "
-                       "GROUP BY t.value ORDER BY COUNT(*) DESC, t.value"),
-    }
-
-
 def recent(conn: sqlite3.Connection, viewer: Viewer, limit: int) -> list[dict]:
     """The newest finished recordings ``viewer`` may see."""
-    where, params = visible_where(viewer, "r")
-    ids = [r[0] for r in conn.execute(f"SELECT r.id FROM recordings r WHERE r.status = 'done' AND {where} "
-                                      "ORDER BY r.id DESC LIMIT ?", (*params, limit))]
+    ids = catalogue.newest_ids(conn, viewer, limit)
     rows = recordings.get_many(conn, ids)
     return [public(rows[i]) for i in ids if i in rows]
 
@@ -204,6 +162,5 @@ def recording_payload(conn: sqlite3.Connection, config: Config, recording_id: in
     out["moments"] = chapters(conn, recording_id) if rec["kind"] != "document" and rec["status"] == "done" else []
     out["passages"] = []
     if rec["kind"] == "document":
-        out["passages"] = [dict(r) for r in conn.execute(
-            "SELECT id, idx, page, text FROM chunks WHERE recording_id = ? ORDER BY idx", (recording_id,))]
+        out["passages"] = passages.in_order(conn, recording_id)
     return out

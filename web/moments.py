@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
+from kb import passages
 from kb.access import Viewer
 
 LABEL_CHARS = 40
@@ -34,8 +35,7 @@ def short_line(text: str, limit: int = LABEL_CHARS) -> str:
 
 def chapters(conn: sqlite3.Connection, recording_id: int) -> list[dict]:
     """The recording's timed passages, in order: {start, end, label, chunk_id}."""
-    rows = conn.execute("SELECT id, start, end, text FROM chunks WHERE recording_id = ? AND start IS NOT NULL "
-                        "ORDER BY start, idx", (recording_id,))
+    rows = passages.timed(conn, recording_id)
     return [{"chunk_id": r["id"], "start": r["start"], "end": r["end"], "label": short_line(r["text"])}
             for r in rows]
 
@@ -47,7 +47,7 @@ def matches(payload: dict, query: str, viewer: Viewer) -> dict | None:
     ``payload`` is web.data.recording_payload's, already checked visible to ``viewer``."""
     from search import lexical
     from search.engine import mark
-    from web.app import search_service
+    from web.db import search_service
     from web.searching import SearchRequest
 
     if not query or payload.get("kind") == "document":

@@ -92,8 +92,7 @@ class SearchService:
         if conn is None:
             from kb import db
 
-            conn = db.connect(self.config.db_path)
-            conn.execute("PRAGMA query_only = ON")
+            conn = db.connect(self.config.db_path, query_only=True)
             self._local.conn = conn
             with self._conns_lock:
                 self._conns.append(conn)

@@ -22,7 +22,7 @@ from kb.access import Viewer, can_edit, can_view
 from kb.errors import InputError, KBError
 from kb.recordings import VISIBILITIES, RecordingMeta
 from web import auth, uploads
-from web.app import kb_config
+from web.db import kb_config
 from web.problems import refusal
 
 log = logging.getLogger(__name__)
@@ -414,6 +414,6 @@ def delete_recording(recording_id: int) -> None:
     under the index write lock, so a worker cannot save its copy over the change
     (services.recordings: the same path as `kb delete`)."""
     from services import recordings as recording_ops
-    from web.app import search_service
+    from web.db import search_service
 
     search_service().write(lambda store: recording_ops.delete_locked(store, recording_id))

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext, ngettext
 
 from kb import users
 from web import auth, http
-from web.app import get_db
+from web.db import get_db
 
 bp = Blueprint("account", __name__)
 

@@ -21,8 +21,8 @@ from kb import people, programme, users
 from kb.access import Viewer
 from kb.errors import InputError, NotFound
 from web import http
-from web.app import get_db
 from web.auth import current_viewer, role_label, role_required
+from web.db import get_db
 from web.views.account import account_error, no_store
 
 bp = Blueprint("admin", __name__)
@@ -41,7 +41,7 @@ def backup_status() -> dict | None:
     if not current_viewer().at_least("admin"):
         return None
     from kb import backup
-    from web.app import kb_config
+    from web.db import kb_config
 
     conn = get_db()
     days = kb_config().get_int("backup_warn_days")
@@ -79,7 +79,7 @@ def _users_page(status: int = 200, **context):
 def _storage_low() -> str | None:
     """The warning for the people who run the site when the disk is below its reserve (uploads are then
     refused and processing waits: issue 16, defect 5)."""
-    from web.app import kb_config
+    from web.db import kb_config
     from web.uploads import StorageFull, check_space
 
     try:
@@ -277,7 +277,7 @@ def _import_module():
 
 
 def _max_rows() -> int:
-    from web.app import kb_config
+    from web.db import kb_config
 
     return kb_config().get_int("user_import_max_rows")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from web import data
-from web.app import get_db, kb_config, search_service
 from web.auth import current_viewer
+from web.db import get_db, kb_config, search_service
 
 bp = Blueprint("api", __name__)
 

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 
 from kb.errors import InputError
 from web import auth, http, studio_ops, uploads
-from web.app import get_db
+from web.db import get_db
 from web.problems import refusal
 from web.views import studio
 
@@ -35,16 +35,16 @@ def upload():
     if len(items) != 1:
         for item in items:
             uploads.discard(item)
-        return _error(400, _("Send exactly one file, in the form field “file”."), "no_file")
+        return http.json_error(400, _("Send exactly one file, in the form field “file”."), "no_file")
     try:
         outcome = studio_ops.handle_upload(conn, viewer, request.form, items)[0]
     except InputError as e:
         said = refusal(e)
-        return _error(400, said.message, said.code)
+        return http.json_error(400, said.message, said.code)
     if not outcome.ok:
-        return _error(400, outcome.message, outcome.code, name=outcome.name, detail=outcome.detail)
+        return http.json_error(400, outcome.message, outcome.code, name=outcome.name, detail=outcome.detail)
     if outcome.recording_id is None:  # the same file exists, in a recording this caller may not see
-        return _error(409, outcome.message, "exists", name=outcome.name)
+        return http.json_error(409, outcome.message, "exists", name=outcome.name)
     body = studio_ops.job_json(conn, outcome.recording_id)
     body.update(name=outcome.name, result=outcome.status, message=outcome.message)
     return jsonify(body), (202 if outcome.status == "queued" else 200)
@@ -63,7 +63,3 @@ def retry(recording_id: int):
     """Queue a failed recording again (its meister, coordinators and admins)."""
     return studio.retry(recording_id)
 
-
-def _error(status: int, message: str, code: str | None, **extra):
-    """``{"error": message in the caller's language, "code": stable code, "status": ..., ...}`` (web.http)."""
-    return http.json_error(status, message, code, **extra)

@@ -17,14 +17,15 @@ token and the attempt together let it read only the file of a job it holds.
 from __future__ import annotations
 
 import threading
-import time
 
 from flask import Blueprint, current_app, g, jsonify, request, send_file
 
 from ingest import dispatch, queue, results
 from ingest.stages import MSG_ASR, MSG_AUDIO, MSG_EMBED, MSG_READING
 from kb import recordings
-from web.app import get_db, kb_config
+from kb.errors import NotFound
+from web import http
+from web.db import get_db, kb_config
 
 bp = Blueprint("api_worker", __name__)
 
@@ -36,12 +37,6 @@ def worker_only(view):
     """Mark a view as reachable with a worker token only (web/auth.py checks it before the view runs)."""
     view.kb_worker = True
     return view
-
-
-def _error(status: int, message: str, code: str | None = None):
-    response = jsonify({"error": message, "status": status, "code": code})
-    response.status_code = status
-    return response
 
 
 def _problem(raw) -> dict | None:
@@ -77,7 +72,7 @@ def _held(job_id: int, attempt: str):
     try:
         return results.current(get_db(), job_id, attempt), None
     except results.Rejected as e:
-        return None, _error(409 if e.code == "stale" else 410, str(e), e.code)
+        return None, http.json_error(409 if e.code == "stale" else 410, str(e), e.code)
 
 
 @bp.post("/jobs/<int:job_id>/start")
@@ -90,16 +85,14 @@ def start(job_id: int):
     job, refused = _held(job_id, attempt)
     if refused is not None:
         return refused
-    rec = conn.execute("SELECT * FROM recordings WHERE id = ?", (job["recording_id"],)).fetchone()
+    try:
+        rec = recordings.get(conn, job["recording_id"])
+    except NotFound:
+        rec = None
     if rec is None or not rec["stored_path"]:
-        return _error(410, f"recording {job['recording_id']} was deleted", "deleted")
-    with conn:
-        n = conn.execute(
-            "UPDATE jobs SET claimed_host = ?, heartbeat_at = ?, stage = 'extracting', progress = 0, message = ?"
-            " WHERE id = ? AND claimed_by = ?",
-            (dispatch.REMOTE_PREFIX + name, time.time(), MSG_READING, job_id, attempt)).rowcount
-    if n == 0:
-        return _error(409, "this attempt was superseded", "stale")
+        return http.json_error(410, f"recording {job['recording_id']} was deleted", "deleted")
+    if not dispatch.start_remote(conn, job_id, attempt, name, MSG_READING):
+        return http.json_error(409, "this attempt was superseded", "stale")
     config = kb_config()
     payload = queue._payload(job)
     store = _search_store(config, conn)
@@ -142,11 +135,11 @@ def original(job_id: int):
     try:
         rec = recordings.get(get_db(), job["recording_id"])
     except Exception:  # noqa: BLE001 - NotFound
-        return _error(410, "the recording was deleted", "deleted")
+        return http.json_error(410, "the recording was deleted", "deleted")
     home = kb_config().home
     path = (home / (rec.get("stored_path") or "")).resolve()
     if not rec.get("stored_path") or not path.is_relative_to(home) or not path.is_file():
-        return _error(410, "the stored original is missing", "deleted")
+        return http.json_error(410, "the stored original is missing", "deleted")
     return send_file(path, mimetype="application/octet-stream", conditional=False, max_age=0)
 
 
@@ -161,7 +154,7 @@ def heartbeat(job_id: int):
     message = {"extracting": MSG_AUDIO, "transcribing": MSG_ASR, "embedding": MSG_EMBED}.get(body.get("stage"))
     if not results.heartbeat(get_db(), job_id, str(body.get("attempt") or ""), stage=body.get("stage"),
                              progress=progress, message=message):
-        return _error(409, "this attempt was superseded", "stale")
+        return http.json_error(409, "this attempt was superseded", "stale")
     return jsonify({"ok": True})
 
 
@@ -169,7 +162,8 @@ def heartbeat(job_id: int):
 @worker_only
 def result(job_id: int):
     if request.content_length is None or request.content_length > MAX_RESULT_BYTES:
-        return _error(413, f"a result must state its length and be at most {MAX_RESULT_BYTES} bytes", "invalid")
+        return http.json_error(413, f"a result must state its length and be at most {MAX_RESULT_BYTES} bytes",
+                               "invalid")
     config = kb_config()
     try:
         parsed = results.parse_result(request.get_json(silent=True))
@@ -180,7 +174,7 @@ def result(job_id: int):
             with _APPLY_LOCK:
                 results.release(config, _stores(), job_id, str(_body().get("attempt") or ""), str(e), retry=True)
         status = {"stale": 409, "deleted": 410}.get(e.code, 422)
-        return _error(status, str(e), e.code)
+        return http.json_error(status, str(e), e.code)
     return jsonify({"ok": True, "recording_id": rec_id, "status": "done"})
 
 
@@ -193,5 +187,5 @@ def failed(job_id: int):
         outcome = results.release(kb_config(), _stores(), job_id, str(body.get("attempt") or ""), reason,
                                   retry=not body.get("permanent"), problem=_problem(body.get("problem")))
     if outcome == "lost":
-        return _error(409, "this attempt was superseded", "stale")
+        return http.json_error(409, "this attempt was superseded", "stale")
     return jsonify({"ok": True, "outcome": outcome})

@@ -18,12 +18,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
-from kb import coaching, programme
+from kb import coaching, meisters, programme, users
 from kb.access import visible_recording_ids
 from kb.errors import InputError, NotFound
 from web import auth, coaching_form as form, http
-from web.app import get_db
-from web.data import BadRequest
+from web.db import get_db
+from web.errors import BadRequest, Refused
 
 bp = Blueprint("coaching", __name__)
 meister_up = auth.role_required("meister")
@@ -151,7 +151,7 @@ def list_payload() -> dict:
 def _fiscal_years(conn) -> list[int]:
     current = programme.current_fiscal_year()
     years = {current}
-    for (held_on,) in conn.execute("SELECT DISTINCT held_on FROM coaching_sessions"):
+    for held_on in coaching.held_on_days(conn):
         try:
             years.add(programme.fiscal_year_of(_day(held_on)))
         except ValueError:
@@ -165,9 +165,8 @@ def index():
     conn, actor = get_db(), _actor()
     payload = list_payload()
     choices = {"fiscal_years": _fiscal_years(conn),
-               "organisations": [dict(r) for r in conn.execute("SELECT id, name FROM organisations ORDER BY id")],
-               "meisters": [dict(r) for r in conn.execute("SELECT id, name FROM meisters ORDER BY name")]
-               if not _own_only() else []}
+               "organisations": users.organisation_choices(conn),
+               "meisters": meisters.meister_choices(conn) if not _own_only() else []}
     return http.html_or_json(payload, "coaching/list.html", choices=choices, actor=actor,
                              fy_bounds=programme.fiscal_year_bounds(payload["filters"]["fy"])
                              if payload["filters"]["fy"] is not None else None,
@@ -197,12 +196,6 @@ def with_arg(url: str, name: str, value) -> str:
 
 
 # ---------------------------------------------------------------- log, change, delete, confirm
-
-
-def _refuse(status: int, message: str):
-    if http.answers_json():
-        return http.json_error(status, message)  # {"error", "code", "status"}
-    abort(status, description=message)
 
 
 def _form_page(values: dict, offered: dict, *, session: dict | None = None, error: str | None = None,
@@ -237,7 +230,7 @@ def _input_error(e: InputError, values: dict, session: dict | None):
     """400 with the message (JSON), or the form again with everything typed and the message."""
     message = form.error_message(e)
     if http.answers_json():
-        return jsonify({"error": message, "code": e.code, "status": 400}), 400
+        return http.json_error(400, message, e.code)
     keep = form.values_of(session) if session is not None else None
     offered = form.candidates(get_db(), _actor(), values, keep)
     return _form_page(values, offered, session=session, error=message, status=400)
@@ -261,7 +254,7 @@ def _create():
     try:
         session_id = _save(values)
     except coaching.NotAllowed:
-        return _refuse(403, str(form.REFUSALS["log"]))
+        raise Refused(403, str(form.REFUSALS["log"])) from None
     except InputError as e:
         return _input_error(e, values, None)
     if http.answers_json():
@@ -283,16 +276,10 @@ def detail(session_id: int):
     conn, actor = get_db(), _actor()
     session = _session(session_id)
     public = _public(session)
-    recs = [dict(r) for r in conn.execute(
-        f"SELECT id, title, kind FROM recordings WHERE id IN ({','.join('?' * len(public['recording_ids']))})"
-        " ORDER BY title", public["recording_ids"])] if public["recording_ids"] else []
+    recs = coaching.linked_recordings(conn, public["recording_ids"])
     items = []
     if actor.viewer.at_least("coordinator") and session["item_ids"]:
-        items = [dict(r) for r in conn.execute(
-            f"""SELECT i.id, i.title, i.start, i.page, i.recording_id, c.id AS curriculum_id, c.title AS curriculum
-                FROM curriculum_items i JOIN curricula c ON c.id = i.curriculum_id
-                WHERE i.id IN ({','.join('?' * len(session['item_ids']))}) ORDER BY c.title, i.position""",
-            session["item_ids"])]
+        items = coaching.linked_items(conn, session["item_ids"])
         for it in items:
             it["label"] = form.item_label(it)
     return http.html_or_json(public, "coaching/session.html", session=session, recordings=recs, items=items,
@@ -314,7 +301,7 @@ def edit(session_id: int):
     try:
         _save(values, session)
     except coaching.NotAllowed:
-        return _refuse(403, str(form.REFUSALS["log"]))
+        raise Refused(403, str(form.REFUSALS["log"])) from None
     except InputError as e:
         return _input_error(e, values, session)
     return redirect(url_for("coaching.detail", session_id=session_id, saved=1), code=303)

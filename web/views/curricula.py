@@ -20,7 +20,8 @@ from kb.access import visible_recording_ids
 from kb.errors import InputError, KBError
 from web import auth, http
 from web.curricula_messages import error_message
-from web.app import get_db
+from web.db import get_db
+from web.errors import Refused
 
 bp = Blueprint("curricula", __name__)
 
@@ -75,19 +76,6 @@ def _curriculum(curriculum_id: int) -> dict:
 
 def _back(curriculum_id: int, anchor: str = "", **args):
     return redirect(url_for("curricula.edit", curriculum_id=curriculum_id, **args) + anchor, code=303)
-
-
-def _refuse(message: str, status: int = 400, code: str | None = None):
-    """The refusal said plainly: the API's one error shape (a stable ``code``; the exception's own when it
-    has one) for JSON and /api/, the error page otherwise."""
-    if http.answers_json():
-        return http.json_error(status, message, code)
-    abort(status, description=message)
-
-
-def _refused(e: KBError):
-    """_refuse for an error of the domain: its message in the reader's language, its own code."""
-    return _refuse(error_message(e), code=e.code)
 
 
 # ---------------------------------------------------------------- list, create, edit
@@ -172,7 +160,7 @@ def add_section(curriculum_id: int):
     try:
         curricula.add_section(get_db(), curriculum_id, request.form.get("title", ""))
     except InputError as e:
-        return _refused(e)
+        raise Refused(400, error_message(e), e.code) from e
     return _back(curriculum_id, "#items")
 
 
@@ -192,9 +180,9 @@ def section(curriculum_id: int, section_id: int):
         elif action == "delete":
             curricula.remove_section(conn, section_id)
         else:
-            return _refuse(_("Unknown action."))
+            raise Refused(400, _("Unknown action."))
     except InputError as e:
-        return _refused(e)
+        raise Refused(400, error_message(e), e.code) from e
     return _back(curriculum_id, f"#section-{section_id}" if action != "delete" else "#items")
 
 
@@ -216,9 +204,9 @@ def item(curriculum_id: int, item_id: int):
             curricula.remove_item(conn, item_id)
             return _back(curriculum_id, "#items")
         else:
-            return _refuse(_("Unknown action."))
+            raise Refused(400, _("Unknown action."))
     except InputError as e:
-        return _refused(e)
+        raise Refused(400, error_message(e), e.code) from e
     if http.wants_json():
         return jsonify({"layout": curricula.layout(conn, curriculum_id)})
     return _back(curriculum_id, f"#item-{item_id}")
@@ -245,7 +233,7 @@ def add():
     source = request.values  # POST: the form, and the address for recording_id too
     recording_id = _int(source.get("recording_id"))
     if recording_id is None:
-        return _refuse(_("Which recording? (recording_id is missing)"))
+        raise Refused(400, _("Which recording? (recording_id is missing)"))
     rec = auth.viewable_recording(recording_id)
     moment = {"start": _float(source.get("start")), "end": _float(source.get("end")),
               "page": _int(source.get("page")), "chunk_id": _int(source.get("chunk_id"))}
@@ -293,7 +281,7 @@ def assign(curriculum_id: int):
                          **({"user_id": target} if kind == "user" else {"cohort_id": target}))
     except KBError as e:
         if http.wants_json():
-            return _refused(e)
+            raise Refused(400, error_message(e), e.code) from e
         return _edit_page(curriculum_id, assign_error=error_message(e), assign_values=values)
     return _back(curriculum_id, "#assign", assigned=1)
 
@@ -397,7 +385,7 @@ def archive(curriculum_id: int):
 
 def suggest_search(query: str, limit: int, recording_ids):
     """The app's search (the same Searcher as the search page), for kb.curricula_suggest."""
-    from web.app import search_service
+    from web.db import search_service
     from web.searching import SearchRequest
 
     return search_service().search(SearchRequest(query=query, limit=limit), recording_ids=recording_ids).hits
@@ -422,14 +410,14 @@ def suggest(curriculum_id: int):
         try:
             moments = [curricula_suggest.parse_key(k) for k in keys]
         except ValueError:
-            return _refuse(_("The list of moments is malformed. Make the suggestion again."))
+            raise Refused(400, _("The list of moments is malformed. Make the suggestion again.")) from None
         section_id = _int(request.form.get("section_id"))
         try:
             for m in moments:
                 auth.viewable_recording(m["recording_id"])
                 curricula.add_item(conn, curriculum_id, section_id=section_id, **m)
         except KBError as e:
-            return _refused(e)
+            raise Refused(400, error_message(e), e.code) from e
         return _back(curriculum_id, "#items")
     goal = (request.args.get("goal") if "goal" in request.args else c["goal"]) or ""
     found = curricula_suggest.suggest(suggest_search, lambda ids: recordings.get_many(conn, ids), goal,

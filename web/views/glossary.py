@@ -12,11 +12,11 @@ from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from kb import glossary
+from kb import glossary, users
 from kb.errors import InputError, NotFound
 from web import http
-from web.app import get_db
 from web.auth import current_viewer, login_required
+from web.db import get_db
 
 bp = Blueprint("glossary", __name__)
 
@@ -37,7 +37,7 @@ def error_message(error) -> str:
 
 
 def _organisations() -> list[dict]:
-    return [dict(r) for r in get_db().execute("SELECT id, name FROM organisations ORDER BY id")]
+    return users.organisation_choices(get_db())
 
 
 def _organisation(raw) -> int:

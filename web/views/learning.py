@@ -23,7 +23,7 @@ from kb import curricula, curricula_progress as progress, users
 from kb.errors import InputError, KBError, NotFound
 from web import auth, http
 from web.curricula_messages import error_message
-from web.app import get_db
+from web.db import get_db
 
 bp = Blueprint("learning", __name__)
 MAX_BATCH = 200

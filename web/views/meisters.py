@@ -25,11 +25,11 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from kb import meisters
+from kb import meisters, users
 from kb.errors import InputError, NotFound
 from web import auth, http
-from web.app import get_db, search_service
-from web.data import BadRequest
+from web.db import get_db, search_service
+from web.errors import BadRequest
 from web.formatting import moment_url, time_range
 
 bp = Blueprint("meisters", __name__)
@@ -142,7 +142,7 @@ def _changes(typed: dict, coordinator: bool) -> dict:
 
 
 def _organisations() -> list[dict]:
-    return [dict(r) for r in get_db().execute("SELECT id, name FROM organisations ORDER BY id")]
+    return users.organisation_choices(get_db())
 
 
 # ---------------------------------------------------------------- payloads (pages and API alike)
@@ -264,8 +264,7 @@ def add_certification(meister_id: int):
 def delete_certification(meister_id: int, certification_id: int):
     _editable(meister_id)
     conn = get_db()
-    owner = conn.execute("SELECT meister_id FROM meister_certifications WHERE id = ?", (certification_id,)).fetchone()
-    if owner is None or owner[0] != meister_id:
+    if meisters.certification_owner(conn, certification_id) != meister_id:
         raise NotFound(f"no certification with id {certification_id}")
     meisters.remove_certification(conn, certification_id)
     return redirect(url_for("meisters.edit", meister_id=meister_id, saved=1) + "#certifications", code=303)

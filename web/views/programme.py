@@ -15,14 +15,15 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_babel import gettext as _
 
 from kb import programme, users
 from kb.errors import InputError, NotFound
 from web import auth, http
-from web.app import get_db
 from web.coaching_form import hours_with_unit
+from web.db import get_db
+from web.errors import Refused
 from web.programme_labels import (FIGURE_HELP, KIND_LABELS, MONTH_HELP, RATE_PARTS, REASON_LABELS,
                                   error_message, figure_label, figure_unit, long_month_label, month_label,
                                   year_label)
@@ -36,17 +37,8 @@ CHART = {"width": 360, "height": 150, "slot": 30, "bar": 20, "base": 118, "top":
 
 # ---------------------------------------------------------------- what is asked for
 
-
-def refuse(message: str, status: int = 400, code: str | None = None):
-    """Stop here with ``message`` said plainly (the generic 400 page does not show one), JSON for the API
-    (the one error shape, with a stable ``code``)."""
-    from flask import make_response
-
-    if http.answers_json():
-        response = http.json_error(status, message, code)
-    else:
-        response = make_response(render_template("programme/refused.html", message=message), status)
-    abort(response)
+# The generic 400 page does not say the message; the programme's own page does, and leads back to the figures.
+REFUSED_PAGE = "programme/refused.html"
 
 
 def selection(conn) -> tuple[int, int | None, str]:
@@ -57,13 +49,13 @@ def selection(conn) -> tuple[int, int | None, str]:
         if not FIRST_YEAR <= fiscal_year <= LAST_YEAR:
             raise ValueError
     except ValueError:
-        refuse(_("Choose a fiscal year (for example 2025)."), code="fiscal_year")
+        raise Refused(400, _("Choose a fiscal year (for example 2025)."), "fiscal_year", page=REFUSED_PAGE) from None
     org_text = (request.args.get("org") or "").strip()
     try:
         organisation_id = int(org_text) if org_text else None
         name = programme.organisation_name(conn, organisation_id, _("All organisations"))
     except (ValueError, NotFound):
-        refuse(_("Choose an organisation from the list."), code="organisation")
+        raise Refused(400, _("Choose an organisation from the list."), "organisation", page=REFUSED_PAGE) from None
     return fiscal_year, organisation_id, name
 
 
@@ -201,7 +193,7 @@ def _figure_and_records(name: str):
     try:
         month = programme.check_month(fiscal_year, request.args.get("month"))
     except InputError as e:
-        refuse(error_message(e), code=e.code)
+        raise Refused(400, error_message(e), e.code, page=REFUSED_PAGE) from e
     fig = programme.figure(conn, name, fiscal_year, organisation_id)
     records = programme.in_month(fig.records, month) if month else fig.records
     return fig, records, month, organisation
@@ -282,7 +274,7 @@ def _target_year(value) -> int:
             raise ValueError
         return fiscal_year
     except ValueError:
-        refuse(_("Choose a fiscal year (for example 2025)."), code="fiscal_year")
+        raise Refused(400, _("Choose a fiscal year (for example 2025)."), "fiscal_year", page=REFUSED_PAGE) from None
 
 
 @bp.get("/programme/targets", endpoint="targets")

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
 
-from kb import recordings
+from kb import catalogue, passages, recordings
 from web import data, http, mediafiles, moments, publicurl
-from web.app import get_db, kb_config
 from web.auth import current_viewer, viewable_recording
+from web.db import get_db, kb_config
 from web.formatting import moment_url
 from web.qr import qr_svg
 
@@ -44,7 +44,7 @@ def browse():
     conn = get_db()
     viewer = current_viewer()
     payload = data.recordings_payload(conn, request.args, viewer)
-    return http.html_or_json(payload, "recordings/browse.html", facets=data.facets(conn, viewer),
+    return http.html_or_json(payload, "recordings/browse.html", facets=catalogue.facets(conn, viewer),
                              req=data.parse_search(request.args))
 
 
@@ -192,8 +192,7 @@ def _moment_args(recording_id: int) -> tuple[float | None, int | None, int | Non
     start, page, chunk = _seconds(request.args.get("t")), _int(request.args.get("page")), _int(request.args.get("c"))
     if start is not None:
         return start, None, None
-    if chunk is not None and get_db().execute("SELECT 1 FROM chunks WHERE id = ? AND recording_id = ?",
-                                              (chunk, recording_id)).fetchone() is None:
+    if chunk is not None and passages.of_recording(get_db(), recording_id, chunk) is None:
         chunk = None
     return None, page, chunk
 
@@ -213,7 +212,7 @@ def print_card(recording_id: int):
     start, page, chunk = _moment_args(recording_id)
     passage, shown_page = None, page
     if chunk is not None:  # a written passage: its text, and its page on the card (the link stays as shared)
-        passage = dict(conn.execute("SELECT page, text FROM chunks WHERE id = ?", (chunk,)).fetchone())
+        passage = passages.of_recording(conn, recording_id, chunk)
         shown_page = page if page is not None else passage["page"]
     line = passage["text"][:200] if passage else _line_at(recordings.segments(conn, recording_id), start, page)
     payload = dict(rec, start=start, page=shown_page, passage=chunk,

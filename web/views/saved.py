@@ -15,8 +15,8 @@ from flask_babel import gettext as _
 from kb import saved
 from kb.errors import InputError, NotFound
 from web import http
-from web.app import get_db
 from web.auth import current_viewer, login_required
+from web.db import get_db
 
 bp = Blueprint("saved", __name__)
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from flask import Blueprint, make_response, redirect, render_template, request
 
+from kb import catalogue
 from web import data, http, i18n
-from web.app import get_db, search_service
 from web.auth import current_viewer, public
+from web.db import get_db, search_service
 from web.views import saved as saved_views
 
 bp = Blueprint("search", __name__)
@@ -24,9 +25,9 @@ SAVED_ON_HOME = 5
 def home():
     conn = get_db()
     viewer = current_viewer()
-    payload = {"techniques": data.technique_counts(conn, viewer), "recent": data.recent(conn, viewer, RECENT),
+    payload = {"techniques": catalogue.technique_counts(conn, viewer), "recent": data.recent(conn, viewer, RECENT),
                "waiting": waiting_for(viewer), "saved": saved_views.listing(SAVED_ON_HOME)}
-    return http.html_or_json(payload, "search/home.html", facets=data.facets(conn, viewer))
+    return http.html_or_json(payload, "search/home.html", facets=catalogue.facets(conn, viewer))
 
 
 def waiting_for(viewer) -> dict:
@@ -34,7 +35,7 @@ def waiting_for(viewer) -> dict:
     from datetime import datetime
 
     from kb import programme, waiting
-    from web.app import kb_config
+    from web.db import kb_config
 
     return waiting.for_viewer(get_db(), viewer, today=datetime.now(programme.JAPAN).date(),
                               due_days=kb_config().get_int("due_soon_days"), limit=WAITING_SHOWN)
@@ -48,7 +49,7 @@ def results():
     payload = data.search_payload(search_service(), conn, req, viewer)
     if http.is_partial() and not http.wants_json():
         return render_template("search/_results.html", data=payload, req=req)
-    return http.html_or_json(payload, "search/results.html", req=req, facets=data.facets(conn, viewer))
+    return http.html_or_json(payload, "search/results.html", req=req, facets=catalogue.facets(conn, viewer))
 
 
 @bp.get("/lang/<code>")

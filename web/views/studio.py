@@ -17,49 +17,30 @@ Why it works this way:
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from kb import recordings
 from kb.access import Viewer
 from kb.errors import InputError, KBError
+from kb.meisters import meister_choices
 from kb.recordings import VISIBILITIES
 from web import auth, http, studio_ops, uploads
-from web.app import get_db, kb_config
+from web.db import get_db, kb_config
+from web.errors import Refused
 from web.problems import refusal
 
 bp = Blueprint("studio", __name__)
 
+# The general error page has no words for these; the studio's own page says the message and leads back.
+PROBLEM_PAGE = "studio/problem.html"
+
 
 @bp.record_once
 def _install_upload_stream(state) -> None:
-    """Uploads anywhere in the app stream to KB_HOME/uploads (the CSRF check may read the form first),
-    and a file over the limit is answered with its name and the limit, wherever it was found."""
+    """Uploads anywhere in the app stream to KB_HOME/uploads (the CSRF check may read the form first); a file
+    over the limit is answered by web.errors (uploads.UploadTooLarge: its name and the limit)."""
     uploads.install(state.app)
-    state.app.register_error_handler(uploads.UploadTooLarge, lambda e: refuse(413, e.description, "file_too_large"))
-
-
-def register(app) -> None:
-    """The studio pages, and the upload routes of the JSON API (under /api/v1 beside web.views.api)."""
-    from web.views import api_studio
-
-    app.register_blueprint(bp)
-    app.register_blueprint(api_studio.bp, url_prefix="/api/v1")
-
-
-def wants_json() -> bool:
-    """JSON for scripts (Accept: application/json) and for every /api/ address."""
-    return http.answers_json()
-
-
-def refuse(status: int, message: str, code: str | None = None, detail: str = ""):
-    """One clear message: JSON for scripts and the API (``{"error": message, "code": code, "status": status}``,
-    the message in the caller's language, the code stable), the error page for browsers."""
-    if wants_json():
-        return http.json_error(status, message, code, **({"detail": detail} if detail else {}))
-    if status in (409, 413):  # the general error page has no words for these; the message says it all
-        return render_template("studio/problem.html", status=status, message=message), status
-    abort(status, description=message)
 
 
 def _page_arg() -> int:
@@ -73,7 +54,7 @@ def form_context(conn, viewer: Viewer) -> dict:
     """What the upload and edit forms offer: known techniques and meisters, the size limit."""
     techniques = recordings.visible_techniques(conn, viewer)  # never a hidden recording's technique
     chooses_meister = viewer.at_least("coordinator")
-    meisters = [r[0] for r in conn.execute("SELECT name FROM meisters ORDER BY name")] if chooses_meister else []
+    meisters = [m["name"] for m in meister_choices(conn)] if chooses_meister else []
     limit = kb_config().get_int("max_upload_bytes")
     return {"techniques": techniques, "meisters": meisters, "visibilities": VISIBILITIES,
             "visibility_labels": {k: str(v) for k, v in studio_ops.VISIBILITY_LABELS.items()},
@@ -142,12 +123,13 @@ def retry(recording_id: int):
     conn = get_db()
     rec = auth.editable_recording(recording_id)
     if rec["status"] != "failed":
-        return refuse(409, _("Only a recording whose processing failed can be tried again."), "not_failed")
+        raise Refused(409, _("Only a recording whose processing failed can be tried again."), "not_failed",
+                      page=PROBLEM_PAGE)
     try:
         queue.retry(conn, recording_id)
     except KBError as e:
         said = refusal(e, rec["source_name"])
-        return refuse(409, said.message, said.code, said.detail)
+        raise Refused(409, said.message, said.code, detail=said.detail, page=PROBLEM_PAGE) from e
     return _queued_again(conn, recording_id)
 
 
@@ -164,20 +146,21 @@ def reprocess(recording_id: int):
     language = request.form.get("language") or "auto"
     model = request.form.get("model") or None
     if language not in speech_checks.LANGUAGES or (model and model not in speech_checks.models(kb_config())):
-        return refuse(400, _("Choose a language and a speech model from the list."), "invalid_choice")
+        raise Refused(400, _("Choose a language and a speech model from the list."), "invalid_choice")
     if rec["status"] != "done" or rec["kind"] == "document":
-        return refuse(409, _("Only a processed video or sound recording can be processed again."), "not_done")
+        raise Refused(409, _("Only a processed video or sound recording can be processed again."), "not_done",
+                      page=PROBLEM_PAGE)
     try:
         recording_ops.reprocess(kb_config(), conn, recording_id, language=language, model=model)
     except KBError as e:
         said = refusal(e, rec["source_name"])
-        return refuse(409, said.message, said.code, said.detail)
+        raise Refused(409, said.message, said.code, detail=said.detail, page=PROBLEM_PAGE) from e
     return _queued_again(conn, recording_id)
 
 
 def _queued_again(conn, recording_id: int):
     """The answer to a retry or a re-processing: the job (JSON), the live list (htmx), or the studio."""
-    if wants_json():
+    if http.answers_json():
         return jsonify(studio_ops.job_json(conn, recording_id)), 202
     if http.is_partial():
         return states()
@@ -203,7 +186,7 @@ def edit(recording_id: int):
             changed = studio_ops.save_meta(conn, viewer, rec, request.form)
         except InputError as e:
             if http.wants_json():
-                return refuse(400, str(e), e.code or "invalid_input")
+                raise Refused(400, str(e), e.code or "invalid_input") from e
             return _edit_page(conn, viewer, rec, values=request.form.to_dict(), error=str(e), status=400)
         if http.wants_json():
             return jsonify(studio_ops.job_json(conn, recording_id) | {"changed": changed})
@@ -238,11 +221,11 @@ def replace(recording_id: int):
         finally:
             uploads.discard(items[0])
     if error is not None:
-        if wants_json():
-            return refuse(400, error, code, detail)
+        if http.answers_json():
+            raise Refused(400, error, code, detail=detail)
         return _edit_page(conn, viewer, recordings.get(conn, recording_id), values=studio_ops.values_of(rec),
                           replace_error=error, replace_detail=detail, status=400)
-    if wants_json():
+    if http.answers_json():
         return jsonify(studio_ops.job_json(conn, recording_id)), 202
     return redirect(url_for("studio.studio", done="replace"), code=303)
 
@@ -256,7 +239,7 @@ def delete(recording_id: int):
     curricula = studio_ops.curricula_using(conn, recording_id)
     if request.method == "POST" and request.form.get("confirm") == "yes":
         studio_ops.delete_recording(recording_id)
-        if wants_json():
+        if http.answers_json():
             return jsonify({"deleted": recording_id, "title": rec["title"], "curricula": curricula})
         return redirect(url_for("studio.studio", done="delete"), code=303)
     payload = {"id": recording_id, "title": rec["title"], "kind": rec["kind"], "curricula": curricula,

@@ -32,8 +32,8 @@ from kb import access, recordings, transcripts
 from kb.errors import InputError, NotFound
 from services import transcripts as saving
 from web import data, http, mediafiles
-from web.app import get_db, kb_config, search_service
 from web.auth import current_viewer, editable_recording, login_required
+from web.db import get_db, kb_config, search_service
 
 bp = Blueprint("transcripts", __name__)
 
