@@ -81,7 +81,9 @@ run: $(STAMP) $(ENGINE) $(WHISPER) sysdeps
 	$(BIN)/kb demo
 	$(BIN)/kb serve
 
+# The linter first (seconds; configuration in pyproject.toml), then the whole suite.
 test: $(STAMP) $(ENGINE) $(WHISPER) sysdeps
+	$(BIN)/ruff check
 	$(BIN)/python -m pytest -q -ra
 
 eval: $(STAMP) $(ENGINE) $(WHISPER)

@@ -454,12 +454,3 @@ class SearchStore:
                 if same_model and blob is not None and len(blob) == model.dim * 4:
                     out[pos[r[0]]] = np.frombuffer(blob, dtype=np.float32)
         return outs
-        pos: dict[int, list[int]] = {}
-        for n, i in enumerate(ids):
-            pos.setdefault(int(i), []).append(n)
-        marks = ",".join("?" * len(pos))
-        sql = f"SELECT id, {column} FROM chunks WHERE id IN ({marks}) AND {fp_column} = ?"
-        for r in self.conn.execute(sql, [*pos, model.fingerprint]):
-            if r[1] is not None and len(r[1]) == model.dim * 4:
-                out[pos[r[0]]] = np.frombuffer(r[1], dtype=np.float32)
-        return out

@@ -18,3 +18,11 @@ def test_makefile_has_the_targets_the_readme_names():
         assert f"\n{target}" in makefile
     # torch is pinned to its CPU build in the lock (tests/test_lock.py), which make install installs
     assert "-r requirements.txt" in makefile
+
+
+def test_make_test_runs_the_linter_before_the_suite():
+    """CI runs `make test` (.ci/run), so the lint runs there too; it comes first because it takes seconds."""
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile[makefile.index("\ntest:"):].split("\n\n")[0]
+    assert "ruff check" in recipe and recipe.index("ruff check") < recipe.index("pytest")
+    assert "[tool.ruff" in (REPO / "pyproject.toml").read_text(encoding="utf-8")
