@@ -162,6 +162,8 @@ class Ingestor:
         return self._run(shown, rec_id, job_id, None)
 
     def delete(self, recording_id: int) -> None:
+        """Remove a recording, its chunks and its files.  The caller holds search.store.index_write_lock
+        (`kb delete` takes it; the web app's SearchService.write holds it around this)."""
         rec = recordings.get(self.conn, recording_id)
         with self.conn:
             queue.cancel_active(self.conn, recording_id, "deleted")

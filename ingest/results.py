@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ingest import queue
-from ingest.stages import MSG_DONE, guess_language, index_write_lock
+from ingest.stages import MSG_DONE, guess_language
 from kb import recordings
 from kb.settings import Config
+from search.store import index_write_lock
 
 
 class Rejected(Exception):

@@ -26,7 +26,6 @@ replaced or deleted) must stop at its next step without writing anything more;
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -36,7 +35,7 @@ import unicodedata
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
@@ -44,6 +43,7 @@ from ingest import queue
 from kb import recordings
 from kb.errors import InputError
 from kb.settings import Config
+from search.store import index_write_lock
 
 # Job messages: English source texts of the gettext catalogue (pages show them translated).
 MSG_READING = "Reading the file"
@@ -100,56 +100,6 @@ def one_line(e: BaseException) -> str:
                                                                               "RecognizerError"):
         text = f"{e.__class__.__name__}: {text}"
     return " ".join(text.split())
-
-
-@contextlib.contextmanager
-def index_write_lock(config: Config) -> Iterator[None]:
-    """One writer of the vector index at a time across processes (two workers, a worker and `kb ingest`).
-
-    Why: each process holds the index in memory; without the lock, two writers
-    would each save their own copy and the second would drop the first's vectors.
-    Hold it only to apply finished work (:func:`write_embedded`), never to compute it."""
-    with _index_lock(config, shared=False):
-        yield
-
-
-@contextlib.contextmanager
-def index_read_lock(config: Config) -> Iterator[None]:
-    """Shared with other readers, excluded by a writer: a server process loads a newer index
-    generation under it, so it never finds SQLite ahead of the saved index in the middle of another
-    process's write (and rebuilds it for nothing).  Short: reading the index file."""
-    with _index_lock(config, shared=True):
-        yield
-
-
-@contextlib.contextmanager
-def _index_lock(config: Config, shared: bool) -> Iterator[None]:
-    folder = config.index_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".write.lock", "a+b") as f:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no shared mode, readers take it alone too
-            import msvcrt
-
-            while True:
-                try:
-                    f.seek(0)
-                    msvcrt.locking(f.fileno(), msvcrt.LK_LOCK, 1)
-                    break
-                except OSError:
-                    continue
-            try:
-                yield
-            finally:
-                f.seek(0)
-                msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
-            return
-        fcntl.flock(f.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 def write_embedded(config: Config, stores, recording_id: int, chunks) -> list[int]:

@@ -320,10 +320,14 @@ def delete(ctx, recording_id):
     """
     from ingest.pipeline import Ingestor
     from kb import recordings
+    from search.store import index_write_lock
 
     conn = _open(ctx)
     rec = recordings.get(conn, recording_id)
-    Ingestor(ctx.obj, conn).delete(recording_id)
+    ingestor = Ingestor(ctx.obj, conn)
+    ingestor.store.embedder  # the model loads before the lock, which is held for the write alone
+    with index_write_lock(ctx.obj):  # a worker or the web app may be writing the index
+        ingestor.delete(recording_id)
     click.echo(f"deleted #{recording_id} {rec['title']}")
 
 
@@ -341,7 +345,7 @@ def reindex(ctx, reembed):
     from search.store import SearchStore
 
     conn = _open(ctx)
-    stats = SearchStore(ctx.obj, conn).reindex(reembed=reembed)
+    stats = SearchStore(ctx.obj, conn).reindex(reembed=reembed, lock=True)
     click.echo(f"index rebuilt: {stats['chunks']} chunks ({stats['index_kind']}), "
                f"{stats['reembedded']} embedded again")
 

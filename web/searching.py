@@ -145,9 +145,8 @@ class SearchService:
         ``write_locked`` the caller holds the index write lock, else the read lock is taken here."""
         from contextlib import nullcontext
 
-        from ingest.stages import index_read_lock
         from kb import db
-        from search.store import SearchStore
+        from search.store import SearchStore, index_read_lock
 
         old = self._snapshot
         if old is not None and old.generation is not None and db.get_generation(old.store.conn) == old.generation:
@@ -198,8 +197,8 @@ class SearchService:
         thread waits for it (a worker applying a batch), searches go on: they never
         take ``_swap`` while an index is loaded.  After a failure the store is reloaded
         from SQLite."""
-        from ingest.stages import index_write_lock
         from kb import db
+        from search.store import index_write_lock
 
         # This process's loading and writing first, then the cross-process lock (a worker may be writing
         # the index), then the store brought up to the generation in SQLite, so the save cannot drop
