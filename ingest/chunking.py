@@ -41,7 +41,7 @@ MAX_PASSAGE_CHARS = 600
 def passage_max_chars(config: Any) -> int:
     """The passage_max_chars setting of a Config (at least 20 characters)."""
     try:
-        return max(20, int(config.get("passage_max_chars")))
+        return max(20, config.get("passage_max_chars"))
     except (KeyError, TypeError, ValueError):
         return MAX_PASSAGE_CHARS
 

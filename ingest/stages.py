@@ -123,9 +123,9 @@ def recognizer_for(config: Config):
     backend = config.get("asr")
     model = config.get("openai_whisper_model") if backend == "openai-whisper" else config.get("whisper_model")
     return load_recognizer(backend, model, compute_type=config.get("whisper_compute_type"),
-                           threads=config.threads(), beam_size=config.get_int("whisper_beam_size"),
-                           compression_ratio_threshold=config.get_float("whisper_compression_ratio_threshold"),
-                           device=config.get("whisper_device") or "cpu", model_dir=config.get("model_dir"))
+                           threads=config.threads(), beam_size=config.get("whisper_beam_size"),
+                           compression_ratio_threshold=config.get("whisper_compression_ratio_threshold"),
+                           device=config.get("whisper_device"), model_dir=config.get("model_dir"))
 
 
 class FixedStore:
@@ -315,7 +315,7 @@ class JobRunner:
     def _ffmpeg(self) -> tuple[str, float]:
         from media import ffmpeg
 
-        return ffmpeg.ffmpeg_binary(self.config.get("ffmpeg")), self.config.get_float("ffmpeg_timeout")
+        return ffmpeg.ffmpeg_binary(self.config.get("ffmpeg")), self.config.get("ffmpeg_timeout")
 
     def _default_recognizer(self):
         return recognizer_for(self.config)
@@ -441,7 +441,7 @@ class JobRunner:
                                            progress=lambda f: self.report(fraction=f))
         warnings = list(getattr(transcript, "warnings", None) or [])
         duration = rec.get("duration") or transcript.duration
-        check = check_transcript(audio, transcript.text, self.config.get_float("transcript_min_chars_per_minute"))
+        check = check_transcript(audio, transcript.text, self.config.get("transcript_min_chars_per_minute"))
         self._save_transcript(job, rec, _segment_rows(transcript.segments),
                               f"asr:{getattr(recognizer, 'name', 'asr')}", duration=duration,
                               detected=transcript.language, warnings=warnings,
@@ -477,8 +477,8 @@ class JobRunner:
         if any(s["start"] is not None for s in segs):
             from ingest.chunking import chunk_transcript, passage_max_chars
 
-            cut = chunk_transcript(segs, min_seconds=self.config.get_float("chunk_min_seconds"),
-                                   max_seconds=self.config.get_float("chunk_max_seconds"),
+            cut = chunk_transcript(segs, min_seconds=self.config.get("chunk_min_seconds"),
+                                   max_seconds=self.config.get("chunk_max_seconds"),
                                    max_chars=passage_max_chars(self.config))
             chunks = [ChunkIn(c.text, c.start, c.end, None) for c in cut]
         else:

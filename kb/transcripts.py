@@ -240,8 +240,8 @@ def chunks_for(config, segments: Sequence[dict]) -> list:
     from search.store import ChunkIn
 
     if is_timed(segments):
-        cut = chunk_transcript(segments, min_seconds=config.get_float("chunk_min_seconds"),
-                               max_seconds=config.get_float("chunk_max_seconds"), max_chars=passage_max_chars(config))
+        cut = chunk_transcript(segments, min_seconds=config.get("chunk_min_seconds"),
+                               max_seconds=config.get("chunk_max_seconds"), max_chars=passage_max_chars(config))
         return [ChunkIn(c.text, c.start, c.end, None) for c in cut if c.text.strip()]
     cut = chunk_document([(s.get("page"), s["text"]) for s in segments], max_chars=min(400, passage_max_chars(config)))
     return [ChunkIn(c.text, None, None, c.page) for c in cut if c.text.strip()]

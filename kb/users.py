@@ -102,11 +102,11 @@ class Limits:
 
     @classmethod
     def from_config(cls, config) -> "Limits":
-        return cls(idle_seconds=config.get_float("session_idle_minutes") * 60,
-                   max_seconds=config.get_float("session_max_hours") * 3600,
-                   max_failures=config.get_int("login_max_failures"),
-                   max_failures_per_address=config.get_int("login_max_failures_per_address"),
-                   window_seconds=config.get_float("login_window_minutes") * 60)
+        return cls(idle_seconds=config.get("session_idle_minutes") * 60,
+                   max_seconds=config.get("session_max_hours") * 3600,
+                   max_failures=config.get("login_max_failures"),
+                   max_failures_per_address=config.get("login_max_failures_per_address"),
+                   window_seconds=config.get("login_window_minutes") * 60)
 
 
 @dataclass(frozen=True)

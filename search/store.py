@@ -252,13 +252,12 @@ class SearchStore:
         count = self.conn.execute(
             "SELECT COUNT(*) FROM chunks WHERE embed_fingerprint = ?", (emb.fingerprint,)
         ).fetchone()[0]
-        search_threads = self.config.get("search_threads")
         return VectorIndex.open(
             self.config.index_dir, dim=emb.dim, fingerprint=emb.fingerprint,
             generation=db.get_generation(self.conn), count=count,
             load_vectors=lambda: self._iter_vectors(emb.fingerprint, emb.dim),
-            ann_threshold=self.config.get_int("ann_threshold"),
-            threads=int(search_threads) if search_threads else None,
+            ann_threshold=self.config.get("ann_threshold"),
+            threads=self.config.get("search_threads"),
         )
 
     def _iter_vectors(self, fingerprint: str, dim: int, batch: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]:

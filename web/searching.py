@@ -154,7 +154,7 @@ class SearchService:
         conn = db.connect(self.config.db_path)
         try:
             store = SearchStore(self.config, conn, embedder=old.store.embedder if old is not None else None,
-                                embed_threads=int(self.config.get("search_threads") or 1))
+                                embed_threads=self.config.get("search_threads") or 1)
             with nullcontext() if write_locked else index_read_lock(self.config):
                 generation = db.get_generation(conn)
                 store.index  # noqa: B018 - load now, not in the middle of a search

@@ -74,7 +74,7 @@ def form_context(conn, viewer: Viewer) -> dict:
     techniques = recordings.visible_techniques(conn, viewer)  # never a hidden recording's technique
     chooses_meister = viewer.at_least("coordinator")
     meisters = [r[0] for r in conn.execute("SELECT name FROM meisters ORDER BY name")] if chooses_meister else []
-    limit = kb_config().get_int("max_upload_bytes")
+    limit = kb_config().get("max_upload_bytes")
     return {"techniques": techniques, "meisters": meisters, "visibilities": VISIBILITIES,
             "visibility_labels": {k: str(v) for k, v in studio_ops.VISIBILITY_LABELS.items()},
             "languages": studio_ops.LANGUAGES, "max_upload_bytes": limit, "max_upload": uploads.human_size(limit),
