@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from kb import recordings
+from kb.db import NOW_SQL
 from kb.errors import InputError
 from kb.home import sha256_file
 from kb.recordings import RecordingMeta
@@ -47,7 +48,6 @@ from kb.settings import Config
 STAGES = ("queued", "extracting", "transcribing", "embedding", "indexing", "done", "failed")
 WORK_STAGES = ("extracting", "transcribing", "embedding", "indexing")
 FINISHED = ("done", "failed")
-NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 # Job messages: English source texts of the gettext catalogue (pages show them translated).
 MSG_WAITING = "Waiting for a worker"

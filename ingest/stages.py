@@ -400,7 +400,7 @@ class JobRunner:
         ffmpeg.extract_audio_file(source, self.work(rec["id"]) / "audio.wav", timeout=timeout, binary=binary)
         playback = self._browser_copy(rec, source, info)
         with self.conn:
-            self.conn.execute("UPDATE recordings SET playback = ? WHERE id = ?", (playback, rec["id"]))
+            recordings.update(self.conn, rec["id"], playback=playback)
             self._checkpoint("extracting")
 
     def _browser_copy(self, rec: dict, source: Path, info) -> str:
@@ -454,6 +454,8 @@ class JobRunner:
         """Timed lines -> segments table, in one transaction with the checkpoint (replaces, never appends)."""
         language = job.payload.get("language") or guess_language(" ".join(r["text"] for r in rows)) or detected
         fields = {"transcript_source": source}
+        if playback is not None:
+            fields["playback"] = playback
         if language:
             fields["language"] = language
         if duration is not None:
@@ -461,8 +463,6 @@ class JobRunner:
         with self.conn:
             recordings.replace_segments(self.conn, rec["id"], rows)
             recordings.update(self.conn, rec["id"], **fields)
-            if playback is not None:
-                self.conn.execute("UPDATE recordings SET playback = ? WHERE id = ?", (playback, rec["id"]))
             self._warn(warnings or [])
             # What media.speechcheck found (or nothing, for subtitles and text): kb.speech_checks reads it.
             self._update_job("payload = json_set(payload, '$.transcript_check', json(?))",

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from kb import recordings
+from kb.db import NOW_SQL
 from kb.errors import InputError, KBError
 
 MAX_LINES = 20_000
@@ -278,7 +279,7 @@ def save(store, recording_id: int, lines: Any, base_version: Any, *, user_id: in
                   (recording_id, base, json.dumps(recordings.segments(c, recording_id), ensure_ascii=False),
                    user_id, author, note))
         recordings.replace_segments(c, recording_id, new)
-        c.execute("UPDATE recordings SET updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+        c.execute(f"UPDATE recordings SET updated_at = {NOW_SQL} WHERE id = ?",
                   (recording_id,))
 
     report = store.sync_chunks(recording_id, chunks_for(store.config, new), in_transaction=write)
