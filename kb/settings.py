@@ -11,7 +11,7 @@ loaded, naming the setting, instead of failing in the middle of a search).  ``Co
 keeps the text as given: that is what ``kb settings`` shows and a backup records.
 
 The few ``KB_*`` environment variables that are *not* settings are listed in
-:data:`NOT_SETTINGS`, each with the reason (tests/test_settings_docs.py checks that every one the
+:data:`NOT_SETTINGS`, each with the reason (tests/test_readme.py checks that every one the
 code reads is either here or there, and that the READMEs document every setting).
 """
 from __future__ import annotations
