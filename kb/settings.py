@@ -83,7 +83,9 @@ class Setting:
             allowed = "on, off (1 / 0) or auto" if self.optional else "on or off (1 / 0)"
             raise SettingError(f"setting {self.name} ({self.env}) must be {allowed}, not {raw!r}")
         if self.type == "path":
-            return Path(text).expanduser() if text else None
+            if not text:
+                raise SettingError(f"setting {self.name} ({self.env}) must be a path, not {raw!r}")
+            return Path(text).expanduser()
         if self.type == "choice":
             if text.lower() not in self.choices:
                 raise SettingError(f"setting {self.name} ({self.env}) must be one of "

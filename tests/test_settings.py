@@ -39,14 +39,15 @@ def test_values_come_back_typed(tmp_path):
     ("chunk_max_seconds", "1 minute", "must be a number"),
     ("serve_worker", "maybe", "must be on or off (1 / 0)"),
     ("language", "fr", "must be one of ja, en, auto"),
+    ("home", " ", "must be a path"),
 ])
 def test_a_bad_value_is_refused_at_load_naming_the_setting(tmp_path, name, raw, says):
     with pytest.raises(SettingError) as e:
-        load_config(tmp_path, **{name: raw})
+        load_config(**({"home": tmp_path} | {name: raw}))
     env = "KB_" + name.upper()
     assert f"setting {name} ({env}) {says}, not {raw!r}" == str(e.value)
     with pytest.raises(SettingError):
-        Config({"home": str(tmp_path), name: raw})  # a Config made by hand is checked too
+        Config({"home": str(tmp_path)} | {name: raw})  # a Config made by hand is checked too
 
 
 def test_the_kb_command_says_which_setting_is_wrong_in_one_line(tmp_path):
