@@ -5,9 +5,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-export HF_HUB_OFFLINE := 1
-export TRANSFORMERS_OFFLINE := 1
-export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install sysdeps run demo test bench eval lock guides clean help
 
@@ -81,7 +78,9 @@ run: $(STAMP) $(ENGINE) $(WHISPER) sysdeps
 	$(BIN)/kb demo
 	$(BIN)/kb serve
 
+# The linter first (seconds; configuration in pyproject.toml), then the whole suite.
 test: $(STAMP) $(ENGINE) $(WHISPER) sysdeps
+	$(BIN)/ruff check
 	$(BIN)/python -m pytest -q -ra
 
 eval: $(STAMP) $(ENGINE) $(WHISPER)

@@ -103,8 +103,8 @@ def _child(kind: str, path: str, threads: int) -> dict:
 
         audio = load_audio(Path(path))
         cfg = load_config()
-        rec = load_recognizer("faster-whisper", "", threads=threads, beam_size=cfg.get_int("whisper_beam_size"),
-                              compression_ratio_threshold=cfg.get_float("whisper_compression_ratio_threshold"))
+        rec = load_recognizer("faster-whisper", "", threads=threads, beam_size=cfg.get("whisper_beam_size"),
+                              compression_ratio_threshold=cfg.get("whisper_compression_ratio_threshold"))
         t1 = time.perf_counter()
         tr = rec.transcribe(audio, language="en")
         elapsed = time.perf_counter() - t1

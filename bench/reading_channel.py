@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.spoken_set import shared_data_dir
+from bench.spoken_set import shared_data_dir  # noqa: E402 - run as a script: the root goes on sys.path first
 
 RESULT = ROOT / "bench" / "results" / "reading-channel.json"
 TRANSCRIPTS = ROOT / "bench" / "results" / "spoken-techniques-dev.json"

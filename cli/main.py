@@ -6,17 +6,12 @@ instant.  Domain errors become one clear line on stderr and a non-zero exit.
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
 
 from kb.errors import KBError
 from kb.settings import SETTINGS, load_config
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 class KBGroup(click.Group):
@@ -339,7 +334,7 @@ def reindex(ctx, reembed):
     from search.store import SearchStore
 
     conn = _open(ctx)
-    stats = SearchStore(ctx.obj, conn).reindex(reembed=reembed)
+    stats = SearchStore(ctx.obj, conn).reindex(reembed=reembed, lock=True)
     click.echo(f"index rebuilt: {stats['chunks']} chunks ({stats['index_kind']}), "
                f"{stats['reembedded']} embedded again")
 
@@ -585,7 +580,7 @@ def users_import_cmd(ctx, file, check):
     from kb.access import SYSTEM
 
     conn = _open(ctx.parent)
-    max_rows = ctx.parent.obj.get_int("user_import_max_rows")
+    max_rows = ctx.parent.obj.get("user_import_max_rows")
     with open(file, "rb") as f:
         raw = f.read(users_import.MAX_BYTES + 1)
     parsed = users_import.parse(conn, raw, SYSTEM, max_rows=max_rows)
@@ -702,7 +697,7 @@ def orgs_list(ctx):
 def settings(ctx):
     """List every setting, its environment variable, current value and meaning."""
     for s in SETTINGS:
-        click.echo(f"{s.env:26s} = {ctx.obj.get(s.name)!r}\n    {s.help}")
+        click.echo(f"{s.env:26s} = {ctx.obj.values[s.name]!r}\n    {s.help}")
 
 
 @cli.command()
@@ -735,9 +730,10 @@ def demo(ctx, searches):
               help="Address to listen on (0.0.0.0: every network interface, for phones on the workshop network).")
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=6, show_default=True, type=int, help="Worker threads of the web server.")
-@click.option("--public-url", envvar="KB_PUBLIC_URL", default=None, metavar="URL",
-              help="Address QR codes point at, e.g. http://192.168.1.10:5000 (default: with --host 0.0.0.0 "
-                   "this PC's address on the workshop network, else the address each page was opened with).")
+@click.option("--public-url", default=None, metavar="URL",
+              help="Address QR codes point at, e.g. http://192.168.1.10:5000 (default: the setting KB_PUBLIC_URL; "
+                   "else with --host 0.0.0.0 this PC's address on the workshop network, else the address each "
+                   "page was opened with).")
 @click.option("--warm/--no-warm", default=True, help="Load the search model at start, not on the first search.")
 @click.pass_context
 def serve(ctx, host, port, threads, public_url, warm):

@@ -41,7 +41,7 @@ MAX_PASSAGE_CHARS = 600
 def passage_max_chars(config: Any) -> int:
     """The passage_max_chars setting of a Config (at least 20 characters)."""
     try:
-        return max(20, int(config.get("passage_max_chars")))
+        return max(20, config.get("passage_max_chars"))
     except (KeyError, TypeError, ValueError):
         return MAX_PASSAGE_CHARS
 
@@ -335,8 +335,8 @@ def chunks_for(config: Any, segments: Sequence[Any]) -> list:
         return seg.get(name) if isinstance(seg, dict) else getattr(seg, name, None)
 
     if any(get(s, "start") is not None for s in segments):
-        cut = chunk_transcript(segments, min_seconds=config.get_float("chunk_min_seconds"),
-                               max_seconds=config.get_float("chunk_max_seconds"), max_chars=passage_max_chars(config))
+        cut = chunk_transcript(segments, min_seconds=config.get("chunk_min_seconds"),
+                               max_seconds=config.get("chunk_max_seconds"), max_chars=passage_max_chars(config))
         chunks = [ChunkIn(c.text, c.start, c.end, None) for c in cut]
     else:
         cut = chunk_document([(get(s, "page"), get(s, "text") or "") for s in segments],

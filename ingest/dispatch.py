@@ -45,7 +45,7 @@ MSG_WAITING_REMOTE = queue.MSG_WAITING  # the studio shows the same words as for
 
 def redis_url(config: Config) -> str | None:
     """The ``queue`` setting: a redis:// (or rediss://, unix://) address, or None for the in-process worker."""
-    url = (config.get("queue") or "").strip()
+    url = config.get("queue").strip()
     if not url or url.lower() in ("local", "none", "sqlite"):
         return None
     if not url.startswith(("redis://", "rediss://", "unix://")):
@@ -170,12 +170,12 @@ class Dispatcher:
         if claimed is None:
             return None
         job, attempt = claimed
-        lease = self.config.get_float("job_lease_seconds")
+        lease = self.config.get("job_lease_seconds")
         try:
             message = self.rq.enqueue_call(
                 "ingest.remote_worker.run_job", kwargs={"job_id": job["id"], "attempt": attempt},
                 job_id=f"kb-job-{job['id']}-{attempt.split(':')[1][:12]}",
-                timeout=int(self.config.get_float("ffmpeg_timeout")) * 4, result_ttl=3600, failure_ttl=24 * 3600,
+                timeout=int(self.config.get("ffmpeg_timeout")) * 4, result_ttl=3600, failure_ttl=24 * 3600,
                 ttl=None)
         except Exception:
             # Redis unreachable: hand the job back at once, and this try does not count (an hour without

@@ -72,9 +72,9 @@ class DocumentLimits:
 
     @classmethod
     def from_config(cls, config) -> "DocumentLimits":
-        return cls(text_chars=config.get_int("max_document_text_chars"),
-                   page_chars=config.get_int("max_page_text_chars"),
-                   expanded_bytes=config.get_int("max_document_expanded_bytes"))
+        return cls(text_chars=config.get("max_document_text_chars"),
+                   page_chars=config.get("max_page_text_chars"),
+                   expanded_bytes=config.get("max_document_expanded_bytes"))
 
 
 # A part inside a .docx that expands more than this many times (and to more than BOMB_MIN_BYTES) is a

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from kb import recordings
+from kb.db import NOW_SQL
 from kb.errors import InputError
 from kb.home import sha256_file
 from kb.recordings import RecordingMeta
@@ -47,7 +48,6 @@ from kb.settings import Config
 STAGES = ("queued", "extracting", "transcribing", "embedding", "indexing", "done", "failed")
 WORK_STAGES = ("extracting", "transcribing", "embedding", "indexing")
 FINISHED = ("done", "failed")
-NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 # Job messages: English source texts of the gettext catalogue (pages show them translated).
 MSG_WAITING = "Waiting for a worker"
@@ -115,7 +115,7 @@ def check_file(config: Config, path: str | os.PathLike, shown: str) -> CheckedFi
         size = path.stat().st_size
         if size == 0:
             raise _refused(shown, "empty file (0 bytes)", code="empty_file")
-        limit = config.get_int("max_upload_bytes")
+        limit = config.get("max_upload_bytes")
         if size > limit:
             raise _refused(shown, f"file is larger than the limit of {limit} bytes", code="file_too_large",
                            limit=limit)
@@ -142,7 +142,7 @@ def _probe(config: Config, path: Path, shown: str) -> None:
     from media import ffmpeg
 
     try:
-        info = ffmpeg.probe(path, timeout=min(60.0, config.get_float("ffmpeg_timeout")),
+        info = ffmpeg.probe(path, timeout=min(60.0, config.get("ffmpeg_timeout")),
                             binary=ffmpeg.ffmpeg_binary(config.get("ffmpeg")))
     except ffmpeg.MediaError as e:
         raise _refused(shown, e.reason, code=e.code or "damaged_media") from None
@@ -483,8 +483,8 @@ def reclaim_stale(config: Config, conn: sqlite3.Connection, now: float | None = 
 
     Returns the ids of the jobs released or failed."""
     now = time.time() if now is None else now
-    lease = config.get_float("job_lease_seconds")
-    max_attempts = config.get_int("job_max_attempts")
+    lease = config.get("job_lease_seconds")
+    max_attempts = config.get("job_max_attempts")
     host = socket.gethostname()
     handled = []
     rows = conn.execute("SELECT * FROM jobs WHERE claimed_by IS NOT NULL AND stage NOT IN ('done', 'failed')"

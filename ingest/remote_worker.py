@@ -225,7 +225,7 @@ def process(ctx: Context, client: Client, spec: dict, folder: Path, beat: Beat) 
     config = ctx.config
     original = client.download(folder / f"original.{spec['format']}", int(spec["size_bytes"]), spec["sha256"])
     beat.set("extracting", 0.3)
-    binary, timeout = ffmpeg.ffmpeg_binary(config.get("ffmpeg")), config.get_float("ffmpeg_timeout")
+    binary, timeout = ffmpeg.ffmpeg_binary(config.get("ffmpeg")), config.get("ffmpeg_timeout")
     info = ffmpeg.probe(original, timeout=timeout, binary=binary)
     wav = ffmpeg.extract_audio_file(original, folder / "audio.wav", timeout=timeout, binary=binary)
     audio = read_wav(wav)

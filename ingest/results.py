@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ingest import queue
-from ingest.stages import MSG_DONE, guess_language, index_write_lock
+from ingest.stages import MSG_DONE, guess_language
 from kb import recordings
 from kb.settings import Config
+from search.store import index_write_lock
 
 
 class Rejected(Exception):
@@ -159,7 +160,7 @@ def apply_result(config: Config, stores, job_id: int, result: RemoteResult) -> i
             raise Rejected("changed", f"recording {rec_id} was renamed while it was processed")
         payload = queue._payload(job)
         text = " ".join(s["text"] for s in result.segments)
-        fields = {"transcript_source": f"asr:{result.asr}", "status": "done", "error": None}
+        fields = {"transcript_source": f"asr:{result.asr}", "status": "done", "error": None, "playback": "original"}
         language = payload.get("language") or guess_language(text) or result.language
         if language:
             fields["language"] = language
@@ -167,7 +168,6 @@ def apply_result(config: Config, stores, job_id: int, result: RemoteResult) -> i
             fields["duration"] = result.duration
         recordings.replace_segments(c, rec_id, result.segments)
         recordings.update(c, rec_id, **fields)
-        c.execute("UPDATE recordings SET playback = 'original' WHERE id = ?", (rec_id,))
         warnings = list(dict.fromkeys([*(payload.get("warnings") or []), *result.warnings]))
         c.execute(
             "UPDATE jobs SET stage = 'done', progress = 1, completed_stage = 'indexing', error = NULL, message = ?,"

@@ -26,7 +26,6 @@ replaced or deleted) must stop at its next step without writing anything more;
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -36,7 +35,7 @@ import unicodedata
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
@@ -44,6 +43,7 @@ from ingest import queue
 from kb import recordings
 from kb.errors import InputError
 from kb.settings import Config
+from search.store import index_write_lock
 
 # Job messages: English source texts of the gettext catalogue (pages show them translated).
 MSG_READING = "Reading the file"
@@ -102,56 +102,6 @@ def one_line(e: BaseException) -> str:
     return " ".join(text.split())
 
 
-@contextlib.contextmanager
-def index_write_lock(config: Config) -> Iterator[None]:
-    """One writer of the vector index at a time across processes (two workers, a worker and `kb ingest`).
-
-    Why: each process holds the index in memory; without the lock, two writers
-    would each save their own copy and the second would drop the first's vectors.
-    Hold it only to apply finished work (:func:`write_embedded`), never to compute it."""
-    with _index_lock(config, shared=False):
-        yield
-
-
-@contextlib.contextmanager
-def index_read_lock(config: Config) -> Iterator[None]:
-    """Shared with other readers, excluded by a writer: a server process loads a newer index
-    generation under it, so it never finds SQLite ahead of the saved index in the middle of another
-    process's write (and rebuilds it for nothing).  Short: reading the index file."""
-    with _index_lock(config, shared=True):
-        yield
-
-
-@contextlib.contextmanager
-def _index_lock(config: Config, shared: bool) -> Iterator[None]:
-    folder = config.index_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".write.lock", "a+b") as f:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no shared mode, readers take it alone too
-            import msvcrt
-
-            while True:
-                try:
-                    f.seek(0)
-                    msvcrt.locking(f.fileno(), msvcrt.LK_LOCK, 1)
-                    break
-                except OSError:
-                    continue
-            try:
-                yield
-            finally:
-                f.seek(0)
-                msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
-            return
-        fcntl.flock(f.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
 def write_embedded(config: Config, stores, recording_id: int, chunks) -> list[int]:
     """Apply a finished batch -- chunks whose vectors are already computed (SearchStore.embed_chunks),
     or none to clear a recording -- under the index write lock.
@@ -173,9 +123,9 @@ def recognizer_for(config: Config):
     backend = config.get("asr")
     model = config.get("openai_whisper_model") if backend == "openai-whisper" else config.get("whisper_model")
     return load_recognizer(backend, model, compute_type=config.get("whisper_compute_type"),
-                           threads=config.threads(), beam_size=config.get_int("whisper_beam_size"),
-                           compression_ratio_threshold=config.get_float("whisper_compression_ratio_threshold"),
-                           device=config.get("whisper_device") or "cpu", model_dir=config.get("model_dir"))
+                           threads=config.threads(), beam_size=config.get("whisper_beam_size"),
+                           compression_ratio_threshold=config.get("whisper_compression_ratio_threshold"),
+                           device=config.get("whisper_device"), model_dir=config.get("model_dir"))
 
 
 class FixedStore:
@@ -365,7 +315,7 @@ class JobRunner:
     def _ffmpeg(self) -> tuple[str, float]:
         from media import ffmpeg
 
-        return ffmpeg.ffmpeg_binary(self.config.get("ffmpeg")), self.config.get_float("ffmpeg_timeout")
+        return ffmpeg.ffmpeg_binary(self.config.get("ffmpeg")), self.config.get("ffmpeg_timeout")
 
     def _default_recognizer(self):
         return recognizer_for(self.config)
@@ -450,7 +400,7 @@ class JobRunner:
         ffmpeg.extract_audio_file(source, self.work(rec["id"]) / "audio.wav", timeout=timeout, binary=binary)
         playback = self._browser_copy(rec, source, info)
         with self.conn:
-            self.conn.execute("UPDATE recordings SET playback = ? WHERE id = ?", (playback, rec["id"]))
+            recordings.update(self.conn, rec["id"], playback=playback)
             self._checkpoint("extracting")
 
     def _browser_copy(self, rec: dict, source: Path, info) -> str:
@@ -491,7 +441,7 @@ class JobRunner:
                                            progress=lambda f: self.report(fraction=f))
         warnings = list(getattr(transcript, "warnings", None) or [])
         duration = rec.get("duration") or transcript.duration
-        check = check_transcript(audio, transcript.text, self.config.get_float("transcript_min_chars_per_minute"))
+        check = check_transcript(audio, transcript.text, self.config.get("transcript_min_chars_per_minute"))
         self._save_transcript(job, rec, _segment_rows(transcript.segments),
                               f"asr:{getattr(recognizer, 'name', 'asr')}", duration=duration,
                               detected=transcript.language, warnings=warnings,
@@ -504,6 +454,8 @@ class JobRunner:
         """Timed lines -> segments table, in one transaction with the checkpoint (replaces, never appends)."""
         language = job.payload.get("language") or guess_language(" ".join(r["text"] for r in rows)) or detected
         fields = {"transcript_source": source}
+        if playback is not None:
+            fields["playback"] = playback
         if language:
             fields["language"] = language
         if duration is not None:
@@ -511,8 +463,6 @@ class JobRunner:
         with self.conn:
             recordings.replace_segments(self.conn, rec["id"], rows)
             recordings.update(self.conn, rec["id"], **fields)
-            if playback is not None:
-                self.conn.execute("UPDATE recordings SET playback = ? WHERE id = ?", (playback, rec["id"]))
             self._warn(warnings or [])
             # What media.speechcheck found (or nothing, for subtitles and text): kb.speech_checks reads it.
             self._update_job("payload = json_set(payload, '$.transcript_check', json(?))",

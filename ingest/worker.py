@@ -116,7 +116,7 @@ class Heartbeat:
 
 
 def heartbeat_interval(config: Config) -> float:
-    return min(10.0, config.get_float("job_lease_seconds") / 4)
+    return min(10.0, config.get("job_lease_seconds") / 4)
 
 
 def execute(config: Config, conn: sqlite3.Connection, stores, job_id: int, claim: queue.Claim, *,
@@ -218,8 +218,8 @@ def _is_disk_full(e: BaseException) -> bool:
 
 def _after_error(config, conn, stores, job_id, claim_id, rec_id, reason, *, retry: bool) -> JobOutcome:
     attempts = conn.execute("SELECT attempts FROM jobs WHERE id = ?", (job_id,)).fetchone()
-    if retry and attempts is not None and attempts[0] < config.get_int("job_max_attempts"):
-        delay = config.get_float("job_retry_seconds")
+    if retry and attempts is not None and attempts[0] < config.get("job_max_attempts"):
+        delay = config.get("job_retry_seconds")
         message = queue.MSG_DISK_FULL_RETRY if reason.startswith(queue.MSG_DISK_FULL) else queue.MSG_RETRYING
         with conn:
             n = conn.execute(

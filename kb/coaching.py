@@ -14,6 +14,7 @@ import sqlite3
 from typing import Iterable
 
 from kb import access, programme, users
+from kb.db import NOW_SQL
 from kb.errors import InputError, NotFound
 
 MAX_NOTES = 4000
@@ -85,9 +86,9 @@ def log_session(conn: sqlite3.Connection, actor: users.Account, *, held_on: str,
     confirming = actor.viewer.at_least("coordinator")
     with conn:
         cur = conn.execute(
-            """INSERT INTO coaching_sessions(held_on, meister_id, organisation_id, technique, hours, notes,
+            f"""INSERT INTO coaching_sessions(held_on, meister_id, organisation_id, technique, hours, notes,
                                              logged_by, logged_by_name, confirmed_by, confirmed_by_name, confirmed_at)
-               VALUES (?,?,?,?,?,?,?,?,?,?, CASE WHEN ? THEN strftime('%Y-%m-%dT%H:%M:%SZ', 'now') END)""",
+               VALUES (?,?,?,?,?,?,?,?,?,?, CASE WHEN ? THEN {NOW_SQL} END)""",
             (data["held_on"], data["meister_id"], data["organisation_id"], data["technique"], data["hours"],
              data["notes"], actor.id, actor.display_name, actor.id if confirming else None,
              actor.display_name if confirming else None, int(confirming)))
@@ -151,10 +152,10 @@ def update_session(conn: sqlite3.Connection, session_id: int, actor: users.Accou
     confirming = actor.viewer.at_least("coordinator")
     with conn:
         conn.execute(
-            """UPDATE coaching_sessions SET held_on = ?, meister_id = ?, organisation_id = ?, technique = ?,
+            f"""UPDATE coaching_sessions SET held_on = ?, meister_id = ?, organisation_id = ?, technique = ?,
                    hours = ?, notes = ?, confirmed_by = ?, confirmed_by_name = ?,
-                   confirmed_at = CASE WHEN ? THEN strftime('%Y-%m-%dT%H:%M:%SZ', 'now') END,
-                   updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?""",
+                   confirmed_at = CASE WHEN ? THEN {NOW_SQL} END,
+                   updated_at = {NOW_SQL} WHERE id = ?""",
             (data["held_on"], data["meister_id"], data["organisation_id"], data["technique"], data["hours"],
              data["notes"], actor.id if confirming else None, actor.display_name if confirming else None,
              int(confirming), session_id))
@@ -167,8 +168,8 @@ def confirm(conn: sqlite3.Connection, session_id: int, actor: users.Account) -> 
     if not actor.viewer.at_least("coordinator"):
         raise NotAllowed("only a coordinator confirms a coaching session", code="coaching_not_allowed")
     with conn:
-        conn.execute("""UPDATE coaching_sessions SET confirmed_by = ?, confirmed_by_name = ?,
-                            confirmed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?""",
+        conn.execute(f"""UPDATE coaching_sessions SET confirmed_by = ?, confirmed_by_name = ?,
+                            confirmed_at = {NOW_SQL} WHERE id = ?""",
                      (actor.id, actor.display_name, session_id))
 
 

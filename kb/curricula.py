@@ -24,6 +24,7 @@ import sqlite3
 from typing import Iterable, Sequence
 
 from kb import recordings
+from kb.db import NOW_SQL
 from kb.errors import InputError, NotFound
 
 LEVELS = ("", "basic", "intermediate", "advanced")
@@ -99,7 +100,7 @@ def update(conn: sqlite3.Connection, curriculum_id: int, *, title: str, goal: st
               _text(description, "description", MAX_TEXT), curriculum_id)
     with conn:
         conn.execute("UPDATE curricula SET title = ?, goal = ?, level = ?, description = ?, "
-                     "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?", values)
+                     f"updated_at = {NOW_SQL} WHERE id = ?", values)
 
 
 def get(conn: sqlite3.Connection, curriculum_id: int) -> dict:
@@ -123,7 +124,7 @@ def set_archived(conn: sqlite3.Connection, curriculum_id: int, archived: bool = 
     """Archived curricula leave the lists and "my learning"; their progress is kept (unarchive brings it back)."""
     get(conn, curriculum_id)
     with conn:
-        conn.execute("UPDATE curricula SET archived = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') "
+        conn.execute(f"UPDATE curricula SET archived = ?, updated_at = {NOW_SQL} "
                      "WHERE id = ?", (int(bool(archived)), curriculum_id))
 
 
@@ -320,7 +321,7 @@ def remove_item(conn: sqlite3.Connection, item_id: int) -> None:
 
 
 def _touch(conn: sqlite3.Connection, curriculum_id: int) -> None:
-    conn.execute("UPDATE curricula SET updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+    conn.execute(f"UPDATE curricula SET updated_at = {NOW_SQL} WHERE id = ?",
                  (curriculum_id,))
 
 

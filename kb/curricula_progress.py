@@ -26,6 +26,7 @@ from typing import Iterable, Mapping
 
 from kb import csvsafe, curricula, recordings, users
 from kb.access import Viewer, can_view
+from kb.db import NOW_SQL
 from kb.errors import InputError, NotFound
 
 WATCHED_FRACTION = 0.8
@@ -97,11 +98,11 @@ def sign_off(conn: sqlite3.Connection, item_id: int, user_id: int, signer: users
                          what="comment", n=MAX_COMMENT)
     _assigned_item(conn, item_id, user_id)
     with conn:
-        conn.execute("""INSERT INTO curriculum_signoffs(item_id, user_id, signed_by, signed_by_name, comment)
+        conn.execute(f"""INSERT INTO curriculum_signoffs(item_id, user_id, signed_by, signed_by_name, comment)
                         VALUES (?,?,?,?,?)
                         ON CONFLICT(item_id, user_id) DO UPDATE SET signed_by = excluded.signed_by,
                             signed_by_name = excluded.signed_by_name, comment = excluded.comment,
-                            signed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')""",
+                            signed_at = {NOW_SQL}""",
                      (item_id, user_id, signer.id, signer.display_name, comment))
 
 

@@ -12,6 +12,12 @@ from pathlib import Path
 
 MIGRATIONS_PACKAGE = "kb.migrations"
 
+# "Now" as every timestamp column holds it: UTC, ISO 8601 to the second ("2026-03-01T09:30:00Z"), text
+# that sorts in time order.  The migrations' column defaults write the same (SQL cannot import this).
+NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+# A minute before now: a "last used" stamp is written at most once a minute.
+MINUTE_AGO_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 minute')"
+
 
 def connect(path: str | Path, *, readonly: bool = False, query_only: bool = False) -> sqlite3.Connection:
     """Open the database with the pragmas every caller needs.  ``readonly``: opened read-only (mode=ro);

@@ -18,6 +18,7 @@ import sqlite3
 import unicodedata
 from typing import Sequence
 
+from kb.db import NOW_SQL
 from kb.errors import InputError, NotFound
 
 MAX_TERM_CHARS = 100
@@ -77,7 +78,7 @@ def add(conn: sqlite3.Connection, term: str, reading: str | None = None, synonym
             "INSERT INTO glossary(organisation_id, term, reading, synonyms, updated_by) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(organisation_id, term) DO UPDATE SET reading = excluded.reading, "
             "synonyms = excluded.synonyms, updated_by = excluded.updated_by, "
-            "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+            f"updated_at = {NOW_SQL}",
             (org, term, reading, json.dumps(syn, ensure_ascii=False), user_id))
         return int(conn.execute("SELECT id FROM glossary WHERE organisation_id = ? AND term = ?",
                                 (org, term)).fetchone()[0])
@@ -98,7 +99,7 @@ def update(conn: sqlite3.Connection, term_id: int, term: str, reading: str | Non
         if clash is not None:
             raise GlossaryInputError("term_exists", f"the glossary already has the term {term}", term=term)
         conn.execute("UPDATE glossary SET term = ?, reading = ?, synonyms = ?, updated_by = ?, "
-                     "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                     f"updated_at = {NOW_SQL} WHERE id = ?",
                      (term, reading, json.dumps(syn, ensure_ascii=False), user_id, term_id))
 
 

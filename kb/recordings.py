@@ -10,6 +10,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from kb.db import NOW_SQL
 from kb.errors import NotFound
 
 KINDS = ("video", "audio", "document")
@@ -40,10 +41,6 @@ class RecordingMeta:
                 seen.add(t)
                 out.append(t)
         return out
-
-
-def now_sql() -> str:
-    return "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 
 def meister_id(conn: sqlite3.Connection, name: str | None) -> int | None:
@@ -97,14 +94,14 @@ def update(conn: sqlite3.Connection, recording_id: int, **fields) -> None:
         fields.setdefault("title_from_filename", 0)
     allowed = {"title", "title_from_filename", "stored_path", "technique", "tags", "language", "duration", "pages",
                "transcript_source", "status", "error", "visibility", "organisation_id", "owner_user_id",
-               "meister_id"}
+               "meister_id", "playback"}
     bad = set(fields) - allowed
     if bad:
         raise ValueError(f"cannot update {sorted(bad)}")
     if "tags" in fields and not isinstance(fields["tags"], str):
         fields["tags"] = json.dumps(list(fields["tags"]), ensure_ascii=False)
     sets = ", ".join(f"{k} = ?" for k in fields)
-    conn.execute(f"UPDATE recordings SET {sets}, updated_at = {now_sql()} WHERE id = ?",
+    conn.execute(f"UPDATE recordings SET {sets}, updated_at = {NOW_SQL} WHERE id = ?",
                  (*fields.values(), recording_id))
 
 

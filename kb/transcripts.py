@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from kb import recordings
+from kb.db import NOW_SQL
 from kb.errors import InputError, KBError
 
 MAX_LINES = 20_000
@@ -277,7 +278,7 @@ def prepare_save(conn: sqlite3.Connection, recording_id: int, lines: Any, base_v
                   (recording_id, base, json.dumps(recordings.segments(c, recording_id), ensure_ascii=False),
                    user_id, author, note))
         recordings.replace_segments(c, recording_id, new)
-        c.execute("UPDATE recordings SET updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+        c.execute(f"UPDATE recordings SET updated_at = {NOW_SQL} WHERE id = ?",
                   (recording_id,))
 
     return Edit(base, new, changed=True, write=write)

@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 
 from kb.access import ROLES, Viewer
+from kb.db import MINUTE_AGO_SQL, NOW_SQL
 from kb.errors import InputError, KBError, NotFound
 
 MIN_PASSWORD_CHARS = 8
@@ -102,11 +103,11 @@ class Limits:
 
     @classmethod
     def from_config(cls, config) -> "Limits":
-        return cls(idle_seconds=config.get_float("session_idle_minutes") * 60,
-                   max_seconds=config.get_float("session_max_hours") * 3600,
-                   max_failures=config.get_int("login_max_failures"),
-                   max_failures_per_address=config.get_int("login_max_failures_per_address"),
-                   window_seconds=config.get_float("login_window_minutes") * 60)
+        return cls(idle_seconds=config.get("session_idle_minutes") * 60,
+                   max_seconds=config.get("session_max_hours") * 3600,
+                   max_failures=config.get("login_max_failures"),
+                   max_failures_per_address=config.get("login_max_failures_per_address"),
+                   window_seconds=config.get("login_window_minutes") * 60)
 
 
 @dataclass(frozen=True)
@@ -280,9 +281,9 @@ def create_user(conn: sqlite3.Connection, login: str, password: str, role: str, 
     with conn:
         mid = meister_id(conn, _clean_name(meister, "the meister name")) if meister else None
         cur = conn.execute(
-            """INSERT INTO users(organisation_id, login, display_name, role, password_hash, meister_id,
+            f"""INSERT INTO users(organisation_id, login, display_name, role, password_hash, meister_id,
                                  must_change_password, password_changed_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))""",
+               VALUES (?, ?, ?, ?, ?, ?, ?, {NOW_SQL})""",
             (organisation["id"], login, display_name, role, password_hash, mid, int(must_change_password)))
     return int(cur.lastrowid)
 
@@ -312,7 +313,7 @@ def set_password(conn: sqlite3.Connection, user_id: int, password: str, *, must_
     password_hash = hash_password(password)
     with conn:
         conn.execute("UPDATE users SET password_hash = ?, must_change_password = ?, "
-                     "password_changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                     f"password_changed_at = {NOW_SQL} WHERE id = ?",
                      (password_hash, int(must_change), user_id))
         conn.execute("DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?", (user_id, keep_session_id))
         _revoke_all_tokens(conn, user_id)
@@ -320,7 +321,7 @@ def set_password(conn: sqlite3.Connection, user_id: int, password: str, *, must_
 
 def _revoke_all_tokens(conn: sqlite3.Connection, user_id: int) -> int:
     """Revoke every live API token of the user (inside the caller's transaction)."""
-    return conn.execute("UPDATE api_tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') "
+    return conn.execute(f"UPDATE api_tokens SET revoked_at = {NOW_SQL} "
                         "WHERE user_id = ? AND revoked_at IS NULL", (user_id,)).rowcount
 
 
@@ -511,7 +512,7 @@ def list_tokens(conn: sqlite3.Connection, user_id: int) -> list[dict]:
 def revoke_token(conn: sqlite3.Connection, user_id: int, token_id: int) -> bool:
     """Revoke one of the user's own tokens; False when there is no such live token of theirs."""
     with conn:
-        return conn.execute("UPDATE api_tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') "
+        return conn.execute(f"UPDATE api_tokens SET revoked_at = {NOW_SQL} "
                             "WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
                             (token_id, user_id)).rowcount == 1
 
@@ -528,7 +529,7 @@ def lookup_token(conn: sqlite3.Connection, clear: str | None) -> Account | None:
     if account.disabled:
         return None
     with conn:
-        conn.execute("UPDATE api_tokens SET last_used_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ? "
-                     "AND (last_used_at IS NULL OR last_used_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 minute'))",
+        conn.execute(f"UPDATE api_tokens SET last_used_at = {NOW_SQL} WHERE id = ? "
+                     f"AND (last_used_at IS NULL OR last_used_at < {MINUTE_AGO_SQL})",
                      (row["id"],))
     return account

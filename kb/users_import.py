@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from kb import people, users
 from kb.access import Viewer
+from kb.db import NOW_SQL
 from kb.errors import InputError
 
 MAX_BYTES = 512 * 1024
@@ -233,9 +234,9 @@ def create_all(conn: sqlite3.Connection, parsed: Parsed) -> list[dict]:
                 raise users.AccountInputError("login_taken", f"the login {row.login!r} is taken", login=row.login)
             mid = meister_id(conn, row.meister or row.name) if row.role == "meister" else None
             conn.execute(
-                """INSERT INTO users(organisation_id, login, display_name, role, password_hash, meister_id,
+                f"""INSERT INTO users(organisation_id, login, display_name, role, password_hash, meister_id,
                                      must_change_password, password_changed_at)
-                   VALUES (?, ?, ?, ?, ?, ?, 1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))""",
+                   VALUES (?, ?, ?, ?, ?, ?, 1, {NOW_SQL})""",
                 (row.organisation["id"], row.login, row.name, row.role, password_hash, mid))
     return [{"login": row.login, "name": row.name, "role": row.role, "organisation": row.organisation["name"],
              "password": password} for row, password, _ in made]

@@ -13,6 +13,7 @@ import hashlib
 import secrets
 import sqlite3
 
+from kb.db import MINUTE_AGO_SQL, NOW_SQL
 from kb.errors import InputError
 
 TOKEN_PREFIX = "tkw_"
@@ -42,7 +43,7 @@ def list_live(conn: sqlite3.Connection) -> list[dict]:
 
 def revoke(conn: sqlite3.Connection, token_id: int) -> bool:
     with conn:
-        return conn.execute("UPDATE worker_tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') "
+        return conn.execute(f"UPDATE worker_tokens SET revoked_at = {NOW_SQL} "
                             "WHERE id = ? AND revoked_at IS NULL", (token_id,)).rowcount == 1
 
 
@@ -55,7 +56,7 @@ def lookup(conn: sqlite3.Connection, clear: str | None) -> dict | None:
     if row is None:
         return None
     with conn:
-        conn.execute("UPDATE worker_tokens SET last_used_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ? "
-                     "AND (last_used_at IS NULL OR last_used_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 minute'))",
+        conn.execute(f"UPDATE worker_tokens SET last_used_at = {NOW_SQL} WHERE id = ? "
+                     f"AND (last_used_at IS NULL OR last_used_at < {MINUTE_AGO_SQL})",
                      (row["id"],))
     return {"id": row["id"], "name": row["name"]}

@@ -239,7 +239,7 @@ class Searcher:
         lex: list[tuple[int, float]] = []
         dense: list[tuple[int, float]] = []
         qvec = None
-        reading_on = self.store.config.values.get("reading_match", "on").strip().lower() not in ("off", "0", "no")
+        reading_on = self.store.config.get("reading_match")
 
         def lexical_candidates() -> list[tuple[int, float]]:
             return expansion.merge_best([lexical.search(self.conn, q, k=k, within=within, reading_match=reading_on)

@@ -34,6 +34,79 @@ def indexed_text(title: str | None, text: str) -> str:
     return f"{title or ''}\n{text}"
 
 
+# ---------------------------------------------------------------- the cross-process index lock
+
+LOCK_FILE = ".write.lock"  # inside the index folder; kept when the index files are removed
+
+
+@contextmanager
+def index_write_lock(config: Config) -> Iterator[None]:
+    """One writer of the vector index at a time across processes (workers, the web app, `kb ingest`,
+    `kb delete`, `kb reindex`).
+
+    Why: each process holds the index in memory; without the lock, two writers
+    would each save their own copy and the second would drop the first's vectors.
+    Hold it only to apply finished work (ingest.stages.write_embedded), never to compute it.
+    Not re-entrant, even within one process (a second open of the lock file waits for the first):
+    a function that takes it says so, and its callers must not hold it."""
+    with _index_lock(config, shared=False):
+        yield
+
+
+@contextmanager
+def index_read_lock(config: Config) -> Iterator[None]:
+    """Shared with other readers, excluded by a writer: a server process loads a newer index
+    generation under it, so it never finds SQLite ahead of the saved index in the middle of another
+    process's write (and rebuilds it for nothing).  Short: reading the index file."""
+    with _index_lock(config, shared=True):
+        yield
+
+
+@contextmanager
+def _index_lock(config: Config, shared: bool) -> Iterator[None]:
+    folder = config.index_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK_FILE, "a+b") as f:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no shared mode, readers take it alone too
+            import msvcrt
+
+            while True:
+                try:
+                    f.seek(0)
+                    msvcrt.locking(f.fileno(), msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:
+                    continue
+            try:
+                yield
+            finally:
+                f.seek(0)
+                msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
+            return
+        fcntl.flock(f.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+
+def _remove_index_files(folder) -> None:
+    """Everything in the index folder but the lock file: removing that while a writer holds it would
+    let the next process lock a new file of the same name beside the held one."""
+    import shutil
+
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if path.name == LOCK_FILE:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
 @dataclass
 class ChunkIn:
     text: str
@@ -118,7 +191,9 @@ class SearchStore:
         """Defer index saves to the end of a batch (saving a large index per file would dominate ingest).
 
         A crash inside the batch leaves SQLite ahead of the saved index; the
-        generation check then rebuilds the index from SQLite on the next open."""
+        generation check then rebuilds the index from SQLite on the next open.
+        The save at the end takes :func:`index_write_lock` (the caller must not hold it), so it
+        never lands in the middle of another process's write."""
         with self._lock:
             self._deferred += 1
         try:
@@ -126,9 +201,12 @@ class SearchStore:
         finally:
             with self._lock:
                 self._deferred -= 1
-                if self._deferred == 0 and self._unsaved is not None:
-                    self.index.save(self._unsaved)
-                    self._unsaved = None
+                due = self._deferred == 0 and self._unsaved is not None
+            if due:  # the file lock first, then this store's: the order every writer takes them in
+                with index_write_lock(self.config), self._lock:
+                    if self._deferred == 0 and self._unsaved is not None:
+                        self.index.save(self._unsaved)
+                        self._unsaved = None
 
     def _save(self, generation: int) -> None:
         if self._deferred:
@@ -174,13 +252,12 @@ class SearchStore:
         count = self.conn.execute(
             "SELECT COUNT(*) FROM chunks WHERE embed_fingerprint = ?", (emb.fingerprint,)
         ).fetchone()[0]
-        search_threads = self.config.get("search_threads")
         return VectorIndex.open(
             self.config.index_dir, dim=emb.dim, fingerprint=emb.fingerprint,
             generation=db.get_generation(self.conn), count=count,
             load_vectors=lambda: self._iter_vectors(emb.fingerprint, emb.dim),
-            ann_threshold=self.config.get_int("ann_threshold"),
-            threads=int(search_threads) if search_threads else None,
+            ann_threshold=self.config.get("ann_threshold"),
+            threads=self.config.get("search_threads"),
         )
 
     def _iter_vectors(self, fingerprint: str, dim: int, batch: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -366,12 +443,14 @@ class SearchStore:
             self._save(generation)
         return len(ids)
 
-    def reindex(self, reembed: bool = False, progress=None) -> dict:
+    def reindex(self, reembed: bool = False, progress=None, *, lock: bool = False) -> dict:
         """Rebuild the lexical and vector indexes from SQLite.
 
         Chunks whose stored vectors came from another model than the configured
-        ones are embedded again; with reembed, every chunk is."""
-        import shutil
+        ones are embedded again; with reembed, every chunk is.  ``lock``: take
+        :func:`index_write_lock` for the rebuild after the embedding (`kb reindex`); leave it False
+        when the caller already holds it."""
+        from contextlib import nullcontext
 
         from search import lexical
 
@@ -397,11 +476,12 @@ class SearchStore:
                 reembedded += len(part)
                 if progress:
                     progress(reembedded, len(rows))
+        with index_write_lock(self.config) if lock else nullcontext(), self._lock:
             with self.conn:
                 lexical.rebuild(self.conn, rows=self.conn.execute(INDEXED_ROWS_SQL + " ORDER BY c.id"))
                 db.bump_generation(self.conn)
             self._index = None
-            shutil.rmtree(self.config.index_dir, ignore_errors=True)
+            _remove_index_files(self.config.index_dir)
             index = self.index  # rebuilt from SQLite by VectorIndex.open
         return {"chunks": len(index), "reembedded": reembedded, "stale_before": stale, "index_kind": index.kind}
 
@@ -454,12 +534,3 @@ class SearchStore:
                 if same_model and blob is not None and len(blob) == model.dim * 4:
                     out[pos[r[0]]] = np.frombuffer(blob, dtype=np.float32)
         return outs
-        pos: dict[int, list[int]] = {}
-        for n, i in enumerate(ids):
-            pos.setdefault(int(i), []).append(n)
-        marks = ",".join("?" * len(pos))
-        sql = f"SELECT id, {column} FROM chunks WHERE id IN ({marks}) AND {fp_column} = ?"
-        for r in self.conn.execute(sql, [*pos, model.fingerprint]):
-            if r[1] is not None and len(r[1]) == model.dim * 4:
-                out[pos[r[0]]] = np.frombuffer(r[1], dtype=np.float32)
-        return out

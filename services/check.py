@@ -217,8 +217,7 @@ def _repair(config: Config, conn: sqlite3.Connection, report: CheckReport, orpha
     done = []
     if any(p.area in ("vector index", "word index") and p.repairable for p in report.problems):
         say("rebuilding the search indexes from the database")
-        from ingest.stages import index_write_lock
-        from search.store import SearchStore
+        from search.store import SearchStore, index_write_lock
 
         with index_write_lock(config):
             SearchStore(config, conn).reindex()

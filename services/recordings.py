@@ -26,13 +26,14 @@ from kb.settings import Config
 def delete(config: Config, conn: sqlite3.Connection, recording_id: int, *, store=None) -> dict:
     """Delete a recording under the cross-process index write lock; returns the recording as it was.
 
-    ``store``: the search store to change (default: one opened under the lock, so it
-    starts from the index other processes saved)."""
-    from ingest.stages import index_write_lock
-    from search.store import SearchStore
+    ``store``: the search store to change (default: a new one; it brings its index up to the database's
+    generation when it writes, under the lock, so it starts from what other processes saved)."""
+    from search.store import SearchStore, index_write_lock
 
+    store = store or SearchStore(config, conn)
+    store.embedder  # the model loads before the lock, which is held for the write alone
     with index_write_lock(config):
-        return delete_locked(store or SearchStore(config, conn), recording_id)
+        return delete_locked(store, recording_id)
 
 
 def delete_locked(store, recording_id: int) -> dict:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from kb.settings import set_offline_environment
+
+set_offline_environment()  # before any test imports a model library (importing kb does it too)
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -201,8 +201,8 @@ def test_decoding_settings_reach_faster_whisper(jfk):
     default = load_recognizer("faster-whisper", "tiny.en", threads=2)
     assert (default.beam_size, default.compression_ratio_threshold) == (5, 3.0)
     config = load_config(whisper_beam_size="1", whisper_compression_ratio_threshold="0")
-    greedy = load_recognizer("faster-whisper", "tiny.en", threads=2, beam_size=config.get_int("whisper_beam_size"),
-                             compression_ratio_threshold=config.get_float("whisper_compression_ratio_threshold"))
+    greedy = load_recognizer("faster-whisper", "tiny.en", threads=2, beam_size=config.get("whisper_beam_size"),
+                             compression_ratio_threshold=config.get("whisper_compression_ratio_threshold"))
     assert greedy is not default
     assert (greedy.beam_size, greedy.compression_ratio_threshold) == (1, None)
     text = greedy.transcribe(load_audio(jfk), language="en").text.lower()

@@ -86,10 +86,10 @@ def test_bad_files_get_one_clear_line_and_the_rest_is_ingested(tmp_path):
     (folder / "溶接メモ.txt").write_bytes("溶接の前に脱脂する。".encode("cp932"))
     proc = kb(home, "ingest", str(folder), check=False)
     assert proc.returncode == 1
-    failed_lines = [l for l in proc.stderr.splitlines() if l.startswith("FAILED")]
+    failed_lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("FAILED")]
     assert len(failed_lines) == len(bad), proc.stderr
     for name, word in bad.items():
-        line = next((l for l in failed_lines if name in l), None)
+        line = next((ln for ln in failed_lines if name in ln), None)
         assert line is not None, f"no error line names {name}: {proc.stderr}"
         assert word.lower() in line.lower(), line
     assert proc.stdout.count("added") == 2

@@ -129,7 +129,7 @@ def _in_parallel(n: int, call) -> list:
 
 
 def test_site_answers_while_a_large_document_is_embedded_and_while_a_batch_is_applied(tmp_path, monkeypatch):
-    from ingest.stages import index_write_lock
+    from search.store import index_write_lock
     from ingest.worker import Worker
     from kb import recordings
     from search.embedders import HashEmbedder

@@ -41,7 +41,7 @@ def test_kb_delete_removes_the_original_and_its_emptied_folder_like_the_studio(h
 
 def test_delete_waits_for_the_index_write_lock(hash_config, tmp_path):
     """A worker writing the index holds the lock: the delete waits for it instead of racing the save."""
-    from ingest.stages import index_write_lock
+    from search.store import index_write_lock
     from services import recordings as recording_ops
 
     conn, rid = _ingested(hash_config, tmp_path)

@@ -199,8 +199,11 @@ def test_the_kb_teach_command(kb):
 
     conn, searcher, _, _ = kb
     env = dict(os.environ, KB_HOME=str(searcher.store.config.home), PYTHONIOENCODING="utf-8")
-    run = lambda *args: subprocess.run([sys.executable, "-m", "kb", "teach", *args], capture_output=True, text=True,
-                                       env=env, cwd=Path(__file__).resolve().parents[1], timeout=600, check=True)
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "kb", "teach", *args], capture_output=True, text=True,
+                              env=env, cwd=Path(__file__).resolve().parents[1], timeout=600, check=True)
+
     found = json.loads(run("ステンレスの薄い板を溶接すると反ってしまう", "--json").stdout)
     assert found[0]["name"] == "佐藤 健" and found[0]["evidence"]
     out = run("溶接", "--area", "兵庫").stdout

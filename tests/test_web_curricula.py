@@ -12,8 +12,6 @@ import io
 import re
 import uuid
 
-import pytest
-
 from conftest import demo_recording
 from kb import curricula, curricula_progress as progress
 from kb import users as accounts
@@ -203,7 +201,6 @@ def test_a_deleted_recording_is_flagged_not_dropped(own, as_role, users):
     from web.testing import copy_recording
 
     app, conn = own
-    home = app.config["KB_CONFIG"].home
     client, token = as_role("coordinator")
     config = app.config["KB_CONFIG"]
     source = demo_recording(conn, "旋盤:長い軸%")

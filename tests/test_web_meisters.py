@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from kb import coaching, meisters
 from kb import users as accounts
 

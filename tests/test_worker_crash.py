@@ -81,8 +81,8 @@ def assert_consistent(config, conn, rec_id: int) -> list[dict]:
     assert segs[-1]["end"] <= rec["duration"] + 1
     chunks = conn.execute("SELECT id, idx, text, start, end FROM chunks WHERE recording_id = ? ORDER BY idx",
                           (rec_id,)).fetchall()
-    expected = chunk_transcript(segs, min_seconds=config.get_float("chunk_min_seconds"),
-                                max_seconds=config.get_float("chunk_max_seconds"))
+    expected = chunk_transcript(segs, min_seconds=config.get("chunk_min_seconds"),
+                                max_seconds=config.get("chunk_max_seconds"))
     assert [c["text"] for c in chunks] == [c.text for c in expected]
     assert [c["idx"] for c in chunks] == list(range(len(expected)))
     all_ids = {r[0] for r in conn.execute("SELECT id FROM chunks")}

@@ -11,7 +11,6 @@ Flask and the kb core only: no torch, FAISS or Whisper.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -28,10 +27,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     ``config`` may hold Flask settings and: ``KB_CONFIG`` (a :class:`kb.settings.Config`) or ``KB_HOME``
     (a folder; default: the KB_HOME environment variable / ./kb-data), ``PUBLIC_URL`` (the address QR
-    codes point at, e.g. http://192.168.1.10:5000; default: the address the page was asked for)."""
+    codes point at, e.g. http://192.168.1.10:5000; default: the public_url setting, else the address the page
+    was asked for)."""
     app = Flask(__name__)
     app.url_map.converters["int"] = SqliteInt  # /r/<id> with an id SQLite cannot hold is a 404, not a 500
-    app.config.update(SEND_FILE_MAX_AGE_DEFAULT=3600, PUBLIC_URL=os.environ.get("KB_PUBLIC_URL"))
+    app.config.update(SEND_FILE_MAX_AGE_DEFAULT=3600)
     app.config.update(dict(config or {}))
     app.json.ensure_ascii = False
     app.json.sort_keys = False

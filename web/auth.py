@@ -295,12 +295,8 @@ def cookie_secure() -> bool:
     """Secure cookies: setting cookie_secure = 1 / 0, or 'auto' = when this request came over HTTPS."""
     from web.db import kb_config
 
-    setting = (kb_config().get("cookie_secure") or "auto").strip().lower()
-    if setting in ("1", "true", "yes", "on"):
-        return True
-    if setting in ("0", "false", "no", "off"):
-        return False
-    return request.is_secure
+    setting = kb_config().get("cookie_secure")  # True, False, or None for 'auto'
+    return request.is_secure if setting is None else setting
 
 
 def _set_pre_session_cookie(response):

@@ -37,7 +37,7 @@ UPLOAD_ROLE = "meister"
 
 
 def small_limit(config) -> int:
-    return max(1024, config.get_int("max_request_bytes"))
+    return max(1024, config.get("max_request_bytes"))
 
 
 def large_limit(config) -> int | None:

@@ -16,9 +16,12 @@ from web.searching import SearchService
 
 
 def init_app(app: Flask) -> None:
-    """Settings (``KB_CONFIG``, else ``KB_HOME`` / the environment), the database, the search service."""
+    """Settings (``KB_CONFIG``, else ``KB_HOME`` / the environment; ``PUBLIC_URL`` else the public_url setting),
+    the database, the search service."""
     config: Config = app.config.get("KB_CONFIG") or load_config(app.config.get("KB_HOME"))
     app.config["KB_CONFIG"] = config
+    if not app.config.get("PUBLIC_URL"):
+        app.config["PUBLIC_URL"] = config.get("public_url") or None
     _ensure_database(config)
     app.extensions["search_service"] = SearchService(config)
     app.teardown_appcontext(close_db)

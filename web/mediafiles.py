@@ -101,7 +101,7 @@ def thumbnail(config: Config, rec: dict, second: int) -> Path | None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             make_thumbnail(source.path, dest, at_seconds=second, width=THUMB_WIDTH,
-                           timeout=min(60.0, config.get_float("ffmpeg_timeout")),
+                           timeout=min(60.0, config.get("ffmpeg_timeout")),
                            binary=ffmpeg_binary(config.get("ffmpeg")))
         except MediaError:
             return None

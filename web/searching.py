@@ -144,9 +144,8 @@ class SearchService:
         ``write_locked`` the caller holds the index write lock, else the read lock is taken here."""
         from contextlib import nullcontext
 
-        from ingest.stages import index_read_lock
         from kb import db
-        from search.store import SearchStore
+        from search.store import SearchStore, index_read_lock
 
         old = self._snapshot
         if old is not None and old.generation is not None and db.get_generation(old.store.conn) == old.generation:
@@ -154,7 +153,7 @@ class SearchService:
         conn = db.connect(self.config.db_path)
         try:
             store = SearchStore(self.config, conn, embedder=old.store.embedder if old is not None else None,
-                                embed_threads=int(self.config.get("search_threads") or 1))
+                                embed_threads=self.config.get("search_threads") or 1)
             with nullcontext() if write_locked else index_read_lock(self.config):
                 generation = db.get_generation(conn)
                 store.index  # noqa: B018 - load now, not in the middle of a search
@@ -197,8 +196,8 @@ class SearchService:
         thread waits for it (a worker applying a batch), searches go on: they never
         take ``_swap`` while an index is loaded.  After a failure the store is reloaded
         from SQLite."""
-        from ingest.stages import index_write_lock
         from kb import db
+        from search.store import index_write_lock
 
         # This process's loading and writing first, then the cross-process lock (a worker may be writing
         # the index), then the store brought up to the generation in SQLite, so the save cannot drop

@@ -42,7 +42,7 @@ def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: 
 
     from web import bodylimit
 
-    body_limit = app.config["KB_CONFIG"].get_int("max_upload_bytes") + (1 << 20)
+    body_limit = app.config["KB_CONFIG"].get("max_upload_bytes") + (1 << 20)
     server = create_server(app, host=host, port=port, threads=threads, ident="takumi-kb",
                            clear_untrusted_proxy_headers=True, channel_timeout=120,
                            max_request_body_size=body_limit)
@@ -55,7 +55,7 @@ def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: 
 def start_worker(app: Flask):
     """The processing worker thread, when the ``serve_worker`` setting asks for one (else None)."""
     config = app.config["KB_CONFIG"]
-    if config.get("serve_worker").strip().lower() in ("0", "no", "false", "off", ""):
+    if not config.get("serve_worker"):
         return None
     from ingest.dispatch import RemoteProcessing, redis_url
     from ingest.worker import BackgroundWorker

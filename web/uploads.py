@@ -66,7 +66,7 @@ def storage_full_message() -> str:
 
 def _reserve() -> int:
     try:
-        return max(0, current_app.config["KB_CONFIG"].get_int("disk_reserve_bytes"))
+        return max(0, current_app.config["KB_CONFIG"].get("disk_reserve_bytes"))
     except (KeyError, ValueError):
         return 0
 
@@ -205,7 +205,7 @@ def too_large_message(name: str, limit: int) -> str:
 
 
 def _limit() -> int:
-    return current_app.config["KB_CONFIG"].get_int("max_upload_bytes")
+    return current_app.config["KB_CONFIG"].get("max_upload_bytes")
 
 
 class UploadStreamMixin:

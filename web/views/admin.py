@@ -44,7 +44,7 @@ def backup_status() -> dict | None:
     from web.db import kb_config
 
     conn = get_db()
-    days = kb_config().get_int("backup_warn_days")
+    days = kb_config().get("backup_warn_days")
     info = backup.last_backup(conn)
     when = None
     if info:
@@ -279,7 +279,7 @@ def _import_module():
 def _max_rows() -> int:
     from web.db import kb_config
 
-    return kb_config().get_int("user_import_max_rows")
+    return kb_config().get("user_import_max_rows")
 
 
 def _parse(raw):

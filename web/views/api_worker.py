@@ -105,9 +105,9 @@ def start(job_id: int):
         "embed_model": config.get("embed_model"), "embed_fingerprint": store.embedder.fingerprint,
         "second_embed_model": config.get("second_embed_model") if second is not None else "none",
         "second_fingerprint": second.fingerprint if second is not None else None,
-        "chunk_min_seconds": config.get_float("chunk_min_seconds"),
-        "chunk_max_seconds": config.get_float("chunk_max_seconds"),
-        "heartbeat_seconds": max(0.5, min(10.0, config.get_float("job_lease_seconds") / 4)),
+        "chunk_min_seconds": config.get("chunk_min_seconds"),
+        "chunk_max_seconds": config.get("chunk_max_seconds"),
+        "heartbeat_seconds": max(0.5, min(10.0, config.get("job_lease_seconds") / 4)),
         "original": f"/api/v1/worker/jobs/{job_id}/original",
     })
 

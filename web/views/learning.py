@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 
 from kb import curricula, curricula_progress as progress, users

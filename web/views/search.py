@@ -38,7 +38,7 @@ def waiting_for(viewer) -> dict:
     from web.db import kb_config
 
     return waiting.for_viewer(get_db(), viewer, today=datetime.now(programme.JAPAN).date(),
-                              due_days=kb_config().get_int("due_soon_days"), limit=WAITING_SHOWN)
+                              due_days=kb_config().get("due_soon_days"), limit=WAITING_SHOWN)
 
 
 @bp.get("/search")

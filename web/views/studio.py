@@ -55,7 +55,7 @@ def form_context(conn, viewer: Viewer) -> dict:
     techniques = recordings.visible_techniques(conn, viewer)  # never a hidden recording's technique
     chooses_meister = viewer.at_least("coordinator")
     meisters = [m["name"] for m in meister_choices(conn)] if chooses_meister else []
-    limit = kb_config().get_int("max_upload_bytes")
+    limit = kb_config().get("max_upload_bytes")
     return {"techniques": techniques, "meisters": meisters, "visibilities": VISIBILITIES,
             "visibility_labels": {k: str(v) for k, v in studio_ops.VISIBILITY_LABELS.items()},
             "languages": studio_ops.LANGUAGES, "max_upload_bytes": limit, "max_upload": uploads.human_size(limit),
