@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 
 from kb.settings import Config, load_config
-
-MODES = ("hybrid", "lexical", "dense")
+from search import MODES
 
 
 def load_benchmark(path: str | Path) -> dict:

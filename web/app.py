@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
+from kb import timecodes, urls
 from kb.errors import NotFound
 from kb.settings import Config, load_config
 from web import formatting, http, i18n
@@ -156,10 +157,11 @@ def asset_url(filename: str) -> str:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    app.jinja_env.filters.update(clock=formatting.clock, time_range=formatting.time_range,
+    app.jinja_env.filters.update(clock=timecodes.clock, time_range=timecodes.time_range,
                                  snippet=formatting.snippet, plain_snippet=formatting.plain_snippet,
-                                 with_query=formatting.with_query)
-    app.jinja_env.globals.update(asset_url=asset_url, moment_url=formatting.moment_url)
+                                 with_query=urls.with_query)
+    # Every link to a recording, moment, passage, meister or curriculum: {{ urls.moment(r.id, start) }}.
+    app.jinja_env.globals.update(asset_url=asset_url, urls=urls)
 
     @app.context_processor
     def _locale_context():

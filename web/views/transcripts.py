@@ -10,7 +10,7 @@ corrected file in the studio).
 Hearing what is corrected: the page carries the recording's player beside the
 lines (editor.js): a click on a line plays that line, Esc plays or pauses,
 Alt+R plays the current line again from its start.  Times are shown and typed
-as 01:05 (web.formatting.clock / parse_clock); each line's exact start and end
+as 01:05 (kb.timecodes.clock / parse_clock); each line's exact start and end
 (hundredths of a second) travel in hidden fields, so a time nobody retyped is
 saved exactly as it was.
 
@@ -79,7 +79,7 @@ def can_edit_transcript(recording_id) -> bool:
 @bp.app_template_filter()
 def clock_field(value) -> str:
     """A line's time as the editor shows it (01:05); a value sent back that is not a number, as it was typed."""
-    from web.formatting import clock
+    from kb.timecodes import clock
 
     if value in (None, ""):
         return ""
@@ -170,7 +170,7 @@ def _submitted() -> tuple[list, object, str | None]:
 def _typed_time(exact, typed: str):
     """A line's time from a form post: the exact seconds it had while its shown time (01:05) is unchanged,
     else the time typed (parsed; kept as typed when it is not a time, for kb.transcripts to refuse)."""
-    from web.formatting import clock, parse_clock
+    from kb.timecodes import clock, parse_clock
 
     typed = (typed or "").strip()
     if not typed:
