@@ -397,11 +397,9 @@ def curricula_using(conn, recording_id: int) -> list[dict]:
 
     Deleting then keeps those items, flagged as removed (their recording_id becomes
     NULL: ON DELETE SET NULL in migration 008; kb.curricula explains the snapshot)."""
-    from flask import url_for
-
     from kb import curricula
 
-    return [{"id": c["id"], "title": c["title"], "url": url_for("curricula.edit", curriculum_id=c["id"])}
+    return [{"id": c["id"], "title": c["title"], "url": urls.curriculum(c["id"])}
             for c in curricula.curricula_using(conn, recording_id)]
 
 

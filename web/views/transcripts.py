@@ -28,7 +28,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext
 
-from kb import access, recordings, transcripts
+from kb import access, recordings, transcripts, urls
 from kb.errors import InputError, NotFound
 from web import data, http, mediafiles
 from web.app import get_db, kb_config, search_service
@@ -128,7 +128,7 @@ def _editor_payload(rec: dict, lines: list[dict] | None = None, version: int | N
     source = mediafiles.playable(kb_config(), rec)
     return {"recording": data.public(rec), "version": version or transcripts.current_version(conn, rec["id"]),
             "timed": transcripts.is_timed(segments), "duration": rec.get("duration"),
-            "media": url_for("recordings.media", recording_id=rec["id"]) if source is not None else None,
+            "media": urls.media(rec["id"]) if source is not None else None,
             "media_type": source.mimetype if source is not None else None,
             "lines": lines if lines is not None else _lines_payload(segments),
             "save_url": url_for("transcripts.save", recording_id=rec["id"]),
@@ -203,7 +203,7 @@ def save(recording_id: int):
                      reembedded=result.reembedded)
     if http.wants_json() or request.is_json:
         return {"ok": True, **result.to_json(), "editor_url": target,
-                "recording_url": url_for("recordings.recording", recording_id=recording_id)}
+                "recording_url": urls.recording(recording_id)}
     return redirect(target, code=303)
 
 
