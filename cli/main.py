@@ -12,6 +12,8 @@ import click
 
 from kb.errors import KBError
 from kb.settings import SETTINGS, load_config
+from kb.timecodes import time_range
+from search import MODES
 
 
 class KBGroup(click.Group):
@@ -172,17 +174,10 @@ def reprocess(ctx, recording_id, language, model):
         click.echo(f"  {_incomplete_line(check)}")
 
 
-def _fmt_time(seconds):
-    if seconds is None:
-        return ""
-    seconds = int(seconds)
-    return f"{seconds // 60:02d}:{seconds % 60:02d}"
-
-
 @cli.command()
 @click.argument("query")
 @click.option("--limit", default=10, show_default=True)
-@click.option("--mode", type=click.Choice(["hybrid", "lexical", "dense"]), default="hybrid", show_default=True)
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
 @click.option("--technique")
 @click.option("--meister")
 @click.option("--kind", type=click.Choice(["video", "audio", "document"]))
@@ -196,36 +191,31 @@ def search(ctx, query, limit, mode, technique, meister, kind, as_json):
       kb search "旋盤のびびりを抑えるには"
       kb search 溶接 --kind video --json
     """
-    from search.engine import Filters, Searcher
+    from search.engine import Searcher
     from search.store import SearchStore
+    from services.search import SearchRequest, run
 
     conn = _open(ctx)
-    searcher = Searcher(SearchStore(ctx.obj, conn))
-    result = searcher.search(query, limit=limit, mode=mode,
-                             filters=Filters(technique=technique, meister=meister, kind=kind))
-    for w in result.warnings:
+    req = SearchRequest(query=query, limit=limit, mode=mode, technique=technique, meister=meister, kind=kind)
+    found = run(Searcher(SearchStore(ctx.obj, conn)), conn, req)  # the hits of /api/v1/search, as they are
+    for w in found["warnings"]:
         click.echo(f"warning: {w}", err=True)
     if as_json:
-        out = {"query": result.query, "no_good_match": result.no_good_match, "hits": [
-            {"recording_id": h.recording_id, "title": h.title, "kind": h.kind, "meister": h.meister,
-             "technique": h.technique, "start": h.start, "end": h.end, "page": h.page, "text": h.text,
-             "marked": h.marked, "score": round(h.score, 6), "strength": h.strength, "link": h.link}
-            for h in result.hits]}
-        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
         return
-    if not result.hits:
+    if not found["hits"]:
         click.echo("no results — try other words, a shorter question, or a technique name")
         return
-    if result.no_good_match:
+    if found["no_good_match"]:
         click.echo("no good match — nothing here answers this well; the nearest (weak) moments follow. "
                    f"Ask a meister: kb teach \"{query}\"")
-    for n, h in enumerate(result.hits, 1):
-        where = (f"{_fmt_time(h.start)}–{_fmt_time(h.end)}" if h.start is not None
-                 else (f"p.{h.page}" if h.page else ""))
-        who = " / ".join(x for x in (h.meister, h.technique) if x)
-        weak = "  (weak)" if h.strength != "strong" else ""
-        click.echo(f"{n:2d}. #{h.recording_id} {h.title}  [{h.kind}{', ' + who if who else ''}]  {where}  {h.link}{weak}")
-        flat = " ".join(h.text.split())
+    for n, h in enumerate(found["hits"], 1):
+        where = h["time"] or (f"p.{h['page']}" if h["page"] else "")
+        who = " / ".join(x for x in (h["meister"], h["technique"]) if x)
+        weak = "  (weak)" if h["strength"] != "strong" else ""
+        click.echo(f"{n:2d}. #{h['recording_id']} {h['title']}  [{h['kind']}{', ' + who if who else ''}]  {where}  "
+                   f"{h['url']}{weak}")
+        flat = " ".join(h["text"].split())
         snippet = flat if len(flat) <= 160 else flat[:157] + "…"
         click.echo(f"    {snippet}")
 
@@ -245,11 +235,12 @@ def teach(ctx, question, area, limit, as_json):
     from search import teachers
     from search.engine import Searcher
     from search.store import SearchStore
+    from services.search import teacher_json
 
     conn = _open(ctx)
     found = teachers.rank(Searcher(SearchStore(ctx.obj, conn)), conn, question, area=area, limit=limit)
-    if as_json:
-        click.echo(json.dumps([t.to_json() for t in found], ensure_ascii=False, indent=2))
+    if as_json:  # as /api/v1/meisters/teach lists them
+        click.echo(json.dumps([teacher_json(t) for t in found], ensure_ascii=False, indent=2))
         return
     if not found:
         click.echo("no meister found — try other words or a technique name")
@@ -300,7 +291,7 @@ def show(ctx, recording_id, as_json):
     if segs:
         click.echo("  transcript:" if rec["kind"] != "document" else "  text:")
     for s in segs:
-        where = f"{_fmt_time(s['start'])}–{_fmt_time(s['end'])}" if s["start"] is not None else (
+        where = time_range(s["start"], s["end"]) if s["start"] is not None else (
             f"p.{s['page']}" if s["page"] else "")
         click.echo(f"    {where:13s} {s['text']}")
 

@@ -16,9 +16,9 @@ from typing import Sequence
 
 import numpy as np
 
+from kb import urls
+from search import MODES
 from search.store import SearchStore
-
-MODES = ("hybrid", "lexical", "dense")
 
 
 @dataclass
@@ -69,7 +69,7 @@ class Hit:
     text: str
     marked: str  # HTML-escaped text with <mark> around matching parts
     score: float
-    link: str
+    link: str  # where the moment opens (kb.urls.moment): its second, or its passage on its page
     chunk_id: int
     more: list[Moment] = field(default_factory=list)  # other matching moments of the same recording
     strength: str = "weak"  # "strong" when the moment clears the relevance bar (search/strength.py)
@@ -98,14 +98,6 @@ class SearchResult:
     def to_json(self) -> dict:
         return {"query": self.query, "mode": self.mode, "no_good_match": self.no_good_match,
                 "hits": [h.to_json() for h in self.hits], "warnings": self.warnings}
-
-
-def link_for(recording_id: int, start: float | None, page: int | None = None) -> str:
-    if start is not None:
-        return f"/r/{recording_id}?t={int(start)}"
-    if page is not None:
-        return f"/r/{recording_id}?page={page}"
-    return f"/r/{recording_id}"
 
 
 def mark(text: str, terms: Sequence[str]) -> str:
@@ -351,7 +343,7 @@ class Searcher:
                 recording_id=rec["id"], title=rec["title"], kind=rec["kind"], meister=rec.get("meister"),
                 technique=rec.get("technique"), start=row["start"], end=row["end"], page=row["page"],
                 text="", marked="", score=float(score),
-                link=link_for(rec["id"], row["start"], row["page"]), chunk_id=cid,
+                link=urls.moment(rec["id"], row["start"], row["page"], cid), chunk_id=cid,
                 strength=strong, signals=evidence,
             )
             hits.append(hit)

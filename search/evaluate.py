@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-MODES = ("hybrid", "lexical", "dense")
+from search import MODES
 
 
 def load_benchmark(path: str | Path) -> dict:

@@ -65,7 +65,7 @@ class Evidence:
     chunk_id: int
     score: float
     marked: str  # HTML-escaped text with <mark> around the question's words
-    link: str    # /r/<id>?t=<seconds> (or ?page=)
+    link: str    # the moment's address, as the search hit's (kb.urls.moment)
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """The address QR codes point at (web.publicurl, web.serve.choose_public_url) and the editor's times
-(web.formatting.clock / parse_clock): unit tests, plus `kb serve --host 0.0.0.0` run for real."""
+(kb.timecodes.clock / parse_clock): unit tests, plus `kb serve --host 0.0.0.0` run for real."""
 from __future__ import annotations
 
 import ipaddress
@@ -110,13 +110,13 @@ def test_kb_serve_on_every_interface_announces_the_lan_address(tmp_path):
     ("", None), ("abc", None), ("1:60", None), ("-1", None), ("1::2", None), ("1:2:3:4", None), ("1:61:00", None),
 ])
 def test_typed_times_are_read_as_a_person_writes_them(text, seconds):
-    from web.formatting import parse_clock
+    from kb.timecodes import parse_clock
 
     assert parse_clock(text) == seconds
 
 
 def test_times_are_written_as_minutes_and_seconds_and_hours_past_an_hour():
-    from web.formatting import clock, parse_clock
+    from kb.timecodes import clock, parse_clock
 
     assert clock(5.06) == "00:05" and clock(0.0) == "00:00" and clock(3725) == "1:02:05"
     assert all(parse_clock(clock(t)) == int(t) for t in (0, 5.06, 59.9, 61, 3599, 3600, 7325.5))

@@ -1,12 +1,14 @@
-"""How moments and snippets are written (web.formatting) and how search parameters are read (web.data)."""
+"""How times and snippets are written (kb.timecodes, web.formatting) and how search parameters are read (web.data);
+moments' addresses are tested in test_urls.py."""
 from __future__ import annotations
 
 import pytest
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
+from kb.timecodes import clock, time_range
 from web.data import BadRequest, parse_search
-from web.formatting import clock, moment_url, plain_snippet, snippet, time_range
+from web.formatting import plain_snippet, snippet
 
 
 def test_clock_and_time_range():
@@ -14,13 +16,6 @@ def test_clock_and_time_range():
     assert clock(3725) == "1:02:05"
     assert time_range(135, 168.2) == "02:15–02:48"
     assert time_range(135, None) == "02:15" and time_range(135, 135.4) == "02:15" and time_range(None, 4) == ""
-
-
-def test_moment_urls():
-    assert moment_url(3, 135.7) == "/r/3?t=135"
-    assert moment_url(3, None, page=4) == "/r/3?page=4#page-4"
-    assert moment_url(3, None, page=4, chunk_id=17) == "/r/3?page=4&c=17#c-17"
-    assert moment_url(3) == "/r/3"
 
 
 def test_snippet_keeps_only_the_engines_marks_and_escapes_the_rest():
@@ -62,12 +57,3 @@ def test_parse_search_refuses_bad_values_with_a_clear_message(args, message):
 def test_snippet_keeps_the_spaces_around_marked_english_words():
     out = str(snippet("I weld <mark>thin</mark> <mark>stainless</mark>   sheet  "))
     assert out == "I weld <mark>thin</mark> <mark>stainless</mark> sheet"
-
-
-def test_with_query_carries_the_search_into_a_moment_link():
-    from web.formatting import with_query
-
-    assert with_query("/r/8?t=24", "旋盤 びびり") == "/r/8?t=24&q=%E6%97%8B%E7%9B%A4+%E3%81%B3%E3%81%B3%E3%82%8A"
-    assert with_query("/r/3?c=5#c-5", "x") == "/r/3?c=5&q=x#c-5"
-    assert with_query("/r/3", "") == "/r/3"
-    assert moment_url(8, 24.52, end=60.2) == "/r/8?t=24&end=61"

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
+from kb import timecodes, urls
 from web import db, errors, formatting, http, i18n
 
 STATIC = Path(__file__).parent / "static"
@@ -111,10 +112,11 @@ def asset_url(filename: str) -> str:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    app.jinja_env.filters.update(clock=formatting.clock, time_range=formatting.time_range,
+    app.jinja_env.filters.update(clock=timecodes.clock, time_range=timecodes.time_range,
                                  snippet=formatting.snippet, plain_snippet=formatting.plain_snippet,
-                                 with_query=formatting.with_query)
-    app.jinja_env.globals.update(asset_url=asset_url, moment_url=formatting.moment_url)
+                                 with_query=urls.with_query)
+    # Every link to a recording, moment, passage, meister or curriculum: {{ urls.moment(r.id, start) }}.
+    app.jinja_env.globals.update(asset_url=asset_url, urls=urls)
 
     @app.context_processor
     def _locale_context():

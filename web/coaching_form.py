@@ -30,7 +30,7 @@ from flask_babel import lazy_gettext
 
 from kb import access, coaching, curricula, meisters, programme, users
 from kb.errors import InputError, NotFound
-from web.formatting import clock
+from kb.timecodes import clock
 
 TEXT_FIELDS = ("held_on", "meister_id", "organisation_id", "technique", "hours", "notes")
 LIST_FIELDS = ("technicians", "recording_ids", "item_ids")

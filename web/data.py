@@ -17,17 +17,17 @@ from typing import Mapping
 
 from flask_babel import gettext as _
 
-from kb import catalogue, glossary, passages, recordings
+from kb import catalogue, glossary, passages, recordings, urls
 from kb.access import Viewer, visible_recording, visible_recording_ids
 from kb.recordings import KINDS
 from kb.settings import Config
+from services import search as searching
+from services.search import MODES, SearchRequest
 from web import mediafiles
 from web.errors import BadRequest  # raised here, answered by web.errors.handle_exception
-from web.formatting import moment_url, time_range
 from web.moments import chapters
-from web.searching import SearchRequest, SearchService
+from web.searching import SearchService
 
-MODES = ("hybrid", "lexical", "dense")
 MAX_QUERY_CHARS = 300
 MAX_LIMIT = 50
 PUBLIC_FIELDS = ("id", "title", "kind", "format", "meister", "technique", "tags", "language", "duration",
@@ -60,43 +60,23 @@ def parse_search(args) -> SearchRequest:
                          language=_one(args, "language"), tags=[t.strip() for t in tags if t and t.strip()])
 
 
-def thumbnail_url(rec: Mapping, seconds: float | None) -> str | None:
-    second = mediafiles.thumbnail_second(dict(rec), seconds)
-    if second is None or not rec.get("stored_path"):
-        return None
-    return f"/r/{int(rec['id'])}/thumb/{second}.jpg"
-
-
 def public(rec: Mapping) -> dict:
     """The fields of a recording that pages and the API show, with its address."""
     out = {k: rec.get(k) for k in PUBLIC_FIELDS}
-    out["url"] = f"/r/{int(rec['id'])}"
-    out["thumbnail"] = thumbnail_url(rec, 0) if rec.get("kind") == "video" else None
+    out["url"] = urls.recording(rec["id"])
+    out["thumbnail"] = urls.thumbnail(rec, 0) if rec.get("kind") == "video" else None
     return out
 
 
 def search_payload(service: SearchService, conn: sqlite3.Connection, req: SearchRequest, viewer: Viewer) -> dict:
-    """Results of a search among what ``viewer`` may see: moments with address, time, thumbnail, marked text."""
-    payload = {"query": req.query, "mode": req.mode, "filters": req.filters_json(), "no_good_match": False,
-               "hits": [], "warnings": [], "suggestions": None}
+    """Results of a search among what ``viewer`` may see, in the one hit shape (services.search.run, as
+    `kb search --json`), and what to try instead when nothing was found."""
     if req.query:
-        result = service.search(req, recording_ids=visible_recording_ids(conn, viewer))
-        recs = recordings.get_many(conn, {h.recording_id for h in result.hits})
-        for hit in result.hits:
-            rec = recs.get(hit.recording_id) or {"id": hit.recording_id, "kind": hit.kind}
-            d = hit.to_json()
-            d["url"] = moment_url(hit.recording_id, hit.start, hit.page, None if hit.start is not None else hit.chunk_id)
-            d["time"] = time_range(hit.start, hit.end)
-            d["thumbnail"] = thumbnail_url(rec, hit.start)
-            d["language"] = rec.get("language")
-            d["tags"] = rec.get("tags") or []
-            for m in d["more"]:
-                m["url"] = moment_url(hit.recording_id, m["start"], m["page"],
-                                      None if m["start"] is not None else m["chunk_id"])
-                m["time"] = time_range(m["start"], m["end"])
-            payload["hits"].append(d)
-        payload["warnings"] = list(result.warnings)
-        payload["no_good_match"] = result.no_good_match  # nothing clears the relevance bar (search/strength.py)
+        visible = visible_recording_ids(conn, viewer)
+        payload = service.with_searcher(lambda searcher: searching.run(searcher, conn, req, visible))
+    else:
+        payload = searching.run(None, conn, req)  # nothing asked: the search models are not even loaded
+    payload["suggestions"] = None
     if req.query and not payload["hits"]:
         payload["suggestions"] = suggestions(conn, req, viewer)
     return payload
@@ -145,19 +125,19 @@ def recording_payload(conn: sqlite3.Connection, config: Config, recording_id: in
     NotFound (404) when ``viewer`` may not see it, exactly as for a missing id."""
     rec = visible_recording(conn, viewer, recording_id)
     out = public(rec)
-    out["meister_url"] = f"/meisters/{int(rec['meister_id'])}" if rec.get("meister_id") is not None else None
+    out["meister_url"] = urls.meister(rec["meister_id"]) if rec.get("meister_id") is not None else None
     out["media"] = None
     out["media_type"] = None
     out["subtitles"] = None
     source = mediafiles.playable(config, rec) if rec["status"] == "done" else None
     if source is not None:
-        out["media"] = f"/r/{recording_id}/media"
+        out["media"] = urls.media(recording_id)
         out["media_type"] = source.mimetype
     segments = recordings.segments(conn, recording_id)
     out["segments"] = [{"idx": s["idx"], "start": s["start"], "end": s["end"], "page": s["page"],
                         "text": s["text"], "speaker": s["speaker"]} for s in segments]
     if rec["kind"] != "document" and any(s["start"] is not None for s in segments):
-        out["subtitles"] = f"/r/{recording_id}/subtitles.vtt"
+        out["subtitles"] = urls.subtitles(recording_id)
     # The recording's moments (its timed passages), as chapters beside the player (web/moments.py).
     out["moments"] = chapters(conn, recording_id) if rec["kind"] != "document" and rec["status"] == "done" else []
     out["passages"] = []

@@ -9,7 +9,8 @@ original is played when browsers can play its format as it is.
 Thumbnails are cut lazily by ffmpeg the first time a moment is shown and kept
 as KB_HOME/media/<id>/thumb_<seconds>.jpg, so a results page costs one ffmpeg
 call per new moment and nothing afterwards.  The second is bounded by the
-recording's duration, so requests cannot fill the disk with thumbnails.
+recording's duration (kb.urls.thumbnail_second, which the thumbnail's address is
+built with), so requests cannot fill the disk with thumbnails.
 """
 from __future__ import annotations
 
@@ -66,16 +67,6 @@ def playable(config: Config, rec: dict) -> Playable | None:
                 mimetype = "audio/mp4"
             return Playable(original, mimetype)
     return None
-
-
-def thumbnail_second(rec: dict, seconds: float | None) -> int | None:
-    """The whole second a thumbnail is cut at, or None when the recording has no picture at that time."""
-    if rec.get("kind") != "video" or seconds is None or seconds < 0:
-        return None
-    duration = rec.get("duration")
-    if duration is not None and seconds > duration + 1:
-        return None
-    return int(seconds)
 
 
 def thumbnail(config: Config, rec: dict, second: int) -> Path | None:

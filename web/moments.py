@@ -47,8 +47,8 @@ def matches(payload: dict, query: str, viewer: Viewer) -> dict | None:
     ``payload`` is web.data.recording_payload's, already checked visible to ``viewer``."""
     from search import lexical
     from search.engine import mark
+    from services.search import SearchRequest
     from web.db import search_service
-    from web.searching import SearchRequest
 
     if not query or payload.get("kind") == "document":
         return None

@@ -28,31 +28,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
 
 from kb.settings import Config
+from services.search import SearchRequest, filters_for
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class SearchRequest:
-    query: str
-    limit: int = 10
-    mode: str = "hybrid"
-    technique: str | None = None
-    meister: str | None = None
-    kind: str | None = None
-    language: str | None = None
-    tags: list[str] = field(default_factory=list)
-
-    def filters_json(self) -> dict:
-        return {"technique": self.technique, "meister": self.meister, "kind": self.kind,
-                "language": self.language, "tags": list(self.tags)}
-
-    @property
-    def has_filters(self) -> bool:
-        return any((self.technique, self.meister, self.kind, self.language, self.tags))
 
 
 class _Snapshot:
@@ -174,11 +154,8 @@ class SearchService:
     def search(self, req: SearchRequest, recording_ids: set[int] | None = None):
         """A :class:`search.engine.SearchResult` for the request, restricted to ``recording_ids``
         (what the asking user may see: kb.access.visible_recording_ids; None = everything)."""
-        from search.engine import Filters
-
-        filters = Filters(technique=req.technique, meister=req.meister, kind=req.kind,
-                          language=req.language, tags=list(req.tags), recording_ids=recording_ids)
-        return self.searcher().search(req.query, limit=req.limit, mode=req.mode, filters=filters)
+        return self.searcher().search(req.query, limit=req.limit, mode=req.mode,
+                                      filters=filters_for(req, recording_ids))
 
     def with_searcher(self, use):
         """``use(searcher)`` with this thread's searcher, for callers that need more than :meth:`search`

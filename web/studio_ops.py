@@ -17,7 +17,7 @@ from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from kb import recordings, transcripts
+from kb import recordings, transcripts, urls
 from kb.access import Viewer, can_edit, can_view
 from kb.errors import InputError, KBError
 from kb.recordings import VISIBILITIES, RecordingMeta
@@ -104,8 +104,8 @@ def row(rec: Mapping, state: Mapping | None, check: Mapping | None = None) -> di
         "error_detail": error_detail, "active": active,
         "attempts": state.get("attempts"), "created_at": rec.get("created_at"), "updated_at": rec.get("updated_at"),
         "worker": state.get("worker") if active else None,  # a transcription worker on another machine
-        "url": f"/r/{rid}", "edit_url": f"/studio/r/{rid}/edit", "delete_url": f"/studio/r/{rid}/delete",
-        "transcript_url": f"/r/{rid}/transcript/edit" if transcripts.correctable(rec) else None,
+        "url": urls.recording(rid), "edit_url": f"/studio/r/{rid}/edit", "delete_url": f"/studio/r/{rid}/delete",
+        "transcript_url": urls.transcript_editor(rid) if transcripts.correctable(rec) else None,
         "retry_url": f"/studio/r/{rid}/retry" if stage == "failed" else None,
         # media.speechcheck found far fewer characters than the speech holds (kb.speech_checks).
         "incomplete": bool(stage == "done" and check and check.get("incomplete")),
@@ -308,10 +308,10 @@ def submitted_outcome(conn, viewer: Viewer, name: str, sub) -> UploadOutcome:
     if sub.status == "exists":
         if can_view(viewer, rec):
             message = _("This file is already in the knowledge base as “%(title)s”.", title=rec["title"])
-            return UploadOutcome(name, True, "exists", message, rid, f"/r/{rid}", _job_json(rid, rec, state))
+            return UploadOutcome(name, True, "exists", message, rid, urls.recording(rid), _job_json(rid, rec, state))
         return UploadOutcome(name, True, "exists", _("This file is already in the knowledge base."))
     return UploadOutcome(name, True, "queued", _("Received. It will be processed in the background."), rid,
-                         f"/r/{rid}", _job_json(rid, rec, state))
+                         urls.recording(rid), _job_json(rid, rec, state))
 
 
 def _job_json(rid: int, rec: Mapping, state: Mapping | None) -> dict:
@@ -397,11 +397,9 @@ def curricula_using(conn, recording_id: int) -> list[dict]:
 
     Deleting then keeps those items, flagged as removed (their recording_id becomes
     NULL: ON DELETE SET NULL in migration 008; kb.curricula explains the snapshot)."""
-    from flask import url_for
-
     from kb import curricula
 
-    return [{"id": c["id"], "title": c["title"], "url": url_for("curricula.edit", curriculum_id=c["id"])}
+    return [{"id": c["id"], "title": c["title"], "url": urls.curriculum(c["id"])}
             for c in curricula.curricula_using(conn, recording_id)]
 
 

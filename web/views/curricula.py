@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, jsonify, redirect, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from kb import curricula, curricula_progress as progress, recordings, users
+from kb import curricula, curricula_progress as progress, recordings, urls, users
 from kb.access import visible_recording_ids
 from kb.errors import InputError, KBError
 from web import auth, http
@@ -43,17 +43,16 @@ def _labels():
 def item_url(item: dict, learning: bool = False) -> str | None:
     """Where an item opens: its moment (or passage) on the recording page; with ``learning``, the page
     also reports progress for this item (progress.js).  None when the recording is gone."""
-    from web.formatting import moment_url
-
     if item.get("recording_id") is None:
         return None
-    url = moment_url(item["recording_id"], item.get("start"), item.get("page"),
-                     item.get("chunk_id") if item.get("start") is None and item.get("page") is None else None,
-                     end=item.get("end"))  # the player stops at the item's end (web/static/js/moments.js)
-    if learning:
-        path, _sep, anchor = url.partition("#")
-        url = path + ("&" if "?" in path else "?") + f"item={item['id']}" + (f"#{anchor}" if anchor else "")
-    return url
+    url = urls.moment(item["recording_id"], item.get("start"), item.get("page"), _item_chunk(item),
+                      end=item.get("end"))  # the player stops at the item's end (web/static/js/moments.js)
+    return urls.with_params(url, item=item["id"]) if learning else url
+
+
+def _item_chunk(item: dict) -> int | None:
+    """An item's passage id, in its address only when it has neither a time nor a page."""
+    return item.get("chunk_id") if item.get("start") is None and item.get("page") is None else None
 
 
 def _int(value) -> int | None:
@@ -385,8 +384,8 @@ def archive(curriculum_id: int):
 
 def suggest_search(query: str, limit: int, recording_ids):
     """The app's search (the same Searcher as the search page), for kb.curricula_suggest."""
+    from services.search import SearchRequest
     from web.db import search_service
-    from web.searching import SearchRequest
 
     return search_service().search(SearchRequest(query=query, limit=limit), recording_ids=recording_ids).hits
 
@@ -450,8 +449,8 @@ def print_page(curriculum_id: int):
         for it in g["items"]:
             it["url"] = item_url(it)
             it["link"] = absolute_link(it)
-            qr_query = it["url"].partition("?")[2].partition("#")[0] if it["url"] else ""
-            it["qr"] = f"/r/{it['recording_id']}/qr.svg" + (f"?{qr_query}" if qr_query else "") if it["url"] else None
+            it["qr"] = urls.qr(it["recording_id"], it.get("start"), it.get("page"),
+                               _item_chunk(it)) if it["url"] else None
     return render_template("curricula/print.html", c=c, groups=groups)
 
 

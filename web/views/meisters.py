@@ -25,12 +25,12 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from kb import meisters, users
+from kb import meisters, urls, users
 from kb.errors import InputError, NotFound
+from services.search import teacher_json
 from web import auth, http
 from web.db import get_db, search_service
 from web.errors import BadRequest
-from web.formatting import moment_url, time_range
 
 bp = Blueprint("meisters", __name__)
 
@@ -155,7 +155,7 @@ def directory_payload(args) -> dict:
     rows = meisters.directory(conn, viewer, q=filters["q"], category=filters["category"], area=filters["area"],
                               organisation_id=filters["organisation_id"])
     for r in rows:
-        r["url"] = url_for("meisters.profile", meister_id=r["id"])
+        r["url"] = urls.meister(r["id"])
     return {"filters": filters, "count": len(rows), "meisters": rows, "choices": meisters.directory_choices(conn)}
 
 
@@ -163,7 +163,8 @@ def profile_payload(meister_id: int) -> dict:
     conn, viewer = get_db(), auth.current_viewer()
     p = meisters.profile(conn, meister_id, viewer)
     can_edit = meisters.may_edit(viewer, meister_id)
-    p["recordings"] = [dict(r, url=f"/r/{r['id']}") for r in meisters.visible_recordings(conn, meister_id, viewer)]
+    p["recordings"] = [dict(r, url=urls.recording(r["id"]))
+                       for r in meisters.visible_recordings(conn, meister_id, viewer)]
     if not can_edit:
         del p["accounts"]
     record = meisters.record(conn, meister_id, viewer)
@@ -188,14 +189,7 @@ def teach_payload(args) -> dict:
     found = search_service().with_searcher(
         lambda searcher: teachers.rank(searcher, conn, query, viewer, area=area or None, organisation_id=org,
                                        limit=limit))
-    for t in found:
-        d = t.to_json()
-        d["url"] = url_for("meisters.profile", meister_id=t.id)
-        for e in d["evidence"]:
-            e["url"] = moment_url(e["recording_id"], e["start"], e["page"],
-                                  None if e["start"] is not None else e["chunk_id"])
-            e["time"] = time_range(e["start"], e["end"])
-        payload["meisters"].append(d)
+    payload["meisters"] = [teacher_json(t) for t in found]
     return payload
 
 

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_babel import gettext as _
 
-from kb import programme, users
+from kb import programme, urls, users
 from kb.errors import InputError, NotFound
 from web import auth, http
 from web.coaching_form import hours_with_unit
@@ -203,13 +203,13 @@ def record_url(record: dict) -> str | None:
     """Where a traced record opens (users: their row on the users page)."""
     kind, id_ = record["kind"], record["id"]
     if kind == "recording":
-        return url_for("recordings.recording", recording_id=id_)
+        return urls.recording(id_)
     if kind == "meister":
-        return f"/meisters/{id_}"
+        return urls.meister(id_)
     if kind == "coaching_session":
         return f"/coaching/{id_}"
     if kind == "curriculum":
-        return url_for("curricula.edit", curriculum_id=id_)
+        return urls.curriculum(id_)
     if kind == "user":
         return url_for("admin.users") + f"#user-{id_}"
     return None

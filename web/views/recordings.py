@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
 
-from kb import catalogue, passages, recordings
+from kb import catalogue, passages, recordings, urls
 from web import data, http, mediafiles, moments, publicurl
 from web.auth import current_viewer, viewable_recording
 from web.db import get_db, kb_config
-from web.formatting import moment_url
 from web.qr import qr_svg
 
 bp = Blueprint("recordings", __name__)
@@ -77,11 +76,12 @@ def recording(recording_id: int):
     found = moments.matches(payload, query, current_viewer()) if query and payload["status"] == "done" else None
     if media_start is None and chunk not in {p["id"] for p in payload["passages"]}:
         chunk = None  # a passage of another recording (or none): the link keeps only what is here
-    shared = _shared_query(media_start, page if media_start is None else None, chunk if media_start is None else None)
+    shared = urls.moment_query(media_start, page if media_start is None else None,
+                               chunk if media_start is None else None)
     return http.html_or_json(
         payload, "recordings/recording.html", start=start, page=page, chunk=chunk,
         end=end if end is not None and start is not None and end > start else None,
-        poster=data.thumbnail_url(row, start or 0),
+        poster=urls.thumbnail(row, start or 0),
         current=current, query=query, found=found,
         share_link=share_url(recording_id, media_start, page if media_start is None else None,
                              chunk if media_start is None else None),
@@ -152,7 +152,7 @@ def _private(response):
 @bp.get("/r/<int:recording_id>/thumb/<int:second>.jpg")
 def thumbnail(recording_id: int, second: int):
     rec = _row(recording_id)
-    if mediafiles.thumbnail_second(rec, second) is None:
+    if urls.thumbnail_second(rec, second) is None:
         abort(404, description="no picture at this time")
     path = mediafiles.thumbnail(kb_config(), rec, second)
     if path is None:
@@ -174,17 +174,8 @@ def qr_unreachable() -> str | None:
 
 def share_url(recording_id: int, start: float | None, page: int | None = None, chunk: int | None = None) -> str:
     """The absolute address of a moment, for links that leave the browser (QR codes, print cards): a time
-    (?t=), or a written passage (?c= and its #c- anchor) or page (?page=), as web.formatting.moment_url."""
-    return qr_base() + moment_url(recording_id, start, page, chunk)
-
-
-def _shared_query(start: float | None, page: int | None, chunk: int | None) -> str:
-    """The query (?t= / ?page= / ?c=) that the QR code's and the print card's addresses carry."""
-    if start is not None:
-        return f"?t={int(start)}"
-    params = [f"page={page}"] if page is not None else []
-    params += [f"c={chunk}"] if chunk is not None else []
-    return "?" + "&".join(params) if params else ""
+    (?t=), or a written passage (?c= and its #c- anchor) or page (?page=), as kb.urls.moment."""
+    return qr_base() + urls.moment(recording_id, start, page, chunk)
 
 
 def _moment_args(recording_id: int) -> tuple[float | None, int | None, int | None]:
@@ -217,9 +208,8 @@ def print_card(recording_id: int):
     line = passage["text"][:200] if passage else _line_at(recordings.segments(conn, recording_id), start, page)
     payload = dict(rec, start=start, page=shown_page, passage=chunk,
                    link=share_url(recording_id, start, page, chunk), text=line)
-    qr_query = _shared_query(start, page, chunk)
-    return http.html_or_json(payload, "recordings/print.html", qr_src=f"/r/{recording_id}/qr.svg{qr_query}",
-                             back=moment_url(recording_id, start, page, chunk))
+    return http.html_or_json(payload, "recordings/print.html", qr_src=urls.qr(recording_id, start, page, chunk),
+                             back=urls.moment(recording_id, start, page, chunk))
 
 
 def _line_at(segments: list[dict], start: float | None, page: int | None) -> str | None:

@@ -95,9 +95,9 @@ def saved_key(recording_id: int, start=None, chunk_id=None) -> str:
 
 def listing(limit: int | None = None) -> list[dict]:
     """The current person's saved moments, with their addresses."""
-    from web.formatting import moment_url
+    from kb import urls
 
     out = saved.listing(get_db(), current_viewer(), limit)
     for item in out:
-        item["url"] = moment_url(item["recording_id"], item["start"], item["page"], item["chunk_id"])
+        item["url"] = urls.moment(item["recording_id"], item["start"], item["page"], item["chunk_id"])
     return out

@@ -10,7 +10,7 @@ corrected file in the studio).
 Hearing what is corrected: the page carries the recording's player beside the
 lines (editor.js): a click on a line plays that line, Esc plays or pauses,
 Alt+R plays the current line again from its start.  Times are shown and typed
-as 01:05 (web.formatting.clock / parse_clock); each line's exact start and end
+as 01:05 (kb.timecodes.clock / parse_clock); each line's exact start and end
 (hundredths of a second) travel in hidden fields, so a time nobody retyped is
 saved exactly as it was.
 
@@ -28,7 +28,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext
 
-from kb import access, recordings, transcripts
+from kb import access, recordings, transcripts, urls
 from kb.errors import InputError, NotFound
 from services import transcripts as saving
 from web import data, http, mediafiles
@@ -80,7 +80,7 @@ def can_edit_transcript(recording_id) -> bool:
 @bp.app_template_filter()
 def clock_field(value) -> str:
     """A line's time as the editor shows it (01:05); a value sent back that is not a number, as it was typed."""
-    from web.formatting import clock
+    from kb.timecodes import clock
 
     if value in (None, ""):
         return ""
@@ -129,7 +129,7 @@ def _editor_payload(rec: dict, lines: list[dict] | None = None, version: int | N
     source = mediafiles.playable(kb_config(), rec)
     return {"recording": data.public(rec), "version": version or transcripts.current_version(conn, rec["id"]),
             "timed": transcripts.is_timed(segments), "duration": rec.get("duration"),
-            "media": url_for("recordings.media", recording_id=rec["id"]) if source is not None else None,
+            "media": urls.media(rec["id"]) if source is not None else None,
             "media_type": source.mimetype if source is not None else None,
             "lines": lines if lines is not None else _lines_payload(segments),
             "save_url": url_for("transcripts.save", recording_id=rec["id"]),
@@ -171,7 +171,7 @@ def _submitted() -> tuple[list, object, str | None]:
 def _typed_time(exact, typed: str):
     """A line's time from a form post: the exact seconds it had while its shown time (01:05) is unchanged,
     else the time typed (parsed; kept as typed when it is not a time, for kb.transcripts to refuse)."""
-    from web.formatting import clock, parse_clock
+    from kb.timecodes import clock, parse_clock
 
     typed = (typed or "").strip()
     if not typed:
@@ -203,7 +203,7 @@ def save(recording_id: int):
                      reembedded=result.reembedded)
     if http.wants_json() or request.is_json:
         return {"ok": True, **result.to_json(), "editor_url": target,
-                "recording_url": url_for("recordings.recording", recording_id=recording_id)}
+                "recording_url": urls.recording(recording_id)}
     return redirect(target, code=303)
 
 
