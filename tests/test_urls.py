@@ -87,7 +87,7 @@ def kb_home(tmp_path_factory):
     from kb.home import init_home
     from kb.recordings import RecordingMeta, create, replace_segments, update
     from kb.settings import load_config
-    from kb.transcripts import chunks_for
+    from ingest.chunking import chunks_for
     from search.store import SearchStore
 
     home = tmp_path_factory.mktemp("urls") / "kb"
