@@ -47,6 +47,27 @@ def test_fit_separates_and_keeps_the_right_answers_above_the_bar():
     assert np.mean([bar.score({"cos": a, "lex": b}) < 0 for a, b in neg]) >= 0.9
 
 
+def test_fit_per_set_keeps_the_hard_sets_answers_above_the_bar_too():
+    # Many easy answers (high cosine) and a few hard ones: pooled, the bar may miss the hard set's
+    # answers; per set, at most ``miss`` of each set falls below.
+    rng = np.random.default_rng(1)
+    easy = np.column_stack([rng.normal(0.92, 0.01, 300), rng.uniform(0.4, 1.0, 300)])
+    hard = np.column_stack([rng.normal(0.86, 0.02, 30), rng.uniform(0.0, 0.4, 30)])
+    neg = np.column_stack([rng.normal(0.82, 0.02, 600), rng.uniform(0.0, 0.3, 600)])
+    x = np.vstack([easy, hard, neg])
+    y = np.array([1] * 330 + [0] * 600)
+    groups = ["easy"] * 300 + ["hard"] * 30 + ["off"] * 600
+    pooled = strength.fit(x, y, ("cos", "lex"), miss=0.025)
+    per_set = strength.fit(x, y, ("cos", "lex"), miss=0.025, groups=groups)
+
+    def below(bar, rows):
+        return sum(bar.score({"cos": a, "lex": b}) < 0 for a, b in rows)
+
+    assert below(per_set, hard) <= 0 and below(per_set, easy) <= 7  # floor(0.025 * n) of each set
+    assert below(pooled, hard) > below(per_set, hard)
+    assert per_set.weights == pooled.weights and per_set.bias >= pooled.bias  # a lower bar, same direction
+
+
 @pytest.fixture(scope="module")
 def workshop(tmp_path_factory):
     """The demo's written procedures and the techniques-holdout write-ups, ingested for real."""
