@@ -138,3 +138,19 @@ def test_kb_search_json_carries_the_contract(workshop):
     on = search("旋盤のびびりを抑えるには")
     assert on["no_good_match"] is False and on["hits"][0]["strength"] == "strong"
     assert {h["strength"] for h in on["hits"]} <= {"strong", "weak"}
+
+
+def test_a_weak_link_orders_but_gives_the_bar_no_lexical_evidence(workshop):
+    # Passages that share one character with the question (出 of 出る) may be ranked as weak links
+    # (search/lexical.py WEAK_LINK); the bar must see no lexical evidence for them.
+    from search import lexical
+
+    _, searcher, _ = workshop
+    q = "旋盤でびびりが出る"
+    matches = {h.chunk_id for h in lexical.search_hits(searcher.conn, q, k=1000, reading_match=True)}
+    links = {h.chunk_id for h in lexical.search_hits(searcher.conn, q, k=1000, reading_match=True, weak_links=True)}
+    assert links - matches, "the workshop has passages sharing only 出 with the question"
+    moments = searcher.search(q, limit=100, group=False).hits  # every passage a hit of its own
+    weak = [m for m in moments if m.chunk_id in links - matches]
+    assert weak and all(m.signals.get("lex") == 0.0 for m in weak)
+    assert any(m.signals.get("lex", 0) > 0 for m in moments if m.chunk_id in matches)
