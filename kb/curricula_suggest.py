@@ -18,10 +18,13 @@ The order rule (documented for coordinators in docs/curricula.md):
    order stays in order), then the moment's start time / page.
 
 Search relevance decides *which* moments are proposed: only *strong* ones, those
-that clear the relevance bar of the search page (search/strength.py) and score at
-least 70 % as high as the best one (``RELATIVE``), so a goal that only a few
-recordings answer gets a few moments, not every recording of the trade;
-the rule above decides only their order.  One moment per recording is
+that clear the relevance bar of the search page (search/strength.py), and of those only
+the ones whose odds of answering the goal are within a factor e of the best moment's
+(``WITHIN_LOGITS`` of its margin above the bar: the bar is a logistic regression, so a
+difference of margins is a log odds ratio), so a goal that only a few recordings answer
+gets a few moments, not every recording of the trade; the rule above decides only their order.
+Why odds and not a share of the fused score: the fused score is a z-score among the search's
+candidates (its zero is their mean), so "70 % of the best" meant something else for every goal.  One moment per recording is
 proposed (its best, i.e. the passage that answers the goal); the coordinator
 accepts, drops or adds more.
 """
@@ -36,10 +39,11 @@ LEVEL_WORDS = (
     (2, ("中級", "intermediate")),
 )
 ORDER_OF_UNKNOWN = 2  # a moment with no level is ordered between basic and advanced
-# A proposed moment must also score at least this share of the best one (fused score): the bar says a
-# moment is on the subject, this keeps the moments that answer *this* goal, not every recording of the
-# trade (measured on the demo: tests/test_web_search_honesty.py, precision >= 0.8).
-RELATIVE = 0.7
+# A proposed moment must also lie at most this many logits below the best one on the relevance bar's
+# scale (search.strength.margin): at most e times less likely to answer the goal.  The bar says a moment
+# is on the subject; this keeps the moments that answer *this* goal, not every recording of the trade
+# (measured on the demo: tests/test_web_search_honesty.py, precision >= 0.8).
+WITHIN_LOGITS = 1.0
 
 
 @dataclass
@@ -84,19 +88,24 @@ def order(suggestions: list[Suggestion]) -> list[Suggestion]:
 
 
 def suggest(search: Callable[[str, int, set | None], list], recs_by_id: Callable[[Iterable[int]], Mapping[int, dict]],
-            goal: str, recording_ids: set[int] | None, limit: int = 12) -> list[Suggestion]:
+            goal: str, recording_ids: set[int] | None, limit: int = 12,
+            margin_of: Callable[[object], float | None] | None = None) -> list[Suggestion]:
     """``search(query, limit, recording_ids)`` returns search hits (search.engine.Hit); ``recs_by_id`` gives
-    the recordings (kb.recordings.get_many).  Returns up to ``limit`` strong moments in learning order."""
+    the recordings (kb.recordings.get_many); ``margin_of(hit)`` its margin above the relevance bar in logits
+    (search.strength.margin; None: unknown, then only the strong label counts).  Returns up to ``limit``
+    strong moments in learning order."""
     goal = (goal or "").strip()
     if not goal:
         return []
     hits = search(goal, limit, recording_ids)
     recs = recs_by_id([h.recording_id for h in hits])
-    strong = [h.score for h in hits if h.strength == "strong"]
-    floor = RELATIVE * max(strong) if strong and max(strong) > 0 else float("-inf")
+    margins = {id(h): margin_of(h) if margin_of else None for h in hits}
+    known = [margins[id(h)] for h in hits if h.strength == "strong" and margins[id(h)] is not None]
+    floor = max(known) - WITHIN_LOGITS if known else float("-inf")
     out, seen = [], set()
     for rank, h in enumerate(hits):
-        if h.strength != "strong" or h.score < floor or h.recording_id in seen:
+        m = margins[id(h)]
+        if h.strength != "strong" or (m is not None and m < floor) or h.recording_id in seen:
             continue
         seen.add(h.recording_id)
         rec = recs.get(h.recording_id) or {}

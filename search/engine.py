@@ -233,9 +233,14 @@ class Searcher:
         qvec = None
         reading_on = self.store.config.get("reading_match")
 
+        weak_links: set[int] = set()  # candidates whose only link is one shared character (lexical.WEAK_LINK)
+
         def lexical_candidates() -> list[tuple[int, float]]:
-            return expansion.merge_best([lexical.search(self.conn, q, k=k, within=within, reading_match=reading_on)
-                                         for q in queries], k)
+            found = [lexical.search_hits(self.conn, q, k=k, within=within, reading_match=reading_on, weak_links=True)
+                     for q in queries]
+            evident = {h.chunk_id for hits in found for h in hits if h.evident}
+            weak_links.update(h.chunk_id for hits in found for h in hits if h.chunk_id not in evident)
+            return expansion.merge_best([[(h.chunk_id, h.score) for h in hits] for hits in found], k)
 
         second = self.store.second if mode == "hybrid" else None
         q2 = None
@@ -307,6 +312,8 @@ class Searcher:
         else:
             ranked = lex if mode == "lexical" else dense
             signals.update((c, {"lex" if mode == "lexical" else "cos": s}) for c, s in ranked)
+        for c in weak_links & signals.keys():  # a weak link orders, it is no evidence for the bar
+            signals[c]["lex"] = 0.0
         full = len(lex) >= k or len(dense) >= k
         return ranked, full, qvec
 

@@ -66,6 +66,13 @@ PHRASE_WEIGHT = 1 / 3
 # A passage needs at least this many of the query's content characters (see evidence_of) to score:
 # a match on one common kanji (出, 削) alone is no evidence.  0 switches the rule off (benchmarks).
 MIN_EVIDENCE = 2
+# ... but it is a hint for the *order*: when the search page ranks (search_hits(weak_links=True)), a passage
+# whose only link to the question is such a character (切 of 切れ in 「のこぎりで真っすぐ切れない原因」
+# and 切り in the saw write-up) keeps this share of its score, counted with the question's verb and
+# adjective stems as terms (see _stem_kanji).  It is flagged ``evident=False``: the relevance bar, the
+# highlighting and "who can teach" never count it (search.engine sets its ``lex`` signal to 0).
+# 0 switches the hint off (as after issue 13's first merge); measured in bench/calibrate.py.
+WEAK_LINK = 0.5
 
 
 def normalise(text: str) -> str:
@@ -135,6 +142,21 @@ def _lone_kanji(run: str) -> list[str]:
             if i + 1 == len(run) or run[i + 1] in _PARTICLES:
                 out.append(ch)
     return out
+
+
+def _stem_kanji(run: str) -> list[str]:
+    """The other lone kanji of a run: verb and adjective stems (削 of 削る, 切 of 切れ), which
+    _lone_kanji leaves out.  Only the weak-link hint uses them (WEAK_LINK)."""
+    words = set(_lone_kanji(run))
+    return [ch for i, ch in enumerate(run) if _KANJI_CHAR.match(ch) and ch not in words and not any(
+        0 <= j < len(run) and _KANJI_CHAR.match(run[j]) for j in (i - 1, i + 1))]
+
+
+def stem_terms(query: str) -> list[str]:
+    """The question's verb and adjective stems that are not already among its query_terms."""
+    terms = set(query_terms(query))
+    out = [ch for tok, cjk in _tokens(query) if cjk and len(tok) > 1 for ch in _stem_kanji(tok)]
+    return [t for t in dict.fromkeys(out) if t not in terms]
 
 
 _CONTENT_CHAR = re.compile(f"[{_KANJI}{_KATAKANA}0-9]")
@@ -276,6 +298,7 @@ class LexicalHit:
     score: float       # COVERAGE_WEIGHT * coverage + PHRASE_WEIGHT * phrase, in [0, 1]
     coverage: float    # idf-weighted share of the query's terms the chunk contains
     phrase: float      # share of the query's character trigrams the chunk contains
+    evident: bool = True  # False: only a weak link (one shared character), kept for the order alone (WEAK_LINK)
 
 
 def doc_frequencies(conn: sqlite3.Connection, terms: Sequence[str],
@@ -349,15 +372,17 @@ def candidates(conn: sqlite3.Connection, weights: dict[str, float], k: int, fts:
 
 def search_hits(conn: sqlite3.Connection, query: str, k: int = 100,
                 max_postings: int = MAX_POSTINGS, within: Iterable[int] | None = None,
-                reading_match: bool = False) -> list[LexicalHit]:
+                reading_match: bool = False, weak_links: bool = False) -> list[LexicalHit]:
     """Best k chunks for a query with the parts of their score, best first.
 
     ``within``: the recordings the searcher may see (None: all); the term statistics are then theirs alone,
     so a score says nothing about the others.  Chunks outside may still be among the candidates (the
     caller filters them).
     ``reading_match``: spoken passages are also matched on the question's reading (search/reading.py);
-    a passage keeps the better of its character and its reading score."""
-    hits = _character_hits(conn, query, k, max_postings, within)
+    a passage keeps the better of its character and its reading score.
+    ``weak_links``: also the passages whose only link is one shared character, at WEAK_LINK of their
+    score and flagged ``evident=False`` (for ranking only; see WEAK_LINK)."""
+    hits = _character_hits(conn, query, k, max_postings, within, weak_links)
     if not reading_match:
         return hits
     spoken = reading.search_hits(conn, query, k, max_postings, within)
@@ -365,25 +390,28 @@ def search_hits(conn: sqlite3.Connection, query: str, k: int = 100,
         return hits
     best = {h.chunk_id: h for h in hits}
     for h in spoken:
-        if h.chunk_id not in best or h.score > best[h.chunk_id].score:
+        if h.chunk_id not in best or h.score > best[h.chunk_id].score or not best[h.chunk_id].evident:
             best[h.chunk_id] = h
     return sorted(best.values(), key=lambda h: -h.score)[:k]
 
 
 def _character_hits(conn: sqlite3.Connection, query: str, k: int, max_postings: int,
-                    within: Iterable[int] | None) -> list[LexicalHit]:
+                    within: Iterable[int] | None, weak_links: bool = False) -> list[LexicalHit]:
     terms = query_terms(query)
     if not terms or k <= 0:
         return []
-    df, indexed = doc_frequencies(conn, terms)
+    weak = WEAK_LINK if weak_links and MIN_EVIDENCE else 0.0
+    stems = stem_terms(query) if weak else []
+    df, indexed = doc_frequencies(conn, terms + stems)
     if within is not None:
         df, indexed = visible_frequencies(conn, df, indexed, within)
     n = max(indexed, max(df.values()))
     weight = {t: idf(df[t], n) for t in terms}
+    stem_weight = {t: idf(df[t], n) for t in stems}
     selected = select_terms(df, max_postings)
     if not selected:
         return []
-    rowids = candidates(conn, {t: weight[t] for t in selected}, k)
+    rowids = candidates(conn, {t: weight.get(t) or stem_weight[t] for t in selected}, k)
     marks = ",".join("?" * len(rowids))
     stored = dict(conn.execute(f"SELECT rowid, terms FROM chunk_fts WHERE rowid IN ({marks})", rowids))
     total = sum(weight.values())
@@ -396,16 +424,24 @@ def _character_hits(conn: sqlite3.Connection, query: str, k: int, max_postings: 
     for rowid in rowids:
         text = stored.get(rowid, "")
         present = set(text.split())
-        if needed and evidence_of(t for t in terms if t in present) < needed:
+        evident = not needed or evidence_of(t for t in terms if t in present) >= needed
+        if not evident and not weak:
             continue  # only one common character in common: not a match (see evidence_of)
-        coverage = sum(w for t, w in weighted if t in present) / total
+        if evident:
+            coverage = sum(w for t, w in weighted if t in present) / total
+        else:  # a weak link: its stems count too, and the score is cut to WEAK_LINK of it
+            coverage = (sum(w for t, w in weighted if t in present)
+                        + sum(w for t, w in stem_weight.items() if t in present)) / (total + sum(stem_weight.values()))
+            if not coverage:
+                continue
         if phrases:
             padded = f" {text} "
             found = sum(1 for a, b, spaced in phrase_parts if a in present and b in present and spaced in padded)
             phrase = found / len(phrases)
         else:
             phrase = coverage
-        hits.append(LexicalHit(rowid, COVERAGE_WEIGHT * coverage + PHRASE_WEIGHT * phrase, coverage, phrase))
+        score = COVERAGE_WEIGHT * coverage + PHRASE_WEIGHT * phrase
+        hits.append(LexicalHit(rowid, score if evident else weak * score, coverage, phrase, evident))
     hits.sort(key=lambda h: -h.score)  # stable: equal scores keep the candidate order
     return hits
 

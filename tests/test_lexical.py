@@ -267,3 +267,19 @@ def test_highlighting_leaves_a_lone_common_kanji_unmarked():
     # English keeps its spaces and marks whole words only
     marked = mark("I weld thin stainless within limits", lexical.highlight_terms("thin stainless"))
     assert marked == "I weld <mark>thin</mark> <mark>stainless</mark> within limits"
+
+
+def test_a_weak_link_orders_but_is_no_match(noise):
+    # 「のこぎりで真っすぐ切れない原因」 and the saw write-up share only 切 (切れ / 切り): a verb stem.
+    lexical.add_chunks(noise, [(4, "両刃鋸の目立ては、やすりを刃の角度に合わせて押す。アサリの幅を揃えないと切り口が曲がる。")])
+    noise.commit()
+    q = "のこぎりで真っすぐ切れない原因"
+    assert lexical.stem_terms(q) == ["真", "切"] and "切" not in lexical.query_terms(q)
+    assert 4 not in ids(noise, q)                       # no lexical match: one shared character
+    weak = {h.chunk_id: h for h in lexical.search_hits(noise, q, weak_links=True)}
+    assert not weak[4].evident and 0 < weak[4].score
+    full = lexical.search_hits(noise, "鋸の切り口", weak_links=True)[0]
+    assert full.chunk_id == 4 and full.evident and weak[4].score <= lexical.WEAK_LINK * full.score
+    # 研削砥石 shares only 出 with the chatter question: at most a weak link, the lathe passage a match
+    chatter = {h.chunk_id: h for h in lexical.search_hits(noise, "旋盤でびびりが出る", weak_links=True)}
+    assert chatter[1].evident and not chatter[2].evident and chatter[2].score < chatter[1].score

@@ -47,6 +47,27 @@ def test_fit_separates_and_keeps_the_right_answers_above_the_bar():
     assert np.mean([bar.score({"cos": a, "lex": b}) < 0 for a, b in neg]) >= 0.9
 
 
+def test_fit_per_set_keeps_the_hard_sets_answers_above_the_bar_too():
+    # Many easy answers (high cosine) and a few hard ones: pooled, the bar may miss the hard set's
+    # answers; per set, at most ``miss`` of each set falls below.
+    rng = np.random.default_rng(1)
+    easy = np.column_stack([rng.normal(0.92, 0.01, 300), rng.uniform(0.4, 1.0, 300)])
+    hard = np.column_stack([rng.normal(0.86, 0.02, 30), rng.uniform(0.0, 0.4, 30)])
+    neg = np.column_stack([rng.normal(0.82, 0.02, 600), rng.uniform(0.0, 0.3, 600)])
+    x = np.vstack([easy, hard, neg])
+    y = np.array([1] * 330 + [0] * 600)
+    groups = ["easy"] * 300 + ["hard"] * 30 + ["off"] * 600
+    pooled = strength.fit(x, y, ("cos", "lex"), miss=0.025)
+    per_set = strength.fit(x, y, ("cos", "lex"), miss=0.025, groups=groups)
+
+    def below(bar, rows):
+        return sum(bar.score({"cos": a, "lex": b}) < 0 for a, b in rows)
+
+    assert below(per_set, hard) <= 0 and below(per_set, easy) <= 7  # floor(0.025 * n) of each set
+    assert below(pooled, hard) > below(per_set, hard)
+    assert per_set.weights == pooled.weights and per_set.bias >= pooled.bias  # a lower bar, same direction
+
+
 @pytest.fixture(scope="module")
 def workshop(tmp_path_factory):
     """The demo's written procedures and the techniques-holdout write-ups, ingested for real."""
@@ -117,3 +138,19 @@ def test_kb_search_json_carries_the_contract(workshop):
     on = search("旋盤のびびりを抑えるには")
     assert on["no_good_match"] is False and on["hits"][0]["strength"] == "strong"
     assert {h["strength"] for h in on["hits"]} <= {"strong", "weak"}
+
+
+def test_a_weak_link_orders_but_gives_the_bar_no_lexical_evidence(workshop):
+    # Passages that share one character with the question (出 of 出る) may be ranked as weak links
+    # (search/lexical.py WEAK_LINK); the bar must see no lexical evidence for them.
+    from search import lexical
+
+    _, searcher, _ = workshop
+    q = "旋盤でびびりが出る"
+    matches = {h.chunk_id for h in lexical.search_hits(searcher.conn, q, k=1000, reading_match=True)}
+    links = {h.chunk_id for h in lexical.search_hits(searcher.conn, q, k=1000, reading_match=True, weak_links=True)}
+    assert links - matches, "the workshop has passages sharing only 出 with the question"
+    moments = searcher.search(q, limit=100, group=False).hits  # every passage a hit of its own
+    weak = [m for m in moments if m.chunk_id in links - matches]
+    assert weak and all(m.signals.get("lex") == 0.0 for m in weak)
+    assert any(m.signals.get("lex", 0) > 0 for m in moments if m.chunk_id in matches)

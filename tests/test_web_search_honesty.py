@@ -102,11 +102,7 @@ def test_curriculum_suggestions_are_precise_and_levelled_from_the_recording(as_r
     page = nothing.get_data(as_text=True)
     assert 'name="key"' not in page and 'data-testid="no-suggestions"' in page
     detail = f"{relevant}/{proposed}: " + "; ".join(f"{g} -> {t} {ok}" for g, t, ok in seen)
-    assert relevant / proposed >= 0.7, detail
-    if relevant / proposed < 0.8:
-        # Known shortfall (issue 13 stays open): on the Japanese-narrated demo the lathe chatter video scores
-        # 88 % of the thread-cutting write-up for 「旋盤でおねじを切れるようになる」 and is proposed too.
-        pytest.xfail(f"precision below the 0.8 target: {detail}")
+    assert relevant / proposed >= 0.8, detail
 
 
 def test_a_moment_link_highlights_the_line_that_starts_in_that_second(client, recs):

@@ -390,6 +390,13 @@ def suggest_search(query: str, limit: int, recording_ids):
     return search_service().search(SearchRequest(query=query, limit=limit), recording_ids=recording_ids).hits
 
 
+def suggest_margin(hit) -> float | None:
+    """A hit's margin above the relevance bar (logits), which kb.curricula_suggest compares to the best's."""
+    from search import strength
+
+    return strength.margin(hit.signals, "hybrid")
+
+
 def viewer_recording_ids():
     return visible_recording_ids(get_db(), auth.current_viewer())
 
@@ -420,7 +427,7 @@ def suggest(curriculum_id: int):
         return _back(curriculum_id, "#items")
     goal = (request.args.get("goal") if "goal" in request.args else c["goal"]) or ""
     found = curricula_suggest.suggest(suggest_search, lambda ids: recordings.get_many(conn, ids), goal,
-                                      viewer_recording_ids()) if goal.strip() else []
+                                      viewer_recording_ids(), margin_of=suggest_margin) if goal.strip() else []
     payload = {"curriculum": c, "goal": goal,
                "suggestions": [dict(vars(s), key=s.key()) for s in found]}
     return http.html_or_json(payload, "curricula/suggest.html", sections=curricula.sections(conn, curriculum_id))
