@@ -180,3 +180,33 @@ def test_a_short_unsure_clip_is_transcribed_in_its_organisations_language(tmp_pa
     assert any("\u30a0" <= ch <= "\u30ff" for ch in texts[1]), texts  # オッケー
     assert texts[site].strip(" .").lower() == "okay", texts
     conn.close()
+
+
+def test_a_transcription_worker_is_told_the_recordings_organisation_language(tmp_path):
+    """Workers on other machines choose the language the same way: the server sends the fallback with the job."""
+    import time
+
+    from studio_support import studio_app
+
+    from ingest import dispatch, queue
+    from kb import db, recordings, worker_tokens
+    from kb.recordings import RecordingMeta
+
+    app, config = studio_app(tmp_path / "kb", embed_model="hash:16", second_embed_model="none")
+    conn = db.connect(config.db_path)
+    site = users.create_organisation(conn, "English site")
+    users.set_organisation_language(conn, site, "en")
+    _, worker = worker_tokens.create(conn, "夜勤GPU")
+    client = app.test_client()
+    for org, expected in ((1, "ja"), (site, "en")):
+        with conn:
+            rec = recordings.create(conn, title="段取り", kind="audio", fmt="flac", source_name="段取り.flac",
+                                    sha256=f"{time.time_ns():064x}"[-64:], size_bytes=10,
+                                    meta=RecordingMeta(organisation_id=org), stored_path="originals/x.flac",
+                                    status="pending")
+            job = queue.insert_job(conn, rec, {"shown": "段取り.flac", "route": "remote"})
+        _, attempt = dispatch.claim_for_remote(conn)
+        spec = client.post(f"/api/v1/worker/jobs/{job}/start", json={"attempt": attempt, "worker": "gpu-box-1"},
+                           headers={"Authorization": f"Bearer {worker}"}).get_json()
+        assert spec["fallback_language"] == expected and spec["language"] is None
+    conn.close()
