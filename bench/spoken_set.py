@@ -12,8 +12,10 @@ rotation, and the variants (clean; brown noise 15 dB under the voice).  From it 
    relative to the set, "text" = what was said, for the character error rate) into
    bench/.cache/spoken-techniques-dev/ (git-ignored: about 20 MB);
 3. with --eval, runs `kb eval`'s evaluation on the written set and on every variant in one run
-   and writes bench/results/spoken-techniques-dev.json: MRR@10 / Recall per mode, CER, and every
-   transcript.
+   and writes bench/results/spoken-techniques-dev.json: MRR@10 / Recall per mode, CER (with its two
+   diagnostics: katakana = hiragana, and on readings), and every transcript; then ``stability``:
+   the clean clips decoded again from float instead of 16-bit samples (how much of a CER
+   difference between runs is decoding noise).
 
     python bench/spoken_set.py                 # build the material only
     python bench/spoken_set.py --eval          # build (if needed) and measure, written beside spoken
@@ -153,9 +155,46 @@ def measure(description: dict, sets: dict[str, Path], log=print) -> dict:
         report["file"] = str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name)
         report["seconds"] = round(time.perf_counter() - t0, 1)
         out["sets"][name] = report
-        cer = (report.get("spoken") or {}).get("cer")
+        spoken = report.get("spoken") or {}
         log(f"{name}: hybrid MRR@10 {report['modes']['hybrid']['mrr@10']:.3f}"
-            + (f", CER {cer:.3f}" if cer is not None else "") + f" ({report['seconds']} s)")
+            + (f", CER {spoken['cer']:.3f} (kana folded {spoken['cer_kana_folded']:.3f}, on readings "
+               f"{spoken['reading_error_rate']:.3f})" if spoken.get("cer") is not None else "")
+            + f" ({report['seconds']} s)")
+    if "clean" in sets:
+        out["stability"] = stability(sets["clean"], out["sets"]["clean"], config, log)
+    return out
+
+
+def stability(path: Path, report: dict, config, log=print) -> dict:
+    """The clean clips decoded again, by the same recogniser, from the 32-bit float samples ffmpeg gives
+    (media.ffmpeg.load_audio) instead of the pipeline's 16-bit WAV: the two differ by at most one
+    step of 16-bit audio (1.5e-5), far below anything audible.  How many transcripts change, and the
+    CER of each, says how much of a CER difference between two runs is noise of the decoding."""
+    from ingest.stages import recognizer_for
+    from media.ffmpeg import load_audio
+    from search.metrics import character_error_rate, reading_error_rate
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    piped = {t["id"]: t["text"] for t in report["spoken"]["transcripts"]}
+    recognizer = recognizer_for(config)
+    refs, floats, pipes, changed = [], [], [], 0
+    for doc in data["docs"]:
+        if "audio" not in doc:
+            continue
+        text = "".join(s.text for s in recognizer.transcribe(load_audio(path.parent / doc["audio"]),
+                                                             language=data.get("language")).segments)
+        refs.append(doc["text"])
+        floats.append(text)
+        pipes.append(piped[str(doc["id"])])
+        changed += text != pipes[-1]
+    out = {"clips": len(refs), "transcripts_that_differ": changed,
+           "cer_pipeline": round(character_error_rate(refs, pipes), 4),
+           "cer_float_samples": round(character_error_rate(refs, floats), 4),
+           "reading_error_rate_pipeline": round(reading_error_rate(refs, pipes), 4),
+           "reading_error_rate_float_samples": round(reading_error_rate(refs, floats), 4),
+           "transcripts_float_samples": floats}
+    log(f"stability: {changed}/{len(refs)} clean transcripts differ between 16-bit and float samples; CER "
+        f"{out['cer_pipeline']:.3f} vs {out['cer_float_samples']:.3f}")
     return out
 
 

@@ -232,8 +232,12 @@ def process(ctx: Context, client: Client, spec: dict, folder: Path, beat: Beat) 
     beat.set("transcribing", 0.0)
     _test_pause("transcribing", beat)
     recognizer = recognizer_for(config)
-    transcript = recognizer.transcribe(audio, language=spec.get("language") or _auto(config.get("language")),
-                                       hotwords=spec.get("hotwords") or [],
+    from media.asr import choose_language
+
+    # The server sends the recording's organisation's language (a server before it: this machine's setting).
+    language, why = choose_language(recognizer, audio, spec.get("language") or _auto(config.get("language")),
+                                    spec.get("fallback_language") or config.get("fallback_language"))
+    transcript = recognizer.transcribe(audio, language=language, hotwords=spec.get("hotwords") or [],
                                        progress=lambda f: beat.set("transcribing", f))
     rows = _segment_rows(transcript.segments)
     beat.set("embedding", 0.0)
@@ -254,7 +258,8 @@ def process(ctx: Context, client: Client, spec: dict, folder: Path, beat: Beat) 
             "vectors": encode_vectors(vectors), "second_fingerprint": spec.get("second_fingerprint"),
             "vectors2": encode_vectors(vectors2), "language": transcript.language,
             "duration": info.duration or transcript.duration, "asr": getattr(recognizer, "name", "asr"),
-            "warnings": list(getattr(transcript, "warnings", None) or []), "worker": ctx.name}
+            "warnings": [*(getattr(transcript, "warnings", None) or []), *([why] if why else [])],
+            "worker": ctx.name}
 
 
 def _embedder(config, spec: str, fingerprint: str, threads: int | None = None):

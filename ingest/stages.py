@@ -342,6 +342,13 @@ class JobRunner:
             terms = [r[0] for r in self.conn.execute("SELECT term FROM glossary ORDER BY id")]
         return list(dict.fromkeys([*job.payload.get("hotwords", []), *terms]))
 
+    def fallback_language(self, rec: dict) -> str | None:
+        """The language a short clip of unsure detection is transcribed in: its organisation's own
+        (migration 015), else the setting fallback_language."""
+        from kb.users import organisation_language
+
+        return organisation_language(self.conn, rec.get("organisation_id"), self.config.get("fallback_language"))
+
     # -- stages ----------------------------------------------------------------------
     def _extracting(self, job: JobRow, rec: dict) -> None:
         self.report("extracting", 0.0, MSG_READING)
@@ -436,7 +443,7 @@ class JobRunner:
         from media.speechcheck import check_transcript
 
         language, why = choose_language(recognizer, audio, job.payload.get("language")
-                                        or _auto(self.config.get("language")), self.config.get("fallback_language"))
+                                        or _auto(self.config.get("language")), self.fallback_language(rec))
         transcript = recognizer.transcribe(audio, language=language, hotwords=self.hotwords(job, rec),
                                            progress=lambda f: self.report(fraction=f))
         warnings = list(getattr(transcript, "warnings", None) or [])

@@ -131,8 +131,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("language", "auto", "Default spoken/written language of new recordings: ja, en or auto.",
             type="choice", choices=("ja", "en", "auto")),
     Setting("fallback_language", "ja",
-            "The organisation's own language: a short recording whose language 'auto' cannot tell with "
-            "confidence is transcribed in it."),
+            "The default organisation language: a short recording whose language 'auto' cannot tell with "
+            "confidence is transcribed in its organisation's language (set per organisation on the admin "
+            "organisations page), or in this one when its organisation set none."),
     Setting("transcript_min_chars_per_minute", "60",
             "A transcript with fewer characters than this per minute of voiced audio is flagged "
             "'transcript looks incomplete' (speech runs at 250+ a minute); 0 = never flag.", type="float"),

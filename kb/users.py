@@ -190,7 +190,7 @@ def create_organisation(conn: sqlite3.Connection, name: str) -> int:
 
 def list_organisations(conn: sqlite3.Connection) -> list[dict]:
     rows = conn.execute(
-        """SELECT o.id, o.name, o.disabled, o.created_at,
+        """SELECT o.id, o.name, o.disabled, o.created_at, o.language,
                   (SELECT COUNT(*) FROM users u WHERE u.organisation_id = o.id) AS users,
                   (SELECT COUNT(*) FROM recordings r WHERE r.organisation_id = o.id) AS recordings
            FROM organisations o ORDER BY o.id""")
@@ -200,6 +200,36 @@ def list_organisations(conn: sqlite3.Connection) -> list[dict]:
 def organisation_choices(conn: sqlite3.Connection) -> list[dict]:
     """Every organisation as ``{"id", "name"}``, oldest first: what a form's organisation menu offers."""
     return [dict(r) for r in conn.execute("SELECT id, name FROM organisations ORDER BY id")]
+
+
+# The languages an organisation may have as its own (the ones the studio offers for a recording).
+ORGANISATION_LANGUAGES = ("ja", "en")
+
+
+def set_organisation_language(conn: sqlite3.Connection, organisation_id: int, language: str | None) -> bool:
+    """Set the organisation's language for speech recognition (None or '' = the setting
+    fallback_language again).  True when it changed.
+
+    Why per organisation: a short clip whose language Whisper is unsure of is transcribed in the
+    language its workshop speaks; one programme may hold a Japanese factory and an English-speaking
+    site, and one setting for the whole installation cannot serve both."""
+    code = (language or "").strip().lower() or None
+    if code is not None and code not in ORGANISATION_LANGUAGES:
+        raise AccountInputError("language_unknown", f"unknown language {language!r} "
+                                f"(one of: {', '.join(ORGANISATION_LANGUAGES)}, or empty for the setting)")
+    organisation = find_organisation(conn, int(organisation_id))
+    with conn:
+        return conn.execute("UPDATE organisations SET language = ? WHERE id = ? AND language IS NOT ?",
+                            (code, organisation["id"], code)).rowcount > 0
+
+
+def organisation_language(conn: sqlite3.Connection, organisation_id: int | None, default: str | None) -> str | None:
+    """The language a recording of this organisation falls back to when detection is unsure: its own
+    language when it set one, else ``default`` (the setting fallback_language)."""
+    if organisation_id is None:
+        return default
+    row = conn.execute("SELECT language FROM organisations WHERE id = ?", (int(organisation_id),)).fetchone()
+    return (row[0] if row is not None else None) or default
 
 
 def find_organisation(conn: sqlite3.Connection, name_or_id: str | int) -> dict:

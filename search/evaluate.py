@@ -69,11 +69,21 @@ def measure(store, queries: list[dict], doc_of: dict[int, str], modes=MODES,
 
 
 def speech_report(spoken: list[dict], cer) -> dict:
-    """How well the spoken documents were heard: CER over those with a reference text, and each transcript."""
+    """How well the spoken documents were heard: CER over those with a reference text, and each transcript.
+
+    Beside the CER (the figure compared with targets), two diagnostics of the same transcripts
+    (search.metrics): with katakana and hiragana counted as one, and on readings (the right sound in
+    other characters is no error there) -- how much of the CER is spelling, how much hearing."""
+    from search.metrics import character_error_rate, reading_error_rate
+
     scored = [s for s in spoken if isinstance(s["reference"], str) and s["reference"].strip()]
     out: dict = {"docs": len(spoken), "cer": None, "transcripts": []}
     if scored:
-        out["cer"] = round(cer([s["reference"] for s in scored], [s["transcript"] for s in scored]), 4)
+        refs, hyps = [s["reference"] for s in scored], [s["transcript"] for s in scored]
+        out["cer"] = round(cer(refs, hyps), 4)
+        if cer is character_error_rate:
+            out["cer_kana_folded"] = round(cer(refs, hyps, fold_kana=True), 4)
+            out["reading_error_rate"] = round(reading_error_rate(refs, hyps), 4)
     for s in spoken:
         one = round(cer([s["reference"]], [s["transcript"]]), 4) if s in scored else None
         out["transcripts"].append({"id": s["id"], "cer": one, "text": s["transcript"]})
@@ -86,8 +96,11 @@ def format_table(report: dict) -> str:
              "", "| mode | MRR@10 | R@1 | R@5 | R@10 | ms/query |", "| --- | --- | --- | --- | --- | --- |"]
     if report.get("spoken"):
         cer = report["spoken"]["cer"]
-        lines.insert(1, f"{report['spoken']['docs']} spoken documents transcribed"
-                        + (f", character error rate {cer:.3f}" if cer is not None else ""))
+        spoken = report["spoken"]
+        lines.insert(1, f"{spoken['docs']} spoken documents transcribed"
+                        + (f", character error rate {cer:.3f}" if cer is not None else "")
+                        + (f" (katakana = hiragana: {spoken['cer_kana_folded']:.3f}; on readings: "
+                           f"{spoken['reading_error_rate']:.3f})" if spoken.get("reading_error_rate") is not None else ""))
     rows = [("", report["modes"])] + [(f" ({name})", b["modes"]) for name, b in report.get("baselines", {}).items()]
     for label, modes in rows:
         for mode, m in modes.items():

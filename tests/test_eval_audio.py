@@ -12,7 +12,7 @@ import shutil
 import pytest
 
 from media import tts
-from search.metrics import character_error_rate, edit_distance
+from search.metrics import character_error_rate, edit_distance, reading_error_rate
 
 SPOKEN = {
     "weld": ("溶接の準備", "薄い板を溶接するときは、短く区切って、冷めてから次を溶接します。"),
@@ -28,6 +28,20 @@ def test_character_error_rate():
     assert character_error_rate(["あいう"], [""]) == 1.0
     with pytest.raises(ValueError):
         character_error_rate(["a"], [])
+
+
+def test_the_diagnostics_beside_the_cer_tell_spelling_from_hearing():
+    """Katakana = hiragana, and readings: the right sound in other characters is no error there."""
+    assert character_error_rate(["アサリの幅"], ["あさりの幅"]) == pytest.approx(3 / 5)
+    assert character_error_rate(["アサリの幅"], ["あさりの幅"], fold_kana=True) == 0.0
+    assert character_error_rate(["金型"], ["カナガタ"], fold_kana=True) == 2.0  # kanji vs kana still counts
+    assert character_error_rate(["金型を予熱する。"], ["かながたをヨネツする"]) > 0.9
+    assert reading_error_rate(["金型を予熱する。"], ["かながたをヨネツする"]) == 0.0
+    assert reading_error_rate(["旋盤で削る", "刃"], ["専番で削る", "葉"]) == 0.0  # homophones
+    assert reading_error_rate(["溶接する"], ["要設する"]) > 0  # a misheard sound counts on readings too
+    assert reading_error_rate([""], ["何か"]) == 0.0
+    with pytest.raises(ValueError):
+        reading_error_rate(["a"], [])
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +72,7 @@ def test_eval_ingests_audio_documents_and_reports_cer(spoken_set):
     assert spoken["docs"] == 3 and [t["id"] for t in spoken["transcripts"]] == ["weld", "saw", "belt"]
     # the transcripts are Japanese and close to what was said (a Japanese-capable model is the default)
     assert spoken["cer"] is not None and spoken["cer"] < 0.35, spoken
+    assert spoken["cer_kana_folded"] <= spoken["cer"] and 0 <= spoken["reading_error_rate"] < 0.35, spoken
     assert all(t["text"] for t in spoken["transcripts"])
     assert report["modes"]["hybrid"]["mrr@10"] >= 2 / 3, report["modes"]
 

@@ -26,6 +26,7 @@ ERROR_MESSAGES = {
     "name_empty": lazy_gettext("Please fill in the name."),
     "name_long": lazy_gettext("A name may have at most %(n)s characters."),
     "organisation_exists": lazy_gettext("An organisation named %(name)s exists already."),
+    "language_unknown": lazy_gettext("Choose a language from the list."),
     "login_format": lazy_gettext("A login is 2 to 64 letters or digits (also . _ @ -), without spaces."),
     "role_unknown": lazy_gettext("Choose a role."),
     "organisation_disabled": lazy_gettext("The organisation %(name)s is disabled."),

@@ -190,7 +190,11 @@ def _leaving(user_id: int, left_on: str | None, note: str):
 @bp.get("/organisations", endpoint="organisations")
 @role_required("admin")
 def organisations_page(status: int = 200, error: str | None = None):
-    payload = {"organisations": users.list_organisations(get_db()), "backup": backup_status()}
+    from web.db import kb_config
+
+    payload = {"organisations": users.list_organisations(get_db()), "backup": backup_status(),
+               "languages": list(users.ORGANISATION_LANGUAGES),
+               "fallback_language": kb_config().get("fallback_language")}
     return make_response(http.html_or_json(payload, "admin/organisations.html", status=status, error=error,
                                            done=request.args.get("done"), backup=payload["backup"]))
 
@@ -203,6 +207,18 @@ def create_organisation():
     except users.AccountInputError as e:
         return organisations_page(400, account_error(e))
     return redirect(url_for("admin.organisations", done="created"), code=303)
+
+
+@bp.post("/organisations/<int:organisation_id>/language", endpoint="organisation_language")
+@role_required("admin")
+def organisation_language(organisation_id: int):
+    """The organisation's language for speech recognition (empty: the setting fallback_language)."""
+    try:
+        changed = users.set_organisation_language(get_db(), organisation_id, request.form.get("language") or "")
+    except users.AccountInputError as e:
+        return organisations_page(400, account_error(e))
+    return redirect(url_for("admin.organisations", done="language" if changed else "unchanged")
+                    + f"#organisation-{organisation_id}", code=303)
 
 
 # ---------------------------------------------------------------- changing a person (kb.people)

@@ -22,7 +22,7 @@ from flask import Blueprint, current_app, g, jsonify, request, send_file
 
 from ingest import dispatch, queue, results
 from ingest.stages import MSG_ASR, MSG_AUDIO, MSG_EMBED, MSG_READING
-from kb import recordings
+from kb import recordings, users
 from kb.errors import NotFound
 from web import http
 from web.db import get_db, kb_config
@@ -102,6 +102,7 @@ def start(job_id: int):
         "job_id": job_id, "attempt": attempt, "recording_id": rec["id"], "kind": rec["kind"], "format": rec["format"],
         "title": rec["title"], "sha256": rec["sha256"], "size_bytes": rec["size_bytes"],
         "language": payload.get("language"), "hotwords": hotwords, "shown": payload.get("shown") or rec["source_name"],
+        "fallback_language": users.organisation_language(conn, rec["organisation_id"], config.get("fallback_language")),
         "embed_model": config.get("embed_model"), "embed_fingerprint": store.embedder.fingerprint,
         "second_embed_model": config.get("second_embed_model") if second is not None else "none",
         "second_fingerprint": second.fingerprint if second is not None else None,
