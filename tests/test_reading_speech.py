@@ -53,8 +53,9 @@ def test_a_term_the_recogniser_wrote_with_other_characters_is_found_by_its_readi
     from search import reading
 
     assert "旋盤" not in transcript and "センハン" in "".join(reading.reading_runs(transcript)), transcript
-    assert spoken not in lexical_ids(config, ingestor, "旋盤で削る", "off")
-    assert lexical_ids(config, ingestor, "旋盤で削る", "on")[:1] == [spoken]
+    # the misheard term alone: the rest of a longer question (削る) may be heard right, and match anyway
+    assert spoken not in lexical_ids(config, ingestor, "旋盤", "off")
+    assert lexical_ids(config, ingestor, "旋盤", "on")[:1] == [spoken]
     # and in the default (hybrid) search the spoken memo comes first for the question
     from search.engine import Searcher
 
