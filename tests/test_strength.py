@@ -50,7 +50,7 @@ def test_fit_separates_and_keeps_the_right_answers_above_the_bar():
 @pytest.fixture(scope="module")
 def workshop(tmp_path_factory):
     """The demo's written procedures and the techniques-holdout write-ups, ingested for real."""
-    from conftest import make_config
+    from helpers.config import make_config
 
     from ingest.pipeline import Ingestor
     from kb.demo import CONTENT, MANIFEST
