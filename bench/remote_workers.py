@@ -2,7 +2,7 @@
 
     python bench/remote_workers.py [--files 4] [--loops 5] [--out bench/results/remote_workers.json]
 
-Real processes on loopback only (tests/remote_support.py): redis-server, `kb serve`,
+Real processes on loopback only (tests/helpers/remote.py): redis-server, `kb serve`,
 `kb worker --queue ... --server ...` each in its own folder.  Configurations, side by
 side in the same run, on the same batch:
 
@@ -46,7 +46,7 @@ def audio_seconds(path: Path) -> float:
 
 
 def run(config_name: str, workers: int, warmup: Path, batch: list[Path], folder: Path) -> dict:
-    from remote_support import Redis, Server, stop, wait_until
+    from helpers.remote import Redis, Server, stop, wait_until
 
     folder.mkdir(parents=True)
     redis = Redis(folder) if workers else None
@@ -102,7 +102,7 @@ def _variant(src: Path, folder: Path, n: int) -> Path:
 
 
 def main(argv=None) -> int:
-    from remote_support import speech_variants
+    from helpers.remote import speech_variants
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=4)

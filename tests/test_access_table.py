@@ -16,16 +16,13 @@ import re
 import shutil
 import sqlite3
 import string
-import sys
 from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).resolve().parent
-if str(TESTS) not in sys.path:
-    sys.path.insert(0, str(TESTS))
+from access_rules import PRINCIPALS, TARGETS, Context, Rule
 
-from access_rules import PRINCIPALS, TARGETS, Context, Rule  # noqa: E402
+TESTS = Path(__file__).resolve().parent
 
 PRINCIPAL_ACCOUNTS = {"apprentice": "apprentice", "meister": "meister", "coordinator": "coordinator",
                       "admin": "admin", "other": "other_apprentice"}
@@ -66,12 +63,11 @@ class Table:
     """The app over the copy, a client per principal, and the placeholders' values."""
 
     def __init__(self, home: Path):
+        from helpers.web import access_targets, demo_users, make_app
         from kb import db, users
-        from web.app import create_app
-        from web.testing import access_targets, demo_users
 
         self.home = home
-        self.app = create_app({"KB_HOME": str(home), "TESTING": True})
+        self.app = make_app(home)
         self.config = self.app.config["KB_CONFIG"]
         self.conn = db.connect(self.config.db_path)
         self.logins = {p: demo_users(home)[key][0] for p, key in PRINCIPAL_ACCOUNTS.items()}
@@ -84,7 +80,7 @@ class Table:
 
     def new_client(self, principal: str):
         """(client, its CSRF token): logged in as the principal, or anonymous with the login page's token."""
-        from web.testing import csrf_of, csrf_token, session_client
+        from helpers.web import csrf_of, csrf_token, session_client
 
         if principal == "anonymous":
             client = self.app.test_client()
@@ -109,7 +105,7 @@ class Table:
         if not fresh or ctx.target == "missing":
             return target_id
         from kb import recordings
-        from web.testing import copy_recording
+        from helpers.web import copy_recording
 
         rec = recordings.get(self.conn, target_id)
         return copy_recording(self.config, self.conn, target_id, title=f"{rec['title']} {ctx.unique}",

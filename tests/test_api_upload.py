@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from studio_support import (add_user, api_token, as_file, problems, process_all, rows, small_video, studio_app,
+from helpers.studio import (add_user, api_token, as_file, problems, process_all, rows, small_video, studio_app,
                             wait_for)
 
 

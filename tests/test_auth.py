@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from web.testing import csrf_of, csrf_token, login
+from helpers.web import csrf_of, csrf_token, login
 
 PASSWORD = "correct horse battery"
 

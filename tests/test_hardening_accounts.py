@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from hardening_support import make_kb
+from helpers.hardening import make_kb
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_a_password_reset_change_or_disable_ends_every_token(kb, how):
 
 def test_the_users_own_password_change_in_the_browser_ends_their_tokens(kb):
     from kb import users
-    from web.testing import csrf_token
+    from helpers.web import csrf_token
 
     _, _, uid = kb.logins["coordinator"]
     password = users.generate_password()

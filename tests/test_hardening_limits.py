@@ -9,7 +9,7 @@ import sqlite3
 import zipfile
 
 import pytest
-from hardening_support import make_kb
+from helpers.hardening import make_kb
 
 # -- 3: decompression and extraction have bounds -----------------------------------------------------
 
@@ -114,7 +114,7 @@ def test_an_anonymous_large_body_is_refused_before_anything_is_stored(kb, monkey
 
 
 def test_a_logged_in_apprentice_cannot_send_a_large_body_to_the_upload_route(kb, monkeypatch):
-    from web.testing import csrf_token
+    from helpers.web import csrf_token
 
     written = _spy_writes(monkeypatch)
     client = kb.client("apprentice")
@@ -124,7 +124,7 @@ def test_a_logged_in_apprentice_cannot_send_a_large_body_to_the_upload_route(kb,
 
 
 def test_a_meister_may_still_upload_a_file_larger_than_the_small_limit(kb):
-    from web.testing import csrf_token
+    from helpers.web import csrf_token
 
     client = kb.client("meister")
     text = ("旋盤の段取りを確認する。心押し台で支える。\n" * 60_000).encode("utf-8")  # ~3.8 MB
@@ -174,7 +174,7 @@ def test_waitress_lets_a_meisters_upload_through(kb):
 # -- 5: a full disk -------------------------------------------------------------------------------------
 
 def test_an_upload_that_would_fill_the_disk_is_refused_with_a_clear_message(tmp_path, monkeypatch):
-    from web.testing import csrf_token
+    from helpers.web import csrf_token
 
     kb = make_kb(tmp_path, disk_reserve_bytes=str(10 ** 18))  # more than any disk: always "full"
     written = _spy_writes(monkeypatch)
@@ -187,7 +187,7 @@ def test_an_upload_that_would_fill_the_disk_is_refused_with_a_clear_message(tmp_
     assert sum(written) == 0 and not any((kb.config.home / "uploads" / "incoming").glob("*"))
     # meanwhile searching, pages and logging in still answer, none with a 500
     assert kb.client("apprentice").get("/search?q=段取り").status_code == 200
-    from web.testing import login
+    from helpers.web import login
 
     anon = kb.app.test_client()
     assert login(anon, kb.logins["apprentice"][0], kb.logins["apprentice"][1]).status_code in (302, 303)
@@ -199,7 +199,7 @@ def test_a_file_growing_past_the_reserve_is_stopped_and_removed(tmp_path, monkey
     kb = make_kb(tmp_path)
     free = iter([10 ** 15, 0, 0, 0])  # plenty at the start, then the disk is full
     monkeypatch.setattr(uploads, "free_bytes", lambda home: next(free))
-    from web.testing import csrf_token
+    from helpers.web import csrf_token
 
     client = kb.client("meister")
     r = client.post("/studio/upload", data={"file": (io.BytesIO(b"a" * (20 << 20)), "video.mp4"),
@@ -210,7 +210,7 @@ def test_a_file_growing_past_the_reserve_is_stopped_and_removed(tmp_path, monkey
 
 def test_login_on_a_full_database_answers_507_not_500(tmp_path, monkeypatch):
     from kb import users
-    from web.testing import csrf_of
+    from helpers.web import csrf_of
 
     kb = make_kb(tmp_path)
 

@@ -95,7 +95,7 @@ def test_the_studio_says_the_problem_in_japanese(tmp_path):
     from ingest.pipeline import Ingestor
     from kb.recordings import RecordingMeta
     from web.app import create_app
-    from web.testing import new_user_client
+    from helpers.web import new_user_client
 
     config, conn = _kb(tmp_path)
     p = tmp_path / "壊れた.pdf"

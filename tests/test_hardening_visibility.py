@@ -7,7 +7,7 @@ import hashlib
 import io
 
 import pytest
-from hardening_support import add_recording, make_kb
+from helpers.hardening import add_recording, make_kb
 
 SECRET = "極秘の焼入れ条件は八百五十度で三十分保持する。"
 
@@ -77,7 +77,7 @@ def test_a_lexical_score_does_not_change_when_a_hidden_passage_with_the_word_app
 # -- 10: duplicates are detected only among recordings the uploader can see --------------------------
 
 def _upload(client, data: bytes, name: str):
-    from web.testing import csrf_token
+    from helpers.web import csrf_token
 
     return client.post("/studio/upload", data={"file": (io.BytesIO(data), name), "csrf_token": csrf_token(client),
                                                "visibility": "private"},
@@ -114,7 +114,7 @@ def test_the_same_bytes_as_a_hidden_file_are_stored_separately_and_say_nothing(t
 def test_replacing_with_the_bytes_of_a_hidden_file_does_not_name_it(tmp_path):
     from ingest import queue
     from kb.recordings import RecordingMeta
-    from web.testing import csrf_token
+    from helpers.web import csrf_token
 
     kb = make_kb(tmp_path)
     data = "秘密の段取り。\n".encode() * 30
@@ -227,7 +227,7 @@ def test_huge_ids_in_addresses_are_404(kb, path):
 
 
 def test_huge_ids_in_forms_are_400(kb):
-    from web.testing import csrf_token
+    from helpers.web import csrf_token
 
     client = kb.client("coordinator")
     r = client.post("/curricula/add", data={"recording_id": HUGE, "csrf_token": csrf_token(client)})

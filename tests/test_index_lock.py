@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_config
+from helpers.config import make_config
 
 pytestmark = pytest.mark.skipif(not Path("/proc/locks").is_file(), reason="needs Linux's /proc/locks")
 

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from conftest import demo_recording
+from helpers.web import demo_recording
 from kb import curricula, curricula_progress as progress
 from kb import users as accounts
 

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
+from helpers.config import bench_module
 from search.metrics import mrr_at, recall_at, summarise
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,8 +35,7 @@ def test_summarise_and_edge_cases():
 
 
 def test_jsquad_conversion(shared_data, tmp_path):
-    sys.path.insert(0, str(REPO / "bench"))
-    from jsquad_to_eval import main
+    main = bench_module("jsquad_to_eval").main
 
     out = tmp_path / "jsquad-eval.json"
     assert main([str(shared_data / "jsquad-valid-v1.3.json"), str(out)]) == 0
@@ -49,8 +48,8 @@ def test_jsquad_conversion(shared_data, tmp_path):
 
 
 def test_jsquad_conversion_names_a_bad_file(tmp_path):
-    sys.path.insert(0, str(REPO / "bench"))
-    from jsquad_to_eval import ConversionError, load
+    jsquad_to_eval = bench_module("jsquad_to_eval")
+    ConversionError, load = jsquad_to_eval.ConversionError, jsquad_to_eval.load
 
     bad = tmp_path / "bad.json"
     bad.write_text('{"version": 1}', encoding="utf-8")

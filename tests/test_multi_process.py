@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, make_config
+from helpers.config import REPO, make_config
 
 NEVER = 300  # seconds: a failure detector (a server that never answers fails the test), not a speed check
 

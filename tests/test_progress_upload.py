@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from studio_support import add_user, client_as, rows, studio_app, upload, wait_for
+from helpers.studio import add_user, client_as, rows, studio_app, upload, wait_for
 
 READ_END, ASR_END = 0.10, 0.80  # ingest.stages._ENDS: the share of the bar reading and recognition end at
 

@@ -195,7 +195,7 @@ def test_routing_media_goes_remote_and_the_local_worker_only_takes_what_stays(kb
 
 
 def test_the_studio_names_the_worker_and_worker_tokens_open_only_the_worker_api(tmp_path):
-    from studio_support import add_user, api_token, client_as, studio_app
+    from helpers.studio import add_user, api_token, client_as, studio_app
 
     from kb import worker_tokens
 
@@ -233,7 +233,7 @@ def test_without_redis_the_dispatcher_hands_the_job_back_and_the_try_does_not_co
     import redis
 
     rec, job = new_job(conn)
-    port = __import__("remote_support").free_port()  # nothing listens there
+    port = __import__("helpers.remote", fromlist=["free_port"]).free_port()  # nothing listens there
     dispatcher = dispatch.Dispatcher(config.__class__({**config.values, "queue": f"redis://127.0.0.1:{port}/0"}),
                                      f"redis://127.0.0.1:{port}/0")
     try:
@@ -247,7 +247,7 @@ def test_without_redis_the_dispatcher_hands_the_job_back_and_the_try_does_not_co
 
 def test_a_remote_workers_failure_keeps_its_problem_code_so_the_studio_says_it_in_plain_words(tmp_path):
     """Issue 14, item 1: a file a remote worker could not write down reads like one the local worker failed."""
-    from studio_support import add_user, client_as, studio_app
+    from helpers.studio import add_user, client_as, studio_app
 
     from kb import worker_tokens
 

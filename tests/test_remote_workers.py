@@ -21,7 +21,7 @@ import sqlite3
 
 import numpy as np
 import pytest
-from remote_support import Redis, Server, Unavailable, speech_variants, stop, wait_until
+from helpers.remote import Redis, Server, Unavailable, speech_variants, stop, wait_until
 
 LEASE = "10"
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_config
+from helpers.config import make_config
 
 PASSWORD = "kouji-no-himitsu-42"
 MARKER = "大型手順書マーカー"  # only the held-back document's passages contain it
@@ -90,7 +90,7 @@ class Browser:
             return e.code, e.read().decode("utf-8", "replace")
 
     def csrf(self, path: str = "/account") -> str:
-        from web.testing import csrf_of
+        from helpers.web import csrf_of
 
         return csrf_of(self.get(path)[1])
 

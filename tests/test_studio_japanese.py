@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from studio_support import add_user, api_token, client_as, process_all, rows, studio_app, studio_token, upload
+from helpers.studio import add_user, api_token, client_as, process_all, rows, studio_app, studio_token, upload
 
 REPO = Path(__file__).resolve().parents[1]
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -204,7 +204,7 @@ def test_the_migration_marks_titles_that_are_still_file_names(tmp_path):
 
 
 def test_a_failure_in_the_worker_is_said_in_plain_words_on_every_page_and_in_the_job_api(kb, tmp_path):
-    from studio_support import small_video
+    from helpers.studio import small_video
 
     app, config = kb
     client = client_as(app, "tanaka")

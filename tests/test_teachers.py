@@ -49,7 +49,7 @@ SECRET = ("中村の非公開メモ", "numbat 溶接の歪みは裏から逆ひ�
 def kb(tmp_path_factory):
     """The knowledge base: 本社 (1) and 第二工場; meisters 田中 (lathe), 佐藤 (welding), 高橋 (grinding),
     山本 (welding speciality, no recordings), 中村 (第二工場, one private welding note)."""
-    from conftest import make_config
+    from helpers.config import make_config
     from ingest.pipeline import Ingestor
     from kb.home import init_home
     from search.engine import Searcher

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from studio_support import (add_user, client_as, index_agrees, problems, process_all, rows, small_video,
+from helpers.studio import (add_user, client_as, index_agrees, problems, process_all, rows, small_video,
                             studio_app, studio_token, upload)
 
 GOOD = "# 治具の点検\n\n作業の前に治具の締め付けを確かめる。合言葉は tapir。\n".encode()
@@ -201,7 +201,7 @@ def test_a_file_over_the_limit_is_stopped_while_it_streams(tmp_path):
 
 
 def test_apprentices_cannot_upload(kb):
-    from web.testing import csrf_token
+    from helpers.web import csrf_token
 
     root, app, config = kb
     apprentice = client_as(app, "deshi")

@@ -247,7 +247,7 @@ def test_full_width_digits_are_read(own, as_role):
 
 
 def test_a_meister_account_without_a_registry_entry_is_told_why(own, as_role):
-    from web.testing import csrf_token, session_client
+    from helpers.web import csrf_token, session_client
 
     app, conn = own
     uid = accounts.create_user(conn, "meister-unlinked", accounts.generate_password(), "meister",

@@ -12,7 +12,8 @@ import io
 import re
 import uuid
 
-from conftest import demo_recording
+
+from helpers.web import demo_recording
 from kb import curricula, curricula_progress as progress
 from kb import users as accounts
 
@@ -127,9 +128,10 @@ def test_assign_matrix_and_csv_with_japanese_intact(own, as_role, users):
     assert second  # the second item stays not started in the matrix
 
 
-def test_suggest_from_the_goal_and_accept(own, as_role):
-    app, conn = own
-    client, token = as_role("coordinator")
+def test_suggest_from_the_goal_and_accept(demo_own, demo_as_role):
+    """An English goal finds Japanese recordings: the real embedders (the demo of the real pipeline)."""
+    app, conn = demo_own
+    client, token = demo_as_role("coordinator")
     cid = new_curriculum(client, token, "提案")
     r = client.get(f"/curricula/{cid}/suggest?goal=chatter+long+shaft+lathe",
                    headers={"Accept": "application/json"})
@@ -198,7 +200,7 @@ def test_json_export_and_import(own, as_role):
 
 
 def test_a_deleted_recording_is_flagged_not_dropped(own, as_role, users):
-    from web.testing import copy_recording
+    from helpers.web import copy_recording
 
     app, conn = own
     client, token = as_role("coordinator")

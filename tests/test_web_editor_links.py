@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from web.testing import CHROMIUM, LATHE_VIDEO
+from helpers.web import CHROMIUM, LATHE_VIDEO
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
@@ -82,7 +82,7 @@ def test_videos_keep_their_time(kb, as_role):
 def test_qr_pages_say_when_phones_cannot_open_the_code(kb, as_role, users):
     from web.app import create_app
     from web.qr import qr_svg
-    from web.testing import session_client
+    from helpers.web import session_client
 
     app, conn, ids = kb
     doc, chunk = ids["doc"], ids["chunk"]
@@ -100,7 +100,7 @@ def test_qr_pages_say_when_phones_cannot_open_the_code(kb, as_role, users):
     page = phone.get(f"/r/{doc}", base_url="http://192.168.1.10:5000").get_data(as_text=True)
     assert 'data-testid="qr-unreachable"' not in page and f'value="{LAN}/r/{doc}"' in page
     # a public address set (kb serve --public-url, or found by kb serve --host 0.0.0.0): no notice, codes carry it
-    lan_app = create_app({"KB_HOME": str(app.config["KB_CONFIG"].home), "TESTING": True, "PUBLIC_URL": LAN})
+    lan_app = create_app({"KB_CONFIG": app.config["KB_CONFIG"], "TESTING": True, "PUBLIC_URL": LAN})
     lan = session_client(lan_app, users["apprentice"][0])
     for url in (f"/r/{doc}?c={chunk}", f"/r/{doc}/print?c={chunk}", "/help/recording"):
         assert 'data-testid="qr-unreachable"' not in lan.get(url).get_data(as_text=True)
@@ -152,7 +152,7 @@ def _unquote(href: str) -> str:
 
 def test_api_tokens_are_shown_to_those_who_use_them(kb, as_role):
     from kb import users as accounts
-    from web.testing import session_client
+    from helpers.web import session_client
 
     app, conn, _ = kb
     accounts.create_user(conn, "guides-first", NEW_PASSWORD, "apprentice", must_change_password=True)
@@ -194,7 +194,7 @@ def server(kb):
 @pytest.fixture
 def browser(playwright, server, users):
     """open(login_key_or_(login, password), **context) -> a logged-in page; console errors fail the test."""
-    from web.testing import open_logged_in
+    from helpers.web import open_logged_in
 
     contexts, errors = [], []
 
@@ -326,7 +326,7 @@ def test_written_documents_offer_no_transcript_editor(kb, server, browser):
 
 
 def test_small_things_in_the_browser(kb, server, browser, playwright):
-    from web.testing import launch_chromium
+    from helpers.web import launch_chromium
 
     app, conn, ids = kb
     page = browser("apprentice")

@@ -249,9 +249,10 @@ def test_only_an_unlinked_meister_account_can_be_linked(own, as_role):
 # ---------------------------------------------------------------- who can teach this
 
 
-def test_who_can_teach_this_page_and_api(own, as_role):
-    app, conn = own
-    client, _ = as_role("apprentice")
+def test_who_can_teach_this_page_and_api(demo_own, demo_as_role):
+    """Ranked by meaning behind the relevance bar: the real embedders (the demo of the real pipeline)."""
+    app, conn = demo_own
+    client, _ = demo_as_role("apprentice")
     page = client.get("/meisters/teach", query_string={"q": "薄いステンレス板を溶接すると歪む"})
     assert page.status_code == 200
     body = text(page)
@@ -271,12 +272,13 @@ def test_who_can_teach_this_page_and_api(own, as_role):
     assert r.status_code == 400 and r.get_json()["code"] == "q_required" and "q" in r.get_json()["error"]
 
 
-def test_who_can_teach_never_shows_a_hidden_recording(own, as_role):
-    """田中's private note (quokka) is evidence for him and coordinators, never for the apprentices."""
-    app, conn = own
+def test_who_can_teach_never_shows_a_hidden_recording(demo_own, demo_as_role):
+    """田中's private note (quokka) is evidence for him and coordinators, never for the apprentices
+    (behind the relevance bar of the real embedders: the demo of the real pipeline)."""
+    app, conn = demo_own
     private = conn.execute("SELECT id FROM recordings WHERE title = ?", ("田中の個人メモ:治具の寸法",)).fetchone()[0]
     for key, sees in (("apprentice", False), ("other_apprentice", False), ("meister", True), ("coordinator", True)):
-        client, _ = as_role(key)
+        client, _ = demo_as_role(key)
         data = client.get("/api/v1/meisters/teach", query_string={"q": "quokka 治具の内径"}).get_json()
         shown = {e["recording_id"] for t in data["meisters"] for e in t["evidence"]}
         assert (private in shown) is sees, key

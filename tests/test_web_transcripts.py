@@ -60,7 +60,7 @@ def site(tmp_path_factory, shared_data):
 def people(site):
     """Clients logged in as: the recording's meister, another meister, an apprentice, a coordinator,
     an apprentice of the second organisation; and an anonymous one."""
-    from web.testing import new_user_client
+    from helpers.web import new_user_client
 
     app = site[0]
     return {"meister": new_user_client(app, "meister", meister=MEISTER),
@@ -72,7 +72,7 @@ def people(site):
 
 
 def token(client) -> str:
-    from web.testing import csrf_token
+    from helpers.web import csrf_token
 
     return csrf_token(client)
 

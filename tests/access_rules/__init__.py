@@ -16,7 +16,7 @@ from typing import Callable, Mapping
 
 # Who asks.  "other" is the apprentice of the second organisation (第二工場).
 PRINCIPALS = ("anonymous", "apprentice", "meister", "coordinator", "admin", "other")
-# Which recording {rec} stands for (web.testing builds them; all copies of the demo lathe video):
+# Which recording {rec} stands for (tests/helpers/web.py builds them; all copies of the demo lathe video):
 #   shared    第二工場, shared, meister 中村 (not the table's meister)
 #   org       本社, organisation, meister 田中 (= the table's meister)
 #   private   本社, private, meister 田中

@@ -24,6 +24,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # the test helpers (tests/helpers): logins, Chromium, the demo knowledge base
 
 OUT = REPO / "docs" / "screenshots"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 360, "height": 740}}
@@ -38,7 +39,7 @@ def take(home: Path, out: Path = OUT, only: tuple[str, ...] = GROUPS) -> list[Pa
 
     from web.app import create_app
     from web.serve import background_server
-    from web.testing import browser_login, demo_users, launch_chromium
+    from helpers.web import browser_login, demo_users, launch_chromium
 
     accounts = demo_users(home)
     if "apprentice" not in accounts:
@@ -92,7 +93,7 @@ def _guide_pages(p, url: str, accounts: dict, out: Path) -> list[Path]:
     outline, assign, skills matrix); the apprentice's search page and "my learning" show it."""
     import re
 
-    from web.testing import browser_login, launch_chromium
+    from helpers.web import browser_login, launch_chromium
 
     written = []
     context = launch_chromium(p, viewport=VIEWPORTS["desktop"], locale="ja-JP")
@@ -155,7 +156,7 @@ TEACH_QUESTION = "長い軸を削るとびびる"
 
 def _programme_pages(p, url: str, account: tuple[str, str], out: Path) -> list[Path]:
     """The programme dashboard and "who can teach this?" (desktop), as the demo coordinator."""
-    from web.testing import browser_login, launch_chromium
+    from helpers.web import browser_login, launch_chromium
 
     written = []
     context = launch_chromium(p, viewport=VIEWPORTS["desktop"], locale="ja-JP")
@@ -175,7 +176,7 @@ def _programme_pages(p, url: str, account: tuple[str, str], out: Path) -> list[P
 
 def _meister_pages(p, url: str, account: tuple[str, str], out: Path = OUT) -> list[Path]:
     """The studio (desktop and phone) and the transcript editor (desktop), as the demo meister."""
-    from web.testing import browser_login, launch_chromium
+    from helpers.web import browser_login, launch_chromium
 
     written = []
     for name, viewport in VIEWPORTS.items():
@@ -208,7 +209,7 @@ def main() -> None:
     args = ap.parse_args()
     home = args.home
     if home is None:
-        from web.testing import build_demo_home
+        from helpers.web import build_demo_home
 
         home = Path(tempfile.mkdtemp(prefix="takumi-shots-")) / "kb"
         build_demo_home(home)

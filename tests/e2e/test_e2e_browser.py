@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from web.testing import CHROMIUM
+from helpers.web import CHROMIUM
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
@@ -57,7 +57,7 @@ class Server:
 def server(shared_data):
     from web.app import create_app
     from web.serve import background_server
-    from web.testing import demo_home, demo_users, session_client
+    from helpers.web import demo_home, demo_users, session_client
 
     home = demo_home()
     app = create_app({"KB_HOME": str(home)})
@@ -71,7 +71,7 @@ def server(shared_data):
 
 
 def log_in(page, server) -> None:
-    from web.testing import browser_login
+    from helpers.web import browser_login
 
     browser_login(page, server.url, server.login, server.password)
 
@@ -79,7 +79,7 @@ def log_in(page, server) -> None:
 @pytest.fixture
 def browser_page(playwright, request):
     """A fresh Chromium profile and page; console errors and page errors collected in page.errors."""
-    from web.testing import launch_chromium
+    from helpers.web import launch_chromium
 
     options = getattr(request, "param", DESKTOP)
     context = launch_chromium(playwright, locale="ja-JP", **options)

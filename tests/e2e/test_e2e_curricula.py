@@ -21,14 +21,11 @@ import codecs
 import csv
 import io
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
-from web.testing import CHROMIUM
+from helpers.web import CHROMIUM
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
@@ -50,7 +47,7 @@ def server(own, users):
 
 
 def open_as(playwright, running, login: str, password: str, errors: list):
-    from web.testing import open_logged_in
+    from helpers.web import open_logged_in
 
     return open_logged_in(playwright, running.url, login, password, errors, **DESKTOP)
 

@@ -16,7 +16,7 @@ import re
 
 import pytest
 
-from web.testing import CHROMIUM
+from helpers.web import CHROMIUM
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
@@ -65,12 +65,12 @@ def site(tmp_path_factory, jfk):
 
 @pytest.fixture
 def open_page(playwright):
-    from web.testing import launch_chromium
+    from helpers.web import launch_chromium
 
     contexts, errors = [], []
 
     def make(url, login):
-        from web.testing import browser_login
+        from helpers.web import browser_login
 
         context = launch_chromium(playwright, locale="ja-JP", **DESKTOP)
         contexts.append(context)

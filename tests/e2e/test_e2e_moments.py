@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from web.testing import CHROMIUM
+from helpers.web import CHROMIUM
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
@@ -21,7 +21,7 @@ VIDEO_TITLE = "旋盤:長い軸のびびり対策(実演)"
 def server(shared_data):
     from web.app import create_app
     from web.serve import background_server
-    from web.testing import demo_home, demo_users, session_client
+    from helpers.web import demo_home, demo_users, session_client
 
     home = demo_home()
     app = create_app({"KB_HOME": str(home)})
@@ -38,7 +38,7 @@ def server(shared_data):
 
 @pytest.fixture
 def page(playwright, server):
-    from web.testing import browser_login, launch_chromium
+    from helpers.web import browser_login, launch_chromium
 
     url, login, password, _ = server
     context = launch_chromium(playwright, locale="ja-JP", viewport={"width": 1280, "height": 800})

@@ -23,7 +23,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from web.testing import CHROMIUM
+from helpers.web import CHROMIUM
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
@@ -154,7 +154,7 @@ def server(own, users):
 
 
 def open_as(playwright, running, users, role, errors, **options):
-    from web.testing import open_logged_in
+    from helpers.web import open_logged_in
 
     login, password = users[role]
     return open_logged_in(playwright, running.url, login, password, errors, **options)

@@ -11,15 +11,12 @@ found at that moment.  Console errors (CSP violations show up there) fail it.
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
-from web.testing import CHROMIUM
+from helpers.web import CHROMIUM
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from studio_support import PASSWORD, add_user, problems, studio_app  # noqa: E402
+from helpers.studio import PASSWORD, add_user, problems, studio_app
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
@@ -40,7 +37,7 @@ def server(tmp_path_factory, shared_data):
 
 
 def new_page(playwright, errors: list):
-    from web.testing import launch_chromium
+    from helpers.web import launch_chromium
 
     context = launch_chromium(playwright, locale="ja-JP", **DESKTOP)
     page = context.new_page()
@@ -51,7 +48,7 @@ def new_page(playwright, errors: list):
 
 
 def test_meister_uploads_and_corrects_a_line_then_an_apprentice_finds_it(server, playwright, jfk):
-    from web.testing import browser_login
+    from helpers.web import browser_login
 
     running, config = server
     errors: list[str] = []

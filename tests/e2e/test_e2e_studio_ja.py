@@ -10,15 +10,12 @@ Japanese browser chooses four files with the file input (upload.js sends each on
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
-from web.testing import CHROMIUM
+from helpers.web import CHROMIUM
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from studio_support import PASSWORD, add_user, problems, small_video, studio_app  # noqa: E402
+from helpers.studio import PASSWORD, add_user, problems, small_video, studio_app
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
@@ -52,7 +49,7 @@ def files(tmp_path_factory, shared_data):
 
 
 def open_page(playwright, running, errors: list, **options):
-    from web.testing import browser_login, launch_chromium
+    from helpers.web import browser_login, launch_chromium
 
     context = launch_chromium(playwright, locale="ja-JP", **options)
     page = context.new_page()

@@ -43,7 +43,7 @@ def add_user(config, login: str, role: str, organisation_id: int = 1, meister: s
 def client_as(app, login: str):
     """A client logged in as ``login`` that reads the interface in English (the tests quote its messages)."""
     from web.i18n import COOKIE
-    from web.testing import session_client
+    from helpers.web import session_client
 
     client = session_client(app, login)
     client.set_cookie(COOKIE, "en")
@@ -62,7 +62,7 @@ def api_token(config, login: str) -> str:
 
 def studio_token(client) -> str:
     """The CSRF token of the studio page, as a browser would send it back with the form."""
-    from web.testing import csrf_of
+    from helpers.web import csrf_of
 
     page = client.get("/studio")
     assert page.status_code == 200, page.status_code

@@ -16,7 +16,7 @@ class Kb:
     logins: dict = field(default_factory=dict)  # key -> (login, password, user id)
 
     def client(self, key: str):
-        from web.testing import session_client
+        from helpers.web import session_client
 
         return session_client(self.app, self.logins[key][0])
 

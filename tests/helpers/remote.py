@@ -113,7 +113,7 @@ class Server:
     when ``queue_url`` is given; else the built-in worker thread, the default)."""
 
     def __init__(self, home: Path, queue_url: str | None, **env):
-        from studio_support import add_user, api_token
+        from helpers.studio import add_user, api_token
 
         from kb.home import init_home
         from kb.settings import load_config

