@@ -186,7 +186,7 @@ def test_a_transcription_worker_is_told_the_recordings_organisation_language(tmp
     """Workers on other machines choose the language the same way: the server sends the fallback with the job."""
     import time
 
-    from helpers.studio_support import studio_app
+    from helpers.studio import studio_app
 
     from ingest import dispatch, queue
     from kb import db, recordings, worker_tokens
