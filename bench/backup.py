@@ -9,6 +9,7 @@ random bytes), the bulk of what a backup copies.  Timed: the first backup
 with nothing new, a third after one new upload, `kb check` and `kb check --quick`,
 and a restore (verifies every checksum).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,16 +76,26 @@ def main() -> int:
         conn.close()
         full, t_check = _timed(lambda: run_check(config))
         quick, t_quick = _timed(lambda: run_check(config, hash_originals=False))
-        _, t_restore = _timed(lambda: bk.restore(load_config(home=root / "restored", embed_model="hash",
-                                                             second_embed_model="none"), root / "b"))
+        _, t_restore = _timed(
+            lambda: bk.restore(
+                load_config(home=root / "restored", embed_model="hash", second_embed_model="none"), root / "b"
+            )
+        )
         assert first.ok and second.ok and third.ok and full.ok and quick.ok
         result = {
-            "files": args.files, "mb_per_file": args.mb, "chunks": chunks,
-            "first_backup_s": t_first, "first_copied": first.files_copied,
+            "files": args.files,
+            "mb_per_file": args.mb,
+            "chunks": chunks,
+            "first_backup_s": t_first,
+            "first_copied": first.files_copied,
             "mb_copied_first": round(first.bytes_copied / 1e6, 1),
-            "second_backup_nothing_new_s": t_second, "second_copied": second.files_copied,
-            "third_backup_one_new_s": t_third, "third_copied": third.files_copied,
-            "check_s": t_check, "check_quick_s": t_quick, "restore_s": t_restore,
+            "second_backup_nothing_new_s": t_second,
+            "second_copied": second.files_copied,
+            "third_backup_one_new_s": t_third,
+            "third_copied": third.files_copied,
+            "check_s": t_check,
+            "check_quick_s": t_quick,
+            "restore_s": t_restore,
         }
     finally:
         shutil.rmtree(root, ignore_errors=True)

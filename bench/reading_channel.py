@@ -15,6 +15,7 @@
     python bench/reading_channel.py          # -> bench/results/reading-channel.json
     python bench/reading_channel.py --cer    # only 3., added to that file
 """
+
 from __future__ import annotations
 
 import json
@@ -86,8 +87,9 @@ def variants(source: dict, transcripts: dict[str, str]) -> dict:
             ingestor = Ingestor(config, conn)
             doc_of = {}
             for d in source["docs"]:
-                res = ingestor.ingest_text(d["title"], transcripts.get(d["id"], d["text"]),
-                                           source_name=f"{d['id']}.txt")
+                res = ingestor.ingest_text(
+                    d["title"], transcripts.get(d["id"], d["text"]), source_name=f"{d['id']}.txt"
+                )
                 doc_of[res.recording_id] = d["id"]
             searcher = Searcher(ingestor.store)
             queries = [q["q"] for q in source["queries"]]
@@ -101,10 +103,14 @@ def variants(source: dict, transcripts: dict[str, str]) -> dict:
                 config.values["reading_match"] = "off" if changes is None else "on"
                 row = {}
                 for mode in ("hybrid", "lexical"):
-                    ranked = [[doc_of[h.recording_id] for h in searcher.search(q, 10, mode, query_vector=qvecs[i]).hits]
-                              for i, q in enumerate(queries)]
-                    row[mode] = {"mrr@10": round(mrr_at(ranked, gold, 10), 4),
-                                 "recall@10": round(recall_at(ranked, gold, 10), 4)}
+                    ranked = [
+                        [doc_of[h.recording_id] for h in searcher.search(q, 10, mode, query_vector=qvecs[i]).hits]
+                        for i, q in enumerate(queries)
+                    ]
+                    row[mode] = {
+                        "mrr@10": round(mrr_at(ranked, gold, 10), 4),
+                        "recall@10": round(recall_at(ranked, gold, 10), 4),
+                    }
                 out[name] = row
                 for k in ("_BREAK_POS", "FOLD_VOICING", "READING_WEIGHT"):
                     setattr(reading, k, saved[k])
@@ -125,14 +131,21 @@ def reading_cer(recorded: dict) -> dict:
     out = {}
     for variant in ("clean", "noisy"):
         spoken = recorded["sets"][variant]["spoken"]["transcripts"]
-        source = {d["id"]: d["text"] for d in json.loads(
-            (shared_data_dir() / "techniques-dev.json").read_text(encoding="utf-8"))["docs"]}
+        source = {
+            d["id"]: d["text"]
+            for d in json.loads((shared_data_dir() / "techniques-dev.json").read_text(encoding="utf-8"))["docs"]
+        }
         refs = [source[t["id"]] for t in spoken]
         hyps = [t["text"] for t in spoken]
         out[variant] = {
             "cer_characters": round(character_error_rate(refs, hyps), 4),
-            "cer_readings": round(character_error_rate(["".join(reading.reading_runs(r)) for r in refs],
-                                                       ["".join(reading.reading_runs(h)) for h in hyps]), 4)}
+            "cer_readings": round(
+                character_error_rate(
+                    ["".join(reading.reading_runs(r)) for r in refs], ["".join(reading.reading_runs(h)) for h in hyps]
+                ),
+                4,
+            ),
+        }
     return out
 
 
@@ -145,8 +158,11 @@ def main() -> int:
         RESULT.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(json.dumps(result["cer"]))
         return 0
-    result = {"cost": cost([d["text"] for d in source["docs"]], [q["q"] for q in source["queries"]]),
-              "transcripts_from": str(TRANSCRIPTS.relative_to(ROOT)), "variants": {}}
+    result = {
+        "cost": cost([d["text"] for d in source["docs"]], [q["q"] for q in source["queries"]]),
+        "transcripts_from": str(TRANSCRIPTS.relative_to(ROOT)),
+        "variants": {},
+    }
     print(json.dumps(result["cost"]), flush=True)
     for variant in ("clean", "noisy"):
         transcripts = {t["id"]: t["text"] for t in recorded["sets"][variant]["spoken"]["transcripts"]}

@@ -22,6 +22,7 @@ processes on the same machine, so remote-2 measures the protocol's overhead and
 the hand-over, not what a second PC adds -- on separate machines each worker
 brings its own cores.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,8 +59,9 @@ def run(config_name: str, workers: int, warmup: Path, batch: list[Path], folder:
         conn = server.db()
 
         def done(ids):
-            rows = conn.execute(f"SELECT status FROM recordings WHERE id IN ({','.join('?' * len(ids))})",
-                                ids).fetchall()
+            rows = conn.execute(
+                f"SELECT status FROM recordings WHERE id IN ({','.join('?' * len(ids))})", ids
+            ).fetchall()
             if any(r[0] == "failed" for r in rows):
                 errors = conn.execute("SELECT id, error FROM recordings WHERE status = 'failed'").fetchall()
                 raise AssertionError(f"a recording failed: {[tuple(r) for r in errors]}")
@@ -85,19 +87,39 @@ def run(config_name: str, workers: int, warmup: Path, batch: list[Path], folder:
         if redis:
             redis.stop()
     audio = sum(audio_seconds(p) for p in batch)
-    return {"config": config_name, "workers": workers, "files": len(batch), "audio_seconds": round(audio, 1),
-            "wall_seconds": round(wall, 1), "warmup_seconds": round(warm_s, 1),
-            "audio_hours_per_hour": round(audio / wall, 2),
-            "audio_hours_per_hour_per_worker": round(audio / wall / max(1, workers), 2),
-            "loadavg_1min_before": round(load_before, 2), "loadavg_1min_after": round(os.getloadavg()[0], 2)}
+    return {
+        "config": config_name,
+        "workers": workers,
+        "files": len(batch),
+        "audio_seconds": round(audio, 1),
+        "wall_seconds": round(wall, 1),
+        "warmup_seconds": round(warm_s, 1),
+        "audio_hours_per_hour": round(audio / wall, 2),
+        "audio_hours_per_hour_per_worker": round(audio / wall / max(1, workers), 2),
+        "loadavg_1min_before": round(load_before, 2),
+        "loadavg_1min_after": round(os.getloadavg()[0], 2),
+    }
 
 
 def _variant(src: Path, folder: Path, n: int) -> Path:
     from media.ffmpeg import ffmpeg_binary
 
     dest = folder / f"warmup-{n}.flac"
-    subprocess.run([ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(src), "-af",
-                    f"volume={0.9 - 0.1 * n:.1f}", str(dest)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(src),
+            "-af",
+            f"volume={0.9 - 0.1 * n:.1f}",
+            str(dest),
+        ],
+        check=True,
+    )
     return dest
 
 
@@ -113,9 +135,13 @@ def main(argv=None) -> int:
     shared = Path(os.environ.get("KB_SHARED_DATA") or REPO.parent / "shared" / "data")
     jfk = shared / "jfk.flac"
     results = []
-    out = {"benchmark": "remote_workers", "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-           "command": "python bench/remote_workers.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-           "whisper": "tiny.en (bundled), int8, beam 5, KB_THREADS=1 per worker", "results": results}
+    out = {
+        "benchmark": "remote_workers",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "command": "python bench/remote_workers.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "whisper": "tiny.en (bundled), int8, beam 5, KB_THREADS=1 per worker",
+        "results": results,
+    }
     with tempfile.TemporaryDirectory(prefix="kb-remote-bench-") as tmp:
         tmp = Path(tmp)
         batch = speech_variants(jfk, tmp, count=args.files, loops=args.loops)

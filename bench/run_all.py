@@ -9,6 +9,7 @@ two benchmarks at once would time each other's load (the JSON files record the
 load average where it matters).  docs/benchmarks.md is written by hand from the
 JSON, next to the targets, so a regression is read, not averaged away.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,14 +27,18 @@ PY = sys.executable
 
 def _jsquad_eval() -> list[list[str]]:
     converted = Path(tempfile.gettempdir()) / "takumi-jsquad-eval.json"
-    return [[PY, "bench/jsquad_to_eval.py", str(SHARED / "jsquad-valid-v1.3.json"), str(converted)],
-            [PY, "-m", "kb", "eval", str(converted), "--json", ">", "bench/results/jsquad-kb-eval.json"]]
+    return [
+        [PY, "bench/jsquad_to_eval.py", str(SHARED / "jsquad-valid-v1.3.json"), str(converted)],
+        [PY, "-m", "kb", "eval", str(converted), "--json", ">", "bench/results/jsquad-kb-eval.json"],
+    ]
 
 
 BENCHMARKS: dict[str, object] = {
     "quality": lambda: [[PY, "bench/quality.py"]],
-    "eval": lambda: [[PY, "-m", "kb", "eval", str(SHARED / "techniques-dev.json")],
-                     [PY, "-m", "kb", "eval", "tests/data/techniques-holdout.json"]],
+    "eval": lambda: [
+        [PY, "-m", "kb", "eval", str(SHARED / "techniques-dev.json")],
+        [PY, "-m", "kb", "eval", "tests/data/techniques-holdout.json"],
+    ],
     "jsquad": _jsquad_eval,
     "spoken": lambda: [[PY, "bench/spoken_set.py", "--eval"]],
     "embed": lambda: [[PY, "bench/embed_engine.py"]],

@@ -21,6 +21,7 @@ rotation, and the variants (clean; brown noise 15 dB under the voice).  From it 
     python bench/spoken_set.py --eval          # build (if needed) and measure, written beside spoken
     kb eval bench/.cache/spoken-techniques-dev/noisy.json   # one variant by hand
 """
+
 from __future__ import annotations
 
 import argparse
@@ -84,16 +85,16 @@ def brown_noise(n: int, rng: np.random.Generator) -> np.ndarray:
         prev_out = alpha * (prev_out + x - prev_in)
         prev_in = x
         out[i] = prev_out
-    return out / (np.sqrt(np.mean(out ** 2)) or 1.0)
+    return out / (np.sqrt(np.mean(out**2)) or 1.0)
 
 
 def voice_rms(samples: np.ndarray, rate: int) -> float:
     """RMS over the voiced 20 ms frames (the loudest half), so leading/trailing silence does not count."""
     frame = max(1, rate // 50)
     usable = samples[: len(samples) // frame * frame].reshape(-1, frame)
-    energy = np.sqrt(np.mean(usable ** 2, axis=1))
+    energy = np.sqrt(np.mean(usable**2, axis=1))
     voiced = energy[energy >= np.median(energy)]
-    return float(np.sqrt(np.mean(voiced ** 2))) if len(voiced) else 0.0
+    return float(np.sqrt(np.mean(voiced**2))) if len(voiced) else 0.0
 
 
 def mix_noise(samples: np.ndarray, rate: int, snr_db: float, seed: int) -> np.ndarray:
@@ -131,12 +132,29 @@ def build(description: dict, cache: Path, log=print) -> dict[str, Path]:
                 elif how.get("noise"):
                     raise ValueError(f"unknown noise {how['noise']!r}")
                 write_wav(dest, samples, rate)
-            docs.append({"id": doc["id"], "title": doc["title"], "audio": f"{variant}/{dest.name}",
-                         "text": doc["text"], "voice": voices[spoken_docs.index(doc) % len(voices)]})
+            docs.append(
+                {
+                    "id": doc["id"],
+                    "title": doc["title"],
+                    "audio": f"{variant}/{dest.name}",
+                    "text": doc["text"],
+                    "voice": voices[spoken_docs.index(doc) % len(voices)],
+                }
+            )
         path = cache / f"{variant}.json"
-        path.write_text(json.dumps({"language": description.get("language", "ja"), "variant": variant,
-                                    "docs": docs, "queries": source["queries"]}, ensure_ascii=False, indent=1),
-                        encoding="utf-8")
+        path.write_text(
+            json.dumps(
+                {
+                    "language": description.get("language", "ja"),
+                    "variant": variant,
+                    "docs": docs,
+                    "queries": source["queries"],
+                },
+                ensure_ascii=False,
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
         sets[variant] = path
     return sets
 
@@ -147,8 +165,11 @@ def measure(description: dict, sets: dict[str, Path], log=print) -> dict:
 
     config = load_config()
     written = shared_data_dir() / description["source"]
-    out = {"whisper_model": config.get("whisper_model") or "(default)", "embedder": config.get("embed_model"),
-           "sets": {}}
+    out = {
+        "whisper_model": config.get("whisper_model") or "(default)",
+        "embedder": config.get("embed_model"),
+        "sets": {},
+    }
     for name, path in [("written", written), *sets.items()]:
         t0 = time.perf_counter()
         report = evaluate_file(path, config, baselines=BASELINES)
@@ -156,10 +177,16 @@ def measure(description: dict, sets: dict[str, Path], log=print) -> dict:
         report["seconds"] = round(time.perf_counter() - t0, 1)
         out["sets"][name] = report
         spoken = report.get("spoken") or {}
-        log(f"{name}: hybrid MRR@10 {report['modes']['hybrid']['mrr@10']:.3f}"
-            + (f", CER {spoken['cer']:.3f} (kana folded {spoken['cer_kana_folded']:.3f}, on readings "
-               f"{spoken['reading_error_rate']:.3f})" if spoken.get("cer") is not None else "")
-            + f" ({report['seconds']} s)")
+        log(
+            f"{name}: hybrid MRR@10 {report['modes']['hybrid']['mrr@10']:.3f}"
+            + (
+                f", CER {spoken['cer']:.3f} (kana folded {spoken['cer_kana_folded']:.3f}, on readings "
+                f"{spoken['reading_error_rate']:.3f})"
+                if spoken.get("cer") is not None
+                else ""
+            )
+            + f" ({report['seconds']} s)"
+        )
     if "clean" in sets:
         out["stability"] = stability(sets["clean"], out["sets"]["clean"], config, log)
     return out
@@ -181,20 +208,29 @@ def stability(path: Path, report: dict, config, log=print) -> dict:
     for doc in data["docs"]:
         if "audio" not in doc:
             continue
-        text = "".join(s.text for s in recognizer.transcribe(load_audio(path.parent / doc["audio"]),
-                                                             language=data.get("language")).segments)
+        text = "".join(
+            s.text
+            for s in recognizer.transcribe(
+                load_audio(path.parent / doc["audio"]), language=data.get("language")
+            ).segments
+        )
         refs.append(doc["text"])
         floats.append(text)
         pipes.append(piped[str(doc["id"])])
         changed += text != pipes[-1]
-    out = {"clips": len(refs), "transcripts_that_differ": changed,
-           "cer_pipeline": round(character_error_rate(refs, pipes), 4),
-           "cer_float_samples": round(character_error_rate(refs, floats), 4),
-           "reading_error_rate_pipeline": round(reading_error_rate(refs, pipes), 4),
-           "reading_error_rate_float_samples": round(reading_error_rate(refs, floats), 4),
-           "transcripts_float_samples": floats}
-    log(f"stability: {changed}/{len(refs)} clean transcripts differ between 16-bit and float samples; CER "
-        f"{out['cer_pipeline']:.3f} vs {out['cer_float_samples']:.3f}")
+    out = {
+        "clips": len(refs),
+        "transcripts_that_differ": changed,
+        "cer_pipeline": round(character_error_rate(refs, pipes), 4),
+        "cer_float_samples": round(character_error_rate(refs, floats), 4),
+        "reading_error_rate_pipeline": round(reading_error_rate(refs, pipes), 4),
+        "reading_error_rate_float_samples": round(reading_error_rate(refs, floats), 4),
+        "transcripts_float_samples": floats,
+    }
+    log(
+        f"stability: {changed}/{len(refs)} clean transcripts differ between 16-bit and float samples; CER "
+        f"{out['cer_pipeline']:.3f} vs {out['cer_float_samples']:.3f}"
+    )
     return out
 
 

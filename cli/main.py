@@ -3,6 +3,7 @@
 Every command imports what it needs inside its body, so `kb --help` stays
 instant.  Domain errors become one clear line on stderr and a non-zero exit.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,13 @@ class KBGroup(click.Group):
 
 
 @click.group(cls=KBGroup)
-@click.option("--home", envvar="KB_HOME", default=None, metavar="DIR",
-              help="Knowledge base folder (default ./kb-data, or $KB_HOME).")
+@click.option(
+    "--home",
+    envvar="KB_HOME",
+    default=None,
+    metavar="DIR",
+    help="Knowledge base folder (default ./kb-data, or $KB_HOME).",
+)
 @click.version_option(package_name="takumi-kb")
 @click.pass_context
 def cli(ctx, home):
@@ -70,8 +76,7 @@ def init(ctx):
         click.echo(f"knowledge base ready at {ctx.obj.home}")
         if users.count_users(conn) == 0:
             password = users.generate_password()
-            users.create_user(conn, "admin", password, "admin", display_name="Administrator",
-                              must_change_password=True)
+            users.create_user(conn, "admin", password, "admin", display_name="Administrator", must_change_password=True)
             click.echo("first administrator created (shown only now: note the password down)")
             click.echo("  login:    admin")
             click.echo(f"  password: {password}")
@@ -100,8 +105,13 @@ def ingest(ctx, paths, title, meister, technique, tags, language):
     from kb.recordings import RecordingMeta
 
     conn = _open(ctx, create=True)
-    meta = RecordingMeta(title=title, meister=meister, technique=technique,
-                         tags=RecordingMeta.parse_tags(tags), language=None if language == "auto" else language)
+    meta = RecordingMeta(
+        title=title,
+        meister=meister,
+        technique=technique,
+        tags=RecordingMeta.parse_tags(tags),
+        language=None if language == "auto" else language,
+    )
     files = list(iter_files(paths))
     ingestor = Ingestor(ctx.obj, conn)
     failed = 0
@@ -114,9 +124,11 @@ def ingest(ctx, paths, title, meister, technique, tags, language):
         nonlocal failed
         bar.update(1)
         failed += result.status == "failed"
-        line = {"added": f"added    #{result.recording_id} {result.title}",
-                "exists": f"exists   #{result.recording_id} {result.path} ({result.message})",
-                "failed": f"FAILED   {result.message}"}[result.status]
+        line = {
+            "added": f"added    #{result.recording_id} {result.title}",
+            "exists": f"exists   #{result.recording_id} {result.path} ({result.message})",
+            "failed": f"FAILED   {result.message}",
+        }[result.status]
         bar.write(line, file=sys.stderr if result.status == "failed" else sys.stdout)
         if result.status == "added":
             from kb import speech_checks
@@ -133,8 +145,10 @@ def ingest(ctx, paths, title, meister, technique, tags, language):
 
 
 def _incomplete_line(check: dict) -> str:
-    return (f"transcript looks incomplete: {check.get('chars', 0)} characters for "
-            f"{float(check.get('voiced_seconds') or 0) / 60:.1f} minutes of speech")
+    return (
+        f"transcript looks incomplete: {check.get('chars', 0)} characters for "
+        f"{float(check.get('voiced_seconds') or 0) / 60:.1f} minutes of speech"
+    )
 
 
 def _other_model(config, check: dict) -> str:
@@ -162,8 +176,7 @@ def reprocess(ctx, recording_id, language, model):
     conn = _open(ctx)
     ingestor = Ingestor(ctx.obj, conn)
     rec = recordings.get(conn, recording_id)
-    job_id = recording_ops.reprocess(ctx.obj, conn, recording_id, language=language, model=model,
-                                     claim=ingestor.claim)
+    job_id = recording_ops.reprocess(ctx.obj, conn, recording_id, language=language, model=model, claim=ingestor.claim)
     with ingestor.store.batch():
         result = ingestor._run(rec["source_name"], recording_id, job_id, None)
     if result.status != "added":
@@ -207,14 +220,18 @@ def search(ctx, query, limit, mode, technique, meister, kind, as_json):
         click.echo("no results — try other words, a shorter question, or a technique name")
         return
     if found["no_good_match"]:
-        click.echo("no good match — nothing here answers this well; the nearest (weak) moments follow. "
-                   f"Ask a meister: kb teach \"{query}\"")
+        click.echo(
+            "no good match — nothing here answers this well; the nearest (weak) moments follow. "
+            f'Ask a meister: kb teach "{query}"'
+        )
     for n, h in enumerate(found["hits"], 1):
         where = h["time"] or (f"p.{h['page']}" if h["page"] else "")
         who = " / ".join(x for x in (h["meister"], h["technique"]) if x)
         weak = "  (weak)" if h["strength"] != "strong" else ""
-        click.echo(f"{n:2d}. #{h['recording_id']} {h['title']}  [{h['kind']}{', ' + who if who else ''}]  {where}  "
-                   f"{h['url']}{weak}")
+        click.echo(
+            f"{n:2d}. #{h['recording_id']} {h['title']}  [{h['kind']}{', ' + who if who else ''}]  {where}  "
+            f"{h['url']}{weak}"
+        )
         flat = " ".join(h["text"].split())
         snippet = flat if len(flat) <= 160 else flat[:157] + "…"
         click.echo(f"    {snippet}")
@@ -266,8 +283,10 @@ def show(ctx, recording_id, as_json):
     conn = _open(ctx)
     rec = recordings.get(conn, recording_id)
     segs = recordings.segments(conn, recording_id)
-    job = conn.execute("SELECT stage, progress, message, error FROM jobs WHERE recording_id = ? ORDER BY id DESC LIMIT 1",
-                       (recording_id,)).fetchone()
+    job = conn.execute(
+        "SELECT stage, progress, message, error FROM jobs WHERE recording_id = ? ORDER BY id DESC LIMIT 1",
+        (recording_id,),
+    ).fetchone()
     if as_json:
         rec["segments"] = segs
         rec["job"] = dict(job) if job else None
@@ -280,19 +299,33 @@ def show(ctx, recording_id, as_json):
     from kb import speech_checks
 
     for check in speech_checks.incomplete(conn, [recording_id]).values():
-        click.echo(f"  WARNING: {_incomplete_line(check)} (model {check.get('model')}, language "
-                   f"{check.get('language')}).\n  Process it again with another language or model, e.g. "
-                   f"kb reprocess {recording_id} --language ja   or   --model {_other_model(ctx.obj, check)}")
-    for key in ("kind", "format", "source_name", "meister", "technique", "tags", "language", "duration", "pages",
-                "transcript_source", "status", "error", "created_at"):
+        click.echo(
+            f"  WARNING: {_incomplete_line(check)} (model {check.get('model')}, language "
+            f"{check.get('language')}).\n  Process it again with another language or model, e.g. "
+            f"kb reprocess {recording_id} --language ja   or   --model {_other_model(ctx.obj, check)}"
+        )
+    for key in (
+        "kind",
+        "format",
+        "source_name",
+        "meister",
+        "technique",
+        "tags",
+        "language",
+        "duration",
+        "pages",
+        "transcript_source",
+        "status",
+        "error",
+        "created_at",
+    ):
         if rec.get(key) not in (None, "", []):
             value = ", ".join(rec[key]) if key == "tags" else rec[key]
             click.echo(f"  {key:17s} {value}")
     if segs:
         click.echo("  transcript:" if rec["kind"] != "document" else "  text:")
     for s in segs:
-        where = time_range(s["start"], s["end"]) if s["start"] is not None else (
-            f"p.{s['page']}" if s["page"] else "")
+        where = time_range(s["start"], s["end"]) if s["start"] is not None else (f"p.{s['page']}" if s["page"] else "")
         click.echo(f"    {where:13s} {s['text']}")
 
 
@@ -326,14 +359,19 @@ def reindex(ctx, reembed):
 
     conn = _open(ctx)
     stats = SearchStore(ctx.obj, conn).reindex(reembed=reembed, lock=True)
-    click.echo(f"index rebuilt: {stats['chunks']} chunks ({stats['index_kind']}), "
-               f"{stats['reembedded']} embedded again")
+    click.echo(f"index rebuilt: {stats['chunks']} chunks ({stats['index_kind']}), {stats['reembedded']} embedded again")
 
 
 @cli.command()
 @click.argument("dest", type=click.Path(file_okay=False))
-@click.option("--keep", default=0, show_default=True, type=int, metavar="N",
-              help="Afterwards keep only the newest N backups in DEST (0 = keep all).")
+@click.option(
+    "--keep",
+    default=0,
+    show_default=True,
+    type=int,
+    metavar="N",
+    help="Afterwards keep only the newest N backups in DEST (0 = keep all).",
+)
 @click.pass_context
 def backup(ctx, dest, keep):
     """Back up the knowledge base into the folder DEST, while it runs (docs/backup.md).
@@ -353,14 +391,20 @@ def backup(ctx, dest, keep):
     for p in result.problems:
         click.echo(f"problem: {p}", err=True)
     state = "backup done" if result.ok else "backup INCOMPLETE (restore will refuse it)"
-    click.echo(f"{state}: {result.snapshot} — {result.files_total} stored files ({result.files_copied} new, "
-               f"{result.bytes_copied / 1e6:.1f} MB copied), index {result.index}, generation {result.generation}")
+    click.echo(
+        f"{state}: {result.snapshot} — {result.files_total} stored files ({result.files_copied} new, "
+        f"{result.bytes_copied / 1e6:.1f} MB copied), index {result.index}, generation {result.generation}"
+    )
     sys.exit(0 if result.ok else 1)
 
 
 @cli.command()
-@click.option("--repair", is_flag=True, help="Rebuild the search indexes and remove leftovers; list what cannot be repaired.")
-@click.option("--quick", is_flag=True, help="Do not read every original to compare its checksum (only check it is there).")
+@click.option(
+    "--repair", is_flag=True, help="Rebuild the search indexes and remove leftovers; list what cannot be repaired."
+)
+@click.option(
+    "--quick", is_flag=True, help="Do not read every original to compare its checksum (only check it is there)."
+)
 @click.pass_context
 def check(ctx, repair, quick):
     """Check the knowledge base: database, both search indexes, originals, leftover work files.
@@ -427,9 +471,14 @@ def restore(ctx, src, verify_only):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--limit-queries", type=int, default=None, help="Use only the first N queries.")
-@click.option("--compare", "compare", multiple=True, metavar="SETTING=VALUE",
-              help="Also search the same knowledge base with this search setting changed (e.g. reading_match=off), "
-                   "reported side by side.  Repeatable.")
+@click.option(
+    "--compare",
+    "compare",
+    multiple=True,
+    metavar="SETTING=VALUE",
+    help="Also search the same knowledge base with this search setting changed (e.g. reading_match=off), "
+    "reported side by side.  Repeatable.",
+)
 @click.pass_context
 def eval_cmd(ctx, file, as_json, limit_queries, compare):
     """Retrieval quality on a benchmark file: MRR@10 and Recall@1/5/10, hybrid vs lexical vs dense.
@@ -451,7 +500,9 @@ def eval_cmd(ctx, file, as_json, limit_queries, compare):
     for item in compare:
         name, sep, value = item.partition("=")
         if not sep or name.strip() not in {x.name for x in SETTINGS}:
-            raise click.BadParameter(f"expected SETTING=VALUE with a known setting, got {item!r}", param_hint="--compare")
+            raise click.BadParameter(
+                f"expected SETTING=VALUE with a known setting, got {item!r}", param_hint="--compare"
+            )
         baselines[item] = {name.strip(): value.strip()}
     report = evaluate_file(file, ctx.obj, limit_queries=limit_queries, baselines=baselines)
     click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_table(report))
@@ -552,8 +603,16 @@ def users_add(ctx, login, role, display_name, org, meister, password_stdin):
     conn = _open(ctx.parent)
     organisation = users.find_organisation(conn, org)
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else users.generate_password()
-    users.create_user(conn, login, password, role, organisation_id=organisation["id"], display_name=display_name,
-                      meister=meister, must_change_password=not password_stdin)
+    users.create_user(
+        conn,
+        login,
+        password,
+        role,
+        organisation_id=organisation["id"],
+        display_name=display_name,
+        meister=meister,
+        must_change_password=not password_stdin,
+    )
     click.echo(f"added {login} ({role}, {organisation['name']})")
     if not password_stdin:
         click.echo(f"  password: {password}   (shown only now; they choose their own at the first login)")
@@ -576,14 +635,19 @@ def users_import_cmd(ctx, file, check):
         raw = f.read(users_import.MAX_BYTES + 1)
     parsed = users_import.parse(conn, raw, SYSTEM, max_rows=max_rows)
     for row in parsed.rows:
-        problems = "; ".join(code.replace("_", " ") + (f" ({', '.join(f'{k}={v}' for k, v in params.items())})"
-                                                       if params else "") for code, params in row.errors)
-        click.echo(f"line {row.line:4d}  {row.login:16s} {row.role or row.role_text:12s} "
-                   f"{row.organisation['name'] if row.organisation else row.organisation_text:12s} {row.name}"
-                   + (f"   PROBLEM: {problems}" if problems else ""))
+        problems = "; ".join(
+            code.replace("_", " ") + (f" ({', '.join(f'{k}={v}' for k, v in params.items())})" if params else "")
+            for code, params in row.errors
+        )
+        click.echo(
+            f"line {row.line:4d}  {row.login:16s} {row.role or row.role_text:12s} "
+            f"{row.organisation['name'] if row.organisation else row.organisation_text:12s} {row.name}"
+            + (f"   PROBLEM: {problems}" if problems else "")
+        )
     if not parsed.ok:
-        raise click.ClickException(f"{parsed.error_count} rows have problems; nobody was added (file read as "
-                                   f"{parsed.encoding})")
+        raise click.ClickException(
+            f"{parsed.error_count} rows have problems; nobody was added (file read as {parsed.encoding})"
+        )
     if check:
         click.echo(f"{len(parsed.rows)} people can be added (file read as {parsed.encoding}); nobody was added")
         return
@@ -708,23 +772,30 @@ def demo(ctx, searches):
         click.echo(line)
     if searches:
         for q in demo_queries():
-            click.echo(f"\n$ kb search \"{q}\"")
-            ctx.invoke(search, query=q, limit=3, mode="hybrid", technique=None, meister=None, kind=None,
-                       as_json=False)
+            click.echo(f'\n$ kb search "{q}"')
+            ctx.invoke(search, query=q, limit=3, mode="hybrid", technique=None, meister=None, kind=None, as_json=False)
     click.echo("")
     for line in ensure_demo_accounts(ctx.obj, conn):  # last, so the logins are on screen when the server starts
         click.echo(line)
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (0.0.0.0: every network interface, for phones on the workshop network).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0: every network interface, for phones on the workshop network).",
+)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=6, show_default=True, type=int, help="Worker threads of the web server.")
-@click.option("--public-url", default=None, metavar="URL",
-              help="Address QR codes point at, e.g. http://192.168.1.10:5000 (default: the setting KB_PUBLIC_URL; "
-                   "else with --host 0.0.0.0 this PC's address on the workshop network, else the address each "
-                   "page was opened with).")
+@click.option(
+    "--public-url",
+    default=None,
+    metavar="URL",
+    help="Address QR codes point at, e.g. http://192.168.1.10:5000 (default: the setting KB_PUBLIC_URL; "
+    "else with --host 0.0.0.0 this PC's address on the workshop network, else the address each "
+    "page was opened with).",
+)
 @click.option("--warm/--no-warm", default=True, help="Load the search model at start, not on the first search.")
 @click.pass_context
 def serve(ctx, host, port, threads, public_url, warm):
@@ -744,14 +815,28 @@ def serve(ctx, host, port, threads, public_url, warm):
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Process the jobs that are waiting, then exit (status 1 if one failed).")
-@click.option("--poll", default=2.0, show_default=True, type=float, metavar="S",
-              help="Seconds between looks at an empty queue.")
-@click.option("--queue", "queue_url", default=None, metavar="URL",
-              help="Redis queue of a server on another machine (redis://host:6379/0; setting KB_QUEUE).")
-@click.option("--server", default=None, metavar="URL",
-              help="That server's address (http://kb.local:5000/; setting KB_WORKER_SERVER).")
-@click.option("--token", default=None, metavar="TOKEN",
-              help="Worker token made on the server with `kb worker-token create` (better: KB_WORKER_TOKEN).")
+@click.option(
+    "--poll", default=2.0, show_default=True, type=float, metavar="S", help="Seconds between looks at an empty queue."
+)
+@click.option(
+    "--queue",
+    "queue_url",
+    default=None,
+    metavar="URL",
+    help="Redis queue of a server on another machine (redis://host:6379/0; setting KB_QUEUE).",
+)
+@click.option(
+    "--server",
+    default=None,
+    metavar="URL",
+    help="That server's address (http://kb.local:5000/; setting KB_WORKER_SERVER).",
+)
+@click.option(
+    "--token",
+    default=None,
+    metavar="TOKEN",
+    help="Worker token made on the server with `kb worker-token create` (better: KB_WORKER_TOKEN).",
+)
 @click.option("--name", default=None, help="This worker's name in the studio (default host:pid).")
 @click.pass_context
 def worker(ctx, once, poll, queue_url, server, token, name):
@@ -796,8 +881,10 @@ def worker(ctx, once, poll, queue_url, server, token, name):
     try:
         if once:
             outcomes = runner.run_until_empty(stop)
-            click.echo(f"{sum(o.status == 'done' for o in outcomes)} done, "
-                       f"{sum(o.status == 'failed' for o in outcomes)} failed")
+            click.echo(
+                f"{sum(o.status == 'done' for o in outcomes)} done, "
+                f"{sum(o.status == 'failed' for o in outcomes)} failed"
+            )
             sys.exit(1 if any(o.status == "failed" for o in outcomes) else 0)
         click.echo(f"worker waiting for jobs in {ctx.obj.home} (Ctrl+C to stop)")
         runner.run_forever(stop, poll)
@@ -848,8 +935,9 @@ def worker_token_list(ctx):
     from kb import worker_tokens
 
     for t in worker_tokens.list_live(_open(ctx, create=True)):
-        click.echo(f"{t['id']:>4}  {t['prefix']}...  {t['name']}  made {t['created_at']}  "
-                   f"last used {t['last_used_at'] or '-'}")
+        click.echo(
+            f"{t['id']:>4}  {t['prefix']}...  {t['name']}  made {t['created_at']}  last used {t['last_used_at'] or '-'}"
+        )
 
 
 @worker_token.command("revoke")

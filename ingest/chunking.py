@@ -23,6 +23,7 @@ Spoken moments are 20-60 s: long enough to hold one step of a demonstration
 the moment a result links to is the one where it is shown.  Cuts fall on
 segment boundaries, preferably at the end of a sentence or at a pause.
 """
+
 from __future__ import annotations
 
 import re
@@ -58,12 +59,14 @@ class Chunk:
 
 # -- transcripts ---------------------------------------------------------------------------------
 
+
 def _field(seg: Any, name: str) -> Any:
     return seg[name] if isinstance(seg, dict) else getattr(seg, name)
 
 
-def chunk_transcript(segments: Iterable[Any], min_seconds: float = 20.0, max_seconds: float = 60.0,
-                     max_chars: int = MAX_PASSAGE_CHARS) -> list[Chunk]:
+def chunk_transcript(
+    segments: Iterable[Any], min_seconds: float = 20.0, max_seconds: float = 60.0, max_chars: int = MAX_PASSAGE_CHARS
+) -> list[Chunk]:
     """Group timed segments (objects or dicts with start, end, text) into moments of ~min..max seconds.
 
     A moment grows segment by segment.  Once it is ``min_seconds`` long it ends
@@ -110,8 +113,11 @@ def chunk_transcript(segments: Iterable[Any], min_seconds: float = 20.0, max_sec
         groups.append(cur)
     if len(groups) > 1:
         tail, prev = groups[-1], groups[-2]
-        if (tail[-1][2] - tail[0][1] < min_seconds / 2 and tail[-1][2] - prev[0][1] <= max_seconds * 1.25
-                and sum(len(s[3]) + 1 for s in prev + tail) <= max_chars + 1):
+        if (
+            tail[-1][2] - tail[0][1] < min_seconds / 2
+            and tail[-1][2] - prev[0][1] <= max_seconds * 1.25
+            and sum(len(s[3]) + 1 for s in prev + tail) <= max_chars + 1
+        ):
             groups[-2:] = [prev + tail]
     return [_moment(g, idx) for idx, g in enumerate(groups)]
 
@@ -149,8 +155,9 @@ def _moment(group: list, idx: int) -> Chunk:
     text = ""
     for seg in group:
         text = join_pieces(text, seg[3])
-    return Chunk(text=text, start=group[0][1], end=group[-1][2], page=None, idx=idx,
-                 segment_span=(group[0][0], group[-1][0]))
+    return Chunk(
+        text=text, start=group[0][1], end=group[-1][2], page=None, idx=idx, segment_span=(group[0][0], group[-1][0])
+    )
 
 
 # -- documents -----------------------------------------------------------------------------------
@@ -222,13 +229,13 @@ def _sentences(para: str, max_chars: int) -> list[tuple[str, str]]:
     for m in _SENTENCE.finditer(para):
         piece = m.group(0)
         if not piece.strip():
-            if para[m.end():m.end() + 1] == "\n":
+            if para[m.end() : m.end() + 1] == "\n":
                 sep = "\n"
             continue
         for part in _hard_split(piece.strip(), max_chars):
             units.append((sep, part))
             sep = ""
-        if para[m.end():m.end() + 1] == "\n":
+        if para[m.end() : m.end() + 1] == "\n":
             sep = "\n"
     return units
 
@@ -283,7 +290,7 @@ def _greedy_groups(lengths: list[int], capacity: int) -> list[int]:
 def _join_units(units: list[tuple[str, str]]) -> str:
     text = ""
     for sep, unit in units:
-        text = (text + "\n" + unit if sep and text else join_pieces(text, unit))
+        text = text + "\n" + unit if sep and text else join_pieces(text, unit)
     return text
 
 
@@ -296,7 +303,7 @@ def _hard_split(sentence: str, max_chars: int) -> list[str]:
     while pos < n and sentence[pos].isspace():
         pos += 1
     while n - pos > max_chars:
-        window = sentence[pos:pos + max_chars]
+        window = sentence[pos : pos + max_chars]
         cut = max((m.end() for m in _SOFT_CUT.finditer(window) if m.end() >= max_chars // 2), default=0)
         if not cut:
             cut = max_chars
@@ -321,6 +328,7 @@ def _in_latin_word(text: str, pos: int) -> bool:
 
 # -- a recording's chunks ------------------------------------------------------------------------
 
+
 def chunks_for(config: Any, segments: Sequence[Any]) -> list:
     """The chunks search indexes for a recording's segments (search.store.ChunkIn), empty ones dropped.
 
@@ -335,11 +343,16 @@ def chunks_for(config: Any, segments: Sequence[Any]) -> list:
         return seg.get(name) if isinstance(seg, dict) else getattr(seg, name, None)
 
     if any(get(s, "start") is not None for s in segments):
-        cut = chunk_transcript(segments, min_seconds=config.get("chunk_min_seconds"),
-                               max_seconds=config.get("chunk_max_seconds"), max_chars=passage_max_chars(config))
+        cut = chunk_transcript(
+            segments,
+            min_seconds=config.get("chunk_min_seconds"),
+            max_seconds=config.get("chunk_max_seconds"),
+            max_chars=passage_max_chars(config),
+        )
         chunks = [ChunkIn(c.text, c.start, c.end, None) for c in cut]
     else:
-        cut = chunk_document([(get(s, "page"), get(s, "text") or "") for s in segments],
-                             max_chars=min(400, passage_max_chars(config)))
+        cut = chunk_document(
+            [(get(s, "page"), get(s, "text") or "") for s in segments], max_chars=min(400, passage_max_chars(config))
+        )
         chunks = [ChunkIn(c.text, None, None, c.page) for c in cut]
     return [c for c in chunks if c.text.strip()]

@@ -17,6 +17,7 @@ are transcribed (the difference is only whether there is a picture to show),
 ``document`` text is extracted, ``subtitle`` is read as a transcript, and
 ``unknown`` is refused with ``reason``, one line for a human.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,13 +34,34 @@ SUPPORTED_FORMATS = VIDEO_FORMATS | AUDIO_FORMATS | DOCUMENT_FORMATS | SUBTITLE_
 
 # File-name extensions (lower case, no dot) of each format, for tie-breaks and messages.
 EXTENSIONS = {
-    "mp4": ("mp4", "m4v"), "mov": ("mov", "qt"), "mkv": ("mkv", "mka"), "webm": ("webm",), "avi": ("avi",),
-    "3gp": ("3gp", "3g2"), "ts": ("ts", "mts"), "m2ts": ("m2ts", "mts"), "mpg": ("mpg", "mpeg", "vob"),
-    "wmv": ("wmv", "asf"), "flv": ("flv",), "ogv": ("ogv",),
-    "wav": ("wav",), "mp3": ("mp3",), "m4a": ("m4a", "m4b"), "flac": ("flac",), "ogg": ("ogg", "oga"),
-    "opus": ("opus",), "aac": ("aac",), "aiff": ("aif", "aiff", "aifc"), "wma": ("wma",),
-    "pdf": ("pdf",), "docx": ("docx",), "md": ("md", "markdown", "mdown", "mkd"), "txt": ("txt", "text"),
-    "html": ("html", "htm", "xhtml"), "srt": ("srt",), "vtt": ("vtt",),
+    "mp4": ("mp4", "m4v"),
+    "mov": ("mov", "qt"),
+    "mkv": ("mkv", "mka"),
+    "webm": ("webm",),
+    "avi": ("avi",),
+    "3gp": ("3gp", "3g2"),
+    "ts": ("ts", "mts"),
+    "m2ts": ("m2ts", "mts"),
+    "mpg": ("mpg", "mpeg", "vob"),
+    "wmv": ("wmv", "asf"),
+    "flv": ("flv",),
+    "ogv": ("ogv",),
+    "wav": ("wav",),
+    "mp3": ("mp3",),
+    "m4a": ("m4a", "m4b"),
+    "flac": ("flac",),
+    "ogg": ("ogg", "oga"),
+    "opus": ("opus",),
+    "aac": ("aac",),
+    "aiff": ("aif", "aiff", "aifc"),
+    "wma": ("wma",),
+    "pdf": ("pdf",),
+    "docx": ("docx",),
+    "md": ("md", "markdown", "mdown", "mkd"),
+    "txt": ("txt", "text"),
+    "html": ("html", "htm", "xhtml"),
+    "srt": ("srt",),
+    "vtt": ("vtt",),
 }
 _EXT_TO_FORMAT = {ext: fmt for fmt, exts in EXTENSIONS.items() for ext in exts}
 _PLAYLIST_EXTS = {"m3u", "m3u8", "pls", "ffconcat", "concat", "xspf", "asx", "cue"}
@@ -100,10 +122,22 @@ def _check_name(found: Detected, ext: str) -> Detected:
 
 
 _REFUSAL_CODES = {
-    "png": "image", "jpeg": "image", "gif": "image", "tiff": "image", "webp": "image", "heic": "image",
-    "gzip": "archive", "7z": "archive", "rar": "archive", "zip": "archive",
-    "exe": "program", "elf": "program",
-    "ole": "office_format", "rtf": "office_format", "xlsx": "office_format", "pptx": "office_format",
+    "png": "image",
+    "jpeg": "image",
+    "gif": "image",
+    "tiff": "image",
+    "webp": "image",
+    "heic": "image",
+    "gzip": "archive",
+    "7z": "archive",
+    "rar": "archive",
+    "zip": "archive",
+    "exe": "program",
+    "elf": "program",
+    "ole": "office_format",
+    "rtf": "office_format",
+    "xlsx": "office_format",
+    "pptx": "office_format",
     "odf": "office_format",
     "playlist": "playlist",
 }
@@ -129,14 +163,18 @@ def refusal_code(found: Detected) -> tuple[str, dict]:
 
 # -- binary containers -----------------------------------------------------------------------------
 
+
 def _sniff_binary(f, head: bytes, size: int) -> Detected | None:
     """A Detected for every binary signature we know, None if the head looks like text."""
     if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         return None  # a text byte-order mark (checked before MPEG sync: FF FE looks like one)
     if head[4:8] == b"ftyp":
         return _iso_bmff(f, head, size)
-    if head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip") and 8 <= int.from_bytes(head[:4], "big") <= size \
-            and not all(0x20 <= b < 0x7F for b in head[:4]):
+    if (
+        head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip")
+        and 8 <= int.from_bytes(head[:4], "big") <= size
+        and not all(0x20 <= b < 0x7F for b in head[:4])
+    ):
         return _iso_bmff(f, head, size, default="mov")  # old QuickTime without ftyp (a box size is not text)
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return _ebml(head)
@@ -186,10 +224,13 @@ _IMAGE_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", 
 def _iso_bmff(f, head: bytes, size: int, default: str = "mp4") -> Detected:
     """MP4 / MOV / M4A / 3GP: the brand names the flavour, the track handlers say if there is a picture."""
     if head[4:8] == b"ftyp":
-        box = head[8:max(16, min(int.from_bytes(head[:4], "big"), 256))]
-        major, compatible = box[:4], {box[i:i + 4] for i in range(8, len(box) - 3, 4)}
-        if major in _IMAGE_BRANDS or (major not in (b"qt  ", b"isom", b"mp41", b"mp42") and
-                                       compatible & _IMAGE_BRANDS and b"iso2" not in compatible):
+        box = head[8 : max(16, min(int.from_bytes(head[:4], "big"), 256))]
+        major, compatible = box[:4], {box[i : i + 4] for i in range(8, len(box) - 3, 4)}
+        if major in _IMAGE_BRANDS or (
+            major not in (b"qt  ", b"isom", b"mp41", b"mp42")
+            and compatible & _IMAGE_BRANDS
+            and b"iso2" not in compatible
+        ):
             return _unknown("heic", "an image (HEIC/AVIF photo), not a recording or document")
         if major in _AUDIO_BRANDS:
             return Detected("audio", "m4a")
@@ -220,7 +261,7 @@ def _track_handlers(f, size: int) -> set[bytes]:
         if box_type == b"moov":
             f.seek(pos)
             moov = f.read(min(box_size, 32 << 20))
-            return {moov[m.end() + 8:m.end() + 12] for m in re.finditer(b"hdlr", moov)}
+            return {moov[m.end() + 8 : m.end() + 12] for m in re.finditer(b"hdlr", moov)}
         pos += box_size
     return set()
 
@@ -231,7 +272,7 @@ def _ebml(head: bytes) -> Detected:
     doctype = b""
     if m:
         n = m.group(1)[0] & 0x7F
-        doctype = head[m.end():m.end() + n].rstrip(b"\x00")
+        doctype = head[m.end() : m.end() + n].rstrip(b"\x00")
     fmt = "webm" if doctype == b"webm" else "mkv"
     if doctype not in (b"webm", b"matroska"):
         return _unknown("ebml", f"unsupported EBML file (DocType {doctype.decode('latin-1') or 'missing'})")
@@ -273,7 +314,7 @@ def _vint(data: bytes, pos: int, keep_marker: bool) -> tuple[int | None, int]:
     if pos + length > len(data):
         return None, pos
     value = first if keep_marker else first & (0xFF >> length)
-    for b in data[pos + 1:pos + length]:
+    for b in data[pos + 1 : pos + length]:
         value = (value << 8) | b
     if not keep_marker and value == (1 << (7 * length)) - 1:
         value = len(data)  # "unknown size" (live streams): runs to the end
@@ -296,7 +337,7 @@ def _after_id3(f, head: bytes) -> Detected:
     f.seek(tag_size)
     after = f.read(8192)
     start = len(after) - len(after.lstrip(b"\x00"))  # some taggers pad beyond the declared size
-    if after[start:start + 4] == b"fLaC":
+    if after[start : start + 4] == b"fLaC":
         return Detected("audio", "flac")
     return Detected("audio", _mpeg_audio(after, start) or "mp3")
 
@@ -320,7 +361,7 @@ def _mpeg_audio(data: bytes, pos: int) -> str | None:
 
 
 def _frame_length(data: bytes, pos: int) -> tuple[str, int] | None:
-    h = data[pos:pos + 7]
+    h = data[pos : pos + 7]
     if len(h) < 4 or h[0] != 0xFF or h[1] & 0xE0 != 0xE0:
         return None
     version, layer = (h[1] >> 3) & 3, (h[1] >> 1) & 3
@@ -342,8 +383,11 @@ def _frame_length(data: bytes, pos: int) -> tuple[str, int] | None:
 def _is_transport_stream(head: bytes, offset: int, packet: int) -> bool:
     """Sync byte 0x47 at the start of every packet (up to 20), and binary content (not G-code text)."""
     count = min(20, (len(head) - offset) // packet)
-    return count >= 3 and all(head[offset + i * packet] == 0x47 for i in range(count)) \
-        and (b"\x00" in head[:packet * 3] or b"\xff" in head[:packet * 3])
+    return (
+        count >= 3
+        and all(head[offset + i * packet] == 0x47 for i in range(count))
+        and (b"\x00" in head[: packet * 3] or b"\xff" in head[: packet * 3])
+    )
 
 
 def _zip(f) -> Detected:
@@ -369,8 +413,11 @@ _OTHER_SIGNATURES = (
     (b"GIF8", "gif", "an image (GIF), not a recording or document"),
     (b"II*\x00", "tiff", "an image (TIFF), not a recording or document"),
     (b"MM\x00*", "tiff", "an image (TIFF), not a recording or document"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole",
-     "a legacy Office file (.doc/.xls/.ppt) or a password-protected Office document: save it as .docx or PDF"),
+    (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        "ole",
+        "a legacy Office file (.doc/.xls/.ppt) or a password-protected Office document: save it as .docx or PDF",
+    ),
     (b"{\\rtf", "rtf", "RTF documents are not supported: save it as .docx or PDF"),
     (b"\x1f\x8b", "gzip", "a compressed archive (gzip), not a recording or document"),
     (b"7z\xbc\xaf\x27\x1c", "7z", "a compressed archive (7z), not a recording or document"),
@@ -409,7 +456,7 @@ def _sniff_text(head: bytes, ext: str, truncated: bool) -> Detected:
     # A head cut in the middle of a multi-byte character: retry without its last bytes.
     for cut in (0, 1, 2, 3) if truncated else (0,):
         try:
-            text = decode_text(head[:len(head) - cut])[0]
+            text = decode_text(head[: len(head) - cut])[0]
             break
         except TextDecodeError:
             continue
@@ -417,8 +464,12 @@ def _sniff_text(head: bytes, ext: str, truncated: bool) -> Detected:
         return _unknown(None, "unrecognised content: neither a supported media format nor readable text")
     start = text.lstrip("\ufeff \t\r\n")
     first = start[:64].lower()
-    if first.startswith("#extm3u") or first.startswith("ffconcat") or first.startswith("[playlist]") \
-            or ext in _PLAYLIST_EXTS:
+    if (
+        first.startswith("#extm3u")
+        or first.startswith("ffconcat")
+        or first.startswith("[playlist]")
+        or ext in _PLAYLIST_EXTS
+    ):
         return _unknown("playlist", "playlist/concat files are not accepted")
     if start.startswith("WEBVTT"):
         return Detected("subtitle", "vtt")

@@ -24,6 +24,7 @@ SQLite stays the one truth about every job.  Redis only carries messages
   (ingest/results.py), so a late result is discarded and no passage is written
   twice.  A job that keeps dying fails after ``job_max_attempts`` tries.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,7 @@ from kb.settings import Config
 log = logging.getLogger("kb.dispatch")
 
 QUEUE_NAME = "takumi-kb-transcribe"
-REMOTE_HOST = "remote"           # claimed_host of an attempt no worker has started yet
+REMOTE_HOST = "remote"  # claimed_host of an attempt no worker has started yet
 REMOTE_PREFIX = queue.REMOTE_PREFIX  # claimed_host once a worker started it: remote/<worker name>
 MSG_WAITING_REMOTE = queue.MSG_WAITING  # the studio shows the same words as for the built-in worker
 
@@ -66,13 +67,15 @@ def remote_route(config: Config, conn, job) -> bool:
     payload = queue._payload(job)
     if job["completed_stage"] is not None or payload.get("subtitle"):
         return False
-    rec = conn.execute("SELECT kind, format, stored_path FROM recordings WHERE id = ?",
-                       (job["recording_id"],)).fetchone()
+    rec = conn.execute(
+        "SELECT kind, format, stored_path FROM recordings WHERE id = ?", (job["recording_id"],)
+    ).fetchone()
     if rec is None or rec["kind"] not in ("video", "audio") or not rec["stored_path"]:
         return False
     try:
-        info = ffmpeg.probe(config.home / rec["stored_path"], timeout=60,
-                            binary=ffmpeg.ffmpeg_binary(config.get("ffmpeg")))
+        info = ffmpeg.probe(
+            config.home / rec["stored_path"], timeout=60, binary=ffmpeg.ffmpeg_binary(config.get("ffmpeg"))
+        )
     except (ffmpeg.MediaError, OSError):
         return False  # the local worker gives the one clear error
     return info.has_audio and ffmpeg.browser_playable(info, rec["format"])
@@ -90,11 +93,13 @@ def claim_for_remote(conn) -> tuple[dict, str] | None:
             " WHERE id = (SELECT id FROM jobs WHERE claimed_by IS NULL AND stage NOT IN ('done', 'failed')"
             "             AND not_before <= ? AND json_extract(payload, '$.route') = 'remote' ORDER BY id LIMIT 1)"
             "   AND claimed_by IS NULL RETURNING id, recording_id",
-            (attempt, REMOTE_HOST, time.time(), MSG_WAITING_REMOTE, time.time())).fetchone()
+            (attempt, REMOTE_HOST, time.time(), MSG_WAITING_REMOTE, time.time()),
+        ).fetchone()
         if job is None:
             return None
-        conn.execute("UPDATE recordings SET status = 'processing' WHERE id = ? AND status != 'done'",
-                     (job["recording_id"],))
+        conn.execute(
+            "UPDATE recordings SET status = 'processing' WHERE id = ? AND status != 'done'", (job["recording_id"],)
+        )
     return {"id": job["id"], "recording_id": job["recording_id"]}, attempt
 
 
@@ -102,10 +107,14 @@ def start_remote(conn, job_id: int, attempt: str, worker_name: str, message: str
     """A worker on another machine begins attempt ``attempt`` of the job: its name becomes the job's host
     (remote/<name>), its stage 'extracting' with ``message``.  False when the attempt was superseded."""
     with conn:
-        return conn.execute(
-            "UPDATE jobs SET claimed_host = ?, heartbeat_at = ?, stage = 'extracting', progress = 0, message = ?"
-            " WHERE id = ? AND claimed_by = ?",
-            (REMOTE_PREFIX + worker_name, time.time(), message, job_id, attempt)).rowcount > 0
+        return (
+            conn.execute(
+                "UPDATE jobs SET claimed_host = ?, heartbeat_at = ?, stage = 'extracting', progress = 0, message = ?"
+                " WHERE id = ? AND claimed_by = ?",
+                (REMOTE_PREFIX + worker_name, time.time(), message, job_id, attempt),
+            ).rowcount
+            > 0
+        )
 
 
 class Dispatcher:
@@ -157,12 +166,15 @@ class Dispatcher:
     def route_new(self) -> None:
         rows = self.conn.execute(
             "SELECT * FROM jobs WHERE claimed_by IS NULL AND stage NOT IN ('done', 'failed')"
-            " AND json_extract(payload, '$.route') IS NULL ORDER BY id").fetchall()
+            " AND json_extract(payload, '$.route') IS NULL ORDER BY id"
+        ).fetchall()
         for job in rows:
             route = "remote" if remote_route(self.config, self.conn, job) else "local"
             with self.conn:
-                self.conn.execute("UPDATE jobs SET payload = json_set(payload, '$.route', ?) WHERE id = ?"
-                                  " AND claimed_by IS NULL", (route, job["id"]))
+                self.conn.execute(
+                    "UPDATE jobs SET payload = json_set(payload, '$.route', ?) WHERE id = ? AND claimed_by IS NULL",
+                    (route, job["id"]),
+                )
 
     def send_next(self) -> int | None:
         """Claim the oldest waiting remote job under a new attempt name and put its message on the queue."""
@@ -173,21 +185,29 @@ class Dispatcher:
         lease = self.config.get("job_lease_seconds")
         try:
             message = self.rq.enqueue_call(
-                "ingest.remote_worker.run_job", kwargs={"job_id": job["id"], "attempt": attempt},
+                "ingest.remote_worker.run_job",
+                kwargs={"job_id": job["id"], "attempt": attempt},
                 job_id=f"kb-job-{job['id']}-{attempt.split(':')[1][:12]}",
-                timeout=int(self.config.get("ffmpeg_timeout")) * 4, result_ttl=3600, failure_ttl=24 * 3600,
-                ttl=None)
+                timeout=int(self.config.get("ffmpeg_timeout")) * 4,
+                result_ttl=3600,
+                failure_ttl=24 * 3600,
+                ttl=None,
+            )
         except Exception:
             # Redis unreachable: hand the job back at once, and this try does not count (an hour without
             # Redis must not fail the uploads waiting meanwhile).
             with self.conn:
                 self.conn.execute(
                     "UPDATE jobs SET claimed_by = NULL, claimed_host = NULL, heartbeat_at = NULL,"
-                    " attempts = MAX(attempts - 1, 0) WHERE id = ? AND claimed_by = ?", (job["id"], attempt))
+                    " attempts = MAX(attempts - 1, 0) WHERE id = ? AND claimed_by = ?",
+                    (job["id"], attempt),
+                )
             raise
         with self.conn:
-            self.conn.execute("UPDATE jobs SET payload = json_set(payload, '$.rq_job', ?)"
-                              " WHERE id = ? AND claimed_by = ?", (message.id, job["id"], attempt))
+            self.conn.execute(
+                "UPDATE jobs SET payload = json_set(payload, '$.rq_job', ?) WHERE id = ? AND claimed_by = ?",
+                (message.id, job["id"], attempt),
+            )
         log.info("job %s sent to the transcription workers as %s (lease %.0f s)", job["id"], attempt, lease)
         return int(job["id"])
 
@@ -198,8 +218,10 @@ class Dispatcher:
         job is sent again."""
         from rq.job import Job, JobStatus
 
-        rows = self.conn.execute("SELECT id, claimed_by, payload FROM jobs WHERE claimed_host = ?"
-                                 " AND stage NOT IN ('done', 'failed')", (REMOTE_HOST,)).fetchall()
+        rows = self.conn.execute(
+            "SELECT id, claimed_by, payload FROM jobs WHERE claimed_host = ? AND stage NOT IN ('done', 'failed')",
+            (REMOTE_HOST,),
+        ).fetchall()
         for row in rows:
             rq_id = json.loads(row["payload"] or "{}").get("rq_job")
             if not rq_id:
@@ -210,8 +232,10 @@ class Dispatcher:
                 continue
             if status == JobStatus.QUEUED:
                 with self.conn:
-                    self.conn.execute("UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND claimed_by = ?",
-                                      (time.time(), row["id"], row["claimed_by"]))
+                    self.conn.execute(
+                        "UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND claimed_by = ?",
+                        (time.time(), row["id"], row["claimed_by"]),
+                    )
 
 
 class RemoteProcessing:

@@ -14,6 +14,7 @@ Anything that cannot be read -- encrypted or damaged files, scanned PDFs with
 no text layer, files with no text at all -- raises :class:`DocumentError`,
 whose message is one line naming the file and the reason.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,8 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.textdecode import TextDecodeError, decode_text
-from ingest.textnorm import (clean_text, drop_page_number_lines, has_meaningful_text, join_wrapped_lines,
-                             remove_spaces_between_cjk)
+from ingest.textnorm import (
+    clean_text,
+    drop_page_number_lines,
+    has_meaningful_text,
+    join_wrapped_lines,
+    remove_spaces_between_cjk,
+)
 
 
 @dataclass
@@ -68,26 +74,29 @@ class DocumentLimits:
 
     text_chars: int = 2_000_000
     page_chars: int = 200_000
-    expanded_bytes: int = 32 * 1024 ** 2
+    expanded_bytes: int = 32 * 1024**2
 
     @classmethod
     def from_config(cls, config) -> "DocumentLimits":
-        return cls(text_chars=config.get("max_document_text_chars"),
-                   page_chars=config.get("max_page_text_chars"),
-                   expanded_bytes=config.get("max_document_expanded_bytes"))
+        return cls(
+            text_chars=config.get("max_document_text_chars"),
+            page_chars=config.get("max_page_text_chars"),
+            expanded_bytes=config.get("max_document_expanded_bytes"),
+        )
 
 
 # A part inside a .docx that expands more than this many times (and to more than BOMB_MIN_BYTES) is a
 # zip bomb, not a document: Word's XML compresses 5-20 times, pictures hardly at all.
 BOMB_RATIO = 200
-BOMB_MIN_BYTES = 8 * 1024 ** 2
+BOMB_MIN_BYTES = 8 * 1024**2
 
 
 DOCUMENT_FORMATS = ("pdf", "docx", "md", "txt", "html")
 
 
-def extract_document(path: str | os.PathLike, format: str | None = None,
-                     limits: DocumentLimits | None = None) -> DocumentText:
+def extract_document(
+    path: str | os.PathLike, format: str | None = None, limits: DocumentLimits | None = None
+) -> DocumentText:
     """Read a document's text.  ``format`` is one of DOCUMENT_FORMATS (as :func:`ingest.detect.detect`
     reports it); ``None`` detects it from the content.  ``limits``: see :class:`DocumentLimits`."""
     path = Path(path)
@@ -98,7 +107,13 @@ def extract_document(path: str | os.PathLike, format: str | None = None,
         from ingest.detect import detect
 
         format = detect(path).format
-    readers = {"pdf": lambda p: _read_pdf(p, limits), "docx": _read_docx, "md": _read_markdown, "txt": _read_plain, "html": _read_html}
+    readers = {
+        "pdf": lambda p: _read_pdf(p, limits),
+        "docx": _read_docx,
+        "md": _read_markdown,
+        "txt": _read_plain,
+        "html": _read_html,
+    }
     if format not in readers:
         raise DocumentError(path, f"not a supported document format ({format or 'unknown'})")
     try:
@@ -120,14 +135,23 @@ def _check_text_size(path: Path, doc: DocumentText, limits: DocumentLimits) -> N
     for page in doc.pages:
         if len(page.text) > limits.page_chars:
             where = f"page {page.number}" if page.number is not None else "the document"
-            raise DocumentError(path, f"{where} holds more than {limits.page_chars:,} characters of text "
-                                      "(the limit of the setting max_page_text_chars)",
-                                code="page_text_too_long", limit=limits.page_chars, page=page.number)
+            raise DocumentError(
+                path,
+                f"{where} holds more than {limits.page_chars:,} characters of text "
+                "(the limit of the setting max_page_text_chars)",
+                code="page_text_too_long",
+                limit=limits.page_chars,
+                page=page.number,
+            )
     total = sum(len(p.text) for p in doc.pages)
     if total > limits.text_chars:
-        raise DocumentError(path, f"the document holds more than {limits.text_chars:,} characters of text "
-                                  "(the limit of the setting max_document_text_chars)",
-                            code="document_text_too_long", limit=limits.text_chars)
+        raise DocumentError(
+            path,
+            f"the document holds more than {limits.text_chars:,} characters of text "
+            "(the limit of the setting max_document_text_chars)",
+            code="document_text_too_long",
+            limit=limits.text_chars,
+        )
 
 
 def _check_docx_expansion(path: Path, limits: DocumentLimits) -> None:
@@ -139,22 +163,32 @@ def _check_docx_expansion(path: Path, limits: DocumentLimits) -> None:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise DocumentError(path, "damaged Word document: it cannot be opened; save it again in Word and add "
-                                  "the new file",
-                            code="damaged_docx") from e
+        raise DocumentError(
+            path,
+            "damaged Word document: it cannot be opened; save it again in Word and add the new file",
+            code="damaged_docx",
+        ) from e
     xml = sum(i.file_size for i in infos if i.filename.lower().endswith((".xml", ".rels")))
     if xml > limits.expanded_bytes:
-        raise DocumentError(path, f"its text parts expand to {xml:,} bytes, more than the limit of "
-                                  f"{limits.expanded_bytes:,} (the setting max_document_expanded_bytes)",
-                            code="document_expands_too_much", limit=limits.expanded_bytes)
+        raise DocumentError(
+            path,
+            f"its text parts expand to {xml:,} bytes, more than the limit of "
+            f"{limits.expanded_bytes:,} (the setting max_document_expanded_bytes)",
+            code="document_expands_too_much",
+            limit=limits.expanded_bytes,
+        )
     for i in infos:
         if i.file_size > BOMB_MIN_BYTES and i.file_size > BOMB_RATIO * max(i.compress_size, 1):
-            raise DocumentError(path, f"{i.filename} expands {i.file_size // max(i.compress_size, 1):,} times "
-                                      "(a zip bomb, not a document)",
-                                code="document_expands_too_much", limit=limits.expanded_bytes)
+            raise DocumentError(
+                path,
+                f"{i.filename} expands {i.file_size // max(i.compress_size, 1):,} times (a zip bomb, not a document)",
+                code="document_expands_too_much",
+                limit=limits.expanded_bytes,
+            )
 
 
 # -- PDF -------------------------------------------------------------------------------------------
+
 
 def _read_pdf(path: Path, limits: DocumentLimits | None = None) -> DocumentText:
     # pypdf logs every repair it makes ("EOF marker not found"); the outcome is reported here instead.
@@ -177,11 +211,17 @@ def _read_pdf_quietly(path: Path, limits: DocumentLimits) -> DocumentText:
             try:
                 opened = reader.decrypt("")  # many "protected" PDFs only restrict printing/copying
             except DependencyError as e:
-                raise DocumentError(path, "encrypted PDF: it uses AES encryption, which needs the 'cryptography' "
-                                          "package (not installed)", code="encrypted_pdf") from e
+                raise DocumentError(
+                    path,
+                    "encrypted PDF: it uses AES encryption, which needs the 'cryptography' package (not installed)",
+                    code="encrypted_pdf",
+                ) from e
             if not opened:
-                raise DocumentError(path, "encrypted PDF: it needs a password to open; "
-                                          "save an unprotected copy and ingest that", code="encrypted_pdf")
+                raise DocumentError(
+                    path,
+                    "encrypted PDF: it needs a password to open; save an unprotected copy and ingest that",
+                    code="encrypted_pdf",
+                )
         raw_pages = []
         warnings = []
         taken = 0
@@ -201,14 +241,21 @@ def _read_pdf_quietly(path: Path, limits: DocumentLimits) -> DocumentText:
         # pypdf's own words ("Declared size 999999 exceeds allowed limit of 68!") mean nothing to the
         # person who added the file (issue 16, defect 16): they go to the log, the message says what to do.
         logging.getLogger(__name__).info("%s: pypdf could not read it: %s: %s", path, type(e).__name__, e)
-        raise DocumentError(path, "damaged PDF: its internal structure cannot be read; save or export it "
-                                  "again and add the new file", code="damaged_pdf") from e
+        raise DocumentError(
+            path,
+            "damaged PDF: its internal structure cannot be read; save or export it again and add the new file",
+            code="damaged_pdf",
+        ) from e
 
     pages = [Page(n, _clean_pdf_page(raw)) for n, raw in enumerate(raw_pages, start=1)]
     blank = [p.number for p in pages if not has_meaningful_text(p.text)]
     if len(blank) == len(pages):
-        raise DocumentError(path, f"no text layer (empty or scanned PDF): none of its {len(pages)} page(s) has "
-                                  "extractable text; run OCR on it first", code="scanned_pdf")
+        raise DocumentError(
+            path,
+            f"no text layer (empty or scanned PDF): none of its {len(pages)} page(s) has "
+            "extractable text; run OCR on it first",
+            code="scanned_pdf",
+        )
     if blank:
         warnings.append(f"page(s) {_ranges(blank)} have no text layer (scanned?) and were skipped")
     return DocumentText(pages=pages, title=title, warnings=warnings)
@@ -247,6 +294,7 @@ def _ranges(numbers: list[int]) -> str:
 
 # -- Word ------------------------------------------------------------------------------------------
 
+
 def _read_docx(path: Path) -> DocumentText:
     import docx
 
@@ -256,8 +304,11 @@ def _read_docx(path: Path) -> DocumentText:
         title = (document.core_properties.title or "").strip() or heading
     except Exception as e:
         logging.getLogger(__name__).info("%s: python-docx could not read it: %s: %s", path, type(e).__name__, e)
-        raise DocumentError(path, "damaged Word document: it cannot be opened; save it again in Word and add "
-                                  "the new file", code="damaged_docx") from e
+        raise DocumentError(
+            path,
+            "damaged Word document: it cannot be opened; save it again in Word and add the new file",
+            code="damaged_docx",
+        ) from e
     text = clean_text("\n\n".join(blocks))
     return DocumentText(pages=[Page(None, text)], title=title)
 
@@ -310,6 +361,7 @@ def _docx_table(table) -> str:
 
 # -- plain text, Markdown, HTML ----------------------------------------------------------------------
 
+
 def _decode(path: Path) -> tuple[str, str]:
     try:
         return decode_text(path.read_bytes())
@@ -345,8 +397,13 @@ def _declared_html_charset(data: bytes) -> tuple[str, str] | None:
     if not m:
         return None
     encoding = m.group(1).decode("ascii").lower()
-    encoding = {"shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932",
-                "windows-31j": "cp932"}.get(encoding, encoding)
+    encoding = {
+        "shift_jis": "cp932",
+        "shift-jis": "cp932",
+        "sjis": "cp932",
+        "x-sjis": "cp932",
+        "windows-31j": "cp932",
+    }.get(encoding, encoding)
     try:
         return data.decode(encoding), encoding
     except (LookupError, UnicodeDecodeError):

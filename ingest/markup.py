@@ -12,6 +12,7 @@ block elements become paragraphs, table rows become lines with " | " between
 cells, and a source line break between two Japanese characters disappears
 instead of becoming a space.
 """
+
 from __future__ import annotations
 
 import re
@@ -54,9 +55,11 @@ def _front_matter(lines: list[str]) -> tuple[list[str], str | None]:
         return lines, None
     for end in range(1, min(len(lines), 60)):
         if lines[end].strip() in ("---", "..."):
-            title = next((m.group(1).strip().strip("\"'") for ln in lines[1:end]
-                          if (m := re.match(r"^title\s*:\s*(.+)$", ln))), None)
-            return lines[end + 1:], title or None
+            title = next(
+                (m.group(1).strip().strip("\"'") for ln in lines[1:end] if (m := re.match(r"^title\s*:\s*(.+)$", ln))),
+                None,
+            )
+            return lines[end + 1 :], title or None
     return lines, None
 
 
@@ -114,7 +117,7 @@ def markdown_to_text(source: str) -> tuple[str, str | None]:
             continue
         item = _LIST_ITEM.match(stripped)
         if item:
-            para.append((_inline(stripped[item.end():]), True))
+            para.append((_inline(stripped[item.end() :]), True))
             continue
         para.append((_inline(stripped), False))
     flush()
@@ -125,11 +128,64 @@ def markdown_to_text(source: str) -> tuple[str, str | None]:
 
 # -- HTML ------------------------------------------------------------------------------------------
 
-_DROP = {"script", "style", "noscript", "template", "nav", "aside", "footer", "form", "iframe", "svg",
-         "canvas", "button", "select", "textarea", "head", "object", "embed", "menu", "dialog"}
-_BLOCK = {"p", "div", "section", "article", "main", "header", "h1", "h2", "h3", "h4", "h5", "h6", "li",
-          "ul", "ol", "dl", "dt", "dd", "table", "thead", "tbody", "tfoot", "caption", "pre", "blockquote",
-          "figure", "figcaption", "address", "hr", "details", "summary", "body", "html", "center", "fieldset"}
+_DROP = {
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "nav",
+    "aside",
+    "footer",
+    "form",
+    "iframe",
+    "svg",
+    "canvas",
+    "button",
+    "select",
+    "textarea",
+    "head",
+    "object",
+    "embed",
+    "menu",
+    "dialog",
+}
+_BLOCK = {
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "caption",
+    "pre",
+    "blockquote",
+    "figure",
+    "figcaption",
+    "address",
+    "hr",
+    "details",
+    "summary",
+    "body",
+    "html",
+    "center",
+    "fieldset",
+}
 _CJK = "\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK_SEAM = re.compile(f"(?<=[{_CJK}])[ \t\r\f\v]*\n\\s*(?=[{_CJK}])")
 _BR = "\x00"  # stands for <br> until whitespace is collapsed

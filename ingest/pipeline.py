@@ -13,6 +13,7 @@ returned result) and the rest of the batch goes on.  Files are identified by
 their sha256, so ingesting the same file again duplicates nothing and reports
 the existing recording.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -104,8 +105,12 @@ class Ingestor:
         self.claim = queue.Claim.mine("kb-ingest")
 
     # -- public --------------------------------------------------------------------
-    def ingest_paths(self, paths: Iterable[str | os.PathLike], meta: RecordingMeta | None = None,
-                     on_file: Callable[[IngestResult], None] | None = None) -> list[IngestResult]:
+    def ingest_paths(
+        self,
+        paths: Iterable[str | os.PathLike],
+        meta: RecordingMeta | None = None,
+        on_file: Callable[[IngestResult], None] | None = None,
+    ) -> list[IngestResult]:
         files = list(iter_files(paths))
         results = []
         with self.store.batch():
@@ -121,19 +126,31 @@ class Ingestor:
             if on_file:
                 on_file(result)
 
-    def ingest_file(self, path: str | os.PathLike, meta: RecordingMeta, progress: Progress | None = None) -> IngestResult:
+    def ingest_file(
+        self, path: str | os.PathLike, meta: RecordingMeta, progress: Progress | None = None
+    ) -> IngestResult:
         path = Path(path)
         shown = str(path)
         try:
-            submitted = queue.enqueue(self.config, self.conn, path, path.name, meta, shown=shown, claim=self.claim,
-                                      companion=companion_subtitle(path) if path.is_file() else None)
+            submitted = queue.enqueue(
+                self.config,
+                self.conn,
+                path,
+                path.name,
+                meta,
+                shown=shown,
+                claim=self.claim,
+                companion=companion_subtitle(path) if path.is_file() else None,
+            )
         except (InputError, OSError) as e:
             return IngestResult(shown, "failed", message=one_line(e))
         if submitted.status == "exists":
             return IngestResult(shown, "exists", submitted.recording_id, submitted.message, submitted.title)
         return self._run(shown, submitted.recording_id, submitted.job_id, progress)
 
-    def ingest_text(self, title: str, text: str, meta: RecordingMeta | None = None, source_name: str | None = None) -> IngestResult:
+    def ingest_text(
+        self, title: str, text: str, meta: RecordingMeta | None = None, source_name: str | None = None
+    ) -> IngestResult:
         """A written recording from text in memory (used by `kb eval` and the demo builder)."""
         meta = meta or RecordingMeta()
         shown = source_name or title
@@ -150,14 +167,29 @@ class Ingestor:
                 queue.cancel_active(self.conn, rec_id, "superseded by the same text added again")
             else:
                 rec_id = recordings.create(
-                    self.conn, title=title, kind="document", fmt="txt", source_name=source_name or f"{title}.txt",
-                    sha256=sha, size_bytes=len(body.encode()), meta=meta, status="processing")
+                    self.conn,
+                    title=title,
+                    kind="document",
+                    fmt="txt",
+                    source_name=source_name or f"{title}.txt",
+                    sha256=sha,
+                    size_bytes=len(body.encode()),
+                    meta=meta,
+                    status="processing",
+                )
             recordings.replace_segments(self.conn, rec_id, [{"page": None, "text": body}])
-            recordings.update(self.conn, rec_id, status="processing", error=None, transcript_source="text",
-                              language=meta.language or guess_language(body))
+            recordings.update(
+                self.conn,
+                rec_id,
+                status="processing",
+                error=None,
+                transcript_source="text",
+                language=meta.language or guess_language(body),
+            )
             # The text is already there: the job starts after "transcribing".
-            job_id = queue.insert_job(self.conn, rec_id, {"shown": shown, "title_given": True}, self.claim,
-                                      completed_stage="transcribing")
+            job_id = queue.insert_job(
+                self.conn, rec_id, {"shown": shown, "title_given": True}, self.claim, completed_stage="transcribing"
+            )
         return self._run(shown, rec_id, job_id, None)
 
     # -- running a claimed job inline ------------------------------------------------------
@@ -165,8 +197,16 @@ class Ingestor:
         from ingest.stages import FixedStore
         from ingest.worker import execute
 
-        outcome = execute(self.config, self.conn, FixedStore(self.store), job_id, self.claim, retry_errors=False,
-                          recognizer=self._recognizer, progress=progress)
+        outcome = execute(
+            self.config,
+            self.conn,
+            FixedStore(self.store),
+            job_id,
+            self.claim,
+            retry_errors=False,
+            recognizer=self._recognizer,
+            progress=progress,
+        )
         title = recordings.get(self.conn, rec_id)["title"] if outcome.status != "lost" else None
         if outcome.status == "done":
             return IngestResult(shown, "added", rec_id, "", title)

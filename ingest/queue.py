@@ -24,6 +24,7 @@ back the jobs of processes that died (same host: the pid is gone) or stopped
 reporting (heartbeat older than ``job_lease_seconds``), and fails a job that
 keeps dying after ``job_max_attempts`` tries.
 """
+
 from __future__ import annotations
 
 import json
@@ -117,8 +118,7 @@ def check_file(config: Config, path: str | os.PathLike, shown: str) -> CheckedFi
             raise _refused(shown, "empty file (0 bytes)", code="empty_file")
         limit = config.get("max_upload_bytes")
         if size > limit:
-            raise _refused(shown, f"file is larger than the limit of {limit} bytes", code="file_too_large",
-                           limit=limit)
+            raise _refused(shown, f"file is larger than the limit of {limit} bytes", code="file_too_large", limit=limit)
         detected = detect(path)
         if detected.kind not in ("video", "audio", "document", "subtitle"):
             code, params = refusal_code(detected)
@@ -142,8 +142,9 @@ def _probe(config: Config, path: Path, shown: str) -> None:
     from media import ffmpeg
 
     try:
-        info = ffmpeg.probe(path, timeout=min(60.0, config.get("ffmpeg_timeout")),
-                            binary=ffmpeg.ffmpeg_binary(config.get("ffmpeg")))
+        info = ffmpeg.probe(
+            path, timeout=min(60.0, config.get("ffmpeg_timeout")), binary=ffmpeg.ffmpeg_binary(config.get("ffmpeg"))
+        )
     except ffmpeg.MediaError as e:
         raise _refused(shown, e.reason, code=e.code or "damaged_media") from None
     if not (info.has_audio or info.has_video):
@@ -183,9 +184,17 @@ def work_dir(config: Config, recording_id: int) -> Path:
 # ---------------------------------------------------------------- submitting
 
 
-def submit_file(config: Config, conn: sqlite3.Connection, path: str | os.PathLike, source_name: str,
-                meta: RecordingMeta, hotwords: Sequence[str] = (), *, move: bool = False,
-                viewer=None) -> Submitted:
+def submit_file(
+    config: Config,
+    conn: sqlite3.Connection,
+    path: str | os.PathLike,
+    source_name: str,
+    meta: RecordingMeta,
+    hotwords: Sequence[str] = (),
+    *,
+    move: bool = False,
+    viewer=None,
+) -> Submitted:
     """Check and store a file, create its recording (status 'pending') and a queued job.
 
     ``source_name`` is the name the file came with (kept as metadata, default title);
@@ -198,43 +207,78 @@ def submit_file(config: Config, conn: sqlite3.Connection, path: str | os.PathLik
     return enqueue(config, conn, Path(path), source_name, meta, hotwords, move=move, viewer=viewer)
 
 
-def enqueue(config: Config, conn: sqlite3.Connection, path: Path, source_name: str, meta: RecordingMeta,
-            hotwords: Sequence[str] = (), *, move: bool = False, shown: str | None = None,
-            claim: Claim | None = None, companion: Path | None = None, viewer=None) -> Submitted:
+def enqueue(
+    config: Config,
+    conn: sqlite3.Connection,
+    path: Path,
+    source_name: str,
+    meta: RecordingMeta,
+    hotwords: Sequence[str] = (),
+    *,
+    move: bool = False,
+    shown: str | None = None,
+    claim: Claim | None = None,
+    companion: Path | None = None,
+    viewer=None,
+) -> Submitted:
     """:func:`submit_file` with the options of the inline pipeline (`kb ingest`): ``shown`` names the file
     in messages, ``claim`` creates the job already held by the caller (no worker takes it meanwhile), and
     ``companion`` is a subtitle file to use as the transcript."""
     source_name = unicodedata.normalize("NFC", Path(source_name or path.name).name)
     shown = shown or source_name
     checked = check_file(config, path, shown)
-    payload = {"language": meta.language, "hotwords": [h for h in hotwords if h and h.strip()],
-               "shown": shown, "title_given": bool(meta.title)}
+    payload = {
+        "language": meta.language,
+        "hotwords": [h for h in hotwords if h and h.strip()],
+        "shown": shown,
+        "title_given": bool(meta.title),
+    }
     existing = recordings.find_by_sha256(conn, checked.sha256, viewer)
     if existing is not None:
-        return _enqueue_existing(config, conn, dict(existing), checked, payload, move=move, claim=claim,
-                                 companion=companion)
+        return _enqueue_existing(
+            config, conn, dict(existing), checked, payload, move=move, claim=claim, companion=companion
+        )
     title = meta.title or Path(source_name).stem or source_name
     hidden_twin = viewer is not None and recordings.find_by_sha256(conn, checked.sha256) is not None
     stored = store_original(config, checked, move=move, own_copy=hidden_twin)
     with conn:
-        rec_id = recordings.create(conn, title=title, kind=checked.kind, fmt=checked.format,
-                                   source_name=source_name, sha256=checked.sha256, size_bytes=checked.size,
-                                   meta=meta, stored_path=stored, status="processing" if claim else "pending",
-                                   title_from_filename=not meta.title)
+        rec_id = recordings.create(
+            conn,
+            title=title,
+            kind=checked.kind,
+            fmt=checked.format,
+            source_name=source_name,
+            sha256=checked.sha256,
+            size_bytes=checked.size,
+            meta=meta,
+            stored_path=stored,
+            status="processing" if claim else "pending",
+            title_from_filename=not meta.title,
+        )
         payload.update(_keep_companion(config, rec_id, companion, checked.kind))
         job_id = insert_job(conn, rec_id, payload, claim)
     return Submitted(rec_id, job_id, "queued", "", title)
 
 
-def _enqueue_existing(config, conn, rec: dict, checked: CheckedFile, payload: dict, *, move: bool,
-                      claim: Claim | None, companion: Path | None) -> Submitted:
+def _enqueue_existing(
+    config,
+    conn,
+    rec: dict,
+    checked: CheckedFile,
+    payload: dict,
+    *,
+    move: bool,
+    claim: Claim | None,
+    companion: Path | None,
+) -> Submitted:
     rec_id, title = rec["id"], rec["title"]
     job = latest_job(conn, rec_id)
     if rec["status"] == "done":
         if move:
             checked.path.unlink(missing_ok=True)
-        return Submitted(rec_id, job["id"] if job else None, "exists",
-                         f"already in the knowledge base as recording {rec_id}", title)
+        return Submitted(
+            rec_id, job["id"] if job else None, "exists", f"already in the knowledge base as recording {rec_id}", title
+        )
     if job is not None and job["stage"] not in FINISHED:
         if move:
             checked.path.unlink(missing_ok=True)
@@ -242,13 +286,14 @@ def _enqueue_existing(config, conn, rec: dict, checked: CheckedFile, payload: di
             reclaim_stale(config, conn)
             if claim_job(conn, job["id"], claim):
                 return Submitted(rec_id, job["id"], "queued", "", title)
-        return Submitted(rec_id, job["id"], "exists", f"already waiting to be processed as recording {rec_id}",
-                         title)
+        return Submitted(rec_id, job["id"], "exists", f"already waiting to be processed as recording {rec_id}", title)
     # It failed (or was interrupted by an earlier version): process the same row again, with this file.
     stored = store_original(config, checked, move=move)
     with conn:
-        conn.execute("UPDATE recordings SET stored_path = ?, status = ?, error = NULL, updated_at = "
-                     f"{NOW_SQL} WHERE id = ?", (stored, "processing" if claim else "pending", rec_id))
+        conn.execute(
+            f"UPDATE recordings SET stored_path = ?, status = ?, error = NULL, updated_at = {NOW_SQL} WHERE id = ?",
+            (stored, "processing" if claim else "pending", rec_id),
+        )
         payload.update(_keep_companion(config, rec_id, companion, checked.kind))
         if job is not None:
             payload = {**_payload(job), **{k: v for k, v in payload.items() if v not in (None, [], "")}}
@@ -271,16 +316,25 @@ def _keep_companion(config: Config, rec_id: int, companion: Path | None, kind: s
     return {"subtitle": dest.relative_to(config.home).as_posix(), "subtitle_name": companion.name}
 
 
-def insert_job(conn: sqlite3.Connection, rec_id: int, payload: dict, claim: Claim | None = None,
-               completed_stage: str | None = None) -> int:
+def insert_job(
+    conn: sqlite3.Connection, rec_id: int, payload: dict, claim: Claim | None = None, completed_stage: str | None = None
+) -> int:
     """A new queued job (call inside a transaction); held by ``claim`` from the start when given."""
     held = (claim.worker_id, claim.pid, claim.host, time.time()) if claim else (None, None, None, None)
     cur = conn.execute(
         "INSERT INTO jobs(recording_id, kind, stage, progress, message, attempts, payload, completed_stage,"
         " claimed_by, claimed_pid, claimed_host, heartbeat_at, started_at)"
         f" VALUES (?, 'ingest', 'queued', 0, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ? THEN {NOW_SQL} END)",
-        (rec_id, MSG_WAITING, 1 if claim else 0, json.dumps(payload, ensure_ascii=False), completed_stage,
-         *held, bool(claim)))
+        (
+            rec_id,
+            MSG_WAITING,
+            1 if claim else 0,
+            json.dumps(payload, ensure_ascii=False),
+            completed_stage,
+            *held,
+            bool(claim),
+        ),
+    )
     return int(cur.lastrowid)
 
 
@@ -290,8 +344,14 @@ def _requeue(conn: sqlite3.Connection, job_id: int, payload: dict | None, claim:
         "UPDATE jobs SET stage = 'queued', progress = 0, message = ?, error = NULL, attempts = ?,"
         " payload = COALESCE(?, payload), claimed_by = ?, claimed_pid = ?, claimed_host = ?, heartbeat_at = ?,"
         f" not_before = 0, finished_at = NULL, updated_at = {NOW_SQL} WHERE id = ?",
-        (MSG_WAITING, 1 if claim else 0, json.dumps(payload, ensure_ascii=False) if payload is not None else None,
-         *held, job_id))
+        (
+            MSG_WAITING,
+            1 if claim else 0,
+            json.dumps(payload, ensure_ascii=False) if payload is not None else None,
+            *held,
+            job_id,
+        ),
+    )
 
 
 # ---------------------------------------------------------------- retry, replace, states
@@ -316,13 +376,23 @@ def retry(conn: sqlite3.Connection, recording_id: int) -> Submitted:
             job_id = job["id"]
         else:
             job_id = insert_job(conn, recording_id, {"shown": rec["source_name"]})
-        conn.execute(f"UPDATE recordings SET status = 'pending', error = NULL, updated_at = {NOW_SQL} WHERE id = ?",
-                     (recording_id,))
+        conn.execute(
+            f"UPDATE recordings SET status = 'pending', error = NULL, updated_at = {NOW_SQL} WHERE id = ?",
+            (recording_id,),
+        )
     return Submitted(recording_id, job_id, "queued", "", rec["title"])
 
 
-def replace_file(config: Config, conn: sqlite3.Connection, recording_id: int, path: str | os.PathLike,
-                 source_name: str, *, move: bool = False, viewer=None) -> Submitted:
+def replace_file(
+    config: Config,
+    conn: sqlite3.Connection,
+    recording_id: int,
+    path: str | os.PathLike,
+    source_name: str,
+    *,
+    move: bool = False,
+    viewer=None,
+) -> Submitted:
     """Process a recording again from a new file, under the same id (title, meister, tags, visibility kept).
 
     The recording leaves search until the new file is processed; the old original,
@@ -340,8 +410,12 @@ def replace_file(config: Config, conn: sqlite3.Connection, recording_id: int, pa
         return retry(conn, recording_id)
     other = recordings.find_by_sha256(conn, checked.sha256, viewer)  # only one the replacer can see
     if other is not None and other["id"] != recording_id:
-        raise _refused(source_name, f"this file is already in the knowledge base as recording {other['id']}",
-                       code="already_recording", id=other["id"])
+        raise _refused(
+            source_name,
+            f"this file is already in the knowledge base as recording {other['id']}",
+            code="already_recording",
+            id=other["id"],
+        )
     hidden_twin = recordings.find_by_sha256(conn, checked.sha256) is not None
     old_job = latest_job(conn, recording_id)
     payload = {**(_payload(old_job) if old_job else {}), "shown": source_name}
@@ -354,7 +428,8 @@ def replace_file(config: Config, conn: sqlite3.Connection, recording_id: int, pa
             "UPDATE recordings SET kind = ?, format = ?, source_name = ?, sha256 = ?, size_bytes = ?, stored_path = ?,"
             " status = 'pending', error = NULL, duration = NULL, pages = NULL, transcript_source = NULL,"
             f" playback = NULL, updated_at = {NOW_SQL} WHERE id = ?",
-            (checked.kind, checked.format, source_name, checked.sha256, checked.size, stored, recording_id))
+            (checked.kind, checked.format, source_name, checked.sha256, checked.size, stored, recording_id),
+        )
         job_id = insert_job(conn, recording_id, payload)
     if rec.get("stored_path") and rec["stored_path"] != stored:
         (config.home / rec["stored_path"]).unlink(missing_ok=True)
@@ -369,12 +444,15 @@ def cancel_active(conn: sqlite3.Connection, recording_id: int, reason: str) -> N
     conn.execute(
         "UPDATE jobs SET stage = 'failed', error = ?, message = ?, claimed_by = NULL, claimed_pid = NULL,"
         f" claimed_host = NULL, heartbeat_at = NULL, finished_at = {NOW_SQL}, updated_at = {NOW_SQL}"
-        " WHERE recording_id = ? AND stage NOT IN ('done', 'failed')", (reason, reason, recording_id))
+        " WHERE recording_id = ? AND stage NOT IN ('done', 'failed')",
+        (reason, reason, recording_id),
+    )
 
 
 def latest_job(conn: sqlite3.Connection, recording_id: int) -> sqlite3.Row | None:
-    return conn.execute("SELECT * FROM jobs WHERE recording_id = ? ORDER BY id DESC LIMIT 1",
-                        (recording_id,)).fetchone()
+    return conn.execute(
+        "SELECT * FROM jobs WHERE recording_id = ? ORDER BY id DESC LIMIT 1", (recording_id,)
+    ).fetchone()
 
 
 def job_states(conn: sqlite3.Connection, recording_ids: Iterable[int]) -> dict[int, dict]:
@@ -386,27 +464,38 @@ def job_states(conn: sqlite3.Connection, recording_ids: Iterable[int]) -> dict[i
     marks = ",".join("?" * len(ids))
     rows = conn.execute(
         f"SELECT * FROM jobs WHERE id IN (SELECT MAX(id) FROM jobs WHERE recording_id IN ({marks})"
-        " GROUP BY recording_id)", ids).fetchall()
-    waiting = [r[0] for r in conn.execute(
-        "SELECT id FROM jobs WHERE stage = 'queued' AND claimed_by IS NULL ORDER BY id")]
+        " GROUP BY recording_id)",
+        ids,
+    ).fetchall()
+    waiting = [
+        r[0] for r in conn.execute("SELECT id FROM jobs WHERE stage = 'queued' AND claimed_by IS NULL ORDER BY id")
+    ]
     out = {}
     for r in rows:
         active = r["stage"] not in FINISHED
         ahead = sum(1 for j in waiting if j < r["id"]) if active and r["claimed_by"] is None else 0
         out[r["recording_id"]] = {
-            "stage": r["stage"], "progress": float(r["progress"] or 0.0),
-            "percent": int(round(100 * float(r["progress"] or 0.0))), "message": r["message"],
-            "error": r["error"], "attempts": r["attempts"], "job_id": r["id"],
-            "completed_stage": r["completed_stage"], "active": active, "ahead": ahead,
-            "updated_at": r["updated_at"], "worker": _remote_worker(r["claimed_host"]) if active else None,
-            "problem": _payload(r).get("problem")}
+            "stage": r["stage"],
+            "progress": float(r["progress"] or 0.0),
+            "percent": int(round(100 * float(r["progress"] or 0.0))),
+            "message": r["message"],
+            "error": r["error"],
+            "attempts": r["attempts"],
+            "job_id": r["id"],
+            "completed_stage": r["completed_stage"],
+            "active": active,
+            "ahead": ahead,
+            "updated_at": r["updated_at"],
+            "worker": _remote_worker(r["claimed_host"]) if active else None,
+            "problem": _payload(r).get("problem"),
+        }
     return out
 
 
 def _remote_worker(claimed_host: str | None) -> str | None:
     """The name of the transcription worker on another machine processing a job (None: this server)."""
     if claimed_host and claimed_host.startswith(REMOTE_PREFIX):
-        return claimed_host[len(REMOTE_PREFIX):]
+        return claimed_host[len(REMOTE_PREFIX) :]
     return None
 
 
@@ -428,8 +517,11 @@ def claim_next(conn: sqlite3.Connection, claim: Claim, route: str | None = None)
     workers on other machines take the rest); None: any job (the default, no Redis)."""
     only = " AND json_extract(payload, '$.route') = ?" if route else ""
     extra = (route,) if route else ()
-    waiting = conn.execute("SELECT 1 FROM jobs WHERE claimed_by IS NULL AND stage NOT IN ('done', 'failed')"
-                           f" AND not_before <= ?{only} LIMIT 1", (time.time(), *extra)).fetchone()
+    waiting = conn.execute(
+        "SELECT 1 FROM jobs WHERE claimed_by IS NULL AND stage NOT IN ('done', 'failed')"
+        f" AND not_before <= ?{only} LIMIT 1",
+        (time.time(), *extra),
+    ).fetchone()
     if waiting is None:  # the usual case when idle: no write lock taken every poll
         return None
     with conn:
@@ -439,10 +531,12 @@ def claim_next(conn: sqlite3.Connection, claim: Claim, route: str | None = None)
             " WHERE id = (SELECT id FROM jobs WHERE claimed_by IS NULL AND stage NOT IN ('done', 'failed')"
             f"             AND not_before <= ?{only} ORDER BY id LIMIT 1)"
             "   AND claimed_by IS NULL RETURNING *",
-            (claim.worker_id, claim.pid, claim.host, time.time(), time.time(), *extra)).fetchone()
+            (claim.worker_id, claim.pid, claim.host, time.time(), time.time(), *extra),
+        ).fetchone()
         if row is not None:
-            conn.execute("UPDATE recordings SET status = 'processing' WHERE id = ? AND status != 'done'",
-                         (row["recording_id"],))
+            conn.execute(
+                "UPDATE recordings SET status = 'processing' WHERE id = ? AND status != 'done'", (row["recording_id"],)
+            )
     return row
 
 
@@ -453,7 +547,8 @@ def claim_job(conn: sqlite3.Connection, job_id: int, claim: Claim) -> bool:
             "UPDATE jobs SET claimed_by = ?, claimed_pid = ?, claimed_host = ?, heartbeat_at = ?,"
             f" attempts = attempts + 1, started_at = COALESCE(started_at, {NOW_SQL}), updated_at = {NOW_SQL}"
             " WHERE id = ? AND claimed_by IS NULL AND stage NOT IN ('done', 'failed') RETURNING recording_id",
-            (claim.worker_id, claim.pid, claim.host, time.time(), job_id)).fetchone()
+            (claim.worker_id, claim.pid, claim.host, time.time(), job_id),
+        ).fetchone()
         if row is not None:
             conn.execute("UPDATE recordings SET status = 'processing' WHERE id = ?", (row[0],))
     return row is not None
@@ -487,8 +582,9 @@ def reclaim_stale(config: Config, conn: sqlite3.Connection, now: float | None = 
     max_attempts = config.get("job_max_attempts")
     host = socket.gethostname()
     handled = []
-    rows = conn.execute("SELECT * FROM jobs WHERE claimed_by IS NOT NULL AND stage NOT IN ('done', 'failed')"
-                        ).fetchall()
+    rows = conn.execute(
+        "SELECT * FROM jobs WHERE claimed_by IS NOT NULL AND stage NOT IN ('done', 'failed')"
+    ).fetchall()
     for job in rows:
         expired = job["heartbeat_at"] is None or job["heartbeat_at"] < now - lease
         dead = job["claimed_host"] == host and not pid_alive(job["claimed_pid"])
@@ -497,23 +593,33 @@ def reclaim_stale(config: Config, conn: sqlite3.Connection, now: float | None = 
         with conn:
             if job["attempts"] >= max_attempts:
                 where = job["stage"] if job["stage"] != "queued" else "the start"
-                reason = (f"{_payload(job).get('shown') or 'this file'}: processing stopped {job['attempts']} times "
-                          f"during {where} (the worker was stopped or the computer restarted); retry to try again")
+                reason = (
+                    f"{_payload(job).get('shown') or 'this file'}: processing stopped {job['attempts']} times "
+                    f"during {where} (the worker was stopped or the computer restarted); retry to try again"
+                )
                 n = conn.execute(
                     "UPDATE jobs SET stage = 'failed', error = ?, message = ?, claimed_by = NULL, claimed_pid = NULL,"
                     f" claimed_host = NULL, heartbeat_at = NULL, finished_at = {NOW_SQL}, updated_at = {NOW_SQL}"
-                    " WHERE id = ? AND claimed_by = ?", (reason, reason, job["id"], job["claimed_by"])).rowcount
+                    " WHERE id = ? AND claimed_by = ?",
+                    (reason, reason, job["id"], job["claimed_by"]),
+                ).rowcount
                 if n:  # a searchable recording whose re-embedding job died stays as it was
-                    conn.execute(f"UPDATE recordings SET status = 'failed', error = ?, updated_at = {NOW_SQL}"
-                                 " WHERE id = ? AND status != 'done'", (reason, job["recording_id"]))
+                    conn.execute(
+                        f"UPDATE recordings SET status = 'failed', error = ?, updated_at = {NOW_SQL}"
+                        " WHERE id = ? AND status != 'done'",
+                        (reason, job["recording_id"]),
+                    )
             else:
                 n = conn.execute(
                     "UPDATE jobs SET claimed_by = NULL, claimed_pid = NULL, claimed_host = NULL, heartbeat_at = NULL,"
                     f" message = ?, updated_at = {NOW_SQL} WHERE id = ? AND claimed_by = ?",
-                    (MSG_RESUMING, job["id"], job["claimed_by"])).rowcount
+                    (MSG_RESUMING, job["id"], job["claimed_by"]),
+                ).rowcount
                 if n:
-                    conn.execute("UPDATE recordings SET status = 'pending' WHERE id = ? AND status = 'processing'",
-                                 (job["recording_id"],))
+                    conn.execute(
+                        "UPDATE recordings SET status = 'pending' WHERE id = ? AND status = 'processing'",
+                        (job["recording_id"],),
+                    )
         if n:
             handled.append(job["id"])
     return handled

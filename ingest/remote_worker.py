@@ -27,6 +27,7 @@ child): the Whisper model and the embedders stay loaded from one job to the
 next, and killing the worker kills its job with it (no orphan that would go on
 sending heartbeats).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -106,8 +107,9 @@ class Client:
 
     def post(self, what: str, body: dict, timeout: float = 60) -> dict:
         data = json.dumps({"attempt": self.attempt, **body}, ensure_ascii=False).encode("utf-8")
-        request = urllib.request.Request(self._url(what), data=data, method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self._url(what), data=data, method="POST", headers={"Content-Type": "application/json"}
+        )
         with self._open(request, timeout) as response:
             return json.loads(response.read() or b"{}")
 
@@ -154,8 +156,9 @@ class Beat:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self.client.post("heartbeat", {"stage": self.stage, "progress": _overall(self.stage, self.progress)},
-                                 timeout=30)
+                self.client.post(
+                    "heartbeat", {"stage": self.stage, "progress": _overall(self.stage, self.progress)}, timeout=30
+                )
             except Superseded:
                 self.lost.set()
                 return
@@ -235,14 +238,20 @@ def process(ctx: Context, client: Client, spec: dict, folder: Path, beat: Beat) 
     from media.asr import choose_language
 
     # The server sends the recording's organisation's language (a server before it: this machine's setting).
-    language, why = choose_language(recognizer, audio, spec.get("language") or _auto(config.get("language")),
-                                    spec.get("fallback_language") or config.get("fallback_language"))
-    transcript = recognizer.transcribe(audio, language=language, hotwords=spec.get("hotwords") or [],
-                                       progress=lambda f: beat.set("transcribing", f))
+    language, why = choose_language(
+        recognizer,
+        audio,
+        spec.get("language") or _auto(config.get("language")),
+        spec.get("fallback_language") or config.get("fallback_language"),
+    )
+    transcript = recognizer.transcribe(
+        audio, language=language, hotwords=spec.get("hotwords") or [], progress=lambda f: beat.set("transcribing", f)
+    )
     rows = _segment_rows(transcript.segments)
     beat.set("embedding", 0.0)
-    cut = chunk_transcript(rows, min_seconds=float(spec["chunk_min_seconds"]),
-                           max_seconds=float(spec["chunk_max_seconds"]))
+    cut = chunk_transcript(
+        rows, min_seconds=float(spec["chunk_min_seconds"]), max_seconds=float(spec["chunk_max_seconds"])
+    )
     chunks = [{"text": c.text, "start": c.start, "end": c.end} for c in cut if c.text.strip()]
     if not chunks:
         raise InputError(f"{spec.get('shown')}: no text could be taken from it (nothing was said or written)")
@@ -254,12 +263,20 @@ def process(ctx: Context, client: Client, spec: dict, folder: Path, beat: Beat) 
     if spec.get("second_fingerprint"):
         second = _embedder(config, spec["second_embed_model"], spec["second_fingerprint"], threads=1)
         vectors2 = second.encode_passages(texts)
-    return {"title": spec["title"], "segments": rows, "chunks": chunks, "embed_fingerprint": emb.fingerprint,
-            "vectors": encode_vectors(vectors), "second_fingerprint": spec.get("second_fingerprint"),
-            "vectors2": encode_vectors(vectors2), "language": transcript.language,
-            "duration": info.duration or transcript.duration, "asr": getattr(recognizer, "name", "asr"),
-            "warnings": [*(getattr(transcript, "warnings", None) or []), *([why] if why else [])],
-            "worker": ctx.name}
+    return {
+        "title": spec["title"],
+        "segments": rows,
+        "chunks": chunks,
+        "embed_fingerprint": emb.fingerprint,
+        "vectors": encode_vectors(vectors),
+        "second_fingerprint": spec.get("second_fingerprint"),
+        "vectors2": encode_vectors(vectors2),
+        "language": transcript.language,
+        "duration": info.duration or transcript.duration,
+        "asr": getattr(recognizer, "name", "asr"),
+        "warnings": [*(getattr(transcript, "warnings", None) or []), *([why] if why else [])],
+        "worker": ctx.name,
+    }
 
 
 def _embedder(config, spec: str, fingerprint: str, threads: int | None = None):
@@ -268,8 +285,10 @@ def _embedder(config, spec: str, fingerprint: str, threads: int | None = None):
 
     emb = load_embedder(spec, threads=threads or config.threads(), engine=config.get("embed_engine"))
     if emb.fingerprint != fingerprint:
-        raise RuntimeError(f"this worker's embedder {spec!r} is {emb.fingerprint!r}, the server's {fingerprint!r}: "
-                      "install the same version on both")
+        raise RuntimeError(
+            f"this worker's embedder {spec!r} is {emb.fingerprint!r}, the server's {fingerprint!r}: "
+            "install the same version on both"
+        )
     return emb
 
 
@@ -297,6 +316,7 @@ def work(config, redis_url: str, server: str, token: str, *, name: str | None = 
     ctx = configure(config, server, token, name)
     ctx.scratch.mkdir(parents=True, exist_ok=True)
     conn = connect_redis(redis_url)
-    worker = SimpleWorker([Queue(QUEUE_NAME, connection=conn)], connection=conn,
-                          name=f"kb-{ctx.name}".replace(" ", "_")[:100])
+    worker = SimpleWorker(
+        [Queue(QUEUE_NAME, connection=conn)], connection=conn, name=f"kb-{ctx.name}".replace(" ", "_")[:100]
+    )
     worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)

@@ -18,6 +18,7 @@ and then replaces the segments and the chunks, ends the job and makes the
 recording 'done' -- with one generation bump, so the index gains the whole
 recording at once.  A rejected result changes nothing at all.
 """
+
 from __future__ import annotations
 
 import base64
@@ -82,11 +83,19 @@ def parse_result(body: dict) -> RemoteResult:
     if not isinstance(body, dict):
         raise Rejected("invalid", "the result is not a JSON object")
     try:
-        segments = [{"start": _num(s.get("start")), "end": _num(s.get("end")), "text": str(s["text"]),
-                     "words": s.get("words") if isinstance(s.get("words"), list) else None}
-                    for s in body.get("segments") or []]
-        chunks = [{"text": str(c["text"]), "start": _num(c.get("start")), "end": _num(c.get("end")),
-                   "page": None} for c in body.get("chunks") or []]
+        segments = [
+            {
+                "start": _num(s.get("start")),
+                "end": _num(s.get("end")),
+                "text": str(s["text"]),
+                "words": s.get("words") if isinstance(s.get("words"), list) else None,
+            }
+            for s in body.get("segments") or []
+        ]
+        chunks = [
+            {"text": str(c["text"]), "start": _num(c.get("start")), "end": _num(c.get("end")), "page": None}
+            for c in body.get("chunks") or []
+        ]
     except (KeyError, TypeError, ValueError, AttributeError):
         raise Rejected("invalid", "segments and chunks must be lists of objects with text, start and end") from None
     if not chunks or not all(c["text"].strip() for c in chunks):
@@ -98,11 +107,19 @@ def parse_result(body: dict) -> RemoteResult:
         raise Rejected("invalid", "vectors contain NaN or infinity")
     warnings = body.get("warnings") or []
     return RemoteResult(
-        attempt=str(body.get("attempt") or ""), title=str(body.get("title") or ""), segments=segments, chunks=chunks,
-        embed_fingerprint=str(body.get("embed_fingerprint") or ""), vectors=vectors, second_fingerprint=second,
-        vectors2=vectors2, language=(str(body["language"]) if body.get("language") else None),
-        duration=_num(body.get("duration")), asr=str(body.get("asr") or "asr")[:100],
-        warnings=[str(w)[:500] for w in warnings if w][:20] if isinstance(warnings, list) else [])
+        attempt=str(body.get("attempt") or ""),
+        title=str(body.get("title") or ""),
+        segments=segments,
+        chunks=chunks,
+        embed_fingerprint=str(body.get("embed_fingerprint") or ""),
+        vectors=vectors,
+        second_fingerprint=second,
+        vectors2=vectors2,
+        language=(str(body["language"]) if body.get("language") else None),
+        duration=_num(body.get("duration")),
+        asr=str(body.get("asr") or "asr")[:100],
+        warnings=[str(w)[:500] for w in warnings if w][:20] if isinstance(warnings, list) else [],
+    )
 
 
 def _num(value) -> float | None:
@@ -118,14 +135,17 @@ def check_result(store, result: RemoteResult) -> None:
     """The embedders must be the ones this knowledge base searches with, vector sizes theirs."""
     emb, second = store.embedder, store.second
     if result.embed_fingerprint != emb.fingerprint:
-        raise Rejected("fingerprint", f"vectors come from embedder {result.embed_fingerprint!r}; "
-                                      f"this knowledge base uses {emb.fingerprint!r}")
+        raise Rejected(
+            "fingerprint",
+            f"vectors come from embedder {result.embed_fingerprint!r}; this knowledge base uses {emb.fingerprint!r}",
+        )
     if result.vectors.shape[1] != emb.dim:
         raise Rejected("fingerprint", f"vectors have {result.vectors.shape[1]} numbers; the embedder gives {emb.dim}")
     want2 = second.fingerprint if second is not None else None
     if result.second_fingerprint != want2:
-        raise Rejected("fingerprint", f"second vectors come from {result.second_fingerprint!r}; "
-                                      f"this knowledge base uses {want2!r}")
+        raise Rejected(
+            "fingerprint", f"second vectors come from {result.second_fingerprint!r}; this knowledge base uses {want2!r}"
+        )
     if second is not None and result.vectors2.shape[1] != second.dim:
         raise Rejected("fingerprint", "second vectors have the wrong size")
 
@@ -136,8 +156,10 @@ def current(conn: sqlite3.Connection, job_id: int, attempt: str) -> sqlite3.Row:
     if job is None:
         raise Rejected("deleted", f"job {job_id} no longer exists (its recording was deleted)")
     if not attempt or job["claimed_by"] != attempt or job["stage"] in queue.FINISHED:
-        raise Rejected("stale", f"job {job_id}: this attempt was superseded (the job was given to another "
-                                "worker, cancelled or finished)")
+        raise Rejected(
+            "stale",
+            f"job {job_id}: this attempt was superseded (the job was given to another worker, cancelled or finished)",
+        )
     return job
 
 
@@ -173,19 +195,23 @@ def apply_result(config: Config, stores, job_id: int, result: RemoteResult) -> i
             "UPDATE jobs SET stage = 'done', progress = 1, completed_stage = 'indexing', error = NULL, message = ?,"
             " payload = json_set(payload, '$.warnings', json(?)), claimed_by = NULL, claimed_pid = NULL,"
             f" claimed_host = NULL, heartbeat_at = NULL, finished_at = {queue.NOW_SQL}, updated_at = {queue.NOW_SQL}"
-            " WHERE id = ?", ("; ".join(warnings) or MSG_DONE, json.dumps(warnings, ensure_ascii=False), job_id))
+            " WHERE id = ?",
+            ("; ".join(warnings) or MSG_DONE, json.dumps(warnings, ensure_ascii=False), job_id),
+        )
 
     with index_write_lock(config):
         store = stores.for_write()
         check_result(store, result)
-        store.write_chunks(rec_id, store.embedded(rec_id, chunks, result.vectors, result.vectors2),
-                           in_transaction=in_transaction)
+        store.write_chunks(
+            rec_id, store.embedded(rec_id, chunks, result.vectors, result.vectors2), in_transaction=in_transaction
+        )
         stores.written()
     return rec_id
 
 
-def release(config: Config, stores, job_id: int, attempt: str, reason: str, *, retry: bool,
-            problem: dict | None = None) -> str:
+def release(
+    config: Config, stores, job_id: int, attempt: str, reason: str, *, retry: bool, problem: dict | None = None
+) -> str:
     """An attempt that ended without a result (the worker's error, or a refused result): hand the job back
     for another try after ``job_retry_seconds`` (``retry``, up to ``job_max_attempts``), else fail it.
 
@@ -202,14 +228,25 @@ def release(config: Config, stores, job_id: int, attempt: str, reason: str, *, r
     return _after_error(config, conn, stores, job_id, attempt, job["recording_id"], reason, retry=retry).status
 
 
-def heartbeat(conn: sqlite3.Connection, job_id: int, attempt: str, *, stage: str | None = None,
-              progress: float | None = None, message: str | None = None) -> bool:
+def heartbeat(
+    conn: sqlite3.Connection,
+    job_id: int,
+    attempt: str,
+    *,
+    stage: str | None = None,
+    progress: float | None = None,
+    message: str | None = None,
+) -> bool:
     """Renew the lease of a running attempt (and show its stage); False when the attempt is no longer current."""
     stage = stage if stage in queue.WORK_STAGES else None
     progress = None if progress is None else max(0.0, min(0.99, float(progress)))
     with conn:
-        return conn.execute(
-            "UPDATE jobs SET heartbeat_at = ?, stage = COALESCE(?, stage), progress = COALESCE(?, progress),"
-            f" message = COALESCE(?, message), updated_at = {queue.NOW_SQL}"
-            " WHERE id = ? AND claimed_by = ? AND stage NOT IN ('done', 'failed')",
-            (time.time(), stage, progress, message, job_id, attempt)).rowcount == 1
+        return (
+            conn.execute(
+                "UPDATE jobs SET heartbeat_at = ?, stage = COALESCE(?, stage), progress = COALESCE(?, progress),"
+                f" message = COALESCE(?, message), updated_at = {queue.NOW_SQL}"
+                " WHERE id = ? AND claimed_by = ? AND stage NOT IN ('done', 'failed')",
+                (time.time(), stage, progress, message, job_id, attempt),
+            ).rowcount
+            == 1
+        )

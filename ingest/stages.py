@@ -24,6 +24,7 @@ out while the machine was suspended, the job was cancelled, or the recording
 replaced or deleted) must stop at its next step without writing anything more;
 :class:`ClaimLost` says so.
 """
+
 from __future__ import annotations
 
 import json
@@ -96,8 +97,11 @@ def one_line(e: BaseException) -> str:
     text = str(e).strip() or e.__class__.__name__
     from kb.errors import KBError
 
-    if not isinstance(e, (KBError, OSError)) and e.__class__.__name__ not in ("MediaError", "DocumentError",
-                                                                              "RecognizerError"):
+    if not isinstance(e, (KBError, OSError)) and e.__class__.__name__ not in (
+        "MediaError",
+        "DocumentError",
+        "RecognizerError",
+    ):
         text = f"{e.__class__.__name__}: {text}"
     return " ".join(text.split())
 
@@ -122,10 +126,16 @@ def recognizer_for(config: Config):
 
     backend = config.get("asr")
     model = config.get("openai_whisper_model") if backend == "openai-whisper" else config.get("whisper_model")
-    return load_recognizer(backend, model, compute_type=config.get("whisper_compute_type"),
-                           threads=config.threads(), beam_size=config.get("whisper_beam_size"),
-                           compression_ratio_threshold=config.get("whisper_compression_ratio_threshold"),
-                           device=config.get("whisper_device"), model_dir=config.get("model_dir"))
+    return load_recognizer(
+        backend,
+        model,
+        compute_type=config.get("whisper_compute_type"),
+        threads=config.threads(),
+        beam_size=config.get("whisper_beam_size"),
+        compression_ratio_threshold=config.get("whisper_compression_ratio_threshold"),
+        device=config.get("whisper_device"),
+        model_dir=config.get("model_dir"),
+    )
 
 
 class FixedStore:
@@ -194,9 +204,18 @@ class JobRunner:
     :class:`Interrupted`); ``progress`` receives (stage, fraction) for a
     terminal progress bar."""
 
-    def __init__(self, config: Config, conn: sqlite3.Connection, stores, job_id: int, claim_id: str, *,
-                 recognizer: Callable[[], object] | None = None, should_stop: Callable[[], bool] | None = None,
-                 progress: Progress | None = None):
+    def __init__(
+        self,
+        config: Config,
+        conn: sqlite3.Connection,
+        stores,
+        job_id: int,
+        claim_id: str,
+        *,
+        recognizer: Callable[[], object] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        progress: Progress | None = None,
+    ):
         self.config = config
         self.conn = conn
         self.stores = stores  # FixedStore or WorkerStore
@@ -228,8 +247,14 @@ class JobRunner:
             payload = json.loads(row["payload"] or "{}")
         except ValueError:
             payload = {}
-        return JobRow(row["id"], row["recording_id"], row["stage"], row["completed_stage"],
-                      payload if isinstance(payload, dict) else {}, row["attempts"])
+        return JobRow(
+            row["id"],
+            row["recording_id"],
+            row["stage"],
+            row["completed_stage"],
+            payload if isinstance(payload, dict) else {},
+            row["attempts"],
+        )
 
     def _recording(self, job: JobRow) -> dict:
         from kb.errors import NotFound
@@ -248,8 +273,12 @@ class JobRunner:
         if self._should_stop():
             raise Interrupted("stop requested")
         now = time.monotonic()
-        if (stage is None and message is None and now - self._last_write < 0.5
-                and (fraction is None or abs(fraction - self._last_fraction) < 0.05)):
+        if (
+            stage is None
+            and message is None
+            and now - self._last_write < 0.5
+            and (fraction is None or abs(fraction - self._last_fraction) < 0.05)
+        ):
             return
         self._last_write = now
         if fraction is not None:
@@ -281,7 +310,9 @@ class JobRunner:
         """Update this job if it is still ours (call inside a transaction), else raise ClaimLost."""
         n = self.conn.execute(
             f"UPDATE jobs SET {sets}, updated_at = {queue.NOW_SQL} WHERE id = ? AND claimed_by = ?"
-            " AND stage NOT IN ('done', 'failed')", (*args, self.job_id, self.claim_id)).rowcount
+            " AND stage NOT IN ('done', 'failed')",
+            (*args, self.job_id, self.claim_id),
+        ).rowcount
         if n == 0:
             raise ClaimLost(f"job {self.job_id} is no longer held by this worker")
 
@@ -293,8 +324,9 @@ class JobRunner:
         """Keep warnings on the job (inside a transaction); the finished job shows them instead of 'Done'."""
         merged = list(dict.fromkeys([*(self.job().payload.get("warnings") or []), *warnings]))
         if warnings:
-            self._update_job("payload = json_set(payload, '$.warnings', json(?))",
-                             [json.dumps(merged, ensure_ascii=False)])
+            self._update_job(
+                "payload = json_set(payload, '$.warnings', json(?))", [json.dumps(merged, ensure_ascii=False)]
+            )
 
     # -- helpers ---------------------------------------------------------------------
     def source(self, rec: dict) -> Path:
@@ -303,8 +335,10 @@ class JobRunner:
             raise InputError(f"{shown}: the original file was not kept; add it again", code="original_missing")
         path = (self.config.home / rec["stored_path"]).resolve()
         if not path.is_relative_to(self.config.home) or not path.is_file():
-            raise InputError(f"{shown}: the stored original is missing ({rec['stored_path']}); add the file again",
-                             code="original_missing")
+            raise InputError(
+                f"{shown}: the stored original is missing ({rec['stored_path']}); add the file again",
+                code="original_missing",
+            )
         return path
 
     def work(self, rec_id: int) -> Path:
@@ -336,8 +370,13 @@ class JobRunner:
 
         per_org = getattr(glossary, "hotwords_for", None)
         if per_org is not None:
-            terms = per_org(self.conn, rec.get("organisation_id"), technique=rec.get("technique"),
-                            tags=rec.get("tags") or (), title=rec.get("title"))
+            terms = per_org(
+                self.conn,
+                rec.get("organisation_id"),
+                technique=rec.get("technique"),
+                tags=rec.get("tags") or (),
+                title=rec.get("title"),
+            )
         else:
             terms = [r[0] for r in self.conn.execute("SELECT term FROM glossary ORDER BY id")]
         return list(dict.fromkeys([*job.payload.get("hotwords", []), *terms]))
@@ -396,13 +435,21 @@ class JobRunner:
             segs = read_subtitle_file(self.config.home / subtitle)
             if segs:
                 playback = self._browser_copy(rec, source, info)
-                self._save_transcript(job, rec, _segment_rows(segs),
-                                      f"subtitles:{job.payload.get('subtitle_name') or 'subtitles'}",
-                                      playback=playback, duration=info.duration)
+                self._save_transcript(
+                    job,
+                    rec,
+                    _segment_rows(segs),
+                    f"subtitles:{job.payload.get('subtitle_name') or 'subtitles'}",
+                    playback=playback,
+                    duration=info.duration,
+                )
                 return
         if not info.has_audio:
-            raise InputError(f"{job.payload.get('shown') or rec['source_name']}: no audio stream to transcribe "
-                             "and no subtitle file beside it", code="no_audio")
+            raise InputError(
+                f"{job.payload.get('shown') or rec['source_name']}: no audio stream to transcribe "
+                "and no subtitle file beside it",
+                code="no_audio",
+            )
         self.report(fraction=0.2, message=MSG_AUDIO)
         ffmpeg.extract_audio_file(source, self.work(rec["id"]) / "audio.wav", timeout=timeout, binary=binary)
         playback = self._browser_copy(rec, source, info)
@@ -442,22 +489,47 @@ class JobRunner:
         from media.asr import choose_language
         from media.speechcheck import check_transcript
 
-        language, why = choose_language(recognizer, audio, job.payload.get("language")
-                                        or _auto(self.config.get("language")), self.fallback_language(rec))
-        transcript = recognizer.transcribe(audio, language=language, hotwords=self.hotwords(job, rec),
-                                           progress=lambda f: self.report(fraction=f))
+        language, why = choose_language(
+            recognizer,
+            audio,
+            job.payload.get("language") or _auto(self.config.get("language")),
+            self.fallback_language(rec),
+        )
+        transcript = recognizer.transcribe(
+            audio, language=language, hotwords=self.hotwords(job, rec), progress=lambda f: self.report(fraction=f)
+        )
         warnings = list(getattr(transcript, "warnings", None) or [])
         duration = rec.get("duration") or transcript.duration
         check = check_transcript(audio, transcript.text, self.config.get("transcript_min_chars_per_minute"))
-        self._save_transcript(job, rec, _segment_rows(transcript.segments),
-                              f"asr:{getattr(recognizer, 'name', 'asr')}", duration=duration,
-                              detected=transcript.language, warnings=warnings,
-                              check={**check.as_dict(), "model": getattr(recognizer, "model_id", None),
-                                     "language": transcript.language, "language_note": why})
+        self._save_transcript(
+            job,
+            rec,
+            _segment_rows(transcript.segments),
+            f"asr:{getattr(recognizer, 'name', 'asr')}",
+            duration=duration,
+            detected=transcript.language,
+            warnings=warnings,
+            check={
+                **check.as_dict(),
+                "model": getattr(recognizer, "model_id", None),
+                "language": transcript.language,
+                "language_note": why,
+            },
+        )
 
-    def _save_transcript(self, job: JobRow, rec: dict, rows: list[dict], source: str, *, playback: str | None = None,
-                         duration: float | None = None, detected: str | None = None,
-                         warnings: list[str] | None = None, check: dict | None = None) -> None:
+    def _save_transcript(
+        self,
+        job: JobRow,
+        rec: dict,
+        rows: list[dict],
+        source: str,
+        *,
+        playback: str | None = None,
+        duration: float | None = None,
+        detected: str | None = None,
+        warnings: list[str] | None = None,
+        check: dict | None = None,
+    ) -> None:
         """Timed lines -> segments table, in one transaction with the checkpoint (replaces, never appends)."""
         language = job.payload.get("language") or guess_language(" ".join(r["text"] for r in rows)) or detected
         fields = {"transcript_source": source}
@@ -472,8 +544,10 @@ class JobRunner:
             recordings.update(self.conn, rec["id"], **fields)
             self._warn(warnings or [])
             # What media.speechcheck found (or nothing, for subtitles and text): kb.speech_checks reads it.
-            self._update_job("payload = json_set(payload, '$.transcript_check', json(?))",
-                             [json.dumps(check, ensure_ascii=False) if check else "null"])
+            self._update_job(
+                "payload = json_set(payload, '$.transcript_check', json(?))",
+                [json.dumps(check, ensure_ascii=False) if check else "null"],
+            )
             self._checkpoint("transcribing")
 
     def _embedding(self, job: JobRow, rec: dict) -> None:
@@ -512,15 +586,25 @@ class JobRunner:
                 "stage = 'done', progress = 1, completed_stage = 'indexing', error = NULL, message = ?,"
                 " claimed_by = NULL, claimed_pid = NULL, claimed_host = NULL, heartbeat_at = NULL,"
                 f" finished_at = {queue.NOW_SQL}",
-                ["; ".join(warnings) or (MSG_INCOMPLETE if _incomplete(self.job()) else MSG_DONE)])
+                ["; ".join(warnings) or (MSG_INCOMPLETE if _incomplete(self.job()) else MSG_DONE)],
+            )
             recordings.update(self.conn, rec["id"], status="done", error=None)
         shutil.rmtree(queue.work_dir(self.config, rec["id"]), ignore_errors=True)
 
 
 # What ffmpeg says about a file that is cut short or damaged (a truncated MP4 is accepted, then yields
 # no sound at all).
-_DAMAGED_MEDIA = ("invalid nal unit size", "moov atom not found", "invalid data found", "partial file",
-                  "truncat", "error while decoding", "corrupt", "stream ends prematurely", "end of file")
+_DAMAGED_MEDIA = (
+    "invalid nal unit size",
+    "moov atom not found",
+    "invalid data found",
+    "partial file",
+    "truncat",
+    "error while decoding",
+    "corrupt",
+    "stream ends prematurely",
+    "end of file",
+)
 
 
 def nothing_taken(shown: str, warnings: list[str], *, damaged_if_any: bool = False) -> InputError:
@@ -531,15 +615,25 @@ def nothing_taken(shown: str, warnings: list[str], *, damaged_if_any: bool = Fal
     if damaged is None and damaged_if_any and warnings:
         damaged = warnings[-1]
     if damaged:
-        return InputError(f"{shown}: the file is damaged or cut short, so nothing could be heard in it "
-                          f"({str(damaged)[:120]}); add the complete file again", code="damaged_media")
+        return InputError(
+            f"{shown}: the file is damaged or cut short, so nothing could be heard in it "
+            f"({str(damaged)[:120]}); add the complete file again",
+            code="damaged_media",
+        )
     return InputError(f"{shown}: no text could be taken from it (nothing was said or written)", code="no_text")
 
 
 def _segment_rows(segs) -> list[dict]:
-    return [{"start": s.start, "end": s.end, "text": unicodedata.normalize("NFC", s.text.strip()),
-             "words": [[w.text, w.start, w.end] for w in (getattr(s, "words", None) or [])] or None}
-            for s in segs if s.text and s.text.strip()]
+    return [
+        {
+            "start": s.start,
+            "end": s.end,
+            "text": unicodedata.normalize("NFC", s.text.strip()),
+            "words": [[w.text, w.start, w.end] for w in (getattr(s, "words", None) or [])] or None,
+        }
+        for s in segs
+        if s.text and s.text.strip()
+    ]
 
 
 def read_wav(path: Path) -> np.ndarray:

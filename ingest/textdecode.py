@@ -14,6 +14,7 @@ The scoring matters because the two Japanese encodings overlap: EUC-JP bytes
 (0xA1-0xFE pairs) usually decode "successfully" as cp932, but into half-width
 katakana and odd kanji, while real text is dominated by hiragana.
 """
+
 from __future__ import annotations
 
 import codecs

@@ -16,6 +16,7 @@ workshop: "①20mm" would become "120mm", "10²" would become "102" and "3½"
 "31⁄2".  Enclosed numbers, superscripts, subscripts and vulgar fractions are
 therefore kept as they are (the lexical index folds them for matching anyway).
 """
+
 from __future__ import annotations
 
 import re
@@ -33,9 +34,16 @@ _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 def is_cjk(ch: str) -> bool:
     """True for kana, kanji, Japanese punctuation and full-width forms: text that joins without spaces."""
     o = ord(ch)
-    return (0x3000 <= o <= 0x30FF or 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF
-            or 0xF900 <= o <= 0xFAFF or 0xFF00 <= o <= 0xFFEF or 0x31F0 <= o <= 0x31FF
-            or 0x2460 <= o <= 0x24FF or 0x20000 <= o <= 0x3FFFF)
+    return (
+        0x3000 <= o <= 0x30FF
+        or 0x3400 <= o <= 0x4DBF
+        or 0x4E00 <= o <= 0x9FFF
+        or 0xF900 <= o <= 0xFAFF
+        or 0xFF00 <= o <= 0xFFEF
+        or 0x31F0 <= o <= 0x31FF
+        or 0x2460 <= o <= 0x24FF
+        or 0x20000 <= o <= 0x3FFFF
+    )
 
 
 def join_pieces(left: str, right: str) -> str:
@@ -52,7 +60,7 @@ def nfkc(text: str) -> str:
     """NFKC, except for enclosed numbers, superscripts and fractions (see the module docstring)."""
     out, pos = [], 0
     for m in _KEEP.finditer(text):
-        out.append(unicodedata.normalize("NFKC", text[pos:m.start()]))
+        out.append(unicodedata.normalize("NFKC", text[pos : m.start()]))
         out.append(m.group(0))
         pos = m.end()
     out.append(unicodedata.normalize("NFKC", text[pos:]))
@@ -80,13 +88,17 @@ _SPACE_BETWEEN_CJK = re.compile(f"(?<=[{_CJK_CLASS}]) (?=[{_CJK_CLASS}])")
 _LINE_END_BREAK = re.compile(r"[。．.!?！？:：][」』）)\]\"'’”]*$")
 _LINE_START_ITEM = re.compile(
     r"^(?:[・•●○◎■□◆◇▪▶►※★☆*\-–—]\s*|[\u2460-\u24ff\u2776-\u2793]|\(?\d{1,3}[.)．、]\s*|[(（]\d{1,3}[)）]"
-    r"|第\s*\d+\s*[章節条項]|[A-Za-z][.)]\s)")
-_PAGE_NUMBER_LINE = re.compile(r"^(?:[-–—]\s*)?(?:p\.?\s*|page\s*)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?(?:\s*ページ)?"
-                               r"(?:\s*[-–—])?$", re.IGNORECASE)
+    r"|第\s*\d+\s*[章節条項]|[A-Za-z][.)]\s)"
+)
+_PAGE_NUMBER_LINE = re.compile(
+    r"^(?:[-–—]\s*)?(?:p\.?\s*|page\s*)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?(?:\s*ページ)?"
+    r"(?:\s*[-–—])?$",
+    re.IGNORECASE,
+)
 
 
 def remove_spaces_between_cjk(text: str) -> str:
-    """"旋 盤" -> "旋盤": PDF extraction often puts spaces between spaced-out Japanese glyphs."""
+    """ "旋 盤" -> "旋盤": PDF extraction often puts spaces between spaced-out Japanese glyphs."""
     return _SPACE_BETWEEN_CJK.sub("", text)
 
 
@@ -116,8 +128,11 @@ def join_wrapped_lines(text: str, min_full_width: int = 30) -> str:
     for lines in paragraphs:
         merged = lines[0]
         for prev, line in zip(lines, lines[1:]):
-            wrapped = (display_width(prev) >= 0.75 * full and not _LINE_END_BREAK.search(prev)
-                       and not _LINE_START_ITEM.match(line))
+            wrapped = (
+                display_width(prev) >= 0.75 * full
+                and not _LINE_END_BREAK.search(prev)
+                and not _LINE_START_ITEM.match(line)
+            )
             if not wrapped:
                 merged += "\n" + line
             elif re.search(r"[a-z]-$", merged) and line[:1].islower():

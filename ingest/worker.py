@@ -21,6 +21,7 @@ What happens when things go wrong:
   sees that the process is gone (same machine) or that its heartbeat is older
   than ``job_lease_seconds``, and takes the job over from its last saved stage.
 """
+
 from __future__ import annotations
 
 import logging
@@ -51,8 +52,13 @@ class JobOutcome:
 
     def line(self) -> str:
         """One line for a terminal."""
-        head = {"done": "done    ", "failed": "FAILED  ", "retry": "retry   ", "stopped": "stopped ",
-                "lost": "dropped "}[self.status]
+        head = {
+            "done": "done    ",
+            "failed": "FAILED  ",
+            "retry": "retry   ",
+            "stopped": "stopped ",
+            "lost": "dropped ",
+        }[self.status]
         what = f"#{self.recording_id}" if self.recording_id is not None else f"job {self.job_id}"
         if self.status == "done":
             return f"{head} {what} {self.title or ''}".rstrip()
@@ -103,8 +109,10 @@ class Heartbeat:
             while not self._stop.wait(self.interval):
                 try:
                     with conn:
-                        n = conn.execute("UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND claimed_by = ?",
-                                         (time.time(), self.job_id, self.claim_id)).rowcount
+                        n = conn.execute(
+                            "UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND claimed_by = ?",
+                            (time.time(), self.job_id, self.claim_id),
+                        ).rowcount
                 except sqlite3.Error as e:  # busy for longer than the timeout: try at the next beat
                     log.warning("heartbeat of job %s: %s", self.job_id, e)
                     continue
@@ -119,9 +127,18 @@ def heartbeat_interval(config: Config) -> float:
     return min(10.0, config.get("job_lease_seconds") / 4)
 
 
-def execute(config: Config, conn: sqlite3.Connection, stores, job_id: int, claim: queue.Claim, *,
-            retry_errors: bool = True, recognizer=None, should_stop: Callable[[], bool] | None = None,
-            progress=None) -> JobOutcome:
+def execute(
+    config: Config,
+    conn: sqlite3.Connection,
+    stores,
+    job_id: int,
+    claim: queue.Claim,
+    *,
+    retry_errors: bool = True,
+    recognizer=None,
+    should_stop: Callable[[], bool] | None = None,
+    progress=None,
+) -> JobOutcome:
     """Run a job this caller has claimed, from its checkpoint to the end, and record how it ended.
 
     ``stores``: :class:`ingest.stages.FixedStore` or :class:`ingest.stages.WorkerStore`.
@@ -133,13 +150,22 @@ def execute(config: Config, conn: sqlite3.Connection, stores, job_id: int, claim
     rec_id = row["recording_id"]
     stop = should_stop or (lambda: False)
     with Heartbeat(config, job_id, claim.worker_id, heartbeat_interval(config)) as beat:
+
         def check_stop() -> bool:
             if beat.lost.is_set():
                 raise ClaimLost(f"job {job_id} was taken over or cancelled")
             return stop()
 
-        runner = JobRunner(config, conn, stores, job_id, claim.worker_id, recognizer=recognizer,
-                           should_stop=check_stop, progress=progress)
+        runner = JobRunner(
+            config,
+            conn,
+            stores,
+            job_id,
+            claim.worker_id,
+            recognizer=recognizer,
+            should_stop=check_stop,
+            progress=progress,
+        )
         try:
             rec = runner.run()
         except ClaimLost as e:
@@ -157,8 +183,9 @@ def execute(config: Config, conn: sqlite3.Connection, stores, job_id: int, claim
             if not _permanent(e):
                 log.warning("job %s failed: %s", job_id, reason, exc_info=True)
             _note_problem(conn, job_id, e)
-            return _after_error(config, conn, stores, job_id, claim.worker_id, rec_id, reason,
-                                retry=retry_errors and not _permanent(e))
+            return _after_error(
+                config, conn, stores, job_id, claim.worker_id, rec_id, reason, retry=retry_errors and not _permanent(e)
+            )
     return JobOutcome(job_id, rec_id, "done", "", rec.get("title"))
 
 
@@ -195,17 +222,18 @@ def problem_of(e: BaseException) -> dict | None:
     return None
 
 
-def _note_problem(conn: sqlite3.Connection, job_id: int, e: BaseException | None,
-                  problem: dict | None = None) -> None:
+def _note_problem(conn: sqlite3.Connection, job_id: int, e: BaseException | None, problem: dict | None = None) -> None:
     """Keep the problem's code in the job (``problem``: one already named, e.g. by a remote worker)."""
     import json
 
     problem = problem_of(e) if e is not None else problem
     try:
         with conn:
-            conn.execute("UPDATE jobs SET payload = json_set(CASE WHEN json_valid(payload) THEN payload ELSE '{}' END,"
-                         " '$.problem', json(?)) WHERE id = ?",
-                         (json.dumps(problem, ensure_ascii=False), job_id))
+            conn.execute(
+                "UPDATE jobs SET payload = json_set(CASE WHEN json_valid(payload) THEN payload ELSE '{}' END,"
+                " '$.problem', json(?)) WHERE id = ?",
+                (json.dumps(problem, ensure_ascii=False), job_id),
+            )
     except sqlite3.Error:  # the failure itself is recorded below; the code only helps the page say it
         log.warning("could not record the problem code of job %s", job_id, exc_info=True)
 
@@ -225,21 +253,30 @@ def _after_error(config, conn, stores, job_id, claim_id, rec_id, reason, *, retr
             n = conn.execute(
                 "UPDATE jobs SET claimed_by = NULL, claimed_pid = NULL, claimed_host = NULL, heartbeat_at = NULL,"
                 f" error = ?, message = ?, not_before = ?, updated_at = {queue.NOW_SQL} WHERE id = ? AND claimed_by = ?",
-                (reason, message, time.time() + delay, job_id, claim_id)).rowcount
+                (reason, message, time.time() + delay, job_id, claim_id),
+            ).rowcount
             if n:
-                conn.execute("UPDATE recordings SET status = 'pending' WHERE id = ? AND status = 'processing'",
-                             (rec_id,))
+                conn.execute(
+                    "UPDATE recordings SET status = 'pending' WHERE id = ? AND status = 'processing'", (rec_id,)
+                )
         return JobOutcome(job_id, rec_id, "retry" if n else "lost", reason)
     with conn:
         n = conn.execute(
             "UPDATE jobs SET stage = 'failed', error = ?, message = ?, claimed_by = NULL, claimed_pid = NULL,"
             f" claimed_host = NULL, heartbeat_at = NULL, finished_at = {queue.NOW_SQL}, updated_at = {queue.NOW_SQL}"
-            " WHERE id = ? AND claimed_by = ?", (reason, reason, job_id, claim_id)).rowcount
+            " WHERE id = ? AND claimed_by = ?",
+            (reason, reason, job_id, claim_id),
+        ).rowcount
         # A recording that is already searchable (a job that only embeds it again, e.g. after a new
         # title) stays as it was; the job shows the failure.
-        hidden = n and conn.execute(
-            f"UPDATE recordings SET status = 'failed', error = ?, updated_at = {queue.NOW_SQL}"
-            " WHERE id = ? AND status != 'done'", (reason, rec_id)).rowcount
+        hidden = (
+            n
+            and conn.execute(
+                f"UPDATE recordings SET status = 'failed', error = ?, updated_at = {queue.NOW_SQL}"
+                " WHERE id = ? AND status != 'done'",
+                (reason, rec_id),
+            ).rowcount
+        )
     if hidden:
         _clear_chunks(config, conn, stores, rec_id)
     if n:  # the work files (extracted audio, ...) of a failed job only fill the disk (issue 16, defect 5)
@@ -266,7 +303,8 @@ def _release(conn: sqlite3.Connection, job_id: int, claim_id: str) -> None:
             "UPDATE jobs SET claimed_by = NULL, claimed_pid = NULL, claimed_host = NULL, heartbeat_at = NULL,"
             f" attempts = MAX(attempts - 1, 0), message = ?, updated_at = {queue.NOW_SQL}"
             " WHERE id = ? AND claimed_by = ? RETURNING recording_id",
-            (queue.MSG_PAUSED, job_id, claim_id)).fetchone()
+            (queue.MSG_PAUSED, job_id, claim_id),
+        ).fetchone()
         if row is not None:
             conn.execute("UPDATE recordings SET status = 'pending' WHERE id = ? AND status = 'processing'", (row[0],))
 
@@ -277,8 +315,14 @@ class Worker:
     Several workers (threads or processes) may share a knowledge base: a job is
     only ever run by the one that claimed it."""
 
-    def __init__(self, config: Config, *, label: str = "worker", on_event: Callable[[str], None] | None = None,
-                 route: str | None = None):
+    def __init__(
+        self,
+        config: Config,
+        *,
+        label: str = "worker",
+        on_event: Callable[[str], None] | None = None,
+        route: str | None = None,
+    ):
         self.config = config
         self.route = route  # 'local': only the jobs left to the server when remote workers take the rest
         self.claim = queue.Claim.mine(label)
@@ -304,8 +348,14 @@ class Worker:
         self._emit(f"started  job {row['id']} (#{row['recording_id']}, try {row['attempts']})")
         if self._stores is None:
             self._stores = WorkerStore(self.config, self.conn)
-        outcome = execute(self.config, self.conn, self._stores, row["id"], self.claim,
-                          should_stop=stop_event.is_set if stop_event is not None else None)
+        outcome = execute(
+            self.config,
+            self.conn,
+            self._stores,
+            row["id"],
+            self.claim,
+            should_stop=stop_event.is_set if stop_event is not None else None,
+        )
         self._emit(outcome.line())
         return outcome
 

@@ -5,6 +5,7 @@ Importing it makes the model libraries offline (kb.settings.OFFLINE_ENVIRONMENT)
 (the kb command, the web app, workers, tests, benchmarks) imports kb before any model loads, so this
 is the one place that says nothing may download at run time.
 """
+
 from kb.settings import set_offline_environment
 
 set_offline_environment()

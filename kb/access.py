@@ -17,6 +17,7 @@ The rules (documented for coordinators in docs/accounts.md):
 - the command line on the machine itself (``SYSTEM``) sees everything;
   anonymous visitors see nothing.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -93,8 +94,7 @@ def visible_where(viewer: Viewer, alias: str = "r") -> tuple[str, list]:
         return "1", []
     if not viewer.is_authenticated:
         return "0", []
-    clauses = [f"{a}.visibility = 'shared'",
-               f"({a}.visibility = 'organisation' AND {a}.organisation_id IS ?)"]
+    clauses = [f"{a}.visibility = 'shared'", f"({a}.visibility = 'organisation' AND {a}.organisation_id IS ?)"]
     params: list = [viewer.organisation_id]
     if viewer.user_id is not None:
         clauses.append(f"{a}.owner_user_id = ?")

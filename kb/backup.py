@@ -36,6 +36,7 @@ Why this shape:
   only when everything is in place; restore checks every checksum before it
   writes anything, and refuses a damaged, partial or incomplete backup.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -81,7 +82,7 @@ class BackupResult:
     files_total: int = 0
     files_copied: int = 0
     bytes_copied: int = 0
-    index: str = "copied"           # 'copied' | 'rebuild on restore' | 'none'
+    index: str = "copied"  # 'copied' | 'rebuild on restore' | 'none'
     generation: int = 0
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -164,8 +165,12 @@ class _Blobs:
         except FileNotFoundError:
             return  # removed meanwhile (its recording was deleted)
         before = self.previous.get(rel)
-        if before and before.get("size") == st.st_size and before.get("mtime_ns") == st.st_mtime_ns \
-                and _blob(self.dest, before["sha256"]).is_file():
+        if (
+            before
+            and before.get("size") == st.st_size
+            and before.get("mtime_ns") == st.st_mtime_ns
+            and _blob(self.dest, before["sha256"]).is_file()
+        ):
             self.entries[rel] = dict(before)
             return
         tmp = self.dest / "files" / f".incoming.{uuid.uuid4().hex}"
@@ -222,8 +227,9 @@ def _copy_index(config: Config, snap_db: Path, target: Path) -> bool:
     conn = sqlite3.connect(f"file:{snap_db}?mode=ro", uri=True)
     try:
         generation = db.get_generation(conn)
-        count = conn.execute("SELECT COUNT(*) FROM chunks WHERE embed_fingerprint = ?",
-                             (manifest.get("fingerprint"),)).fetchone()[0]
+        count = conn.execute(
+            "SELECT COUNT(*) FROM chunks WHERE embed_fingerprint = ?", (manifest.get("fingerprint"),)
+        ).fetchone()[0]
     finally:
         conn.close()
     if manifest.get("generation") != generation or manifest.get("count") != count:
@@ -238,8 +244,11 @@ def _copy_index(config: Config, snap_db: Path, target: Path) -> bool:
     with open(target / INDEX_FILES[0], "rb") as f:
         while chunk := f.read(8 << 20):
             crc = zlib.crc32(chunk, crc)
-    if after != before or crc != manifest.get("crc32") \
-            or (target / INDEX_FILES[0]).stat().st_size != manifest.get("file_size"):
+    if (
+        after != before
+        or crc != manifest.get("crc32")
+        or (target / INDEX_FILES[0]).stat().st_size != manifest.get("file_size")
+    ):
         shutil.rmtree(target, ignore_errors=True)
         return False
     (target / INDEX_FILES[1]).write_bytes(before)
@@ -269,8 +278,10 @@ def backup(config: Config, dest: str | os.PathLike, *, log: Log | None = None, k
         try:
             return _backup(config, dest, say, keep)
         except sqlite3.DatabaseError as e:
-            raise BackupError(f"{config.db_path}: the database is damaged ({e}); no backup was made. "
-                              "Run `kb check`, and restore the last good backup (docs/backup.md)") from None
+            raise BackupError(
+                f"{config.db_path}: the database is damaged ({e}); no backup was made. "
+                "Run `kb check`, and restore the last good backup (docs/backup.md)"
+            ) from None
 
 
 @contextlib.contextmanager
@@ -299,8 +310,10 @@ def _backup(config: Config, dest: Path, say: Log, keep: int) -> BackupResult:
     work.mkdir()
     result = BackupResult(snapshot=dest / "snapshots" / name)
     if os.stat(dest).st_dev == os.stat(home).st_dev:
-        result.warnings.append(f"{dest} is on the same disk as the knowledge base: a disk failure would take "
-                               "both; keep the backup on another disk (docs/backup.md)")
+        result.warnings.append(
+            f"{dest} is on the same disk as the knowledge base: a disk failure would take "
+            "both; keep the backup on another disk (docs/backup.md)"
+        )
     previous = _previous_files(dest)
     blobs = _Blobs(dest, result, previous)
     live = db.connect(config.db_path)
@@ -327,8 +340,10 @@ def _backup(config: Config, dest: Path, say: Log, keep: int) -> BackupResult:
         finally:
             snap.close()
         if verdict != ["ok"]:
-            raise BackupError(f"{config.db_path}: the database is damaged ({verdict[0]}); no backup was made. "
-                              "Run `kb check`, and restore the last good backup (docs/backup.md)")
+            raise BackupError(
+                f"{config.db_path}: the database is damaged ({verdict[0]}); no backup was made. "
+                "Run `kb check`, and restore the last good backup (docs/backup.md)"
+            )
         # 3. originals the copy names that were uploaded meanwhile; then browser copies
         snap = sqlite3.connect(f"file:{work / DB_NAME}?mode=ro", uri=True)
         try:
@@ -341,18 +356,29 @@ def _backup(config: Config, dest: Path, say: Log, keep: int) -> BackupResult:
         say("copying browser copies of videos")
         for rel in _browser_copies(config):
             blobs.add_file(home, rel)
-        (work / "settings.json").write_text(json.dumps(
-            {"values": {k: v for k, v in config.values.items() if k != "home"}, "defaults": _settings()},
-            ensure_ascii=False, indent=2), encoding="utf-8")
+        (work / "settings.json").write_text(
+            json.dumps(
+                {"values": {k: v for k, v in config.values.items() if k != "home"}, "defaults": _settings()},
+                ensure_ascii=False,
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
         files = {}
         for path in sorted(p for p in work.rglob("*") if p.is_file()):
             files[path.relative_to(work).as_posix()] = {"sha256": sha256_file(path), "size": path.stat().st_size}
         stored = {rel: blobs.entries[rel] for rel in sorted(blobs.entries) if rel in needed or rel.startswith("media/")}
         result.files_total = len(stored)
         manifest = {
-            "format": FORMAT, "created_at": _now(), "home": str(home), "generation": result.generation,
-            "complete": not result.problems, "problems": result.problems, "index": result.index,
-            "files": files, "stored": stored,
+            "format": FORMAT,
+            "created_at": _now(),
+            "home": str(home),
+            "generation": result.generation,
+            "complete": not result.problems,
+            "problems": result.problems,
+            "index": result.index,
+            "files": files,
+            "stored": stored,
             "settings": {k: config.values.get(k) for k in DATA_SETTINGS},
         }
         body = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
@@ -368,9 +394,18 @@ def _backup(config: Config, dest: Path, say: Log, keep: int) -> BackupResult:
         raise
     if result.ok:
         _write_latest(dest, name)
-        record_backup(live, {"at": manifest["created_at"], "dest": str(dest), "snapshot": name,
-                             "files": result.files_total, "copied": result.files_copied,
-                             "bytes_copied": result.bytes_copied, "index": result.index})
+        record_backup(
+            live,
+            {
+                "at": manifest["created_at"],
+                "dest": str(dest),
+                "snapshot": name,
+                "files": result.files_total,
+                "copied": result.files_copied,
+                "bytes_copied": result.bytes_copied,
+                "index": result.index,
+            },
+        )
         if keep > 0:
             prune(dest, keep)
     live.close()
@@ -431,8 +466,10 @@ def prune(dest: Path, keep: int) -> list[str]:
 
 def record_backup(conn: sqlite3.Connection, info: dict) -> None:
     with conn:
-        conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                     (LAST_BACKUP_KEY, json.dumps(info, ensure_ascii=False)))
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (LAST_BACKUP_KEY, json.dumps(info, ensure_ascii=False)),
+        )
 
 
 def last_backup(conn: sqlite3.Connection) -> dict | None:
@@ -572,8 +609,9 @@ def restore(config: Config, src: str | os.PathLike, *, log: Log | None = None) -
         conn = db.connect(tmp / DB_NAME)
         try:
             db.migrate(conn)  # a backup made by an older version is brought up to date
-            record_backup(conn, {"at": manifest["created_at"], "snapshot": snapshot.name, "dest": str(root),
-                                 "restored": _now()})
+            record_backup(
+                conn, {"at": manifest["created_at"], "snapshot": snapshot.name, "dest": str(root), "restored": _now()}
+            )
         finally:
             conn.close()
         if home.exists():
@@ -591,6 +629,7 @@ def settings_differences(config: Config, manifest: dict) -> list[str]:
     for name in DATA_SETTINGS:
         was = (manifest.get("settings") or {}).get(name)
         if was is not None and was != config.values.get(name):
-            out.append(f"KB_{name.upper()} was {was!r} when the backup was made, here it is "
-                       f"{config.values.get(name)!r}")
+            out.append(
+                f"KB_{name.upper()} was {was!r} when the backup was made, here it is {config.values.get(name)!r}"
+            )
     return out

@@ -6,6 +6,7 @@ went unchanged into the programme CSV and the curriculum matrix (issue 16, defec
 begins with ``= + - @`` or a tab or carriage return gets a leading apostrophe, which spreadsheet programs
 take as "this is text" (the OWASP advice); numbers stay numbers.
 """
+
 from __future__ import annotations
 
 import csv

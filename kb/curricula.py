@@ -17,6 +17,7 @@ Progress, sign-offs and the skills matrix are in kb.curricula_progress;
 suggestions in kb.curricula_suggest; export and import in kb.curricula_export.
 Every function that changes something commits its own transaction.
 """
+
 from __future__ import annotations
 
 import re
@@ -69,8 +70,9 @@ def check_day(value: str | None, what: str = "the date", code: str = "date") -> 
             raise ValueError
         date.fromisoformat(value)
     except ValueError:
-        raise InputError(f"{what} {value!r} is not a date (write it as 2025-04-30)", code=code,
-                         what=what, value=value) from None
+        raise InputError(
+            f"{what} {value!r} is not a date (write it as 2025-04-30)", code=code, what=what, value=value
+        ) from None
     return value
 
 
@@ -82,25 +84,50 @@ def check_date(value: str | None) -> str | None:
 # ---------------------------------------------------------------- curricula
 
 
-def create(conn: sqlite3.Connection, *, title: str, goal: str = "", level: str = "", description: str = "",
-           created_by: int | None = None, copied_from: int | None = None) -> int:
+def create(
+    conn: sqlite3.Connection,
+    *,
+    title: str,
+    goal: str = "",
+    level: str = "",
+    description: str = "",
+    created_by: int | None = None,
+    copied_from: int | None = None,
+) -> int:
     title = _text(title, "title", MAX_TITLE, required=True)
-    values = (title, _text(goal, "goal", MAX_TEXT), _level(level), _text(description, "description", MAX_TEXT),
-              created_by, copied_from)
+    values = (
+        title,
+        _text(goal, "goal", MAX_TEXT),
+        _level(level),
+        _text(description, "description", MAX_TEXT),
+        created_by,
+        copied_from,
+    )
     with conn:
-        cur = conn.execute("INSERT INTO curricula(title, goal, level, description, created_by, copied_from) "
-                           "VALUES (?,?,?,?,?,?)", values)
+        cur = conn.execute(
+            "INSERT INTO curricula(title, goal, level, description, created_by, copied_from) VALUES (?,?,?,?,?,?)",
+            values,
+        )
     return int(cur.lastrowid)
 
 
-def update(conn: sqlite3.Connection, curriculum_id: int, *, title: str, goal: str = "", level: str = "",
-           description: str = "") -> None:
+def update(
+    conn: sqlite3.Connection, curriculum_id: int, *, title: str, goal: str = "", level: str = "", description: str = ""
+) -> None:
     get(conn, curriculum_id)
-    values = (_text(title, "title", MAX_TITLE, required=True), _text(goal, "goal", MAX_TEXT), _level(level),
-              _text(description, "description", MAX_TEXT), curriculum_id)
+    values = (
+        _text(title, "title", MAX_TITLE, required=True),
+        _text(goal, "goal", MAX_TEXT),
+        _level(level),
+        _text(description, "description", MAX_TEXT),
+        curriculum_id,
+    )
     with conn:
-        conn.execute("UPDATE curricula SET title = ?, goal = ?, level = ?, description = ?, "
-                     f"updated_at = {NOW_SQL} WHERE id = ?", values)
+        conn.execute(
+            "UPDATE curricula SET title = ?, goal = ?, level = ?, description = ?, "
+            f"updated_at = {NOW_SQL} WHERE id = ?",
+            values,
+        )
 
 
 def get(conn: sqlite3.Connection, curriculum_id: int) -> dict:
@@ -124,39 +151,56 @@ def set_archived(conn: sqlite3.Connection, curriculum_id: int, archived: bool = 
     """Archived curricula leave the lists and "my learning"; their progress is kept (unarchive brings it back)."""
     get(conn, curriculum_id)
     with conn:
-        conn.execute(f"UPDATE curricula SET archived = ?, updated_at = {NOW_SQL} "
-                     "WHERE id = ?", (int(bool(archived)), curriculum_id))
+        conn.execute(
+            f"UPDATE curricula SET archived = ?, updated_at = {NOW_SQL} WHERE id = ?",
+            (int(bool(archived)), curriculum_id),
+        )
 
 
-def copy(conn: sqlite3.Connection, curriculum_id: int, *, title: str | None = None,
-         created_by: int | None = None) -> int:
+def copy(
+    conn: sqlite3.Connection, curriculum_id: int, *, title: str | None = None, created_by: int | None = None
+) -> int:
     """A new curriculum with the same fields, sections and items (not its assignments or progress)."""
     src = get(conn, curriculum_id)
     new_title = title or f"{src['title']} (copy)"
-    new_id = create(conn, title=new_title[:MAX_TITLE], goal=src["goal"], level=src["level"],
-                    description=src["description"], created_by=created_by, copied_from=curriculum_id)
+    new_id = create(
+        conn,
+        title=new_title[:MAX_TITLE],
+        goal=src["goal"],
+        level=src["level"],
+        description=src["description"],
+        created_by=created_by,
+        copied_from=curriculum_id,
+    )
     with conn:
         section_map: dict[int, int] = {}
         for s in sections(conn, curriculum_id):
-            cur = conn.execute("INSERT INTO curriculum_sections(curriculum_id, title, position) VALUES (?,?,?)",
-                               (new_id, s["title"], s["position"]))
+            cur = conn.execute(
+                "INSERT INTO curriculum_sections(curriculum_id, title, position) VALUES (?,?,?)",
+                (new_id, s["title"], s["position"]),
+            )
             section_map[s["id"]] = int(cur.lastrowid)
         for it in items(conn, curriculum_id):
-            conn.execute("""INSERT INTO curriculum_items(curriculum_id, section_id, position, kind, recording_id,
+            conn.execute(
+                """INSERT INTO curriculum_items(curriculum_id, section_id, position, kind, recording_id,
                                 start, end, page, chunk_id, title, recording_kind, technique, excerpt, sha256,
                                 note, required)
                             SELECT ?, ?, position, kind, recording_id, start, end, page, chunk_id, title,
                                 recording_kind, technique, excerpt, sha256, note, required
                             FROM curriculum_items WHERE id = ?""",
-                         (new_id, section_map.get(it["section_id"]), it["id"]))
+                (new_id, section_map.get(it["section_id"]), it["id"]),
+            )
     return new_id
 
 
 def curricula_using(conn: sqlite3.Connection, recording_id: int) -> list[dict]:
     """The curricula with an item of this recording: [{"id", "title", "archived"}] (for the delete page)."""
-    rows = conn.execute("""SELECT DISTINCT c.id, c.title, c.archived FROM curricula c
+    rows = conn.execute(
+        """SELECT DISTINCT c.id, c.title, c.archived FROM curricula c
                            JOIN curriculum_items i ON i.curriculum_id = c.id
-                           WHERE i.recording_id = ? ORDER BY c.title""", (recording_id,)).fetchall()
+                           WHERE i.recording_id = ? ORDER BY c.title""",
+        (recording_id,),
+    ).fetchall()
     return [dict(r) for r in rows]
 
 
@@ -164,8 +208,12 @@ def curricula_using(conn: sqlite3.Connection, recording_id: int) -> list[dict]:
 
 
 def sections(conn: sqlite3.Connection, curriculum_id: int) -> list[dict]:
-    return [dict(r) for r in conn.execute(
-        "SELECT * FROM curriculum_sections WHERE curriculum_id = ? ORDER BY position, id", (curriculum_id,))]
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT * FROM curriculum_sections WHERE curriculum_id = ? ORDER BY position, id", (curriculum_id,)
+        )
+    ]
 
 
 def get_section(conn: sqlite3.Connection, section_id: int) -> dict:
@@ -179,10 +227,13 @@ def add_section(conn: sqlite3.Connection, curriculum_id: int, title: str) -> int
     get(conn, curriculum_id)
     title = _text(title, "section title", MAX_TITLE, required=True)
     with conn:
-        position = conn.execute("SELECT COALESCE(MAX(position), -1) + 1 FROM curriculum_sections "
-                                "WHERE curriculum_id = ?", (curriculum_id,)).fetchone()[0]
-        cur = conn.execute("INSERT INTO curriculum_sections(curriculum_id, title, position) VALUES (?,?,?)",
-                           (curriculum_id, title, position))
+        position = conn.execute(
+            "SELECT COALESCE(MAX(position), -1) + 1 FROM curriculum_sections WHERE curriculum_id = ?", (curriculum_id,)
+        ).fetchone()[0]
+        cur = conn.execute(
+            "INSERT INTO curriculum_sections(curriculum_id, title, position) VALUES (?,?,?)",
+            (curriculum_id, title, position),
+        )
     return int(cur.lastrowid)
 
 
@@ -209,11 +260,14 @@ def remove_section(conn: sqlite3.Connection, section_id: int) -> None:
 
 def items(conn: sqlite3.Connection, curriculum_id: int) -> list[dict]:
     """The items in curriculum order (outside sections first, then section by section), with section titles."""
-    rows = conn.execute("""
+    rows = conn.execute(
+        """
         SELECT i.*, s.title AS section_title, s.position AS section_position
         FROM curriculum_items i LEFT JOIN curriculum_sections s ON s.id = i.section_id
         WHERE i.curriculum_id = ?
-        ORDER BY (s.id IS NOT NULL), s.position, s.id, i.position, i.id""", (curriculum_id,)).fetchall()
+        ORDER BY (s.id IS NOT NULL), s.position, s.id, i.position, i.id""",
+        (curriculum_id,),
+    ).fetchall()
     return [dict(r) for r in rows]
 
 
@@ -222,8 +276,12 @@ def curricula_of_items(conn: sqlite3.Connection, item_ids: Iterable[int]) -> set
     ids = sorted(set(item_ids))
     if not ids:
         return set()
-    return {r[0] for r in conn.execute(
-        f"SELECT DISTINCT curriculum_id FROM curriculum_items WHERE id IN ({','.join('?' * len(ids))})", ids)}
+    return {
+        r[0]
+        for r in conn.execute(
+            f"SELECT DISTINCT curriculum_id FROM curriculum_items WHERE id IN ({','.join('?' * len(ids))})", ids
+        )
+    }
 
 
 def get_item(conn: sqlite3.Connection, item_id: int) -> dict:
@@ -243,27 +301,49 @@ def outline(conn: sqlite3.Connection, curriculum_id: int) -> list[dict]:
     return list(groups.values())
 
 
-def _excerpt(conn: sqlite3.Connection, recording_id: int, start: float | None, end: float | None,
-             page: int | None, chunk_id: int | None) -> str:
+def _excerpt(
+    conn: sqlite3.Connection,
+    recording_id: int,
+    start: float | None,
+    end: float | None,
+    page: int | None,
+    chunk_id: int | None,
+) -> str:
     """The words of the moment or passage, for the item's snapshot (shown when the recording is gone)."""
     if chunk_id is not None:
-        row = conn.execute("SELECT text FROM chunks WHERE id = ? AND recording_id = ?",
-                           (chunk_id, recording_id)).fetchone()
+        row = conn.execute(
+            "SELECT text FROM chunks WHERE id = ? AND recording_id = ?", (chunk_id, recording_id)
+        ).fetchone()
         if row is not None:
             return row[0][:MAX_EXCERPT]
     segs = recordings.segments(conn, recording_id)
     if start is not None:
         stop = end if end is not None else start + DEFAULT_MOMENT_SECONDS
-        segs = [s for s in segs if s["start"] is not None and s["start"] < stop
-                and (s["end"] if s["end"] is not None else s["start"]) >= start]
+        segs = [
+            s
+            for s in segs
+            if s["start"] is not None
+            and s["start"] < stop
+            and (s["end"] if s["end"] is not None else s["start"]) >= start
+        ]
     elif page is not None:
         segs = [s for s in segs if s["page"] == page]
     return " ".join(s["text"] for s in segs)[:MAX_EXCERPT]
 
 
-def add_item(conn: sqlite3.Connection, curriculum_id: int, recording_id: int, *, start: float | None = None,
-             end: float | None = None, page: int | None = None, chunk_id: int | None = None, note: str = "",
-             required: bool = True, section_id: int | None = None) -> int:
+def add_item(
+    conn: sqlite3.Connection,
+    curriculum_id: int,
+    recording_id: int,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    page: int | None = None,
+    chunk_id: int | None = None,
+    note: str = "",
+    required: bool = True,
+    section_id: int | None = None,
+) -> int:
     """Add a whole recording, a moment (``start``..``end`` seconds) or a passage (``page`` / ``chunk_id``),
     at the end of its group.  The caller checks the adding user may see the recording."""
     get(conn, curriculum_id)
@@ -291,15 +371,34 @@ def add_item(conn: sqlite3.Connection, curriculum_id: int, recording_id: int, *,
         end = None
     excerpt = _excerpt(conn, recording_id, start, end, page, chunk_id)
     with conn:
-        position = conn.execute("SELECT COALESCE(MAX(position), -1) + 1 FROM curriculum_items "
-                                "WHERE curriculum_id = ? AND section_id IS ?", (curriculum_id, section_id)).fetchone()[0]
-        cur = conn.execute("""INSERT INTO curriculum_items(curriculum_id, section_id, position, kind, recording_id,
+        position = conn.execute(
+            "SELECT COALESCE(MAX(position), -1) + 1 FROM curriculum_items WHERE curriculum_id = ? AND section_id IS ?",
+            (curriculum_id, section_id),
+        ).fetchone()[0]
+        cur = conn.execute(
+            """INSERT INTO curriculum_items(curriculum_id, section_id, position, kind, recording_id,
                                   start, end, page, chunk_id, title, recording_kind, technique, excerpt, sha256,
                                   note, required)
                               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-                           (curriculum_id, section_id, position, kind, recording_id, start, end, page, chunk_id,
-                            rec["title"], rec["kind"], rec.get("technique"), excerpt, rec["sha256"], note,
-                            int(bool(required))))
+            (
+                curriculum_id,
+                section_id,
+                position,
+                kind,
+                recording_id,
+                start,
+                end,
+                page,
+                chunk_id,
+                rec["title"],
+                rec["kind"],
+                rec.get("technique"),
+                excerpt,
+                rec["sha256"],
+                note,
+                int(bool(required)),
+            ),
+        )
         _touch(conn, curriculum_id)
     return int(cur.lastrowid)
 
@@ -307,8 +406,10 @@ def add_item(conn: sqlite3.Connection, curriculum_id: int, recording_id: int, *,
 def update_item(conn: sqlite3.Connection, item_id: int, *, note: str, required: bool) -> None:
     item = get_item(conn, item_id)
     with conn:
-        conn.execute("UPDATE curriculum_items SET note = ?, required = ? WHERE id = ?",
-                     (_text(note, "note", MAX_TEXT), int(bool(required)), item_id))
+        conn.execute(
+            "UPDATE curriculum_items SET note = ?, required = ? WHERE id = ?",
+            (_text(note, "note", MAX_TEXT), int(bool(required)), item_id),
+        )
         _touch(conn, item["curriculum_id"])
 
 
@@ -321,8 +422,7 @@ def remove_item(conn: sqlite3.Connection, item_id: int) -> None:
 
 
 def _touch(conn: sqlite3.Connection, curriculum_id: int) -> None:
-    conn.execute(f"UPDATE curricula SET updated_at = {NOW_SQL} WHERE id = ?",
-                 (curriculum_id,))
+    conn.execute(f"UPDATE curricula SET updated_at = {NOW_SQL} WHERE id = ?", (curriculum_id,))
 
 
 # ---------------------------------------------------------------- order
@@ -330,8 +430,10 @@ def _touch(conn: sqlite3.Connection, curriculum_id: int) -> None:
 
 def layout(conn: sqlite3.Connection, curriculum_id: int) -> Layout:
     """[(None, [item ids outside sections]), (section id, [item ids]), ...] in the order shown."""
-    return [(g["section"]["id"] if g["section"] else None, [it["id"] for it in g["items"]])
-            for g in outline(conn, curriculum_id)]
+    return [
+        (g["section"]["id"] if g["section"] else None, [it["id"] for it in g["items"]])
+        for g in outline(conn, curriculum_id)
+    ]
 
 
 def set_layout(conn: sqlite3.Connection, curriculum_id: int, new_layout: Sequence) -> None:
@@ -346,8 +448,13 @@ def set_layout(conn: sqlite3.Connection, curriculum_id: int, new_layout: Sequenc
     items_now = sorted(i for _, ids in current for i in ids)
     sections_new = [sid for sid, _ in parsed if sid is not None]
     items_new = [i for _, ids in parsed for i in ids]
-    if (not parsed or parsed[0][0] is not None or sorted(sections_new) != sections_now
-            or sorted(items_new) != items_now or len(set(items_new)) != len(items_new)):
+    if (
+        not parsed
+        or parsed[0][0] is not None
+        or sorted(sections_new) != sections_now
+        or sorted(items_new) != items_now
+        or len(set(items_new)) != len(items_new)
+    ):
         raise InputError("the curriculum changed meanwhile: reload the page and try again", code="changed")
     with conn:
         _write_layout(conn, parsed)
@@ -361,8 +468,9 @@ def _write_layout(conn: sqlite3.Connection, new_layout: Layout) -> None:
             conn.execute("UPDATE curriculum_sections SET position = ? WHERE id = ?", (section_position, sid))
             section_position += 1
         for position, item_id in enumerate(ids):
-            conn.execute("UPDATE curriculum_items SET section_id = ?, position = ? WHERE id = ?",
-                         (sid, position, item_id))
+            conn.execute(
+                "UPDATE curriculum_items SET section_id = ?, position = ? WHERE id = ?", (sid, position, item_id)
+            )
 
 
 def move_item(conn: sqlite3.Connection, item_id: int, delta: int) -> None:
@@ -401,8 +509,9 @@ def move_section(conn: sqlite3.Connection, section_id: int, delta: int) -> None:
 # ---------------------------------------------------------------- cohorts
 
 
-def create_cohort(conn: sqlite3.Connection, name: str, organisation_id: int | None = None,
-                  members: Iterable[int] = ()) -> int:
+def create_cohort(
+    conn: sqlite3.Connection, name: str, organisation_id: int | None = None, members: Iterable[int] = ()
+) -> int:
     name = _text(name, "cohort name", MAX_TITLE, required=True)
     members = list(members)
     check_assignable(conn, members)
@@ -411,8 +520,10 @@ def create_cohort(conn: sqlite3.Connection, name: str, organisation_id: int | No
     with conn:
         cur = conn.execute("INSERT INTO cohorts(name, organisation_id) VALUES (?, ?)", (name, organisation_id))
         cohort_id = int(cur.lastrowid)
-        conn.executemany("INSERT OR IGNORE INTO cohort_members(cohort_id, user_id) VALUES (?, ?)",
-                         [(cohort_id, int(u)) for u in members])
+        conn.executemany(
+            "INSERT OR IGNORE INTO cohort_members(cohort_id, user_id) VALUES (?, ?)",
+            [(cohort_id, int(u)) for u in members],
+        )
     return cohort_id
 
 
@@ -437,13 +548,17 @@ def set_members(conn: sqlite3.Connection, cohort_id: int, user_ids: Iterable[int
     check_assignable(conn, user_ids)
     with conn:
         conn.execute("DELETE FROM cohort_members WHERE cohort_id = ?", (cohort_id,))
-        conn.executemany("INSERT OR IGNORE INTO cohort_members(cohort_id, user_id) VALUES (?, ?)",
-                         [(cohort_id, int(u)) for u in user_ids])
+        conn.executemany(
+            "INSERT OR IGNORE INTO cohort_members(cohort_id, user_id) VALUES (?, ?)",
+            [(cohort_id, int(u)) for u in user_ids],
+        )
 
 
 def cohort_members(conn: sqlite3.Connection, cohort_id: int) -> list[int]:
-    return [r[0] for r in conn.execute("SELECT user_id FROM cohort_members WHERE cohort_id = ? ORDER BY user_id",
-                                       (cohort_id,))]
+    return [
+        r[0]
+        for r in conn.execute("SELECT user_id FROM cohort_members WHERE cohort_id = ? ORDER BY user_id", (cohort_id,))
+    ]
 
 
 # ---------------------------------------------------------------- assignments
@@ -458,11 +573,13 @@ def assignable_people(conn: sqlite3.Connection) -> list[dict]:
     """The active accounts a curriculum may be assigned to, apprentices first, then by organisation and name:
     what the assign form and the cohort form offer."""
     marks = ",".join("?" * len(ASSIGNABLE_ROLES))
-    rows = conn.execute(f"""SELECT u.id, u.login, u.display_name, u.role, u.organisation_id, o.name AS organisation
+    rows = conn.execute(
+        f"""SELECT u.id, u.login, u.display_name, u.role, u.organisation_id, o.name AS organisation
                             FROM users u JOIN organisations o ON o.id = u.organisation_id
                             WHERE u.disabled = 0 AND u.role IN ({marks})
                             ORDER BY u.role != 'apprentice', o.id, u.display_name, u.login""",
-                        ASSIGNABLE_ROLES).fetchall()
+        ASSIGNABLE_ROLES,
+    ).fetchall()
     return [dict(r) for r in rows]
 
 
@@ -474,13 +591,24 @@ def check_assignable(conn: sqlite3.Connection, user_ids: Iterable[int]) -> None:
         if row is None:
             raise NotFound(f"no user with id {user_id}")
         if row["role"] not in ASSIGNABLE_ROLES or row["disabled"]:
-            raise InputError(f"{row['display_name']} ({row['role']}) cannot be given a curriculum: only active "
-                             f"{' and '.join(ASSIGNABLE_ROLES)} accounts can", code="assign_role",
-                             name=row["display_name"], role=row["role"])
+            raise InputError(
+                f"{row['display_name']} ({row['role']}) cannot be given a curriculum: only active "
+                f"{' and '.join(ASSIGNABLE_ROLES)} accounts can",
+                code="assign_role",
+                name=row["display_name"],
+                role=row["role"],
+            )
 
 
-def assign(conn: sqlite3.Connection, curriculum_id: int, *, user_id: int | None = None,
-           cohort_id: int | None = None, due_date: str | None = None, assigned_by: int | None = None) -> int:
+def assign(
+    conn: sqlite3.Connection,
+    curriculum_id: int,
+    *,
+    user_id: int | None = None,
+    cohort_id: int | None = None,
+    due_date: str | None = None,
+    assigned_by: int | None = None,
+) -> int:
     """Assign to one user or to a cohort (its members now and later).  Assigning again changes the due date."""
     if (user_id is None) == (cohort_id is None):
         raise InputError("assign to either a user or a cohort", code="assign_whom")
@@ -493,13 +621,16 @@ def assign(conn: sqlite3.Connection, curriculum_id: int, *, user_id: int | None 
         get_cohort(conn, cohort_id)
         column, value = "cohort_id", cohort_id
     with conn:
-        row = conn.execute(f"SELECT id FROM curriculum_assignments WHERE curriculum_id = ? AND {column} = ?",
-                           (curriculum_id, value)).fetchone()
+        row = conn.execute(
+            f"SELECT id FROM curriculum_assignments WHERE curriculum_id = ? AND {column} = ?", (curriculum_id, value)
+        ).fetchone()
         if row is not None:
             conn.execute("UPDATE curriculum_assignments SET due_date = ? WHERE id = ?", (due_date, row[0]))
             return int(row[0])
-        cur = conn.execute(f"INSERT INTO curriculum_assignments(curriculum_id, {column}, due_date, assigned_by) "
-                           "VALUES (?,?,?,?)", (curriculum_id, value, due_date, assigned_by))
+        cur = conn.execute(
+            f"INSERT INTO curriculum_assignments(curriculum_id, {column}, due_date, assigned_by) VALUES (?,?,?,?)",
+            (curriculum_id, value, due_date, assigned_by),
+        )
     return int(cur.lastrowid)
 
 
@@ -510,11 +641,13 @@ def unassign(conn: sqlite3.Connection, assignment_id: int) -> None:
 
 
 def assignments(conn: sqlite3.Connection, curriculum_id: int) -> list[dict]:
-    rows = conn.execute("""SELECT a.*, u.login, u.display_name, c.name AS cohort_name
+    rows = conn.execute(
+        """SELECT a.*, u.login, u.display_name, c.name AS cohort_name
                            FROM curriculum_assignments a LEFT JOIN users u ON u.id = a.user_id
                            LEFT JOIN cohorts c ON c.id = a.cohort_id
                            WHERE a.curriculum_id = ? ORDER BY a.cohort_id IS NULL, c.name, u.login""",
-                        (curriculum_id,)).fetchall()
+        (curriculum_id,),
+    ).fetchall()
     return [dict(r) for r in rows]
 
 
@@ -525,16 +658,20 @@ _ASSIGNED = """
     JOIN users u ON u.id = COALESCE(a.user_id, m.user_id)"""
 
 
-def assignees(conn: sqlite3.Connection, curriculum_id: int, organisation_id: int | None = None,
-              cohort_id: int | None = None) -> list[dict]:
+def assignees(
+    conn: sqlite3.Connection, curriculum_id: int, organisation_id: int | None = None, cohort_id: int | None = None
+) -> list[dict]:
     """Everyone the curriculum is assigned to (directly or through a cohort), once each, with the earliest
     due date; optionally only one organisation's or one cohort's members."""
-    rows = conn.execute(f"""
+    rows = conn.execute(
+        f"""
         SELECT u.id, u.login, u.display_name, u.role, u.organisation_id, o.name AS organisation,
                MIN(x.due_date) AS due_date
         FROM ({_ASSIGNED}) x JOIN users u ON u.id = x.user_id JOIN organisations o ON o.id = u.organisation_id
         WHERE x.curriculum_id = ? AND u.disabled = 0
-        GROUP BY u.id ORDER BY o.id, u.display_name, u.login""", (curriculum_id,)).fetchall()
+        GROUP BY u.id ORDER BY o.id, u.display_name, u.login""",
+        (curriculum_id,),
+    ).fetchall()
     out = [dict(r) for r in rows]
     if organisation_id is not None:
         out = [u for u in out if u["organisation_id"] == organisation_id]
@@ -545,14 +682,21 @@ def assignees(conn: sqlite3.Connection, curriculum_id: int, organisation_id: int
 
 
 def is_assigned(conn: sqlite3.Connection, curriculum_id: int, user_id: int) -> bool:
-    return conn.execute(f"SELECT 1 FROM ({_ASSIGNED}) x WHERE x.curriculum_id = ? AND x.user_id = ?",
-                        (curriculum_id, user_id)).fetchone() is not None
+    return (
+        conn.execute(
+            f"SELECT 1 FROM ({_ASSIGNED}) x WHERE x.curriculum_id = ? AND x.user_id = ?", (curriculum_id, user_id)
+        ).fetchone()
+        is not None
+    )
 
 
 def curricula_for_user(conn: sqlite3.Connection, user_id: int) -> list[dict]:
     """The current (not archived) curricula assigned to this user, soonest due first."""
-    rows = conn.execute(f"""
+    rows = conn.execute(
+        f"""
         SELECT c.*, MIN(x.due_date) AS due_date FROM ({_ASSIGNED}) x JOIN curricula c ON c.id = x.curriculum_id
         WHERE x.user_id = ? AND c.archived = 0
-        GROUP BY c.id ORDER BY MIN(x.due_date) IS NULL, MIN(x.due_date), c.title""", (user_id,)).fetchall()
+        GROUP BY c.id ORDER BY MIN(x.due_date) IS NULL, MIN(x.due_date), c.title""",
+        (user_id,),
+    ).fetchall()
     return [dict(r) for r in rows]

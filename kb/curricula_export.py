@@ -10,6 +10,7 @@ Why reportlab for the PDF: it is pure Python and ships Japanese CID fonts
 (HeiseiKakuGo-W5), so the server needs neither a browser nor font files to
 print Japanese; the QR code is reportlab's own vector widget (sharp at any size).
 """
+
 from __future__ import annotations
 
 import io
@@ -21,8 +22,19 @@ from kb.errors import InputError
 
 FORMAT = "takumi-kb-curriculum"
 VERSION = 1
-ITEM_FIELDS = ("kind", "start", "end", "page", "title", "recording_kind", "technique", "excerpt", "sha256",
-               "note", "required")
+ITEM_FIELDS = (
+    "kind",
+    "start",
+    "end",
+    "page",
+    "title",
+    "recording_kind",
+    "technique",
+    "excerpt",
+    "sha256",
+    "note",
+    "required",
+)
 MAX_IMPORT_ITEMS = 2000
 
 
@@ -30,31 +42,49 @@ def to_json(conn: sqlite3.Connection, curriculum_id: int) -> dict:
     c = curricula.get(conn, curriculum_id)
     groups = []
     for g in curricula.outline(conn, curriculum_id):
-        groups.append({"title": g["section"]["title"] if g["section"] else None,
-                       "items": [{k: it[k] for k in ITEM_FIELDS} | {"required": bool(it["required"])}
-                                 for it in g["items"]]})
-    return {"format": FORMAT, "version": VERSION,
-            "curriculum": {k: c[k] for k in ("title", "goal", "level", "description")}, "sections": groups}
+        groups.append(
+            {
+                "title": g["section"]["title"] if g["section"] else None,
+                "items": [{k: it[k] for k in ITEM_FIELDS} | {"required": bool(it["required"])} for it in g["items"]],
+            }
+        )
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "curriculum": {k: c[k] for k in ("title", "goal", "level", "description")},
+        "sections": groups,
+    }
 
 
 def from_json(conn: sqlite3.Connection, data: object, created_by: int | None = None) -> tuple[int, int, int]:
     """Import a curriculum exported by :func:`to_json`.  Returns (new id, items linked, items not found here)."""
     if not isinstance(data, Mapping) or data.get("format") != FORMAT:
-        raise InputError("this is not a curriculum exported by Takumi KB (format takumi-kb-curriculum)", code="not_export")
+        raise InputError(
+            "this is not a curriculum exported by Takumi KB (format takumi-kb-curriculum)", code="not_export"
+        )
     if data.get("version") != VERSION:
-        raise InputError(f"unsupported curriculum file version {data.get('version')!r} (expected {VERSION})", code="file_version")
+        raise InputError(
+            f"unsupported curriculum file version {data.get('version')!r} (expected {VERSION})", code="file_version"
+        )
     meta, groups = data.get("curriculum"), data.get("sections")
     if not isinstance(meta, Mapping) or not isinstance(groups, list):
-        raise InputError("the curriculum file is incomplete (curriculum and sections are needed)", code="file_incomplete")
+        raise InputError(
+            "the curriculum file is incomplete (curriculum and sections are needed)", code="file_incomplete"
+        )
     all_items = [it for g in groups if isinstance(g, Mapping) for it in (g.get("items") or [])]
     if len(all_items) > MAX_IMPORT_ITEMS or not all(isinstance(it, Mapping) for it in all_items):
         raise InputError("the curriculum file has malformed or too many items", code="file_items")
     for it in all_items:
         if it.get("kind") not in curricula.ITEM_KINDS or not str(it.get("title") or "").strip():
             raise InputError("every item needs a kind (recording, moment, passage) and a title", code="file_items")
-    new_id = curricula.create(conn, title=str(meta.get("title") or ""), goal=str(meta.get("goal") or ""),
-                              level=str(meta.get("level") or ""), description=str(meta.get("description") or ""),
-                              created_by=created_by)
+    new_id = curricula.create(
+        conn,
+        title=str(meta.get("title") or ""),
+        goal=str(meta.get("goal") or ""),
+        level=str(meta.get("level") or ""),
+        description=str(meta.get("description") or ""),
+        created_by=created_by,
+    )
     linked = missing = 0
     with conn:
         section_position = 0
@@ -65,19 +95,34 @@ def from_json(conn: sqlite3.Connection, data: object, created_by: int | None = N
             if g.get("title"):
                 section_id = conn.execute(
                     "INSERT INTO curriculum_sections(curriculum_id, title, position) VALUES (?,?,?)",
-                    (new_id, str(g["title"])[:curricula.MAX_TITLE], section_position)).lastrowid
+                    (new_id, str(g["title"])[: curricula.MAX_TITLE], section_position),
+                ).lastrowid
                 section_position += 1
             for position, it in enumerate(g.get("items") or []):
                 row = conn.execute("SELECT id FROM recordings WHERE sha256 = ?", (it.get("sha256"),)).fetchone()
                 linked, missing = (linked + 1, missing) if row else (linked, missing + 1)
-                conn.execute("""INSERT INTO curriculum_items(curriculum_id, section_id, position, kind, recording_id,
+                conn.execute(
+                    """INSERT INTO curriculum_items(curriculum_id, section_id, position, kind, recording_id,
                                     start, end, page, title, recording_kind, technique, excerpt, sha256, note, required)
                                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-                             (new_id, section_id, position, it["kind"], row[0] if row else None,
-                              _num(it.get("start")), _num(it.get("end")), _int(it.get("page")),
-                              str(it["title"])[:curricula.MAX_TITLE], it.get("recording_kind"), it.get("technique"),
-                              str(it.get("excerpt") or "")[:curricula.MAX_EXCERPT], it.get("sha256"),
-                              str(it.get("note") or "")[:curricula.MAX_TEXT], int(bool(it.get("required", True)))))
+                    (
+                        new_id,
+                        section_id,
+                        position,
+                        it["kind"],
+                        row[0] if row else None,
+                        _num(it.get("start")),
+                        _num(it.get("end")),
+                        _int(it.get("page")),
+                        str(it["title"])[: curricula.MAX_TITLE],
+                        it.get("recording_kind"),
+                        it.get("technique"),
+                        str(it.get("excerpt") or "")[: curricula.MAX_EXCERPT],
+                        it.get("sha256"),
+                        str(it.get("note") or "")[: curricula.MAX_TEXT],
+                        int(bool(it.get("required", True))),
+                    ),
+                )
     return new_id, linked, missing
 
 
@@ -92,8 +137,9 @@ def _int(v) -> int | None:
 # ---------------------------------------------------------------- PDF
 
 
-def pdf_bytes(conn: sqlite3.Connection, curriculum_id: int, link_of: Callable[[dict], str | None],
-              words: Mapping[str, str]) -> bytes:
+def pdf_bytes(
+    conn: sqlite3.Connection, curriculum_id: int, link_of: Callable[[dict], str | None], words: Mapping[str, str]
+) -> bytes:
     """A4 pages: title, goal, then each item with its note and a QR code linking to its moment.
 
     ``link_of(item)`` gives the absolute address (None when the recording is gone);
@@ -184,6 +230,7 @@ def _when(item: Mapping) -> str:
     def clock(s: float) -> str:
         m, sec = divmod(int(s), 60)
         return f"{m:02d}:{sec:02d}"
+
     if item.get("start") is not None:
         return f"{clock(item['start'])}–{clock(item['end'])}" if item.get("end") is not None else clock(item["start"])
     if item.get("page") is not None:

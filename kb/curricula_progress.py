@@ -16,6 +16,7 @@ this technician (``hidden``) or is not ready (``unavailable``) is shown
 flagged, never dropped; it still counts in the completion rule, so a
 coordinator notices and replaces it.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -39,8 +40,9 @@ MAX_COMMENT = 2000
 # ---------------------------------------------------------------- events
 
 
-def record_event(conn: sqlite3.Connection, user_id: int, *, event_id: str, item_id: int, kind: str,
-                 fraction: float | None = None) -> str:
+def record_event(
+    conn: sqlite3.Connection, user_id: int, *, event_id: str, item_id: int, kind: str, fraction: float | None = None
+) -> str:
     """Store one progress event; "recorded", or "duplicate" when this event id was stored before.
 
     NotFound when the item is not in a curriculum assigned to the user (the same
@@ -65,8 +67,10 @@ def record_event(conn: sqlite3.Connection, user_id: int, *, event_id: str, item_
         return "duplicate"
     item = _assigned_item(conn, item_id, user_id)
     with conn:
-        cur = conn.execute("INSERT OR IGNORE INTO progress_events(event_id, user_id, item_id, kind, fraction) "
-                           "VALUES (?,?,?,?,?)", (event_id, user_id, item["id"], kind, fraction))
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO progress_events(event_id, user_id, item_id, kind, fraction) VALUES (?,?,?,?,?)",
+            (event_id, user_id, item["id"], kind, fraction),
+        )
     return "recorded" if cur.rowcount else "duplicate"
 
 
@@ -94,16 +98,19 @@ def sign_off(conn: sqlite3.Connection, item_id: int, user_id: int, signer: users
     """Record a practical check (signing again replaces who, when and the comment)."""
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT:
-        raise InputError(f"comment is too long (at most {MAX_COMMENT} characters)", code="too_long",
-                         what="comment", n=MAX_COMMENT)
+        raise InputError(
+            f"comment is too long (at most {MAX_COMMENT} characters)", code="too_long", what="comment", n=MAX_COMMENT
+        )
     _assigned_item(conn, item_id, user_id)
     with conn:
-        conn.execute(f"""INSERT INTO curriculum_signoffs(item_id, user_id, signed_by, signed_by_name, comment)
+        conn.execute(
+            f"""INSERT INTO curriculum_signoffs(item_id, user_id, signed_by, signed_by_name, comment)
                         VALUES (?,?,?,?,?)
                         ON CONFLICT(item_id, user_id) DO UPDATE SET signed_by = excluded.signed_by,
                             signed_by_name = excluded.signed_by_name, comment = excluded.comment,
                             signed_at = {NOW_SQL}""",
-                     (item_id, user_id, signer.id, signer.display_name, comment))
+            (item_id, user_id, signer.id, signer.display_name, comment),
+        )
 
 
 def withdraw_sign_off(conn: sqlite3.Connection, item_id: int, user_id: int) -> bool:
@@ -127,14 +134,18 @@ def states(conn: sqlite3.Connection, user_ids: Iterable[int], item_ids: Iterable
         return out
     params = [*user_ids, *item_ids]
     where = f"user_id IN ({_marks(user_ids)}) AND item_id IN ({_marks(item_ids)})"
-    for r in conn.execute(f"SELECT DISTINCT user_id, item_id FROM progress_events WHERE {where} AND kind = 'watched'",
-                          params):
+    for r in conn.execute(
+        f"SELECT DISTINCT user_id, item_id FROM progress_events WHERE {where} AND kind = 'watched'", params
+    ):
         out[(r[0], r[1])] = "watched"
     # done: the latest done/undone event says done
-    for r in conn.execute(f"""SELECT user_id, item_id, kind FROM progress_events e WHERE {where}
+    for r in conn.execute(
+        f"""SELECT user_id, item_id, kind FROM progress_events e WHERE {where}
                               AND kind IN ('done', 'undone') AND id = (SELECT MAX(id) FROM progress_events f
                                   WHERE f.user_id = e.user_id AND f.item_id = e.item_id
-                                  AND f.kind IN ('done', 'undone'))""", params):
+                                  AND f.kind IN ('done', 'undone'))""",
+        params,
+    ):
         if r[2] == "done":
             out[(r[0], r[1])] = "done"
     for r in conn.execute(f"SELECT user_id, item_id FROM curriculum_signoffs WHERE {where}", params):
@@ -146,8 +157,9 @@ def signoffs(conn: sqlite3.Connection, user_id: int, item_ids: Iterable[int]) ->
     item_ids = list(item_ids)
     if not item_ids:
         return {}
-    rows = conn.execute(f"SELECT * FROM curriculum_signoffs WHERE user_id = ? AND item_id IN ({_marks(item_ids)})",
-                        [user_id, *item_ids])
+    rows = conn.execute(
+        f"SELECT * FROM curriculum_signoffs WHERE user_id = ? AND item_id IN ({_marks(item_ids)})", [user_id, *item_ids]
+    )
     return {r["item_id"]: dict(r) for r in rows}
 
 
@@ -202,18 +214,29 @@ def user_progress(conn: sqlite3.Connection, curriculum_id: int, user_id: int) ->
     state_of = {d["id"]: d["state"] for d in out_items}
     done = sum(1 for d in out_items if d["state"] in ("done", "signed_off"))
     next_item = next((d for d in out_items if d["state"] not in ("done", "signed_off") and d["flag"] is None), None)
-    return {"items": out_items, "total": len(out_items), "done": done,
-            "signed_off": sum(1 for d in out_items if d["state"] == "signed_off"),
-            "percent": round(100 * done / len(out_items)) if out_items else 0,
-            "next_item": next_item, "completed": is_completed(its, state_of),
-            "flagged": sum(1 for d in out_items if d["flag"])}
+    return {
+        "items": out_items,
+        "total": len(out_items),
+        "done": done,
+        "signed_off": sum(1 for d in out_items if d["state"] == "signed_off"),
+        "percent": round(100 * done / len(out_items)) if out_items else 0,
+        "next_item": next_item,
+        "completed": is_completed(its, state_of),
+        "flagged": sum(1 for d in out_items if d["flag"]),
+    }
 
 
 # ---------------------------------------------------------------- the skills matrix
 
 
-def matrix(conn: sqlite3.Connection, curriculum_id: int, *, organisation_id: int | None = None,
-           cohort_id: int | None = None, by: str = "item") -> dict:
+def matrix(
+    conn: sqlite3.Connection,
+    curriculum_id: int,
+    *,
+    organisation_id: int | None = None,
+    cohort_id: int | None = None,
+    by: str = "item",
+) -> dict:
     """Technicians x items (or x techniques): {"columns": [...], "rows": [{"user", "cells", "completed"}]}.
 
     By technique, a cell is the lowest state among that technique's items (a
@@ -222,12 +245,13 @@ def matrix(conn: sqlite3.Connection, curriculum_id: int, *, organisation_id: int
     people = curricula.assignees(conn, curriculum_id, organisation_id=organisation_id, cohort_id=cohort_id)
     pairs = states(conn, [p["id"] for p in people], [it["id"] for it in its])
     recs = recordings.get_many(conn, [it["recording_id"] for it in its if it["recording_id"] is not None])
-    viewers = {p["id"]: Viewer(p["id"], p["role"], p["organisation_id"],
-                               _meister_id(conn, p["id"])) for p in people}
+    viewers = {p["id"]: Viewer(p["id"], p["role"], p["organisation_id"], _meister_id(conn, p["id"])) for p in people}
     if by == "technique":
         techniques = list(dict.fromkeys(it["technique"] or "" for it in its))
-        columns = [{"key": t, "title": t, "items": [it["id"] for it in its if (it["technique"] or "") == t]}
-                   for t in techniques]
+        columns = [
+            {"key": t, "title": t, "items": [it["id"] for it in its if (it["technique"] or "") == t]}
+            for t in techniques
+        ]
     elif by == "item":
         columns = [{"key": it["id"], "title": it["title"], "item": it, "items": [it["id"]]} for it in its]
     else:
@@ -255,13 +279,28 @@ def matrix_csv(data: dict, labels: Mapping[str, str], headings: Mapping[str, str
     CRLF line ends.  ``labels`` names the states, ``headings`` the fixed columns, in the interface language."""
     out = io.StringIO()
     writer = csvsafe.writer(out, lineterminator="\r\n")  # no formulas (issue 16, defect 15)
-    writer.writerow([headings["login"], headings["name"], headings["organisation"], headings["due"],
-                     *[c["title"] or "—" for c in data["columns"]], headings["completed"]])
+    writer.writerow(
+        [
+            headings["login"],
+            headings["name"],
+            headings["organisation"],
+            headings["due"],
+            *[c["title"] or "—" for c in data["columns"]],
+            headings["completed"],
+        ]
+    )
     for row in data["rows"]:
         u = row["user"]
-        writer.writerow([u["login"], u["display_name"], u["organisation"], u.get("due_date") or "",
-                         *[labels[c["state"]] + (f" ({labels[c['flag']]})" if c["flag"] else "") for c in row["cells"]],
-                         labels["yes"] if row["completed"] else labels["no"]])
+        writer.writerow(
+            [
+                u["login"],
+                u["display_name"],
+                u["organisation"],
+                u.get("due_date") or "",
+                *[labels[c["state"]] + (f" ({labels[c['flag']]})" if c["flag"] else "") for c in row["cells"]],
+                labels["yes"] if row["completed"] else labels["no"],
+            ]
+        )
     return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
 
 
@@ -284,7 +323,13 @@ def pending_signoffs(conn: sqlite3.Connection, signer: Viewer) -> list[dict]:
         if state in ("watched", "done"):
             rid = item["recording_id"]
             rec = recordings.get_many(conn, [rid]).get(rid) if rid is not None else None
-            out.append({"user": account.public(), "item": for_viewer(item, rec, signer), "state": state,
-                        "curriculum": curricula.get(conn, item["curriculum_id"])})
+            out.append(
+                {
+                    "user": account.public(),
+                    "item": for_viewer(item, rec, signer),
+                    "state": state,
+                    "curriculum": curricula.get(conn, item["curriculum_id"]),
+                }
+            )
     out.sort(key=lambda d: (d["curriculum"]["title"], d["user"]["display_name"], d["item"]["position"]))
     return out

@@ -28,6 +28,7 @@ candidates (its zero is their mean), so "70 % of the best" meant something else 
 proposed (its best, i.e. the passage that answers the goal); the coordinator
 accepts, drops or adds more.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,8 +63,10 @@ class Suggestion:
 
     def key(self) -> str:
         """What the accept form sends back for this suggestion."""
+
         def part(v):
             return "" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
+
         return ":".join(part(v) for v in (self.recording_id, self.start, self.end, self.page, self.chunk_id))
 
 
@@ -82,14 +85,26 @@ def order(suggestions: list[Suggestion]) -> list[Suggestion]:
     technique_rank: dict[str, int] = {}
     for s in sorted(suggestions, key=lambda s: s.rank):
         technique_rank.setdefault(s.technique or "", len(technique_rank))
-    return sorted(suggestions, key=lambda s: (ORDER_OF_UNKNOWN if s.level is None else s.level, technique_rank[s.technique or ""], s.recording_id,
-                                              s.start if s.start is not None else -1,
-                                              s.page if s.page is not None else -1))
+    return sorted(
+        suggestions,
+        key=lambda s: (
+            ORDER_OF_UNKNOWN if s.level is None else s.level,
+            technique_rank[s.technique or ""],
+            s.recording_id,
+            s.start if s.start is not None else -1,
+            s.page if s.page is not None else -1,
+        ),
+    )
 
 
-def suggest(search: Callable[[str, int, set | None], list], recs_by_id: Callable[[Iterable[int]], Mapping[int, dict]],
-            goal: str, recording_ids: set[int] | None, limit: int = 12,
-            margin_of: Callable[[object], float | None] | None = None) -> list[Suggestion]:
+def suggest(
+    search: Callable[[str, int, set | None], list],
+    recs_by_id: Callable[[Iterable[int]], Mapping[int, dict]],
+    goal: str,
+    recording_ids: set[int] | None,
+    limit: int = 12,
+    margin_of: Callable[[object], float | None] | None = None,
+) -> list[Suggestion]:
     """``search(query, limit, recording_ids)`` returns search hits (search.engine.Hit); ``recs_by_id`` gives
     the recordings (kb.recordings.get_many); ``margin_of(hit)`` its margin above the relevance bar in logits
     (search.strength.margin; None: unknown, then only the strong label counts).  Returns up to ``limit``
@@ -109,10 +124,21 @@ def suggest(search: Callable[[str, int, set | None], list], recs_by_id: Callable
             continue
         seen.add(h.recording_id)
         rec = recs.get(h.recording_id) or {}
-        out.append(Suggestion(recording_id=h.recording_id, title=h.title, kind=h.kind, technique=h.technique,
-                              start=h.start, end=h.end, page=h.page,
-                              chunk_id=h.chunk_id if h.start is None else None, text=h.text,
-                              level=level_of(rec.get("tags") or (), h.title), rank=rank))
+        out.append(
+            Suggestion(
+                recording_id=h.recording_id,
+                title=h.title,
+                kind=h.kind,
+                technique=h.technique,
+                start=h.start,
+                end=h.end,
+                page=h.page,
+                chunk_id=h.chunk_id if h.start is None else None,
+                text=h.text,
+                level=level_of(rec.get("tags") or (), h.title),
+                rank=rank,
+            )
+        )
     return order(out)
 
 
@@ -124,5 +150,11 @@ def parse_key(key: str) -> dict:
 
     def num(v, cast):
         return cast(v) if v != "" else None
-    return {"recording_id": int(parts[0]), "start": num(parts[1], float), "end": num(parts[2], float),
-            "page": num(parts[3], int), "chunk_id": num(parts[4], int)}
+
+    return {
+        "recording_id": int(parts[0]),
+        "start": num(parts[1], float),
+        "end": num(parts[2], float),
+        "page": num(parts[3], int),
+        "chunk_id": num(parts[4], int),
+    }

@@ -4,6 +4,7 @@ SQLite is the source of truth of the knowledge base.  WAL mode lets the web
 app read while a worker writes; foreign keys are on so deleting a recording
 removes its segments, chunks and jobs in the same transaction.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -78,8 +79,9 @@ def _migrate_rebuilding(conn: sqlite3.Connection, number: int, name: str, sql: s
         problems = conn.execute("PRAGMA foreign_key_check").fetchall()
         if problems:
             conn.rollback()
-            raise sqlite3.IntegrityError(f"migration {name}: {len(problems)} foreign key(s) would dangle "
-                                         f"(first: {tuple(problems[0])})")
+            raise sqlite3.IntegrityError(
+                f"migration {name}: {len(problems)} foreign key(s) would dangle (first: {tuple(problems[0])})"
+            )
         conn.execute(f"PRAGMA user_version = {number}")
         conn.commit()
     except BaseException:

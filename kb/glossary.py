@@ -11,6 +11,7 @@ Why per organisation: each workshop has its own vocabulary and decides on it;
 search uses the union of every organisation's groups, because shared
 recordings cross organisations.
 """
+
 from __future__ import annotations
 
 import json
@@ -64,8 +65,14 @@ def _organisation(conn: sqlite3.Connection, organisation_id: int | None) -> int:
     return org
 
 
-def add(conn: sqlite3.Connection, term: str, reading: str | None = None, synonyms: Sequence[str] | str = (),
-        organisation_id: int | None = None, user_id: int | None = None) -> int:
+def add(
+    conn: sqlite3.Connection,
+    term: str,
+    reading: str | None = None,
+    synonyms: Sequence[str] | str = (),
+    organisation_id: int | None = None,
+    user_id: int | None = None,
+) -> int:
     """Add a term to an organisation's glossary, or update its reading and synonyms.  Returns its id."""
     term = _clean(term, "the term", "term_long")
     if not term:
@@ -79,13 +86,21 @@ def add(conn: sqlite3.Connection, term: str, reading: str | None = None, synonym
             "ON CONFLICT(organisation_id, term) DO UPDATE SET reading = excluded.reading, "
             "synonyms = excluded.synonyms, updated_by = excluded.updated_by, "
             f"updated_at = {NOW_SQL}",
-            (org, term, reading, json.dumps(syn, ensure_ascii=False), user_id))
-        return int(conn.execute("SELECT id FROM glossary WHERE organisation_id = ? AND term = ?",
-                                (org, term)).fetchone()[0])
+            (org, term, reading, json.dumps(syn, ensure_ascii=False), user_id),
+        )
+        return int(
+            conn.execute("SELECT id FROM glossary WHERE organisation_id = ? AND term = ?", (org, term)).fetchone()[0]
+        )
 
 
-def update(conn: sqlite3.Connection, term_id: int, term: str, reading: str | None,
-           synonyms: Sequence[str] | str, user_id: int | None = None) -> None:
+def update(
+    conn: sqlite3.Connection,
+    term_id: int,
+    term: str,
+    reading: str | None,
+    synonyms: Sequence[str] | str,
+    user_id: int | None = None,
+) -> None:
     """Change a term (its spelling too); the organisation stays the same."""
     current = get(conn, term_id)
     term = _clean(term, "the term", "term_long")
@@ -94,20 +109,29 @@ def update(conn: sqlite3.Connection, term_id: int, term: str, reading: str | Non
     reading = _clean(reading, "the reading", "reading_long") or None
     syn = _synonyms(term, synonyms)
     with conn:
-        clash = conn.execute("SELECT id FROM glossary WHERE organisation_id = ? AND term = ? AND id != ?",
-                             (current["organisation_id"], term, term_id)).fetchone()
+        clash = conn.execute(
+            "SELECT id FROM glossary WHERE organisation_id = ? AND term = ? AND id != ?",
+            (current["organisation_id"], term, term_id),
+        ).fetchone()
         if clash is not None:
             raise GlossaryInputError("term_exists", f"the glossary already has the term {term}", term=term)
-        conn.execute("UPDATE glossary SET term = ?, reading = ?, synonyms = ?, updated_by = ?, "
-                     f"updated_at = {NOW_SQL} WHERE id = ?",
-                     (term, reading, json.dumps(syn, ensure_ascii=False), user_id, term_id))
+        conn.execute(
+            "UPDATE glossary SET term = ?, reading = ?, synonyms = ?, updated_by = ?, "
+            f"updated_at = {NOW_SQL} WHERE id = ?",
+            (term, reading, json.dumps(syn, ensure_ascii=False), user_id, term_id),
+        )
 
 
 def remove(conn: sqlite3.Connection, term: str, organisation_id: int | None = None) -> bool:
     org = DEFAULT_ORGANISATION if organisation_id is None else int(organisation_id)
     with conn:
-        return conn.execute("DELETE FROM glossary WHERE organisation_id = ? AND term = ?",
-                            (org, _clean(term, "the term", "term_long"))).rowcount > 0
+        return (
+            conn.execute(
+                "DELETE FROM glossary WHERE organisation_id = ? AND term = ?",
+                (org, _clean(term, "the term", "term_long")),
+            ).rowcount
+            > 0
+        )
 
 
 def remove_id(conn: sqlite3.Connection, term_id: int) -> bool:
@@ -116,8 +140,14 @@ def remove_id(conn: sqlite3.Connection, term_id: int) -> bool:
 
 
 def _row(r: sqlite3.Row) -> dict:
-    return {"id": r["id"], "organisation_id": r["organisation_id"], "term": r["term"], "reading": r["reading"],
-            "synonyms": json.loads(r["synonyms"] or "[]"), "updated_at": r["updated_at"]}
+    return {
+        "id": r["id"],
+        "organisation_id": r["organisation_id"],
+        "term": r["term"],
+        "reading": r["reading"],
+        "synonyms": json.loads(r["synonyms"] or "[]"),
+        "updated_at": r["updated_at"],
+    }
 
 
 def get(conn: sqlite3.Connection, term_id: int) -> dict:
@@ -132,8 +162,9 @@ def list_terms(conn: sqlite3.Connection, organisation_id: int | None = None) -> 
     if organisation_id is None:
         rows = conn.execute("SELECT * FROM glossary ORDER BY organisation_id, id").fetchall()
     else:
-        rows = conn.execute("SELECT * FROM glossary WHERE organisation_id = ? ORDER BY id",
-                            (int(organisation_id),)).fetchall()
+        rows = conn.execute(
+            "SELECT * FROM glossary WHERE organisation_id = ? ORDER BY id", (int(organisation_id),)
+        ).fetchall()
     return [_row(r) for r in rows]
 
 
@@ -141,12 +172,22 @@ def first_terms(conn: sqlite3.Connection, organisation_id: int | None = None, li
     """The first ``limit`` terms added (of one organisation; of all with None): words to suggest trying."""
     if organisation_id is None:
         return [r[0] for r in conn.execute("SELECT term FROM glossary ORDER BY id LIMIT ?", (limit,))]
-    return [r[0] for r in conn.execute("SELECT term FROM glossary WHERE organisation_id = ? ORDER BY id LIMIT ?",
-                                       (organisation_id, limit))]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT term FROM glossary WHERE organisation_id = ? ORDER BY id LIMIT ?", (organisation_id, limit)
+        )
+    ]
 
 
-def hotwords_for(conn: sqlite3.Connection, organisation_id: int | None, *, technique: str | None = None,
-                 tags: Sequence[str] = (), title: str | None = None) -> list[str]:
+def hotwords_for(
+    conn: sqlite3.Connection,
+    organisation_id: int | None,
+    *,
+    technique: str | None = None,
+    tags: Sequence[str] = (),
+    title: str | None = None,
+) -> list[str]:
     """The terms the recogniser is told about for a recording of this organisation (its own glossary),
     most relevant first.
 
@@ -159,8 +200,9 @@ def hotwords_for(conn: sqlite3.Connection, organisation_id: int | None, *, techn
     the transcript (「旋盤（で削る時）」) and decodes many times slower; the plain term is what
     turns 先番 into 旋盤 (tests/test_asr_japanese.py).  Readings still widen search (synonym_groups)."""
     org = DEFAULT_ORGANISATION if organisation_id is None else int(organisation_id)
-    rows = conn.execute("SELECT term, reading, synonyms FROM glossary WHERE organisation_id = ? ORDER BY id",
-                        (org,)).fetchall()
+    rows = conn.execute(
+        "SELECT term, reading, synonyms FROM glossary WHERE organisation_id = ? ORDER BY id", (org,)
+    ).fetchall()
     contexts = [unicodedata.normalize("NFC", c or "").lower() for c in (technique, " ".join(tags or ()), title)]
 
     def rank(i: int) -> tuple[int, int]:

@@ -1,4 +1,5 @@
 """KB_HOME: the one folder that holds a knowledge base (database, indexes, originals, derived media)."""
+
 from __future__ import annotations
 
 import hashlib

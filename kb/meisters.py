@@ -8,6 +8,7 @@ meister's recordings without copying anything.  A meister may work with two orga
 (meister_organisations); the programme figures count them once overall and once in each.
 Every function that changes something commits its own transaction.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -59,8 +60,14 @@ def get_meister(conn: sqlite3.Connection, meister_id: int) -> dict:
     return dict(row)
 
 
-def create_meister(conn: sqlite3.Connection, name: str, *, organisation_ids: Iterable[int] = (),
-                   registered_on: str | None = None, **profile) -> int:
+def create_meister(
+    conn: sqlite3.Connection,
+    name: str,
+    *,
+    organisation_ids: Iterable[int] = (),
+    registered_on: str | None = None,
+    **profile,
+) -> int:
     """A new meister in the registry (InputError when the name is taken: names are unique)."""
     name = _text(name, "the name", required=True)
     if conn.execute("SELECT 1 FROM meisters WHERE name = ?", (name,)).fetchone():
@@ -78,21 +85,31 @@ def create_meister(conn: sqlite3.Connection, name: str, *, organisation_ids: Ite
     return meister_id
 
 
-def update_profile(conn: sqlite3.Connection, meister_id: int, *, name: str | None = None,
-                   years_experience=None, availability: str | None = None,
-                   organisation_ids: Iterable[int] | None = None, categories: Iterable[str] | None = None,
-                   tags: Iterable[str] | None = None, areas: Iterable[str] | None = None,
-                   registered_on: str | None = None) -> None:
+def update_profile(
+    conn: sqlite3.Connection,
+    meister_id: int,
+    *,
+    name: str | None = None,
+    years_experience=None,
+    availability: str | None = None,
+    organisation_ids: Iterable[int] | None = None,
+    categories: Iterable[str] | None = None,
+    tags: Iterable[str] | None = None,
+    areas: Iterable[str] | None = None,
+    registered_on: str | None = None,
+) -> None:
     """Change the parts given (None leaves a part as it is); all checked before anything is written."""
     get_meister(conn, meister_id)
     fields: dict = {}
     if name is not None:
         fields["name"] = _text(name, "the name", required=True)
-        other = conn.execute("SELECT id FROM meisters WHERE name = ? AND id != ?",
-                             (fields["name"], meister_id)).fetchone()
+        other = conn.execute(
+            "SELECT id FROM meisters WHERE name = ? AND id != ?", (fields["name"], meister_id)
+        ).fetchone()
         if other:
-            raise InputError(f"a meister named {fields['name']!r} is registered already", code="meister_taken",
-                             name=fields["name"])
+            raise InputError(
+                f"a meister named {fields['name']!r} is registered already", code="meister_taken", name=fields["name"]
+            )
     if years_experience is not None:
         fields["years_experience"] = _years(years_experience)
     if availability is not None:
@@ -112,32 +129,42 @@ def update_profile(conn: sqlite3.Connection, meister_id: int, *, name: str | Non
     areas = None if areas is None else _words(areas, "an area")
     with conn:
         if fields:
-            conn.execute(f"UPDATE meisters SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
-                         (*fields.values(), meister_id))
+            conn.execute(
+                f"UPDATE meisters SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
+                (*fields.values(), meister_id),
+            )
         if organisation_ids is not None:
             conn.execute("DELETE FROM meister_organisations WHERE meister_id = ?", (meister_id,))
-            conn.executemany("INSERT INTO meister_organisations(meister_id, organisation_id) VALUES (?,?)",
-                             [(meister_id, o) for o in organisation_ids])
+            conn.executemany(
+                "INSERT INTO meister_organisations(meister_id, organisation_id) VALUES (?,?)",
+                [(meister_id, o) for o in organisation_ids],
+            )
         for kind, values in (("category", categories), ("tag", tags)):
             if values is not None:
                 conn.execute("DELETE FROM meister_specialities WHERE meister_id = ? AND kind = ?", (meister_id, kind))
-                conn.executemany("INSERT INTO meister_specialities(meister_id, kind, value) VALUES (?,?,?)",
-                                 [(meister_id, kind, v) for v in values])
+                conn.executemany(
+                    "INSERT INTO meister_specialities(meister_id, kind, value) VALUES (?,?,?)",
+                    [(meister_id, kind, v) for v in values],
+                )
         if areas is not None:
             conn.execute("DELETE FROM meister_areas WHERE meister_id = ?", (meister_id,))
-            conn.executemany("INSERT INTO meister_areas(meister_id, area) VALUES (?,?)",
-                             [(meister_id, a) for a in areas])
+            conn.executemany(
+                "INSERT INTO meister_areas(meister_id, area) VALUES (?,?)", [(meister_id, a) for a in areas]
+            )
 
 
-def add_certification(conn: sqlite3.Connection, meister_id: int, name: str, trade: str = "",
-                      obtained_on: str | None = None) -> int:
+def add_certification(
+    conn: sqlite3.Connection, meister_id: int, name: str, trade: str = "", obtained_on: str | None = None
+) -> int:
     get_meister(conn, meister_id)
     name = _text(name, "the certification", required=True)
     trade = _text(trade, "the trade")
     obtained_on = programme.check_day(obtained_on, "the date obtained")
     with conn:
-        cur = conn.execute("INSERT INTO meister_certifications(meister_id, name, trade, obtained_on) VALUES (?,?,?,?)",
-                           (meister_id, name, trade, obtained_on))
+        cur = conn.execute(
+            "INSERT INTO meister_certifications(meister_id, name, trade, obtained_on) VALUES (?,?,?,?)",
+            (meister_id, name, trade, obtained_on),
+        )
     return int(cur.lastrowid)
 
 
@@ -148,8 +175,11 @@ def remove_certification(conn: sqlite3.Connection, certification_id: int) -> Non
 
 
 def organisations_of(conn: sqlite3.Connection, meister_id: int) -> list[dict]:
-    rows = conn.execute("""SELECT o.id, o.name FROM meister_organisations mo JOIN organisations o
-                           ON o.id = mo.organisation_id WHERE mo.meister_id = ? ORDER BY o.id""", (meister_id,))
+    rows = conn.execute(
+        """SELECT o.id, o.name FROM meister_organisations mo JOIN organisations o
+                           ON o.id = mo.organisation_id WHERE mo.meister_id = ? ORDER BY o.id""",
+        (meister_id,),
+    )
     return [dict(r) for r in rows]
 
 
@@ -157,21 +187,36 @@ def profile(conn: sqlite3.Connection, meister_id: int, viewer: Viewer = access.S
     """The whole profile; ``recordings`` lists only those ``viewer`` may see (kb.access decides)."""
     out = get_meister(conn, meister_id)
     out["organisations"] = organisations_of(conn, meister_id)
-    specs = conn.execute("SELECT kind, value FROM meister_specialities WHERE meister_id = ? ORDER BY rowid",
-                         (meister_id,)).fetchall()
+    specs = conn.execute(
+        "SELECT kind, value FROM meister_specialities WHERE meister_id = ? ORDER BY rowid", (meister_id,)
+    ).fetchall()
     out["categories"] = [r["value"] for r in specs if r["kind"] == "category"]
     out["tags"] = [r["value"] for r in specs if r["kind"] == "tag"]
-    out["areas"] = [r[0] for r in conn.execute("SELECT area FROM meister_areas WHERE meister_id = ? ORDER BY rowid",
-                                               (meister_id,))]
-    out["certifications"] = [dict(r) for r in conn.execute(
-        "SELECT id, name, trade, obtained_on FROM meister_certifications WHERE meister_id = ? ORDER BY id",
-        (meister_id,))]
+    out["areas"] = [
+        r[0] for r in conn.execute("SELECT area FROM meister_areas WHERE meister_id = ? ORDER BY rowid", (meister_id,))
+    ]
+    out["certifications"] = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT id, name, trade, obtained_on FROM meister_certifications WHERE meister_id = ? ORDER BY id",
+            (meister_id,),
+        )
+    ]
     where, params = access.visible_where(viewer, "r")
-    out["recordings"] = [dict(r) for r in conn.execute(
-        f"""SELECT r.id, r.title, r.kind, r.technique, r.status, r.done_at FROM recordings r
-            WHERE r.meister_id = ? AND ({where}) ORDER BY r.id""", (meister_id, *params))]
-    out["accounts"] = [dict(r) for r in conn.execute(
-        "SELECT id, login, display_name FROM users WHERE meister_id = ? ORDER BY id", (meister_id,))]
+    out["recordings"] = [
+        dict(r)
+        for r in conn.execute(
+            f"""SELECT r.id, r.title, r.kind, r.technique, r.status, r.done_at FROM recordings r
+            WHERE r.meister_id = ? AND ({where}) ORDER BY r.id""",
+            (meister_id, *params),
+        )
+    ]
+    out["accounts"] = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT id, login, display_name FROM users WHERE meister_id = ? ORDER BY id", (meister_id,)
+        )
+    ]
     return out
 
 
@@ -180,8 +225,11 @@ def list_meisters(conn: sqlite3.Connection, organisation_id: int | None = None) 
     if organisation_id is None:
         rows = conn.execute("SELECT * FROM meisters ORDER BY name").fetchall()
     else:
-        rows = conn.execute("""SELECT m.* FROM meisters m JOIN meister_organisations mo ON mo.meister_id = m.id
-                               WHERE mo.organisation_id = ? ORDER BY m.name""", (organisation_id,)).fetchall()
+        rows = conn.execute(
+            """SELECT m.* FROM meisters m JOIN meister_organisations mo ON mo.meister_id = m.id
+                               WHERE mo.organisation_id = ? ORDER BY m.name""",
+            (organisation_id,),
+        ).fetchall()
     out = []
     for r in rows:
         d = dict(r)
@@ -192,6 +240,7 @@ def list_meisters(conn: sqlite3.Connection, organisation_id: int | None = None) 
 
 # ---------------------------------------------------------------- the directory and the record pages
 # (added for the registry pages, web/views/meisters.py; see docs/meisters.md)
+
 
 def may_edit(viewer: Viewer, meister_id: int) -> bool:
     """The meister themselves (an account linked to this meister row), coordinators and admins.
@@ -209,7 +258,9 @@ def visible_recordings(conn: sqlite3.Connection, meister_id: int, viewer: Viewer
     rows = conn.execute(
         f"""SELECT r.id, r.title, r.kind, r.technique, r.status, r.done_at, r.created_at, r.meister_id,
                    r.owner_user_id, r.visibility, r.organisation_id
-            FROM recordings r WHERE r.meister_id = ? AND {where} ORDER BY r.id DESC""", (meister_id, *params))
+            FROM recordings r WHERE r.meister_id = ? AND {where} ORDER BY r.id DESC""",
+        (meister_id, *params),
+    )
     out = []
     for r in rows:
         rec = dict(r)
@@ -222,9 +273,15 @@ def _split(raw: str | None) -> list[str]:
     return [w for w in (raw or "").split() if w]
 
 
-def directory(conn: sqlite3.Connection, viewer: Viewer = access.SYSTEM, *, q: str | None = None,
-              category: str | None = None, area: str | None = None,
-              organisation_id: int | None = None) -> list[dict]:
+def directory(
+    conn: sqlite3.Connection,
+    viewer: Viewer = access.SYSTEM,
+    *,
+    q: str | None = None,
+    category: str | None = None,
+    area: str | None = None,
+    organisation_id: int | None = None,
+) -> list[dict]:
     """The registry as a list, by name: each meister's profile fields and how many finished recordings of
     theirs ``viewer`` may see.
 
@@ -244,21 +301,31 @@ def directory(conn: sqlite3.Connection, viewer: Viewer = access.SYSTEM, *, q: st
         params.append(word)
     named = {f"w{i}": w for i, w in enumerate(params)}
     if category and category.strip():
-        sql += (" AND EXISTS (SELECT 1 FROM meister_specialities s WHERE s.meister_id = m.id"
-                " AND s.kind = 'category' AND s.value = :category)")
+        sql += (
+            " AND EXISTS (SELECT 1 FROM meister_specialities s WHERE s.meister_id = m.id"
+            " AND s.kind = 'category' AND s.value = :category)"
+        )
         named["category"] = category.strip()
     if area and area.strip():
-        sql += (" AND EXISTS (SELECT 1 FROM meister_areas a WHERE a.meister_id = m.id"
-                " AND instr(lower(a.area), lower(:area)) > 0)")
+        sql += (
+            " AND EXISTS (SELECT 1 FROM meister_areas a WHERE a.meister_id = m.id"
+            " AND instr(lower(a.area), lower(:area)) > 0)"
+        )
         named["area"] = area.strip()
     if organisation_id is not None:
-        sql += (" AND EXISTS (SELECT 1 FROM meister_organisations o WHERE o.meister_id = m.id"
-                " AND o.organisation_id = :org)")
+        sql += (
+            " AND EXISTS (SELECT 1 FROM meister_organisations o WHERE o.meister_id = m.id AND o.organisation_id = :org)"
+        )
         named["org"] = int(organisation_id)
     rows = conn.execute(sql + " ORDER BY m.name", named).fetchall()
     where, vparams = access.visible_where(viewer, "r")
-    counts = dict(conn.execute(f"SELECT r.meister_id, COUNT(*) FROM recordings r WHERE r.status = 'done' "
-                               f"AND r.meister_id IS NOT NULL AND {where} GROUP BY r.meister_id", vparams).fetchall())
+    counts = dict(
+        conn.execute(
+            f"SELECT r.meister_id, COUNT(*) FROM recordings r WHERE r.status = 'done' "
+            f"AND r.meister_id IS NOT NULL AND {where} GROUP BY r.meister_id",
+            vparams,
+        ).fetchall()
+    )
     out = []
     for r in rows:
         p = profile(conn, r["id"], access.ANONYMOUS)  # the profile's fields; its recordings are counted above
@@ -271,8 +338,12 @@ def directory(conn: sqlite3.Connection, viewer: Viewer = access.SYSTEM, *, q: st
 def directory_choices(conn: sqlite3.Connection) -> dict:
     """What the directory's filters offer: technique categories, areas and organisations in use."""
     return {
-        "categories": [r[0] for r in conn.execute(
-            "SELECT value FROM meister_specialities WHERE kind = 'category' GROUP BY value ORDER BY value")],
+        "categories": [
+            r[0]
+            for r in conn.execute(
+                "SELECT value FROM meister_specialities WHERE kind = 'category' GROUP BY value ORDER BY value"
+            )
+        ],
         "areas": [r[0] for r in conn.execute("SELECT area FROM meister_areas GROUP BY area ORDER BY area")],
         "organisations": users.organisation_choices(conn),
     }
@@ -309,21 +380,37 @@ def record(conn: sqlite3.Connection, meister_id: int, viewer: Viewer = access.SY
     shown = []
     for s in sessions:
         fy = _fiscal_year_of_day(s["held_on"])
-        year = years.setdefault(fy, {"fiscal_year": fy, "sessions": 0, "hours": 0.0, "technicians": set(),
-                                     "months": {}, "recordings": 0})
+        year = years.setdefault(
+            fy, {"fiscal_year": fy, "sessions": 0, "hours": 0.0, "technicians": set(), "months": {}, "recordings": 0}
+        )
         month = year["months"].setdefault(s["held_on"][:7], {"month": s["held_on"][:7], "sessions": 0, "hours": 0.0})
         for bucket in (year, month):
             bucket["sessions"] += 1
             bucket["hours"] += s["hours"]
         for t in s["technicians"]:
             year["technicians"].add(t["id"])
-            person = technicians.setdefault(t["id"], {"id": t["id"], "display_name": t["display_name"] or t["login"],
-                                                      "sessions": 0, "hours": 0.0, "last": s["held_on"]})
+            person = technicians.setdefault(
+                t["id"],
+                {
+                    "id": t["id"],
+                    "display_name": t["display_name"] or t["login"],
+                    "sessions": 0,
+                    "hours": 0.0,
+                    "last": s["held_on"],
+                },
+            )
             person["sessions"] += 1
             person["hours"] += s["hours"]
             person["last"] = max(person["last"], s["held_on"])
-        entry = {"id": s["id"], "held_on": s["held_on"], "fiscal_year": fy, "organisation": s["organisation"],
-                 "technique": s["technique"], "hours": s["hours"], "technician_count": len(s["technicians"])}
+        entry = {
+            "id": s["id"],
+            "held_on": s["held_on"],
+            "fiscal_year": fy,
+            "organisation": s["organisation"],
+            "technique": s["technique"],
+            "hours": s["hours"],
+            "technician_count": len(s["technicians"]),
+        }
         if detailed:
             entry["technicians"] = [t["display_name"] or t["login"] for t in s["technicians"]]
             entry["notes"] = s["notes"]
@@ -332,32 +419,54 @@ def record(conn: sqlite3.Connection, meister_id: int, viewer: Viewer = access.SY
         day = programme.japan_day(rec["done_at"]) if rec["status"] == "done" else None
         if day:
             fy = _fiscal_year_of_day(day)
-            years.setdefault(fy, {"fiscal_year": fy, "sessions": 0, "hours": 0.0, "technicians": set(),
-                                  "months": {}, "recordings": 0})["recordings"] += 1
+            years.setdefault(
+                fy,
+                {"fiscal_year": fy, "sessions": 0, "hours": 0.0, "technicians": set(), "months": {}, "recordings": 0},
+            )["recordings"] += 1
     by_year = []
     for fy in sorted(years, reverse=True):
         y = years[fy]
         # months in fiscal-year order (April first), only those with sessions
         months = sorted(y["months"].values(), key=lambda m: m["month"])
-        by_year.append({"fiscal_year": fy, "sessions": y["sessions"], "hours": round(y["hours"], 2),
-                        "technicians": len(y["technicians"]), "recordings": y["recordings"],
-                        "months": [dict(m, hours=round(m["hours"], 2)) for m in months]})
-    out = {"detailed": detailed, "sessions": shown, "by_year": by_year,
-           "totals": {"sessions": len(sessions), "hours": round(sum(s["hours"] for s in sessions), 2),
-                      "technicians": len(technicians)}}
+        by_year.append(
+            {
+                "fiscal_year": fy,
+                "sessions": y["sessions"],
+                "hours": round(y["hours"], 2),
+                "technicians": len(y["technicians"]),
+                "recordings": y["recordings"],
+                "months": [dict(m, hours=round(m["hours"], 2)) for m in months],
+            }
+        )
+    out = {
+        "detailed": detailed,
+        "sessions": shown,
+        "by_year": by_year,
+        "totals": {
+            "sessions": len(sessions),
+            "hours": round(sum(s["hours"] for s in sessions), 2),
+            "technicians": len(technicians),
+        },
+    }
     if detailed:
-        out["technicians"] = sorted(({**t, "hours": round(t["hours"], 2)} for t in technicians.values()),
-                                    key=lambda t: (-t["sessions"], t["display_name"]))
+        out["technicians"] = sorted(
+            ({**t, "hours": round(t["hours"], 2)} for t in technicians.values()),
+            key=lambda t: (-t["sessions"], t["display_name"]),
+        )
         out["unconfirmed"] = len(coaching.list_sessions(conn, meister_id=meister_id, confirmed=False))
     return out
 
 
 def unlinked_accounts(conn: sqlite3.Connection) -> list[dict]:
     """Meister accounts not linked to any meister row (e.g. made a meister after being created)."""
-    return [dict(r) for r in conn.execute(
-        """SELECT u.id, u.login, u.display_name, o.name AS organisation FROM users u
+    return [
+        dict(r)
+        for r in conn.execute(
+            """SELECT u.id, u.login, u.display_name, o.name AS organisation FROM users u
            JOIN organisations o ON o.id = u.organisation_id
-           WHERE u.role = 'meister' AND u.meister_id IS NULL AND u.disabled = 0 ORDER BY u.display_name, u.id""")]
+           WHERE u.role = 'meister' AND u.meister_id IS NULL AND u.disabled = 0 ORDER BY u.display_name, u.id"""
+        )
+    ]
 
 
 def check_link(conn: sqlite3.Connection, user_id: int) -> None:

@@ -18,6 +18,7 @@ A refusal is a :class:`GrantRefused` with a ``code`` the web pages say in the us
 ``forbidden`` tells the pages to answer 403 (the viewer's role may not do this at all) rather
 than 400 (a value to correct).
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -58,23 +59,24 @@ def may_manage(actor: Viewer, target: Account) -> bool:
     return target.role in grantable_roles(actor)
 
 
-def check_organisation(conn: sqlite3.Connection, organisation: str | int | None,
-                       current: int | None = None) -> dict:
+def check_organisation(conn: sqlite3.Connection, organisation: str | int | None, current: int | None = None) -> dict:
     """The organisation people may be put in: it exists and is open (staying in a closed one is no move)."""
     if organisation is None or str(organisation).strip() == "":
         raise GrantRefused("organisation_unknown", "choose an organisation", name="")
     try:
         org = find_organisation(conn, organisation)
     except NotFound:
-        raise GrantRefused("organisation_unknown", f"no organisation {organisation!r}",
-                           name=str(organisation)) from None
+        raise GrantRefused(
+            "organisation_unknown", f"no organisation {organisation!r}", name=str(organisation)
+        ) from None
     if org["disabled"] and org["id"] != current:
         raise GrantRefused("organisation_disabled", f"organisation {org['name']!r} is disabled", name=org["name"])
     return org
 
 
-def check_grant(conn: sqlite3.Connection, actor: Viewer, *, role: str, organisation: str | int | None,
-                target: Account | None = None) -> dict:
+def check_grant(
+    conn: sqlite3.Connection, actor: Viewer, *, role: str, organisation: str | int | None, target: Account | None = None
+) -> dict:
     """Raise GrantRefused unless ``actor`` may give ``role`` in ``organisation`` (to ``target``, an existing
     user, or to a new one when None).  Returns the organisation's row."""
     if not actor.at_least("coordinator"):
@@ -94,12 +96,21 @@ def check_grant(conn: sqlite3.Connection, actor: Viewer, *, role: str, organisat
 
 
 def _other_admins(conn: sqlite3.Connection, user_id: int) -> int:
-    return conn.execute("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?",
-                        (user_id,)).fetchone()[0]
+    return conn.execute(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?", (user_id,)
+    ).fetchone()[0]
 
 
-def update_user(conn: sqlite3.Connection, actor: Viewer, user_id: int, *, display_name: str, role: str,
-                organisation: str | int, meister: str | None = None) -> list[str]:
+def update_user(
+    conn: sqlite3.Connection,
+    actor: Viewer,
+    user_id: int,
+    *,
+    display_name: str,
+    role: str,
+    organisation: str | int,
+    meister: str | None = None,
+) -> list[str]:
     """Change a user's name, role and organisation (and, for a meister, the meister name their recordings
     carry).  Returns what changed ("display_name", "role", "organisation", "meister").
 
@@ -113,16 +124,25 @@ def update_user(conn: sqlite3.Connection, actor: Viewer, user_id: int, *, displa
     display_name = _clean_name(display_name, "the display name")
     meister_name = None
     if role == "meister":
-        meister_name = _clean_name(meister or (target.meister if target.role == "meister" else None)
-                                   or display_name, "the meister name")
-    changed = [field for field, old, new in (("display_name", target.display_name, display_name),
-                                             ("role", target.role, role),
-                                             ("organisation", target.organisation_id, org["id"]),
-                                             ("meister", target.meister, meister_name)) if old != new]
+        meister_name = _clean_name(
+            meister or (target.meister if target.role == "meister" else None) or display_name, "the meister name"
+        )
+    changed = [
+        field
+        for field, old, new in (
+            ("display_name", target.display_name, display_name),
+            ("role", target.role, role),
+            ("organisation", target.organisation_id, org["id"]),
+            ("meister", target.meister, meister_name),
+        )
+        if old != new
+    ]
     if not changed:
         return []
     with conn:
         mid = meister_id(conn, meister_name) if meister_name else None
-        conn.execute("UPDATE users SET display_name = ?, role = ?, organisation_id = ?, meister_id = ? WHERE id = ?",
-                     (display_name, role, org["id"], mid, target.id))
+        conn.execute(
+            "UPDATE users SET display_name = ?, role = ?, organisation_id = ?, meister_id = ? WHERE id = ?",
+            (display_name, role, org["id"], mid, target.id),
+        )
     return changed

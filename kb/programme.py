@@ -36,6 +36,7 @@ meister who recorded in May and in December is in both bars; their bars therefor
 up to the year, which counts each one once.  The other monthly figures date each record once
 (a recording, a session), and their bars add up to the year.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -51,11 +52,23 @@ from kb.curricula import check_day  # one rule for every typed date (coaching, r
 from kb.errors import InputError, NotFound
 
 JAPAN = timezone(timedelta(hours=9))
-DEFAULT_TARGETS = {"technique_records": 100.0, "meisters_registered": 200.0,
-                   "completion_rate": 80.0, "retention_rate": 85.0}
-UNITS = {"technique_records": "count", "meisters_registered": "count", "meisters_active": "count",
-         "coaching_sessions": "count", "coaching_hours": "hours", "technicians_reached": "count",
-         "curricula_run": "count", "completion_rate": "percent", "retention_rate": "percent"}
+DEFAULT_TARGETS = {
+    "technique_records": 100.0,
+    "meisters_registered": 200.0,
+    "completion_rate": 80.0,
+    "retention_rate": 85.0,
+}
+UNITS = {
+    "technique_records": "count",
+    "meisters_registered": "count",
+    "meisters_active": "count",
+    "coaching_sessions": "count",
+    "coaching_hours": "hours",
+    "technicians_reached": "count",
+    "curricula_run": "count",
+    "completion_rate": "percent",
+    "retention_rate": "percent",
+}
 FIGURES = tuple(UNITS)
 
 
@@ -104,9 +117,12 @@ def _target_name(name: str) -> str:
 def get_target(conn: sqlite3.Connection, name: str, fiscal_year: int | None = None) -> float:
     """The year's own target, else the default row, else the built-in default."""
     _target_name(name)
-    row = conn.execute("""SELECT value FROM programme_targets
+    row = conn.execute(
+        """SELECT value FROM programme_targets
                           WHERE name = ? AND (fiscal_year = ? OR fiscal_year IS NULL)
-                          ORDER BY fiscal_year IS NULL LIMIT 1""", (name, fiscal_year)).fetchone()
+                          ORDER BY fiscal_year IS NULL LIMIT 1""",
+        (name, fiscal_year),
+    ).fetchone()
     return float(row[0]) if row else DEFAULT_TARGETS[name]
 
 
@@ -122,11 +138,16 @@ def check_target(name: str, value) -> float:
     except ValueError:
         number = None
     if number is None:
-        raise InputError(f"a target must be a number, not {value!r}", code="target_value", name=name,
-                         value=str(value if value is not None else "")) from None
+        raise InputError(
+            f"a target must be a number, not {value!r}",
+            code="target_value",
+            name=name,
+            value=str(value if value is not None else ""),
+        ) from None
     if not math.isfinite(number) or number < 0 or (name.endswith("_rate") and number > 100):
-        raise InputError("a target must be at least 0 (a rate at most 100)", code="target_value", name=name,
-                         value=str(value))
+        raise InputError(
+            "a target must be at least 0 (a rate at most 100)", code="target_value", name=name, value=str(value)
+        )
     return number
 
 
@@ -135,8 +156,9 @@ def set_target(conn: sqlite3.Connection, name: str, value, fiscal_year: int | No
     value = check_target(name, value)
     with conn:
         conn.execute("DELETE FROM programme_targets WHERE name = ? AND fiscal_year IS ?", (name, fiscal_year))
-        conn.execute("INSERT INTO programme_targets(name, fiscal_year, value) VALUES (?,?,?)",
-                     (name, fiscal_year, value))
+        conn.execute(
+            "INSERT INTO programme_targets(name, fiscal_year, value) VALUES (?,?,?)", (name, fiscal_year, value)
+        )
 
 
 def clear_target(conn: sqlite3.Connection, name: str, fiscal_year: int) -> None:
@@ -156,13 +178,19 @@ def record_leaving(conn: sqlite3.Connection, user_id: int, left_on: str | None, 
     """Record the day a technician left the programme (None: they have not left after all)."""
     left_on = check_day(left_on, "the leaving date")
     if len((note or "").strip()) > MAX_LEAVING_NOTE:
-        raise InputError(f"the note is too long (at most {MAX_LEAVING_NOTE} characters)", code="too_long",
-                         what="note", n=MAX_LEAVING_NOTE)
+        raise InputError(
+            f"the note is too long (at most {MAX_LEAVING_NOTE} characters)",
+            code="too_long",
+            what="note",
+            n=MAX_LEAVING_NOTE,
+        )
     if conn.execute("SELECT 1 FROM users WHERE id = ?", (user_id,)).fetchone() is None:
         raise NotFound(f"no user with id {user_id}")
     with conn:
-        conn.execute("UPDATE users SET left_on = ?, left_note = ? WHERE id = ?",
-                     (left_on, (note or "").strip() if left_on else "", user_id))
+        conn.execute(
+            "UPDATE users SET left_on = ?, left_note = ? WHERE id = ?",
+            (left_on, (note or "").strip() if left_on else "", user_id),
+        )
 
 
 def leavings(conn: sqlite3.Connection) -> dict[int, dict]:
@@ -185,32 +213,40 @@ def _org(column: str, organisation_id: int | None) -> tuple[str, list]:
 def trace_technique_records(conn, fiscal_year, organisation_id=None) -> list[dict]:
     start, end = utc_bounds(fiscal_year)
     extra, params = _org("r.organisation_id", organisation_id)
-    rows = conn.execute(f"""SELECT r.id, r.title, r.done_at FROM recordings r WHERE r.status = 'done'
+    rows = conn.execute(
+        f"""SELECT r.id, r.title, r.done_at FROM recordings r WHERE r.status = 'done'
                             AND r.done_at >= ? AND r.done_at < ?{extra} ORDER BY r.done_at, r.id""",
-                        [start, end, *params])
+        [start, end, *params],
+    )
     return [_entry("recording", r["id"], r["title"], japan_day(r["done_at"])) for r in rows]
 
 
 def trace_meisters_registered(conn, fiscal_year, organisation_id=None) -> list[dict]:
     _, last = fiscal_year_bounds(fiscal_year)
     if organisation_id is None:
-        rows = conn.execute("SELECT id, name, registered_on FROM meisters WHERE registered_on <= ? ORDER BY name, id",
-                            (last,))
+        rows = conn.execute(
+            "SELECT id, name, registered_on FROM meisters WHERE registered_on <= ? ORDER BY name, id", (last,)
+        )
     else:
-        rows = conn.execute("""SELECT m.id, m.name, m.registered_on FROM meisters m
+        rows = conn.execute(
+            """SELECT m.id, m.name, m.registered_on FROM meisters m
                                JOIN meister_organisations mo ON mo.meister_id = m.id
                                WHERE m.registered_on <= ? AND mo.organisation_id = ? ORDER BY m.name, m.id""",
-                            (last, organisation_id))
+            (last, organisation_id),
+        )
     return [_entry("meister", r["id"], r["name"], r["registered_on"]) for r in rows]
 
 
 def _confirmed_sessions(conn, fiscal_year, organisation_id) -> list[sqlite3.Row]:
     first, last = fiscal_year_bounds(fiscal_year)
     extra, params = _org("s.organisation_id", organisation_id)
-    return conn.execute(f"""SELECT s.*, m.name AS meister
+    return conn.execute(
+        f"""SELECT s.*, m.name AS meister
                             FROM coaching_sessions s JOIN meisters m ON m.id = s.meister_id
                             WHERE s.confirmed_at IS NOT NULL AND s.held_on BETWEEN ? AND ?{extra}
-                            ORDER BY s.held_on, s.id""", [first, last, *params]).fetchall()
+                            ORDER BY s.held_on, s.id""",
+        [first, last, *params],
+    ).fetchall()
 
 
 def _activity_entry(kind: str, id_: int, label: str, activity: list[tuple[str, str]]) -> dict:
@@ -218,8 +254,7 @@ def _activity_entry(kind: str, id_: int, label: str, activity: list[tuple[str, s
     (day, reason) of it so a month can be cut out of it (see in_month)."""
     activity = sorted(set(activity))
     reasons = {reason for _, reason in activity}
-    return _entry(kind, id_, label, activity[0][0], reason=_reason(reasons),
-                  activity=[list(pair) for pair in activity])
+    return _entry(kind, id_, label, activity[0][0], reason=_reason(reasons), activity=[list(pair) for pair in activity])
 
 
 def _reason(reasons: set[str]) -> str:
@@ -235,9 +270,12 @@ def trace_meisters_active(conn, fiscal_year, organisation_id=None) -> list[dict]
         activity.setdefault(s["meister_id"], []).append((s["held_on"], "coached"))
     start, end = utc_bounds(fiscal_year)
     extra, params = _org("r.organisation_id", organisation_id)
-    for r in conn.execute(f"""SELECT r.meister_id, m.name, r.done_at FROM recordings r
+    for r in conn.execute(
+        f"""SELECT r.meister_id, m.name, r.done_at FROM recordings r
                               JOIN meisters m ON m.id = r.meister_id WHERE r.status = 'done'
-                              AND r.done_at >= ? AND r.done_at < ?{extra}""", [start, end, *params]):
+                              AND r.done_at >= ? AND r.done_at < ?{extra}""",
+        [start, end, *params],
+    ):
         names[r["meister_id"]] = r["name"]
         activity.setdefault(r["meister_id"], []).append((japan_day(r["done_at"]), "recorded"))
     out = [_activity_entry("meister", mid, names[mid], days) for mid, days in activity.items()]
@@ -245,8 +283,10 @@ def trace_meisters_active(conn, fiscal_year, organisation_id=None) -> list[dict]
 
 
 def trace_coaching_sessions(conn, fiscal_year, organisation_id=None) -> list[dict]:
-    return [_entry("coaching_session", s["id"], f"{s['meister']} {s['technique']}".strip(), s["held_on"],
-                   hours=s["hours"]) for s in _confirmed_sessions(conn, fiscal_year, organisation_id)]
+    return [
+        _entry("coaching_session", s["id"], f"{s['meister']} {s['technique']}".strip(), s["held_on"], hours=s["hours"])
+        for s in _confirmed_sessions(conn, fiscal_year, organisation_id)
+    ]
 
 
 trace_coaching_hours = trace_coaching_sessions
@@ -257,11 +297,13 @@ def trace_technicians_reached(conn, fiscal_year, organisation_id=None) -> list[d
     extra, params = _org("s.organisation_id", organisation_id)
     names: dict[int, str] = {}
     activity: dict[int, list[tuple[str, str]]] = {}
-    for row in conn.execute(f"""SELECT u.id, u.display_name, s.held_on
+    for row in conn.execute(
+        f"""SELECT u.id, u.display_name, s.held_on
                                 FROM coaching_sessions s JOIN coaching_technicians t ON t.session_id = s.id
                                 JOIN users u ON u.id = t.user_id
                                 WHERE s.confirmed_at IS NOT NULL AND s.held_on BETWEEN ? AND ?{extra}""",
-                            [first, last, *params]):
+        [first, last, *params],
+    ):
         names[row["id"]] = row["display_name"]
         activity.setdefault(row["id"], []).append((row["held_on"], "coached"))
     out = [_activity_entry("user", uid, names[uid], days) for uid, days in activity.items()]
@@ -274,12 +316,15 @@ def _assignments(conn, fiscal_year, organisation_id, every: bool = False) -> lis
     start, end = utc_bounds(fiscal_year)
     extra, params = _org("u.organisation_id", organisation_id)
     group = "a.id, u.id" if every else "a.curriculum_id, u.id"
-    return conn.execute(f"""
+    return conn.execute(
+        f"""
         SELECT a.curriculum_id, c.title, u.id AS user_id, u.display_name, MIN(a.created_at) AS assigned_at
         FROM curriculum_assignments a LEFT JOIN cohort_members cm ON cm.cohort_id = a.cohort_id
         JOIN users u ON u.id = COALESCE(a.user_id, cm.user_id) JOIN curricula c ON c.id = a.curriculum_id
         WHERE a.created_at >= ? AND a.created_at < ?{extra}
-        GROUP BY {group} ORDER BY a.curriculum_id, u.id""", [start, end, *params]).fetchall()
+        GROUP BY {group} ORDER BY a.curriculum_id, u.id""",
+        [start, end, *params],
+    ).fetchall()
 
 
 def trace_curricula_run(conn, fiscal_year, organisation_id=None) -> list[dict]:
@@ -308,8 +353,9 @@ def trace_completion_rate(conn, fiscal_year, organisation_id=None) -> list[dict]
             pairs = curricula_progress.states(conn, [user_id], [it["id"] for it in its])
             state_of = {it["id"]: pairs[(user_id, it["id"])] for it in its}
             completed = completed and curricula_progress.is_completed(its, state_of)
-        out.append(_entry("user", user_id, person["label"], person["date"], counted=completed,
-                          curricula=person["curricula"]))
+        out.append(
+            _entry("user", user_id, person["label"], person["date"], counted=completed, curricula=person["curricula"])
+        )
     return sorted(out, key=lambda e: (e["label"], e["id"]))
 
 
@@ -318,11 +364,23 @@ def trace_retention_rate(conn, fiscal_year, organisation_id=None) -> list[dict]:
     first, last = fiscal_year_bounds(fiscal_year)
     _, end = utc_bounds(fiscal_year)
     extra, params = _org("organisation_id", organisation_id)
-    rows = conn.execute(f"""SELECT id, display_name, created_at, left_on FROM users WHERE role = 'apprentice'
+    rows = conn.execute(
+        f"""SELECT id, display_name, created_at, left_on FROM users WHERE role = 'apprentice'
                             AND created_at < ? AND (left_on IS NULL OR left_on >= ?){extra}
-                            ORDER BY display_name, id""", [end, first, *params])
-    return [_entry("user", r["id"], r["display_name"], r["left_on"] or japan_day(r["created_at"]),
-                   counted=r["left_on"] is None or r["left_on"] > last, left_on=r["left_on"]) for r in rows]
+                            ORDER BY display_name, id""",
+        [end, first, *params],
+    )
+    return [
+        _entry(
+            "user",
+            r["id"],
+            r["display_name"],
+            r["left_on"] or japan_day(r["created_at"]),
+            counted=r["left_on"] is None or r["left_on"] > last,
+            left_on=r["left_on"],
+        )
+        for r in rows
+    ]
 
 
 TRACES: dict[str, Callable] = {name: globals()[f"trace_{name}"] for name in FIGURES}
@@ -343,8 +401,8 @@ class Figure:
     name: str
     fiscal_year: int
     organisation_id: int | None
-    unit: str                      # count | hours | percent
-    value: float | None            # None: a rate with nobody to count
+    unit: str  # count | hours | percent
+    value: float | None  # None: a rate with nobody to count
     numerator: int
     denominator: int
     target: float | None
@@ -380,8 +438,14 @@ def figures(conn: sqlite3.Connection, fiscal_year: int, organisation_id: int | N
 # Figures with bars by month.  meisters_registered is a running total (registered on or before the
 # year's end): no months.  The DISTINCT ones count each meister / technician / curriculum once in the
 # year but once in every month it was active, so their bars do not add up to the year (ADDS_UP do).
-MONTHLY = ("technique_records", "meisters_active", "coaching_sessions", "coaching_hours",
-           "technicians_reached", "curricula_run")
+MONTHLY = (
+    "technique_records",
+    "meisters_active",
+    "coaching_sessions",
+    "coaching_hours",
+    "technicians_reached",
+    "curricula_run",
+)
 DISTINCT = ("meisters_active", "technicians_reached", "curricula_run")
 ADDS_UP = tuple(name for name in MONTHLY if name not in DISTINCT)
 
@@ -403,8 +467,9 @@ def in_month(records: list[dict], month: str) -> list[dict]:
             continue
         those = [pair for pair in r["activity"] if pair[0][:7] == month]
         if those:
-            out.append({**r, "date": those[0][0], "reason": _reason({reason for _, reason in those}),
-                        "activity": those})
+            out.append(
+                {**r, "date": those[0][0], "reason": _reason({reason for _, reason in those}), "activity": those}
+            )
     return out
 
 
@@ -434,8 +499,12 @@ def check_month(fiscal_year: int, month: str | None) -> str | None:
     if not month:
         return None
     if month not in months(fiscal_year):
-        raise InputError(f"{month!r} is not a month of FY{fiscal_year} (write it as {months(fiscal_year)[0]})",
-                         code="month", value=month, fiscal_year=fiscal_year)
+        raise InputError(
+            f"{month!r} is not a month of FY{fiscal_year} (write it as {months(fiscal_year)[0]})",
+            code="month",
+            value=month,
+            fiscal_year=fiscal_year,
+        )
     return month
 
 
@@ -443,12 +512,16 @@ def fiscal_years_with_data(conn: sqlite3.Connection, today: date | None = None, 
     """Every fiscal year from the first one with data to the current one (or the last with data), newest first
     (at most ``limit``): what the dashboard's year picker offers."""
     days = []
-    for sql in ("SELECT MIN(held_on), MAX(held_on) FROM coaching_sessions",
-                "SELECT MIN(registered_on), MAX(registered_on) FROM meisters",
-                "SELECT MIN(left_on), MAX(left_on) FROM users"):
+    for sql in (
+        "SELECT MIN(held_on), MAX(held_on) FROM coaching_sessions",
+        "SELECT MIN(registered_on), MAX(registered_on) FROM meisters",
+        "SELECT MIN(left_on), MAX(left_on) FROM users",
+    ):
         days += [d for d in conn.execute(sql).fetchone() if d]
-    for sql in ("SELECT MIN(done_at), MAX(done_at) FROM recordings",
-                "SELECT MIN(created_at), MAX(created_at) FROM curriculum_assignments"):
+    for sql in (
+        "SELECT MIN(done_at), MAX(done_at) FROM recordings",
+        "SELECT MIN(created_at), MAX(created_at) FROM curriculum_assignments",
+    ):
         days += [japan_day(d) for d in conn.execute(sql).fetchone() if d]
     current = current_fiscal_year(today)
     years = {current}
@@ -465,19 +538,31 @@ def target_table(conn: sqlite3.Connection, fiscal_year: int) -> list[dict]:
     """Per target: the default, this year's own value (None when the default applies) and the one in force."""
     out = []
     for name in DEFAULT_TARGETS:
-        default = conn.execute("SELECT value FROM programme_targets WHERE name = ? AND fiscal_year IS NULL",
-                               (name,)).fetchone()
-        own = conn.execute("SELECT value FROM programme_targets WHERE name = ? AND fiscal_year = ?",
-                           (name, fiscal_year)).fetchone()
+        default = conn.execute(
+            "SELECT value FROM programme_targets WHERE name = ? AND fiscal_year IS NULL", (name,)
+        ).fetchone()
+        own = conn.execute(
+            "SELECT value FROM programme_targets WHERE name = ? AND fiscal_year = ?", (name, fiscal_year)
+        ).fetchone()
         default_value = float(default[0]) if default else DEFAULT_TARGETS[name]
-        out.append({"name": name, "unit": UNITS[name], "default": default_value,
-                    "year": float(own[0]) if own else None,
-                    "value": float(own[0]) if own else default_value})
+        out.append(
+            {
+                "name": name,
+                "unit": UNITS[name],
+                "default": default_value,
+                "year": float(own[0]) if own else None,
+                "value": float(own[0]) if own else default_value,
+            }
+        )
     return out
 
 
-def save_targets(conn: sqlite3.Connection, defaults: Mapping[str, object], fiscal_year: int | None = None,
-                 year_values: Mapping[str, object] | None = None) -> None:
+def save_targets(
+    conn: sqlite3.Connection,
+    defaults: Mapping[str, object],
+    fiscal_year: int | None = None,
+    year_values: Mapping[str, object] | None = None,
+) -> None:
     """Change default targets and one year's own targets together: every value is checked before anything
     is written (one bad value changes nothing).  In ``year_values`` an empty value or None drops that
     year's own target, so the default applies again."""
@@ -485,8 +570,10 @@ def save_targets(conn: sqlite3.Connection, defaults: Mapping[str, object], fisca
     year_values = dict(year_values or {})
     if year_values and fiscal_year is None:
         raise InputError("a fiscal year is needed for its own targets", code="target_year")
-    checked_years = {name: None if value is None or str(value).strip() == "" else check_target(name, value)
-                     for name, value in year_values.items()}
+    checked_years = {
+        name: None if value is None or str(value).strip() == "" else check_target(name, value)
+        for name, value in year_values.items()
+    }
     with conn:
         for name, value in checked_defaults.items():
             conn.execute("DELETE FROM programme_targets WHERE name = ? AND fiscal_year IS NULL", (name,))
@@ -494,17 +581,37 @@ def save_targets(conn: sqlite3.Connection, defaults: Mapping[str, object], fisca
         for name, value in checked_years.items():
             conn.execute("DELETE FROM programme_targets WHERE name = ? AND fiscal_year = ?", (name, fiscal_year))
             if value is not None:
-                conn.execute("INSERT INTO programme_targets(name, fiscal_year, value) VALUES (?,?,?)",
-                             (name, fiscal_year, value))
+                conn.execute(
+                    "INSERT INTO programme_targets(name, fiscal_year, value) VALUES (?,?,?)", (name, fiscal_year, value)
+                )
 
 
 # ---------------------------------------------------------------- CSV (for Excel)
 
-FIGURE_HEADINGS = {"figure": "Figure", "fiscal_year": "Fiscal year", "organisation": "Organisation",
-                   "value": "Value", "unit": "Unit", "numerator": "Counted", "denominator": "Out of",
-                   "target": "Target", "met": "Target met", "all": "All organisations", "yes": "yes", "no": "no"}
-TRACE_HEADINGS = {"kind": "Kind", "id": "Id", "label": "Name", "date": "Date", "counted": "Counted",
-                  "hours": "Hours", "yes": "yes", "no": "no"}
+FIGURE_HEADINGS = {
+    "figure": "Figure",
+    "fiscal_year": "Fiscal year",
+    "organisation": "Organisation",
+    "value": "Value",
+    "unit": "Unit",
+    "numerator": "Counted",
+    "denominator": "Out of",
+    "target": "Target",
+    "met": "Target met",
+    "all": "All organisations",
+    "yes": "yes",
+    "no": "no",
+}
+TRACE_HEADINGS = {
+    "kind": "Kind",
+    "id": "Id",
+    "label": "Name",
+    "date": "Date",
+    "counted": "Counted",
+    "hours": "Hours",
+    "yes": "yes",
+    "no": "no",
+}
 
 
 def _csv_bytes(rows: list[list]) -> bytes:
@@ -529,19 +636,46 @@ def organisation_name(conn: sqlite3.Connection, organisation_id: int | None, all
     return row[0]
 
 
-def figures_csv(conn: sqlite3.Connection, figs: list[Figure], labels: Mapping[str, str] | None = None,
-                headings: Mapping[str, str] | None = None, year_label: Callable[[int], str] | None = None) -> bytes:
+def figures_csv(
+    conn: sqlite3.Connection,
+    figs: list[Figure],
+    labels: Mapping[str, str] | None = None,
+    headings: Mapping[str, str] | None = None,
+    year_label: Callable[[int], str] | None = None,
+) -> bytes:
     """One row per figure.  ``labels`` names the figures and units, ``headings`` the columns, ``year_label``
     the fiscal year (2025年度), in the interface language (English defaults: FY2025)."""
     year_label = year_label or (lambda fy: f"FY{fy}")
     labels, h = labels or {}, {**FIGURE_HEADINGS, **(headings or {})}
-    rows = [[h["figure"], h["fiscal_year"], h["organisation"], h["value"], h["unit"], h["numerator"],
-             h["denominator"], h["target"], h["met"]]]
+    rows = [
+        [
+            h["figure"],
+            h["fiscal_year"],
+            h["organisation"],
+            h["value"],
+            h["unit"],
+            h["numerator"],
+            h["denominator"],
+            h["target"],
+            h["met"],
+        ]
+    ]
     for f in figs:
         met = "" if f.met is None else (h["yes"] if f.met else h["no"])
         organisation = organisation_name(conn, f.organisation_id, h["all"])
-        rows.append([labels.get(f.name, f.name), year_label(f.fiscal_year), organisation,
-                     _number(f.value), labels.get(f.unit, f.unit), f.numerator, f.denominator, _number(f.target), met])
+        rows.append(
+            [
+                labels.get(f.name, f.name),
+                year_label(f.fiscal_year),
+                organisation,
+                _number(f.value),
+                labels.get(f.unit, f.unit),
+                f.numerator,
+                f.denominator,
+                _number(f.target),
+                met,
+            ]
+        )
     return _csv_bytes(rows)
 
 
@@ -550,6 +684,14 @@ def trace_csv(records: list[dict], headings: Mapping[str, str] | None = None) ->
     h = {**TRACE_HEADINGS, **(headings or {})}
     rows = [[h["kind"], h["id"], h["label"], h["date"], h["counted"], h["hours"]]]
     for r in records:
-        rows.append([r["kind"], r["id"], r["label"], r["date"] or "", h["yes"] if r["counted"] else h["no"],
-                     _number(r.get("hours"))])
+        rows.append(
+            [
+                r["kind"],
+                r["id"],
+                r["label"],
+                r["date"] or "",
+                h["yes"] if r["counted"] else h["no"],
+                _number(r.get("hours")),
+            ]
+        )
     return _csv_bytes(rows)

@@ -3,6 +3,7 @@
 Plain functions over a sqlite3 connection (no ORM): the web app, the CLI and
 the ingest pipeline all call these, so the rules live in one place.
 """
+
 from __future__ import annotations
 
 import json
@@ -62,13 +63,25 @@ def find_by_sha256(conn: sqlite3.Connection, sha256: str, viewer=None) -> sqlite
     from kb.access import visible_where
 
     where, params = visible_where(viewer, "r")
-    return conn.execute(f"SELECT r.* FROM recordings r WHERE r.sha256 = ? AND {where} ORDER BY r.id LIMIT 1",
-                        [sha256, *params]).fetchone()
+    return conn.execute(
+        f"SELECT r.* FROM recordings r WHERE r.sha256 = ? AND {where} ORDER BY r.id LIMIT 1", [sha256, *params]
+    ).fetchone()
 
 
-def create(conn: sqlite3.Connection, *, title: str, kind: str, fmt: str, source_name: str,
-           sha256: str, size_bytes: int, meta: RecordingMeta, stored_path: str | None = None,
-           status: str = "processing", title_from_filename: bool = False) -> int:
+def create(
+    conn: sqlite3.Connection,
+    *,
+    title: str,
+    kind: str,
+    fmt: str,
+    source_name: str,
+    sha256: str,
+    size_bytes: int,
+    meta: RecordingMeta,
+    stored_path: str | None = None,
+    status: str = "processing",
+    title_from_filename: bool = False,
+) -> int:
     """A new recording row; ``title_from_filename``: the title was taken from the file's name (nobody typed
     one), so the studio marks it for the meister to replace (migration 012)."""
     if kind not in KINDS:
@@ -80,9 +93,24 @@ def create(conn: sqlite3.Connection, *, title: str, kind: str, fmt: str, source_
                                   meister_id, technique, tags, language, status, visibility,
                                   organisation_id, owner_user_id, title_from_filename)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (title, kind, fmt, source_name, stored_path, sha256, size_bytes, meister_id(conn, meta.meister),
-         meta.technique or None, json.dumps(meta.tags, ensure_ascii=False), meta.language, status,
-         meta.visibility, meta.organisation_id or 1, meta.owner_user_id, 1 if title_from_filename else 0),
+        (
+            title,
+            kind,
+            fmt,
+            source_name,
+            stored_path,
+            sha256,
+            size_bytes,
+            meister_id(conn, meta.meister),
+            meta.technique or None,
+            json.dumps(meta.tags, ensure_ascii=False),
+            meta.language,
+            status,
+            meta.visibility,
+            meta.organisation_id or 1,
+            meta.owner_user_id,
+            1 if title_from_filename else 0,
+        ),
     )
     return int(cur.lastrowid)
 
@@ -92,17 +120,31 @@ def update(conn: sqlite3.Connection, recording_id: int, **fields) -> None:
     (title_from_filename goes to 0 unless the caller says otherwise)."""
     if "title" in fields:
         fields.setdefault("title_from_filename", 0)
-    allowed = {"title", "title_from_filename", "stored_path", "technique", "tags", "language", "duration", "pages",
-               "transcript_source", "status", "error", "visibility", "organisation_id", "owner_user_id",
-               "meister_id", "playback"}
+    allowed = {
+        "title",
+        "title_from_filename",
+        "stored_path",
+        "technique",
+        "tags",
+        "language",
+        "duration",
+        "pages",
+        "transcript_source",
+        "status",
+        "error",
+        "visibility",
+        "organisation_id",
+        "owner_user_id",
+        "meister_id",
+        "playback",
+    }
     bad = set(fields) - allowed
     if bad:
         raise ValueError(f"cannot update {sorted(bad)}")
     if "tags" in fields and not isinstance(fields["tags"], str):
         fields["tags"] = json.dumps(list(fields["tags"]), ensure_ascii=False)
     sets = ", ".join(f"{k} = ?" for k in fields)
-    conn.execute(f"UPDATE recordings SET {sets}, updated_at = {NOW_SQL} WHERE id = ?",
-                 (*fields.values(), recording_id))
+    conn.execute(f"UPDATE recordings SET {sets}, updated_at = {NOW_SQL} WHERE id = ?", (*fields.values(), recording_id))
 
 
 def mark_failed(conn: sqlite3.Connection, recording_id: int, reason: str) -> None:
@@ -158,8 +200,16 @@ def replace_segments(conn: sqlite3.Connection, recording_id: int, segs: Sequence
     conn.executemany(
         "INSERT INTO segments(recording_id, idx, start, end, page, text, words, speaker) VALUES (?,?,?,?,?,?,?,?)",
         [
-            (recording_id, i, s.get("start"), s.get("end"), s.get("page"), s["text"],
-             json.dumps(s["words"], ensure_ascii=False) if s.get("words") else None, s.get("speaker"))
+            (
+                recording_id,
+                i,
+                s.get("start"),
+                s.get("end"),
+                s.get("page"),
+                s["text"],
+                json.dumps(s["words"], ensure_ascii=False) if s.get("words") else None,
+                s.get("speaker"),
+            )
             for i, s in enumerate(segs)
         ],
     )
@@ -171,14 +221,19 @@ def visible_techniques(conn: sqlite3.Connection, viewer) -> list[str]:
     from kb.access import visible_where
 
     where, params = visible_where(viewer, "r")
-    rows = conn.execute(f"SELECT DISTINCT r.technique FROM recordings r WHERE r.technique IS NOT NULL"
-                        f" AND r.technique != '' AND {where} ORDER BY 1", params)
+    rows = conn.execute(
+        f"SELECT DISTINCT r.technique FROM recordings r WHERE r.technique IS NOT NULL"
+        f" AND r.technique != '' AND {where} ORDER BY 1",
+        params,
+    )
     return [r[0] for r in rows]
 
 
 def was_deleted(conn: sqlite3.Connection, recording_id: int) -> bool:
     """True for the id of a deleted recording (its tombstone; ids are never reused, issue 16 defect 12)."""
     try:
-        return conn.execute("SELECT 1 FROM deleted_recordings WHERE id = ?", (int(recording_id),)).fetchone() is not None
+        return (
+            conn.execute("SELECT 1 FROM deleted_recordings WHERE id = ?", (int(recording_id),)).fetchone() is not None
+        )
     except (sqlite3.OperationalError, OverflowError):
         return False

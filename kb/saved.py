@@ -11,6 +11,7 @@ Why it works this way:
 - saving the same place twice keeps one row (UNIQUE on the place), and a person keeps at most
   :data:`MAX_PER_USER` moments (the oldest have to be removed first): a size bound like any input.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -30,23 +31,35 @@ def _place(start: float | None, chunk_id: int | None) -> str:
     return "r"
 
 
-def _label(conn: sqlite3.Connection, recording_id: int, start: float | None, chunk_id: int | None) -> tuple[str, int | None]:
+def _label(
+    conn: sqlite3.Connection, recording_id: int, start: float | None, chunk_id: int | None
+) -> tuple[str, int | None]:
     """(the words spoken at that time, or the passage's first words; its page) at the saved place."""
     row = None
     if chunk_id is not None:
-        row = conn.execute("SELECT text, page FROM chunks WHERE id = ? AND recording_id = ?",
-                           (chunk_id, recording_id)).fetchone()
+        row = conn.execute(
+            "SELECT text, page FROM chunks WHERE id = ? AND recording_id = ?", (chunk_id, recording_id)
+        ).fetchone()
     elif start is not None:
-        row = conn.execute("SELECT text, page FROM segments WHERE recording_id = ? AND start IS NOT NULL "
-                           "AND start <= ? ORDER BY start DESC, idx DESC LIMIT 1", (recording_id, start + 0.5)).fetchone()
+        row = conn.execute(
+            "SELECT text, page FROM segments WHERE recording_id = ? AND start IS NOT NULL "
+            "AND start <= ? ORDER BY start DESC, idx DESC LIMIT 1",
+            (recording_id, start + 0.5),
+        ).fetchone()
     if row is None:
         return "", None
     flat = " ".join((row["text"] or "").split())
-    return (flat if len(flat) <= LABEL_CHARS else flat[:LABEL_CHARS - 1].rstrip() + "…"), row["page"]
+    return (flat if len(flat) <= LABEL_CHARS else flat[: LABEL_CHARS - 1].rstrip() + "…"), row["page"]
 
 
-def save(conn: sqlite3.Connection, viewer: Viewer, recording_id: int, *, start: float | None = None,
-         chunk_id: int | None = None) -> int:
+def save(
+    conn: sqlite3.Connection,
+    viewer: Viewer,
+    recording_id: int,
+    *,
+    start: float | None = None,
+    chunk_id: int | None = None,
+) -> int:
     """Keep this place for later; returns the saved moment's id (the existing one when saved before).
 
     NotFound when the viewer may not see the recording (or it is not processed yet)."""
@@ -59,35 +72,47 @@ def save(conn: sqlite3.Connection, viewer: Viewer, recording_id: int, *, start: 
         if not 0 <= start <= 10 * 24 * 3600:
             raise InputError("the time is outside the recording", code="time_outside")
         chunk_id = None
-    if chunk_id is not None and conn.execute("SELECT 1 FROM chunks WHERE id = ? AND recording_id = ?",
-                                             (chunk_id, recording_id)).fetchone() is None:
+    if (
+        chunk_id is not None
+        and conn.execute("SELECT 1 FROM chunks WHERE id = ? AND recording_id = ?", (chunk_id, recording_id)).fetchone()
+        is None
+    ):
         chunk_id = None  # a passage rebuilt since the page was shown: keep the recording itself
     place = _place(start, chunk_id)
-    row = conn.execute("SELECT id FROM saved_moments WHERE user_id = ? AND recording_id = ? AND place = ?",
-                       (viewer.user_id, recording_id, place)).fetchone()
+    row = conn.execute(
+        "SELECT id FROM saved_moments WHERE user_id = ? AND recording_id = ? AND place = ?",
+        (viewer.user_id, recording_id, place),
+    ).fetchone()
     if row is not None:
         return int(row[0])
     count = conn.execute("SELECT COUNT(*) FROM saved_moments WHERE user_id = ?", (viewer.user_id,)).fetchone()[0]
     if count >= MAX_PER_USER:
-        raise InputError(f"at most {MAX_PER_USER} saved moments: remove some first", code="too_many",
-                         n=MAX_PER_USER)
+        raise InputError(f"at most {MAX_PER_USER} saved moments: remove some first", code="too_many", n=MAX_PER_USER)
     label, page = _label(conn, recording_id, start, chunk_id)
     with conn:
-        cur = conn.execute("INSERT OR IGNORE INTO saved_moments(user_id, recording_id, place, start, chunk_id, page, label)"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           (viewer.user_id, recording_id, place, start, chunk_id, page, label))
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO saved_moments(user_id, recording_id, place, start, chunk_id, page, label)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (viewer.user_id, recording_id, place, start, chunk_id, page, label),
+        )
     if cur.rowcount:
         return int(cur.lastrowid)
-    return int(conn.execute("SELECT id FROM saved_moments WHERE user_id = ? AND recording_id = ? AND place = ?",
-                            (viewer.user_id, recording_id, place)).fetchone()[0])
+    return int(
+        conn.execute(
+            "SELECT id FROM saved_moments WHERE user_id = ? AND recording_id = ? AND place = ?",
+            (viewer.user_id, recording_id, place),
+        ).fetchone()[0]
+    )
 
 
 def remove(conn: sqlite3.Connection, viewer: Viewer, saved_id: int) -> bool:
     """Remove one of the viewer's own saved moments; False when they have no such one (someone else's
     answers the same as a missing one)."""
     with conn:
-        return conn.execute("DELETE FROM saved_moments WHERE id = ? AND user_id = ?",
-                            (saved_id, viewer.user_id)).rowcount == 1
+        return (
+            conn.execute("DELETE FROM saved_moments WHERE id = ? AND user_id = ?", (saved_id, viewer.user_id)).rowcount
+            == 1
+        )
 
 
 def listing(conn: sqlite3.Connection, viewer: Viewer, limit: int | None = None) -> list[dict]:
@@ -103,23 +128,37 @@ def listing(conn: sqlite3.Connection, viewer: Viewer, limit: int | None = None) 
             FROM saved_moments s JOIN recordings r ON r.id = s.recording_id
             LEFT JOIN meisters m ON m.id = r.meister_id
             WHERE s.user_id = ? AND r.status = 'done' AND {where}
-            ORDER BY s.id DESC {'LIMIT ?' if limit else ''}""",
-        [viewer.user_id, *params, *([limit] if limit else [])])
+            ORDER BY s.id DESC {"LIMIT ?" if limit else ""}""",
+        [viewer.user_id, *params, *([limit] if limit else [])],
+    )
     out = []
     for r in rows:
         chunk = r["chunk_id"] if r["chunk_alive"] else None
-        out.append({"id": r["id"], "recording_id": r["recording_id"], "title": r["title"], "kind": r["kind"],
-                    "meister": r["meister"], "start": r["start"], "chunk_id": chunk, "page": r["page"],
-                    "label": r["label"], "created_at": r["created_at"]})
+        out.append(
+            {
+                "id": r["id"],
+                "recording_id": r["recording_id"],
+                "title": r["title"],
+                "kind": r["kind"],
+                "meister": r["meister"],
+                "start": r["start"],
+                "chunk_id": chunk,
+                "page": r["page"],
+                "label": r["label"],
+                "created_at": r["created_at"],
+            }
+        )
     return out
 
 
 def places(conn: sqlite3.Connection, viewer: Viewer) -> dict[str, int]:
-    """"<recording id>/<place>" -> saved id, for marking what is saved already on a results page."""
+    """ "<recording id>/<place>" -> saved id, for marking what is saved already on a results page."""
     if viewer.user_id is None:
         return {}
-    return {f"{r[0]}/{r[1]}": r[2] for r in conn.execute(
-        "SELECT recording_id, place, id FROM saved_moments WHERE user_id = ?", (viewer.user_id,))}
+    return {
+        f"{r[0]}/{r[1]}": r[2]
+        for r in conn.execute("SELECT recording_id, place, id FROM saved_moments WHERE user_id = ?", (viewer.user_id,))
+    }
 
 
 def place_key(recording_id: int, start: float | None, chunk_id: int | None) -> str:

@@ -6,6 +6,7 @@ to ask "which of these recordings look incomplete?" and to offer the fix -- proc
 recording again, from its stored original, with another language and/or speech model -- so both
 live in one place (the re-processing itself queues a job: services.recordings.reprocess).
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,10 @@ def checks(conn: sqlite3.Connection, recording_ids: Iterable[int]) -> dict[int, 
     marks = ",".join("?" * len(ids))
     out = {}
     for rid, raw in conn.execute(
-            f"SELECT recording_id, json_extract(payload, '$.transcript_check') FROM jobs WHERE id IN "
-            f"(SELECT MAX(id) FROM jobs WHERE recording_id IN ({marks}) GROUP BY recording_id)", ids):
+        f"SELECT recording_id, json_extract(payload, '$.transcript_check') FROM jobs WHERE id IN "
+        f"(SELECT MAX(id) FROM jobs WHERE recording_id IN ({marks}) GROUP BY recording_id)",
+        ids,
+    ):
         try:
             value = json.loads(raw) if raw else None
         except ValueError:
@@ -40,8 +43,9 @@ def incomplete(conn: sqlite3.Connection, recording_ids: Iterable[int]) -> dict[i
     if not found:
         return {}
     marks = ",".join("?" * len(found))
-    done = {r[0] for r in conn.execute(f"SELECT id FROM recordings WHERE status = 'done' AND id IN ({marks})",
-                                       list(found))}
+    done = {
+        r[0] for r in conn.execute(f"SELECT id FROM recordings WHERE status = 'done' AND id IN ({marks})", list(found))
+    }
     return {rid: c for rid, c in found.items() if rid in done}
 
 

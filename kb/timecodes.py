@@ -4,6 +4,7 @@ Why in kb/: the search page, the JSON hits (services.search), `kb search`, `kb s
 the transcript editor all write a moment's time, and they must read the same everywhere; the pages use
 these as the Jinja filters ``clock`` and ``time_range`` (web.formatting).
 """
+
 from __future__ import annotations
 
 import math
@@ -34,8 +35,13 @@ def parse_clock(text: str | None) -> float | None:
         whole = [int(p) for p in parts[:-1]]
     except ValueError:
         return None
-    if not math.isfinite(seconds) or seconds < 0 or any(w < 0 for w in whole) or not re.fullmatch(
-            r"\d+(\.\d+)?", parts[-1]) or not all(p.isdigit() for p in parts[:-1]):
+    if (
+        not math.isfinite(seconds)
+        or seconds < 0
+        or any(w < 0 for w in whole)
+        or not re.fullmatch(r"\d+(\.\d+)?", parts[-1])
+        or not all(p.isdigit() for p in parts[:-1])
+    ):
         return None
     if len(parts) > 1 and seconds >= 60 or len(parts) == 3 and whole[1] >= 60:
         return None

@@ -16,6 +16,7 @@ position of the line it came from, when it came from one).  Text is plain
 text: HTML typed into a line is kept as those characters and escaped wherever
 it is shown.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,12 +31,12 @@ from kb.db import NOW_SQL
 from kb.errors import InputError, KBError
 
 MAX_LINES = 20_000
-MAX_LINE_CHARS = 2_000        # one spoken line (Whisper's are under 200)
-MAX_PAGE_CHARS = 200_000      # one page of a document
+MAX_LINE_CHARS = 2_000  # one spoken line (Whisper's are under 200)
+MAX_PAGE_CHARS = 200_000  # one page of a document
 MAX_SPEAKER_CHARS = 60
 MAX_NOTE_CHARS = 500
-TIME_TOLERANCE = 1.0          # seconds a line may end after the recording's measured duration
-WORD_TOLERANCE = 0.05         # word timings this far outside a line's new times still fit it
+TIME_TOLERANCE = 1.0  # seconds a line may end after the recording's measured duration
+WORD_TOLERANCE = 0.05  # word timings this far outside a line's new times still fit it
 # Bidirectional overrides can make text read differently from what is stored.
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
@@ -55,18 +56,20 @@ class StaleVersion(KBError):
 
     def __init__(self, current: int, base: int):
         self.params = {"current": current, "base": base}
-        super().__init__(f"someone saved a newer version of this transcript (version {current}) after you "
-                         f"opened version {base}; reload the editor to see it, then make your change again")
+        super().__init__(
+            f"someone saved a newer version of this transcript (version {current}) after you "
+            f"opened version {base}; reload the editor to see it, then make your change again"
+        )
 
 
 @dataclass
 class SaveResult:
-    version: int          # the transcript's version after the save
-    changed: bool         # False when the submitted lines equal the current ones (nothing stored)
+    version: int  # the transcript's version after the save
+    changed: bool  # False when the submitted lines equal the current ones (nothing stored)
     lines: int
-    reembedded: int = 0   # chunks embedded anew
-    kept: int = 0         # chunks kept with their embeddings
-    removed: int = 0      # chunks removed
+    reembedded: int = 0  # chunks embedded anew
+    kept: int = 0  # chunks kept with their embeddings
+    removed: int = 0  # chunks removed
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -74,10 +77,12 @@ class SaveResult:
 
 # -- reading --------------------------------------------------------------------------------------
 
+
 def current_version(conn: sqlite3.Connection, recording_id: int) -> int:
     """1 for a transcript never edited; each save adds one."""
-    row = conn.execute("SELECT max(version) FROM transcript_versions WHERE recording_id = ?",
-                       (recording_id,)).fetchone()
+    row = conn.execute(
+        "SELECT max(version) FROM transcript_versions WHERE recording_id = ?", (recording_id,)
+    ).fetchone()
     return int(row[0] or 0) + 1
 
 
@@ -101,18 +106,29 @@ def history(conn: sqlite3.Connection, recording_id: int) -> list[dict]:
     rows = conn.execute(
         "SELECT v.version, v.segments, v.user_id, v.author, v.note, v.created_at, u.display_name, u.login "
         "FROM transcript_versions v LEFT JOIN users u ON u.id = v.user_id "
-        "WHERE v.recording_id = ? ORDER BY v.version DESC", (recording_id,)).fetchall()
-    return [{"version": r["version"], "lines": len(json.loads(r["segments"])), "replaced_at": r["created_at"],
-             "replaced_by": r["display_name"] or r["author"] or r["login"], "user_id": r["user_id"],
-             "note": r["note"]} for r in rows]
+        "WHERE v.recording_id = ? ORDER BY v.version DESC",
+        (recording_id,),
+    ).fetchall()
+    return [
+        {
+            "version": r["version"],
+            "lines": len(json.loads(r["segments"])),
+            "replaced_at": r["created_at"],
+            "replaced_by": r["display_name"] or r["author"] or r["login"],
+            "user_id": r["user_id"],
+            "note": r["note"],
+        }
+        for r in rows
+    ]
 
 
 def version_segments(conn: sqlite3.Connection, recording_id: int, version: int) -> list[dict]:
     """The lines of one version (the current one comes from the segments table)."""
     if version == current_version(conn, recording_id):
         return recordings.segments(conn, recording_id)
-    row = conn.execute("SELECT segments FROM transcript_versions WHERE recording_id = ? AND version = ?",
-                       (recording_id, version)).fetchone()
+    row = conn.execute(
+        "SELECT segments FROM transcript_versions WHERE recording_id = ? AND version = ?", (recording_id, version)
+    ).fetchone()
     if row is None:
         from kb.errors import NotFound
 
@@ -121,6 +137,7 @@ def version_segments(conn: sqlite3.Connection, recording_id: int, version: int) 
 
 
 # -- validating -----------------------------------------------------------------------------------
+
 
 def clean_text(text: Any, *, multiline: bool) -> str:
     """NFC, control characters and bidi overrides removed, line breaks kept only in multi-line text."""
@@ -150,8 +167,7 @@ def _seconds(value: Any, n: int, what: str) -> float:
     except (TypeError, ValueError):
         x = -1.0
     if not math.isfinite(x) or x < 0 or isinstance(value, bool):
-        raise TranscriptInputError("time_invalid", f"line {n}: the {what} must be a number of seconds from 0",
-                                   line=n)
+        raise TranscriptInputError("time_invalid", f"line {n}: the {what} must be a number of seconds from 0", line=n)
     return round(x, 3)
 
 
@@ -187,8 +203,11 @@ def prepare(rec: dict, lines: Any, originals: Sequence[dict]) -> list[dict]:
         raise TranscriptInputError("empty", "the transcript would be empty; keep at least one line")
     if len(lines) > MAX_LINES:
         raise TranscriptInputError("too_many_lines", f"a transcript has at most {MAX_LINES} lines", n=MAX_LINES)
-    timed = is_timed(originals) if originals else any(
-        isinstance(x, dict) and x.get("start") not in (None, "") for x in lines)
+    timed = (
+        is_timed(originals)
+        if originals
+        else any(isinstance(x, dict) and x.get("start") not in (None, "") for x in lines)
+    )
     duration = rec.get("duration")
     limit = MAX_LINE_CHARS if timed else MAX_PAGE_CHARS
     out: list[dict] = []
@@ -202,8 +221,12 @@ def prepare(rec: dict, lines: Any, originals: Sequence[dict]) -> list[dict]:
             raise TranscriptInputError("line_long", f"line {n} is longer than {limit} characters", line=n, n=limit)
         speaker = clean_text(line.get("speaker"), multiline=False) or None
         if speaker and len(speaker) > MAX_SPEAKER_CHARS:
-            raise TranscriptInputError("speaker_long", f"line {n}: the speaker's name is longer than "
-                                       f"{MAX_SPEAKER_CHARS} characters", line=n, n=MAX_SPEAKER_CHARS)
+            raise TranscriptInputError(
+                "speaker_long",
+                f"line {n}: the speaker's name is longer than {MAX_SPEAKER_CHARS} characters",
+                line=n,
+                n=MAX_SPEAKER_CHARS,
+            )
         source = _index(line.get("idx"), len(originals))
         original = originals[source] if source is not None else None
         seg = {"text": text, "speaker": speaker, "start": None, "end": None, "page": None, "words": None}
@@ -213,14 +236,23 @@ def prepare(rec: dict, lines: Any, originals: Sequence[dict]) -> list[dict]:
             if start >= end:
                 raise TranscriptInputError("end_before_start", f"line {n} must end after it starts", line=n)
             if duration and end > float(duration) + TIME_TOLERANCE:
-                raise TranscriptInputError("after_end", f"line {n} ends after the recording does "
-                                           f"({float(duration):.1f} s)", line=n, seconds=f"{float(duration):.1f}")
+                raise TranscriptInputError(
+                    "after_end",
+                    f"line {n} ends after the recording does ({float(duration):.1f} s)",
+                    line=n,
+                    seconds=f"{float(duration):.1f}",
+                )
             if out and start < out[-1]["start"]:
-                raise TranscriptInputError("out_of_order", f"line {n} starts before the line above it: "
-                                           "keep the lines in time order", line=n)
+                raise TranscriptInputError(
+                    "out_of_order", f"line {n} starts before the line above it: keep the lines in time order", line=n
+                )
             seg.update(start=start, end=end)
-            if original and original.get("words") and original["text"] == text and all(
-                    start - WORD_TOLERANCE <= w[1] and w[2] <= end + WORD_TOLERANCE for w in original["words"]):
+            if (
+                original
+                and original.get("words")
+                and original["text"] == text
+                and all(start - WORD_TOLERANCE <= w[1] and w[2] <= end + WORD_TOLERANCE for w in original["words"])
+            ):
                 seg["words"] = original["words"]  # same words: their timings stay valid
         else:
             seg["page"] = original["page"] if original else _page(line.get("page"), n)
@@ -238,19 +270,28 @@ def _same(a: Sequence[dict], b: Sequence[dict]) -> bool:
 
 # -- saving ---------------------------------------------------------------------------------------
 
+
 @dataclass
 class Edit:
     """A checked edit, ready to store (services.transcripts.save stores it and re-cuts the chunks)."""
 
-    base: int                 # the version it was based on (the current one)
-    lines: list[dict]         # the new lines, checked
-    changed: bool             # False when they equal the current ones: nothing to store
+    base: int  # the version it was based on (the current one)
+    lines: list[dict]  # the new lines, checked
+    changed: bool  # False when they equal the current ones: nothing to store
     write: Callable[[sqlite3.Connection], None] | None = None  # run in the transaction that replaces the chunks
 
 
-def prepare_save(conn: sqlite3.Connection, recording_id: int, lines: Any, base_version: Any, *,
-                 user_id: int | None = None, author: str | None = None, note: str | None = None,
-                 _originals: Sequence[dict] | None = None) -> Edit:
+def prepare_save(
+    conn: sqlite3.Connection,
+    recording_id: int,
+    lines: Any,
+    base_version: Any,
+    *,
+    user_id: int | None = None,
+    author: str | None = None,
+    note: str | None = None,
+    _originals: Sequence[dict] | None = None,
+) -> Edit:
     """Check an edit of a recording's transcript: ``lines`` based on ``base_version``.
 
     Raises InputError for invalid lines, StaleVersion when a newer version was saved meanwhile.
@@ -258,8 +299,9 @@ def prepare_save(conn: sqlite3.Connection, recording_id: int, lines: Any, base_v
     it checks the version again, since it runs later, holding the write lock."""
     rec = recordings.get(conn, recording_id)
     if rec["status"] != "done":
-        raise TranscriptInputError("processing", "this recording is still being processed (or failed); "
-                                   "its transcript cannot be edited yet")
+        raise TranscriptInputError(
+            "processing", "this recording is still being processed (or failed); its transcript cannot be edited yet"
+        )
     try:
         base = int(base_version)
     except (TypeError, ValueError):
@@ -273,13 +315,20 @@ def prepare_save(conn: sqlite3.Connection, recording_id: int, lines: Any, base_v
 
     def write(c: sqlite3.Connection) -> None:
         _check_version(c, recording_id, base)  # again, now holding the write lock
-        c.execute("INSERT INTO transcript_versions(recording_id, version, segments, user_id, author, note)"
-                  " VALUES (?, ?, ?, ?, ?, ?)",
-                  (recording_id, base, json.dumps(recordings.segments(c, recording_id), ensure_ascii=False),
-                   user_id, author, note))
+        c.execute(
+            "INSERT INTO transcript_versions(recording_id, version, segments, user_id, author, note)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                recording_id,
+                base,
+                json.dumps(recordings.segments(c, recording_id), ensure_ascii=False),
+                user_id,
+                author,
+                note,
+            ),
+        )
         recordings.replace_segments(c, recording_id, new)
-        c.execute(f"UPDATE recordings SET updated_at = {NOW_SQL} WHERE id = ?",
-                  (recording_id,))
+        c.execute(f"UPDATE recordings SET updated_at = {NOW_SQL} WHERE id = ?", (recording_id,))
 
     return Edit(base, new, changed=True, write=write)
 

@@ -13,6 +13,7 @@ templates reach it as the Jinja global ``urls`` (``urls.recording(rec.id)``).
 Addresses are root-relative (``/r/3``); a QR code or card puts the public
 address in front (web/publicurl.py).
 """
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,9 @@ def recording(recording_id: int) -> str:
     return f"/r/{int(recording_id)}"
 
 
-def moment_query(start: float | None = None, page: int | None = None, chunk_id: int | None = None,
-                 end: float | None = None) -> str:
+def moment_query(
+    start: float | None = None, page: int | None = None, chunk_id: int | None = None, end: float | None = None
+) -> str:
     """The query naming a moment, with its ``?``: ``?t=<whole seconds>`` (``&end=`` when the player should stop
     there: curriculum items), else a written passage by ``?page=`` and/or passage id ``?c=``; "" for none."""
     if start is not None:
@@ -43,8 +45,13 @@ def moment_query(start: float | None = None, page: int | None = None, chunk_id: 
     return f"?{urlencode(params)}" if params else ""
 
 
-def moment(recording_id: int, start: float | None = None, page: int | None = None, chunk_id: int | None = None,
-           end: float | None = None) -> str:
+def moment(
+    recording_id: int,
+    start: float | None = None,
+    page: int | None = None,
+    chunk_id: int | None = None,
+    end: float | None = None,
+) -> str:
     """A moment on the recording page: /r/<id>?t=<seconds>, or a written passage /r/<id>?page=2&c=17#c-17
     (the anchor scrolls to the passage, or to the page without a passage id).  A time wins: a timed moment's
     page and passage id are not in its address."""
@@ -103,8 +110,9 @@ def qr(recording_id: int, start: float | None = None, page: int | None = None, c
     return f"{recording(recording_id)}/qr.svg" + moment_query(start, page, chunk_id)
 
 
-def print_card(recording_id: int, start: float | None = None, page: int | None = None,
-               chunk_id: int | None = None) -> str:
+def print_card(
+    recording_id: int, start: float | None = None, page: int | None = None, chunk_id: int | None = None
+) -> str:
     """The printable QR card of a moment."""
     return f"{recording(recording_id)}/print" + moment_query(start, page, chunk_id)
 

@@ -18,6 +18,7 @@ Why each piece is as it is:
 Everything here is plain functions over a sqlite3 connection, shared by the web
 app and the ``kb users`` / ``kb orgs`` commands.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -86,9 +87,17 @@ class Account:
         return Viewer(self.id, self.role, self.organisation_id, self.meister_id, self.login, self.display_name)
 
     def public(self) -> dict:
-        return {"id": self.id, "login": self.login, "display_name": self.display_name, "role": self.role,
-                "organisation_id": self.organisation_id, "organisation": self.organisation,
-                "meister": self.meister, "disabled": self.disabled, "created_at": self.created_at}
+        return {
+            "id": self.id,
+            "login": self.login,
+            "display_name": self.display_name,
+            "role": self.role,
+            "organisation_id": self.organisation_id,
+            "organisation": self.organisation,
+            "meister": self.meister,
+            "disabled": self.disabled,
+            "created_at": self.created_at,
+        }
 
 
 @dataclass(frozen=True)
@@ -103,11 +112,13 @@ class Limits:
 
     @classmethod
     def from_config(cls, config) -> "Limits":
-        return cls(idle_seconds=config.get("session_idle_minutes") * 60,
-                   max_seconds=config.get("session_max_hours") * 3600,
-                   max_failures=config.get("login_max_failures"),
-                   max_failures_per_address=config.get("login_max_failures_per_address"),
-                   window_seconds=config.get("login_window_minutes") * 60)
+        return cls(
+            idle_seconds=config.get("session_idle_minutes") * 60,
+            max_seconds=config.get("session_max_hours") * 3600,
+            max_failures=config.get("login_max_failures"),
+            max_failures_per_address=config.get("login_max_failures_per_address"),
+            window_seconds=config.get("login_window_minutes") * 60,
+        )
 
 
 @dataclass(frozen=True)
@@ -159,11 +170,13 @@ def generate_password() -> str:
 
 def check_password_rules(password: str, login: str | None = None) -> None:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_CHARS:
-        raise AccountInputError("password_short", f"the password must have at least {MIN_PASSWORD_CHARS} characters",
-                                n=MIN_PASSWORD_CHARS)
+        raise AccountInputError(
+            "password_short", f"the password must have at least {MIN_PASSWORD_CHARS} characters", n=MIN_PASSWORD_CHARS
+        )
     if len(password) > MAX_PASSWORD_CHARS:
-        raise AccountInputError("password_long", f"the password must have at most {MAX_PASSWORD_CHARS} characters",
-                                n=MAX_PASSWORD_CHARS)
+        raise AccountInputError(
+            "password_long", f"the password must have at most {MAX_PASSWORD_CHARS} characters", n=MAX_PASSWORD_CHARS
+        )
     if login and password.strip().lower() == login.strip().lower():
         raise AccountInputError("password_is_login", "the password must not be the login")
 
@@ -193,7 +206,8 @@ def list_organisations(conn: sqlite3.Connection) -> list[dict]:
         """SELECT o.id, o.name, o.disabled, o.created_at, o.language,
                   (SELECT COUNT(*) FROM users u WHERE u.organisation_id = o.id) AS users,
                   (SELECT COUNT(*) FROM recordings r WHERE r.organisation_id = o.id) AS recordings
-           FROM organisations o ORDER BY o.id""")
+           FROM organisations o ORDER BY o.id"""
+    )
     return [dict(r, disabled=bool(r["disabled"])) for r in rows]
 
 
@@ -215,12 +229,19 @@ def set_organisation_language(conn: sqlite3.Connection, organisation_id: int, la
     site, and one setting for the whole installation cannot serve both."""
     code = (language or "").strip().lower() or None
     if code is not None and code not in ORGANISATION_LANGUAGES:
-        raise AccountInputError("language_unknown", f"unknown language {language!r} "
-                                f"(one of: {', '.join(ORGANISATION_LANGUAGES)}, or empty for the setting)")
+        raise AccountInputError(
+            "language_unknown",
+            f"unknown language {language!r} (one of: {', '.join(ORGANISATION_LANGUAGES)}, or empty for the setting)",
+        )
     organisation = find_organisation(conn, int(organisation_id))
     with conn:
-        return conn.execute("UPDATE organisations SET language = ? WHERE id = ? AND language IS NOT ?",
-                            (code, organisation["id"], code)).rowcount > 0
+        return (
+            conn.execute(
+                "UPDATE organisations SET language = ? WHERE id = ? AND language IS NOT ?",
+                (code, organisation["id"], code),
+            ).rowcount
+            > 0
+        )
 
 
 def organisation_language(conn: sqlite3.Connection, organisation_id: int | None, default: str | None) -> str | None:
@@ -254,12 +275,20 @@ _ACCOUNT_SELECT = """SELECT u.*, o.name AS organisation, m.name AS meister, o.di
 
 
 def _account(row: sqlite3.Row) -> Account:
-    return Account(id=row["id"], organisation_id=row["organisation_id"], organisation=row["organisation"],
-                   login=row["login"], display_name=row["display_name"], role=row["role"],
-                   meister_id=row["meister_id"], meister=row["meister"],
-                   disabled=bool(row["disabled"] or row["organisation_disabled"]),
-                   must_change_password=bool(row["must_change_password"]), created_at=row["created_at"],
-                   password_changed_at=row["password_changed_at"])
+    return Account(
+        id=row["id"],
+        organisation_id=row["organisation_id"],
+        organisation=row["organisation"],
+        login=row["login"],
+        display_name=row["display_name"],
+        role=row["role"],
+        meister_id=row["meister_id"],
+        meister=row["meister"],
+        disabled=bool(row["disabled"] or row["organisation_disabled"]),
+        must_change_password=bool(row["must_change_password"]),
+        created_at=row["created_at"],
+        password_changed_at=row["password_changed_at"],
+    )
 
 
 def count_users(conn: sqlite3.Connection) -> int:
@@ -285,9 +314,16 @@ def list_accounts(conn: sqlite3.Connection, organisation_id: int | None = None) 
     return [_account(r) for r in conn.execute(_ACCOUNT_SELECT + where + " ORDER BY o.id, u.login", params)]
 
 
-def create_user(conn: sqlite3.Connection, login: str, password: str, role: str, organisation_id: int = 1,
-                display_name: str | None = None, meister: str | None = None,
-                must_change_password: bool = False) -> int:
+def create_user(
+    conn: sqlite3.Connection,
+    login: str,
+    password: str,
+    role: str,
+    organisation_id: int = 1,
+    display_name: str | None = None,
+    meister: str | None = None,
+    must_change_password: bool = False,
+) -> int:
     """A new user.  A meister is linked to the meister name their recordings carry (default: their
     display name), which is what makes those recordings theirs (kb.access.owns)."""
     from kb.recordings import meister_id
@@ -301,8 +337,9 @@ def create_user(conn: sqlite3.Connection, login: str, password: str, role: str, 
     display_name = _clean_name(display_name or login, "the display name")
     organisation = find_organisation(conn, organisation_id)
     if organisation["disabled"]:
-        raise AccountInputError("organisation_disabled", f"organisation {organisation['name']!r} is disabled",
-                                name=organisation["name"])
+        raise AccountInputError(
+            "organisation_disabled", f"organisation {organisation['name']!r} is disabled", name=organisation["name"]
+        )
     if conn.execute("SELECT 1 FROM users WHERE login = ?", (login,)).fetchone():
         raise AccountInputError("login_taken", f"the login {login!r} is taken", login=login)
     if role == "meister" and not meister:
@@ -314,7 +351,8 @@ def create_user(conn: sqlite3.Connection, login: str, password: str, role: str, 
             f"""INSERT INTO users(organisation_id, login, display_name, role, password_hash, meister_id,
                                  must_change_password, password_changed_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, {NOW_SQL})""",
-            (organisation["id"], login, display_name, role, password_hash, mid, int(must_change_password)))
+            (organisation["id"], login, display_name, role, password_hash, mid, int(must_change_password)),
+        )
     return int(cur.lastrowid)
 
 
@@ -322,8 +360,9 @@ def set_disabled(conn: sqlite3.Connection, user_id: int, disabled: bool = True) 
     """Disable (sessions and tokens stop working at once) or enable a user.  The last admin stays."""
     account = get_account(conn, user_id)
     if disabled and account.role == "admin":
-        others = conn.execute("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?",
-                              (user_id,)).fetchone()[0]
+        others = conn.execute(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?", (user_id,)
+        ).fetchone()[0]
         if others == 0:
             raise AccountInputError("last_admin", "the last admin cannot be disabled (make another admin first)")
     with conn:
@@ -333,8 +372,14 @@ def set_disabled(conn: sqlite3.Connection, user_id: int, disabled: bool = True) 
             _revoke_all_tokens(conn, user_id)
 
 
-def set_password(conn: sqlite3.Connection, user_id: int, password: str, *, must_change: bool = False,
-                 keep_session_id: str | None = None) -> None:
+def set_password(
+    conn: sqlite3.Connection,
+    user_id: int,
+    password: str,
+    *,
+    must_change: bool = False,
+    keep_session_id: str | None = None,
+) -> None:
     """Store a new password; end the user's other sessions (all of them unless one is kept) and every
     API token: a new password is the answer to a compromised account, and a token taken with the old
     one must not outlive it (issue 16, defect 13)."""
@@ -342,21 +387,25 @@ def set_password(conn: sqlite3.Connection, user_id: int, password: str, *, must_
     check_password_rules(password, account.login)
     password_hash = hash_password(password)
     with conn:
-        conn.execute("UPDATE users SET password_hash = ?, must_change_password = ?, "
-                     f"password_changed_at = {NOW_SQL} WHERE id = ?",
-                     (password_hash, int(must_change), user_id))
+        conn.execute(
+            "UPDATE users SET password_hash = ?, must_change_password = ?, "
+            f"password_changed_at = {NOW_SQL} WHERE id = ?",
+            (password_hash, int(must_change), user_id),
+        )
         conn.execute("DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?", (user_id, keep_session_id))
         _revoke_all_tokens(conn, user_id)
 
 
 def _revoke_all_tokens(conn: sqlite3.Connection, user_id: int) -> int:
     """Revoke every live API token of the user (inside the caller's transaction)."""
-    return conn.execute(f"UPDATE api_tokens SET revoked_at = {NOW_SQL} "
-                        "WHERE user_id = ? AND revoked_at IS NULL", (user_id,)).rowcount
+    return conn.execute(
+        f"UPDATE api_tokens SET revoked_at = {NOW_SQL} WHERE user_id = ? AND revoked_at IS NULL", (user_id,)
+    ).rowcount
 
 
-def change_password(conn: sqlite3.Connection, user_id: int, current: str, new: str,
-                    keep_session_id: str | None = None) -> None:
+def change_password(
+    conn: sqlite3.Connection, user_id: int, current: str, new: str, keep_session_id: str | None = None
+) -> None:
     """The user's own change: the current password must be right; other sessions end."""
     row = conn.execute("SELECT password_hash FROM users WHERE id = ?", (user_id,)).fetchone()
     if row is None:
@@ -384,16 +433,24 @@ def _key(login: str) -> str:
 
 def _wait_minutes(conn, column: str, value: str, limit: int, limits: Limits, now: float) -> int | None:
     """Minutes to wait when ``limit`` failures for this login/address lie inside the window, else None."""
-    rows = conn.execute(f"SELECT at FROM login_attempts WHERE {column} = ? AND ok = 0 AND at > ? "
-                        "ORDER BY at DESC LIMIT ?", (value, now - limits.window_seconds, limit)).fetchall()
+    rows = conn.execute(
+        f"SELECT at FROM login_attempts WHERE {column} = ? AND ok = 0 AND at > ? ORDER BY at DESC LIMIT ?",
+        (value, now - limits.window_seconds, limit),
+    ).fetchall()
     if len(rows) < limit:
         return None
     free_at = rows[-1]["at"] + limits.window_seconds  # when the oldest of those leaves the window
     return max(1, math.ceil((free_at - now) / 60))
 
 
-def authenticate(conn: sqlite3.Connection, login: str, password: str, address: str | None = None,
-                 limits: Limits = Limits(), now: float | None = None) -> Account:
+def authenticate(
+    conn: sqlite3.Connection,
+    login: str,
+    password: str,
+    address: str | None = None,
+    limits: Limits = Limits(),
+    now: float | None = None,
+) -> Account:
     """The account for a right login and password; RateLimited or LoginRefused otherwise.
 
     The attempt is counted (as a failure) in the same write transaction that checks the limits, before
@@ -406,20 +463,32 @@ def authenticate(conn: sqlite3.Connection, login: str, password: str, address: s
     conn.commit()  # BEGIN IMMEDIATE needs no transaction open on this connection
     conn.execute("BEGIN IMMEDIATE")  # the database's write lock: one attempt is counted at a time
     try:
-        waits = [w for w in (_wait_minutes(conn, "login", key, limits.max_failures, limits, now),
-                             _wait_minutes(conn, "address", address, limits.max_failures_per_address, limits, now))
-                 if w is not None]
+        waits = [
+            w
+            for w in (
+                _wait_minutes(conn, "login", key, limits.max_failures, limits, now),
+                _wait_minutes(conn, "address", address, limits.max_failures_per_address, limits, now),
+            )
+            if w is not None
+        ]
         if waits:
             raise RateLimited(max(waits))
         conn.execute("DELETE FROM login_attempts WHERE at < ?", (now - 4 * limits.window_seconds,))
-        attempt = conn.execute("INSERT INTO login_attempts(login, address, at, ok) VALUES (?, ?, ?, 0)",
-                               (key, address, now)).lastrowid
+        attempt = conn.execute(
+            "INSERT INTO login_attempts(login, address, at, ok) VALUES (?, ?, ?, 0)", (key, address, now)
+        ).lastrowid
         conn.commit()
     except BaseException:
         conn.rollback()
         raise
-    row = conn.execute(_ACCOUNT_SELECT.replace("SELECT u.*", "SELECT u.*, u.password_hash AS hash")
-                       + " WHERE u.login = ?", ((login or "").strip(),)).fetchone() if key else None
+    row = (
+        conn.execute(
+            _ACCOUNT_SELECT.replace("SELECT u.*", "SELECT u.*, u.password_hash AS hash") + " WHERE u.login = ?",
+            ((login or "").strip(),),
+        ).fetchone()
+        if key
+        else None
+    )
     ok = _verify(row["hash"] if row is not None else _dummy_hash(), password or "")
     account = _account(row) if row is not None else None
     ok = ok and account is not None and not account.disabled
@@ -446,8 +515,9 @@ def peek_token(conn: sqlite3.Connection, clear: str) -> Account | None:
     as web.bodylimit's, which runs in the server's network thread before the app."""
     if len(clear) > 200:
         return None
-    row = conn.execute("SELECT user_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
-                       (_sha256(clear),)).fetchone()
+    row = conn.execute(
+        "SELECT user_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL", (_sha256(clear),)
+    ).fetchone()
     return get_account(conn, row[0]) if row else None
 
 
@@ -463,23 +533,32 @@ def peek_session(conn: sqlite3.Connection, token: str | None, limits: Limits) ->
     return Session(row["id"], account, row["csrf_token"], row["created_at"], row["last_seen_at"], row["expires_at"])
 
 
-def create_session(conn: sqlite3.Connection, user_id: int, limits: Limits = Limits(),
-                   address: str | None = None, now: float | None = None) -> tuple[str, Session]:
+def create_session(
+    conn: sqlite3.Connection,
+    user_id: int,
+    limits: Limits = Limits(),
+    address: str | None = None,
+    now: float | None = None,
+) -> tuple[str, Session]:
     """A new session; returns the cookie token (given to the browser, never stored) and the session."""
     now = time.time() if now is None else now
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     with conn:
-        conn.execute("DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?",
-                     (now, now - limits.idle_seconds))
-        conn.execute("INSERT INTO sessions(id, user_id, csrf_token, created_at, last_seen_at, expires_at, address) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     (_sha256(token), user_id, csrf, now, now, now + limits.max_seconds, address))
+        conn.execute(
+            "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?", (now, now - limits.idle_seconds)
+        )
+        conn.execute(
+            "INSERT INTO sessions(id, user_id, csrf_token, created_at, last_seen_at, expires_at, address) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (_sha256(token), user_id, csrf, now, now, now + limits.max_seconds, address),
+        )
     return token, Session(_sha256(token), get_account(conn, user_id), csrf, now, now, now + limits.max_seconds)
 
 
-def lookup_session(conn: sqlite3.Connection, token: str | None, limits: Limits = Limits(),
-                   now: float | None = None) -> Session | None:
+def lookup_session(
+    conn: sqlite3.Connection, token: str | None, limits: Limits = Limits(), now: float | None = None
+) -> Session | None:
     """The live session for a cookie token, or None (expired, idle too long, unknown, user disabled)."""
     if not token or len(token) > 200:
         return None
@@ -514,8 +593,9 @@ def delete_session(conn: sqlite3.Connection, token: str | None) -> None:
 
 def end_sessions(conn: sqlite3.Connection, user_id: int, keep_session_id: str | None = None) -> int:
     with conn:
-        return conn.execute("DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?",
-                            (user_id, keep_session_id)).rowcount
+        return conn.execute(
+            "DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?", (user_id, keep_session_id)
+        ).rowcount
 
 
 # ---------------------------------------------------------------- API tokens
@@ -527,39 +607,51 @@ def create_token(conn: sqlite3.Connection, user_id: int, name: str) -> tuple[int
     get_account(conn, user_id)
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with conn:
-        cur = conn.execute("INSERT INTO api_tokens(user_id, name, token_hash, prefix) VALUES (?, ?, ?, ?)",
-                           (user_id, name, _sha256(clear), clear[:len(TOKEN_PREFIX) + 6]))
+        cur = conn.execute(
+            "INSERT INTO api_tokens(user_id, name, token_hash, prefix) VALUES (?, ?, ?, ?)",
+            (user_id, name, _sha256(clear), clear[: len(TOKEN_PREFIX) + 6]),
+        )
     return int(cur.lastrowid), clear
 
 
 def list_tokens(conn: sqlite3.Connection, user_id: int) -> list[dict]:
     """The user's tokens that still work (names, prefixes and dates; never the hash)."""
-    rows = conn.execute("SELECT id, name, prefix, created_at, last_used_at FROM api_tokens "
-                        "WHERE user_id = ? AND revoked_at IS NULL ORDER BY id", (user_id,))
+    rows = conn.execute(
+        "SELECT id, name, prefix, created_at, last_used_at FROM api_tokens "
+        "WHERE user_id = ? AND revoked_at IS NULL ORDER BY id",
+        (user_id,),
+    )
     return [dict(r) for r in rows]
 
 
 def revoke_token(conn: sqlite3.Connection, user_id: int, token_id: int) -> bool:
     """Revoke one of the user's own tokens; False when there is no such live token of theirs."""
     with conn:
-        return conn.execute(f"UPDATE api_tokens SET revoked_at = {NOW_SQL} "
-                            "WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
-                            (token_id, user_id)).rowcount == 1
+        return (
+            conn.execute(
+                f"UPDATE api_tokens SET revoked_at = {NOW_SQL} WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+                (token_id, user_id),
+            ).rowcount
+            == 1
+        )
 
 
 def lookup_token(conn: sqlite3.Connection, clear: str | None) -> Account | None:
     """The account a live token belongs to (None: unknown, revoked, or the user is disabled)."""
     if not clear or not clear.startswith(TOKEN_PREFIX) or len(clear) > 200:
         return None
-    row = conn.execute("SELECT id, user_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
-                       (_sha256(clear),)).fetchone()
+    row = conn.execute(
+        "SELECT id, user_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL", (_sha256(clear),)
+    ).fetchone()
     if row is None:
         return None
     account = get_account(conn, row["user_id"])
     if account.disabled:
         return None
     with conn:
-        conn.execute(f"UPDATE api_tokens SET last_used_at = {NOW_SQL} WHERE id = ? "
-                     f"AND (last_used_at IS NULL OR last_used_at < {MINUTE_AGO_SQL})",
-                     (row["id"],))
+        conn.execute(
+            f"UPDATE api_tokens SET last_used_at = {NOW_SQL} WHERE id = ? "
+            f"AND (last_used_at IS NULL OR last_used_at < {MINUTE_AGO_SQL})",
+            (row["id"],),
+        )
     return account

@@ -20,6 +20,7 @@ Columns are found by their heading (the first row), in Japanese or English, in a
 columns are ignored.  Needed: login, name, role; optional: organisation (default: the importer's
 own), meister name (for meisters: the name their recordings carry; default: their name).
 """
+
 from __future__ import annotations
 
 import codecs
@@ -73,9 +74,15 @@ class Row:
     errors: list[tuple[str, dict]] = field(default_factory=list)  # (code, params)
 
     def public(self) -> dict:
-        return {"line": self.line, "login": self.login, "name": self.name, "role": self.role or self.role_text,
-                "organisation": self.organisation["name"] if self.organisation else self.organisation_text,
-                "meister": self.meister, "errors": [code for code, _ in self.errors]}
+        return {
+            "line": self.line,
+            "login": self.login,
+            "name": self.name,
+            "role": self.role or self.role_text,
+            "organisation": self.organisation["name"] if self.organisation else self.organisation_text,
+            "meister": self.meister,
+            "errors": [code for code, _ in self.errors],
+        }
 
 
 @dataclass
@@ -96,8 +103,7 @@ class Parsed:
 def decode(raw: bytes, max_bytes: int = MAX_BYTES) -> tuple[str, str]:
     """(text, encoding) of a CSV file's bytes; ImportFileError when empty, too large or not readable."""
     if len(raw) > max_bytes:
-        raise ImportFileError("file_too_large", f"the file is larger than {max_bytes // 1024} KB",
-                              kb=max_bytes // 1024)
+        raise ImportFileError("file_too_large", f"the file is larger than {max_bytes // 1024} KB", kb=max_bytes // 1024)
     if not raw.strip():
         raise ImportFileError("file_empty", "the file is empty")
     if raw.startswith(codecs.BOM_UTF8):
@@ -130,8 +136,9 @@ def _columns(heading: list[str]) -> dict[str, int]:
                 found[column] = index
     missing = [c for c in REQUIRED if c not in found]
     if missing:
-        raise ImportFileError("columns_missing", f"the first row must name the columns; missing: {', '.join(missing)}",
-                              columns=missing)
+        raise ImportFileError(
+            "columns_missing", f"the first row must name the columns; missing: {', '.join(missing)}", columns=missing
+        )
     return found
 
 
@@ -143,14 +150,16 @@ def _role(text: str) -> str | None:
     return None
 
 
-def parse(conn: sqlite3.Connection, raw: bytes | str, actor: Viewer, *, max_bytes: int = MAX_BYTES,
-          max_rows: int = MAX_ROWS) -> Parsed:
+def parse(
+    conn: sqlite3.Connection, raw: bytes | str, actor: Viewer, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS
+) -> Parsed:
     """Read and check the file; every row comes back with its problems (none: it can be created)."""
     if isinstance(raw, str):
         text, encoding = raw, "utf-8"
         if len(raw.encode("utf-8")) > max_bytes:
-            raise ImportFileError("file_too_large", f"the file is larger than {max_bytes // 1024} KB",
-                                  kb=max_bytes // 1024)
+            raise ImportFileError(
+                "file_too_large", f"the file is larger than {max_bytes // 1024} KB", kb=max_bytes // 1024
+            )
     else:
         text, encoding = decode(raw, max_bytes)
     try:
@@ -165,18 +174,30 @@ def parse(conn: sqlite3.Connection, raw: bytes | str, actor: Viewer, *, max_byte
     if not body:
         raise ImportFileError("no_rows", "the file has a heading but no people")
     if len(body) > max_rows:
-        raise ImportFileError("too_many_rows", f"at most {max_rows} people per file (this one has {len(body)})",
-                              n=max_rows, found=len(body))
+        raise ImportFileError(
+            "too_many_rows",
+            f"at most {max_rows} people per file (this one has {len(body)})",
+            n=max_rows,
+            found=len(body),
+        )
     grantable = people.grantable_roles(actor)
     existing = {r[0].lower() for r in conn.execute("SELECT login FROM users")}
     seen: dict[str, int] = {}
     rows = []
     for line, cells in body:
-        value = {column: " ".join(cells[index].split()) if index < len(cells) else ""
-                 for column, index in columns.items()}
-        row = Row(line=line, login=value.get("login", ""), name=value.get("name", ""), role_text=value.get("role", ""),
-                  role=None, organisation_text=value.get("organisation", ""), organisation=None,
-                  meister=value.get("meister", ""))
+        value = {
+            column: " ".join(cells[index].split()) if index < len(cells) else "" for column, index in columns.items()
+        }
+        row = Row(
+            line=line,
+            login=value.get("login", ""),
+            name=value.get("name", ""),
+            role_text=value.get("role", ""),
+            role=None,
+            organisation_text=value.get("organisation", ""),
+            organisation=None,
+            meister=value.get("meister", ""),
+        )
         _check(conn, row, actor, grantable, existing, seen)
         rows.append(row)
     return Parsed(rows, encoding, text)
@@ -237,9 +258,18 @@ def create_all(conn: sqlite3.Connection, parsed: Parsed) -> list[dict]:
                 f"""INSERT INTO users(organisation_id, login, display_name, role, password_hash, meister_id,
                                      must_change_password, password_changed_at)
                    VALUES (?, ?, ?, ?, ?, ?, 1, {NOW_SQL})""",
-                (row.organisation["id"], row.login, row.name, row.role, password_hash, mid))
-    return [{"login": row.login, "name": row.name, "role": row.role, "organisation": row.organisation["name"],
-             "password": password} for row, password, _ in made]
+                (row.organisation["id"], row.login, row.name, row.role, password_hash, mid),
+            )
+    return [
+        {
+            "login": row.login,
+            "name": row.name,
+            "role": row.role,
+            "organisation": row.organisation["name"],
+            "password": password,
+        }
+        for row, password, _ in made
+    ]
 
 
 def template_csv() -> bytes:
@@ -250,4 +280,3 @@ def template_csv() -> bytes:
     writer.writerow(["sato.hanako", "佐藤 花子", "見習い", "本社", ""])
     writer.writerow(["suzuki.ichiro", "鈴木 一郎", "マイスター", "本社", "鈴木 一郎"])
     return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
-

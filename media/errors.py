@@ -9,6 +9,7 @@ names the file and the reason, e.g. ``clip.mp4: no audio stream``.
 reader's language in plain words (web.problems) and fold this English reason
 away as the technical detail.
 """
+
 from __future__ import annotations
 
 import os

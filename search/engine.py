@@ -6,6 +6,7 @@ matching moments of the same recording attached rather than flooding the list.
 Only recordings whose processing is done are ever returned, so a recording is
 never searchable half-indexed.
 """
+
 from __future__ import annotations
 
 import html
@@ -96,8 +97,13 @@ class SearchResult:
         return not any(h.strength == "strong" for h in self.hits)
 
     def to_json(self) -> dict:
-        return {"query": self.query, "mode": self.mode, "no_good_match": self.no_good_match,
-                "hits": [h.to_json() for h in self.hits], "warnings": self.warnings}
+        return {
+            "query": self.query,
+            "mode": self.mode,
+            "no_good_match": self.no_good_match,
+            "hits": [h.to_json() for h in self.hits],
+            "warnings": self.warnings,
+        }
 
 
 def mark(text: str, terms: Sequence[str]) -> str:
@@ -118,7 +124,7 @@ def mark(text: str, terms: Sequence[str]) -> str:
         found = []
     out, last = [], 0
     for m in found:
-        out.append(html.escape(text[last:m.start()]))
+        out.append(html.escape(text[last : m.start()]))
         out.append("<mark>" + html.escape(m.group(0)) + "</mark>")
         last = m.end()
     out.append(html.escape(text[last:]))
@@ -141,8 +147,10 @@ def _best_of(vectors: np.ndarray, queries: np.ndarray) -> np.ndarray:
     return (vectors @ queries.T).max(axis=1)
 
 
-_HIT_RECORDING = ("SELECT r.id, r.status, r.title, r.kind, r.technique, r.language, r.tags, m.name AS meister "
-                  "FROM recordings r LEFT JOIN meisters m ON m.id = r.meister_id WHERE r.id IN ")
+_HIT_RECORDING = (
+    "SELECT r.id, r.status, r.title, r.kind, r.technique, r.language, r.tags, m.name AS meister "
+    "FROM recordings r LEFT JOIN meisters m ON m.id = r.meister_id WHERE r.id IN "
+)
 
 
 def _recordings_for_hits(conn, ids: set[int], with_tags: bool) -> dict[int, dict]:
@@ -183,8 +191,15 @@ class Searcher:
     def conn(self):
         return self.store.conn
 
-    def search(self, query: str, limit: int = 10, mode: str = "hybrid", filters: Filters | None = None,
-               group: bool = True, query_vector: np.ndarray | None = None) -> SearchResult:
+    def search(
+        self,
+        query: str,
+        limit: int = 10,
+        mode: str = "hybrid",
+        filters: Filters | None = None,
+        group: bool = True,
+        query_vector: np.ndarray | None = None,
+    ) -> SearchResult:
         """Rank recordings' moments for a query.  query_vector: a precomputed query embedding (batch evaluation)."""
         from search import expansion, lexical
 
@@ -219,7 +234,8 @@ class Searcher:
         if stale:
             result.warnings.append(
                 f"{stale} chunks were embedded with another model than the configured one; "
-                f"run `kb reindex --reembed` so dense search sees them")
+                f"run `kb reindex --reembed` so dense search sees them"
+            )
         return result
 
     def _rank(self, query: str, queries: list[str], mode: str, k: int, query_vector, signals: dict, within=None):
@@ -236,8 +252,10 @@ class Searcher:
         weak_links: set[int] = set()  # candidates whose only link is one shared character (lexical.WEAK_LINK)
 
         def lexical_candidates() -> list[tuple[int, float]]:
-            found = [lexical.search_hits(self.conn, q, k=k, within=within, reading_match=reading_on, weak_links=True)
-                     for q in queries]
+            found = [
+                lexical.search_hits(self.conn, q, k=k, within=within, reading_match=reading_on, weak_links=True)
+                for q in queries
+            ]
             evident = {h.chunk_id for hits in found for h in hits if h.evident}
             weak_links.update(h.chunk_id for hits in found for h in hits if h.chunk_id not in evident)
             return expansion.merge_best([[(h.chunk_id, h.score) for h in hits] for hits in found], k)
@@ -277,21 +295,23 @@ class Searcher:
                     qvec = np.asarray(query_vector, dtype=np.float32)
                     qvec = qvec.reshape(-1, qvec.shape[-1])
                     if len(qvec) < len(queries):
-                        qvec = np.vstack([qvec, embedder.encode_queries(queries[len(qvec):])])
+                        qvec = np.vstack([qvec, embedder.encode_queries(queries[len(qvec) :])])
                 if len(index):
                     scores, ids = index.search(qvec, min(k, len(index)))
                     dense = expansion.merge_best(
-                        [[(int(i), float(s)) for i, s in zip(ids[n], scores[n]) if i >= 0]
-                         for n in range(len(qvec))], k)
+                        [[(int(i), float(s)) for i, s in zip(ids[n], scores[n]) if i >= 0] for n in range(len(qvec))], k
+                    )
             finally:
                 if pending is not None:
                     lex = pending.result()
         if mode == "hybrid":
+
             def dense_score_of(ids: Sequence[int]) -> np.ndarray:
                 return _best_of(vectors_of(ids)[0], qvec)
 
             second_score_of = None
             if second is None:
+
                 def vectors_of(ids: Sequence[int]):
                     return self.store.embeddings_of(list(ids)), None
             else:
@@ -307,8 +327,9 @@ class Searcher:
                 def second_score_of(ids: Sequence[int]) -> np.ndarray:
                     return _best_of(vectors_of(ids)[1], q2)
 
-            ranked = fusion.hybrid_rank(query, lex, dense, dense_score_of, limit=k, second_score_of=second_score_of,
-                                        signals=signals)
+            ranked = fusion.hybrid_rank(
+                query, lex, dense, dense_score_of, limit=k, second_score_of=second_score_of, signals=signals
+            )
         else:
             ranked = lex if mode == "lexical" else dense
             signals.update((c, {"lex" if mode == "lexical" else "cos": s}) for c, s in ranked)
@@ -317,8 +338,16 @@ class Searcher:
         full = len(lex) >= k or len(dense) >= k
         return ranked, full, qvec
 
-    def _assemble(self, ranked: list[tuple[int, float]], limit: int, filters: Filters, group: bool,
-                  terms: list[str], signals: dict, mode: str) -> list[Hit]:
+    def _assemble(
+        self,
+        ranked: list[tuple[int, float]],
+        limit: int,
+        filters: Filters,
+        group: bool,
+        terms: list[str],
+        signals: dict,
+        mode: str,
+    ) -> list[Hit]:
         from search import strength
 
         if not ranked:
@@ -326,8 +355,12 @@ class Searcher:
         ids = [cid for cid, _ in ranked]
         marks = ",".join("?" * len(ids))
         # Where each candidate is; the text is read only for the hits shown (below).
-        rows = {r["id"]: r for r in self.conn.execute(
-            f"SELECT id, recording_id, start, end, page FROM chunks WHERE id IN ({marks})", ids)}
+        rows = {
+            r["id"]: r
+            for r in self.conn.execute(
+                f"SELECT id, recording_id, start, end, page FROM chunks WHERE id IN ({marks})", ids
+            )
+        }
         recs = _recordings_for_hits(self.conn, {r["recording_id"] for r in rows.values()}, bool(filters.tags))
         hits: list[Hit] = []
         by_rec: dict[int, Hit] = {}
@@ -341,24 +374,34 @@ class Searcher:
             evidence = signals.get(cid, {})
             strong = strength.label(evidence, mode)
             if group and rec["id"] in by_rec:
-                by_rec[rec["id"]].more.append(Moment(cid, row["start"], row["end"], row["page"], float(score),
-                                                     strong))
+                by_rec[rec["id"]].more.append(Moment(cid, row["start"], row["end"], row["page"], float(score), strong))
                 continue
             if len(hits) >= limit:
                 continue
             hit = Hit(
-                recording_id=rec["id"], title=rec["title"], kind=rec["kind"], meister=rec.get("meister"),
-                technique=rec.get("technique"), start=row["start"], end=row["end"], page=row["page"],
-                text="", marked="", score=float(score),
-                link=urls.moment(rec["id"], row["start"], row["page"], cid), chunk_id=cid,
-                strength=strong, signals=evidence,
+                recording_id=rec["id"],
+                title=rec["title"],
+                kind=rec["kind"],
+                meister=rec.get("meister"),
+                technique=rec.get("technique"),
+                start=row["start"],
+                end=row["end"],
+                page=row["page"],
+                text="",
+                marked="",
+                score=float(score),
+                link=urls.moment(rec["id"], row["start"], row["page"], cid),
+                chunk_id=cid,
+                strength=strong,
+                signals=evidence,
             )
             hits.append(hit)
             by_rec[rec["id"]] = hit
         if hits:
             marks = ",".join("?" * len(hits))
-            texts = dict(self.conn.execute(f"SELECT id, text FROM chunks WHERE id IN ({marks})",
-                                           [h.chunk_id for h in hits]))
+            texts = dict(
+                self.conn.execute(f"SELECT id, text FROM chunks WHERE id IN ({marks})", [h.chunk_id for h in hits])
+            )
             for hit in hits:
                 hit.text = texts.get(hit.chunk_id, "")
                 hit.marked = mark(hit.text, terms)

@@ -7,6 +7,7 @@ modes are reported side by side, so a change to any part of search shows its
 effect on each; ``baselines`` searches the same knowledge base again with
 settings changed.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,9 @@ def load_benchmark(path: str | Path) -> dict:
     return data
 
 
-def measure(store, queries: list[dict], doc_of: dict[int, str], modes=MODES,
-            baselines: dict[str, dict[str, str]] | None = None) -> dict:
+def measure(
+    store, queries: list[dict], doc_of: dict[int, str], modes=MODES, baselines: dict[str, dict[str, str]] | None = None
+) -> dict:
     """{"modes": {mode: figures}} for the knowledge base behind ``store`` (a search.store.SearchStore), and
     "baselines" when given: name -> settings changed for search only (e.g. {"reading off":
     {"reading_match": "off"}}), each searched again on the same knowledge base.
@@ -91,19 +93,32 @@ def speech_report(spoken: list[dict], cer) -> dict:
 
 
 def format_table(report: dict) -> str:
-    lines = [f"{report.get('file', '')}: {report['file_docs']} docs, {report['queries']} queries, "
-             f"embedder {report['embedder']}",
-             "", "| mode | MRR@10 | R@1 | R@5 | R@10 | ms/query |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        f"{report.get('file', '')}: {report['file_docs']} docs, {report['queries']} queries, "
+        f"embedder {report['embedder']}",
+        "",
+        "| mode | MRR@10 | R@1 | R@5 | R@10 | ms/query |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     if report.get("spoken"):
         cer = report["spoken"]["cer"]
         spoken = report["spoken"]
-        lines.insert(1, f"{spoken['docs']} spoken documents transcribed"
-                        + (f", character error rate {cer:.3f}" if cer is not None else "")
-                        + (f" (katakana = hiragana: {spoken['cer_kana_folded']:.3f}; on readings: "
-                           f"{spoken['reading_error_rate']:.3f})" if spoken.get("reading_error_rate") is not None else ""))
+        lines.insert(
+            1,
+            f"{spoken['docs']} spoken documents transcribed"
+            + (f", character error rate {cer:.3f}" if cer is not None else "")
+            + (
+                f" (katakana = hiragana: {spoken['cer_kana_folded']:.3f}; on readings: "
+                f"{spoken['reading_error_rate']:.3f})"
+                if spoken.get("reading_error_rate") is not None
+                else ""
+            ),
+        )
     rows = [("", report["modes"])] + [(f" ({name})", b["modes"]) for name, b in report.get("baselines", {}).items()]
     for label, modes in rows:
         for mode, m in modes.items():
-            lines.append(f"| {mode}{label} | {m['mrr@10']:.3f} | {m['recall@1']:.3f} | {m['recall@5']:.3f} | "
-                         f"{m['recall@10']:.3f} | {m['ms_per_query']:.1f} |")
+            lines.append(
+                f"| {mode}{label} | {m['mrr@10']:.3f} | {m['recall@1']:.3f} | {m['recall@5']:.3f} | "
+                f"{m['recall@10']:.3f} | {m['ms_per_query']:.1f} |"
+            )
     return "\n".join(lines)

@@ -23,6 +23,7 @@ techniques-dev with a 13-term workshop glossary (written for this check, so
 an optimistic case): MRR@10 hybrid 0.967 -> 0.971 (R@10 0.967 -> 1.0),
 lexical 0.706 -> 0.822, dense 0.820 -> 0.898.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,9 +32,9 @@ from dataclasses import dataclass
 
 from search.lexical import normalise
 
-MAX_VARIANTS = 6       # the query plus at most five others: each dense variant costs one query embedding
-MIN_NAME_CHARS = 2     # one-character names (a lone kanji) would match inside far too many queries
-MIN_KANA_CHARS = 3     # a short hiragana reading (いと) hides inside ordinary words
+MAX_VARIANTS = 6  # the query plus at most five others: each dense variant costs one query embedding
+MIN_NAME_CHARS = 2  # one-character names (a lone kanji) would match inside far too many queries
+MIN_KANA_CHARS = 3  # a short hiragana reading (いと) hides inside ordinary words
 _HIRAGANA_ONLY = re.compile("^[\u3041-\u309f]+$")
 
 

@@ -25,6 +25,7 @@ bench/results/quality.json):
 
     fused = z(cos) + second_weight * z(cos2) + lexical_weight * (1 + second_weight) * lexical
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,8 +38,8 @@ ScoreOf = Callable[[Sequence[int]], np.ndarray]
 
 @dataclass(frozen=True)
 class FusionWeights:
-    lexical: float = 6.0    # weight of the [0, 1] lexical coverage score, in dense standard deviations
-    second: float = 0.5     # weight of the second embedder's standardised cosine (used only when given)
+    lexical: float = 6.0  # weight of the [0, 1] lexical coverage score, in dense standard deviations
+    second: float = 0.5  # weight of the second embedder's standardised cosine (used only when given)
 
 
 DEFAULT_WEIGHTS = FusionWeights()
@@ -49,11 +50,17 @@ def _standardise(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
 
 
-def hybrid_rank(query: str, lexical: list[tuple[int, float]], dense: list[tuple[int, float]],
-                dense_score_of: ScoreOf, limit: int, *,
-                second_score_of: ScoreOf | None = None,
-                weights: FusionWeights = DEFAULT_WEIGHTS,
-                signals: dict | None = None) -> list[tuple[int, float]]:
+def hybrid_rank(
+    query: str,
+    lexical: list[tuple[int, float]],
+    dense: list[tuple[int, float]],
+    dense_score_of: ScoreOf,
+    limit: int,
+    *,
+    second_score_of: ScoreOf | None = None,
+    weights: FusionWeights = DEFAULT_WEIGHTS,
+    signals: dict | None = None,
+) -> list[tuple[int, float]]:
     """Fuse candidate lists (each best first) into (chunk_id, score), best first, at most ``limit``.
 
     ``lexical`` scores must be search.lexical scores (in [0, 1]); ``dense`` scores are
@@ -84,6 +91,9 @@ def hybrid_rank(query: str, lexical: list[tuple[int, float]], dense: list[tuple[
     order = np.argsort(-fused, kind="stable")[:limit]
     if signals is not None:
         for i in order:
-            signals[ids[i]] = {"cos": float(cos[i]), "cos2": None if cos2 is None else float(cos2[i]),
-                               "lex": lex.get(ids[i], 0.0)}
+            signals[ids[i]] = {
+                "cos": float(cos[i]),
+                "cos2": None if cos2 is None else float(cos2[i]),
+                "lex": lex.get(ids[i], 0.0),
+            }
     return [(ids[i], float(fused[i])) for i in order]

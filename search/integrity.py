@@ -7,6 +7,7 @@ one command that says whether search answers from everything that is stored and
 from nothing else.  The check only reads: the saved index file is read without
 loading an embedding model; repair is :meth:`search.store.SearchStore.reindex`.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,9 @@ def _read_saved(index_dir: Path, tries: int, wait: float) -> tuple[dict | None, 
     return None, None, [f"vector index: {index_path} keeps changing (saved again and again); check again later"]
 
 
-def check_vector_index(conn: sqlite3.Connection, index_dir: Path, tries: int = 3,
-                       wait: float = 1.0) -> tuple[list[str], int]:
+def check_vector_index(
+    conn: sqlite3.Connection, index_dir: Path, tries: int = 3, wait: float = 1.0
+) -> tuple[list[str], int]:
     """(problems, chunks checked) for the saved vector index against the chunks table.
 
     The database is read in one read transaction at the generation the index file was saved at; an
@@ -76,8 +78,10 @@ def check_vector_index(conn: sqlite3.Connection, index_dir: Path, tries: int = 3
             conn.rollback()
         if attempt < tries - 1:
             time.sleep(wait)
-    behind = (f"vector index: saved at generation {manifest.get('generation')}, the database is at "
-              f"{generation} (behind the database)")
+    behind = (
+        f"vector index: saved at generation {manifest.get('generation')}, the database is at "
+        f"{generation} (behind the database)"
+    )
     return [behind], 0
 
 
@@ -92,8 +96,11 @@ def _compare(conn: sqlite3.Connection, manifest: dict, data: bytes) -> tuple[lis
         storage = faiss.downcast_index(index.index)
         if hasattr(storage, "storage"):  # HNSW: the vectors sit in its flat storage
             storage = faiss.downcast_index(storage.storage)
-        vectors = (faiss.rev_swig_ptr(storage.get_xb(), index.ntotal * dim).reshape(index.ntotal, dim)
-                   if index.ntotal else np.zeros((0, dim), np.float32))
+        vectors = (
+            faiss.rev_swig_ptr(storage.get_xb(), index.ntotal * dim).reshape(index.ntotal, dim)
+            if index.ntotal
+            else np.zeros((0, dim), np.float32)
+        )
     except Exception as e:  # noqa: BLE001 - faiss raises RuntimeError with a C++ trace
         return [f"vector index: FAISS cannot read the saved index ({str(e).splitlines()[0]})"], 0
     alive = ids >= 0  # HNSW tombstones are -1
@@ -102,13 +109,16 @@ def _compare(conn: sqlite3.Connection, manifest: dict, data: bytes) -> tuple[lis
         problems.append("vector index: a passage is in it twice")
     other = conn.execute("SELECT COUNT(*) FROM chunks WHERE embed_fingerprint IS NOT ?", (fingerprint,)).fetchone()[0]
     if other:
-        problems.append(f"vector index: {other} passages were embedded by another model than the index's "
-                        f"({fingerprint})")
+        problems.append(
+            f"vector index: {other} passages were embedded by another model than the index's ({fingerprint})"
+        )
     missing = wrong = checked = 0
     last = -1
     while True:
-        rows = conn.execute("SELECT id, embedding FROM chunks WHERE embed_fingerprint = ? AND id > ? "
-                            "ORDER BY id LIMIT ?", (fingerprint, last, BATCH)).fetchall()
+        rows = conn.execute(
+            "SELECT id, embedding FROM chunks WHERE embed_fingerprint = ? AND id > ? ORDER BY id LIMIT ?",
+            (fingerprint, last, BATCH),
+        ).fetchall()
         if not rows:
             break
         last = rows[-1][0]
@@ -117,8 +127,11 @@ def _compare(conn: sqlite3.Connection, manifest: dict, data: bytes) -> tuple[lis
             n = where.pop(int(cid), None)
             if n is None:
                 missing += 1
-            elif blob is None or len(blob) != dim * 4 or \
-                    not np.array_equal(np.frombuffer(blob, dtype=np.float32), vectors[n]):
+            elif (
+                blob is None
+                or len(blob) != dim * 4
+                or not np.array_equal(np.frombuffer(blob, dtype=np.float32), vectors[n])
+            ):
                 wrong += 1
     if missing:
         problems.append(f"vector index: {missing} passages of the database are missing from it")
@@ -148,11 +161,9 @@ def check_lexical_index(conn: sqlite3.Connection) -> tuple[list[str], int]:
 
 
 def _compare_lexical(conn: sqlite3.Connection, problems: list[str]) -> tuple[list[str], int]:
-    busy = {r[0] for r in conn.execute(
-        "SELECT DISTINCT recording_id FROM jobs WHERE stage NOT IN ('done', 'failed')")}
+    busy = {r[0] for r in conn.execute("SELECT DISTINCT recording_id FROM jobs WHERE stage NOT IN ('done', 'failed')")}
     fts = conn.execute("SELECT rowid, terms FROM chunk_fts ORDER BY rowid")
-    chunks = conn.execute(INDEXED_ROWS_SQL.replace("SELECT c.id,", "SELECT c.id, c.recording_id,")
-                          + " ORDER BY c.id")
+    chunks = conn.execute(INDEXED_ROWS_SQL.replace("SELECT c.id,", "SELECT c.id, c.recording_id,") + " ORDER BY c.id")
     missing = wrong = extra = checked = 0
     f = fts.fetchone()
     for cid, rec_id, text in iter(chunks.fetchone, None):
@@ -190,9 +201,13 @@ def _compare_reading(conn: sqlite3.Connection, problems: list[str], busy: set[in
     if reading.pending(conn):
         return  # filled at the next open by a writer (kb.home); search does not use it until then
     in_work = _busy_chunks(conn, busy)  # recordings being processed: their rows are being rewritten
-    spoken = {r[0] for r in conn.execute(
-        "SELECT c.id FROM chunks c JOIN recordings r ON r.id = c.recording_id "
-        f"WHERE r.kind IN {reading.SPOKEN_KINDS}")} - in_work
+    spoken = {
+        r[0]
+        for r in conn.execute(
+            "SELECT c.id FROM chunks c JOIN recordings r ON r.id = c.recording_id "
+            f"WHERE r.kind IN {reading.SPOKEN_KINDS}"
+        )
+    } - in_work
     read = {r[0] for r in conn.execute("SELECT rowid FROM chunk_reading")}
     missing, extra = len(spoken - read), len(read - spoken - in_work)
     if missing:

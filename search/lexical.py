@@ -33,13 +33,14 @@ Search has two steps (measured in bench/quality.py, see bench/results/quality.js
 The table is ``chunk_fts(terms)`` with rowid = chunks.id (migration 002).
 The choice of bigrams over SudachiPy morphemes was measured too (same file).
 """
+
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 import sqlite3
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -58,7 +59,8 @@ _LATIN_START = re.compile(f"[{_LATIN}]")
 _HIRAGANA_ONLY = re.compile(f"^[{_HIRAGANA}]+$")
 _STOP_WORDS = frozenset(
     "a an the to of in on at for and or is are was were be been do does did my your our how why what "
-    "when where which who with by it its this that these from as i you we can should not no".split())
+    "when where which who with by it its this that these from as i you we can should not no".split()
+)
 
 # Weights of the score: coverage of the query's terms and of its trigrams (phrases).
 COVERAGE_WEIGHT = 2 / 3
@@ -101,7 +103,7 @@ def _tokens(text: str) -> list[tuple[str, bool]]:
 def _bigrams(run: str) -> list[str]:
     if len(run) == 1:
         return [run]
-    return [run[i:i + 2] for i in range(len(run) - 1)]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
 def index_terms(text: str) -> str:
@@ -137,8 +139,7 @@ def _lone_kanji(run: str) -> list[str]:
     the end of the run (錆 and 傷 in 錆と傷, 軸 in 軸を), not verb or adjective stems (削 in 削る)."""
     out = []
     for i, ch in enumerate(run):
-        if _KANJI_CHAR.match(ch) and not any(
-                0 <= j < len(run) and _KANJI_CHAR.match(run[j]) for j in (i - 1, i + 1)):
+        if _KANJI_CHAR.match(ch) and not any(0 <= j < len(run) and _KANJI_CHAR.match(run[j]) for j in (i - 1, i + 1)):
             if i + 1 == len(run) or run[i + 1] in _PARTICLES:
                 out.append(ch)
     return out
@@ -148,8 +149,13 @@ def _stem_kanji(run: str) -> list[str]:
     """The other lone kanji of a run: verb and adjective stems (削 of 削る, 切 of 切れ), which
     _lone_kanji leaves out.  Only the weak-link hint uses them (WEAK_LINK)."""
     words = set(_lone_kanji(run))
-    return [ch for i, ch in enumerate(run) if _KANJI_CHAR.match(ch) and ch not in words and not any(
-        0 <= j < len(run) and _KANJI_CHAR.match(run[j]) for j in (i - 1, i + 1))]
+    return [
+        ch
+        for i, ch in enumerate(run)
+        if _KANJI_CHAR.match(ch)
+        and ch not in words
+        and not any(0 <= j < len(run) and _KANJI_CHAR.match(run[j]) for j in (i - 1, i + 1))
+    ]
 
 
 def stem_terms(query: str) -> list[str]:
@@ -209,7 +215,7 @@ def _query_phrases(query: str) -> list[str]:
     out: list[str] = []
     for tok, cjk in _tokens(query):
         if cjk:
-            out.extend(f"{tok[i:i + 2]} {tok[i + 1:i + 3]}" for i in range(len(tok) - 2))
+            out.extend(f"{tok[i : i + 2]} {tok[i + 1 : i + 3]}" for i in range(len(tok) - 2))
     return list(dict.fromkeys(out))
 
 
@@ -232,7 +238,7 @@ def delete_chunks(conn: sqlite3.Connection, chunk_ids: Sequence[int]) -> None:
     reading.delete_chunks(conn, ids)
     old: list[str] = []
     for start in range(0, len(ids), 500):
-        part = ids[start:start + 500]
+        part = ids[start : start + 500]
         marks = ",".join("?" * len(part))
         old += [r[0] for r in conn.execute(f"SELECT terms FROM chunk_fts WHERE rowid IN ({marks})", part)]
     if not old:
@@ -248,12 +254,12 @@ def count_terms(conn: sqlite3.Connection, term_strings: Sequence[str], sign: int
     for terms in term_strings:
         counts.update(set(terms.split()))
     counts[""] = len(term_strings)
-    conn.executemany(f"INSERT INTO {table}(term, df) VALUES (?, ?) "
-                     "ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
-                     [(t, sign * c) for t, c in counts.items()])
+    conn.executemany(
+        f"INSERT INTO {table}(term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+        [(t, sign * c) for t, c in counts.items()],
+    )
     if sign < 0:
-        conn.executemany(f"DELETE FROM {table} WHERE term = ? AND df <= 0 AND term != ''",
-                         [(t,) for t in counts if t])
+        conn.executemany(f"DELETE FROM {table} WHERE term = ? AND df <= 0 AND term != ''", [(t,) for t in counts if t])
 
 
 def rebuild(conn: sqlite3.Connection, batch: int = 2000, rows: sqlite3.Cursor | None = None) -> int:
@@ -295,14 +301,15 @@ MAX_POSTINGS = 10_000
 @dataclass(frozen=True)
 class LexicalHit:
     chunk_id: int
-    score: float       # COVERAGE_WEIGHT * coverage + PHRASE_WEIGHT * phrase, in [0, 1]
-    coverage: float    # idf-weighted share of the query's terms the chunk contains
-    phrase: float      # share of the query's character trigrams the chunk contains
+    score: float  # COVERAGE_WEIGHT * coverage + PHRASE_WEIGHT * phrase, in [0, 1]
+    coverage: float  # idf-weighted share of the query's terms the chunk contains
+    phrase: float  # share of the query's character trigrams the chunk contains
     evident: bool = True  # False: only a weak link (one shared character), kept for the order alone (WEAK_LINK)
 
 
-def doc_frequencies(conn: sqlite3.Connection, terms: Sequence[str],
-                    table: str = "lexical_df") -> tuple[dict[str, int], int]:
+def doc_frequencies(
+    conn: sqlite3.Connection, terms: Sequence[str], table: str = "lexical_df"
+) -> tuple[dict[str, int], int]:
     """(chunks holding each term, chunks indexed), from lexical_df: one indexed lookup.
 
     The table is kept exact by add_chunks / delete_chunks / rebuild (migration 007);
@@ -314,8 +321,9 @@ def doc_frequencies(conn: sqlite3.Connection, terms: Sequence[str],
     return {t: max(0, int(found.get(t, 0))) for t in terms}, n
 
 
-def visible_frequencies(conn: sqlite3.Connection, df: dict[str, int], n: int,
-                        within: Iterable[int], fts: str = "chunk_fts") -> tuple[dict[str, int], int]:
+def visible_frequencies(
+    conn: sqlite3.Connection, df: dict[str, int], n: int, within: Iterable[int], fts: str = "chunk_fts"
+) -> tuple[dict[str, int], int]:
     """The same statistics counted over the chunks of the recordings ``within`` only.
 
     Why: with the whole index's counts, a score told whether a guessed word occurs in recordings
@@ -329,16 +337,18 @@ def visible_frequencies(conn: sqlite3.Connection, df: dict[str, int], n: int,
     if fts == "chunk_fts":
         hidden_n = conn.execute(f"SELECT count(*) FROM chunks c WHERE {outside}", (scope,)).fetchone()[0]
     else:  # the reading index holds the spoken chunks only
-        hidden_n = conn.execute(f"SELECT count(*) FROM {fts} f JOIN chunks c ON c.id = f.rowid WHERE {outside}",
-                                (scope,)).fetchone()[0]
+        hidden_n = conn.execute(
+            f"SELECT count(*) FROM {fts} f JOIN chunks c ON c.id = f.rowid WHERE {outside}", (scope,)
+        ).fetchone()[0]
     if not hidden_n:
         return df, n
     out = {}
     for t, count in df.items():
         if count > 0:
-            hidden = conn.execute(f"SELECT count(*) FROM {fts} f JOIN chunks c ON c.id = f.rowid "
-                                  f"WHERE {fts} MATCH ? AND {outside}",
-                                  ('"' + t.replace('"', '""') + '"', scope)).fetchone()[0]
+            hidden = conn.execute(
+                f"SELECT count(*) FROM {fts} f JOIN chunks c ON c.id = f.rowid WHERE {fts} MATCH ? AND {outside}",
+                ('"' + t.replace('"', '""') + '"', scope),
+            ).fetchone()[0]
             count = max(0, count - hidden)
         out[t] = count
     return out, max(0, n - hidden_n)
@@ -370,9 +380,15 @@ def candidates(conn: sqlite3.Connection, weights: dict[str, float], k: int, fts:
     return [int(r[0]) for r in conn.execute(sql, args + [int(k)])]
 
 
-def search_hits(conn: sqlite3.Connection, query: str, k: int = 100,
-                max_postings: int = MAX_POSTINGS, within: Iterable[int] | None = None,
-                reading_match: bool = False, weak_links: bool = False) -> list[LexicalHit]:
+def search_hits(
+    conn: sqlite3.Connection,
+    query: str,
+    k: int = 100,
+    max_postings: int = MAX_POSTINGS,
+    within: Iterable[int] | None = None,
+    reading_match: bool = False,
+    weak_links: bool = False,
+) -> list[LexicalHit]:
     """Best k chunks for a query with the parts of their score, best first.
 
     ``within``: the recordings the searcher may see (None: all); the term statistics are then theirs alone,
@@ -395,8 +411,14 @@ def search_hits(conn: sqlite3.Connection, query: str, k: int = 100,
     return sorted(best.values(), key=lambda h: -h.score)[:k]
 
 
-def _character_hits(conn: sqlite3.Connection, query: str, k: int, max_postings: int,
-                    within: Iterable[int] | None, weak_links: bool = False) -> list[LexicalHit]:
+def _character_hits(
+    conn: sqlite3.Connection,
+    query: str,
+    k: int,
+    max_postings: int,
+    within: Iterable[int] | None,
+    weak_links: bool = False,
+) -> list[LexicalHit]:
     terms = query_terms(query)
     if not terms or k <= 0:
         return []
@@ -430,8 +452,9 @@ def _character_hits(conn: sqlite3.Connection, query: str, k: int, max_postings: 
         if evident:
             coverage = sum(w for t, w in weighted if t in present) / total
         else:  # a weak link: its stems count too, and the score is cut to WEAK_LINK of it
-            coverage = (sum(w for t, w in weighted if t in present)
-                        + sum(w for t, w in stem_weight.items() if t in present)) / (total + sum(stem_weight.values()))
+            coverage = (
+                sum(w for t, w in weighted if t in present) + sum(w for t, w in stem_weight.items() if t in present)
+            ) / (total + sum(stem_weight.values()))
             if not coverage:
                 continue
         if phrases:
@@ -446,8 +469,9 @@ def _character_hits(conn: sqlite3.Connection, query: str, k: int, max_postings: 
     return hits
 
 
-def search(conn: sqlite3.Connection, query: str, k: int = 100,
-           within: Iterable[int] | None = None, reading_match: bool = False) -> list[tuple[int, float]]:
+def search(
+    conn: sqlite3.Connection, query: str, k: int = 100, within: Iterable[int] | None = None, reading_match: bool = False
+) -> list[tuple[int, float]]:
     """Best k chunks for a query as (chunk_id, score), best first; score in [0, 1], higher = better."""
     return [(h.chunk_id, h.score) for h in search_hits(conn, query, k, within=within, reading_match=reading_match)]
 

@@ -5,6 +5,7 @@ figures `kb eval` prints through the real pipeline can be compared directly.
 Rankings are lists of document ids, best first; gold is the set of ids that
 answer the query.
 """
+
 from __future__ import annotations
 
 from typing import Sequence

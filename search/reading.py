@@ -33,6 +33,7 @@ the author's own characters; there a reading match only adds homophones (家庭 
 setting ``reading_match`` (on/off) switches the channel at search time; the index is always
 kept, so switching needs no reindex.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,11 +42,11 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-READING_WEIGHT = 0.8     # a full reading match scores like 80 % of a full character match
+READING_WEIGHT = 0.8  # a full reading match scores like 80 % of a full character match
 COVERAGE_WEIGHT = 2 / 3
 PHRASE_WEIGHT = 1 / 3
-FOLD_VOICING = True      # measured: spoken techniques-dev hybrid MRR@10 +0.025 clean, +0.016 noisy
-MIN_QUERY_KANA = 3       # a question whose reading runs are all shorter than this is not read
+FOLD_VOICING = True  # measured: spoken techniques-dev hybrid MRR@10 +0.025 clean, +0.016 noisy
+MIN_QUERY_KANA = 3  # a question whose reading runs are all shorter than this is not read
 SPOKEN_KINDS = ("audio", "video")
 
 _KANA_OR_KANJI = re.compile("[\u3041-\u309f\u30a0-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005]")
@@ -56,8 +57,10 @@ _FOLD = str.maketrans({"ヲ": "オ", "ヅ": "ズ", "ヂ": "ジ", "ヮ": "ワ", "
 
 # The vowel each katakana ends in, for the long-vowel mark ー (ケー → ケエ).
 _VOWEL_ROWS = {
-    "ア": "アカガサザタダナハバパマヤャラワァ", "イ": "イキギシジチヂニヒビピミリィ",
-    "ウ": "ウクグスズツヅヌフブプムユュルゥヴ", "エ": "エケゲセゼテデネヘベペメレェ",
+    "ア": "アカガサザタダナハバパマヤャラワァ",
+    "イ": "イキギシジチヂニヒビピミリィ",
+    "ウ": "ウクグスズツヅヌフブプムユュルゥヴ",
+    "エ": "エケゲセゼテデネヘベペメレェ",
     "オ": "オコゴソゾトドノホボポモヨョロヲォ",
 }
 _VOWEL_OF = {k: v for v, row in _VOWEL_ROWS.items() for k in row}
@@ -118,7 +121,7 @@ def reading_runs(text: str) -> list[str]:
 
 
 def _bigrams(run: str) -> list[str]:
-    return [run[i:i + 2] for i in range(len(run) - 1)]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
 def index_terms(text: str) -> str:
@@ -134,21 +137,27 @@ def query_reading(query: str) -> tuple[list[str], list[str]]:
     of the question is MIN_QUERY_KANA kana long."""
     runs = [r for r in reading_runs(query) if len(r) >= MIN_QUERY_KANA]
     terms = list(dict.fromkeys(t for r in runs for t in _bigrams(r)))
-    phrases = list(dict.fromkeys(f"{r[i:i + 2]} {r[i + 1:i + 3]}" for r in runs for i in range(len(r) - 2)))
+    phrases = list(dict.fromkeys(f"{r[i : i + 2]} {r[i + 1 : i + 3]}" for r in runs for i in range(len(r) - 2)))
     return terms, phrases
 
 
 # -- the index ---------------------------------------------------------------------------------
 
+
 def _spoken(conn: sqlite3.Connection, ids: Sequence[int]) -> set[int]:
     """Which of these chunks belong to spoken recordings (those are the ones read)."""
     out: set[int] = set()
     for start in range(0, len(ids), 500):
-        part = list(ids[start:start + 500])
+        part = list(ids[start : start + 500])
         marks = ",".join("?" * len(part))
-        out.update(r[0] for r in conn.execute(
-            f"SELECT c.id FROM chunks c JOIN recordings r ON r.id = c.recording_id "
-            f"WHERE c.id IN ({marks}) AND r.kind IN {SPOKEN_KINDS}", part))
+        out.update(
+            r[0]
+            for r in conn.execute(
+                f"SELECT c.id FROM chunks c JOIN recordings r ON r.id = c.recording_id "
+                f"WHERE c.id IN ({marks}) AND r.kind IN {SPOKEN_KINDS}",
+                part,
+            )
+        )
     return out
 
 
@@ -171,7 +180,7 @@ def delete_chunks(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
 
     old: list[str] = []
     for start in range(0, len(ids), 500):
-        part = list(ids[start:start + 500])
+        part = list(ids[start : start + 500])
         marks = ",".join("?" * len(part))
         old += [r[0] for r in conn.execute(f"SELECT terms FROM chunk_reading WHERE rowid IN ({marks})", part)]
     if not old:
@@ -180,14 +189,15 @@ def delete_chunks(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
     lexical.count_terms(conn, old, -1, table="reading_df")
 
 
-
 def rebuild(conn: sqlite3.Connection, batch: int = 2000) -> int:
     """Re-fill chunk_reading and reading_df from the spoken chunks (kb reindex, and the first open of a
     knowledge base made before the reading channel: see fill_if_pending).  Caller commits."""
     from search import lexical
 
-    cur = conn.execute("SELECT c.id, r.title || char(10) || c.text FROM chunks c JOIN recordings r "
-                       f"ON r.id = c.recording_id WHERE r.kind IN {SPOKEN_KINDS} ORDER BY c.id")
+    cur = conn.execute(
+        "SELECT c.id, r.title || char(10) || c.text FROM chunks c JOIN recordings r "
+        f"ON r.id = c.recording_id WHERE r.kind IN {SPOKEN_KINDS} ORDER BY c.id"
+    )
     total = lexical.refill(conn, cur, index_terms, fts="chunk_reading", df="reading_df", batch=batch)
     conn.execute("UPDATE meta SET value = 'ready' WHERE key = 'reading_index'")
     return total
@@ -212,8 +222,14 @@ def fill_if_pending(conn: sqlite3.Connection) -> int | None:
 
 # -- search ------------------------------------------------------------------------------------
 
-def search_hits(conn: sqlite3.Connection, query: str, k: int = 100,
-                max_postings: int | None = None, within: Iterable[int] | None = None):
+
+def search_hits(
+    conn: sqlite3.Connection,
+    query: str,
+    k: int = 100,
+    max_postings: int | None = None,
+    within: Iterable[int] | None = None,
+):
     """Spoken passages whose reading matches the question's: [lexical.LexicalHit], best first, scores
     already weighted by READING_WEIGHT.  Empty when the question has no reading of MIN_QUERY_KANA kana."""
     from search import lexical

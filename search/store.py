@@ -9,6 +9,7 @@ A crash between 1 and 2 leaves a manifest whose generation no longer matches
 SQLite, so the next open rebuilds the index from the stored embeddings: slower,
 never wrong.  Recordings only become searchable (status 'done') after both.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -22,12 +23,10 @@ import numpy as np
 from kb import db
 from kb.settings import Config
 
-
 # What search sees of a chunk: the recording's title on the first line, then the
 # chunk's text.  Measured in bench/quality.py: +0.02 MRR@10 on JSQuAD, where many
 # questions name the article; the snippet shown to people stays the bare text.
-INDEXED_ROWS_SQL = ("SELECT c.id, r.title || char(10) || c.text FROM chunks c "
-                    "JOIN recordings r ON r.id = c.recording_id")
+INDEXED_ROWS_SQL = "SELECT c.id, r.title || char(10) || c.text FROM chunks c JOIN recordings r ON r.id = c.recording_id"
 
 
 def indexed_text(title: str | None, text: str) -> str:
@@ -92,7 +91,6 @@ def _index_lock(config: Config, shared: bool) -> Iterator[None]:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
-
 def _remove_index_files(folder) -> None:
     """Everything in the index folder but the lock file: removing that while a writer holds it would
     let the next process lock a new file of the same name beside the held one."""
@@ -106,6 +104,7 @@ def _remove_index_files(folder) -> None:
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
+
 
 @dataclass
 class ChunkIn:
@@ -138,8 +137,15 @@ class EmbeddedChunks(list):
     writes them (a transaction and an index update: well under a second), so
     the index write lock is held for that alone (issue 16, defect 2)."""
 
-    def __init__(self, recording_id: int, chunks: Sequence[ChunkIn], texts: list[str], vectors: np.ndarray,
-                 vectors2: np.ndarray | None, fingerprints: tuple[str, str | None]):
+    def __init__(
+        self,
+        recording_id: int,
+        chunks: Sequence[ChunkIn],
+        texts: list[str],
+        vectors: np.ndarray,
+        vectors2: np.ndarray | None,
+        fingerprints: tuple[str, str | None],
+    ):
         super().__init__(chunks)
         self.recording_id = recording_id
         self.texts = texts
@@ -150,8 +156,12 @@ class EmbeddedChunks(list):
 
 def _chunk_key(text: str, start: float | None, end: float | None, page: int | None) -> tuple:
     """Identity of a chunk's content and place (times to the millisecond: they went through floats)."""
-    return (text, None if start is None else round(float(start), 3), None if end is None else round(float(end), 3),
-            page)
+    return (
+        text,
+        None if start is None else round(float(start), 3),
+        None if end is None else round(float(end), 3),
+        page,
+    )
 
 
 class SearchStore:
@@ -168,10 +178,10 @@ class SearchStore:
         self._second = False  # not loaded yet; None = switched off
         self._index = None
         self._lock = threading.RLock()
-        self._deferred = 0          # > 0 inside batch(): index saved once at the end
+        self._deferred = 0  # > 0 inside batch(): index saved once at the end
         self._unsaved: int | None = None
         self._stale: tuple[int, int] | None = None  # (generation, count) for stale_embeddings
-        self._stale_of: SearchStore | None = None   # a reader: the store whose count it reports
+        self._stale_of: SearchStore | None = None  # a reader: the store whose count it reports
 
     def reader(self, conn: sqlite3.Connection) -> "SearchStore":
         """A store over another connection that shares this one's loaded embedders and vector index.
@@ -220,9 +230,11 @@ class SearchStore:
         if self._embedder is None:
             from search.embedders import load_embedder
 
-            self._embedder = load_embedder(self.config.get("embed_model"),
-                                           threads=self._embed_threads or self.config.threads(),
-                                           engine=self.config.get("embed_engine"))
+            self._embedder = load_embedder(
+                self.config.get("embed_model"),
+                threads=self._embed_threads or self.config.threads(),
+                engine=self.config.get("embed_engine"),
+            )
         return self._embedder
 
     @property
@@ -253,8 +265,11 @@ class SearchStore:
             "SELECT COUNT(*) FROM chunks WHERE embed_fingerprint = ?", (emb.fingerprint,)
         ).fetchone()[0]
         return VectorIndex.open(
-            self.config.index_dir, dim=emb.dim, fingerprint=emb.fingerprint,
-            generation=db.get_generation(self.conn), count=count,
+            self.config.index_dir,
+            dim=emb.dim,
+            fingerprint=emb.fingerprint,
+            generation=db.get_generation(self.conn),
+            count=count,
             load_vectors=lambda: self._iter_vectors(emb.fingerprint, emb.dim),
             ann_threshold=self.config.get("ann_threshold"),
             threads=self.config.get("search_threads"),
@@ -283,20 +298,38 @@ class SearchStore:
         texts = [indexed_text(title, c.text) for c in chunks]
         vectors, vectors2 = self._embed(texts)
         second = self.second
-        return EmbeddedChunks(recording_id, chunks, texts, vectors, vectors2,
-                              (self.embedder.fingerprint, second.fingerprint if second is not None else None))
+        return EmbeddedChunks(
+            recording_id,
+            chunks,
+            texts,
+            vectors,
+            vectors2,
+            (self.embedder.fingerprint, second.fingerprint if second is not None else None),
+        )
 
-    def embedded(self, recording_id: int, chunks: Sequence[ChunkIn], vectors: np.ndarray,
-                 vectors2: np.ndarray | None) -> EmbeddedChunks:
+    def embedded(
+        self, recording_id: int, chunks: Sequence[ChunkIn], vectors: np.ndarray, vectors2: np.ndarray | None
+    ) -> EmbeddedChunks:
         """Chunks with vectors computed elsewhere (a transcription worker on another machine), for
         :meth:`write_chunks`.  The caller has checked that they come from this store's models."""
         title = self._title(recording_id)
         second = self.second
-        return EmbeddedChunks(recording_id, chunks, [indexed_text(title, c.text) for c in chunks], vectors,
-                              vectors2, (self.embedder.fingerprint, second.fingerprint if second is not None else None))
+        return EmbeddedChunks(
+            recording_id,
+            chunks,
+            [indexed_text(title, c.text) for c in chunks],
+            vectors,
+            vectors2,
+            (self.embedder.fingerprint, second.fingerprint if second is not None else None),
+        )
 
-    def write_chunks(self, recording_id: int, chunks: Sequence[ChunkIn], *,
-                     in_transaction: Callable[[sqlite3.Connection], None] | None = None) -> list[int]:
+    def write_chunks(
+        self,
+        recording_id: int,
+        chunks: Sequence[ChunkIn],
+        *,
+        in_transaction: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> list[int]:
         """Replace a recording's chunks everywhere: rows, both embeddings, lexical terms, vector index.
 
         ``chunks`` made by :meth:`embed_chunks` or :meth:`embedded` (for this recording, with this
@@ -306,8 +339,11 @@ class SearchStore:
         from search import lexical
 
         emb, second = self.embedder, self.second
-        ready = (isinstance(chunks, EmbeddedChunks) and chunks.recording_id == recording_id
-                 and chunks.fingerprints == (emb.fingerprint, second.fingerprint if second is not None else None))
+        ready = (
+            isinstance(chunks, EmbeddedChunks)
+            and chunks.recording_id == recording_id
+            and chunks.fingerprints == (emb.fingerprint, second.fingerprint if second is not None else None)
+        )
         if not ready:
             chunks = self.embed_chunks(recording_id, list(chunks))
         texts, vectors, vectors2 = chunks.texts, chunks.vectors, chunks.vectors2
@@ -316,8 +352,9 @@ class SearchStore:
             try:
                 if in_transaction is not None:
                     in_transaction(self.conn)
-                old_ids = [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE recording_id = ?",
-                                                           (recording_id,))]
+                old_ids = [
+                    r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE recording_id = ?", (recording_id,))
+                ]
                 if old_ids:
                     lexical.delete_chunks(self.conn, old_ids)
                     self.conn.execute("DELETE FROM chunks WHERE recording_id = ?", (recording_id,))
@@ -327,8 +364,18 @@ class SearchStore:
                     cur = self.conn.execute(
                         "INSERT INTO chunks(recording_id, idx, text, start, end, page, embedding, embed_fingerprint,"
                         " embedding2, embed2_fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                        (recording_id, i, c.text, c.start, c.end, c.page, vectors[i].tobytes(), emb.fingerprint,
-                         v2, second.fingerprint if second is not None else None),
+                        (
+                            recording_id,
+                            i,
+                            c.text,
+                            c.start,
+                            c.end,
+                            c.page,
+                            vectors[i].tobytes(),
+                            emb.fingerprint,
+                            v2,
+                            second.fingerprint if second is not None else None,
+                        ),
                     )
                     new_ids.append(int(cur.lastrowid))
                 lexical.add_chunks(self.conn, zip(new_ids, texts))
@@ -345,8 +392,12 @@ class SearchStore:
             self._save(generation)
         return new_ids
 
-    def sync_chunks(self, recording_id: int, chunks: Sequence[ChunkIn],
-                    in_transaction: Callable[[sqlite3.Connection], None] | None = None) -> SyncReport:
+    def sync_chunks(
+        self,
+        recording_id: int,
+        chunks: Sequence[ChunkIn],
+        in_transaction: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> SyncReport:
         """Make a recording's chunks equal to ``chunks``, embedding only the chunks that are new.
 
         Why: a corrected transcript line changes one or two moments of a recording;
@@ -360,8 +411,9 @@ class SearchStore:
         """
         from search import lexical
 
-        rows = self.conn.execute("SELECT id, idx, text, start, end, page FROM chunks WHERE recording_id = ?",
-                                 (recording_id,)).fetchall()
+        rows = self.conn.execute(
+            "SELECT id, idx, text, start, end, page FROM chunks WHERE recording_id = ?", (recording_id,)
+        ).fetchall()
         old: dict[tuple, list[int]] = {}
         for r in rows:
             old.setdefault(_chunk_key(r["text"], r["start"], r["end"], r["page"]), []).append(r["id"])
@@ -395,9 +447,19 @@ class SearchStore:
                     cur = self.conn.execute(
                         "INSERT INTO chunks(recording_id, idx, text, start, end, page, embedding, embed_fingerprint,"
                         " embedding2, embed2_fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                        (recording_id, n, c.text, c.start, c.end, c.page, vectors[m].tobytes(), emb.fingerprint,
-                         vectors2[m].tobytes() if vectors2 is not None else None,
-                         second.fingerprint if second is not None else None))
+                        (
+                            recording_id,
+                            n,
+                            c.text,
+                            c.start,
+                            c.end,
+                            c.page,
+                            vectors[m].tobytes(),
+                            emb.fingerprint,
+                            vectors2[m].tobytes() if vectors2 is not None else None,
+                            second.fingerprint if second is not None else None,
+                        ),
+                    )
                     new_ids.append(int(cur.lastrowid))
                 lexical.add_chunks(self.conn, zip(new_ids, texts))
                 generation = db.bump_generation(self.conn)
@@ -411,8 +473,9 @@ class SearchStore:
             if new_ids:
                 index.add(np.asarray(new_ids, dtype=np.int64), vectors)
             self._save(generation)
-        return SyncReport(kept=len(kept), added=len(new_ids), removed=len(removed), added_ids=new_ids,
-                          removed_ids=removed)
+        return SyncReport(
+            kept=len(kept), added=len(new_ids), removed=len(removed), added_ids=new_ids, removed_ids=removed
+        )
 
     def _title(self, recording_id: int) -> str:
         row = self.conn.execute("SELECT title FROM recordings WHERE id = ?", (recording_id,)).fetchone()
@@ -458,20 +521,28 @@ class SearchStore:
         fp2 = second.fingerprint if second is not None else None
         with self._lock:
             stale = self._count_stale()
-            where = "" if reembed else (" WHERE c.embed_fingerprint IS NOT ? OR c.embedding IS NULL"
-                                        + (" OR c.embed2_fingerprint IS NOT ?" if second is not None else ""))
+            where = (
+                ""
+                if reembed
+                else (
+                    " WHERE c.embed_fingerprint IS NOT ? OR c.embedding IS NULL"
+                    + (" OR c.embed2_fingerprint IS NOT ?" if second is not None else "")
+                )
+            )
             args = () if reembed else ((emb.fingerprint, fp2) if second is not None else (emb.fingerprint,))
             rows = self.conn.execute(INDEXED_ROWS_SQL + where + " ORDER BY c.id", args).fetchall()
             reembedded = 0
             for start in range(0, len(rows), 64):
-                part = rows[start:start + 64]
+                part = rows[start : start + 64]
                 vecs, vecs2 = self._embed([r[1] for r in part])
                 with self.conn:
                     self.conn.executemany(
                         "UPDATE chunks SET embedding = ?, embed_fingerprint = ?, embedding2 = ?, embed2_fingerprint = ?"
                         " WHERE id = ?",
-                        [(v.tobytes(), emb.fingerprint, vecs2[n].tobytes() if vecs2 is not None else None, fp2, r[0])
-                         for n, (r, v) in enumerate(zip(part, vecs))],
+                        [
+                            (v.tobytes(), emb.fingerprint, vecs2[n].tobytes() if vecs2 is not None else None, fp2, r[0])
+                            for n, (r, v) in enumerate(zip(part, vecs))
+                        ],
                     )
                 reembedded += len(part)
                 if progress:

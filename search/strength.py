@@ -23,6 +23,7 @@ question set instead; bench/calibrate.py measures that too and says why it is no
 They hold for the bundled embedders; after changing ``embed_model`` or
 ``second_embed_model`` run ``python bench/calibrate.py`` again and paste its MODELS here.
 """
+
 from __future__ import annotations
 
 import math
@@ -69,7 +70,7 @@ def margin(signals: Mapping[str, float | None], mode: str) -> float | None:
 
 
 def label(signals: Mapping[str, float | None], mode: str) -> str:
-    """"strong" or "weak" for one hit's raw evidence (a hit with no evidence at all is weak)."""
+    """ "strong" or "weak" for one hit's raw evidence (a hit with no evidence at all is weak)."""
     if not signals:
         return "weak"
     return "strong" if bar_for(signals, mode).score(signals) >= 0 else "weak"
@@ -77,8 +78,16 @@ def label(signals: Mapping[str, float | None], mode: str) -> str:
 
 # ---------------------------------------------------------------- fitting (bench/calibrate.py)
 
-def fit(x: np.ndarray, y: np.ndarray, names: Sequence[str], miss: float = TARGET_MISS,
-        steps: int = 4000, l2: float = 1e-3, groups: Sequence[str] | None = None) -> Bar:
+
+def fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    names: Sequence[str],
+    miss: float = TARGET_MISS,
+    steps: int = 4000,
+    l2: float = 1e-3,
+    groups: Sequence[str] | None = None,
+) -> Bar:
     """Logistic regression of y (1 = right answer, 0 = off-topic hit) on the columns of x, then the
     bias lowered until at most ``miss`` of the positives score below 0 -- of *each* group of rows when
     ``groups`` names the question set of every row, so that an easy set (JSQuAD) cannot buy misses on a

@@ -37,6 +37,7 @@ The rule, per meister (constants below):
 Optional filters: an area the meister can visit (part of an area's name: 大阪 finds 大阪府)
 and an organisation they work with.  Evidence shown: each meister's ``EVIDENCE`` best moments.
 """
+
 from __future__ import annotations
 
 import re
@@ -46,11 +47,11 @@ from dataclasses import asdict, dataclass, field
 from kb import access
 from kb.access import Viewer
 
-HITS = 80                # moments fetched from the search (ungrouped)
-DEPTH = 4                # moments that count per meister
-DECAY = 0.5              # each further moment counts half the one before
-SPECIALITY_BONUS = 1.0   # in the same units as a moment's score (standard deviations)
-EVIDENCE = 3             # moments shown per meister
+HITS = 80  # moments fetched from the search (ungrouped)
+DEPTH = 4  # moments that count per meister
+DECAY = 0.5  # each further moment counts half the one before
+SPECIALITY_BONUS = 1.0  # in the same units as a moment's score (standard deviations)
+EVIDENCE = 3  # moments shown per meister
 MAX_QUESTION = 300
 
 
@@ -65,7 +66,7 @@ class Evidence:
     chunk_id: int
     score: float
     marked: str  # HTML-escaped text with <mark> around the question's words
-    link: str    # the moment's address, as the search hit's (kb.urls.moment)
+    link: str  # the moment's address, as the search hit's (kb.urls.moment)
 
 
 @dataclass
@@ -92,7 +93,7 @@ class Teacher:
 def aggregate(scores: list[float]) -> float:
     """The evidence score of one meister from their moments' scores (any order): see the module docstring."""
     best = sorted((max(0.0, s) for s in scores), reverse=True)[:DEPTH]
-    return sum(s * DECAY ** i for i, s in enumerate(best))
+    return sum(s * DECAY**i for i, s in enumerate(best))
 
 
 def _normalise(text: str) -> str:
@@ -130,12 +131,13 @@ def _eligible(conn: sqlite3.Connection, area: str | None, organisation_id: int |
     """id -> name of the meisters the filters leave."""
     sql, params = "SELECT m.id, m.name FROM meisters m WHERE 1", []
     if area and area.strip():
-        sql += (" AND EXISTS (SELECT 1 FROM meister_areas a WHERE a.meister_id = m.id"
-                " AND instr(lower(a.area), lower(?)) > 0)")
+        sql += (
+            " AND EXISTS (SELECT 1 FROM meister_areas a WHERE a.meister_id = m.id"
+            " AND instr(lower(a.area), lower(?)) > 0)"
+        )
         params.append(area.strip())
     if organisation_id is not None:
-        sql += (" AND EXISTS (SELECT 1 FROM meister_organisations o WHERE o.meister_id = m.id"
-                " AND o.organisation_id = ?)")
+        sql += " AND EXISTS (SELECT 1 FROM meister_organisations o WHERE o.meister_id = m.id AND o.organisation_id = ?)"
         params.append(int(organisation_id))
     return {r[0]: r[1] for r in conn.execute(sql, params)}
 
@@ -143,13 +145,23 @@ def _eligible(conn: sqlite3.Connection, area: str | None, organisation_id: int |
 def _visible_recordings(conn: sqlite3.Connection, viewer: Viewer, meister_ids) -> dict[int, int]:
     """recording id -> meister id of the finished recordings ``viewer`` may see, by those meisters."""
     where, params = access.visible_where(viewer, "r")
-    rows = conn.execute(f"SELECT r.id, r.meister_id FROM recordings r WHERE r.meister_id IS NOT NULL "
-                        f"AND r.status = 'done' AND {where}", params)
+    rows = conn.execute(
+        f"SELECT r.id, r.meister_id FROM recordings r WHERE r.meister_id IS NOT NULL AND r.status = 'done' AND {where}",
+        params,
+    )
     return {r[0]: r[1] for r in rows if r[1] in meister_ids}
 
 
-def rank(searcher, conn: sqlite3.Connection, question: str, viewer: Viewer = access.SYSTEM, *,
-         area: str | None = None, organisation_id: int | None = None, limit: int = 10) -> list[Teacher]:
+def rank(
+    searcher,
+    conn: sqlite3.Connection,
+    question: str,
+    viewer: Viewer = access.SYSTEM,
+    *,
+    area: str | None = None,
+    organisation_id: int | None = None,
+    limit: int = 10,
+) -> list[Teacher]:
     """Meisters who can teach ``question``, best first (see the module docstring for the rule).
 
     ``searcher``: a search.engine.Searcher over this knowledge base; ``conn`` answers the
@@ -168,8 +180,9 @@ def rank(searcher, conn: sqlite3.Connection, question: str, viewer: Viewer = acc
 
     moments: dict[int, list] = {}
     if rec_meister:
-        result = searcher.search(question, limit=HITS, mode="hybrid",
-                                 filters=Filters(recording_ids=set(rec_meister)), group=False)
+        result = searcher.search(
+            question, limit=HITS, mode="hybrid", filters=Filters(recording_ids=set(rec_meister)), group=False
+        )
         for hit in result.hits:
             mid = rec_meister.get(hit.recording_id)
             if mid is not None:  # always, given the filter; a guard against a recording moved meanwhile
@@ -189,15 +202,28 @@ def rank(searcher, conn: sqlite3.Connection, question: str, viewer: Viewer = acc
             continue
         evidence_score = aggregate([h.score for h in hits])
         counted = [h for h in hits if h.score > 0]
-        teachers.append(Teacher(
-            id=mid, name=name, organisations=meisters.organisations_of(conn, mid),
-            areas=[r[0] for r in conn.execute("SELECT area FROM meister_areas WHERE meister_id = ? ORDER BY rowid",
-                                              (mid,))],
-            score=evidence_score + (SPECIALITY_BONUS if matched else 0.0), evidence_score=evidence_score,
-            matched_specialities=matched, moments=len(counted),
-            recordings=len({h.recording_id for h in counted}),
-            evidence=[Evidence(h.recording_id, h.title, h.kind, h.start, h.end, h.page, h.chunk_id, h.score,
-                               h.marked, h.link) for h in counted[:EVIDENCE]]))
+        teachers.append(
+            Teacher(
+                id=mid,
+                name=name,
+                organisations=meisters.organisations_of(conn, mid),
+                areas=[
+                    r[0]
+                    for r in conn.execute("SELECT area FROM meister_areas WHERE meister_id = ? ORDER BY rowid", (mid,))
+                ],
+                score=evidence_score + (SPECIALITY_BONUS if matched else 0.0),
+                evidence_score=evidence_score,
+                matched_specialities=matched,
+                moments=len(counted),
+                recordings=len({h.recording_id for h in counted}),
+                evidence=[
+                    Evidence(
+                        h.recording_id, h.title, h.kind, h.start, h.end, h.page, h.chunk_id, h.score, h.marked, h.link
+                    )
+                    for h in counted[:EVIDENCE]
+                ],
+            )
+        )
     # Evidence above the bar first, then specialists by profile (module docstring, rule 4).
     teachers.sort(key=lambda t: (0 if t.evidence else 1, -t.score, t.name))
-    return teachers[:max(1, limit)]
+    return teachers[: max(1, limit)]

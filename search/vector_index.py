@@ -26,6 +26,7 @@ Why it looks like this:
 * Files are written atomically: temp file, fsync, ``os.replace``, manifest
   last (also atomically), then the folder is fsynced.
 """
+
 from __future__ import annotations
 
 import json
@@ -108,8 +109,18 @@ def choose_kind(count: int, ann_threshold: int, current: str | None = None) -> s
 class VectorIndex:
     """Chunk-id keyed inner-product index.  Build with :meth:`open`."""
 
-    def __init__(self, folder: Path, index, *, kind: str, dim: int, fingerprint: str,
-                 threads: int | None, hnsw: HnswParams, dead: int = 0):
+    def __init__(
+        self,
+        folder: Path,
+        index,
+        *,
+        kind: str,
+        dim: int,
+        fingerprint: str,
+        threads: int | None,
+        hnsw: HnswParams,
+        dead: int = 0,
+    ):
         self.folder = Path(folder)
         self.kind = kind
         self.dim = dim
@@ -117,16 +128,26 @@ class VectorIndex:
         self.threads = threads
         self.hnsw = hnsw
         self._index = index  # faiss.IndexIDMap over IndexFlatIP or IndexHNSWFlat
-        self._dead = dead    # tombstones (HNSW only)
+        self._dead = dead  # tombstones (HNSW only)
         self._lock = _ReadWriteLock()  # searches and saves share; add/remove are alone
 
     # ----------------------------------------------------------------- opening
 
     @classmethod
-    def open(cls, folder: Path, *, dim: int, fingerprint: str, generation: int, count: int,
-             load_vectors: Callable[[], VectorBatches], ann_threshold: int = 50_000,
-             threads: int | None = None, build_threads: int | None = None,
-             hnsw: HnswParams | None = None) -> "VectorIndex":
+    def open(
+        cls,
+        folder: Path,
+        *,
+        dim: int,
+        fingerprint: str,
+        generation: int,
+        count: int,
+        load_vectors: Callable[[], VectorBatches],
+        ann_threshold: int = 50_000,
+        threads: int | None = None,
+        build_threads: int | None = None,
+        hnsw: HnswParams | None = None,
+    ) -> "VectorIndex":
         """Load ``folder/vectors.faiss`` if its manifest matches; otherwise rebuild it and save.
 
         ``load_vectors()`` yields ``(ids int64 (n,), vecs float32 (n, dim))`` batches
@@ -136,28 +157,60 @@ class VectorIndex:
         folder = Path(folder)
         hnsw = hnsw or HnswParams()
         try:
-            return cls._load(folder, dim=dim, fingerprint=fingerprint, generation=generation,
-                             count=count, ann_threshold=ann_threshold, threads=threads, hnsw=hnsw)
+            return cls._load(
+                folder,
+                dim=dim,
+                fingerprint=fingerprint,
+                generation=generation,
+                count=count,
+                ann_threshold=ann_threshold,
+                threads=threads,
+                hnsw=hnsw,
+            )
         except VectorIndexError as stale:
             log.info("rebuilding vector index: %s", stale)
         kind = choose_kind(count, ann_threshold)
-        index = cls.build(folder, kind=kind, dim=dim, fingerprint=fingerprint,
-                          batches=load_vectors(), threads=threads, build_threads=build_threads,
-                          hnsw=hnsw)
+        index = cls.build(
+            folder,
+            kind=kind,
+            dim=dim,
+            fingerprint=fingerprint,
+            batches=load_vectors(),
+            threads=threads,
+            build_threads=build_threads,
+            hnsw=hnsw,
+        )
         if len(index) != count:
-            log.warning("%s: rebuilt %d vectors, expected %d (chunks changed while reading?)",
-                        folder, len(index), count)
+            log.warning(
+                "%s: rebuilt %d vectors, expected %d (chunks changed while reading?)", folder, len(index), count
+            )
         index.save(generation)
         return index
 
     @classmethod
-    def build(cls, folder: Path, *, kind: str, dim: int, fingerprint: str, batches: Iterable,
-              threads: int | None = None, build_threads: int | None = None,
-              hnsw: HnswParams | None = None) -> "VectorIndex":
+    def build(
+        cls,
+        folder: Path,
+        *,
+        kind: str,
+        dim: int,
+        fingerprint: str,
+        batches: Iterable,
+        threads: int | None = None,
+        build_threads: int | None = None,
+        hnsw: HnswParams | None = None,
+    ) -> "VectorIndex":
         """A new in-memory index of ``kind`` filled from ``(ids, vecs)`` batches (nothing is saved)."""
         hnsw = hnsw or HnswParams()
-        vi = cls(folder, _new_faiss_index(kind, dim, hnsw), kind=kind, dim=dim,
-                 fingerprint=fingerprint, threads=threads, hnsw=hnsw)
+        vi = cls(
+            folder,
+            _new_faiss_index(kind, dim, hnsw),
+            kind=kind,
+            dim=dim,
+            fingerprint=fingerprint,
+            threads=threads,
+            hnsw=hnsw,
+        )
         with _omp_threads(build_threads or os.cpu_count() or 1):
             # HNSW adds in parallel inside a batch: feed it big batches.
             for ids, vecs in _rebatch(batches, 65_536 if kind == "hnsw" else 16_384):
@@ -165,8 +218,18 @@ class VectorIndex:
         return vi
 
     @classmethod
-    def _load(cls, folder: Path, *, dim: int, fingerprint: str, generation: int, count: int,
-              ann_threshold: int, threads: int | None, hnsw: HnswParams) -> "VectorIndex":
+    def _load(
+        cls,
+        folder: Path,
+        *,
+        dim: int,
+        fingerprint: str,
+        generation: int,
+        count: int,
+        ann_threshold: int,
+        threads: int | None,
+        hnsw: HnswParams,
+    ) -> "VectorIndex":
         import faiss
 
         _remove_orphan_temp_files(folder)
@@ -179,9 +242,14 @@ class VectorIndex:
             raise VectorIndexError(manifest_path, f"unreadable manifest ({exc})") from None
         if not isinstance(manifest, dict):
             raise VectorIndexError(manifest_path, "manifest is not a JSON object")
-        expected = {"format": FORMAT_VERSION, "fingerprint": fingerprint, "dim": dim,
-                    "generation": generation, "count": count,
-                    "kind": choose_kind(count, ann_threshold, manifest.get("kind"))}
+        expected = {
+            "format": FORMAT_VERSION,
+            "fingerprint": fingerprint,
+            "dim": dim,
+            "generation": generation,
+            "count": count,
+            "kind": choose_kind(count, ann_threshold, manifest.get("kind")),
+        }
         for key, want in expected.items():
             if manifest.get(key) != want:
                 raise VectorIndexError(manifest_path, f"{key} is {manifest.get(key)!r}, expected {want!r}")
@@ -201,8 +269,15 @@ class VectorIndex:
             saved_hnsw = HnswParams(**manifest["hnsw"]) if manifest.get("hnsw") else hnsw
         except TypeError:
             raise VectorIndexError(manifest_path, f"unknown HNSW settings {manifest['hnsw']!r}") from None
-        vi = cls(folder, index, kind=kind, dim=dim, fingerprint=fingerprint, threads=threads,
-                 hnsw=HnswParams(saved_hnsw.m, saved_hnsw.ef_construction, hnsw.ef_search, hnsw.by_size))
+        vi = cls(
+            folder,
+            index,
+            kind=kind,
+            dim=dim,
+            fingerprint=fingerprint,
+            threads=threads,
+            hnsw=HnswParams(saved_hnsw.m, saved_hnsw.ef_construction, hnsw.ef_search, hnsw.by_size),
+        )
         vi._dead = int((vi._id_map() < 0).sum()) if kind == "hnsw" else 0
         if len(vi) != count:
             raise VectorIndexError(index_path, f"holds {len(vi)} vectors, expected {count}")
@@ -217,8 +292,9 @@ class VectorIndex:
 
     def remove(self, ids: Sequence[int]) -> None:
         """Remove chunk ids (unknown ids are ignored)."""
-        ids = np.ascontiguousarray(np.asarray(ids if isinstance(ids, np.ndarray) else list(ids),
-                                              dtype=np.int64).ravel())
+        ids = np.ascontiguousarray(
+            np.asarray(ids if isinstance(ids, np.ndarray) else list(ids), dtype=np.int64).ravel()
+        )
         if ids.size == 0:
             return
         with self._lock.write(), _omp_threads(self.threads):
@@ -230,9 +306,10 @@ class VectorIndex:
         ids = np.ascontiguousarray(np.asarray(ids, dtype=np.int64).ravel())
         vecs = np.ascontiguousarray(np.asarray(vecs, dtype=np.float32))
         if vecs.ndim != 2 or vecs.shape[1] != self.dim or vecs.shape[0] != ids.shape[0]:
-            raise VectorIndexError(self.folder / INDEX_FILE,
-                                   f"cannot add vectors of shape {vecs.shape} under {ids.shape[0]} ids "
-                                   f"to a {self.dim}-d index")
+            raise VectorIndexError(
+                self.folder / INDEX_FILE,
+                f"cannot add vectors of shape {vecs.shape} under {ids.shape[0]} ids to a {self.dim}-d index",
+            )
         if ids.size == 0:
             return
         if (ids < 0).any():
@@ -267,8 +344,8 @@ class VectorIndex:
         ids = id_map[alive].copy()
         with _omp_threads(os.cpu_count() or 1):
             for start in range(0, alive.size, 65_536):
-                part = alive[start:start + 65_536]
-                fresh.add_with_ids(np.ascontiguousarray(xb[part]), ids[start:start + 65_536])
+                part = alive[start : start + 65_536]
+                fresh.add_with_ids(np.ascontiguousarray(xb[part]), ids[start : start + 65_536])
         self._index, self._dead = fresh, 0
 
     # --------------------------------------------------------------- searching
@@ -284,8 +361,10 @@ class VectorIndex:
             raise ValueError(f"query vectors of shape {q.shape} do not fit a {self.dim}-d index")
         k = int(k)
         if k <= 0 or q.shape[0] == 0 or len(self) == 0:
-            return (np.full((q.shape[0], max(k, 0)), -np.inf, dtype=np.float32),
-                    np.full((q.shape[0], max(k, 0)), -1, dtype=np.int64))
+            return (
+                np.full((q.shape[0], max(k, 0)), -np.inf, dtype=np.float32),
+                np.full((q.shape[0], max(k, 0)), -1, dtype=np.int64),
+            )
         with self._lock.read(), _omp_threads(self.threads):
             if self.kind == "flat":
                 scores, ids = self._index.search(q, k)
@@ -320,10 +399,17 @@ class VectorIndex:
                 faiss.write_index(self._index, str(tmp))
                 fsync_file(tmp)
                 manifest = {
-                    "format": FORMAT_VERSION, "kind": self.kind, "dim": self.dim,
-                    "fingerprint": self.fingerprint, "generation": int(generation),
-                    "count": len(self), "ntotal": int(self._index.ntotal), "tombstones": self._dead,
-                    "metric": "inner_product", "file_size": tmp.stat().st_size, "crc32": _crc32(tmp),
+                    "format": FORMAT_VERSION,
+                    "kind": self.kind,
+                    "dim": self.dim,
+                    "fingerprint": self.fingerprint,
+                    "generation": int(generation),
+                    "count": len(self),
+                    "ntotal": int(self._index.ntotal),
+                    "tombstones": self._dead,
+                    "metric": "inner_product",
+                    "file_size": tmp.stat().st_size,
+                    "crc32": _crc32(tmp),
                     "hnsw": asdict(self.hnsw) if self.kind == "hnsw" else None,
                 }
                 os.replace(tmp, index_path)
@@ -344,6 +430,7 @@ class VectorIndex:
 
 
 # --------------------------------------------------------------------- helpers
+
 
 def _new_faiss_index(kind: str, dim: int, hnsw: HnswParams):
     import faiss

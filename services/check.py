@@ -17,6 +17,7 @@ What is checked, and why each:
 In services/ because it checks and repairs the search indexes (search/) under the
 index write lock (docs/architecture.md).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,7 +40,7 @@ Log = Callable[[str], None]
 
 @dataclass
 class Problem:
-    area: str          # database | vector index | word index | originals | work files
+    area: str  # database | vector index | word index | originals | work files
     text: str
     repairable: bool
 
@@ -59,8 +60,10 @@ class CheckReport:
 
     def summary(self) -> str:
         c = self.counts
-        seen = (f"{c.get('chunks', 0)} passages in both indexes, {c.get('originals', 0)} originals, "
-                f"database {c.get('database', '?')}")
+        seen = (
+            f"{c.get('chunks', 0)} passages in both indexes, {c.get('originals', 0)} originals, "
+            f"database {c.get('database', '?')}"
+        )
         if self.ok:
             return f"kb check: OK — {seen}" + (f"; repaired: {', '.join(self.repaired)}" if self.repaired else "")
         fixable = sum(p.repairable for p in self.problems)
@@ -88,8 +91,9 @@ def check_database(conn: sqlite3.Connection, report: CheckReport) -> bool:
     return False
 
 
-def check_originals(config: Config, conn: sqlite3.Connection, report: CheckReport,
-                    hash_files: bool = True) -> list[Path]:
+def check_originals(
+    config: Config, conn: sqlite3.Connection, report: CheckReport, hash_files: bool = True
+) -> list[Path]:
     """Every recording's original present with its sha256; returns unfinished copies (removable)."""
     home = config.home
     parts = []
@@ -101,11 +105,15 @@ def check_originals(config: Config, conn: sqlite3.Connection, report: CheckRepor
         path = (home / r["stored_path"]).resolve()
         shown = f"#{r['id']} {r['title']} ({r['stored_path']})"
         if not path.is_relative_to(home) or not path.is_file():
-            report.add("originals", f"{shown}: the original is missing — restore it from a backup or upload "
-                                    "it again", False)
+            report.add(
+                "originals", f"{shown}: the original is missing — restore it from a backup or upload it again", False
+            )
         elif hash_files and _sha256(path) != r["sha256"]:
-            report.add("originals", f"{shown}: the original is damaged (its sha256 differs) — restore it "
-                                    "from a backup or upload it again", False)
+            report.add(
+                "originals",
+                f"{shown}: the original is damaged (its sha256 differs) — restore it from a backup or upload it again",
+                False,
+            )
     report.counts["originals"] = count
     now = time.time()
     if config.originals_dir.is_dir():
@@ -117,8 +125,7 @@ def check_originals(config: Config, conn: sqlite3.Connection, report: CheckRepor
                 report.add("work files", f"{rel}: an unfinished copy left by a stopped upload", True)
                 parts.append(path)
             elif rel not in named:
-                report.add("originals", f"{rel}: stored, but no recording uses it (check, then remove by hand)",
-                           False)
+                report.add("originals", f"{rel}: stored, but no recording uses it (check, then remove by hand)", False)
     return parts
 
 
@@ -126,11 +133,17 @@ def _orphans(config: Config, conn: sqlite3.Connection) -> list[Path]:
     """Leftovers of processing: work folders of recordings with no job in progress, temp files of dead
     processes (index saves) and unfinished copies of originals."""
     out = []
-    active = {r[0] for r in conn.execute("SELECT DISTINCT recording_id FROM jobs WHERE stage NOT IN ('done', 'failed')")}
+    active = {
+        r[0] for r in conn.execute("SELECT DISTINCT recording_id FROM jobs WHERE stage NOT IN ('done', 'failed')")
+    }
     # A failed job can be tried again: the subtitle file that came with its video is kept for that.
-    failed = {r[0] for r in conn.execute(
-        "SELECT j.recording_id FROM jobs j WHERE j.stage = 'failed' AND j.id = "
-        "(SELECT MAX(id) FROM jobs WHERE recording_id = j.recording_id)")}
+    failed = {
+        r[0]
+        for r in conn.execute(
+            "SELECT j.recording_id FROM jobs j WHERE j.stage = 'failed' AND j.id = "
+            "(SELECT MAX(id) FROM jobs WHERE recording_id = j.recording_id)"
+        )
+    }
     work = config.home / "work"
     now = time.time()
     if work.is_dir():
@@ -172,8 +185,9 @@ def check_indexes(config: Config, conn: sqlite3.Connection, report: CheckReport)
     report.counts["chunks"] = checked
 
 
-def run_check(config: Config, *, repair: bool = False, hash_originals: bool = True,
-              log: Log | None = None) -> CheckReport:
+def run_check(
+    config: Config, *, repair: bool = False, hash_originals: bool = True, log: Log | None = None
+) -> CheckReport:
     """Check everything (see the module docstring); with ``repair``, rebuild what can be, then check again."""
     say = log or (lambda _m: None)
     report = CheckReport()
@@ -181,8 +195,9 @@ def run_check(config: Config, *, repair: bool = False, hash_originals: bool = Tr
         conn = db.connect(config.db_path)
     except sqlite3.DatabaseError as e:
         report.counts["database"] = "damaged"
-        report.add("database", f"{config.db_path}: cannot be opened ({e}) — restore the last backup "
-                               "(docs/backup.md)", False)
+        report.add(
+            "database", f"{config.db_path}: cannot be opened ({e}) — restore the last backup (docs/backup.md)", False
+        )
         return report
     try:
         say("checking the database")
@@ -190,8 +205,7 @@ def run_check(config: Config, *, repair: bool = False, hash_originals: bool = Tr
             intact = check_database(conn, report)
         except sqlite3.DatabaseError as e:
             report.counts["database"] = "damaged"
-            report.add("database", f"integrity check failed ({e}) — restore the last backup (docs/backup.md)",
-                       False)
+            report.add("database", f"integrity check failed ({e}) — restore the last backup (docs/backup.md)", False)
             intact = False
         if not intact:
             return report  # nothing else can be trusted on a damaged database
@@ -207,8 +221,9 @@ def run_check(config: Config, *, repair: bool = False, hash_originals: bool = Tr
         conn.close()
     # Repair never touches originals: their verdict stands, without reading every file a second time.
     again = run_check(config, repair=False, hash_originals=False)
-    again.problems = [p for p in again.problems if p.area != "originals"] + \
-        [p for p in report.problems if p.area == "originals"]
+    again.problems = [p for p in again.problems if p.area != "originals"] + [
+        p for p in report.problems if p.area == "originals"
+    ]
     again.repaired = repaired
     return again
 

@@ -14,6 +14,7 @@ passages, embeddings), so the figures measure speech -> transcript -> search;
 when it also has ``"text"`` (what was said), the transcripts' character error
 rate (CER) against it is reported too.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -53,9 +54,15 @@ def _transcript(conn, recording_id: int) -> str:
     return "".join(s["text"] or "" for s in recordings.segments(conn, recording_id))
 
 
-def evaluate(data: dict, config: Config | None = None, limit_queries: int | None = None,
-             modes=MODES, progress=None, base_dir: str | Path | None = None,
-             baselines: dict[str, dict[str, str]] | None = None) -> dict:
+def evaluate(
+    data: dict,
+    config: Config | None = None,
+    limit_queries: int | None = None,
+    modes=MODES,
+    progress=None,
+    base_dir: str | Path | None = None,
+    baselines: dict[str, dict[str, str]] | None = None,
+) -> dict:
     """Ingest the set's documents into a temporary knowledge base and search every query.
 
     ``baselines``: name -> settings changed for search only (e.g. {"reading off": {"reading_match":
@@ -88,13 +95,23 @@ def evaluate(data: dict, config: Config | None = None, limit_queries: int | None
                 if res.recording_id is not None:
                     doc_of[res.recording_id] = str(doc["id"])
                 if "audio" in doc:
-                    spoken.append({"id": str(doc["id"]), "reference": doc.get("text"),
-                                   "transcript": _transcript(conn, res.recording_id)})
+                    spoken.append(
+                        {
+                            "id": str(doc["id"]),
+                            "reference": doc.get("text"),
+                            "transcript": _transcript(conn, res.recording_id),
+                        }
+                    )
                 if progress:
                     progress("ingest", n + 1, len(data["docs"]))
         ingest_s = time.perf_counter() - t0
-        report = {"file_docs": len(data["docs"]), "queries": len(queries),
-                  "embedder": ingestor.store.embedder.name, "ingest_seconds": round(ingest_s, 1), "modes": {}}
+        report = {
+            "file_docs": len(data["docs"]),
+            "queries": len(queries),
+            "embedder": ingestor.store.embedder.name,
+            "ingest_seconds": round(ingest_s, 1),
+            "modes": {},
+        }
         if spoken:
             report["spoken"] = speech_report(spoken, character_error_rate)
         report.update(measure(ingestor.store, queries, doc_of, modes, baselines))
@@ -102,9 +119,14 @@ def evaluate(data: dict, config: Config | None = None, limit_queries: int | None
     return report
 
 
-def evaluate_file(path, config: Config | None = None, limit_queries: int | None = None,
-                  baselines: dict[str, dict[str, str]] | None = None) -> dict:
-    report = evaluate(load_benchmark(path), config, limit_queries, base_dir=Path(path).resolve().parent,
-                      baselines=baselines)
+def evaluate_file(
+    path,
+    config: Config | None = None,
+    limit_queries: int | None = None,
+    baselines: dict[str, dict[str, str]] | None = None,
+) -> dict:
+    report = evaluate(
+        load_benchmark(path), config, limit_queries, base_dir=Path(path).resolve().parent, baselines=baselines
+    )
     report["file"] = str(path)
     return report

@@ -12,6 +12,7 @@ Processing again (`kb reprocess`, the studio's button on a transcript that looks
 incomplete) queues a job that transcribes the stored original with another
 language or speech model.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,8 +60,15 @@ def delete_locked(store, recording_id: int) -> dict:
     return rec
 
 
-def reprocess(config, conn: sqlite3.Connection, recording_id: int, *, language: str | None = None,
-              model: str | None = None, claim=None) -> int:
+def reprocess(
+    config,
+    conn: sqlite3.Connection,
+    recording_id: int,
+    *,
+    language: str | None = None,
+    model: str | None = None,
+    claim=None,
+) -> int:
     """Queue a processed recording again from its stored original, with ``language`` (ja / en / auto)
     and ``model`` (one of kb.speech_checks.models).  Returns the new job's id (held by ``claim`` when given:
     `kb reprocess` runs it at once).
@@ -99,8 +107,10 @@ def reprocess(config, conn: sqlite3.Connection, recording_id: int, *, language: 
         payload["whisper_model"] = model
     with conn:
         job_id = queue.insert_job(conn, recording_id, payload, claim)
-        conn.execute(f"UPDATE recordings SET status = 'pending', error = NULL, updated_at = {queue.NOW_SQL} "
-                     "WHERE id = ?", (recording_id,))
+        conn.execute(
+            f"UPDATE recordings SET status = 'pending', error = NULL, updated_at = {queue.NOW_SQL} WHERE id = ?",
+            (recording_id,),
+        )
         if language != "auto":
             conn.execute("UPDATE recordings SET language = ? WHERE id = ?", (language, recording_id))
     return job_id

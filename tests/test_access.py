@@ -1,4 +1,5 @@
 """kb.access: the rules, and the SQL condition that must select exactly what can_view allows."""
+
 from __future__ import annotations
 
 import itertools
@@ -22,25 +23,33 @@ EVERYONE = [ANONYMOUS, SYSTEM, apprentice, meister, coordinator, admin, other_ap
 
 
 def rec(visibility, organisation_id=1, meister_id=None, owner_user_id=None, status="done"):
-    return {"visibility": visibility, "organisation_id": organisation_id, "meister_id": meister_id,
-            "owner_user_id": owner_user_id, "status": status}
+    return {
+        "visibility": visibility,
+        "organisation_id": organisation_id,
+        "meister_id": meister_id,
+        "owner_user_id": owner_user_id,
+        "status": status,
+    }
 
 
-@pytest.mark.parametrize("viewer,recording,expected", [
-    (apprentice, rec("organisation", 1), True),
-    (apprentice, rec("organisation", 2), False),
-    (apprentice, rec("shared", 2), True),
-    (apprentice, rec("private", 1, TANAKA_MEISTER), False),
-    (meister, rec("private", 1, TANAKA_MEISTER), True),      # recorded under his meister name
-    (meister, rec("private", 1, None, owner_user_id=11), True),  # uploaded by him
-    (meister, rec("private", 1, SATO_MEISTER), False),
-    (other_apprentice, rec("organisation", 1), False),
-    (other_apprentice, rec("organisation", 2), True),
-    (coordinator, rec("private", 2, SATO_MEISTER), True),
-    (admin, rec("organisation", 2), True),
-    (SYSTEM, rec("private", 2), True),
-    (ANONYMOUS, rec("shared", 1), False),
-])
+@pytest.mark.parametrize(
+    "viewer,recording,expected",
+    [
+        (apprentice, rec("organisation", 1), True),
+        (apprentice, rec("organisation", 2), False),
+        (apprentice, rec("shared", 2), True),
+        (apprentice, rec("private", 1, TANAKA_MEISTER), False),
+        (meister, rec("private", 1, TANAKA_MEISTER), True),  # recorded under his meister name
+        (meister, rec("private", 1, None, owner_user_id=11), True),  # uploaded by him
+        (meister, rec("private", 1, SATO_MEISTER), False),
+        (other_apprentice, rec("organisation", 1), False),
+        (other_apprentice, rec("organisation", 2), True),
+        (coordinator, rec("private", 2, SATO_MEISTER), True),
+        (admin, rec("organisation", 2), True),
+        (SYSTEM, rec("private", 2), True),
+        (ANONYMOUS, rec("shared", 1), False),
+    ],
+)
 def test_can_view(viewer, recording, expected):
     assert can_view(viewer, recording) is expected
 
@@ -51,7 +60,12 @@ def test_who_may_change_and_upload():
     assert not can_edit(apprentice, mine) and not can_edit(other_meister, mine)
     assert can_edit(coordinator, rec("private", 2)) and can_edit(admin, rec("private", 2))
     assert [can_upload(v) for v in (ANONYMOUS, apprentice, meister, coordinator, admin)] == [
-        False, False, True, True, True]
+        False,
+        False,
+        True,
+        True,
+        True,
+    ]
 
 
 @pytest.fixture
@@ -62,14 +76,26 @@ def populated(conn):
     with conn:
         conn.execute("INSERT INTO organisations(id, name) VALUES (2, '第二工場')")
         assert meister_id(conn, "田中") == TANAKA_MEISTER and meister_id(conn, "佐藤") == SATO_MEISTER
-        for n, (vis, org, mname, owner) in enumerate(itertools.product(
-                ("private", "organisation", "shared"), (1, 2), (None, "田中", "佐藤"), (None, 11, 21))):
+        for n, (vis, org, mname, owner) in enumerate(
+            itertools.product(("private", "organisation", "shared"), (1, 2), (None, "田中", "佐藤"), (None, 11, 21))
+        ):
             if owner is not None:
-                conn.execute("INSERT OR IGNORE INTO users(id, organisation_id, login, display_name, role, "
-                             "password_hash) VALUES (?, 1, ?, 'x', 'meister', 'x')", (owner, f"u{owner}"))
-            create(conn, title=f"r{n}", kind="document", fmt="txt", source_name="x.txt", sha256=f"{n:064d}",
-                   size_bytes=1, meta=RecordingMeta(meister=mname, visibility=vis, organisation_id=org,
-                                                    owner_user_id=owner), status="done")
+                conn.execute(
+                    "INSERT OR IGNORE INTO users(id, organisation_id, login, display_name, role, "
+                    "password_hash) VALUES (?, 1, ?, 'x', 'meister', 'x')",
+                    (owner, f"u{owner}"),
+                )
+            create(
+                conn,
+                title=f"r{n}",
+                kind="document",
+                fmt="txt",
+                source_name="x.txt",
+                sha256=f"{n:064d}",
+                size_bytes=1,
+                meta=RecordingMeta(meister=mname, visibility=vis, organisation_id=org, owner_user_id=owner),
+                status="done",
+            )
     return conn
 
 
@@ -93,12 +119,39 @@ def test_visible_recording_hides_like_missing_and_unfinished_work_from_readers(c
 
     with conn:
         meister_id(conn, "田中")
-        done = create(conn, title="d", kind="document", fmt="txt", source_name="d.txt", sha256="1" * 64,
-                      size_bytes=1, meta=RecordingMeta(meister="田中"), status="done")
-        hidden = create(conn, title="h", kind="document", fmt="txt", source_name="h.txt", sha256="2" * 64,
-                        size_bytes=1, meta=RecordingMeta(meister="田中", visibility="private"), status="done")
-        pending = create(conn, title="p", kind="document", fmt="txt", source_name="p.txt", sha256="3" * 64,
-                         size_bytes=1, meta=RecordingMeta(meister="田中"), status="processing")
+        done = create(
+            conn,
+            title="d",
+            kind="document",
+            fmt="txt",
+            source_name="d.txt",
+            sha256="1" * 64,
+            size_bytes=1,
+            meta=RecordingMeta(meister="田中"),
+            status="done",
+        )
+        hidden = create(
+            conn,
+            title="h",
+            kind="document",
+            fmt="txt",
+            source_name="h.txt",
+            sha256="2" * 64,
+            size_bytes=1,
+            meta=RecordingMeta(meister="田中", visibility="private"),
+            status="done",
+        )
+        pending = create(
+            conn,
+            title="p",
+            kind="document",
+            fmt="txt",
+            source_name="p.txt",
+            sha256="3" * 64,
+            size_bytes=1,
+            meta=RecordingMeta(meister="田中"),
+            status="processing",
+        )
     assert access.visible_recording(conn, apprentice, done)["title"] == "d"
     messages = []
     for rid in (hidden, pending, 999):

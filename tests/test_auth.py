@@ -1,5 +1,6 @@
 """Logging in and out, sessions, CSRF, API tokens, and the account and admin pages, through the
 Flask test client on a small real knowledge base of its own (so limits and changes stay here)."""
+
 from __future__ import annotations
 
 import re
@@ -53,8 +54,15 @@ def test_login_form_sets_a_safe_session_cookie_and_goes_back(site):
     assert page.status_code == 200 and 'name="next" value="/r/1?t=3"' in page.get_data(as_text=True)
     pre = page.headers["Set-Cookie"]
     assert pre.startswith("kb_csrf=") and "HttpOnly" in pre and "SameSite=Lax" in pre
-    answer = client.post("/login", data={"login": "apprentice", "password": PASSWORD, "next": "/r/1?t=3",
-                                         "csrf_token": csrf_of(page.get_data(as_text=True))})
+    answer = client.post(
+        "/login",
+        data={
+            "login": "apprentice",
+            "password": PASSWORD,
+            "next": "/r/1?t=3",
+            "csrf_token": csrf_of(page.get_data(as_text=True)),
+        },
+    )
     assert answer.status_code == 303 and answer.headers["Location"] == "/r/1?t=3"
     cookie = next(c for c in answer.headers.getlist("Set-Cookie") if c.startswith("kb_session="))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie and "Max-Age=" in cookie
@@ -81,8 +89,7 @@ def test_cookies_are_secure_over_https_or_when_the_setting_says_so(site, tmp_pat
 def test_login_never_sends_you_off_site(site, target):
     client = site.test_client()
     token = csrf_of(client.get("/login").get_data(as_text=True))
-    answer = client.post("/login", data={"login": "admin", "password": PASSWORD, "csrf_token": token,
-                                         "next": target})
+    answer = client.post("/login", data={"login": "admin", "password": PASSWORD, "csrf_token": token, "next": target})
     assert answer.status_code == 303 and answer.headers["Location"] == "/"
 
 
@@ -91,8 +98,9 @@ def test_wrong_password_and_unknown_login_answer_the_same(site):
     token = csrf_of(client.get("/login").get_data(as_text=True))
     pages = []
     for name in ("apprentice", "nobody"):
-        r = client.post("/login", data={"login": name, "password": "wrong", "csrf_token": token},
-                        headers={"Accept-Language": "en"})
+        r = client.post(
+            "/login", data={"login": name, "password": "wrong", "csrf_token": token}, headers={"Accept-Language": "en"}
+        )
         assert r.status_code == 401
         pages.append(r.get_data(as_text=True).replace(f'value="{name}"', 'value="X"'))
         assert "The login or the password is wrong." in pages[-1]
@@ -103,12 +111,18 @@ def test_too_many_failures_wait_with_a_clear_message(site):
     client = site.test_client()
     token = csrf_of(client.get("/login").get_data(as_text=True))
     for _ in range(5):
-        assert client.post("/login", data={"login": "meister", "password": "wrong", "csrf_token": token}).status_code == 401
+        assert (
+            client.post("/login", data={"login": "meister", "password": "wrong", "csrf_token": token}).status_code
+            == 401
+        )
     for name, password in (("meister", PASSWORD), ("nobody", "wrong")):
-        r = client.post("/login", data={"login": name, "password": password, "csrf_token": token},
-                        headers={"Accept-Language": "en"})
+        r = client.post(
+            "/login", data={"login": name, "password": password, "csrf_token": token}, headers={"Accept-Language": "en"}
+        )
         if name == "meister":
-            assert r.status_code == 429 and "Too many failed attempts. Try again in 15 minutes." in r.get_data(as_text=True)
+            assert r.status_code == 429 and "Too many failed attempts. Try again in 15 minutes." in r.get_data(
+                as_text=True
+            )
         else:
             assert r.status_code == 401  # another account is not blocked by this one's failures
     logged_in(site, "admin")  # nor are other people
@@ -122,7 +136,9 @@ def test_anonymous_gets_the_login_page_401_json_or_an_htmx_redirect(site):
     assert api.headers["WWW-Authenticate"].startswith("Bearer")
     assert client.get("/recordings", headers={"Accept": "application/json"}).status_code == 401
     fragment = client.get("/search?q=旋盤", headers={"HX-Request": "true"})
-    assert fragment.status_code == 401 and fragment.headers["HX-Redirect"] == "/login?next=/search?q%3D%E6%97%8B%E7%9B%A4"
+    assert (
+        fragment.status_code == 401 and fragment.headers["HX-Redirect"] == "/login?next=/search?q%3D%E6%97%8B%E7%9B%A4"
+    )
     assert client.get("/static/css/app.css").status_code == 200
     assert client.get("/lang/en?next=/").status_code == 303
     assert client.get("/nowhere").status_code == 404
@@ -139,8 +155,9 @@ def test_state_changes_need_the_csrf_token(site):
     assert client.post("/account/tokens", data={"name": "x"}, headers={"X-CSRF-Token": token}).status_code == 200
     assert client.post("/account/tokens", data={"name": "y", "csrf_token": token}).status_code == 200
     assert client.post("/logout").status_code == 403  # no one logs you out from another site either
-    refused = client.post("/account/tokens", data={"name": "z"},
-                          headers={"Accept": "application/json", "Accept-Language": "en"})
+    refused = client.post(
+        "/account/tokens", data={"name": "z"}, headers={"Accept": "application/json", "Accept-Language": "en"}
+    )
     assert refused.status_code == 403 and "expired" in refused.get_json()["error"]
 
 
@@ -148,8 +165,10 @@ def test_login_form_needs_its_token_too(site):
     client = site.test_client()
     assert client.post("/login", data={"login": "admin", "password": PASSWORD}).status_code == 403
     client.get("/login")
-    assert client.post("/login", data={"login": "admin", "password": PASSWORD,
-                                       "csrf_token": "guessed" * 6}).status_code == 403
+    assert (
+        client.post("/login", data={"login": "admin", "password": PASSWORD, "csrf_token": "guessed" * 6}).status_code
+        == 403
+    )
 
 
 def test_the_page_gives_scripts_the_token_in_a_meta_tag(site):
@@ -193,17 +212,32 @@ def test_change_password_keeps_this_session_and_ends_the_others(site):
     here = logged_in(site, "meister")
     elsewhere = logged_in(site, "meister")
     token = csrf_token(here)
-    bad = here.post("/account/password", data={"csrf_token": token, "current_password": PASSWORD,
-                                               "new_password": "new long password", "confirm_password": "other"},
-                    headers={"Accept-Language": "en"})
+    bad = here.post(
+        "/account/password",
+        data={
+            "csrf_token": token,
+            "current_password": PASSWORD,
+            "new_password": "new long password",
+            "confirm_password": "other",
+        },
+        headers={"Accept-Language": "en"},
+    )
     assert bad.status_code == 400 and "The two new passwords are not the same." in bad.get_data(as_text=True)
-    short = here.post("/account/password", data={"csrf_token": token, "current_password": PASSWORD,
-                                                 "new_password": "short", "confirm_password": "short"},
-                      headers={"Accept-Language": "en"})
+    short = here.post(
+        "/account/password",
+        data={"csrf_token": token, "current_password": PASSWORD, "new_password": "short", "confirm_password": "short"},
+        headers={"Accept-Language": "en"},
+    )
     assert short.status_code == 400 and "at least 8 characters" in short.get_data(as_text=True)
-    ok = here.post("/account/password", data={"csrf_token": token, "current_password": PASSWORD,
-                                              "new_password": "new long password",
-                                              "confirm_password": "new long password"})
+    ok = here.post(
+        "/account/password",
+        data={
+            "csrf_token": token,
+            "current_password": PASSWORD,
+            "new_password": "new long password",
+            "confirm_password": "new long password",
+        },
+    )
     assert ok.status_code == 303 and ok.headers["Location"] == "/account?done=password"
     assert here.get("/").status_code == 200 and elsewhere.get("/").status_code == 302
     again = site.test_client()
@@ -219,8 +253,15 @@ def test_a_user_with_a_handed_over_password_must_choose_their_own_first(site):
     assert r.headers["Location"] == "/account?must_change=1"
     assert client.get("/recordings").headers["Location"] == "/account?must_change=1"
     assert client.get("/api/v1/recordings").status_code == 403
-    client.post("/account/password", data={"csrf_token": csrf_token(client), "current_password": password,
-                                            "new_password": "my own password", "confirm_password": "my own password"})
+    client.post(
+        "/account/password",
+        data={
+            "csrf_token": csrf_token(client),
+            "current_password": password,
+            "new_password": "my own password",
+            "confirm_password": "my own password",
+        },
+    )
     assert client.get("/recordings").status_code == 200
 
 
@@ -246,7 +287,9 @@ def test_api_tokens_act_with_their_users_permissions(site):
     theirs = bearer.get("/api/v1/recordings", headers={"Authorization": f"Bearer {outsider}"}).get_json()
     assert [r["title"] for g in theirs["techniques"] for r in g["recordings"]] == ["共有の手順"]
     hidden = next(r["id"] for g in mine["techniques"] for r in g["recordings"] if r["title"] == "本社の手順")
-    assert bearer.get(f"/api/v1/recordings/{hidden}", headers={"Authorization": f"Bearer {outsider}"}).status_code == 404
+    assert (
+        bearer.get(f"/api/v1/recordings/{hidden}", headers={"Authorization": f"Bearer {outsider}"}).status_code == 404
+    )
 
     assert bearer.get("/api/v1/recordings", headers={"Authorization": "Bearer tkb_made_up"}).status_code == 401
     assert bearer.get("/api/v1/recordings", headers={"Authorization": "Basic YWRtaW46eA=="}).status_code == 401
@@ -267,9 +310,11 @@ def test_token_calls_need_no_csrf_token(site):
     r = site.test_client().post("/learning/events", headers=headers, json={"events": []})
     assert r.status_code == 200 and r.get_json() == {"results": []}
     # but a token never manages accounts (issue 16, defect 13): that needs a browser login
-    r = site.test_client().post("/admin/users", headers=headers,
-                                data={"login": "by-api", "display_name": "API", "role": "apprentice",
-                                      "organisation_id": "1"})
+    r = site.test_client().post(
+        "/admin/users",
+        headers=headers,
+        data={"login": "by-api", "display_name": "API", "role": "apprentice", "organisation_id": "1"},
+    )
     assert r.status_code == 403
 
 
@@ -279,8 +324,16 @@ def test_token_calls_need_no_csrf_token(site):
 def test_coordinator_adds_an_apprentice_who_then_logs_in(site):
     coordinator = logged_in(site, "coordinator")
     token = csrf_token(coordinator)
-    r = coordinator.post("/admin/users", data={"csrf_token": token, "login": "kobayashi", "display_name": "小林 翔",
-                                               "role": "apprentice", "organisation_id": "2"})
+    r = coordinator.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "login": "kobayashi",
+            "display_name": "小林 翔",
+            "role": "apprentice",
+            "organisation_id": "2",
+        },
+    )
     assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
     password = re.search(r'<code id="new-password">([^<]+)</code>', r.get_data(as_text=True)).group(1)
     assert password not in coordinator.get("/admin/users").get_data(as_text=True)
@@ -288,12 +341,25 @@ def test_coordinator_adds_an_apprentice_who_then_logs_in(site):
     assert login(newcomer, "kobayashi", password).headers["Location"] == "/account?must_change=1"
     assert "第二工場" in newcomer.get("/account").get_data(as_text=True)
 
-    taken = coordinator.post("/admin/users", data={"csrf_token": token, "login": "KOBAYASHI", "display_name": "x",
-                                                   "role": "apprentice", "organisation_id": "1"},
-                             headers={"Accept-Language": "en"})
+    taken = coordinator.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "login": "KOBAYASHI",
+            "display_name": "x",
+            "role": "apprentice",
+            "organisation_id": "1",
+        },
+        headers={"Accept-Language": "en"},
+    )
     assert taken.status_code == 400 and "The login KOBAYASHI is taken." in taken.get_data(as_text=True)
-    assert coordinator.post("/admin/users", data={"csrf_token": token, "login": "boss", "display_name": "x",
-                                                  "role": "admin", "organisation_id": "1"}).status_code == 403
+    assert (
+        coordinator.post(
+            "/admin/users",
+            data={"csrf_token": token, "login": "boss", "display_name": "x", "role": "admin", "organisation_id": "1"},
+        ).status_code
+        == 403
+    )
     assert coordinator.get("/admin/organisations").status_code == 403
 
 
@@ -314,11 +380,16 @@ def test_disable_enable_and_reset_from_the_users_page(site):
     admin_id = users.find_account(site.kb_conn, "admin").id
     assert coordinator.post(f"/admin/users/{admin_id}/disable", data={"csrf_token": token}).status_code == 403
     me = users.find_account(site.kb_conn, "coordinator").id
-    assert coordinator.post(f"/admin/users/{me}/disable", data={"csrf_token": token},
-                            headers={"Accept-Language": "en"}).status_code == 403  # coordinators are the admin's
+    assert (
+        coordinator.post(
+            f"/admin/users/{me}/disable", data={"csrf_token": token}, headers={"Accept-Language": "en"}
+        ).status_code
+        == 403
+    )  # coordinators are the admin's
     admin = logged_in(site, "admin")
-    self_disable = admin.post(f"/admin/users/{admin_id}/disable", data={"csrf_token": csrf_token(admin)},
-                              headers={"Accept-Language": "en"})
+    self_disable = admin.post(
+        f"/admin/users/{admin_id}/disable", data={"csrf_token": csrf_token(admin)}, headers={"Accept-Language": "en"}
+    )
     assert self_disable.status_code == 400 and "You cannot disable yourself." in self_disable.get_data(as_text=True)
 
 

@@ -3,6 +3,7 @@
 The hash embedder is used where the property does not depend on the model (what is
 copied, verified, detected, repaired); one round trip runs the real embedders.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,17 +17,21 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb import backup as bk
-from kb import db
+from kb import backup as bk, db
 from kb.settings import load_config
 from services.check import run_check
 
 REPO = Path(__file__).resolve().parents[1]
 HASH = {"embed_model": "hash", "second_embed_model": "none"}
 QUERIES = ["旋盤のびびり", "溶接の歪み", "研削 砥石", "tool wear", "安全 手袋"]
-TOPICS = ["旋盤のびびりを抑えるには突き出しを短くする", "溶接の歪みは仮付けの順番で決まる",
-          "研削では砥石のドレッシングを忘れない", "tool wear shows first on the flank",
-          "安全のため回転物に手袋で触れない", "ボール盤の穴あけは下穴から"]
+TOPICS = [
+    "旋盤のびびりを抑えるには突き出しを短くする",
+    "溶接の歪みは仮付けの順番で決まる",
+    "研削では砥石のドレッシングを忘れない",
+    "tool wear shows first on the flank",
+    "安全のため回転物に手袋で触れない",
+    "ボール盤の穴あけは下穴から",
+]
 
 
 def hconfig(path: Path):
@@ -36,8 +41,10 @@ def hconfig(path: Path):
 def write_doc(folder: Path, n: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"手順{n:03d}.md"
-    path.write_text(f"# 作業手順 {n}\n\n{TOPICS[n % len(TOPICS)]}。記号 kw{n:03d}x を覚える。\n"
-                    f"{TOPICS[(n + 1) % len(TOPICS)]}。\n", encoding="utf-8")
+    path.write_text(
+        f"# 作業手順 {n}\n\n{TOPICS[n % len(TOPICS)]}。記号 kw{n:03d}x を覚える。\n{TOPICS[(n + 1) % len(TOPICS)]}。\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -58,8 +65,10 @@ def search_all(config) -> list:
     conn = db.connect(config.db_path)
     try:
         searcher = Searcher(SearchStore(config, conn))
-        return [[(h.recording_id, h.chunk_id, round(h.score, 6)) for h in searcher.search(q, limit=10).hits]
-                for q in QUERIES]
+        return [
+            [(h.recording_id, h.chunk_id, round(h.score, 6)) for h in searcher.search(q, limit=10).hits]
+            for q in QUERIES
+        ]
     finally:
         conn.close()
 
@@ -76,8 +85,13 @@ def test_backup_while_uploading_and_searching_then_restore(tmp_path):
     config = hconfig(tmp_path / "kb")
     build(config, tmp_path / "docs", 4).close()
     env = dict(os.environ, KB_HOME=str(config.home), KB_EMBED_MODEL="hash", KB_SECOND_EMBED_MODEL="none")
-    worker = subprocess.Popen([sys.executable, "-m", "kb", "worker", "--poll", "0.1"], cwd=REPO, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "kb", "worker", "--poll", "0.1"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     stop, errors, searches = threading.Event(), [], []
 
     def upload():
@@ -277,8 +291,11 @@ def test_incomplete_backup_is_marked_and_refused(small, tmp_path):
     rel = conn.execute("SELECT stored_path FROM recordings ORDER BY id LIMIT 1").fetchone()[0]
     conn.close()
     (small.home / rel).unlink()
-    out = CliRunner().invoke(_cli(), ["--home", str(small.home), "backup", str(tmp_path / "b")],
-                             env={"KB_EMBED_MODEL": "hash", "KB_SECOND_EMBED_MODEL": "none"})
+    out = CliRunner().invoke(
+        _cli(),
+        ["--home", str(small.home), "backup", str(tmp_path / "b")],
+        env={"KB_EMBED_MODEL": "hash", "KB_SECOND_EMBED_MODEL": "none"},
+    )
     assert out.exit_code == 1 and "INCOMPLETE" in out.output
     assert bk.last_backup(db.connect(small.db_path)) is None
     snap = next((tmp_path / "b" / "snapshots").iterdir())
@@ -355,8 +372,8 @@ def test_real_embedders_round_trip(tmp_path, shared_data):
 
 def test_admin_pages_show_the_last_backup_and_warn_when_there_is_none(small, tmp_path):
     """Japanese by default, English on request; admins only (a coordinator sees the users page without it)."""
-    from web.app import create_app
     from helpers.web import new_user_client
+    from web.app import create_app
 
     app = create_app({"KB_CONFIG": small, "TESTING": True})
     admin = new_user_client(app, "admin")
@@ -390,8 +407,9 @@ def test_hnsw_index_with_tombstones_is_checked_and_copied(tmp_path):
     conn = build(config, tmp_path / "docs", 8)  # one deleted of 8: below the share that compacts the graph
     ingestor = Ingestor(config, conn)
     ingestor.store.index  # noqa: B018 - opened before the delete, so the delete leaves a tombstone
-    recording_ops.delete(config, conn, conn.execute("SELECT MIN(id) FROM recordings").fetchone()[0],
-                         store=ingestor.store)
+    recording_ops.delete(
+        config, conn, conn.execute("SELECT MIN(id) FROM recordings").fetchone()[0], store=ingestor.store
+    )
     conn.close()
     manifest = json.loads((config.index_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["kind"] == "hnsw" and manifest["tombstones"] > 0

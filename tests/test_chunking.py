@@ -1,4 +1,5 @@
 """ingest.chunking: transcript moments and document passages."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,15 @@ def _no_space(s: str) -> str:
 
 # -- transcripts ---------------------------------------------------------------------------------------
 
-SPOKEN = ["旋盤の準備をします", "まず主軸を止めて", "チャックを確認します。", "次に刃物台に",
-          "バイトを取り付けます。", "突き出しは短く", "してください。"]
+SPOKEN = [
+    "旋盤の準備をします",
+    "まず主軸を止めて",
+    "チャックを確認します。",
+    "次に刃物台に",
+    "バイトを取り付けます。",
+    "突き出しは短く",
+    "してください。",
+]
 
 
 def test_moments_are_between_min_and_max_and_cover_every_segment():
@@ -62,8 +70,9 @@ def test_moments_end_at_sentence_ends_once_long_enough():
 def test_japanese_joins_without_spaces_and_english_with_spaces():
     ja = chunk_transcript(_segments(["旋盤の", "びびりを", "抑えます。"], seconds=8))
     assert [c.text for c in ja] == ["旋盤のびびりを抑えます。"]
-    en = chunk_transcript(_segments(["And so, my fellow Americans,", "ask not what your country",
-                                     "can do for you."], seconds=8))
+    en = chunk_transcript(
+        _segments(["And so, my fellow Americans,", "ask not what your country", "can do for you."], seconds=8)
+    )
     assert [c.text for c in en] == ["And so, my fellow Americans, ask not what your country can do for you."]
 
 
@@ -90,8 +99,13 @@ def test_without_punctuation_the_longest_pause_is_the_cut():
 
 
 def test_a_pause_is_a_cut_point():
-    segs = [Seg(0, 10, "まず主軸を止めて"), Seg(10, 22, "チャックを外して"), Seg(26, 36, "次は刃物台"),
-            Seg(36, 50, "バイトを外して"), Seg(50, 58, "清掃します")]
+    segs = [
+        Seg(0, 10, "まず主軸を止めて"),
+        Seg(10, 22, "チャックを外して"),
+        Seg(26, 36, "次は刃物台"),
+        Seg(36, 50, "バイトを外して"),
+        Seg(50, 58, "清掃します"),
+    ]
     chunks = chunk_transcript(segs)
     assert [c.segment_span for c in chunks] == [(0, 1), (2, 4)]
 
@@ -115,8 +129,11 @@ def test_short_tail_stays_alone_when_merging_would_make_a_moment_too_long():
 
 
 def test_dicts_and_empty_segments():
-    segs = [{"start": 0, "end": 5, "text": " 溶接の前に "}, {"start": 5, "end": 6, "text": "  "},
-            {"start": 6, "end": 12, "text": "母材を清掃します。"}]
+    segs = [
+        {"start": 0, "end": 5, "text": " 溶接の前に "},
+        {"start": 5, "end": 6, "text": "  "},
+        {"start": 6, "end": 12, "text": "母材を清掃します。"},
+    ]
     chunks = chunk_transcript(segs)
     assert len(chunks) == 1
     assert chunks[0].text == "溶接の前に母材を清掃します。"
@@ -126,8 +143,10 @@ def test_dicts_and_empty_segments():
 
 # -- documents -----------------------------------------------------------------------------------------
 
-PARA = ("旋盤でびびりが出たときは、まず回転数を下げ、バイトの突き出しを短くします。"
-        "それでも収まらない場合は、刃先の角度と送り量を見直してください。")  # 73 characters
+PARA = (
+    "旋盤でびびりが出たときは、まず回転数を下げ、バイトの突き出しを短くします。"
+    "それでも収まらない場合は、刃先の角度と送り量を見直してください。"
+)  # 73 characters
 
 
 def test_short_paragraphs_merge_and_long_ones_stand_alone():
@@ -168,8 +187,10 @@ def test_passages_never_cross_pages_and_keep_page_numbers():
 
 
 def test_no_latin_word_is_cut():
-    words = ("The spindle speed must be reduced gradually while watching the surface finish "
-             "and listening for chatter marks on the workpiece ")
+    words = (
+        "The spindle speed must be reduced gradually while watching the surface finish "
+        "and listening for chatter marks on the workpiece "
+    )
     para = (words * 12).strip()  # one huge sentence without a full stop
     chunks = chunk_document([para], max_chars=400)
     vocabulary = set(para.split())

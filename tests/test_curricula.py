@@ -1,4 +1,5 @@
 """The curricula model on a real SQLite knowledge base: building, order, assignments, progress, matrix, CSV."""
+
 from __future__ import annotations
 
 import codecs
@@ -24,44 +25,81 @@ def kb(hash_config):
         "meister": users.create_user(conn, "tanaka", users.generate_password(), "meister", display_name="田中 一郎"),
         "tech": users.create_user(conn, "kobayashi", users.generate_password(), "apprentice", display_name="小林 翔"),
         "tech2": users.create_user(conn, "sato", users.generate_password(), "apprentice", display_name="佐藤"),
-        "other": users.create_user(conn, "ito", users.generate_password(), "apprentice", organisation_id=second,
-                                   display_name="伊藤"),
-        "other_meister": users.create_user(conn, "nakamura", users.generate_password(), "meister",
-                                           organisation_id=second, display_name="中村"),
+        "other": users.create_user(
+            conn, "ito", users.generate_password(), "apprentice", organisation_id=second, display_name="伊藤"
+        ),
+        "other_meister": users.create_user(
+            conn, "nakamura", users.generate_password(), "meister", organisation_id=second, display_name="中村"
+        ),
     }
     yield conn, ids, second
     conn.close()
 
 
-def add_recording(conn, title, *, kind="video", visibility="organisation", organisation_id=1, meister="田中 一郎",
-                  technique="旋盤", tags=(), status="done", duration=120.0):
-    meta = RecordingMeta(title=title, meister=meister, technique=technique, tags=list(tags), language="ja",
-                         visibility=visibility, organisation_id=organisation_id)
+def add_recording(
+    conn,
+    title,
+    *,
+    kind="video",
+    visibility="organisation",
+    organisation_id=1,
+    meister="田中 一郎",
+    technique="旋盤",
+    tags=(),
+    status="done",
+    duration=120.0,
+):
+    meta = RecordingMeta(
+        title=title,
+        meister=meister,
+        technique=technique,
+        tags=list(tags),
+        language="ja",
+        visibility=visibility,
+        organisation_id=organisation_id,
+    )
     with conn:
-        rid = recordings.create(conn, title=title, kind=kind, fmt="mp4" if kind != "document" else "txt",
-                                source_name=f"{title}.mp4", sha256=uuid.uuid4().hex, size_bytes=10, meta=meta,
-                                status=status)
+        rid = recordings.create(
+            conn,
+            title=title,
+            kind=kind,
+            fmt="mp4" if kind != "document" else "txt",
+            source_name=f"{title}.mp4",
+            sha256=uuid.uuid4().hex,
+            size_bytes=10,
+            meta=meta,
+            status=status,
+        )
         recordings.update(conn, rid, duration=duration if kind != "document" else None)
         if kind == "document":
             segs = [{"page": 1, "text": "安全第一。"}, {"page": 2, "text": "刃物の交換手順。"}]
         else:
-            segs = [{"start": 0.0, "end": 30.0, "text": "チャックを締める"},
-                    {"start": 30.0, "end": 70.0, "text": "芯出しをする"}]
+            segs = [
+                {"start": 0.0, "end": 30.0, "text": "チャックを締める"},
+                {"start": 30.0, "end": 70.0, "text": "芯出しをする"},
+            ]
         recordings.replace_segments(conn, rid, segs)
     return rid
 
 
 def event(conn, user, item, kind="done", fraction=None, event_id=None):
-    return progress.record_event(conn, user, event_id=event_id or str(uuid.uuid4()), item_id=item, kind=kind,
-                                 fraction=fraction)
+    return progress.record_event(
+        conn, user, event_id=event_id or str(uuid.uuid4()), item_id=item, kind=kind, fraction=fraction
+    )
 
 
 def test_build_a_curriculum_with_the_three_kinds_of_item(kb):
     conn, ids, _ = kb
     video = add_recording(conn, "NC旋盤の段取り")
     doc = add_recording(conn, "作業手順書", kind="document")
-    cid = curricula.create(conn, title="NC旋盤 入門", goal="NC旋盤の段取りを一人でできるようになる", level="basic",
-                           description="新人向け", created_by=ids["coord"])
+    cid = curricula.create(
+        conn,
+        title="NC旋盤 入門",
+        goal="NC旋盤の段取りを一人でできるようになる",
+        level="basic",
+        description="新人向け",
+        created_by=ids["coord"],
+    )
     whole = curricula.add_item(conn, cid, video, note="全体を見る")
     moment = curricula.add_item(conn, cid, video, start=25, end=65, required=False)
     passage = curricula.add_item(conn, cid, doc, page=2)
@@ -184,8 +222,12 @@ def test_only_active_apprentices_and_meisters_can_be_given_a_curriculum(kb):
     cid = curricula.create(conn, title="割当の相手")
     people = curricula.assignable_people(conn)
     assert [(p["login"], p["role"]) for p in people] == [
-        ("sato", "apprentice"), ("kobayashi", "apprentice"), ("ito", "apprentice"),  # 本社 by name, then 第二工場
-        ("tanaka", "meister"), ("nakamura", "meister")]
+        ("sato", "apprentice"),
+        ("kobayashi", "apprentice"),
+        ("ito", "apprentice"),  # 本社 by name, then 第二工場
+        ("tanaka", "meister"),
+        ("nakamura", "meister"),
+    ]
     users.set_disabled(conn, ids["tech2"])
     assert "sato" not in {p["login"] for p in curricula.assignable_people(conn)}
     for who in (ids["coord"], admin, ids["tech2"]):
@@ -315,8 +357,17 @@ def test_matrix_by_item_and_by_technique_and_csv_with_bom(kb):
     assert [r["user"]["login"] for r in progress.matrix(conn, cid, organisation_id=second)["rows"]] == ["ito"]
     assert [r["user"]["login"] for r in progress.matrix(conn, cid, cohort_id=cohort)["rows"]] == ["kobayashi"]
 
-    labels = {"not_started": "未着手", "watched": "視聴済み", "done": "完了", "signed_off": "認定済み",
-              "removed": "削除", "hidden": "非公開", "unavailable": "準備中", "yes": "はい", "no": "いいえ"}
+    labels = {
+        "not_started": "未着手",
+        "watched": "視聴済み",
+        "done": "完了",
+        "signed_off": "認定済み",
+        "removed": "削除",
+        "hidden": "非公開",
+        "unavailable": "準備中",
+        "yes": "はい",
+        "no": "いいえ",
+    }
     headings = {"login": "ログイン", "name": "氏名", "organisation": "組織", "due": "期限", "completed": "修了"}
     data = progress.matrix_csv(m, labels, headings)
     assert data.startswith(codecs.BOM_UTF8)
@@ -353,12 +404,18 @@ def test_suggest_orders_basic_to_advanced_by_tags_then_title_then_technique_and_
 
     def s(rid, level, technique, rank, start=0.0):
         return Suggestion(rid, f"r{rid}", "video", technique, start, start + 30, None, None, "", level, rank)
+
     found = [s(5, 3, "旋盤", 0), s(2, 1, "フライス", 3), s(4, 1, "旋盤", 1), s(3, 2, "旋盤", 2), s(1, 1, "旋盤", 4)]
     assert [x.recording_id for x in order(found)] == [1, 4, 2, 3, 5]
     # a moment without a level is ordered between basic and advanced
     assert [x.recording_id for x in order(found + [s(6, None, "旋盤", 5)])] == [1, 4, 2, 3, 6, 5]
     key = found[0].key()
-    assert key == "5:0:30::" and parse_key(key) == {"recording_id": 5, "start": 0.0, "end": 30.0, "page": None,
-                                                    "chunk_id": None}
+    assert key == "5:0:30::" and parse_key(key) == {
+        "recording_id": 5,
+        "start": 0.0,
+        "end": 30.0,
+        "page": None,
+        "chunk_id": None,
+    }
     with pytest.raises(ValueError):
         parse_key("x:1")

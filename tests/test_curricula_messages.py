@@ -1,4 +1,5 @@
 """Curricula's refusals reach a Japanese coordinator in Japanese, and the CLI/API keep the English text."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -20,10 +21,13 @@ def conn():
     c.close()
 
 
-@pytest.mark.parametrize("locale, expected", [
-    ("ja", "期限「4月末」は日付として読めません"),
-    ("en", "The due date 4月末 is not a date"),
-])
+@pytest.mark.parametrize(
+    "locale, expected",
+    [
+        ("ja", "期限「4月末」は日付として読めません"),
+        ("en", "The due date 4月末 is not a date"),
+    ],
+)
 def test_a_bad_due_date_is_explained_in_the_users_language(locale, expected):
     from flask import Flask
     from flask_babel import Babel, force_locale

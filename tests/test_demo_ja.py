@@ -4,6 +4,7 @@ Uses the shared demo knowledge base (built once per test process by helpers.web.
 the lathe video's transcript must be Japanese, and the issue's acceptance question,
 「長い軸を削るときのびびり」, must find that video at the moment the meister says it.
 """
+
 from __future__ import annotations
 
 import re

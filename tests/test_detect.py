@@ -1,4 +1,5 @@
 """ingest.detect: kind and format from the content, on real files made by the bundled ffmpeg."""
+
 from __future__ import annotations
 
 import random
@@ -8,8 +9,15 @@ from functools import lru_cache
 
 import pytest
 
-from ingest.detect import (AUDIO_FORMATS, DOCUMENT_FORMATS, EXTENSIONS, SUBTITLE_FORMATS, SUPPORTED_FORMATS,
-                           VIDEO_FORMATS, detect)
+from ingest.detect import (
+    AUDIO_FORMATS,
+    DOCUMENT_FORMATS,
+    EXTENSIONS,
+    SUBTITLE_FORMATS,
+    SUPPORTED_FORMATS,
+    VIDEO_FORMATS,
+    detect,
+)
 
 VIDEO_IN = ["-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=0.4"]
 AUDIO_IN = ["-f", "lavfi", "-i", "sine=frequency=440:duration=0.4"]
@@ -19,14 +27,29 @@ MEDIA = [
     ("clip.mp4", VIDEO_IN + AUDIO_IN + ["-c:v", "libx264", "-c:a", "aac"], ["libx264", "aac"], "video", "mp4"),
     ("clip.mov", VIDEO_IN + AUDIO_IN + ["-c:v", "libx264", "-c:a", "aac"], ["libx264", "aac"], "video", "mov"),
     ("clip.mkv", VIDEO_IN + AUDIO_IN + ["-c:v", "libx264", "-c:a", "aac"], ["libx264", "aac"], "video", "mkv"),
-    ("clip.webm", VIDEO_IN + AUDIO_IN + ["-c:v", "libvpx", "-c:a", "libvorbis"], ["libvpx", "libvorbis"],
-     "video", "webm"),
+    (
+        "clip.webm",
+        VIDEO_IN + AUDIO_IN + ["-c:v", "libvpx", "-c:a", "libvorbis"],
+        ["libvpx", "libvorbis"],
+        "video",
+        "webm",
+    ),
     ("clip.avi", VIDEO_IN + AUDIO_IN + ["-c:v", "mpeg4", "-c:a", "mp2"], ["mpeg4", "mp2"], "video", "avi"),
-    ("clip.3gp", VIDEO_IN + AUDIO_IN + ["-c:v", "h263", "-s", "176x144", "-c:a", "aac", "-ar", "8000", "-ac", "1"],
-     ["h263", "aac"], "video", "3gp"),
+    (
+        "clip.3gp",
+        VIDEO_IN + AUDIO_IN + ["-c:v", "h263", "-s", "176x144", "-c:a", "aac", "-ar", "8000", "-ac", "1"],
+        ["h263", "aac"],
+        "video",
+        "3gp",
+    ),
     ("clip.ts", VIDEO_IN + AUDIO_IN + ["-c:v", "libx264", "-c:a", "aac"], ["libx264", "aac"], "video", "ts"),
-    ("clip.mpg", VIDEO_IN + AUDIO_IN + ["-c:v", "mpeg2video", "-c:a", "mp2", "-f", "vob"],
-     ["mpeg2video", "mp2"], "video", "mpg"),
+    (
+        "clip.mpg",
+        VIDEO_IN + AUDIO_IN + ["-c:v", "mpeg2video", "-c:a", "mp2", "-f", "vob"],
+        ["mpeg2video", "mp2"],
+        "video",
+        "mpg",
+    ),
     ("clip.wmv", VIDEO_IN + AUDIO_IN + ["-c:v", "wmv2", "-c:a", "wmav2"], ["wmv2", "wmav2"], "video", "wmv"),
     ("clip.ogv", VIDEO_IN + ["-c:v", "libtheora"], ["libtheora"], "video", "ogv"),
     ("tone.wav", AUDIO_IN, ["pcm_s16le"], "audio", "wav"),
@@ -92,6 +115,7 @@ def test_real_speech_file(shared_data):
 
 # -- refused files -------------------------------------------------------------------------------------
 
+
 def test_empty_file(tmp_path):
     p = tmp_path / "clip.mp4"
     p.write_bytes(b"")
@@ -113,13 +137,16 @@ def test_text_named_pdf_is_refused(tmp_path):
     assert detect(p).kind == "unknown" and "not a PDF" in detect(p).reason
 
 
-@pytest.mark.parametrize("name,content", [
-    ("list.m3u8", "#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:10,\nhttp://127.0.0.1/seg1.ts\n"),
-    ("list.m3u", "/etc/passwd\n"),
-    ("concat.txt", "ffconcat version 1.0\nfile '/etc/passwd'\n"),
-    ("innocent.mp4", "#EXTM3U\n#EXTINF:1,\nfile:///etc/passwd\n"),
-    ("radio.pls", "[playlist]\nFile1=http://127.0.0.1/stream\n"),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("list.m3u8", "#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:10,\nhttp://127.0.0.1/seg1.ts\n"),
+        ("list.m3u", "/etc/passwd\n"),
+        ("concat.txt", "ffconcat version 1.0\nfile '/etc/passwd'\n"),
+        ("innocent.mp4", "#EXTM3U\n#EXTINF:1,\nfile:///etc/passwd\n"),
+        ("radio.pls", "[playlist]\nFile1=http://127.0.0.1/stream\n"),
+    ],
+)
 def test_playlists_are_refused(tmp_path, name, content):
     p = tmp_path / name
     p.write_text(content, encoding="utf-8")
@@ -151,8 +178,14 @@ def test_random_binary(tmp_path):
     assert found.kind == "unknown" and found.reason
 
 
-@pytest.mark.parametrize("magic,fmt", [(b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff\xe0\x00\x10JFIF", "jpeg"),
-                                       (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole")])
+@pytest.mark.parametrize(
+    "magic,fmt",
+    [
+        (b"\x89PNG\r\n\x1a\n", "png"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "jpeg"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole"),
+    ],
+)
 def test_other_binaries_get_a_reason(tmp_path, magic, fmt):
     p = tmp_path / "file.mp4"
     p.write_bytes(magic + bytes(200))
@@ -168,6 +201,7 @@ def test_heic_photo_is_not_a_video(tmp_path):
 
 
 # -- documents and text flavours -------------------------------------------------------------------------
+
 
 def test_pdf_and_docx(tmp_path):
     pytest.importorskip("reportlab")
@@ -187,20 +221,23 @@ def test_pdf_and_docx(tmp_path):
     assert (detect(tmp_path / "notes.docx").kind, detect(tmp_path / "notes.docx").format) == ("document", "docx")
 
 
-@pytest.mark.parametrize("name,content,kind,fmt", [
-    ("notes.md", "旋盤のびびり対策\n", "document", "md"),
-    ("notes.markdown", "# 見出し\n本文", "document", "md"),
-    ("notes.txt", "# not markdown, the name says text\n", "document", "txt"),
-    ("notes", "# 旋盤\n\n- 項目\n- [リンク](http://x)\n", "document", "md"),
-    ("notes", "旋盤のびびり対策", "document", "txt"),
-    ("README", "Plain words only.", "document", "txt"),
-    ("page.html", "<!DOCTYPE html><html><body><p>旋盤</p></body></html>", "document", "html"),
-    ("page.htm", "<p>旋盤</p>", "document", "html"),
-    ("saved", "<!-- saved from url -->\n<html lang='ja'><p>旋盤</p></html>", "document", "html"),
-    ("clip.srt", "1\n00:00:01,000 --> 00:00:02,500\n旋盤です\n", "subtitle", "srt"),
-    ("clip.vtt", "WEBVTT\n\n00:01.000 --> 00:02.500\n旋盤です\n", "subtitle", "vtt"),
-    ("subs", "\ufeff1\r\n00:00:01,000 --> 00:00:02,500\r\nhello\r\n", "subtitle", "srt"),
-])
+@pytest.mark.parametrize(
+    "name,content,kind,fmt",
+    [
+        ("notes.md", "旋盤のびびり対策\n", "document", "md"),
+        ("notes.markdown", "# 見出し\n本文", "document", "md"),
+        ("notes.txt", "# not markdown, the name says text\n", "document", "txt"),
+        ("notes", "# 旋盤\n\n- 項目\n- [リンク](http://x)\n", "document", "md"),
+        ("notes", "旋盤のびびり対策", "document", "txt"),
+        ("README", "Plain words only.", "document", "txt"),
+        ("page.html", "<!DOCTYPE html><html><body><p>旋盤</p></body></html>", "document", "html"),
+        ("page.htm", "<p>旋盤</p>", "document", "html"),
+        ("saved", "<!-- saved from url -->\n<html lang='ja'><p>旋盤</p></html>", "document", "html"),
+        ("clip.srt", "1\n00:00:01,000 --> 00:00:02,500\n旋盤です\n", "subtitle", "srt"),
+        ("clip.vtt", "WEBVTT\n\n00:01.000 --> 00:02.500\n旋盤です\n", "subtitle", "vtt"),
+        ("subs", "\ufeff1\r\n00:00:01,000 --> 00:00:02,500\r\nhello\r\n", "subtitle", "srt"),
+    ],
+)
 def test_text_flavours(tmp_path, name, content, kind, fmt):
     p = tmp_path / name
     p.write_text(content, encoding="utf-8")
@@ -211,8 +248,10 @@ def test_text_flavours(tmp_path, name, content, kind, fmt):
 GCODE_LINE = "G01 X10.000 Z-5.000 F0.10 ; finishing pass    \n"  # 47 characters: 'G' every 188 bytes
 
 
-@pytest.mark.parametrize("content", ["I'm free to use the lathe today.", "bla mdat", "ID3 tags hold titles.",
-                                     "MZ-5 model notes", GCODE_LINE * 40])
+@pytest.mark.parametrize(
+    "content",
+    ["I'm free to use the lathe today.", "bla mdat", "ID3 tags hold titles.", "MZ-5 model notes", GCODE_LINE * 40],
+)
 def test_text_that_looks_like_a_signature_is_text(tmp_path, content):
     p = tmp_path / "note"
     p.write_text(content, encoding="utf-8")

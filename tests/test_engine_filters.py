@@ -5,6 +5,7 @@ match ranked far below hidden ones is still found (more candidates are
 fetched), and that a hybrid search gives the same answer as before the
 lexical half moved to its own thread.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -22,8 +23,10 @@ def crowded(tmp_path):
     config = load_config(home=tmp_path / "kb", embed_model="hash", second_embed_model="none")
     conn = init_home(config)
     ingestor = Ingestor(config, conn)
-    hidden = [ingestor.ingest_text(f"旋盤の段取り {n}", f"旋盤 旋盤 旋盤の段取りと芯出し、手順 {n}。").recording_id
-              for n in range(60)]
+    hidden = [
+        ingestor.ingest_text(f"旋盤の段取り {n}", f"旋盤 旋盤 旋盤の段取りと芯出し、手順 {n}。").recording_id
+        for n in range(60)
+    ]
     visible = ingestor.ingest_text("溶接と旋盤", "溶接の前に旋盤で面取りをしておく。").recording_id
     searcher = Searcher(ingestor.store)
     searcher.candidates = 5  # so the visible one lies beyond the first candidates

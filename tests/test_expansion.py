@@ -4,6 +4,7 @@ The unit tests check which variants a query gets; the others run the real
 search (e5 + USE + FTS5) on real text: a synonym finds the term, and with an
 empty glossary search is exactly what it was without expansion.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -23,12 +24,19 @@ def test_no_glossary_or_no_name_in_the_query_means_the_query_alone():
 
 def test_a_synonym_is_replaced_by_each_other_name():
     assert variants("テールストックの芯出し", TAILSTOCK) == [
-        "テールストックの芯出し", "心押し台の芯出し", "tailstockの芯出し"]
+        "テールストックの芯出し",
+        "心押し台の芯出し",
+        "tailstockの芯出し",
+    ]
 
 
 def test_the_term_is_expanded_too_and_the_reading_triggers_but_is_never_searched():
     assert variants("心押し台の芯出し", TAILSTOCK)[1:] == ["テールストックの芯出し", "tailstockの芯出し"]
-    assert variants("しんおしだいの調整", TAILSTOCK)[1:] == ["心押し台の調整", "テールストックの調整", "tailstockの調整"]
+    assert variants("しんおしだいの調整", TAILSTOCK)[1:] == [
+        "心押し台の調整",
+        "テールストックの調整",
+        "tailstockの調整",
+    ]
 
 
 def test_latin_names_match_whole_words_case_and_width_folded():
@@ -40,7 +48,11 @@ def test_latin_names_match_whole_words_case_and_width_folded():
 def test_the_longest_name_found_is_the_one_replaced_and_variants_are_capped():
     groups = groups_from([["ストック", "在庫"], ["テールストック", "心押し台"]])
     assert variants("テールストック", groups) == ["テールストック", "心押し台"]  # not テール在庫
-    assert variants("ストックとテールストック", groups) == ["ストックとテールストック", "在庫とテールストック", "ストックと心押し台"]
+    assert variants("ストックとテールストック", groups) == [
+        "ストックとテールストック",
+        "在庫とテールストック",
+        "ストックと心押し台",
+    ]
     assert variants("ボールねじ", groups_from([["ボールねじ", "ball screw"], ["ねじ", "screw"]]))[1:] == ["ball screw"]
     many = groups_from([[f"名前{i}" for i in range(20)]])
     assert len(variants("名前0", many)) == expansion.MAX_VARIANTS
@@ -48,8 +60,8 @@ def test_the_longest_name_found_is_the_one_replaced_and_variants_are_capped():
 
 def test_short_names_do_not_trigger():
     groups = groups_from([["錆", "さび", "rust"], ["いと", "糸"]])
-    assert variants("錆を落とす", groups) == ["錆を落とす"]          # one kanji
-    assert variants("いとをかける", groups) == ["いとをかける"]      # two-character hiragana
+    assert variants("錆を落とす", groups) == ["錆を落とす"]  # one kanji
+    assert variants("いとをかける", groups) == ["いとをかける"]  # two-character hiragana
     assert variants("rust removal", groups)[1:] == ["錆 removal"]
 
 
@@ -123,8 +135,11 @@ def test_with_an_empty_glossary_search_is_exactly_what_it_was(shared_data, tmp_p
         glossary.add(conn, "段取り")  # a term without other names makes no group: still nothing to expand
 
         def run():
-            return [searcher.search(q["q"], limit=10, mode=mode).to_json()
-                    for q in data["queries"] for mode in ("hybrid", "lexical", "dense")]
+            return [
+                searcher.search(q["q"], limit=10, mode=mode).to_json()
+                for q in data["queries"]
+                for mode in ("hybrid", "lexical", "dense")
+            ]
 
         expanded = run()
         calls = []

@@ -1,4 +1,5 @@
 """Fusion (search/fusion.py) on constructed candidate lists: what each kind of evidence does."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -77,14 +78,16 @@ def test_second_embedder_is_used_when_given():
         return np.array([second[i] for i in ids])
 
     without = hybrid_rank("q", [], dense(1, 2, 3, 4), cos_of, 10)
-    with_second = hybrid_rank("q", [], dense(1, 2, 3, 4), cos_of, 10, second_score_of=second_of,
-                              weights=FusionWeights(second=1.0))
+    with_second = hybrid_rank(
+        "q", [], dense(1, 2, 3, 4), cos_of, 10, second_score_of=second_of, weights=FusionWeights(second=1.0)
+    )
     assert order(without)[0] == 1
     assert order(with_second)[0] == 2
 
 
 @pytest.mark.parametrize("lexical_weight", [0.0, 6.0])
 def test_lexical_weight_zero_is_dense_order(lexical_weight):
-    out = hybrid_rank("q", [(6, 1.0)], dense(1, 2, 3, 4, 5, 6), cos_of, 10,
-                      weights=FusionWeights(lexical=lexical_weight))
+    out = hybrid_rank(
+        "q", [(6, 1.0)], dense(1, 2, 3, 4, 5, 6), cos_of, 10, weights=FusionWeights(lexical=lexical_weight)
+    )
     assert (order(out)[0] == 1) == (lexical_weight == 0.0)

@@ -1,4 +1,5 @@
 """The glossary per organisation (kb/glossary.py), its migration, and the `kb glossary` commands."""
+
 from __future__ import annotations
 
 import pytest
@@ -42,13 +43,16 @@ def test_adding_a_term_again_updates_it(db):
     assert term["synonyms"] == ["セットアップ", "setup"] and term["reading"] == "だんどり"
 
 
-@pytest.mark.parametrize("term, reading, synonyms, org, message", [
-    ("  ", None, (), None, "the term is empty"),
-    ("あ" * 101, None, (), None, "longer than 100"),
-    ("旋盤", "x" * 101, (), None, "reading is longer"),
-    ("旋盤", None, [f"s{i}" for i in range(21)], None, "at most 20 synonyms"),
-    ("旋盤", None, (), 99, "no organisation with id 99"),
-])
+@pytest.mark.parametrize(
+    "term, reading, synonyms, org, message",
+    [
+        ("  ", None, (), None, "the term is empty"),
+        ("あ" * 101, None, (), None, "longer than 100"),
+        ("旋盤", "x" * 101, (), None, "reading is longer"),
+        ("旋盤", None, [f"s{i}" for i in range(21)], None, "at most 20 synonyms"),
+        ("旋盤", None, (), 99, "no organisation with id 99"),
+    ],
+)
 def test_bad_terms_are_refused_clearly(db, term, reading, synonyms, org, message):
     with pytest.raises(InputError, match=message):
         glossary.add(db, term, reading, synonyms, organisation_id=org)
@@ -66,7 +70,10 @@ def test_update_and_remove(db):
     tid = glossary.add(db, "心押し台", None, ["テールストック"])
     other = glossary.add(db, "バイト")
     glossary.update(db, tid, "心押台", "しんおしだい", "テールストック, tailstock")
-    assert glossary.get(db, tid)["term"] == "心押台" and glossary.get(db, tid)["synonyms"] == ["テールストック", "tailstock"]
+    assert glossary.get(db, tid)["term"] == "心押台" and glossary.get(db, tid)["synonyms"] == [
+        "テールストック",
+        "tailstock",
+    ]
     with pytest.raises(InputError, match="already has the term"):
         glossary.update(db, tid, "バイト", None, ())
     assert glossary.remove_id(db, other)
@@ -94,12 +101,16 @@ def test_migration_moves_existing_terms_into_organisation_one(tmp_path):
     for number, _, sql in _migrations():  # a database as it was before this change
         if number < 6:
             conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
-    conn.execute("INSERT INTO glossary(term, reading, synonyms) VALUES ('心押し台', 'しんおしだい', '[\"テールストック\"]')")
+    conn.execute(
+        "INSERT INTO glossary(term, reading, synonyms) VALUES ('心押し台', 'しんおしだい', '[\"テールストック\"]')"
+    )
     conn.execute("INSERT INTO glossary(term) VALUES ('バイト')")
     conn.commit()
     assert "006_transcripts.sql" in migrate(conn)
     assert [(t["organisation_id"], t["term"], t["synonyms"]) for t in glossary.list_terms(conn)] == [
-        (1, "心押し台", ["テールストック"]), (1, "バイト", [])]
+        (1, "心押し台", ["テールストック"]),
+        (1, "バイト", []),
+    ]
     conn.execute("INSERT INTO organisations(id, name) VALUES (2, 'B')")
     conn.execute("INSERT INTO glossary(organisation_id, term) VALUES (2, 'バイト')")  # same term, other organisation
     import sqlite3
@@ -141,8 +152,14 @@ def test_cli_glossary_commands_take_an_organisation(tmp_path):
 
 def test_hotwords_put_the_recordings_technique_and_tags_first(db):
     """A large glossary does not fit Whisper's prompt: the terms this recording likely says come first."""
-    for term, reading, synonyms in [("段取り", "だんどり", ()), ("バイト", None, ()), ("溶接", "ようせつ", ("TIG",)),
-                                    ("ひずみ", None, ()), ("旋盤", "せんばん", ("lathe",)), ("心押し台", None, ())]:
+    for term, reading, synonyms in [
+        ("段取り", "だんどり", ()),
+        ("バイト", None, ()),
+        ("溶接", "ようせつ", ("TIG",)),
+        ("ひずみ", None, ()),
+        ("旋盤", "せんばん", ("lathe",)),
+        ("心押し台", None, ()),
+    ]:
         glossary.add(db, term, reading, synonyms)
     plain = glossary.hotwords_for(db, 1)
     assert plain == ["段取り", "バイト", "溶接", "ひずみ", "旋盤", "心押し台"]  # no context: as added

@@ -1,10 +1,12 @@
 """Issue 16, defects 13, 14 and 7: API tokens obey passwords, the login lockout counts every guess,
 and an Authorization header that is not ours does not break the site."""
+
 from __future__ import annotations
 
 import threading
 
 import pytest
+
 from helpers.hardening import make_kb
 
 
@@ -24,6 +26,7 @@ def _bearer(token: str) -> dict:
 
 
 # -- 13: tokens cannot manage accounts, and do not outlive a password reset, change or disable ------
+
 
 def test_a_token_cannot_reset_passwords_create_admins_or_disable_users(kb):
     client = kb.app.test_client()
@@ -64,8 +67,8 @@ def test_a_password_reset_change_or_disable_ends_every_token(kb, how):
 
 
 def test_the_users_own_password_change_in_the_browser_ends_their_tokens(kb):
-    from kb import users
     from helpers.web import csrf_token
+    from kb import users
 
     _, _, uid = kb.logins["coordinator"]
     password = users.generate_password()
@@ -73,8 +76,15 @@ def test_the_users_own_password_change_in_the_browser_ends_their_tokens(kb):
     token = _token(kb, "coordinator")
     browser = kb.client("coordinator")
     new = users.generate_password()
-    r = browser.post("/account/password", data={"current_password": password, "new_password": new,
-                                                "confirm_password": new, "csrf_token": csrf_token(browser)})
+    r = browser.post(
+        "/account/password",
+        data={
+            "current_password": password,
+            "new_password": new,
+            "confirm_password": new,
+            "csrf_token": csrf_token(browser),
+        },
+    )
     assert r.status_code == 303
     assert kb.app.test_client().get("/api/v1/recordings", headers=_bearer(token)).status_code == 401
     assert browser.get("/account").status_code == 200  # the session that changed it stays
@@ -83,16 +93,18 @@ def test_the_users_own_password_change_in_the_browser_ends_their_tokens(kb):
 def test_a_token_of_a_user_who_must_change_their_password_is_refused(kb):
     from kb import users
 
-    uid = users.create_user(kb.conn, "must-change", users.generate_password(), "apprentice",
-                            must_change_password=True)
+    uid = users.create_user(kb.conn, "must-change", users.generate_password(), "apprentice", must_change_password=True)
     with kb.conn:
-        kb.conn.execute("INSERT INTO api_tokens(user_id, name, token_hash, prefix) VALUES (?, 'x', ?, 'tkb_xx')",
-                        (uid, users._sha256("tkb_must-change-token")))
+        kb.conn.execute(
+            "INSERT INTO api_tokens(user_id, name, token_hash, prefix) VALUES (?, 'x', ?, 'tkb_xx')",
+            (uid, users._sha256("tkb_must-change-token")),
+        )
     r = kb.app.test_client().get("/api/v1/recordings", headers=_bearer("tkb_must-change-token"))
     assert r.status_code == 403
 
 
 # -- 14: the lockout cannot be raced ----------------------------------------------------------------
+
 
 def test_parallel_wrong_passwords_make_at_most_the_limit_of_password_checks(kb, monkeypatch):
     from kb import db, users
@@ -142,11 +154,16 @@ def test_a_right_password_still_logs_in_and_clears_the_failures(kb):
     with pytest.raises(users.LoginRefused):
         users.authenticate(kb.conn, login, "nope", "10.1.1.1", limits)
     assert users.authenticate(kb.conn, login, password, "10.1.1.1", limits).id == uid
-    assert kb.conn.execute("SELECT COUNT(*) FROM login_attempts WHERE login = ? AND ok = 0",
-                           (login.lower(),)).fetchone()[0] == 0
+    assert (
+        kb.conn.execute("SELECT COUNT(*) FROM login_attempts WHERE login = ? AND ok = 0", (login.lower(),)).fetchone()[
+            0
+        ]
+        == 0
+    )
 
 
 # -- 7: a login proxy's Authorization header ------------------------------------------------------
+
 
 @pytest.mark.parametrize("header", ["Basic dXNlcjpwYXNz", "Negotiate abc", "Bearer not-one-of-ours", "Digest x=1"])
 def test_an_authorization_header_that_is_not_ours_is_ignored(kb, header):

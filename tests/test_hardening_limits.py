@@ -1,5 +1,6 @@
 """Issue 16, defects 3, 4 and 5: documents that expand without bound, request bodies from anyone, and a
 full disk.  Limits are settings; the tests shrink them rather than fill a real disk."""
+
 from __future__ import annotations
 
 import errno
@@ -9,9 +10,11 @@ import sqlite3
 import zipfile
 
 import pytest
+
 from helpers.hardening import make_kb
 
 # -- 3: decompression and extraction have bounds -----------------------------------------------------
+
 
 def _docx(path, paragraphs: int, filler: str = "旋盤の段取りを確認する。") -> None:
     import docx
@@ -67,8 +70,9 @@ def test_the_pipeline_refuses_a_document_over_the_setting_and_says_so_in_japanes
     from kb.recordings import RecordingMeta
     from kb.settings import load_config
 
-    config = load_config(home=tmp_path / "kb", embed_model="hash", second_embed_model="none",
-                         max_document_text_chars="5000")
+    config = load_config(
+        home=tmp_path / "kb", embed_model="hash", second_embed_model="none", max_document_text_chars="5000"
+    )
     conn = init_home(config)
     path = tmp_path / "手順書.txt"
     path.write_text("段取りを確認する。\n" * 1000, encoding="utf-8")
@@ -87,6 +91,7 @@ def test_the_pipeline_refuses_a_document_over_the_setting_and_says_so_in_japanes
 
 
 # -- 4: request bodies --------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def kb(tmp_path_factory):
@@ -118,8 +123,11 @@ def test_a_logged_in_apprentice_cannot_send_a_large_body_to_the_upload_route(kb,
 
     written = _spy_writes(monkeypatch)
     client = kb.client("apprentice")
-    r = client.post("/studio/upload", data={"file": (io.BytesIO(b"x" * (3 << 20)), "big.txt"),
-                                            "csrf_token": csrf_token(client)}, content_type="multipart/form-data")
+    r = client.post(
+        "/studio/upload",
+        data={"file": (io.BytesIO(b"x" * (3 << 20)), "big.txt"), "csrf_token": csrf_token(client)},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 413 and sum(written) == 0
 
 
@@ -129,9 +137,12 @@ def test_a_meister_may_still_upload_a_file_larger_than_the_small_limit(kb):
     client = kb.client("meister")
     text = ("旋盤の段取りを確認する。心押し台で支える。\n" * 60_000).encode("utf-8")  # ~3.8 MB
     assert len(text) > (1 << 20)
-    r = client.post("/studio/upload", data={"file": (io.BytesIO(text), "大きな手順書.txt"),
-                                            "csrf_token": csrf_token(client)},
-                    content_type="multipart/form-data", headers={"Accept": "application/json"})
+    r = client.post(
+        "/studio/upload",
+        data={"file": (io.BytesIO(text), "大きな手順書.txt"), "csrf_token": csrf_token(client)},
+        content_type="multipart/form-data",
+        headers={"Accept": "application/json"},
+    )
     assert r.status_code in (200, 202), r.get_data(as_text=True)[:300]
 
 
@@ -139,8 +150,12 @@ def _raw_post(port: int, path: str, length: int, extra: str = "") -> bytes:
     """Send only the headers of a large POST and read what waitress answers (without sending the body)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     try:
-        s.sendall((f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
-                   f"Content-Length: {length}\r\n{extra}\r\n").encode())
+        s.sendall(
+            (
+                f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                f"Content-Length: {length}\r\n{extra}\r\n"
+            ).encode()
+        )
         s.sendall(b"x" * 1024)
         try:
             return s.recv(200)
@@ -173,15 +188,19 @@ def test_waitress_lets_a_meisters_upload_through(kb):
 
 # -- 5: a full disk -------------------------------------------------------------------------------------
 
+
 def test_an_upload_that_would_fill_the_disk_is_refused_with_a_clear_message(tmp_path, monkeypatch):
     from helpers.web import csrf_token
 
-    kb = make_kb(tmp_path, disk_reserve_bytes=str(10 ** 18))  # more than any disk: always "full"
+    kb = make_kb(tmp_path, disk_reserve_bytes=str(10**18))  # more than any disk: always "full"
     written = _spy_writes(monkeypatch)
     client = kb.client("meister")
     client.set_cookie("lang", "ja")
-    r = client.post("/studio/upload", data={"file": (io.BytesIO("段取り".encode() * 1000), "手順.txt"),
-                                            "csrf_token": csrf_token(client)}, content_type="multipart/form-data")
+    r = client.post(
+        "/studio/upload",
+        data={"file": (io.BytesIO("段取り".encode() * 1000), "手順.txt"), "csrf_token": csrf_token(client)},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 507
     assert "保存領域が不足しています" in r.get_data(as_text=True)
     assert sum(written) == 0 and not any((kb.config.home / "uploads" / "incoming").glob("*"))
@@ -197,20 +216,23 @@ def test_a_file_growing_past_the_reserve_is_stopped_and_removed(tmp_path, monkey
     from web import uploads
 
     kb = make_kb(tmp_path)
-    free = iter([10 ** 15, 0, 0, 0])  # plenty at the start, then the disk is full
+    free = iter([10**15, 0, 0, 0])  # plenty at the start, then the disk is full
     monkeypatch.setattr(uploads, "free_bytes", lambda home: next(free))
     from helpers.web import csrf_token
 
     client = kb.client("meister")
-    r = client.post("/studio/upload", data={"file": (io.BytesIO(b"a" * (20 << 20)), "video.mp4"),
-                                            "csrf_token": csrf_token(client)}, content_type="multipart/form-data")
+    r = client.post(
+        "/studio/upload",
+        data={"file": (io.BytesIO(b"a" * (20 << 20)), "video.mp4"), "csrf_token": csrf_token(client)},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 507
     assert not any((kb.config.home / "uploads" / "incoming").glob("*"))
 
 
 def test_login_on_a_full_database_answers_507_not_500(tmp_path, monkeypatch):
-    from kb import users
     from helpers.web import csrf_of
+    from kb import users
 
     kb = make_kb(tmp_path)
 
@@ -232,8 +254,9 @@ def test_disk_full_in_the_worker_is_retried_later_and_a_failed_job_leaves_no_wor
     from kb.recordings import RecordingMeta
     from kb.settings import load_config
 
-    config = load_config(home=tmp_path / "kb", embed_model="hash", second_embed_model="none",
-                         job_retry_seconds="0", job_max_attempts="2")
+    config = load_config(
+        home=tmp_path / "kb", embed_model="hash", second_embed_model="none", job_retry_seconds="0", job_max_attempts="2"
+    )
     conn = init_home(config)
     src = tmp_path / "手順.txt"
     src.write_text("段取りを確認する。" * 50, encoding="utf-8")
@@ -250,8 +273,10 @@ def test_disk_full_in_the_worker_is_retried_later_and_a_failed_job_leaves_no_wor
     first = worker.run_once()
     assert first.status == "retry", first
     job = queue.job_states(conn, [sub.recording_id])[sub.recording_id]
-    assert job["message"] == queue.MSG_DISK_FULL_RETRY and conn.execute(
-        "SELECT status FROM recordings WHERE id = ?", (sub.recording_id,)).fetchone()[0] == "pending"
+    assert (
+        job["message"] == queue.MSG_DISK_FULL_RETRY
+        and conn.execute("SELECT status FROM recordings WHERE id = ?", (sub.recording_id,)).fetchone()[0] == "pending"
+    )
     second = worker.run_once()
     assert second.status == "failed" and queue.MSG_DISK_FULL in second.message
     assert not work.exists()
@@ -266,7 +291,7 @@ def test_ffmpegs_no_space_message_counts_as_disk_full():
 
 
 def test_the_admin_page_warns_when_the_disk_is_below_its_reserve(tmp_path):
-    kb = make_kb(tmp_path, disk_reserve_bytes=str(10 ** 18))
+    kb = make_kb(tmp_path, disk_reserve_bytes=str(10**18))
     client = kb.client("admin")
     client.set_cookie("lang", "ja")
     page = client.get("/admin/users").get_data(as_text=True)

@@ -1,5 +1,6 @@
 """Issue 16, defect 16: a damaged file is named as damaged, in the reader's language, not with a
 library's internal words or a wrong "nothing was said"."""
+
 from __future__ import annotations
 
 import subprocess
@@ -18,10 +19,36 @@ def _kb(tmp_path):
 def _video(path, seconds: int = 6, sound: str = "sine=frequency=440:duration={s}") -> None:
     from media.ffmpeg import ffmpeg_binary
 
-    subprocess.run([ffmpeg_binary(), "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size=320x240:rate=25:d={seconds}",
-                    "-f", "lavfi", "-t", str(seconds), "-i", sound.format(s=seconds), "-shortest",
-                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart",
-                    str(path)], check=True, timeout=120)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc=size=320x240:rate=25:d={seconds}",
+            "-f",
+            "lavfi",
+            "-t",
+            str(seconds),
+            "-i",
+            sound.format(s=seconds),
+            "-shortest",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-movflags",
+            "+faststart",
+            str(path),
+        ],
+        check=True,
+        timeout=120,
+    )
 
 
 def test_a_truncated_video_is_called_damaged_not_silent(tmp_path):
@@ -36,8 +63,9 @@ def test_a_truncated_video_is_called_damaged_not_silent(tmp_path):
     result = Ingestor(config, conn).ingest_file(cut, RecordingMeta(language="en"))
     assert not result.ok
     assert "damaged or cut short" in result.message and "nothing was said" not in result.message
-    problem = conn.execute("SELECT json_extract(payload, '$.problem.code') FROM jobs WHERE recording_id = ?",
-                           (result.recording_id,)).fetchone()[0]
+    problem = conn.execute(
+        "SELECT json_extract(payload, '$.problem.code') FROM jobs WHERE recording_id = ?", (result.recording_id,)
+    ).fetchone()[0]
     assert problem == "damaged_media"
 
 
@@ -92,10 +120,10 @@ def test_a_pdf_with_a_broken_cross_reference_table(tmp_path):
 
 
 def test_the_studio_says_the_problem_in_japanese(tmp_path):
+    from helpers.web import new_user_client
     from ingest.pipeline import Ingestor
     from kb.recordings import RecordingMeta
     from web.app import create_app
-    from helpers.web import new_user_client
 
     config, conn = _kb(tmp_path)
     p = tmp_path / "壊れた.pdf"

@@ -6,6 +6,7 @@ Why a real second process and the kernel's lock table: the lock is an flock on a
 property is that a different process waits for it.  /proc/locks shows a waiting request ("->"), so
 the test knows the command is blocked on this lock -- not merely slow -- without timing anything.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,13 @@ def kb_one(tmp_path):
 
 def _kb(config, *args) -> subprocess.Popen:
     env = dict(os.environ, KB_HOME=str(config.home), **{f"KB_{k.upper()}": v for k, v in MODELS.items()})
-    return subprocess.Popen([str(Path(sys.executable).parent / "kb"), *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "kb"), *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _waits_for_lock(config, pid: int) -> bool:
@@ -54,7 +60,7 @@ def _waits_for_lock(config, pid: int) -> bool:
     for line in Path("/proc/locks").read_text().splitlines():
         fields = line.split()
         if "->" in fields:
-            fields = fields[fields.index("->") + 1:]
+            fields = fields[fields.index("->") + 1 :]
             if fields[3] == str(pid) and fields[4].rsplit(":", 1)[-1] == str(inode):
                 return True
     return False

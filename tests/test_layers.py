@@ -7,6 +7,7 @@ body only hides a dependency from import time, it does not remove it (that is
 how kb/ used to import ingest, search and web).  Below the adapters nothing imports
 Flask or click: the application layer is shared by the command line, the pages and the API.
 """
+
 from __future__ import annotations
 
 import ast
@@ -62,7 +63,7 @@ def imports_of(path: Path, root: Path = REPO) -> list[tuple[int, str]]:
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative: resolved against the module's package
-                base = package[:len(package) - node.level + 1]
+                base = package[: len(package) - node.level + 1]
                 name = ".".join(base + ([node.module] if node.module else []))
             else:
                 name = node.module or ""
@@ -85,7 +86,8 @@ def test_every_top_level_package_has_a_layer():
     packages = {p.parent.name for p in REPO.glob("*/__init__.py")}
     assert packages - NOT_LAYERS <= set(RANK), (
         f"a package outside the layers: {sorted(packages - NOT_LAYERS - set(RANK))}; "
-        "give it a place in RANK and in docs/architecture.md")
+        "give it a place in RANK and in docs/architecture.md"
+    )
 
 
 def test_no_import_runs_up_the_layers():
@@ -111,9 +113,13 @@ ADAPTER_LIBRARIES = {"flask", "flask_babel", "werkzeug", "jinja2", "click"}
 
 
 def test_below_the_adapters_nothing_imports_flask_or_click():
-    bad = [f"{path.relative_to(REPO).as_posix()}:{line} imports {name}"
-           for path in _modules() if RANK[path.relative_to(REPO).parts[0]] < RANK["cli"]
-           for line, name in imports_of(path) if name.split(".")[0] in ADAPTER_LIBRARIES]
+    bad = [
+        f"{path.relative_to(REPO).as_posix()}:{line} imports {name}"
+        for path in _modules()
+        if RANK[path.relative_to(REPO).parts[0]] < RANK["cli"]
+        for line, name in imports_of(path)
+        if name.split(".")[0] in ADAPTER_LIBRARIES
+    ]
     assert not bad, "\n".join(bad)
 
 

@@ -1,4 +1,5 @@
-""""My learning", progress events and sign-offs through the web app, over a private copy of the demo KB."""
+""" "My learning", progress events and sign-offs through the web app, over a private copy of the demo KB."""
+
 from __future__ import annotations
 
 import re
@@ -7,8 +8,7 @@ import uuid
 import pytest
 
 from helpers.web import demo_recording
-from kb import curricula, curricula_progress as progress
-from kb import users as accounts
+from kb import curricula, curricula_progress as progress, users as accounts
 
 
 @pytest.fixture
@@ -43,10 +43,14 @@ def test_events_are_idempotent_and_checked(own, as_role, assigned):
     client, token = as_role("apprentice")
     first, second = assigned["items"]
     same = str(uuid.uuid4())
-    batch = {"events": [{"event_id": same, "item_id": first, "kind": "watched", "fraction": 0.9},
-                        {"event_id": same, "item_id": first, "kind": "watched", "fraction": 0.9},
-                        {"event_id": str(uuid.uuid4()), "item_id": second, "kind": "watched", "fraction": 0.3},
-                        {"event_id": str(uuid.uuid4()), "item_id": 999999, "kind": "done"}]}
+    batch = {
+        "events": [
+            {"event_id": same, "item_id": first, "kind": "watched", "fraction": 0.9},
+            {"event_id": same, "item_id": first, "kind": "watched", "fraction": 0.9},
+            {"event_id": str(uuid.uuid4()), "item_id": second, "kind": "watched", "fraction": 0.3},
+            {"event_id": str(uuid.uuid4()), "item_id": 999999, "kind": "done"},
+        ]
+    }
     r = client.post("/learning/events", json=batch, headers={"X-CSRF-Token": token})
     assert [x["status"] for x in r.get_json()["results"]] == ["recorded", "duplicate", "refused", "refused"]
     # the queue sent again after a lost connection: nothing counted twice
@@ -58,8 +62,11 @@ def test_events_are_idempotent_and_checked(own, as_role, assigned):
     assert client.post("/learning/events", json=batch).status_code == 403  # no CSRF token
     # someone the curriculum is not assigned to cannot report on it
     meister, mtoken = as_role("meister")
-    r = meister.post("/learning/events", json={"event_id": str(uuid.uuid4()), "item_id": first, "kind": "done"},
-                     headers={"X-CSRF-Token": mtoken})
+    r = meister.post(
+        "/learning/events",
+        json={"event_id": str(uuid.uuid4()), "item_id": first, "kind": "done"},
+        headers={"X-CSRF-Token": mtoken},
+    )
     assert r.get_json()["results"][0]["status"] == "refused"
 
 
@@ -75,8 +82,12 @@ def test_mark_done_twice_with_the_same_form_counts_once(own, as_role, assigned):
     assert conn.execute("SELECT COUNT(*) FROM progress_events WHERE event_id = ?", (event_id,)).fetchone()[0] == 1
     assert 'data-state="done"' in client.get(f"/learning/c/{assigned['cid']}").get_data(as_text=True)
     other, otoken = as_role("meister")
-    assert other.post(f"/learning/items/{first}/done", data={"event_id": str(uuid.uuid4()),
-                                                             "csrf_token": otoken}).status_code == 404
+    assert (
+        other.post(
+            f"/learning/items/{first}/done", data={"event_id": str(uuid.uuid4()), "csrf_token": otoken}
+        ).status_code
+        == 404
+    )
 
 
 def test_meisters_sign_off_their_organisation_only(own, as_role, assigned):
@@ -88,17 +99,23 @@ def test_meisters_sign_off_their_organisation_only(own, as_role, assigned):
     meister, token = as_role("meister")
     page = meister.get("/learning/signoff").get_data(as_text=True)
     assert me.display_name in page and other.display_name not in page
-    r = meister.post("/learning/signoff", data={"item_id": first, "user_id": other.id, "comment": "x",
-                                                "csrf_token": token})
+    r = meister.post(
+        "/learning/signoff", data={"item_id": first, "user_id": other.id, "comment": "x", "csrf_token": token}
+    )
     assert r.status_code == 403
-    r = meister.post("/learning/signoff", data={"item_id": first, "user_id": me.id, "comment": "一人でできた",
-                                                "csrf_token": token})
+    r = meister.post(
+        "/learning/signoff", data={"item_id": first, "user_id": me.id, "comment": "一人でできた", "csrf_token": token}
+    )
     assert r.status_code == 303
     assert progress.signoffs(conn, me.id, [first])[first]["comment"] == "一人でできた"
     apprentice, atoken = as_role("apprentice")
     assert apprentice.get("/learning/signoff").status_code == 403
-    assert apprentice.post("/learning/signoff", data={"item_id": first, "user_id": me.id,
-                                                      "csrf_token": atoken}).status_code == 403
+    assert (
+        apprentice.post(
+            "/learning/signoff", data={"item_id": first, "user_id": me.id, "csrf_token": atoken}
+        ).status_code
+        == 403
+    )
     page = apprentice.get(f"/learning/c/{assigned['cid']}").get_data(as_text=True)
     assert "一人でできた" in page and "完了" in page or "Completed" in page  # required item signed off
 

@@ -1,4 +1,5 @@
 """Lexical index (search/lexical.py): Japanese terms in SQLite FTS5 and the coverage score."""
+
 from __future__ import annotations
 
 import json
@@ -46,9 +47,9 @@ def test_one_character_kanji_query_matches_inside_a_word(fts):
 
 
 def test_nfkc_full_width_and_half_width_forms_match(fts):
-    assert ids(fts, "tig") == [2]           # document has full-width ＴＩＧ
+    assert ids(fts, "tig") == [2]  # document has full-width ＴＩＧ
     assert ids(fts, "ＴＩＧ溶接") == [2]
-    assert ids(fts, "ガス切断")[0] == 5       # document has half-width ｶﾞｽ
+    assert ids(fts, "ガス切断")[0] == 5  # document has half-width ｶﾞｽ
     assert ids(fts, "Ｃ０．５") == [4]
 
 
@@ -90,9 +91,9 @@ def test_function_word_only_query_still_works(fts):
 
 
 def test_query_syntax_characters_are_harmless(fts):
-    for q in ['"', 'AND OR NOT', 'NEAR(旋盤', "旋盤*", "-溶接", "", "   ", "。、！"]:
+    for q in ['"', "AND OR NOT", "NEAR(旋盤", "旋盤*", "-溶接", "", "   ", "。、！"]:
         lexical.search(fts, q)  # no sqlite3.OperationalError
-    assert ids(fts, 'NEAR(旋盤') == [1]
+    assert ids(fts, "NEAR(旋盤") == [1]
 
 
 def test_index_terms_are_bigrams_kanji_and_words():
@@ -113,10 +114,14 @@ def test_delete_and_replace(fts):
 def test_rebuild_refills_from_chunks_table(tmp_path):
     conn = connect(tmp_path / "kb.sqlite")
     migrate(conn)
-    conn.execute("INSERT INTO recordings(id, title, kind, format, source_name, sha256, size_bytes) "
-                 "VALUES (1, 't', 'document', 'txt', 't.txt', 'x', 1)")
-    conn.executemany("INSERT INTO chunks(id, recording_id, idx, text) VALUES (?, 1, ?, ?)",
-                     [(cid, cid, text) for cid, text in DOCS.items()])
+    conn.execute(
+        "INSERT INTO recordings(id, title, kind, format, source_name, sha256, size_bytes) "
+        "VALUES (1, 't', 'document', 'txt', 't.txt', 'x', 1)"
+    )
+    conn.executemany(
+        "INSERT INTO chunks(id, recording_id, idx, text) VALUES (?, 1, ?, ?)",
+        [(cid, cid, text) for cid, text in DOCS.items()],
+    )
     conn.commit()
     assert lexical.search(conn, "旋盤") == []
     assert lexical.rebuild(conn) == len(DOCS)
@@ -155,8 +160,8 @@ def test_document_frequencies_are_exact_and_follow_adds_replaces_and_deletes():
     lexical.add_chunks(conn, [(i, "研削の条件" if i % 3 == 0 else "溶接の条件") for i in range(1, 3001)])
     df, n = lexical.doc_frequencies(conn, ["研削", "溶接", "旋盤"])
     assert (df, n) == ({"研削": 1000, "溶接": 2000, "旋盤": 0}, 3000)
-    lexical.add_chunks(conn, [(3, "旋盤の条件")])      # replaces chunk 3 (was 研削)
-    lexical.delete_chunks(conn, [1, 2, 99999])           # 99999 was never indexed
+    lexical.add_chunks(conn, [(3, "旋盤の条件")])  # replaces chunk 3 (was 研削)
+    lexical.delete_chunks(conn, [1, 2, 99999])  # 99999 was never indexed
     df, n = lexical.doc_frequencies(conn, ["研削", "溶接", "旋盤"])
     assert (df, n) == ({"研削": 999, "溶接": 1998, "旋盤": 1}, 2998)
     assert dict(conn.execute("SELECT term, df FROM lexical_df")) == _fresh_counts(conn)
@@ -172,8 +177,10 @@ def test_migration_fills_document_frequencies_of_an_existing_index(tmp_path):
     for number, name, sql in _migrations():
         if number < 7:
             conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
-    conn.executemany("INSERT INTO chunk_fts(rowid, terms) VALUES (?, ?)",
-                     [(cid, lexical.index_terms(text)) for cid, text in DOCS.items()])
+    conn.executemany(
+        "INSERT INTO chunk_fts(rowid, terms) VALUES (?, ?)",
+        [(cid, lexical.index_terms(text)) for cid, text in DOCS.items()],
+    )
     conn.commit()
     migrate(conn)
     assert dict(conn.execute("SELECT term, df FROM lexical_df")) == _fresh_counts(conn)
@@ -206,7 +213,9 @@ def test_highlight_terms_mark_the_content_words_of_a_japanese_question():
     assert "旋盤" in terms and "抑え" in terms and "を" not in terms and "には" not in terms
     marked = mark("<b>旋盤</b>でびびりを抑える", terms)
     assert marked.startswith("&lt;b&gt;<mark>旋盤</mark>&lt;/b&gt;") and "<mark>抑え</mark>" in marked
-    assert "ステンレス" in lexical.highlight_terms("ステンレスの溶接") and "溶接" in lexical.highlight_terms("ステンレスの溶接")
+    assert "ステンレス" in lexical.highlight_terms("ステンレスの溶接") and "溶接" in lexical.highlight_terms(
+        "ステンレスの溶接"
+    )
 
 
 # ---------------------------------------------------------------- one character is no evidence (issue 13)
@@ -238,7 +247,7 @@ def test_a_passage_sharing_one_common_kanji_is_not_a_lexical_match(noise):
 def test_two_character_words_and_one_character_queries_still_match(noise):
     assert ids(noise, "旋盤") == [1]
     assert ids(noise, "砥石") == [2]
-    assert ids(noise, "鉋") == [3]                 # a one-character question is its own evidence
+    assert ids(noise, "鉋") == [3]  # a one-character question is its own evidence
     assert set(ids(noise, "出")) == {1, 2, 3}
 
 
@@ -248,8 +257,8 @@ def test_the_rule_can_be_switched_off_for_benchmarks(noise, monkeypatch):
 
 
 def test_one_character_words_are_kept_and_verb_stems_are_not():
-    assert "軸" in lexical.query_terms("長い軸を削る")          # 軸 + particle: a one-character noun
-    assert "削" not in lexical.query_terms("長い軸を削る")      # 削 + る: a verb stem, 削る carries it
+    assert "軸" in lexical.query_terms("長い軸を削る")  # 軸 + particle: a one-character noun
+    assert "削" not in lexical.query_terms("長い軸を削る")  # 削 + る: a verb stem, 削る carries it
     assert {"錆", "傷"} <= set(lexical.query_terms("錆と傷"))
     assert "出" not in lexical.query_terms("旋盤でびびりが出る")
     assert lexical.evidence_of(["出る"]) == 1 and lexical.evidence_of(["旋盤"]) == 2
@@ -262,7 +271,7 @@ def test_highlighting_leaves_a_lone_common_kanji_unmarked():
 
     terms = lexical.highlight_terms("旋盤でびびりが出る")
     assert "出" not in terms
-    assert "<mark>" not in mark(NOISE[2], terms)            # 出る alone: nothing marked
+    assert "<mark>" not in mark(NOISE[2], terms)  # 出る alone: nothing marked
     assert "<mark>旋盤</mark>" in mark(NOISE[1], terms)
     # English keeps its spaces and marks whole words only
     marked = mark("I weld thin stainless within limits", lexical.highlight_terms("thin stainless"))
@@ -271,11 +280,13 @@ def test_highlighting_leaves_a_lone_common_kanji_unmarked():
 
 def test_a_weak_link_orders_but_is_no_match(noise):
     # 「のこぎりで真っすぐ切れない原因」 and the saw write-up share only 切 (切れ / 切り): a verb stem.
-    lexical.add_chunks(noise, [(4, "両刃鋸の目立ては、やすりを刃の角度に合わせて押す。アサリの幅を揃えないと切り口が曲がる。")])
+    lexical.add_chunks(
+        noise, [(4, "両刃鋸の目立ては、やすりを刃の角度に合わせて押す。アサリの幅を揃えないと切り口が曲がる。")]
+    )
     noise.commit()
     q = "のこぎりで真っすぐ切れない原因"
     assert lexical.stem_terms(q) == ["真", "切"] and "切" not in lexical.query_terms(q)
-    assert 4 not in ids(noise, q)                       # no lexical match: one shared character
+    assert 4 not in ids(noise, q)  # no lexical match: one shared character
     weak = {h.chunk_id: h for h in lexical.search_hits(noise, q, weak_links=True)}
     assert not weak[4].evident and 0 < weak[4].score
     full = lexical.search_hits(noise, "鋸の切り口", weak_links=True)[0]

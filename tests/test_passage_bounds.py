@@ -3,6 +3,7 @@ transcript editor), and every embedder cuts what it reads to its own limit.
 
 Before the fix one 1.8-million-character subtitle cue became one passage, and the USE embedder's memory
 grew with it until the kernel killed the server."""
+
 from __future__ import annotations
 
 import re
@@ -68,6 +69,7 @@ def test_a_document_paragraph_of_megabytes_is_bounded():
 
 # -- every embedder caps its input -----------------------------------------------------------------
 
+
 def test_use_embedder_reads_at_most_its_cap():
     from search.embedders import UseEmbedder, load_embedder
 
@@ -108,9 +110,11 @@ def test_sentence_transformer_embedder_cuts_characters_before_tokenizing(monkeyp
 
 # -- the real paths: a subtitle file through the pipeline, the transcript editor -----------------------
 
+
 def _srt(cues) -> str:
     def ts(s):
         return f"{int(s // 3600):02d}:{int(s % 3600 // 60):02d}:{int(s % 60):02d},{int(s * 1000 % 1000):03d}"
+
     return "\n".join(f"{n}\n{ts(a)} --> {ts(b)}\n{text}\n" for n, (a, b, text) in enumerate(cues, 1))
 
 
@@ -127,8 +131,9 @@ def test_a_subtitle_file_with_one_huge_cue_is_indexed_in_bounded_passages(tmp_pa
     path.write_text(_srt([(0.0, 5.0, "はじめに。"), (5.0, 9.0, cue)]), encoding="utf-8")
     result = Ingestor(config, conn).ingest_file(path, RecordingMeta(language="ja"))
     assert result.ok, result.message
-    lengths = [r[0] for r in conn.execute("SELECT length(text) FROM chunks WHERE recording_id = ?",
-                                          (result.recording_id,))]
+    lengths = [
+        r[0] for r in conn.execute("SELECT length(text) FROM chunks WHERE recording_id = ?", (result.recording_id,))
+    ]
     assert len(lengths) > 300 and max(lengths) <= MAX_PASSAGE_CHARS
 
 
@@ -143,8 +148,17 @@ def test_the_transcript_editor_cannot_make_a_huge_passage(tmp_path):
     config = load_config(home=tmp_path / "kb", embed_model="hash", second_embed_model="none")
     conn = init_home(config)
     with conn:
-        rid = create(conn, title="t", kind="audio", fmt="mp3", source_name="a.mp3", sha256="2" * 64,
-                     size_bytes=1, meta=RecordingMeta(), status="done")
+        rid = create(
+            conn,
+            title="t",
+            kind="audio",
+            fmt="mp3",
+            source_name="a.mp3",
+            sha256="2" * 64,
+            size_bytes=1,
+            meta=RecordingMeta(),
+            status="done",
+        )
         replace_segments(conn, rid, [{"start": 0.0, "end": 30.0, "text": "はじめ"}])
         update(conn, rid, status="done", duration=30.0)
     store = SearchStore(config, conn)

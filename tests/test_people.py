@@ -1,6 +1,7 @@
 """Issue 14, items 11 and 12 on a real SQLite database: who may grant which role and organisation
 (kb.people), the CSV import (kb.users_import: UTF-8 with and without BOM, Shift_JIS, bad rows,
 bounds), moments kept for later (kb.saved) and what waits for each role (kb.waiting)."""
+
 from __future__ import annotations
 
 import codecs
@@ -26,36 +27,43 @@ def db(hash_config):
 
 
 def _user(db, login, role, org=1, meister=None):
-    return users.get_account(db, users.create_user(db, login, "long enough pw", role, organisation_id=org,
-                                                   meister=meister))
+    return users.get_account(
+        db, users.create_user(db, login, "long enough pw", role, organisation_id=org, meister=meister)
+    )
 
 
 @pytest.fixture
 def staff(db):
-    return {"admin": _user(db, "boss", "admin"), "coordinator": _user(db, "coord", "coordinator"),
-            "meister": _user(db, "tanaka", "meister", meister="田中 一郎"),
-            "apprentice": _user(db, "kobayashi", "apprentice")}
+    return {
+        "admin": _user(db, "boss", "admin"),
+        "coordinator": _user(db, "coord", "coordinator"),
+        "meister": _user(db, "tanaka", "meister", meister="田中 一郎"),
+        "apprentice": _user(db, "kobayashi", "apprentice"),
+    }
 
 
 # ---------------------------------------------------------------- who may grant what
 
 
-@pytest.mark.parametrize("actor,target,role,org,refusal", [
-    ("coordinator", "apprentice", "meister", 1, None),
-    ("coordinator", "apprentice", "apprentice", 2, None),          # coordinators run every open organisation
-    ("coordinator", "apprentice", "coordinator", 1, "role_not_allowed"),
-    ("coordinator", "apprentice", "admin", 1, "role_not_allowed"),
-    ("coordinator", "admin", "admin", 1, "target_not_manageable"),
-    ("coordinator", "coordinator", "coordinator", 1, "target_not_manageable"),  # not even themselves
-    ("coordinator", "apprentice", "apprentice", 3, "organisation_disabled"),
-    ("coordinator", "apprentice", "apprentice", 99, "organisation_unknown"),
-    ("coordinator", "apprentice", "boss", 1, "role_unknown"),
-    ("admin", "apprentice", "coordinator", 1, None),
-    ("admin", "coordinator", "admin", 2, None),
-    ("admin", "admin", "apprentice", 1, "own_role"),
-    ("meister", "apprentice", "apprentice", 1, "not_manager"),
-    ("apprentice", "apprentice", "meister", 1, "not_manager"),
-])
+@pytest.mark.parametrize(
+    "actor,target,role,org,refusal",
+    [
+        ("coordinator", "apprentice", "meister", 1, None),
+        ("coordinator", "apprentice", "apprentice", 2, None),  # coordinators run every open organisation
+        ("coordinator", "apprentice", "coordinator", 1, "role_not_allowed"),
+        ("coordinator", "apprentice", "admin", 1, "role_not_allowed"),
+        ("coordinator", "admin", "admin", 1, "target_not_manageable"),
+        ("coordinator", "coordinator", "coordinator", 1, "target_not_manageable"),  # not even themselves
+        ("coordinator", "apprentice", "apprentice", 3, "organisation_disabled"),
+        ("coordinator", "apprentice", "apprentice", 99, "organisation_unknown"),
+        ("coordinator", "apprentice", "boss", 1, "role_unknown"),
+        ("admin", "apprentice", "coordinator", 1, None),
+        ("admin", "coordinator", "admin", 2, None),
+        ("admin", "admin", "apprentice", 1, "own_role"),
+        ("meister", "apprentice", "apprentice", 1, "not_manager"),
+        ("apprentice", "apprentice", "meister", 1, "not_manager"),
+    ],
+)
 def test_grant_rules(db, staff, actor, target, role, org, refusal):
     who, whom = staff[actor], staff[target]
     before = users.get_account(db, whom.id)
@@ -88,8 +96,9 @@ def test_staying_in_a_closed_organisation_is_no_move(db, staff):
     closed_member = _user(db, "sato", "apprentice")
     db.execute("UPDATE users SET organisation_id = 3 WHERE id = ?", (closed_member.id,))
     db.commit()
-    changed = people.update_user(db, staff["coordinator"].viewer, closed_member.id, display_name="佐藤 花子",
-                                 role="apprentice", organisation=3)
+    changed = people.update_user(
+        db, staff["coordinator"].viewer, closed_member.id, display_name="佐藤 花子", role="apprentice", organisation=3
+    )
     assert changed == ["display_name"]
 
 
@@ -100,8 +109,9 @@ def test_a_meister_is_linked_to_a_meister_name_and_an_apprentice_to_none(db, sta
     assert set(changed) == {"display_name", "role", "meister"}
     now = users.get_account(db, a.id)
     assert now.meister == "小林 翔" and now.viewer.meister_id is not None
-    people.update_user(db, coordinator, a.id, display_name="小林 翔", role="meister", organisation=1,
-                       meister="小林 (旋盤)")
+    people.update_user(
+        db, coordinator, a.id, display_name="小林 翔", role="meister", organisation=1, meister="小林 (旋盤)"
+    )
     assert users.get_account(db, a.id).meister == "小林 (旋盤)"
     people.update_user(db, coordinator, a.id, display_name="小林 翔", role="apprentice", organisation=1)
     back = users.get_account(db, a.id)
@@ -114,19 +124,26 @@ def test_a_meister_is_linked_to_a_meister_name_and_an_apprentice_to_none(db, sta
 # ---------------------------------------------------------------- the CSV import
 
 
-ROWS = "ログイン,氏名,役割,所属,マイスター名\r\nyamada,山田 太郎,見習い,本社,\r\nsuzuki,鈴木 髙志,マイスター,第二工場,\r\n"
+ROWS = (
+    "ログイン,氏名,役割,所属,マイスター名\r\nyamada,山田 太郎,見習い,本社,\r\nsuzuki,鈴木 髙志,マイスター,第二工場,\r\n"
+)
 
 
-@pytest.mark.parametrize("raw,encoding", [
-    (codecs.BOM_UTF8 + ROWS.encode("utf-8"), "utf-8-sig"),   # Excel's "CSV UTF-8"
-    (ROWS.encode("utf-8"), "utf-8"),
-    (ROWS.encode("cp932"), "cp932"),                         # Excel's plain "CSV" in Japan (髙 is cp932 only)
-])
+@pytest.mark.parametrize(
+    "raw,encoding",
+    [
+        (codecs.BOM_UTF8 + ROWS.encode("utf-8"), "utf-8-sig"),  # Excel's "CSV UTF-8"
+        (ROWS.encode("utf-8"), "utf-8"),
+        (ROWS.encode("cp932"), "cp932"),  # Excel's plain "CSV" in Japan (髙 is cp932 only)
+    ],
+)
 def test_the_encoding_is_detected_and_japanese_survives(db, staff, raw, encoding):
     parsed = users_import.parse(db, raw, staff["coordinator"].viewer)
     assert parsed.encoding == encoding and parsed.ok
     assert [(r.login, r.name, r.role, r.organisation["name"]) for r in parsed.rows] == [
-        ("yamada", "山田 太郎", "apprentice", "本社"), ("suzuki", "鈴木 髙志", "meister", "第二工場")]
+        ("yamada", "山田 太郎", "apprentice", "本社"),
+        ("suzuki", "鈴木 髙志", "meister", "第二工場"),
+    ]
     created = users_import.create_all(db, parsed)
     assert [c["login"] for c in created] == ["yamada", "suzuki"]
     suzuki = users.find_account(db, "suzuki")
@@ -138,24 +155,34 @@ def test_the_encoding_is_detected_and_japanese_survives(db, staff, raw, encoding
 
 def test_every_bad_row_is_reported_and_nothing_is_created(db, staff):
     _user(db, "taken", "apprentice")
-    text = ("login,name,role,organisation\n"
-            "ok1,正しい 人,apprentice,\n"
-            ",名無し,見習い,\n"                 # 3: login missing
-            "nameless,,見習い,\n"               # 4: name missing
-            "boss9,偉い 人,社長,\n"              # 5: unknown role
-            "chief,課長,管理者,\n"               # 6: a coordinator may not make an admin
-            "TAKEN,重複 一,見習い,\n"            # 7: login exists (case does not matter)
-            "twice,二度 目,見習い,\n"
-            "Twice,二度 目,見習い,\n"            # 9: twice in the file
-            "far,遠い 人,見習い,大阪工場\n"       # 10: unknown organisation
-            "shut,閉鎖 人,見習い,閉鎖工場\n"      # 11: disabled organisation
-            "has space,空白 人,見習い,\n")        # 12: login format
+    text = (
+        "login,name,role,organisation\n"
+        "ok1,正しい 人,apprentice,\n"
+        ",名無し,見習い,\n"  # 3: login missing
+        "nameless,,見習い,\n"  # 4: name missing
+        "boss9,偉い 人,社長,\n"  # 5: unknown role
+        "chief,課長,管理者,\n"  # 6: a coordinator may not make an admin
+        "TAKEN,重複 一,見習い,\n"  # 7: login exists (case does not matter)
+        "twice,二度 目,見習い,\n"
+        "Twice,二度 目,見習い,\n"  # 9: twice in the file
+        "far,遠い 人,見習い,大阪工場\n"  # 10: unknown organisation
+        "shut,閉鎖 人,見習い,閉鎖工場\n"  # 11: disabled organisation
+        "has space,空白 人,見習い,\n"
+    )  # 12: login format
     before = users.count_users(db)
     parsed = users_import.parse(db, text.encode("cp932"), staff["coordinator"].viewer)
     problems = {r.line: [c for c, _ in r.errors] for r in parsed.rows if r.errors}
-    assert problems == {3: ["login_missing"], 4: ["name_missing"], 5: ["role_unknown"], 6: ["role_not_allowed"],
-                        7: ["login_taken"], 9: ["login_repeated"], 10: ["organisation_unknown"],
-                        11: ["organisation_disabled"], 12: ["login_format"]}
+    assert problems == {
+        3: ["login_missing"],
+        4: ["name_missing"],
+        5: ["role_unknown"],
+        6: ["role_not_allowed"],
+        7: ["login_taken"],
+        9: ["login_repeated"],
+        10: ["organisation_unknown"],
+        11: ["organisation_disabled"],
+        12: ["login_format"],
+    }
     assert not parsed.ok and parsed.error_count == 9
     with pytest.raises(ValueError):
         users_import.create_all(db, parsed)
@@ -174,15 +201,18 @@ def test_a_login_taken_after_the_preview_creates_nobody(db, staff):
     assert users.count_users(db) == before and not db.execute("SELECT 1 FROM users WHERE login='yamada'").fetchone()
 
 
-@pytest.mark.parametrize("raw,code", [
-    (b"", "file_empty"),
-    (b"\r\n , \r\n", "file_empty"),
-    (b"x" * (users_import.MAX_BYTES + 1), "file_too_large"),
-    ("ログイン,氏名\nyamada,山田\n".encode(), "columns_missing"),
-    ("ログイン,氏名,役割\n".encode(), "no_rows"),
-    ("ログイン,氏名,役割\n".encode("utf-16"), "file_encoding"),
-    (b"login,name,role\n\xff\xfe\xfa,x,y\n", "file_encoding"),
-])
+@pytest.mark.parametrize(
+    "raw,code",
+    [
+        (b"", "file_empty"),
+        (b"\r\n , \r\n", "file_empty"),
+        (b"x" * (users_import.MAX_BYTES + 1), "file_too_large"),
+        ("ログイン,氏名\nyamada,山田\n".encode(), "columns_missing"),
+        ("ログイン,氏名,役割\n".encode(), "no_rows"),
+        ("ログイン,氏名,役割\n".encode("utf-16"), "file_encoding"),
+        (b"login,name,role\n\xff\xfe\xfa,x,y\n", "file_encoding"),
+    ],
+)
 def test_a_file_that_cannot_be_read_gets_one_error(db, staff, raw, code):
     with pytest.raises(users_import.ImportFileError) as e:
         users_import.parse(db, raw, staff["coordinator"].viewer)
@@ -222,11 +252,24 @@ def _recording(db, config, title, *, visibility="organisation", org=1, timed=Tru
 
     meta = RecordingMeta(title=title, visibility=visibility, organisation_id=org)
     with db:
-        rid = create(db, title=title, kind="audio" if timed else "document", fmt="mp3" if timed else "txt",
-                     source_name=f"{title}.mp3", sha256=secrets.token_hex(32), size_bytes=10, meta=meta)
-        segs = ([{"start": 0.0, "end": 10.0, "text": "刃物を研ぐ前に砥石を水に浸す。"},
-                 {"start": 30.0, "end": 40.0, "text": "角度は十五度で一定に保つ。"}] if timed
-                else [{"page": 2, "text": "寸法は三回測る。"}])
+        rid = create(
+            db,
+            title=title,
+            kind="audio" if timed else "document",
+            fmt="mp3" if timed else "txt",
+            source_name=f"{title}.mp3",
+            sha256=secrets.token_hex(32),
+            size_bytes=10,
+            meta=meta,
+        )
+        segs = (
+            [
+                {"start": 0.0, "end": 10.0, "text": "刃物を研ぐ前に砥石を水に浸す。"},
+                {"start": 30.0, "end": 40.0, "text": "角度は十五度で一定に保つ。"},
+            ]
+            if timed
+            else [{"page": 2, "text": "寸法は三回測る。"}]
+        )
         replace_segments(db, rid, segs)
     SearchStore(config, db).write_chunks(rid, chunks_for(config, segs))
     with db:
@@ -244,7 +287,9 @@ def test_saving_a_moment_twice_keeps_one_and_hidden_ones_drop_out(db, hash_confi
     saved.save(db, me, doc, chunk_id=chunk)
     listed = saved.listing(db, me)
     assert [(s["title"], s["start"], s["chunk_id"], s["page"]) for s in listed] == [
-        ("測定の手順", None, chunk, 2), ("研ぎの基本", 31.0, None, None)]
+        ("測定の手順", None, chunk, 2),
+        ("研ぎの基本", 31.0, None, None),
+    ]
     assert listed[1]["label"].startswith("角度は十五度")
     other_org = _recording(db, hash_config, "第二工場の秘密", org=2)
     with pytest.raises(NotFound):
@@ -259,8 +304,7 @@ def test_saving_a_moment_twice_keeps_one_and_hidden_ones_drop_out(db, hash_confi
 
 
 def test_what_waits_for_each_role(db, hash_config, staff):
-    from kb import coaching, curricula
-    from kb import curricula_progress as progress
+    from kb import coaching, curricula, curricula_progress as progress
 
     rid = _recording(db, hash_config, "研ぎの基本")
     cid = curricula.create(db, title="研ぎ入門")
@@ -278,15 +322,26 @@ def test_what_waits_for_each_role(db, hash_config, staff):
     progress.record_event(db, apprentice.id, event_id="ev-00000001", item_id=item, kind="done")
     meister = waiting.for_viewer(db, staff["meister"].viewer, today=today)
     assert [(p["user"]["login"], p["item"]["id"]) for p in meister["signoffs"]["shown"]] == [("kobayashi", item)]
-    assert [i["id"] for i in waiting.for_viewer(db, apprentice.viewer, today=today)["due"]["shown"][0]["items"]] == [second]
+    assert [i["id"] for i in waiting.for_viewer(db, apprentice.viewer, today=today)["due"]["shown"][0]["items"]] == [
+        second
+    ]
 
     coordinator = waiting.for_viewer(db, staff["coordinator"].viewer, today=today)
     assert coordinator["signoffs"] is None and coordinator["coaching"]["count"] == 0
     mid = staff["meister"].meister_id
-    coaching.log_session(db, staff["meister"], held_on="2026-12-02", meister_id=mid, organisation_id=1, hours=2,
-                         technicians=[apprentice.id])
-    db.execute("INSERT INTO jobs(recording_id, stage, payload) VALUES (?, 'done', ?)",
-               (rid, '{"transcript_check": {"incomplete": true, "chars": 3}}'))
+    coaching.log_session(
+        db,
+        staff["meister"],
+        held_on="2026-12-02",
+        meister_id=mid,
+        organisation_id=1,
+        hours=2,
+        technicians=[apprentice.id],
+    )
+    db.execute(
+        "INSERT INTO jobs(recording_id, stage, payload) VALUES (?, 'done', ?)",
+        (rid, '{"transcript_check": {"incomplete": true, "chars": 3}}'),
+    )
     db.commit()
     coordinator = waiting.for_viewer(db, staff["admin"].viewer, today=today)
     assert coordinator["coaching"]["count"] == 1 and [r["id"] for r in coordinator["incomplete"]["shown"]] == [rid]

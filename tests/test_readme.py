@@ -1,4 +1,5 @@
 """The README's commands are the ones CI runs."""
+
 import re
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def _settings_section(text: str, heading: str) -> str:
     """The README's settings section: from its heading to the next heading of the same level."""
     start = text.index(f"\n## {heading}\n")
     end = text.find("\n## ", start + 1)
-    return text[start:end if end > 0 else None]
+    return text[start : end if end > 0 else None]
 
 
 def test_every_setting_is_in_both_readmes_settings_tables():
@@ -63,8 +64,12 @@ def test_every_environment_variable_the_code_reads_is_a_setting_or_says_why_not(
 
 def test_the_offline_environment_is_set_in_one_place():
     """HF_HUB_OFFLINE & co. are set by kb.settings.set_offline_environment (run when kb is imported)."""
-    setters = [rel for rel in _tracked() if (REPO / rel).is_file()
-                and re.search(r"HF_HUB_OFFLINE\W{1,6}1", (REPO / rel).read_text(encoding="utf-8", errors="replace"))]
+    setters = [
+        rel
+        for rel in _tracked()
+        if (REPO / rel).is_file()
+        and re.search(r"HF_HUB_OFFLINE\W{1,6}1", (REPO / rel).read_text(encoding="utf-8", errors="replace"))
+    ]
     assert setters == ["kb/settings.py"], setters
 
 
@@ -86,6 +91,7 @@ def _tracked(*patterns: str) -> list[str]:
 def test_make_test_runs_the_linter_before_the_suite():
     """CI runs `make test` (.ci/run), so the lint runs there too; it comes first because it takes seconds."""
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
-    recipe = makefile[makefile.index("\ntest:"):].split("\n\n")[0]
+    recipe = makefile[makefile.index("\ntest:") :].split("\n\n")[0]
     assert "ruff check" in recipe and recipe.index("ruff check") < recipe.index("pytest")
+    assert "ruff format --check" in recipe and recipe.index("ruff format --check") < recipe.index("pytest")
     assert "[tool.ruff" in (REPO / "pyproject.toml").read_text(encoding="utf-8")

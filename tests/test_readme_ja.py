@@ -5,6 +5,7 @@ setting to one of them.  The facts a person acts on are the `make` targets, the 
 commands and the `KB_*` settings, so both files must name exactly the same ones; and each
 must link to the other at its top, so a reader lands on their language.
 """
+
 import re
 from pathlib import Path
 
@@ -34,8 +35,10 @@ def test_both_readmes_name_the_same_commands_and_settings():
     assert {"serve", "init", "search", "backup", "check", "restore"} <= en["kb"]
     assert {"KB_HOME", "KB_WHISPER_MODEL", "KB_PUBLIC_URL"} <= en["settings"]
     for kind in en:
-        assert en[kind] == ja[kind], (f"{kind}: only in README.md {sorted(en[kind] - ja[kind])}, "
-                                      f"only in README.ja.md {sorted(ja[kind] - en[kind])}")
+        assert en[kind] == ja[kind], (
+            f"{kind}: only in README.md {sorted(en[kind] - ja[kind])}, "
+            f"only in README.ja.md {sorted(ja[kind] - en[kind])}"
+        )
 
 
 def test_each_readme_links_to_the_other_at_its_top():

@@ -5,6 +5,7 @@ No Redis here: the attempts are claimed with the dispatcher's own function, and 
 results are built as a worker builds them, with the knowledge base's real (model-free
 "hash") embedder.  tests/test_remote_workers.py runs the whole thing for real.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,7 @@ def kb(tmp_path):
     from kb.home import init_home
     from kb.settings import load_config
 
-    config = load_config(home=tmp_path / "kb", embed_model="hash:16", second_embed_model="none",
-                         job_lease_seconds="5")
+    config = load_config(home=tmp_path / "kb", embed_model="hash:16", second_embed_model="none", job_lease_seconds="5")
     conn = init_home(config)
     yield config, conn
     conn.close()
@@ -34,30 +34,54 @@ def kb(tmp_path):
 
 def new_job(conn, title="旋盤の段取り", route="remote") -> tuple[int, int]:
     with conn:
-        rec = recordings.create(conn, title=title, kind="audio", fmt="flac", source_name="段取り.flac",
-                                sha256=f"{time.time_ns():064x}"[-64:], size_bytes=10, meta=RecordingMeta(),
-                                stored_path="originals/x.flac", status="pending")
+        rec = recordings.create(
+            conn,
+            title=title,
+            kind="audio",
+            fmt="flac",
+            source_name="段取り.flac",
+            sha256=f"{time.time_ns():064x}"[-64:],
+            size_bytes=10,
+            meta=RecordingMeta(),
+            stored_path="originals/x.flac",
+            status="pending",
+        )
         job = queue.insert_job(conn, rec, {"shown": "段取り.flac", "route": route})
     return rec, job
 
 
-def result_for(stores, attempt: str, title="旋盤の段取り", texts=("ask not what your country can do for you",
-                                                              "刃物の高さを合わせる")) -> results.RemoteResult:
+def result_for(
+    stores,
+    attempt: str,
+    title="旋盤の段取り",
+    texts=("ask not what your country can do for you", "刃物の高さを合わせる"),
+) -> results.RemoteResult:
     """What a worker would send: segments, passages, and the passages' vectors from the KB's embedder."""
     emb = stores.for_write().embedder
     chunks = [{"text": t, "start": 10.0 * i, "end": 10.0 * i + 9, "page": None} for i, t in enumerate(texts)]
     vectors = emb.encode_passages([indexed_text(title, c["text"]) for c in chunks])
-    body = {"attempt": attempt, "title": title,
-            "segments": [{"start": c["start"], "end": c["end"], "text": c["text"]} for c in chunks],
-            "chunks": chunks, "embed_fingerprint": emb.fingerprint, "vectors": results.encode_vectors(vectors),
-            "second_fingerprint": None, "vectors2": None, "language": "ja", "duration": 20.0, "asr": "test"}
+    body = {
+        "attempt": attempt,
+        "title": title,
+        "segments": [{"start": c["start"], "end": c["end"], "text": c["text"]} for c in chunks],
+        "chunks": chunks,
+        "embed_fingerprint": emb.fingerprint,
+        "vectors": results.encode_vectors(vectors),
+        "second_fingerprint": None,
+        "vectors2": None,
+        "language": "ja",
+        "duration": 20.0,
+        "asr": "test",
+    }
     return results.parse_result(json.loads(json.dumps(body)))  # through JSON, as over HTTP
 
 
 def counts(conn, rec):
-    return (conn.execute("SELECT COUNT(*) FROM chunks WHERE recording_id = ?", (rec,)).fetchone()[0],
-            conn.execute("SELECT COUNT(*) FROM segments WHERE recording_id = ?", (rec,)).fetchone()[0],
-            db.get_generation(conn))
+    return (
+        conn.execute("SELECT COUNT(*) FROM chunks WHERE recording_id = ?", (rec,)).fetchone()[0],
+        conn.execute("SELECT COUNT(*) FROM segments WHERE recording_id = ?", (rec,)).fetchone()[0],
+        db.get_generation(conn),
+    )
 
 
 def test_a_current_attempts_result_is_written_once_in_one_generation_and_is_searchable(kb):
@@ -155,17 +179,24 @@ def test_a_result_for_a_deleted_or_renamed_recording_writes_nothing(kb):
 
 
 def test_malformed_results_are_refused_before_anything_is_written():
-    good = {"attempt": "remote:x", "title": "t", "chunks": [{"text": "a", "start": 0, "end": 1}],
-            "segments": [{"text": "a", "start": 0, "end": 1}], "embed_fingerprint": "hash-16",
-            "vectors": results.encode_vectors(np.ones((1, 16), np.float32))}
+    good = {
+        "attempt": "remote:x",
+        "title": "t",
+        "chunks": [{"text": "a", "start": 0, "end": 1}],
+        "segments": [{"text": "a", "start": 0, "end": 1}],
+        "embed_fingerprint": "hash-16",
+        "vectors": results.encode_vectors(np.ones((1, 16), np.float32)),
+    }
     assert results.parse_result(good).vectors.shape == (1, 16)
-    for bad in ({**good, "vectors": results.encode_vectors(np.ones((2, 16), np.float32))[:-4]},
-                {**good, "vectors": "not base64!"},
-                {**good, "chunks": []},
-                {**good, "chunks": [{"text": "  ", "start": 0, "end": 1}]},
-                {**good, "chunks": [{"start": 0}]},
-                {**good, "vectors": results.encode_vectors(np.full((1, 16), np.nan, np.float32))},
-                [1, 2]):
+    for bad in (
+        {**good, "vectors": results.encode_vectors(np.ones((2, 16), np.float32))[:-4]},
+        {**good, "vectors": "not base64!"},
+        {**good, "chunks": []},
+        {**good, "chunks": [{"text": "  ", "start": 0, "end": 1}]},
+        {**good, "chunks": [{"start": 0}]},
+        {**good, "vectors": results.encode_vectors(np.full((1, 16), np.nan, np.float32))},
+        [1, 2],
+    ):
         with pytest.raises(results.Rejected) as e:
             results.parse_result(bad)
         assert e.value.code == "invalid"
@@ -185,8 +216,9 @@ def test_routing_media_goes_remote_and_the_local_worker_only_takes_what_stays(kb
     assert routes == {audio.recording_id: "remote", doc.recording_id: "local"}
     with conn:
         for rid, route in routes.items():
-            conn.execute("UPDATE jobs SET payload = json_set(payload, '$.route', ?) WHERE recording_id = ?",
-                         (route, rid))
+            conn.execute(
+                "UPDATE jobs SET payload = json_set(payload, '$.route', ?) WHERE recording_id = ?", (route, rid)
+            )
     local = queue.claim_next(conn, queue.Claim.mine("serve"), "local")
     assert local["recording_id"] == doc.recording_id
     assert queue.claim_next(conn, queue.Claim.mine("serve"), "local") is None  # the audio waits for a remote worker
@@ -196,7 +228,6 @@ def test_routing_media_goes_remote_and_the_local_worker_only_takes_what_stays(kb
 
 def test_the_studio_names_the_worker_and_worker_tokens_open_only_the_worker_api(tmp_path):
     from helpers.studio import add_user, api_token, client_as, studio_app
-
     from kb import worker_tokens
 
     app, config = studio_app(tmp_path / "kb", embed_model="hash:16", second_embed_model="none")
@@ -220,8 +251,14 @@ def test_the_studio_names_the_worker_and_worker_tokens_open_only_the_worker_api(
     state = queue.job_states(conn, [rec])[rec]
     assert state["worker"] == "gpu-box-1"
     assert "Worker: gpu-box-1" in client_as(app, "tanaka").get("/studio").get_data(as_text=True)
-    assert call(worker, f"/api/v1/worker/jobs/{job}/heartbeat",
-                {"attempt": attempt, "stage": "transcribing", "progress": 0.5}).status_code == 200
+    assert (
+        call(
+            worker,
+            f"/api/v1/worker/jobs/{job}/heartbeat",
+            {"attempt": attempt, "stage": "transcribing", "progress": 0.5},
+        ).status_code
+        == 200
+    )
     assert queue.job_states(conn, [rec])[rec]["stage"] == "transcribing"
     worker_tokens.revoke(conn, 1)
     assert call(worker, f"/api/v1/worker/jobs/{job}/heartbeat", {"attempt": attempt}).status_code == 401
@@ -234,8 +271,9 @@ def test_without_redis_the_dispatcher_hands_the_job_back_and_the_try_does_not_co
 
     rec, job = new_job(conn)
     port = __import__("helpers.remote", fromlist=["free_port"]).free_port()  # nothing listens there
-    dispatcher = dispatch.Dispatcher(config.__class__({**config.values, "queue": f"redis://127.0.0.1:{port}/0"}),
-                                     f"redis://127.0.0.1:{port}/0")
+    dispatcher = dispatch.Dispatcher(
+        config.__class__({**config.values, "queue": f"redis://127.0.0.1:{port}/0"}), f"redis://127.0.0.1:{port}/0"
+    )
     try:
         with pytest.raises(redis.ConnectionError):
             dispatcher.send_next()
@@ -248,7 +286,6 @@ def test_without_redis_the_dispatcher_hands_the_job_back_and_the_try_does_not_co
 def test_a_remote_workers_failure_keeps_its_problem_code_so_the_studio_says_it_in_plain_words(tmp_path):
     """Issue 14, item 1: a file a remote worker could not write down reads like one the local worker failed."""
     from helpers.studio import add_user, client_as, studio_app
-
     from kb import worker_tokens
 
     app, config = studio_app(tmp_path / "kb", embed_model="hash:16", second_embed_model="none")
@@ -257,16 +294,29 @@ def test_a_remote_workers_failure_keeps_its_problem_code_so_the_studio_says_it_i
     _, worker = worker_tokens.create(conn, "夜勤GPU")
     rec, job = new_job(conn)
     _, attempt = dispatch.claim_for_remote(conn)
-    response = app.test_client().post(f"/api/v1/worker/jobs/{job}/failed", headers={"Authorization": f"Bearer {worker}"},
-                                      json={"attempt": attempt, "reason": "段取り.flac: no audio stream",
-                                            "permanent": True, "problem": {"code": "no_audio", "params": {}}})
+    response = app.test_client().post(
+        f"/api/v1/worker/jobs/{job}/failed",
+        headers={"Authorization": f"Bearer {worker}"},
+        json={
+            "attempt": attempt,
+            "reason": "段取り.flac: no audio stream",
+            "permanent": True,
+            "problem": {"code": "no_audio", "params": {}},
+        },
+    )
     assert response.get_json() == {"ok": True, "outcome": "failed"}
     client = client_as(app, "tanaka")
     client.set_cookie("lang", "ja")
-    row = next(r for r in client.get("/studio", headers={"Accept": "application/json"}).get_json()["recordings"]
-               if r["id"] == rec)
+    row = next(
+        r
+        for r in client.get("/studio", headers={"Accept": "application/json"}).get_json()["recordings"]
+        if r["id"] == rec
+    )
     assert (row["stage"], row["error_code"]) == ("failed", "no_audio")
-    assert row["error"].startswith("この動画には音声が入っていない") and row["error_detail"] == "段取り.flac: no audio stream"
+    assert (
+        row["error"].startswith("この動画には音声が入っていない")
+        and row["error_detail"] == "段取り.flac: no audio stream"
+    )
     conn.close()
 
 
@@ -274,5 +324,7 @@ def test_a_problem_a_worker_sends_is_kept_only_as_a_short_code_with_plain_values
     from web.views.api_worker import _problem
 
     assert _problem({"code": "no_audio", "params": {"limit": 5, "x": [1], "name": "a" * 400}}) == {
-        "code": "no_audio", "params": {"limit": 5, "name": "a" * 300}}
+        "code": "no_audio",
+        "params": {"limit": 5, "name": "a" * 300},
+    }
     assert _problem({"code": "<script>"}) is None and _problem("no_audio") is None and _problem(None) is None

@@ -14,6 +14,7 @@ transcription (KB_TEST_REMOTE_PAUSE) and killed with SIGKILL there; after the
 lease (10 s here) its job goes to worker B.  Every recording must end done exactly
 once, searchable, with SQLite and the FAISS index in agreement.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,6 +22,7 @@ import sqlite3
 
 import numpy as np
 import pytest
+
 from helpers.remote import Redis, Server, Unavailable, speech_variants, stop, wait_until
 
 LEASE = "10"
@@ -43,18 +45,24 @@ def test_two_remote_workers_one_killed_every_recording_done_once(tmp_path, redis
     procs = [server.proc]
     home_a, home_b = tmp_path / "worker-a", tmp_path / "worker-b"
     try:
-        workers = {"w-a": server.start_worker(redis_url, "w-a", home_a, KB_THREADS="1",
-                                              KB_TEST_REMOTE_PAUSE="transcribing"),
-                   "w-b": server.start_worker(redis_url, "w-b", home_b, KB_THREADS="1")}
+        workers = {
+            "w-a": server.start_worker(redis_url, "w-a", home_a, KB_THREADS="1", KB_TEST_REMOTE_PAUSE="transcribing"),
+            "w-b": server.start_worker(redis_url, "w-b", home_b, KB_THREADS="1"),
+        }
         procs += list(workers.values())
         names = ["ケネディ演説.flac", "演説・速め.flac", "演説・間あり.wav", "演説・小さめ.flac"]
         ids = [server.upload(p, n) for p, n in zip(speech_variants(jfk, tmp_path), names, strict=True)]
 
         conn = server.db()
         # worker A holds one job at the start of transcription; the studio's job state names it
-        held = wait_until(lambda: conn.execute("SELECT * FROM jobs WHERE claimed_host = 'remote/w-a'"
-                                               " AND stage = 'transcribing'").fetchone(),
-                          "worker A to start transcribing", 300, procs)
+        held = wait_until(
+            lambda: conn.execute(
+                "SELECT * FROM jobs WHERE claimed_host = 'remote/w-a' AND stage = 'transcribing'"
+            ).fetchone(),
+            "worker A to start transcribing",
+            300,
+            procs,
+        )
         state = server.get(f"api/v1/recordings/{held['recording_id']}/job")
         assert state["worker"] == "w-a" and state["stage"] == "transcribing"
         killed_job, killed_attempt = held["id"], held["claimed_by"]
@@ -63,10 +71,12 @@ def test_two_remote_workers_one_killed_every_recording_done_once(tmp_path, redis
         procs.remove(workers["w-a"])
 
         def all_done():
-            rows = conn.execute(f"SELECT status FROM recordings WHERE id IN ({','.join('?' * len(ids))})",
-                                ids).fetchall()
+            rows = conn.execute(
+                f"SELECT status FROM recordings WHERE id IN ({','.join('?' * len(ids))})", ids
+            ).fetchall()
             assert "failed" not in [r[0] for r in rows], conn.execute("SELECT id, error FROM recordings").fetchall()
             return len(rows) == len(ids) and all(r[0] == "done" for r in rows)
+
         wait_until(all_done, "every recording to be done", 600, procs)
 
         # each recording done exactly once: one job, done; the killed one took a second attempt
@@ -75,14 +85,16 @@ def test_two_remote_workers_one_killed_every_recording_done_once(tmp_path, redis
         assert all(j["stage"] == "done" and j["claimed_by"] is None for j in jobs)
         assert conn.execute("SELECT attempts FROM jobs WHERE id = ?", (killed_job,)).fetchone()[0] == 2
         # no duplicate passages; each recording has its own, numbered from 0
-        dup = conn.execute("SELECT recording_id, text, start, COUNT(*) FROM chunks GROUP BY 1, 2, 3"
-                           " HAVING COUNT(*) > 1").fetchall()
+        dup = conn.execute(
+            "SELECT recording_id, text, start, COUNT(*) FROM chunks GROUP BY 1, 2, 3 HAVING COUNT(*) > 1"
+        ).fetchall()
         assert dup == []
         for rid in ids:
             idx = [r[0] for r in conn.execute("SELECT idx FROM chunks WHERE recording_id = ? ORDER BY idx", (rid,))]
             assert idx and idx == list(range(len(idx)))
-            assert tuple(conn.execute("SELECT transcript_source, playback FROM recordings WHERE id = ?",
-                                      (rid,)).fetchone()) == ("asr:faster-whisper", "original")
+            assert tuple(
+                conn.execute("SELECT transcript_source, playback FROM recordings WHERE id = ?", (rid,)).fetchone()
+            ) == ("asr:faster-whisper", "original")
         # searchable by the person, through the server
         hits = server.get("api/v1/search?q=ask+not+what+your+country+can+do+for+you")
         assert set(ids) <= {h["recording_id"] for h in hits["hits"]}, hits

@@ -15,6 +15,7 @@
 Model-free embedder (hash) so the tests check the locking, not the models;
 tests/test_multi_process.py runs the real models in two server processes.
 """
+
 from __future__ import annotations
 
 import http.cookiejar
@@ -95,8 +96,9 @@ class Browser:
         return csrf_of(self.get(path)[1])
 
     def login(self, login: str) -> None:
-        status, page = self.post("/login", {"login": login, "password": PASSWORD, "csrf_token": self.csrf("/login"),
-                                            "next": "/"})
+        status, page = self.post(
+            "/login", {"login": login, "password": PASSWORD, "csrf_token": self.csrf("/login"), "next": "/"}
+        )
         assert status == 200 and 'name="login"' not in page, f"login as {login} failed ({status})"
 
     def search_ids(self, query: str) -> list[int]:
@@ -129,10 +131,10 @@ def _in_parallel(n: int, call) -> list:
 
 
 def test_site_answers_while_a_large_document_is_embedded_and_while_a_batch_is_applied(tmp_path, monkeypatch):
-    from search.store import index_write_lock
     from ingest.worker import Worker
     from kb import recordings
     from search.embedders import HashEmbedder
+    from search.store import index_write_lock
     from web.app import create_app
     from web.serve import background_server
 
@@ -153,8 +155,13 @@ def test_site_answers_while_a_large_document_is_embedded_and_while_a_batch_is_ap
         return encode(self, texts)
 
     monkeypatch.setattr(HashEmbedder, "encode_passages", slow_encode)
-    big = _submit(config, conn, tmp_path, "大型機械の保全手順.md",
-                  "# 保全\n\n" + "\n\n".join(f"{MARKER} 手順{n}: 主軸の軸受を点検し、給油する。" for n in range(400)))
+    big = _submit(
+        config,
+        conn,
+        tmp_path,
+        "大型機械の保全手順.md",
+        "# 保全\n\n" + "\n\n".join(f"{MARKER} 手順{n}: 主軸の軸受を点検し、給油する。" for n in range(400)),
+    )
     worker = Worker(config)
     job = threading.Thread(target=worker.run_once, name="worker")
     job.start()
@@ -169,7 +176,9 @@ def test_site_answers_while_a_large_document_is_embedded_and_while_a_batch_is_ap
             # design (attempts are counted before the password is checked: issue 16, defect 14).
             for i, person in enumerate(people):
                 person.login("minarai" if i else "yamada")
-            found = _in_parallel(8, lambda i: people[i].search_ids(["旋盤のチャック", "溶接の電流", "砥石のバランス"][i % 3]))
+            found = _in_parallel(
+                8, lambda i: people[i].search_ids(["旋盤のチャック", "溶接の電流", "砥石のバランス"][i % 3])
+            )
             assert [ids[0] for ids in found] == [[lathe, weld, grind][i % 3] for i in range(8)]
             meister = people[0]
             status, _ = meister.post(f"/studio/r/{weld}/delete", {"confirm": "yes", "csrf_token": meister.csrf()})
@@ -183,9 +192,11 @@ def test_site_answers_while_a_large_document_is_embedded_and_while_a_batch_is_ap
             # waits for it, and searches and logins go on meanwhile.
             deleted = threading.Event()
             with index_write_lock(config):
+
                 def delete_grind() -> None:
-                    status, _ = meister.post(f"/studio/r/{grind}/delete",
-                                             {"confirm": "yes", "csrf_token": meister.csrf()})
+                    status, _ = meister.post(
+                        f"/studio/r/{grind}/delete", {"confirm": "yes", "csrf_token": meister.csrf()}
+                    )
                     assert status == 200
                     deleted.set()
 
@@ -248,12 +259,15 @@ def test_many_threads_search_while_others_ingest_and_delete(tmp_path):
 
     config, conn = _home(tmp_path)
     stable = {
-        "旋盤のチャックを締める前に芯出しを確認する": _submit(config, conn, tmp_path, "旋盤.md",
-                                                "# 旋盤\n\n旋盤のチャックを締める前に芯出しを確認する。"),
-        "溶接の電流は板厚に合わせて調整する": _submit(config, conn, tmp_path, "溶接.md",
-                                           "# 溶接\n\n溶接の電流は板厚に合わせて調整する。"),
-        "研削盤の砥石はバランスを取ってから回す": _submit(config, conn, tmp_path, "研削.md",
-                                             "# 研削\n\n研削盤の砥石はバランスを取ってから回す。"),
+        "旋盤のチャックを締める前に芯出しを確認する": _submit(
+            config, conn, tmp_path, "旋盤.md", "# 旋盤\n\n旋盤のチャックを締める前に芯出しを確認する。"
+        ),
+        "溶接の電流は板厚に合わせて調整する": _submit(
+            config, conn, tmp_path, "溶接.md", "# 溶接\n\n溶接の電流は板厚に合わせて調整する。"
+        ),
+        "研削盤の砥石はバランスを取ってから回す": _submit(
+            config, conn, tmp_path, "研削.md", "# 研削\n\n研削盤の砥石はバランスを取ってから回す。"
+        ),
     }
     _process(config)
     service = SearchService(config)

@@ -3,6 +3,7 @@
 Real SQLite, FTS5 and FAISS throughout, with the model-free hash embedder (these
 check plumbing, not search quality).
 """
+
 from __future__ import annotations
 
 import threading
@@ -31,8 +32,12 @@ def test_kb_delete_removes_the_original_and_its_emptied_folder_like_the_studio(h
     conn, rid = _ingested(hash_config, tmp_path)
     stored = hash_config.home / recordings.get(conn, rid)["stored_path"]
     assert stored.is_file()
-    out = CliRunner().invoke(cli, ["--home", str(hash_config.home), "delete", str(rid)], catch_exceptions=False,
-                             env={"KB_EMBED_MODEL": "hash"})
+    out = CliRunner().invoke(
+        cli,
+        ["--home", str(hash_config.home), "delete", str(rid)],
+        catch_exceptions=False,
+        env={"KB_EMBED_MODEL": "hash"},
+    )
     assert out.exit_code == 0 and f"deleted #{rid}" in out.output
     assert not stored.exists() and not stored.parent.exists()  # originals/<sha[:2]>/ held only this file
     assert conn.execute("SELECT COUNT(*) FROM chunks WHERE recording_id = ?", (rid,)).fetchone()[0] == 0
@@ -65,4 +70,3 @@ def test_delete_waits_for_the_index_write_lock(hash_config, tmp_path):
     thread.join()
     assert done.is_set()
     assert conn.execute("SELECT COUNT(*) FROM recordings WHERE id = ?", (rid,)).fetchone()[0] == 0
-

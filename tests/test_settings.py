@@ -1,5 +1,6 @@
 """Settings are typed: each declares its type, Config.get returns that type, and a bad value is refused
 when the settings are loaded, with a message naming the setting and its environment variable."""
+
 import os
 import subprocess
 import sys
@@ -21,8 +22,17 @@ def test_every_default_is_a_value_of_its_type(tmp_path):
 
 
 def test_values_come_back_typed(tmp_path):
-    config = load_config(tmp_path, search_threads="3", chunk_min_seconds="12.5", serve_worker="off",
-                         reading_match="ON", cookie_secure="auto", threads="", model_dir="~/models", asr="Faster-Whisper")
+    config = load_config(
+        tmp_path,
+        search_threads="3",
+        chunk_min_seconds="12.5",
+        serve_worker="off",
+        reading_match="ON",
+        cookie_secure="auto",
+        threads="",
+        model_dir="~/models",
+        asr="Faster-Whisper",
+    )
     assert config.get("search_threads") == 3
     assert config.get("chunk_min_seconds") == 12.5
     assert config.get("serve_worker") is False and config.get("reading_match") is True
@@ -34,13 +44,16 @@ def test_values_come_back_typed(tmp_path):
     assert config.home == Path(tmp_path).resolve()
 
 
-@pytest.mark.parametrize("name, raw, says", [
-    ("search_threads", "two", "must be a whole number"),
-    ("chunk_max_seconds", "1 minute", "must be a number"),
-    ("serve_worker", "maybe", "must be on or off (1 / 0)"),
-    ("language", "fr", "must be one of ja, en, auto"),
-    ("home", " ", "must be a path"),
-])
+@pytest.mark.parametrize(
+    "name, raw, says",
+    [
+        ("search_threads", "two", "must be a whole number"),
+        ("chunk_max_seconds", "1 minute", "must be a number"),
+        ("serve_worker", "maybe", "must be on or off (1 / 0)"),
+        ("language", "fr", "must be one of ja, en, auto"),
+        ("home", " ", "must be a path"),
+    ],
+)
 def test_a_bad_value_is_refused_at_load_naming_the_setting(tmp_path, name, raw, says):
     with pytest.raises(SettingError) as e:
         load_config(**({"home": tmp_path} | {name: raw}))

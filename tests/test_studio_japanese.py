@@ -3,6 +3,7 @@ for every problem and API error, sizes in words of the page's language, titles t
 
 The browser side (what a meister sees in Chromium) is tests/e2e/test_e2e_studio_ja.py.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,7 @@ JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 @pytest.fixture(scope="module")
 def kb(tmp_path_factory):
-    app, config = studio_app(tmp_path_factory.mktemp("studio-ja") / "kb", embed_model="hash",
-                             second_embed_model="none")
+    app, config = studio_app(tmp_path_factory.mktemp("studio-ja") / "kb", embed_model="hash", second_embed_model="none")
     add_user(config, "tanaka", "meister", meister="田中 一郎")
     return app, config
 
@@ -89,12 +89,18 @@ def test_a_refused_file_is_said_in_japanese_with_the_detail_folded_away(kb):
     response = upload(client, [(text, "broken.mp4"), (b"", "empty.mp3")], json=False)
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    results = page[page.index('class="upload-results"'):page.index("</ul>", page.index('class="upload-results"'))]
+    results = page[page.index('class="upload-results"') : page.index("</ul>", page.index('class="upload-results"'))]
     messages = re.findall(r'<span class="result-message">([^<]*)</span>', results)
-    assert messages == ["broken.mp4: ファイル名は動画ですが、中身は動画ではなく文章です。動画そのもののファイルを選んでください。",
-                        ("empty.mp3: ファイルが空です（中身がありません）。カメラやスマートフォンからもう一度コピーして、"
-                         "そのファイルを追加してください。")]
-    details = re.findall(r'<details class="problem-detail"><summary>技術的な詳細</summary><code>([^<]*)</code>', results)
+    assert messages == [
+        "broken.mp4: ファイル名は動画ですが、中身は動画ではなく文章です。動画そのもののファイルを選んでください。",
+        (
+            "empty.mp3: ファイルが空です（中身がありません）。カメラやスマートフォンからもう一度コピーして、"
+            "そのファイルを追加してください。"
+        ),
+    ]
+    details = re.findall(
+        r'<details class="problem-detail"><summary>技術的な詳細</summary><code>([^<]*)</code>', results
+    )
     assert details == ["content is text, not video (the file is named .mp4)", "empty file (0 bytes)"]
     for message in messages:  # no English words besides the file's own name
         assert not re.search(r"[A-Za-z]{3,}", message.split(": ", 1)[1]), message
@@ -124,8 +130,12 @@ def test_api_errors_have_one_shape_a_stable_code_and_the_callers_language(kb):
     assert (status, body["code"]) == (401, "login_required") and JAPANESE.search(body["error"])
     status, body = answer("/api/v1/recordings", "ja", Authorization="Bearer tkb_not-a-token")
     assert (status, body["code"]) == (401, "invalid_token") and JAPANESE.search(body["error"])
-    response = client.post("/api/v1/recordings", headers={**bearer, "Accept-Language": "ja"},
-                           data={"title": "x"}, content_type="multipart/form-data")
+    response = client.post(
+        "/api/v1/recordings",
+        headers={**bearer, "Accept-Language": "ja"},
+        data={"title": "x"},
+        content_type="multipart/form-data",
+    )
     body = response.get_json()
     assert (response.status_code, body["code"]) == (400, "no_file") and JAPANESE.search(body["error"])
     response = client.post("/api/v1/recordings/999999/retry", headers={**bearer, "Accept-Language": "en"})
@@ -138,35 +148,40 @@ def test_a_title_taken_from_the_file_name_is_marked_until_the_meister_edits_it(k
     doc = "# 安全\n\n保護めがねを掛ける。\n".encode()
     named = upload(client, [(doc, "07_safety_ja.md")]).get_json()["results"][0]["recording_id"]
     titled = upload(client, [(doc + b"\n", "test_en.md")], title="保護めがねの掛け方").get_json()["results"][0][
-        "recording_id"]
-    listed = {r["id"]: r for r in client.get("/studio", headers={"Accept": "application/json"}).get_json()[
-        "recordings"]}
+        "recording_id"
+    ]
+    listed = {
+        r["id"]: r for r in client.get("/studio", headers={"Accept": "application/json"}).get_json()["recordings"]
+    }
     assert (listed[named]["title"], listed[named]["title_from_filename"]) == ("07_safety_ja", True)
     assert (listed[titled]["title"], listed[titled]["title_from_filename"]) == ("保護めがねの掛け方", False)
     client.set_cookie("lang", "ja")
     html = client.get("/studio/states").get_data(as_text=True)
-    row = html[html.index(f'id="rec-{named}"'):]
-    row = row[:row.index("</tr>")]
+    row = html[html.index(f'id="rec-{named}"') :]
+    row = row[: row.index("</tr>")]
     assert f'<a class="title-from-filename" href="/studio/r/{named}/edit#meta-title">題名がファイル名のままです' in row
-    other = html[html.index(f'id="rec-{titled}"'):]
-    assert "title-from-filename" not in other[:other.index("</tr>")]
+    other = html[html.index(f'id="rec-{titled}"') :]
+    assert "title-from-filename" not in other[: other.index("</tr>")]
     edit = client.get(f"/studio/r/{named}/edit").get_data(as_text=True)
     assert 'class="title-from-filename-hint"' in edit
 
     token = studio_token(client)
-    response = client.post(f"/studio/r/{named}/edit", data={"csrf_token": token, "title": "保護めがねの点検",
-                                                             "visibility": "organisation"})
+    response = client.post(
+        f"/studio/r/{named}/edit", data={"csrf_token": token, "title": "保護めがねの点検", "visibility": "organisation"}
+    )
     assert response.status_code == 303
     assert rows(config, "SELECT title, title_from_filename FROM recordings WHERE id = ?", named) == [
-        ("保護めがねの点検", 0)]
+        ("保護めがねの点検", 0)
+    ]
     job = client.get(f"/api/v1/recordings/{named}/job").get_json()
     assert job["title_from_filename"] is False
 
     # Saving the details with the file's name as it is keeps it: the meister has seen it and chosen it.
     kept = upload(client, [(doc + b"\n\n", "旋盤の段取り.md")]).get_json()["results"][0]["recording_id"]
     assert rows(config, "SELECT title_from_filename FROM recordings WHERE id = ?", kept) == [(1,)]
-    client.post(f"/studio/r/{kept}/edit", data={"csrf_token": token, "title": "旋盤の段取り",
-                                                "visibility": "organisation"})
+    client.post(
+        f"/studio/r/{kept}/edit", data={"csrf_token": token, "title": "旋盤の段取り", "visibility": "organisation"}
+    )
     assert rows(config, "SELECT title_from_filename FROM recordings WHERE id = ?", kept) == [(0,)]
     process_all(config)
 
@@ -175,8 +190,10 @@ def test_a_documents_own_heading_is_not_a_file_name(kb):
     """A Word or Markdown file without a typed title takes its heading when processed: no longer marked."""
     app, config = kb
     client = client_as(app, "tanaka")
-    html = b"<html><head><title>\xe6\x97\x8b\xe7\x9b\xa4\xe3\x81\xae\xe6\x89\x8b\xe5\x85\x83</title></head>" \
-           b"<body><p>\xe4\xb8\xbb\xe8\xbb\xb8\xe3\x82\x92\xe6\xad\xa2\xe3\x82\x81\xe3\x82\x8b\xe3\x80\x82</p></body></html>"
+    html = (
+        b"<html><head><title>\xe6\x97\x8b\xe7\x9b\xa4\xe3\x81\xae\xe6\x89\x8b\xe5\x85\x83</title></head>"
+        b"<body><p>\xe4\xb8\xbb\xe8\xbb\xb8\xe3\x82\x92\xe6\xad\xa2\xe3\x82\x81\xe3\x82\x8b\xe3\x80\x82</p></body></html>"
+    )
     rid = upload(client, [(html, "doc_01.html")]).get_json()["results"][0]["recording_id"]
     assert rows(config, "SELECT title_from_filename FROM recordings WHERE id = ?", rid) == [(1,)]
     process_all(config)
@@ -194,10 +211,18 @@ def test_the_migration_marks_titles_that_are_still_file_names(tmp_path):
             else:
                 conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
     with conn:
-        for title, source in (("07_safety_ja", "07_safety_ja.mp4"), ("test_en", "test_en"),
-                              ("旋盤の段取り", "IMG_0001.MOV"), ("a.b", "a.b.mp4"), ("a", "a.b.mp4")):
-            conn.execute("INSERT INTO recordings(title, kind, format, source_name, sha256, size_bytes)"
-                         " VALUES (?, 'video', 'mp4', ?, ?, 1)", (title, source, title * 4))
+        for title, source in (
+            ("07_safety_ja", "07_safety_ja.mp4"),
+            ("test_en", "test_en"),
+            ("旋盤の段取り", "IMG_0001.MOV"),
+            ("a.b", "a.b.mp4"),
+            ("a", "a.b.mp4"),
+        ):
+            conn.execute(
+                "INSERT INTO recordings(title, kind, format, source_name, sha256, size_bytes)"
+                " VALUES (?, 'video', 'mp4', ?, ?, 1)",
+                (title, source, title * 4),
+            )
     assert "012_title_from_filename.sql" in db.migrate(conn)
     marked = dict(conn.execute("SELECT title, title_from_filename FROM recordings").fetchall())
     assert marked == {"07_safety_ja": 1, "test_en": 1, "旋盤の段取り": 0, "a.b": 1, "a": 0}
@@ -213,20 +238,25 @@ def test_a_failure_in_the_worker_is_said_in_plain_words_on_every_page_and_in_the
     assert [o.status for o in process_all(config)] == ["failed"]
     client.set_cookie("lang", "ja")
     edit = client.get(f"/studio/r/{rid}/edit").get_data(as_text=True)
-    assert re.search(r'<p class="studio-error" role="alert">この動画には音声が入っていないため、文字にできません。[^<]*</p>'
-                     r'<details class="problem-detail"><summary>技術的な詳細</summary><code>音のない動画.mp4: no audio '
-                     r'stream', edit)
+    assert re.search(
+        r'<p class="studio-error" role="alert">この動画には音声が入っていないため、文字にできません。[^<]*</p>'
+        r'<details class="problem-detail"><summary>技術的な詳細</summary><code>音のない動画.mp4: no audio '
+        r"stream",
+        edit,
+    )
     job = client.get(f"/api/v1/recordings/{rid}/job").get_json()
     assert (job["error_code"], job["stage_label"]) == ("no_audio", "失敗")
     assert job["error"].startswith("この動画には音声が入っていない") and "no audio stream" in job["error_detail"]
     client.set_cookie("lang", "en")
     job = client.get(f"/api/v1/recordings/{rid}/job").get_json()
     assert job["error"].startswith("This video has no sound") and job["error_code"] == "no_audio"
-    retry = client.post(f"/studio/r/{rid}/retry", headers={"Accept": "application/json"},
-                        data={"csrf_token": studio_token(client)})
+    retry = client.post(
+        f"/studio/r/{rid}/retry", headers={"Accept": "application/json"}, data={"csrf_token": studio_token(client)}
+    )
     assert retry.status_code == 202
-    refused = client.post(f"/studio/r/{rid}/retry", headers={"Accept": "application/json"},
-                          data={"csrf_token": studio_token(client)})
+    refused = client.post(
+        f"/studio/r/{rid}/retry", headers={"Accept": "application/json"}, data={"csrf_token": studio_token(client)}
+    )
     assert refused.status_code == 409 and refused.get_json()["code"] == "not_failed"
     process_all(config)
 

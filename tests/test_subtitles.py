@@ -1,4 +1,5 @@
 """SRT and WebVTT reading and writing: messy real-world files, Japanese text, round trips."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,7 +10,7 @@ from media.subtitles import parse_srt, parse_vtt, read_subtitle_file, to_srt, to
 
 SRT = (
     "1\r\n00:00:01,000 --> 00:00:03,500\r\n<i>旋盤のびびりは</i>\r\n突き出しで決まる\r\n\r\n"
-    "2\r\n00:00:04,250 --> 00:00:06,000\r\n{\\an8}<font color=\"#ffff00\">Keep the tool short.</font>\r\n\r\n"
+    '2\r\n00:00:04,250 --> 00:00:06,000\r\n{\\an8}<font color="#ffff00">Keep the tool short.</font>\r\n\r\n'
     "3\r\n01:02:03,004 --> 01:02:05,000\r\n最後のキュー"  # no trailing newline at all
 )
 
@@ -50,14 +51,18 @@ def test_parse_srt():
 
 
 def test_parse_srt_lenient():
-    messy = ("00:00:01.5 --> 00:00:02,000\nno index, dot and short fraction\n\n"
-             "7\n00:00:03,000 --> 00:00:04,000\nfirst line\n\ncontinued after a stray blank line\n"
-             "8\n00:00:05,000 --> 00:00:04,000\nend before start is clamped\n"
-             "a < b but not a tag\n\n\n")
+    messy = (
+        "00:00:01.5 --> 00:00:02,000\nno index, dot and short fraction\n\n"
+        "7\n00:00:03,000 --> 00:00:04,000\nfirst line\n\ncontinued after a stray blank line\n"
+        "8\n00:00:05,000 --> 00:00:04,000\nend before start is clamped\n"
+        "a < b but not a tag\n\n\n"
+    )
     segs = parse_srt(messy)
-    assert texts(segs) == ["no index, dot and short fraction",
-                           "first line\ncontinued after a stray blank line",
-                           "end before start is clamped\na < b but not a tag"]
+    assert texts(segs) == [
+        "no index, dot and short fraction",
+        "first line\ncontinued after a stray blank line",
+        "end before start is clamped\na < b but not a tag",
+    ]
     assert segs[0].start == 1.5 and segs[2].start == segs[2].end == 5.0
 
 
@@ -72,8 +77,12 @@ def test_parse_vtt_crlf_and_no_header_blank():
 
 
 def test_vtt_escapes_and_round_trips():
-    segs = [Segment(0.0, 1.25, "a < b & c > d"), Segment(1.25, 3.0, "旋盤\n\n  びびり "),
-            Segment(3661.5, 3662.0, "--> arrow"), Segment(5.0, 6.0, "   ")]
+    segs = [
+        Segment(0.0, 1.25, "a < b & c > d"),
+        Segment(1.25, 3.0, "旋盤\n\n  びびり "),
+        Segment(3661.5, 3662.0, "--> arrow"),
+        Segment(5.0, 6.0, "   "),
+    ]
     vtt = to_vtt(segs)
     assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> 00:00:01.250\na &lt; b &amp; c &gt; d\n")
     assert "01:01:01.500 --> 01:01:02.000\n--&gt; arrow" in vtt

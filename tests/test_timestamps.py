@@ -1,5 +1,6 @@
 """One timestamp expression (kb.db.NOW_SQL) and one way to change a recording (kb.recordings.update,
 which now takes ``playback`` too, so ingest no longer writes that column by hand)."""
+
 import os
 import re
 from pathlib import Path
@@ -25,12 +26,21 @@ def test_now_sql_stamps_like_the_column_defaults_and_update_sets_playback(hash_c
     conn = init_home(hash_config)
     try:
         with conn:
-            rec_id = recordings.create(conn, title="旋盤", kind="video", fmt="mp4", source_name="a.mp4",
-                                       sha256="0" * 64, size_bytes=1, meta=recordings.RecordingMeta())
+            rec_id = recordings.create(
+                conn,
+                title="旋盤",
+                kind="video",
+                fmt="mp4",
+                source_name="a.mp4",
+                sha256="0" * 64,
+                size_bytes=1,
+                meta=recordings.RecordingMeta(),
+            )
             conn.execute("UPDATE recordings SET updated_at = '2000-01-01T00:00:00Z' WHERE id = ?", (rec_id,))
             recordings.update(conn, rec_id, playback="original")
-        row = conn.execute(f"SELECT playback, updated_at, created_at, {db.NOW_SQL} FROM recordings WHERE id = ?",
-                           (rec_id,)).fetchone()
+        row = conn.execute(
+            f"SELECT playback, updated_at, created_at, {db.NOW_SQL} FROM recordings WHERE id = ?", (rec_id,)
+        ).fetchone()
     finally:
         conn.close()
     assert row[0] == "original"

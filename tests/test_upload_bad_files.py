@@ -7,14 +7,25 @@ and files, rows and both indexes still agree afterwards.  The knowledge base
 uses the model-free hash embedder (the upload path is the subject here); the
 worker, ffmpeg and the type detection are the real ones.
 """
+
 from __future__ import annotations
 
 import re
 
 import pytest
 
-from helpers.studio import (add_user, client_as, index_agrees, problems, process_all, rows, small_video,
-                            studio_app, studio_token, upload)
+from helpers.studio import (
+    add_user,
+    client_as,
+    index_agrees,
+    problems,
+    process_all,
+    rows,
+    small_video,
+    studio_app,
+    studio_token,
+    upload,
+)
 
 GOOD = "# 治具の点検\n\n作業の前に治具の締め付けを確かめる。合言葉は tapir。\n".encode()
 PLAYLIST = b"#EXTM3U\n#EXTINF:10,\n/work/shared/data/jfk.flac\n#EXTINF:10,\nfile:///etc/passwd\n"
@@ -38,15 +49,24 @@ def _good(n: int) -> bytes:
     return GOOD.replace(b"tapir", f"tapir{n}".encode())
 
 
-@pytest.mark.parametrize("name, content, code, says, detail", [
-    ("empty.mp4", b"", "empty_file", "The file is empty", "empty file (0 bytes)"),
-    ("clip.mp4", "これは動画ではありません。ただの文章です。\n".encode() * 20, "text_not_media",
-     "it holds text, not a video", "content is text, not video (the file is named .mp4)"),
-    ("playlist.m3u8", PLAYLIST, "playlist", "This is a playlist", "playlist/concat files are not accepted"),
-    ("playlist-named.mp4", PLAYLIST, "playlist", "This is a playlist", "playlist/concat files are not accepted"),
-])
-def test_bad_file_refused_with_one_message_and_the_good_one_goes_through(kb, meister, name, content, code, says,
-                                                                         detail):
+@pytest.mark.parametrize(
+    "name, content, code, says, detail",
+    [
+        ("empty.mp4", b"", "empty_file", "The file is empty", "empty file (0 bytes)"),
+        (
+            "clip.mp4",
+            "これは動画ではありません。ただの文章です。\n".encode() * 20,
+            "text_not_media",
+            "it holds text, not a video",
+            "content is text, not video (the file is named .mp4)",
+        ),
+        ("playlist.m3u8", PLAYLIST, "playlist", "This is a playlist", "playlist/concat files are not accepted"),
+        ("playlist-named.mp4", PLAYLIST, "playlist", "This is a playlist", "playlist/concat files are not accepted"),
+    ],
+)
+def test_bad_file_refused_with_one_message_and_the_good_one_goes_through(
+    kb, meister, name, content, code, says, detail
+):
     root, app, config = kb
     before = rows(config, "SELECT COUNT(*) FROM recordings")[0][0]
     n = sum(name.encode())
@@ -73,10 +93,13 @@ def test_plain_form_shows_each_file_result_on_the_page(kb, meister):
     response = upload(meister, [(b"", "空っぽ.mp4"), (_good(1), "良い文書.md")], json=False)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert re.search(r'class="upload-result is-refused">\s*<span class="result-name">空っぽ.mp4</span>\s*'
-                     r'<span class="result-message">空っぽ.mp4: The file is empty: nothing is in it.[^<]*</span>\s*'
-                     r'<details class="problem-detail"><summary>Technical details</summary>'
-                     r'<code>empty file \(0 bytes\)</code></details>', page)
+    assert re.search(
+        r'class="upload-result is-refused">\s*<span class="result-name">空っぽ.mp4</span>\s*'
+        r'<span class="result-message">空っぽ.mp4: The file is empty: nothing is in it.[^<]*</span>\s*'
+        r'<details class="problem-detail"><summary>Technical details</summary>'
+        r"<code>empty file \(0 bytes\)</code></details>",
+        page,
+    )
     assert re.search(r'class="upload-result is-ok">\s*<span class="result-name">良い文書.md</span>', page)
     process_all(config)
 
@@ -122,10 +145,10 @@ def test_a_video_without_sound_fails_in_the_worker_with_its_reason_and_a_retry_b
     assert "\n" not in mine["error"] and str(config.home) not in mine["error"] + mine["error_detail"]
 
     fragment = meister.get("/studio/states").get_data(as_text=True)
-    row = fragment[fragment.index(f'id="rec-{rid}"'):]
+    row = fragment[fragment.index(f'id="rec-{rid}"') :]
     row = row[: row.index("</tr>")]
     assert 'class="failure" role="alert">This video has no sound' in row
-    assert '<summary>Technical details</summary><code>音のない動画.mp4: no audio stream' in row
+    assert "<summary>Technical details</summary><code>音のない動画.mp4: no audio stream" in row
     assert f'action="/studio/r/{rid}/retry"' in row and 'name="csrf_token"' in row
 
     retried = meister.post(f"/studio/r/{rid}/retry", data={"csrf_token": studio_token(meister)})
@@ -142,15 +165,17 @@ def test_a_path_in_the_file_name_is_kept_only_as_metadata(kb, meister, shared_da
     response = upload(meister, [(shared_data / "jfk.flac", name)])
     result = response.get_json()["results"][0]
     assert result["status"] == "queued" and result["name"] == "旋盤の段取り.mp4"
-    (source, stored, title), = rows(config, "SELECT source_name, stored_path, title FROM recordings WHERE id = ?",
-                                    result["recording_id"])
+    ((source, stored, title),) = rows(
+        config, "SELECT source_name, stored_path, title FROM recordings WHERE id = ?", result["recording_id"]
+    )
     assert (source, title) == ("旋盤の段取り.mp4", "旋盤の段取り")
     assert re.fullmatch(r"originals/[0-9a-f]{2}/[0-9a-f]{64}\.flac", stored)  # type from the content
     assert sorted(p.name for p in root.iterdir()) == ["kb"]  # nothing beside KB_HOME
     assert not [p for p in root.rglob("*段取り*")]
     assert problems(config) == []
-    with_delete = meister.post(f"/studio/r/{result['recording_id']}/delete",
-                               data={"csrf_token": studio_token(meister), "confirm": "yes"})
+    with_delete = meister.post(
+        f"/studio/r/{result['recording_id']}/delete", data={"csrf_token": studio_token(meister), "confirm": "yes"}
+    )
     assert with_delete.status_code == 303  # (not processed: transcribing it is another test's work)
 
 
@@ -183,8 +208,7 @@ def test_a_bad_detail_refuses_the_upload_and_keeps_nothing(kb, meister):
 
 
 def test_a_file_over_the_limit_is_stopped_while_it_streams(tmp_path):
-    app, config = studio_app(tmp_path / "kb", embed_model="hash", second_embed_model="none",
-                             max_upload_bytes="2048")
+    app, config = studio_app(tmp_path / "kb", embed_model="hash", second_embed_model="none", max_upload_bytes="2048")
     add_user(config, "tanaka", "meister", meister="田中 一郎")
     client = client_as(app, "tanaka")
     big = b"\x00" * 5000
@@ -215,25 +239,40 @@ def test_apprentices_cannot_upload(kb):
 
 # -- the pieces of web/uploads.py on their own
 
-@pytest.mark.parametrize("given, kept", [
-    ("../../etc/旋盤の段取り.mp4", "旋盤の段取り.mp4"),
-    ("C:\\Users\\田中\\Desktop\\溶接.MOV", "溶接.MOV"),
-    ("ｶﾞｲﾄﾞ.txt", "ｶﾞｲﾄﾞ.txt"),                        # half-width kana stay as given (NFC only)
-    ("か\u3099いど.md", "がいど.md"),                  # decomposed dakuten -> composed (NFC)
-    ("bad\x00name\r\n.wav", "badname.wav"),
-    ("..", "upload"), ("", "upload"), (None, "upload"), (".hidden.mp4", "hidden.mp4"),
-    ("長" * 300 + ".mp4", "長" * 196 + ".mp4"),
-])
+
+@pytest.mark.parametrize(
+    "given, kept",
+    [
+        ("../../etc/旋盤の段取り.mp4", "旋盤の段取り.mp4"),
+        ("C:\\Users\\田中\\Desktop\\溶接.MOV", "溶接.MOV"),
+        ("ｶﾞｲﾄﾞ.txt", "ｶﾞｲﾄﾞ.txt"),  # half-width kana stay as given (NFC only)
+        ("か\u3099いど.md", "がいど.md"),  # decomposed dakuten -> composed (NFC)
+        ("bad\x00name\r\n.wav", "badname.wav"),
+        ("..", "upload"),
+        ("", "upload"),
+        (None, "upload"),
+        (".hidden.mp4", "hidden.mp4"),
+        ("長" * 300 + ".mp4", "長" * 196 + ".mp4"),
+    ],
+)
 def test_the_given_name_is_cleaned_into_metadata(given, kept):
     from web.uploads import source_name
 
     assert source_name(given) == kept
 
 
-@pytest.mark.parametrize("given, ext", [
-    ("clip.MP4", ".mp4"), ("../../etc/旋盤.mp4", ".mp4"), ("notes", ""), ("x.日本語", ""), ("x.m" + "p" * 20, ""),
-    ("a.tar.gz", ".gz"), ("evil.mp4/../../x", ""),
-])
+@pytest.mark.parametrize(
+    "given, ext",
+    [
+        ("clip.MP4", ".mp4"),
+        ("../../etc/旋盤.mp4", ".mp4"),
+        ("notes", ""),
+        ("x.日本語", ""),
+        ("x.m" + "p" * 20, ""),
+        ("a.tar.gz", ".gz"),
+        ("evil.mp4/../../x", ""),
+    ],
+)
 def test_only_a_plain_extension_reaches_the_stored_name(given, ext):
     from web.uploads import safe_extension
 
@@ -255,8 +294,14 @@ def test_a_limited_file_stops_at_the_byte_after_the_limit(tmp_path):
 def test_human_sizes():
     from web.uploads import human_size
 
-    assert [human_size(n) for n in (0, 1000, 2048, 1536 * 1024, 4 * 1024 ** 3, 5 * 1024 ** 4)] == [
-        "0 bytes", "1000 bytes", "2 KB", "1.5 MB", "4 GB", "5120 GB"]
+    assert [human_size(n) for n in (0, 1000, 2048, 1536 * 1024, 4 * 1024**3, 5 * 1024**4)] == [
+        "0 bytes",
+        "1000 bytes",
+        "2 KB",
+        "1.5 MB",
+        "4 GB",
+        "5120 GB",
+    ]
 
 
 def test_uploads_left_by_a_stopped_server_are_swept_at_start(tmp_path):
@@ -295,5 +340,5 @@ def test_a_part_not_streamed_by_the_app_is_copied_under_the_limit(kb):
             with pytest.raises(UploadTooLarge):
                 received(FileStorage(io.BytesIO(b"abc"), "big.md"), config.home)
         finally:
-            app.config["KB_CONFIG"].values["max_upload_bytes"] = str(4 * 1024 ** 3)
+            app.config["KB_CONFIG"].values["max_upload_bytes"] = str(4 * 1024**3)
     assert problems(config) == []

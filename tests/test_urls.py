@@ -3,6 +3,7 @@ them, and that `kb search --json`, /api/v1/search and the search page give the s
 
 The shape test runs the real `kb` command and the real Flask app over one real SQLite knowledge base;
 the model-free hash embedder stands in for the models (this is about the fields, not about ranking)."""
+
 from __future__ import annotations
 
 import json
@@ -83,26 +84,40 @@ def test_no_address_is_written_by_hand_outside_the_url_builder():
 @pytest.fixture(scope="module")
 def kb_home(tmp_path_factory):
     """A knowledge base with a written passage (page 2) and a timed one, searchable, and an API token."""
+    from ingest.chunking import chunks_for
     from kb import users
     from kb.home import init_home
     from kb.recordings import RecordingMeta, create, replace_segments, update
     from kb.settings import load_config
-    from ingest.chunking import chunks_for
     from search.store import SearchStore
 
     home = tmp_path_factory.mktemp("urls") / "kb"
     config = load_config(home=home, embed_model="hash", second_embed_model="none", serve_worker="0")
     conn = init_home(config)
-    token = users.create_token(conn, users.create_user(conn, "admin-urls", users.generate_password(), "admin"),
-                               "urls test")[1]
+    token = users.create_token(
+        conn, users.create_user(conn, "admin-urls", users.generate_password(), "admin"), "urls test"
+    )[1]
     store = SearchStore(config, conn)
     for title, kind, fmt, segs in (
-            ("旋盤の段取り", "document", "txt", [{"page": 1, "text": "はじめに。"},
-                                               {"page": 2, "text": "旋盤の心押し台で長い軸を支える。"}]),
-            ("旋盤の音声", "audio", "mp3", [{"start": 3.0, "end": 9.5, "text": "旋盤の心押し台を確認します。"}])):
+        (
+            "旋盤の段取り",
+            "document",
+            "txt",
+            [{"page": 1, "text": "はじめに。"}, {"page": 2, "text": "旋盤の心押し台で長い軸を支える。"}],
+        ),
+        ("旋盤の音声", "audio", "mp3", [{"start": 3.0, "end": 9.5, "text": "旋盤の心押し台を確認します。"}]),
+    ):
         with conn:
-            rid = create(conn, title=title, kind=kind, fmt=fmt, source_name=f"{title}.{fmt}",
-                         sha256=secrets.token_hex(32), size_bytes=100, meta=RecordingMeta(title=title))
+            rid = create(
+                conn,
+                title=title,
+                kind=kind,
+                fmt=fmt,
+                source_name=f"{title}.{fmt}",
+                sha256=secrets.token_hex(32),
+                size_bytes=100,
+                meta=RecordingMeta(title=title),
+            )
             replace_segments(conn, rid, segs)
         store.write_chunks(rid, chunks_for(config, segs))
         with conn:
@@ -115,23 +130,37 @@ def test_kb_search_json_the_api_and_the_page_give_the_same_hits(kb_home):
     from web.app import create_app
 
     config, token = kb_home
-    env = dict(os.environ, KB_HOME=str(config.home), KB_EMBED_MODEL="hash", KB_SECOND_EMBED_MODEL="none",
-               PYTHONIOENCODING="utf-8")
+    env = dict(
+        os.environ,
+        KB_HOME=str(config.home),
+        KB_EMBED_MODEL="hash",
+        KB_SECOND_EMBED_MODEL="none",
+        PYTHONIOENCODING="utf-8",
+    )
     kb = Path(sys.executable).with_name("kb")  # the installed command, as a user runs it
-    out = subprocess.run([str(kb), "search", "心押し台", "--json"], capture_output=True, text=True, env=env,
-                         cwd=REPO, timeout=300, check=False)
+    out = subprocess.run(
+        [str(kb), "search", "心押し台", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     from_cli = json.loads(out.stdout)
 
     client = create_app({"KB_CONFIG": config, "TESTING": True}).test_client()
     auth = {"Authorization": f"Bearer {token}"}
     from_api = client.get("/api/v1/search", query_string={"q": "心押し台"}, headers=auth).get_json()
-    from_page = client.get("/search", query_string={"q": "心押し台"},
-                           headers=dict(auth, Accept="application/json")).get_json()
+    from_page = client.get(
+        "/search", query_string={"q": "心押し台"}, headers=dict(auth, Accept="application/json")
+    ).get_json()
     assert from_page == from_api
     assert from_cli["hits"] == from_api["hits"] and len(from_cli["hits"]) == 2
-    assert {k: from_cli[k] for k in ("query", "mode", "no_good_match")} == {k: from_api[k] for k in
-                                                                           ("query", "mode", "no_good_match")}
+    assert {k: from_cli[k] for k in ("query", "mode", "no_good_match")} == {
+        k: from_api[k] for k in ("query", "mode", "no_good_match")
+    }
     by_kind = {h["kind"]: h for h in from_cli["hits"]}
     doc, audio = by_kind["document"], by_kind["audio"]
     # one address per moment, from kb.urls: `link` (kb search --json's first field) is `url`
@@ -144,9 +173,18 @@ def test_teachers_evidence_has_the_hits_address_and_time():
     from search.teachers import Evidence, Teacher
     from services.search import teacher_json
 
-    t = Teacher(id=4, name="田中 一郎", organisations=[], areas=[], score=1.5, evidence_score=1.5,
-                matched_specialities=[], moments=1, recordings=1,
-                evidence=[Evidence(9, "旋盤", "video", 3725.0, 3730.0, None, 12, 1.5, "旋盤", urls.moment(9, 3725.0))])
+    t = Teacher(
+        id=4,
+        name="田中 一郎",
+        organisations=[],
+        areas=[],
+        score=1.5,
+        evidence_score=1.5,
+        matched_specialities=[],
+        moments=1,
+        recordings=1,
+        evidence=[Evidence(9, "旋盤", "video", 3725.0, 3730.0, None, 12, 1.5, "旋盤", urls.moment(9, 3725.0))],
+    )
     d = teacher_json(t)
     assert d["url"] == "/meisters/4"
     assert d["evidence"][0]["url"] == d["evidence"][0]["link"] == "/r/9?t=3725"

@@ -1,5 +1,6 @@
 """kb.users on a real SQLite database: passwords, login limits, sessions, API tokens; and the
 `kb init` / `kb users` / `kb orgs` / `kb demo` account commands."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,9 @@ def db(hash_config):
     conn.close()
 
 
-LIMITS = users.Limits(idle_seconds=600, max_seconds=3600, max_failures=3, max_failures_per_address=5,
-                      window_seconds=900)
+LIMITS = users.Limits(
+    idle_seconds=600, max_seconds=3600, max_failures=3, max_failures_per_address=5, window_seconds=900
+)
 
 
 def test_password_is_stored_only_as_an_argon2id_hash(db):
@@ -41,13 +43,16 @@ def test_meister_is_linked_to_the_name_their_recordings_carry(db):
     assert apprentice.meister_id is None and apprentice.viewer.role == "apprentice"
 
 
-@pytest.mark.parametrize("login,password,role,code", [
-    ("a", "long enough pw", "apprentice", "login_format"),
-    ("has space", "long enough pw", "apprentice", "login_format"),
-    ("ok-login", "short", "apprentice", "password_short"),
-    ("ok-login", "OK-LOGIN", "apprentice", "password_is_login"),
-    ("ok-login", "long enough pw", "boss", "role_unknown"),
-])
+@pytest.mark.parametrize(
+    "login,password,role,code",
+    [
+        ("a", "long enough pw", "apprentice", "login_format"),
+        ("has space", "long enough pw", "apprentice", "login_format"),
+        ("ok-login", "short", "apprentice", "password_short"),
+        ("ok-login", "OK-LOGIN", "apprentice", "password_is_login"),
+        ("ok-login", "long enough pw", "boss", "role_unknown"),
+    ],
+)
 def test_bad_user_values_get_one_clear_error(db, login, password, role, code):
     with pytest.raises(users.AccountInputError) as e:
         users.create_user(db, login, password, role)
@@ -80,7 +85,9 @@ def test_failures_per_account_wait_whether_or_not_the_login_exists(db):
             users.authenticate(db, login, "correct horse battery", "10.0.1.1", LIMITS, now=now + 10)
         assert e.value.minutes == 15
     # once the oldest failure leaves the window, the right password works again
-    assert users.authenticate(db, "tanaka", "correct horse battery", "10.0.1.1", LIMITS, now=now + 901).login == "tanaka"
+    assert (
+        users.authenticate(db, "tanaka", "correct horse battery", "10.0.1.1", LIMITS, now=now + 901).login == "tanaka"
+    )
 
 
 def test_failures_per_address_across_accounts(db):
@@ -229,8 +236,9 @@ def run_kb(config, *args, input=None):
 
     from cli.main import cli
 
-    result = CliRunner().invoke(cli, ["--home", str(config.home), *args], input=input, catch_exceptions=False,
-                                env={"KB_EMBED_MODEL": "hash"})
+    result = CliRunner().invoke(
+        cli, ["--home", str(config.home), *args], input=input, catch_exceptions=False, env={"KB_EMBED_MODEL": "hash"}
+    )
     return result
 
 
@@ -251,11 +259,14 @@ def test_kb_init_creates_the_first_admin_once_and_prints_the_password(hash_confi
 def test_kb_users_and_orgs_commands(hash_config):
     run_kb(hash_config, "init")
     assert run_kb(hash_config, "orgs", "add", "第二工場").exit_code == 0
-    added = run_kb(hash_config, "users", "add", "ito", "--role", "apprentice", "--name", "伊藤 陽菜", "--org", "第二工場")
+    added = run_kb(
+        hash_config, "users", "add", "ito", "--role", "apprentice", "--name", "伊藤 陽菜", "--org", "第二工場"
+    )
     assert added.exit_code == 0 and "added ito (apprentice, 第二工場)" in added.output
     password = re.search(r"password: (\S+)", added.output).group(1)
-    typed = run_kb(hash_config, "users", "add", "tanaka", "--role", "meister", "--password-stdin",
-                   input="my own long password\n")
+    typed = run_kb(
+        hash_config, "users", "add", "tanaka", "--role", "meister", "--password-stdin", input="my own long password\n"
+    )
     assert typed.exit_code == 0 and "password:" not in typed.output
     listed = run_kb(hash_config, "users", "list").output
     assert re.search(r"ito\s+apprentice\s+第二工場\s+伊藤 陽菜 \(must choose a password\)", listed)

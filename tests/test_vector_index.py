@@ -1,4 +1,5 @@
 """search.vector_index: real FAISS on small random data (no timing asserts)."""
+
 from __future__ import annotations
 
 import json
@@ -6,8 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from search.vector_index import (INDEX_FILE, MANIFEST_FILE, VectorIndex, VectorIndexError,
-                                 choose_kind)
+from search.vector_index import INDEX_FILE, MANIFEST_FILE, VectorIndex, VectorIndexError, choose_kind
 
 DIM = 32
 N = 2_000
@@ -27,7 +27,7 @@ class Source:
     def __call__(self):
         self.reads += 1
         for start in range(0, len(self.ids), 300):
-            yield self.ids[start:start + 300], self.vecs[start:start + 300]
+            yield self.ids[start : start + 300], self.vecs[start : start + 300]
 
 
 @pytest.fixture
@@ -37,9 +37,16 @@ def data():
 
 
 def open_index(folder, source, *, generation=1, fingerprint="fp-a", count=None, threshold=10_000):
-    return VectorIndex.open(folder, dim=DIM, fingerprint=fingerprint, generation=generation,
-                            count=len(source.ids) if count is None else count,
-                            load_vectors=source, ann_threshold=threshold, threads=1)
+    return VectorIndex.open(
+        folder,
+        dim=DIM,
+        fingerprint=fingerprint,
+        generation=generation,
+        count=len(source.ids) if count is None else count,
+        load_vectors=source,
+        ann_threshold=threshold,
+        threads=1,
+    )
 
 
 def test_add_search_remove_keeps_chunk_ids(tmp_path, data):
@@ -235,8 +242,8 @@ def test_searches_from_threads_while_adding_and_removing(tmp_path, data, thresho
     for t in threads:
         t.start()
     for start in range(1000, N, 100):
-        vi.add(ids[start:start + 100], vecs[start:start + 100])
-        vi.remove(ids[start - 1000:start - 990].tolist())
+        vi.add(ids[start : start + 100], vecs[start : start + 100])
+        vi.remove(ids[start - 1000 : start - 990].tolist())
     for t in threads:
         t.join()
     assert not errors

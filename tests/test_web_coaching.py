@@ -7,6 +7,7 @@ confirmed at once; another meister's session answers 404 like a missing one; app
 403; bad input gives one message in the user's language and writes nothing, keeping what was
 typed; HTML in the notes is shown as text; the JSON API does the same with API tokens.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,13 @@ def ids(conn, users) -> dict:
 
     def user(key):
         return accounts.find_account(conn, users[key][0]).id
-    return {"tanaka": meister("田中 一郎"), "nakamura": meister("中村 誠"), "apprentice": user("apprentice"),
-            "other_apprentice": user("other_apprentice")}
+
+    return {
+        "tanaka": meister("田中 一郎"),
+        "nakamura": meister("中村 誠"),
+        "apprentice": user("apprentice"),
+        "other_apprentice": user("other_apprentice"),
+    }
 
 
 def count(conn) -> int:
@@ -33,8 +39,14 @@ def count(conn) -> int:
 
 
 def form(token, **fields) -> dict:
-    data = {"csrf_token": token, "held_on": "2025-06-10", "organisation_id": "1", "technique": TECHNIQUE,
-            "hours": "2.5", "notes": "芯出しを三回練習した"}
+    data = {
+        "csrf_token": token,
+        "held_on": "2025-06-10",
+        "organisation_id": "1",
+        "technique": TECHNIQUE,
+        "hours": "2.5",
+        "notes": "芯出しを三回練習した",
+    }
     data.update(fields)
     return data
 
@@ -55,10 +67,14 @@ def test_a_meister_logs_their_own_session_and_it_waits_for_confirmation(own, use
     assert f'name="technicians" value="{known["apprentice"]}"' in page
     assert f'name="technicians" value="{known["other_apprentice"]}"' in page  # grouped by organisation
     assert 'name="item_ids"' not in page  # meisters name recordings, not curriculum items
-    lathe = conn.execute("SELECT id FROM recordings WHERE meister_id = ? AND status = 'done' ORDER BY id",
-                         (known["tanaka"],)).fetchone()[0]
-    sid = session_id(client.post("/coaching/new", data=form(
-        token, technicians=[str(known["apprentice"])], recording_ids=[str(lathe)])))
+    lathe = conn.execute(
+        "SELECT id FROM recordings WHERE meister_id = ? AND status = 'done' ORDER BY id", (known["tanaka"],)
+    ).fetchone()[0]
+    sid = session_id(
+        client.post(
+            "/coaching/new", data=form(token, technicians=[str(known["apprentice"])], recording_ids=[str(lathe)])
+        )
+    )
     s = coaching.get_session(conn, sid)
     assert (s["meister_id"], s["technique"], s["hours"], s["confirmed"]) == (known["tanaka"], TECHNIQUE, 2.5, False)
     assert [t["id"] for t in s["technicians"]] == [known["apprentice"]] and s["recording_ids"] == [lathe]
@@ -93,13 +109,16 @@ def test_after_confirmation_only_a_coordinator_changes_it(own, users, as_role):
     assert r.status_code == 303
     s = coaching.get_session(conn, sid)
     assert s["confirmed"] and s["confirmed_by_name"] == "山本 由美"
-    for response in (meister.get(f"/coaching/{sid}/edit"),
-                     meister.post(f"/coaching/{sid}/edit", data=form(m_token, hours="9")),
-                     meister.post(f"/coaching/{sid}/delete", data={"csrf_token": m_token}),
-                     meister.post(f"/coaching/{sid}/confirm", data={"csrf_token": m_token})):
+    for response in (
+        meister.get(f"/coaching/{sid}/edit"),
+        meister.post(f"/coaching/{sid}/edit", data=form(m_token, hours="9")),
+        meister.post(f"/coaching/{sid}/delete", data={"csrf_token": m_token}),
+        meister.post(f"/coaching/{sid}/confirm", data={"csrf_token": m_token}),
+    ):
         assert response.status_code == 403
-    assert "Only a coordinator can change or delete a confirmed session" in \
-        meister.get(f"/coaching/{sid}/edit").get_data(as_text=True)
+    assert "Only a coordinator can change or delete a confirmed session" in meister.get(
+        f"/coaching/{sid}/edit"
+    ).get_data(as_text=True)
     assert coaching.get_session(conn, sid)["hours"] == 2.5
     assert 'id="edit-session"' not in meister.get(f"/coaching/{sid}").get_data(as_text=True)
     # the coordinator still may, and the change stays confirmed (in the coordinator's name)
@@ -115,17 +134,30 @@ def test_a_coordinators_entry_is_confirmed_at_once_and_other_meisters_cannot_see
     coordinator, token = as_role("coordinator")
     page = coordinator.get("/coaching/new").get_data(as_text=True)
     assert 'name="meister_id"' in page and "中村 誠" in page
-    sid = session_id(coordinator.post("/coaching/new", data=form(
-        token, meister_id=str(known["nakamura"]), organisation_id="2",
-        technicians=[str(known["other_apprentice"])])))
+    sid = session_id(
+        coordinator.post(
+            "/coaching/new",
+            data=form(
+                token,
+                meister_id=str(known["nakamura"]),
+                organisation_id="2",
+                technicians=[str(known["other_apprentice"])],
+            ),
+        )
+    )
     s = coaching.get_session(conn, sid)
-    assert (s["meister"], s["organisation"], s["confirmed"], s["logged_by_name"]) == ("中村 誠", "第二工場", True,
-                                                                                    "山本 由美")
+    assert (s["meister"], s["organisation"], s["confirmed"], s["logged_by_name"]) == (
+        "中村 誠",
+        "第二工場",
+        True,
+        "山本 由美",
+    )
     meister, _ = as_role("meister")
     hidden, missing = meister.get(f"/coaching/{sid}"), meister.get("/coaching/999999")
     assert hidden.status_code == missing.status_code == 404
-    assert re.sub(rf"(/coaching/|id ){sid}\b", r"\1ID", hidden.get_data(as_text=True)) == \
-        re.sub(r"(/coaching/|id )999999\b", r"\1ID", missing.get_data(as_text=True))
+    assert re.sub(rf"(/coaching/|id ){sid}\b", r"\1ID", hidden.get_data(as_text=True)) == re.sub(
+        r"(/coaching/|id )999999\b", r"\1ID", missing.get_data(as_text=True)
+    )
     assert f'id="session-{sid}"' not in meister.get("/coaching?fy=all").get_data(as_text=True)
     other_meister, _ = as_role("other_meister")
     assert other_meister.get(f"/coaching/{sid}").status_code == 200
@@ -145,8 +177,9 @@ def test_the_waiting_queue_and_confirming_from_the_list(own, users, as_role):
     assert f'data-waiting="{waiting}"' in page
     queue = coordinator.get("/coaching?status=waiting&fy=all").get_data(as_text=True)
     assert f'id="session-{sid}"' in queue and 'class="button small secondary confirm-session"' in queue
-    r = coordinator.post(f"/coaching/{sid}/confirm",
-                         data={"csrf_token": c_token, "next": "/coaching?status=waiting&fy=all"})
+    r = coordinator.post(
+        f"/coaching/{sid}/confirm", data={"csrf_token": c_token, "next": "/coaching?status=waiting&fy=all"}
+    )
     assert r.status_code == 303 and r.headers["Location"] == f"/coaching?status=waiting&fy=all&confirmed={sid}"
     back = coordinator.get(r.headers["Location"]).get_data(as_text=True)
     assert f'id="session-{sid}"' not in back
@@ -162,8 +195,9 @@ def test_the_waiting_queue_and_confirming_from_the_list(own, users, as_role):
     # a meister gets no notice about a session from the address (only coordinators confirm)
     assert 'id="confirmed-notice"' not in meister.get(f"/coaching?fy=all&confirmed={sid}").get_data(as_text=True)
     english, _ = as_role("coordinator", lang="en")
-    assert "Confirmed: the session of 2024-12-01 with 田中 一郎 now counts in the programme figures." in \
-        english.get(f"/coaching?fy=all&confirmed={sid}").get_data(as_text=True)
+    assert "Confirmed: the session of 2024-12-01 with 田中 一郎 now counts in the programme figures." in english.get(
+        f"/coaching?fy=all&confirmed={sid}"
+    ).get_data(as_text=True)
     assert coordinator.get("/coaching?fy=abc").status_code == 400
     assert coordinator.get("/coaching?status=maybe").status_code == 400
 
@@ -197,8 +231,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("fields,message", BAD, ids=[next(iter(f)) + ":" + str(next(iter(f.values())))[:12]
-                                                     for f, _ in BAD])
+@pytest.mark.parametrize(
+    "fields,message", BAD, ids=[next(iter(f)) + ":" + str(next(iter(f.values())))[:12] for f, _ in BAD]
+)
 def test_bad_input_gives_one_message_keeps_what_was_typed_and_writes_nothing(own, as_role, fields, message):
     app, conn = own
     client, token = as_role("meister", "en")
@@ -231,8 +266,9 @@ def test_the_message_is_japanese_by_default(own, as_role):
 def test_html_in_the_notes_is_shown_as_text(own, as_role):
     app, conn = own
     client, token = as_role("meister")
-    sid = session_id(client.post("/coaching/new", data=form(token, notes="<script>alert(1)</script> 注意",
-                                                              technique="<b>溶接</b>")))
+    sid = session_id(
+        client.post("/coaching/new", data=form(token, notes="<script>alert(1)</script> 注意", technique="<b>溶接</b>"))
+    )
     page = client.get(f"/coaching/{sid}").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt; 注意" in page and "<script>alert(1)" not in page
     assert "&lt;b&gt;溶接&lt;/b&gt;" in page and "<b>溶接" not in page
@@ -250,8 +286,9 @@ def test_a_meister_account_without_a_registry_entry_is_told_why(own, as_role):
     from helpers.web import csrf_token, session_client
 
     app, conn = own
-    uid = accounts.create_user(conn, "meister-unlinked", accounts.generate_password(), "meister",
-                               display_name="未登録 マイスター")
+    uid = accounts.create_user(
+        conn, "meister-unlinked", accounts.generate_password(), "meister", display_name="未登録 マイスター"
+    )
     with conn:
         conn.execute("UPDATE users SET meister_id = NULL WHERE id = ?", (uid,))
     client = session_client(app, "meister-unlinked")
@@ -280,8 +317,9 @@ def test_a_coordinator_attaches_curriculum_items(own, users, as_role):
     coordinator, token = as_role("coordinator")
     page = coordinator.get("/coaching/new").get_data(as_text=True)
     assert f'name="item_ids" value="{item}"' in page and "指導用 教程" in page
-    sid = session_id(coordinator.post("/coaching/new", data=form(token, meister_id=str(known["tanaka"]),
-                                                                   item_ids=[str(item)])))
+    sid = session_id(
+        coordinator.post("/coaching/new", data=form(token, meister_id=str(known["tanaka"]), item_ids=[str(item)]))
+    )
     assert coaching.get_session(conn, sid)["item_ids"] == [item]
     assert "指導用 教程" in coordinator.get(f"/coaching/{sid}").get_data(as_text=True)
 
@@ -308,13 +346,24 @@ def test_the_api_logs_lists_shows_and_confirms(own, users):
     known = ids(conn, users)
     client = app.test_client()
     meister, coordinator = bearer(conn, users, "meister"), bearer(conn, users, "coordinator")
-    body = {"held_on": "2025-09-01", "organisation_id": 2, "technique": TECHNIQUE, "hours": 1.5,
-            "technicians": [known["other_apprentice"]], "notes": "API から"}
+    body = {
+        "held_on": "2025-09-01",
+        "organisation_id": 2,
+        "technique": TECHNIQUE,
+        "hours": 1.5,
+        "technicians": [known["other_apprentice"]],
+        "notes": "API から",
+    }
     r = client.post("/api/v1/coaching", json=body, headers=meister)
     assert r.status_code == 201, r.get_json()
     made = r.get_json()
-    assert (made["technique"], made["hours"], made["confirmed"], made["meister"], made["fiscal_year"]) == \
-        (TECHNIQUE, 1.5, False, "田中 一郎", 2025)
+    assert (made["technique"], made["hours"], made["confirmed"], made["meister"], made["fiscal_year"]) == (
+        TECHNIQUE,
+        1.5,
+        False,
+        "田中 一郎",
+        2025,
+    )
     assert made["technicians"] == [{"id": known["other_apprentice"], "display_name": "伊藤 陽菜"}]
     sid = made["id"]
     listed = client.get("/api/v1/coaching?fy=2025&status=waiting", headers=meister).get_json()
@@ -353,8 +402,12 @@ def test_coaching_hours_show_their_unit_everywhere(own, users, as_role):
     """Issue 14, item 10: 「2.5」 alone in the list, the session page, the meister's record and the trace."""
     app, conn = own
     coordinator, token = as_role("coordinator")
-    sid = session_id(coordinator.post("/coaching/new", data=form(token, held_on="2025-06-11", hours="2.5",
-                                                                  meister_id=str(ids(conn, users)["tanaka"]))))
+    sid = session_id(
+        coordinator.post(
+            "/coaching/new",
+            data=form(token, held_on="2025-06-11", hours="2.5", meister_id=str(ids(conn, users)["tanaka"])),
+        )
+    )
     page = coordinator.get(f"/coaching/{sid}").get_data(as_text=True)
     assert re.search(r'<dd id="session-hours">2\.5時間</dd>', page)
     listed = coordinator.get("/coaching?fy=2025").get_data(as_text=True)

@@ -4,6 +4,7 @@ Covers: building from search results and recording pages, sections and reorderin
 drag-and-drop layout endpoint), assigning, the skills matrix and its CSV (UTF-8 BOM, Japanese intact),
 suggest, copy/archive, print/PDF/JSON export and import, and items flagged when a recording is deleted.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -12,15 +13,21 @@ import io
 import re
 import uuid
 
-
 from helpers.web import demo_recording
-from kb import curricula, curricula_progress as progress
-from kb import users as accounts
+from kb import curricula, curricula_progress as progress, users as accounts
 
 
 def new_curriculum(client, token, title="NC旋盤 入門") -> int:
-    r = client.post("/curricula/new", data={"title": title, "goal": "NC旋盤の段取りを一人でできるようになる",
-                                            "level": "basic", "description": "", "csrf_token": token})
+    r = client.post(
+        "/curricula/new",
+        data={
+            "title": title,
+            "goal": "NC旋盤の段取りを一人でできるようになる",
+            "level": "basic",
+            "description": "",
+            "csrf_token": token,
+        },
+    )
     assert r.status_code == 303, r.get_data(as_text=True)[:500]
     return int(re.search(r"/curricula/(\d+)", r.headers["Location"]).group(1))
 
@@ -59,8 +66,10 @@ def test_add_to_curriculum_from_search_results_and_the_recording_page(own, as_ro
     apprentice, _ = as_role("apprentice")
     assert "add-to-curriculum" not in apprentice.get(f"/r/{rec}?t=10").get_data(as_text=True)
     assert "add-to-curriculum" not in apprentice.get("/search?q=chatter+long+shaft+lathe").get_data(as_text=True)
-    r = client.post("/curricula/add", data={"recording_id": rec, "start": "10", "new_title": "新しい教程",
-                                            "curriculum_id": "", "csrf_token": token})
+    r = client.post(
+        "/curricula/add",
+        data={"recording_id": rec, "start": "10", "new_title": "新しい教程", "curriculum_id": "", "csrf_token": token},
+    )
     assert r.status_code == 303
     assert any(c["title"] == "新しい教程" for c in curricula.list_curricula(conn))
 
@@ -77,15 +86,18 @@ def test_sections_reorder_by_buttons_and_by_layout(own, as_role):
     assert curricula.layout(conn, cid) == [(None, [b, a]), (section, [])]
     client.post(f"/curricula/{cid}/items/{a}", data={"action": "down", "csrf_token": token})
     assert curricula.layout(conn, cid) == [(None, [b]), (section, [a])]
-    r = client.post(f"/curricula/{cid}/layout", json={"layout": [[None, [a, b]], [section, []]]},
-                    headers={"X-CSRF-Token": token})
+    r = client.post(
+        f"/curricula/{cid}/layout", json={"layout": [[None, [a, b]], [section, []]]}, headers={"X-CSRF-Token": token}
+    )
     assert r.status_code == 200 and curricula.layout(conn, cid) == [(None, [a, b]), (section, [])]
-    r = client.post(f"/curricula/{cid}/layout", json={"layout": [[None, [a]], [section, []]]},
-                    headers={"X-CSRF-Token": token})
+    r = client.post(
+        f"/curricula/{cid}/layout", json={"layout": [[None, [a]], [section, []]]}, headers={"X-CSRF-Token": token}
+    )
     assert r.status_code == 409 and curricula.layout(conn, cid) == [(None, [a, b]), (section, [])]
     assert r.get_json()["code"] == "changed" and r.get_json()["status"] == 409  # the API's one error shape
-    client.post(f"/curricula/{cid}/items/{a}", data={"action": "save", "note": "注意", "required": "0",
-                                                     "csrf_token": token})
+    client.post(
+        f"/curricula/{cid}/items/{a}", data={"action": "save", "note": "注意", "required": "0", "csrf_token": token}
+    )
     item = curricula.get_item(conn, a)
     assert item["note"] == "注意" and item["required"] == 0
     page = client.get(f"/curricula/{cid}").get_data(as_text=True)
@@ -103,11 +115,18 @@ def test_assign_matrix_and_csv_with_japanese_intact(own, as_role, users):
     first = curricula.add_item(conn, cid, rec, start=0, end=20)
     second = curricula.add_item(conn, cid, rec, start=20, end=40)
     apprentice = accounts.find_account(conn, users["apprentice"][0])
-    r = client.post(f"/curricula/{cid}/assign", data={"target": f"user:{apprentice.id}", "due_date": "2025-12-01",
-                                                      "csrf_token": token})
+    r = client.post(
+        f"/curricula/{cid}/assign",
+        data={"target": f"user:{apprentice.id}", "due_date": "2025-12-01", "csrf_token": token},
+    )
     assert r.status_code == 303
-    assert client.post(f"/curricula/{cid}/assign", data={"target": f"user:{apprentice.id}", "due_date": "明日",
-                                                         "csrf_token": token}).status_code == 400
+    assert (
+        client.post(
+            f"/curricula/{cid}/assign",
+            data={"target": f"user:{apprentice.id}", "due_date": "明日", "csrf_token": token},
+        ).status_code
+        == 400
+    )
     progress.record_event(conn, apprentice.id, event_id=str(uuid.uuid4()), item_id=first, kind="done")
     page = client.get(f"/curricula/{cid}/matrix").get_data(as_text=True)
     assert apprentice.display_name in page and 'data-state="done"' in page and 'data-state="not_started"' in page
@@ -133,8 +152,7 @@ def test_suggest_from_the_goal_and_accept(demo_own, demo_as_role):
     app, conn = demo_own
     client, token = demo_as_role("coordinator")
     cid = new_curriculum(client, token, "提案")
-    r = client.get(f"/curricula/{cid}/suggest?goal=chatter+long+shaft+lathe",
-                   headers={"Accept": "application/json"})
+    r = client.get(f"/curricula/{cid}/suggest?goal=chatter+long+shaft+lathe", headers={"Accept": "application/json"})
     found = r.get_json()["suggestions"]
     assert found and len({s["recording_id"] for s in found}) == len(found)
     assert [s["level"] for s in found] == sorted(s["level"] for s in found)
@@ -158,7 +176,7 @@ def test_copy_archive_print_pdf_and_json_round_trip(own, as_role):
     assert len(curricula.items(conn, copy_id)) == 1 and copy_id != cid
     client.post(f"/curricula/{copy_id}/archive", data={"archived": "1", "csrf_token": token})
     assert curricula.get(conn, copy_id)["archived"] == 1
-    assert f"/curricula/{copy_id}\"" not in client.get("/curricula").get_data(as_text=True)
+    assert f'/curricula/{copy_id}"' not in client.get("/curricula").get_data(as_text=True)
 
     page = client.get(f"/curricula/{cid}/print").get_data(as_text=True)
     assert f"/r/{rec}/qr.svg?t=12" in page and "心押し台を確認" in page
@@ -179,23 +197,36 @@ def test_json_export_and_import(own, as_role):
     curricula.add_item(conn, cid, rec, start=5, end=30, note="メモ")
     exported = client.get(f"/curricula/{cid}/export.json").get_json()
     assert exported["format"] == "takumi-kb-curriculum" and exported["sections"][0]["items"][0]["note"] == "メモ"
-    exported["sections"][0]["items"].append(dict(exported["sections"][0]["items"][0], sha256="0" * 64,
-                                                 title="ここにない動画"))
+    exported["sections"][0]["items"].append(
+        dict(exported["sections"][0]["items"][0], sha256="0" * 64, title="ここにない動画")
+    )
     import json
 
-    r = client.post("/curricula/import", data={"file": (io.BytesIO(json.dumps(exported, ensure_ascii=False)
-                                                                 .encode()), "移す.json"), "csrf_token": token},
-                    content_type="multipart/form-data")
+    r = client.post(
+        "/curricula/import",
+        data={
+            "file": (io.BytesIO(json.dumps(exported, ensure_ascii=False).encode()), "移す.json"),
+            "csrf_token": token,
+        },
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 303 and "missing=1" in r.headers["Location"]
     new_id = int(re.search(r"/curricula/(\d+)", r.headers["Location"]).group(1))
     its = curricula.items(conn, new_id)
     assert [it["recording_id"] for it in its] == [rec, None]
     assert "flag-removed" in client.get(f"/curricula/{new_id}").get_data(as_text=True)
-    bad = client.post("/curricula/import", data={"file": (io.BytesIO(b"{not json"), "x.json"), "csrf_token": token},
-                      content_type="multipart/form-data")
+    bad = client.post(
+        "/curricula/import",
+        data={"file": (io.BytesIO(b"{not json"), "x.json"), "csrf_token": token},
+        content_type="multipart/form-data",
+    )
     assert bad.status_code == 400
-    bad = client.post("/curricula/import", data=b"{not json", headers={"X-CSRF-Token": token, "Accept": "application/json"},
-                      content_type="application/json")
+    bad = client.post(
+        "/curricula/import",
+        data=b"{not json",
+        headers={"X-CSRF-Token": token, "Accept": "application/json"},
+        content_type="application/json",
+    )
     assert bad.status_code == 400 and bad.get_json()["code"] == "not_json" and "JSON" in bad.get_json()["error"]
 
 
@@ -206,8 +237,9 @@ def test_a_deleted_recording_is_flagged_not_dropped(own, as_role, users):
     client, token = as_role("coordinator")
     config = app.config["KB_CONFIG"]
     source = demo_recording(conn, "旋盤:長い軸%")
-    doomed = copy_recording(config, conn, source, title="消す動画", visibility="organisation", organisation_id=1,
-                            meister="田中 一郎")
+    doomed = copy_recording(
+        config, conn, source, title="消す動画", visibility="organisation", organisation_id=1, meister="田中 一郎"
+    )
     cid = new_curriculum(client, token, "削除の確認")
     item = curricula.add_item(conn, cid, doomed, start=0, end=10)
     apprentice = accounts.find_account(conn, users["apprentice"][0])
@@ -230,8 +262,10 @@ def test_a_deleted_recording_is_flagged_not_dropped(own, as_role, users):
 def assign_options(page: str) -> list[tuple[str, str]]:
     """(value, text) of the assign form's options, in order."""
     select = page.split('<select id="assign-target"')[1].split("</select>")[0]
-    return [(v, re.sub(r"\s+", " ", t).strip()) for v, t in
-            re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)]
+    return [
+        (v, re.sub(r"\s+", " ", t).strip())
+        for v, t in re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)
+    ]
 
 
 def test_the_assign_form_offers_nobody_first_and_only_who_can_learn_with_their_role(own, as_role, users):

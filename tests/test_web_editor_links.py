@@ -3,6 +3,7 @@ Debian's Chromium): the transcript editor you can hear, a written passage's shar
 keep ?c=, QR pages that say when no phone can open them, and the small things (the teachers page's heading,
 the meister's name linking to the profile, links to 「誰に教われる?」, the API-token section on the
 password page).  Flask-client checks first, then the browser ones (one server for all)."""
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,7 @@ def kb(own):
 
 
 def main_of(html: str) -> str:
-    return html[html.index("<main"):html.index("</main>")]
+    return html[html.index("<main") : html.index("</main>")]
 
 
 # ---------------------------------------------------------------- item 7: a passage keeps its place
@@ -80,9 +81,9 @@ def test_videos_keep_their_time(kb, as_role):
 
 
 def test_qr_pages_say_when_phones_cannot_open_the_code(kb, as_role, users):
+    from helpers.web import session_client
     from web.app import create_app
     from web.qr import qr_svg
-    from helpers.web import session_client
 
     app, conn, ids = kb
     doc, chunk = ids["doc"], ids["chunk"]
@@ -151,8 +152,8 @@ def _unquote(href: str) -> str:
 
 
 def test_api_tokens_are_shown_to_those_who_use_them(kb, as_role):
-    from kb import users as accounts
     from helpers.web import session_client
+    from kb import users as accounts
 
     app, conn, _ = kb
     accounts.create_user(conn, "guides-first", NEW_PASSWORD, "apprentice", must_change_password=True)
@@ -161,7 +162,8 @@ def test_api_tokens_are_shown_to_those_who_use_them(kb, as_role):
     assert "Authorization: Bearer" not in first and 'data-testid="tokens-link"' not in first
     assert 'name="new_password"' in first
     assert "Authorization: Bearer" not in session_client(app, "guides-meister-first").get("/account").get_data(
-        as_text=True)  # nobody meets tokens on the first-login page
+        as_text=True
+    )  # nobody meets tokens on the first-login page
     # an apprentice with no token of his own (the shared demo apprentice may have made one in another test)
     accounts.create_user(conn, "guides-plain", NEW_PASSWORD, "apprentice")
     apprentice = session_client(app, "guides-plain")
@@ -230,7 +232,9 @@ def test_the_editor_plays_the_line_being_corrected(kb, server, browser):
     page.locator("[data-testid=edit-transcript]").click()
     page.wait_for_selector("#transcript-editor[data-ready='1']")
     page.wait_for_function("() => document.getElementById('editor-player').readyState >= 1")
-    shown = page.eval_on_selector_all("[data-testid=line-start], [data-testid=line-end]", "els => els.map(e => e.value)")
+    shown = page.eval_on_selector_all(
+        "[data-testid=line-start], [data-testid=line-end]", "els => els.map(e => e.value)"
+    )
     assert shown and all(re.fullmatch(r"\d\d:\d\d", v) for v in shown), shown  # 00:05, never 5.06
     keys = page.locator("[data-testid=editor-keys]").inner_text()
     assert "Esc" in keys and "Alt" in keys and "R" in keys
@@ -277,7 +281,8 @@ def test_the_editor_on_a_phone_has_finger_sized_controls(kb, server, browser):
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     sizes = page.eval_on_selector_all(
         "[data-testid=editor-line] :is(button, textarea, input:not([type=hidden]))",
-        "els => els.map(e => { const r = e.getBoundingClientRect(); return [e.name || e.dataset.action, r.width, r.height]; })")
+        "els => els.map(e => { const r = e.getBoundingClientRect(); return [e.name || e.dataset.action, r.width, r.height]; })",
+    )
     assert sizes and all(h >= 44 for _, _, h in sizes), [s for s in sizes if s[2] < 44][:5]
     assert all(w >= 300 for name, w, _ in sizes if name == "text")  # a comfortable text box
     # the player stays on screen while a line further down is corrected, and a tap plays that line
@@ -296,8 +301,10 @@ def test_a_passage_opened_from_its_link_and_its_card_keeps_its_place(kb, server,
     page.goto(f"{server}/r/{doc}?c={chunk}#c-{chunk}")
     target = page.locator(f"#c-{chunk}")
     assert "target" in target.get_attribute("class") and target.is_visible()
-    assert page.evaluate(f"() => {{ const r = document.getElementById('c-{chunk}').getBoundingClientRect(); "
-                         "return r.top >= 0 && r.top < window.innerHeight; }")
+    assert page.evaluate(
+        f"() => {{ const r = document.getElementById('c-{chunk}').getBoundingClientRect(); "
+        "return r.top >= 0 && r.top < window.innerHeight; }"
+    )
     link = page.locator("#share-link").input_value()
     assert link.startswith(f"{server}/r/{doc}?") and f"c={chunk}" in link and link.endswith(f"#c-{chunk}")
     assert f"c={chunk}" in page.locator("#share-qr").get_attribute("src")

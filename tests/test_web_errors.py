@@ -3,6 +3,7 @@ or the status page out, chosen in one place (web.http.answers_json).
 
 Over a real app on an empty knowledge base (real SQLite, no demo), with a few routes added here that raise
 what views raise."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -27,14 +28,15 @@ def client(tmp_path_factory):
     def raising(exc_factory):
         def view():
             raise exc_factory()
+
         return auth.public(view)
 
     routes = {
-        "/t/refused": lambda: Refused(409, "Only a failed recording can be tried again.", "not_failed",
-                                      page="studio/problem.html"),
+        "/t/refused": lambda: Refused(
+            409, "Only a failed recording can be tried again.", "not_failed", page="studio/problem.html"
+        ),
         "/t/refused-plain": lambda: Refused(403, "Not yours.", headers=BEARER),
-        "/t/api-refused": lambda: ApiRefused(401, "a worker token is needed", "worker_token_required",
-                                             headers=BEARER),
+        "/t/api-refused": lambda: ApiRefused(401, "a worker token is needed", "worker_token_required", headers=BEARER),
         "/t/not-found": lambda: _MissingThing("no thing with id 5"),
         "/t/bad-request": lambda: BadRequest("The limit must be a whole number.", "invalid_limit"),
         "/t/overflow": lambda: OverflowError("Python int too large to convert to SQLite INTEGER"),
@@ -56,8 +58,7 @@ HTML = {"Accept": "text/html"}
 def test_a_refusal_is_the_apis_one_shape_in_json_and_its_own_page_in_html(client):
     r = client.get("/t/refused", headers=JSON)
     assert r.status_code == 409
-    assert r.get_json() == {"error": "Only a failed recording can be tried again.", "code": "not_failed",
-                            "status": 409}
+    assert r.get_json() == {"error": "Only a failed recording can be tried again.", "code": "not_failed", "status": 409}
     r = client.get("/t/refused", headers=HTML)
     assert r.status_code == 409 and r.mimetype == "text/html"
     assert "Only a failed recording can be tried again." in r.get_data(as_text=True)

@@ -1,5 +1,6 @@
 """How times and snippets are written (kb.timecodes, web.formatting) and how search parameters are read (web.data);
 moments' addresses are tested in test_urls.py."""
+
 from __future__ import annotations
 
 import pytest
@@ -39,16 +40,28 @@ def test_snippet_without_marks_starts_at_the_beginning():
 
 
 def test_parse_search_reads_filters_and_bounds_the_limit():
-    req = parse_search(MultiDict([("q", "  溶接  "), ("technique", "溶接"), ("kind", "video"), ("tag", "TIG"),
-                                  ("tag", "ステンレス"), ("limit", "500"), ("language", "")]))
+    req = parse_search(
+        MultiDict(
+            [
+                ("q", "  溶接  "),
+                ("technique", "溶接"),
+                ("kind", "video"),
+                ("tag", "TIG"),
+                ("tag", "ステンレス"),
+                ("limit", "500"),
+                ("language", ""),
+            ]
+        )
+    )
     assert req.query == "溶接" and req.technique == "溶接" and req.kind == "video" and req.language is None
     assert req.tags == ["TIG", "ステンレス"] and req.limit == 50 and req.has_filters
     assert parse_search(MultiDict({"q": "x" * 1000})).query == "x" * 300
     assert not parse_search(MultiDict()).has_filters
 
 
-@pytest.mark.parametrize("args, message", [({"kind": "film"}, "kind"), ({"mode": "x"}, "mode"),
-                                           ({"limit": "ten"}, "limit")])
+@pytest.mark.parametrize(
+    "args, message", [({"kind": "film"}, "kind"), ({"mode": "x"}, "mode"), ({"limit": "ten"}, "limit")]
+)
 def test_parse_search_refuses_bad_values_with_a_clear_message(args, message):
     with pytest.raises(BadRequest, match=message):
         parse_search(MultiDict(args))

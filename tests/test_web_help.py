@@ -3,6 +3,7 @@ from the studio's upload page and on one printed A4 page; the quick guides as A4
 
 The web tests here share the demo knowledge base (one build per process, see tests/conftest.py).
 """
+
 from __future__ import annotations
 
 import io
@@ -37,8 +38,12 @@ def japanese(client):
 
 
 def test_help_is_in_the_menu_of_every_role_and_lists_its_topics_first(client_for):
-    expected = {"apprentice": {"search", "watch"}, "meister": {"search", "watch", "upload", "recording", "coaching"},
-                "coordinator": set(TOPICS), "admin": set(TOPICS)}
+    expected = {
+        "apprentice": {"search", "watch"},
+        "meister": {"search", "watch", "upload", "recording", "coaching"},
+        "coordinator": set(TOPICS),
+        "admin": set(TOPICS),
+    }
     for role, mine in expected.items():
         client = japanese(client_for(role))
         home = client.get("/").get_data(as_text=True)
@@ -59,15 +64,20 @@ def test_every_topic_reads_in_japanese_by_default_and_in_english_on_request(clie
     english(client)
     english_pages = {t: client.get(f"/help/{t}").get_data(as_text=True) for t in TOPICS}
     for t in TOPICS:
-        ja_text = re.sub(r"<[^>]+>", "", re.search(r'<article class="help-text".*?</article>', japanese_pages[t],
-                                                   re.S).group(0))
-        en_text = re.sub(r"<[^>]+>", "", re.search(r'<article class="help-text".*?</article>',
-                                                   english_pages[t], re.S).group(0))
+        ja_text = re.sub(
+            r"<[^>]+>", "", re.search(r'<article class="help-text".*?</article>', japanese_pages[t], re.S).group(0)
+        )
+        en_text = re.sub(
+            r"<[^>]+>", "", re.search(r'<article class="help-text".*?</article>', english_pages[t], re.S).group(0)
+        )
         kana = len(re.findall(r"[\u3040-\u30ff]", ja_text))
         assert kana > 200, (t, kana)  # written in Japanese, not a page of English with a Japanese title
         assert len(re.findall(r"[\u3040-\u30ff]", en_text)) < kana / 4, t
         assert len(re.findall(r"[A-Za-z]+", en_text)) > 100, t
-    assert "ぴったりの記録は見つかりませんでした" in japanese_pages["search"] and "誰に教われる?" in japanese_pages["search"]
+    assert (
+        "ぴったりの記録は見つかりませんでした" in japanese_pages["search"]
+        and "誰に教われる?" in japanese_pages["search"]
+    )
     assert "QRカードを印刷" in japanese_pages["watch"] and "この場面を共有" in japanese_pages["watch"]
     assert "文字起こしを保存" in japanese_pages["upload"] and "分割" in japanese_pages["upload"]
     assert "場面を提案" in japanese_pages["curricula"] and "割り当てる" in japanese_pages["curricula"]

@@ -5,6 +5,7 @@ templates hold no hard-coded English (all of it goes through gettext), every
 message has a Japanese translation compiled into the .mo, and walking every
 page in Japanese shows none of the English source strings.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,8 +37,9 @@ def test_catalogue_check_reads_meaning_not_generator_bytes(tmp_path, monkeypatch
     missing a translation or carrying an old one is not."""
     import shutil
 
-    import web.catalog as catalog_mod
     from babel.messages.mofile import write_mo
+
+    import web.catalog as catalog_mod
 
     copy = tmp_path / "translations"
     shutil.copytree(catalog_mod.TRANSLATIONS, copy)
@@ -81,9 +83,14 @@ def strip_jinja(source: str) -> str:
 PER_LANGUAGE = ("help/ja/", "help/en/")
 
 
-@pytest.mark.parametrize("template", sorted(p.relative_to(WEB / "templates").as_posix()
-                                            for p in (WEB / "templates").rglob("*.html")
-                                            if not p.relative_to(WEB / "templates").as_posix().startswith(PER_LANGUAGE)))
+@pytest.mark.parametrize(
+    "template",
+    sorted(
+        p.relative_to(WEB / "templates").as_posix()
+        for p in (WEB / "templates").rglob("*.html")
+        if not p.relative_to(WEB / "templates").as_posix().startswith(PER_LANGUAGE)
+    ),
+)
 def test_templates_hold_no_hard_coded_english(template):
     source = strip_jinja((WEB / "templates" / template).read_text(encoding="utf-8"))
     parser = VisibleText(page_lang="ja")
@@ -134,10 +141,27 @@ def pages(client) -> list[str]:
     listed = client.get("/api/v1/recordings").get_json()
     recs = [r for g in listed["techniques"] for r in g["recordings"]]
     by_kind = {r["kind"]: r["id"] for r in recs}
-    urls = ["/", "/account", "/recordings", "/recordings?technique=旋盤&kind=document", "/recordings?technique=なし",
-            "/search", "/search?q=旋盤のびびりを抑えるには", "/search?q=溶接&technique=存在しない分野",
-            "/search?q=fellow Americans&kind=audio", "/no/such/page", "/r/999999",
-            "/help", "/help/search", "/help/watch", "/help/upload", "/help/recording", "/help/coaching", "/help/curricula", "/help/figures"]
+    urls = [
+        "/",
+        "/account",
+        "/recordings",
+        "/recordings?technique=旋盤&kind=document",
+        "/recordings?technique=なし",
+        "/search",
+        "/search?q=旋盤のびびりを抑えるには",
+        "/search?q=溶接&technique=存在しない分野",
+        "/search?q=fellow Americans&kind=audio",
+        "/no/such/page",
+        "/r/999999",
+        "/help",
+        "/help/search",
+        "/help/watch",
+        "/help/upload",
+        "/help/recording",
+        "/help/coaching",
+        "/help/curricula",
+        "/help/figures",
+    ]
     for kind, rid in by_kind.items():
         urls += [f"/r/{rid}", f"/r/{rid}?t=5", f"/r/{rid}/print?t=5"]
     return urls
@@ -162,8 +186,12 @@ def test_japanese_account_admin_and_login_pages_show_no_untranslated_ui_text(app
     patterns = english_patterns(app)
     leaks = []
     anonymous = app.test_client()
-    for who, url in [(admin_client, "/account"), (admin_client, "/admin/users"),
-                     (admin_client, "/admin/organisations"), (anonymous, "/login")]:
+    for who, url in [
+        (admin_client, "/account"),
+        (admin_client, "/admin/users"),
+        (admin_client, "/admin/organisations"),
+        (anonymous, "/login"),
+    ]:
         r = who.get(url, headers={"Accept-Language": "ja"})
         assert r.status_code == 200, url
         for text in visible_text(r.get_data(as_text=True)):
@@ -181,8 +209,9 @@ def test_english_pages_are_english(client):
 
 
 def test_kind_and_language_labels_are_translated(client):
-    rid = next(r["id"] for g in client.get("/api/v1/recordings?kind=audio").get_json()["techniques"]
-               for r in g["recordings"])
+    rid = next(
+        r["id"] for g in client.get("/api/v1/recordings?kind=audio").get_json()["techniques"] for r in g["recordings"]
+    )
     ja = client.get(f"/r/{rid}", headers={"Accept-Language": "ja"}).get_data(as_text=True)
     en = client.get(f"/r/{rid}", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "音声" in ja and "英語" in ja

@@ -3,6 +3,7 @@
 Why: views used to import get_db / kb_config / search_service back from web.app, which imports every
 view: a cycle through every blueprint.  They now come from web.db; this test keeps it that way, reading
 every import in web/, those inside functions included (ast, not the import system)."""
+
 from __future__ import annotations
 
 import ast
@@ -41,8 +42,9 @@ def _graph() -> dict[str, set[str]]:
 
 
 def test_no_web_module_imports_the_factory():
-    offenders = sorted(name for name, deps in _graph().items()
-                       if "web.app" in deps and name != "web.app" and name not in ENTRY_POINTS)
+    offenders = sorted(
+        name for name, deps in _graph().items() if "web.app" in deps and name != "web.app" and name not in ENTRY_POINTS
+    )
     assert offenders == [], f"import get_db / kb_config / search_service from web.db, not web.app: {offenders}"
 
 
@@ -54,7 +56,7 @@ def test_web_has_no_import_cycles():
         state[name] = "open"
         for dep in sorted(graph[name]):
             if state.get(dep) == "open":
-                cycles.append(path[path.index(dep):] + [dep])
+                cycles.append(path[path.index(dep) :] + [dep])
             elif dep not in state:
                 visit(dep, path + [dep])
         state[name] = "done"

@@ -5,6 +5,7 @@ videos, the JFK speech) through the real pipeline, built once per test process
 by helpers.web.demo_home and only read here.  `client` is logged in as the 本社
 apprentice, who sees all of the demo content (who sees what: test_web_visibility.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -240,7 +241,11 @@ def test_qr_code_encodes_the_public_address(home, lathe_video, users):
     from helpers.web import make_app, session_client
 
     app = make_app(home, TESTING=False, PUBLIC_URL="http://192.168.1.10:5000")
-    card = session_client(app, users["apprentice"][0]).get(f"/r/{lathe_video}/print?t=24", headers={"Accept": "application/json"}).get_json()
+    card = (
+        session_client(app, users["apprentice"][0])
+        .get(f"/r/{lathe_video}/print?t=24", headers={"Accept": "application/json"})
+        .get_json()
+    )
     assert card["link"] == f"http://192.168.1.10:5000/r/{lathe_video}?t=24"
 
 
@@ -257,8 +262,15 @@ def test_unknown_recording_is_404_in_html_and_json(client):
 def test_api_index_lists_the_endpoints(client, app):
     """Every endpoint the index names exists (a GET route of the app), and the main ones are named."""
     data = client.get("/api/v1/").get_json()
-    assert {"search", "recordings", "recording", "meisters", "who_can_teach", "coaching_sessions",
-            "programme_figures"} <= set(data["endpoints"])
+    assert {
+        "search",
+        "recordings",
+        "recording",
+        "meisters",
+        "who_can_teach",
+        "coaching_sessions",
+        "programme_figures",
+    } <= set(data["endpoints"])
     urls = app.url_map.bind("localhost")
     for name, described in data["endpoints"].items():
         path = described.split("?")[0].split(" ")[0].replace("<id>", "1")
@@ -268,17 +280,25 @@ def test_api_index_lists_the_endpoints(client, app):
 
 def test_recording_being_processed_is_listed_nowhere_and_says_so(tmp_path):
     """Its meister (and coordinators) see that it is being processed; apprentices see nothing yet."""
+    from helpers.web import new_user_client
     from kb.home import init_home
     from kb.recordings import RecordingMeta, create
     from kb.settings import load_config
     from web.app import create_app
-    from helpers.web import new_user_client
 
     config = load_config(home=tmp_path / "kb", embed_model="hash")
     conn = init_home(config)
     with conn:
-        rid = create(conn, title="途中", kind="video", fmt="mp4", source_name="a.mp4", sha256="0" * 64,
-                     size_bytes=1, meta=RecordingMeta(technique="旋盤", meister="田中 一郎"))
+        rid = create(
+            conn,
+            title="途中",
+            kind="video",
+            fmt="mp4",
+            source_name="a.mp4",
+            sha256="0" * 64,
+            size_bytes=1,
+            meta=RecordingMeta(technique="旋盤", meister="田中 一郎"),
+        )
     app = create_app({"KB_CONFIG": config})
     meister = new_user_client(app, "meister", meister="田中 一郎")
     assert meister.get("/api/v1/recordings").get_json()["count"] == 0
@@ -289,10 +309,9 @@ def test_recording_being_processed_is_listed_nowhere_and_says_so(tmp_path):
 
 
 def test_empty_knowledge_base_home_explains_how_to_add(tmp_path):
+    from helpers.web import new_user_client
     from kb.settings import load_config
     from web.app import create_app
-
-    from helpers.web import new_user_client
 
     client = new_user_client(create_app({"KB_CONFIG": load_config(home=tmp_path / "fresh", embed_model="hash")}))
     page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
@@ -311,9 +330,13 @@ def test_new_recordings_become_searchable_without_restart(tmp_path):
     from helpers.web import new_user_client
 
     client = new_user_client(create_app({"KB_CONFIG": config}), "apprentice")
-    assert [h["title"] for h in client.get("/api/v1/search?q=ダイヤルゲージ").get_json()["hits"]] == ["フライスの段取り"]
+    assert [h["title"] for h in client.get("/api/v1/search?q=ダイヤルゲージ").get_json()["hits"]] == [
+        "フライスの段取り"
+    ]
     Ingestor(config, conn).ingest_text("溶接の準備", "アセトンで脱脂してから仮付けする。")  # e.g. `kb ingest` meanwhile
-    assert [h["title"] for h in client.get("/api/v1/search?q=アセトン&mode=lexical").get_json()["hits"]] == ["溶接の準備"]
+    assert [h["title"] for h in client.get("/api/v1/search?q=アセトン&mode=lexical").get_json()["hits"]] == [
+        "溶接の準備"
+    ]
     conn.close()
 
 
@@ -331,9 +354,14 @@ def test_kb_serve_runs_waitress_and_prints_its_address(home):
     from helpers.web import kb_env
 
     env = dict(os.environ, **kb_env(home), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--port", str(port), "--no-warm"],
-                            cwd=Path(__file__).resolve().parents[1], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kb", "serve", "--port", str(port), "--no-warm"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         assert f"http://127.0.0.1:{port}/" in line

@@ -1,13 +1,14 @@
 """Issue 14, items 11 and 12 through the real Flask app (test client, Japanese pages):
 changing people, the CSV import with its preview and password sheet, the home page's "waiting for
 you" list per role, and moments kept for later (後で見る)."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
-from helpers.hardening import add_recording, make_kb
 
+from helpers.hardening import add_recording, make_kb
 from kb import users
 
 JA = {"Accept-Language": "ja"}
@@ -39,11 +40,25 @@ def test_a_coordinator_changes_name_role_and_organisation(kb):
     assert '<option value="admin"' not in page  # not offered
     listing = client.get("/admin/users", headers=JA).get_data(as_text=True)
     assert f'href="/admin/users/{uid}/edit"' in listing
-    answer = client.post(f"/admin/users/{uid}/edit", headers=JA, data={
-        "csrf_token": _csrf(client), "display_name": "編集 太郎", "role": "meister", "organisation_id": "2", "meister": ""})
+    answer = client.post(
+        f"/admin/users/{uid}/edit",
+        headers=JA,
+        data={
+            "csrf_token": _csrf(client),
+            "display_name": "編集 太郎",
+            "role": "meister",
+            "organisation_id": "2",
+            "meister": "",
+        },
+    )
     assert answer.status_code == 303 and "done=changed" in answer.location
     now = users.get_account(kb.conn, uid)
-    assert (now.display_name, now.role, now.organisation, now.meister) == ("編集 太郎", "meister", "第二工場", "編集 太郎")
+    assert (now.display_name, now.role, now.organisation, now.meister) == (
+        "編集 太郎",
+        "meister",
+        "第二工場",
+        "編集 太郎",
+    )
     assert "変更を保存しました" in client.get(answer.location, headers=JA).get_data(as_text=True)
 
 
@@ -51,15 +66,21 @@ def test_what_a_coordinator_may_not_grant_is_refused_and_said_in_japanese(kb):
     uid = _new(kb, "kyohi")
     client = kb.client("coordinator")
     token = _csrf(client)
-    made_admin = client.post(f"/admin/users/{uid}/edit", headers=JA, data={
-        "csrf_token": token, "display_name": "拒否", "role": "admin", "organisation_id": "1"})
+    made_admin = client.post(
+        f"/admin/users/{uid}/edit",
+        headers=JA,
+        data={"csrf_token": token, "display_name": "拒否", "role": "admin", "organisation_id": "1"},
+    )
     assert made_admin.status_code == 403 and "管理者にできるのは管理者だけです" in made_admin.get_data(as_text=True)
     assert client.get(f"/admin/users/{kb.user_id('admin')}/edit").status_code == 403
     closed = users.create_organisation(kb.conn, "閉鎖した工場")
     kb.conn.execute("UPDATE organisations SET disabled = 1 WHERE id = ?", (closed,))
     kb.conn.commit()
-    moved = client.post(f"/admin/users/{uid}/edit", headers=JA, data={
-        "csrf_token": token, "display_name": "拒否", "role": "apprentice", "organisation_id": str(closed)})
+    moved = client.post(
+        f"/admin/users/{uid}/edit",
+        headers=JA,
+        data={"csrf_token": token, "display_name": "拒否", "role": "apprentice", "organisation_id": str(closed)},
+    )
     assert moved.status_code == 400 and "無効になっているため" in moved.get_data(as_text=True)
     assert users.get_account(kb.conn, uid).organisation_id == 1
 
@@ -69,8 +90,11 @@ def test_an_admin_cannot_change_their_own_role(kb):
     me = kb.user_id("admin")
     page = client.get(f"/admin/users/{me}/edit", headers=JA).get_data(as_text=True)
     assert "自分の役割は変更できません" in page and '<option value="apprentice"' not in page
-    answer = client.post(f"/admin/users/{me}/edit", headers=JA, data={
-        "csrf_token": _csrf(client), "display_name": "管理者", "role": "apprentice", "organisation_id": "1"})
+    answer = client.post(
+        f"/admin/users/{me}/edit",
+        headers=JA,
+        data={"csrf_token": _csrf(client), "display_name": "管理者", "role": "apprentice", "organisation_id": "1"},
+    )
     assert answer.status_code == 400 and users.get_account(kb.conn, me).role == "admin"
 
 
@@ -80,13 +104,19 @@ def test_an_admin_cannot_change_their_own_role(kb):
 def _upload(client, raw: bytes, name="名簿.csv"):
     import io
 
-    return client.post("/admin/users/import", headers=JA, content_type="multipart/form-data",
-                       data={"csrf_token": _csrf(client), "file": (io.BytesIO(raw), name)})
+    return client.post(
+        "/admin/users/import",
+        headers=JA,
+        content_type="multipart/form-data",
+        data={"csrf_token": _csrf(client), "file": (io.BytesIO(raw), name)},
+    )
 
 
 def test_a_shift_jis_file_from_excel_is_previewed_created_and_printed_once(kb):
     client = kb.client("coordinator")
-    text = "ログイン,氏名,役割,所属\r\nimp.yamada,山田 太郎,見習い,本社\r\nimp.takahashi,髙橋 一郎,マイスター,第二工場\r\n"
+    text = (
+        "ログイン,氏名,役割,所属\r\nimp.yamada,山田 太郎,見習い,本社\r\nimp.takahashi,髙橋 一郎,マイスター,第二工場\r\n"
+    )
     before = users.count_users(kb.conn)
     preview = _upload(client, text.encode("cp932"))
     page = preview.get_data(as_text=True)
@@ -95,8 +125,9 @@ def test_a_shift_jis_file_from_excel_is_previewed_created_and_printed_once(kb):
     csv_field = re.search(r'name="csv" value="([^"]*)"', page).group(1)
     import html
 
-    sheet = client.post("/admin/users/import/confirm", headers=JA,
-                        data={"csrf_token": _csrf(client), "csv": html.unescape(csv_field)})
+    sheet = client.post(
+        "/admin/users/import/confirm", headers=JA, data={"csrf_token": _csrf(client), "csv": html.unescape(csv_field)}
+    )
     body = sheet.get_data(as_text=True)
     assert sheet.status_code == 200 and sheet.headers["Cache-Control"] == "no-store"
     assert "2人を追加しました" in body and "初回パスワード" in body
@@ -113,8 +144,9 @@ def test_a_shift_jis_file_from_excel_is_previewed_created_and_printed_once(kb):
     answer = login(fresh, "imp.takahashi", passwords[1])
     assert "must_change=1" in answer.location
     # sending the same file again creates nobody: the logins are taken now
-    again = client.post("/admin/users/import/confirm", headers=JA,
-                        data={"csrf_token": _csrf(client), "csv": html.unescape(csv_field)})
+    again = client.post(
+        "/admin/users/import/confirm", headers=JA, data={"csrf_token": _csrf(client), "csv": html.unescape(csv_field)}
+    )
     assert again.status_code == 400 and "すでに使われています" in again.get_data(as_text=True)
     assert users.count_users(kb.conn) == before + 2
 
@@ -125,17 +157,25 @@ def test_bad_rows_are_listed_in_japanese_and_nothing_can_be_confirmed(kb):
     answer = _upload(client, raw.encode("utf-8"))
     page = answer.get_data(as_text=True)
     assert answer.status_code == 400 and "4行に問題があります" in page
-    for message in ("ログインIDがありません", "管理者にできるのは管理者だけです", "役割「班長」は使えません", "事業所「大阪」はありません"):
+    for message in (
+        "ログインIDがありません",
+        "管理者にできるのは管理者だけです",
+        "役割「班長」は使えません",
+        "事業所「大阪」はありません",
+    ):
         assert message in page
     assert 'data-testid="import-confirm"' not in page
 
 
-@pytest.mark.parametrize("raw,message", [
-    (b"", "取り込むCSVファイルを選んでください"),
-    (b"x" * (512 * 1024 + 1), "ファイルが大きすぎます"),
-    ("氏名,役割\n山田,見習い\n".encode("cp932"), "足りない列:ログイン"),
-    ("ログイン,氏名,役割\n".encode("utf-16"), "「CSV UTF-8」または「CSV」"),
-])
+@pytest.mark.parametrize(
+    "raw,message",
+    [
+        (b"", "取り込むCSVファイルを選んでください"),
+        (b"x" * (512 * 1024 + 1), "ファイルが大きすぎます"),
+        ("氏名,役割\n山田,見習い\n".encode("cp932"), "足りない列:ログイン"),
+        ("ログイン,氏名,役割\n".encode("utf-16"), "「CSV UTF-8」または「CSV」"),
+    ],
+)
 def test_a_file_that_cannot_be_read_gets_one_japanese_error(kb, raw, message):
     answer = _upload(kb.client("coordinator"), raw)
     assert answer.status_code == 400 and message in answer.get_data(as_text=True)
@@ -156,21 +196,30 @@ def test_the_example_file_and_the_import_page_are_for_coordinators(kb):
 def work(kb):
     """A curriculum overdue for the apprentice with one item done (waiting for the meister's sign-off), an
     unconfirmed coaching session, and a recording whose transcript looks incomplete."""
-    from kb import coaching, curricula
-    from kb import curricula_progress as progress
+    from kb import coaching, curricula, curricula_progress as progress
 
-    rid = add_recording(kb, title="研ぎの基本", text="砥石を水に浸してから角度を十五度に保って研ぐ。", timed=True,
-                        technique="研ぎ")
+    rid = add_recording(
+        kb, title="研ぎの基本", text="砥石を水に浸してから角度を十五度に保って研ぐ。", timed=True, technique="研ぎ"
+    )
     cid = curricula.create(kb.conn, title="研ぎ入門")
     first = curricula.add_item(kb.conn, cid, rid, start=0.0, end=10.0)
     curricula.assign(kb.conn, cid, user_id=kb.user_id("apprentice"), due_date="2020-04-01")
     progress.record_event(kb.conn, kb.user_id("apprentice"), event_id="ev-web-0001", item_id=first, kind="done")
     curricula.add_item(kb.conn, cid, rid, start=5.0, end=10.0)
     meister = users.get_account(kb.conn, kb.user_id("meister"))
-    coaching.log_session(kb.conn, meister, held_on="2026-11-20", meister_id=meister.meister_id, organisation_id=1,
-                         hours=1.5, technique="研ぎ")
-    kb.conn.execute("INSERT INTO jobs(recording_id, stage, payload) VALUES (?, 'done', ?)",
-                    (rid, '{"transcript_check": {"incomplete": true, "chars": 4}}'))
+    coaching.log_session(
+        kb.conn,
+        meister,
+        held_on="2026-11-20",
+        meister_id=meister.meister_id,
+        organisation_id=1,
+        hours=1.5,
+        technique="研ぎ",
+    )
+    kb.conn.execute(
+        "INSERT INTO jobs(recording_id, stage, payload) VALUES (?, 'done', ?)",
+        (rid, '{"transcript_check": {"incomplete": true, "chars": 4}}'),
+    )
     kb.conn.commit()
     return {"recording": rid, "curriculum": cid}
 
@@ -196,10 +245,12 @@ def test_an_apprentice_keeps_a_moment_from_the_results_and_removes_it(kb, work):
     results = client.get("/search?q=砥石", headers=JA).get_data(as_text=True)
     assert 'data-testid="save-later"' in results and "後で見る" in results
     token = _csrf(client)
-    start = re.search(rf'action="/r/{rid}/later"[^>]*>\s*<input[^>]*>\s*<input type="hidden" name="t" value="([^"]*)"',
-                      results).group(1)
-    answer = client.post(f"/r/{rid}/later", headers=JA, data={"csrf_token": token, "t": start,
-                                                              "next": "/search?q=砥石"})
+    start = re.search(
+        rf'action="/r/{rid}/later"[^>]*>\s*<input[^>]*>\s*<input type="hidden" name="t" value="([^"]*)"', results
+    ).group(1)
+    answer = client.post(
+        f"/r/{rid}/later", headers=JA, data={"csrf_token": token, "t": start, "next": "/search?q=砥石"}
+    )
     assert answer.status_code == 303 and answer.location.startswith("/search?q=") and "saved=1" in answer.location
     again = client.get(answer.location, headers=JA).get_data(as_text=True)
     assert "後で見るに保存済み ✓" in again
@@ -222,7 +273,7 @@ def test_an_apprentice_keeps_a_moment_from_the_results_and_removes_it(kb, work):
 def test_the_recording_page_offers_to_keep_the_moment_it_opened_at(kb, work):
     """The form carries the moment of the link (?t=5); web/static/js/saved.js puts the player's time there."""
     page = kb.client("apprentice").get(f"/r/{work['recording']}?t=5", headers=JA).get_data(as_text=True)
-    assert "form class=\"save-later-form\"" in page and 'name="t" value="5' in page and "js/saved.js" in page
+    assert 'form class="save-later-form"' in page and 'name="t" value="5' in page and "js/saved.js" in page
 
 
 def test_the_new_pages_show_no_english_in_japanese(kb, work):
@@ -237,17 +288,27 @@ def test_the_new_pages_show_no_english_in_japanese(kb, work):
     import html
 
     csv_text = html.unescape(re.search(r'name="csv" value="([^"]*)"', good).group(1))
-    sheet = coordinator.post("/admin/users/import/confirm", headers=JA,
-                             data={"csrf_token": _csrf(coordinator), "csv": csv_text}).get_data(as_text=True)
+    sheet = coordinator.post(
+        "/admin/users/import/confirm", headers=JA, data={"csrf_token": _csrf(coordinator), "csv": csv_text}
+    ).get_data(as_text=True)
     shown = [("import preview with errors", bad), ("import preview", good), ("password sheet", sheet)]
     for key in ("apprentice", "meister", "coordinator", "admin"):
         client = kb.client(key)
-        shown += [(f"/ as {key}", client.get("/", headers=JA).get_data(as_text=True)),
-                  (f"/learning as {key}", client.get("/learning", headers=JA).get_data(as_text=True))]
-    shown += [(url, coordinator.get(url, headers=JA).get_data(as_text=True))
-              for url in ("/admin/users", "/admin/users/import", f"/admin/users/{uid}/edit", "/search?q=砥石")]
-    leaks = [(where, source, text) for where, page in shown for text in visible_text(page)
-             for source, pattern in patterns if pattern.fullmatch(text) or (" " in source and pattern.search(text))]
+        shown += [
+            (f"/ as {key}", client.get("/", headers=JA).get_data(as_text=True)),
+            (f"/learning as {key}", client.get("/learning", headers=JA).get_data(as_text=True)),
+        ]
+    shown += [
+        (url, coordinator.get(url, headers=JA).get_data(as_text=True))
+        for url in ("/admin/users", "/admin/users/import", f"/admin/users/{uid}/edit", "/search?q=砥石")
+    ]
+    leaks = [
+        (where, source, text)
+        for where, page in shown
+        for text in visible_text(page)
+        for source, pattern in patterns
+        if pattern.fullmatch(text) or (" " in source and pattern.search(text))
+    ]
     assert leaks == []
 
 
@@ -259,8 +320,8 @@ PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touc
 
 @pytest.fixture(scope="module")
 def browser_server(kb, work):
-    from web.serve import background_server
     from helpers.web import CHROMIUM
+    from web.serve import background_server
 
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (make sysdeps)")
@@ -272,8 +333,9 @@ def test_in_chromium_a_coordinator_imports_a_shift_jis_file_on_a_phone(kb, brows
     from helpers.web import open_logged_in
 
     csv_file = tmp_path / "名簿.csv"
-    csv_file.write_bytes("ログイン,氏名,役割,所属\r\nbr.kato,加藤 髙子,見習い,本社\r\nbr.ito,伊藤 誠,マイスター,\r\n"
-                         .encode("cp932"))
+    csv_file.write_bytes(
+        "ログイン,氏名,役割,所属\r\nbr.kato,加藤 髙子,見習い,本社\r\nbr.ito,伊藤 誠,マイスター,\r\n".encode("cp932")
+    )
     errors: list[str] = []
     context, page = open_logged_in(playwright, browser_server.url, *kb.logins["coordinator"][:2], errors, **PHONE)
     try:

@@ -12,6 +12,7 @@ The fixture (FY2025 = 2025-04-01 .. 2026-03-31): organisations 本社 (1) and �
 s4 1 December (田中, 本社, 2 h, t3); curriculum 旋盤の基本 (one required item) assigned to t1 and t3
 in May 2025, t1 signed off.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -22,8 +23,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from kb import coaching, curricula, curricula_progress, meisters, programme, users
 from helpers.programme import account, add_recording
+from kb import coaching, curricula, curricula_progress, meisters, programme, users
 
 FY = 2025
 
@@ -39,24 +40,51 @@ def small(hash_config):
 
     conn = init_home(hash_config)
     a = users.create_organisation(conn, "第二工場")
-    m = {"tanaka": meisters.create_meister(conn, "田中", organisation_ids=[1, a], registered_on="2024-06-01"),
-         "suzuki": meisters.create_meister(conn, "鈴木", organisation_ids=[1], registered_on="2025-05-01")}
-    u = {"coord": account(conn, "coord", "coordinator", "山本"), "admin": account(conn, "boss", "admin", "管理者"),
-         "suzuki_account": account(conn, "suzuki", "meister", "鈴木", meister="鈴木"),
-         "t1": account(conn, "t1", "apprentice", "小林"), "t2": account(conn, "t2", "apprentice", "佐藤"),
-         "t3": account(conn, "t3", "apprentice", "伊藤", org=a, created_at="2025-01-05T00:00:00Z")}
-    r = {"r1": add_recording(conn, "芯出し", meister="田中", organisation_id=1, done_at="2025-03-31T14:59:59Z"),
-         "r2": add_recording(conn, "突っ切り", meister="田中", organisation_id=1, done_at="2025-03-31T15:00:00Z"),
-         "r3": add_recording(conn, "ねじ切り", meister="鈴木", organisation_id=a, done_at="2025-10-01T00:00:00Z")}
+    m = {
+        "tanaka": meisters.create_meister(conn, "田中", organisation_ids=[1, a], registered_on="2024-06-01"),
+        "suzuki": meisters.create_meister(conn, "鈴木", organisation_ids=[1], registered_on="2025-05-01"),
+    }
+    u = {
+        "coord": account(conn, "coord", "coordinator", "山本"),
+        "admin": account(conn, "boss", "admin", "管理者"),
+        "suzuki_account": account(conn, "suzuki", "meister", "鈴木", meister="鈴木"),
+        "t1": account(conn, "t1", "apprentice", "小林"),
+        "t2": account(conn, "t2", "apprentice", "佐藤"),
+        "t3": account(conn, "t3", "apprentice", "伊藤", org=a, created_at="2025-01-05T00:00:00Z"),
+    }
+    r = {
+        "r1": add_recording(conn, "芯出し", meister="田中", organisation_id=1, done_at="2025-03-31T14:59:59Z"),
+        "r2": add_recording(conn, "突っ切り", meister="田中", organisation_id=1, done_at="2025-03-31T15:00:00Z"),
+        "r3": add_recording(conn, "ねじ切り", meister="鈴木", organisation_id=a, done_at="2025-10-01T00:00:00Z"),
+    }
     coord, suzuki = users.get_account(conn, u["coord"]), users.get_account(conn, u["suzuki_account"])
-    s = {"s1": coaching.log_session(conn, coord, held_on="2025-03-31", meister_id=m["tanaka"], organisation_id=1,
-                                    hours=2, technicians=[u["t1"]]),
-         "s2": coaching.log_session(conn, coord, held_on="2025-04-01", meister_id=m["tanaka"], organisation_id=a,
-                                    hours=3, technique="旋盤", technicians=[u["t1"], u["t2"]]),
-         "s3": coaching.log_session(conn, suzuki, held_on="2025-06-10", meister_id=m["suzuki"], organisation_id=1,
-                                    hours=1.5, technicians=[u["t1"]]),
-         "s4": coaching.log_session(conn, coord, held_on="2025-12-01", meister_id=m["tanaka"], organisation_id=1,
-                                    hours=2, technicians=[u["t3"]])}
+    s = {
+        "s1": coaching.log_session(
+            conn, coord, held_on="2025-03-31", meister_id=m["tanaka"], organisation_id=1, hours=2, technicians=[u["t1"]]
+        ),
+        "s2": coaching.log_session(
+            conn,
+            coord,
+            held_on="2025-04-01",
+            meister_id=m["tanaka"],
+            organisation_id=a,
+            hours=3,
+            technique="旋盤",
+            technicians=[u["t1"], u["t2"]],
+        ),
+        "s3": coaching.log_session(
+            conn,
+            suzuki,
+            held_on="2025-06-10",
+            meister_id=m["suzuki"],
+            organisation_id=1,
+            hours=1.5,
+            technicians=[u["t1"]],
+        ),
+        "s4": coaching.log_session(
+            conn, coord, held_on="2025-12-01", meister_id=m["tanaka"], organisation_id=1, hours=2, technicians=[u["t3"]]
+        ),
+    }
     c1 = curricula.create(conn, title="旋盤の基本")
     item = curricula.add_item(conn, c1, r["r2"])
     for who in ("t1", "t3"):
@@ -70,8 +98,8 @@ def small(hash_config):
 
 
 def client_as(app, login, language="en"):
-    from web.i18n import COOKIE
     from helpers.web import session_client
+    from web.i18n import COOKIE
 
     client = session_client(app, login)
     client.set_cookie(COOKIE, language)
@@ -84,8 +112,10 @@ def card_values(page: str) -> dict[str, str]:
 
 
 def card_links(page: str) -> dict[str, str]:
-    return {name: href.replace("&amp;", "&") for name, href in re.findall(
-        r'data-figure="(\w+)".*?<a class="figure-value" href="([^"]+)"', page, flags=re.S)}
+    return {
+        name: href.replace("&amp;", "&")
+        for name, href in re.findall(r'data-figure="(\w+)".*?<a class="figure-value" href="([^"]+)"', page, flags=re.S)
+    }
 
 
 def traced_ids(page: str) -> list[tuple[str, int]]:
@@ -105,9 +135,17 @@ def test_dashboard_numbers_are_the_figures_of_kb_programme(small):
         expected = {f.name: shown(f.unit, f.value) for f in programme.figures(conn, FY, org)}
         assert card_values(page) == expected
     everyone = card_values(client.get(f"/programme?fy={FY}").get_data(as_text=True))
-    assert everyone == {"technique_records": "2", "meisters_registered": "2", "meisters_active": "2",
-                        "coaching_sessions": "2", "coaching_hours": "5", "technicians_reached": "3",
-                        "curricula_run": "1", "completion_rate": "50.0", "retention_rate": "100.0"}
+    assert everyone == {
+        "technique_records": "2",
+        "meisters_registered": "2",
+        "meisters_active": "2",
+        "coaching_sessions": "2",
+        "coaching_hours": "5",
+        "technicians_reached": "3",
+        "curricula_run": "1",
+        "completion_rate": "50.0",
+        "retention_rate": "100.0",
+    }
     second = card_values(client.get(f"/programme?fy={FY}&org={ids['org']}").get_data(as_text=True))
     assert (second["technique_records"], second["coaching_hours"], second["meisters_registered"]) == ("1", "3", "1")
     assert second["completion_rate"] == "0.0"
@@ -169,13 +207,22 @@ def test_december_bars_count_who_was_active_in_december(small):
     """Issue 14, item 9: 田中, active since April, coached 伊藤 on 1 December; 小林 (coached in April) is
     coached again on 2 December.  December's bars now show them; the year still counts each once."""
     app, conn, ids = small
-    coaching.log_session(conn, users.get_account(conn, ids["coord"]), held_on="2025-12-02", meister_id=ids["tanaka"],
-                         organisation_id=1, hours=1.5, technicians=[ids["t1"]])
+    coaching.log_session(
+        conn,
+        users.get_account(conn, ids["coord"]),
+        held_on="2025-12-02",
+        meister_id=ids["tanaka"],
+        organisation_id=1,
+        hours=1.5,
+        technicians=[ids["t1"]],
+    )
     client = client_as(app, "coord", "ja")
     data = client.get(f"/programme?fy={FY}", headers={"Accept": "application/json"}).get_json()
     by_name = {f["name"]: f for f in data["figures"]}
-    december = {name: {m["month"]: m for m in by_name[name]["months"]}["2025-12"]
-                for name in ("meisters_active", "technicians_reached", "coaching_sessions")}
+    december = {
+        name: {m["month"]: m for m in by_name[name]["months"]}["2025-12"]
+        for name in ("meisters_active", "technicians_reached", "coaching_sessions")
+    }
     assert [december[n]["value"] for n in december] == [1, 2, 2]
     assert (by_name["meisters_active"]["value"], by_name["technicians_reached"]["value"]) == (2, 3)
     page = client.get(december["technicians_reached"]["trace"]).get_data(as_text=True)
@@ -187,7 +234,9 @@ def test_december_bars_count_who_was_active_in_december(small):
     assert [(row[1], row[3]) for row in rows[1:]] == [(str(ids["t3"]), "2025-12-01"), (str(ids["t1"]), "2025-12-02")]
     dashboard = client.get(f"/programme?fy={FY}").get_data(as_text=True)
     assert dashboard.count('class="chart-help"') == len(programme.MONTHLY)
-    assert "各棒:その月に活動した" in dashboard and "棒の合計は、一人を一度だけ数える年度の数より多くなります" in dashboard
+    assert (
+        "各棒:その月に活動した" in dashboard and "棒の合計は、一人を一度だけ数える年度の数より多くなります" in dashboard
+    )
     assert "各棒:その月に完成した記録の数。棒を合計すると年度の数になります。" in dashboard
     english = client_as(app, "coord").get(f"/programme?fy={FY}").get_data(as_text=True)
     assert "Each bar: different technicians coached in that month." in english
@@ -215,8 +264,11 @@ def test_each_trace_lists_exactly_the_records_counted(small):
 
 def test_a_rate_lists_everyone_it_is_out_of_marked_counted_or_not(small):
     app, conn, ids = small
-    data = client_as(app, "coord").get(f"/programme/figures/completion_rate?fy={FY}",
-                                       headers={"Accept": "application/json"}).get_json()
+    data = (
+        client_as(app, "coord")
+        .get(f"/programme/figures/completion_rate?fy={FY}", headers={"Accept": "application/json"})
+        .get_json()
+    )
     assert {r["id"]: r["counted"] for r in data["records"]} == {ids["t1"]: True, ids["t3"]: False}
     assert data["value"] == "50.0" and data["figure"]["parts"] == "1 of 2 technicians completed"
     page = client_as(app, "coord").get(f"/programme/figures/completion_rate?fy={FY}").get_data(as_text=True)
@@ -227,9 +279,15 @@ def test_a_rate_lists_everyone_it_is_out_of_marked_counted_or_not(small):
 def test_bad_selections_are_400_and_an_unknown_figure_404(small):
     app, conn, ids = small
     client = client_as(app, "coord")
-    for url in ("/programme?fy=abc", "/programme?fy=1899", "/programme?org=99", "/programme?org=x",
-                f"/programme/figures/coaching_hours?fy={FY}&month=2024-12", "/programme/figures.csv?fy=二〇二五",
-                "/programme/targets?fy=abc"):
+    for url in (
+        "/programme?fy=abc",
+        "/programme?fy=1899",
+        "/programme?org=99",
+        "/programme?org=x",
+        f"/programme/figures/coaching_hours?fy={FY}&month=2024-12",
+        "/programme/figures.csv?fy=二〇二五",
+        "/programme/targets?fy=abc",
+    ):
         r = client.get(url)
         assert r.status_code == 400, url
         assert "Traceback" not in r.get_data(as_text=True)
@@ -284,11 +342,14 @@ def test_json_api_with_a_token(small):
     assert r.status_code == 200
     data = r.get_json()
     assert (data["fiscal_year"], data["organisation"]) == (FY, "本社")
-    assert {f["name"]: f["value"] for f in data["figures"]} == {
-        f.name: f.value for f in programme.figures(conn, FY, 1)}
+    assert {f["name"]: f["value"] for f in data["figures"]} == {f.name: f.value for f in programme.figures(conn, FY, 1)}
     _, apprentice_token = users.create_token(conn, ids["t1"], "curious")
-    assert app.test_client().get("/api/v1/programme/figures",
-                                 headers={"Authorization": f"Bearer {apprentice_token}"}).status_code == 403
+    assert (
+        app.test_client()
+        .get("/api/v1/programme/figures", headers={"Authorization": f"Bearer {apprentice_token}"})
+        .status_code
+        == 403
+    )
     assert app.test_client().get("/api/v1/programme/figures").status_code == 401
 
 
@@ -300,15 +361,28 @@ def test_admin_edits_targets_and_the_dashboard_follows(small):
 
     app, conn, ids = small
     admin = client_as(app, "boss")
-    form = {"fy": str(FY), "action": "save", "csrf_token": csrf_token(admin),
-            "default-technique_records": "100", "default-meisters_registered": "200",
-            "default-completion_rate": "80", "default-retention_rate": "85",
-            "year-technique_records": "2", "year-meisters_registered": "", "year-completion_rate": "",
-            "year-retention_rate": ""}
+    form = {
+        "fy": str(FY),
+        "action": "save",
+        "csrf_token": csrf_token(admin),
+        "default-technique_records": "100",
+        "default-meisters_registered": "200",
+        "default-completion_rate": "80",
+        "default-retention_rate": "85",
+        "year-technique_records": "2",
+        "year-meisters_registered": "",
+        "year-completion_rate": "",
+        "year-retention_rate": "",
+    }
     r = admin.post("/programme/targets", data=form)
     assert r.status_code == 303 and r.headers["Location"].endswith(f"/programme/targets?fy={FY}&done=saved")
-    assert programme.target_table(conn, FY)[0] == {"name": "technique_records", "unit": "count", "default": 100.0,
-                                                    "year": 2.0, "value": 2.0}
+    assert programme.target_table(conn, FY)[0] == {
+        "name": "technique_records",
+        "unit": "count",
+        "default": 100.0,
+        "year": 2.0,
+        "value": 2.0,
+    }
     page = admin.get(f"/programme?fy={FY}").get_data(as_text=True)
     card = page.split('data-figure="technique_records"')[1].split("</article>")[0]
     assert "Target met" in card and "Target: 2 records" in card
@@ -317,22 +391,39 @@ def test_admin_edits_targets_and_the_dashboard_follows(small):
     clear = {"fy": str(FY), "action": "clear", "name": "technique_records", "csrf_token": form["csrf_token"]}
     assert admin.post("/programme/targets", data=clear).status_code == 303
     assert programme.get_target(conn, "technique_records", FY) == 100
-    card = admin.get(f"/programme?fy={FY}").get_data(as_text=True).split(
-        'data-figure="technique_records"')[1].split("</article>")[0]
+    card = (
+        admin.get(f"/programme?fy={FY}")
+        .get_data(as_text=True)
+        .split('data-figure="technique_records"')[1]
+        .split("</article>")[0]
+    )
     assert "Not met yet" in card and "2.0% of the target" in card
 
 
-@pytest.mark.parametrize("field, value", [("default-technique_records", "-1"), ("default-retention_rate", "abc"),
-                                          ("year-completion_rate", "101"), ("default-coaching_hours", "")])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("default-technique_records", "-1"),
+        ("default-retention_rate", "abc"),
+        ("year-completion_rate", "101"),
+        ("default-coaching_hours", ""),
+    ],
+)
 def test_bad_targets_are_refused_with_a_clear_message_and_nothing_saved(small, field, value):
     from helpers.web import csrf_token
 
     app, conn, ids = small
     admin = client_as(app, "boss")
     before = programme.target_table(conn, FY)
-    form = {"fy": str(FY), "csrf_token": csrf_token(admin), "default-technique_records": "150",
-            "default-meisters_registered": "200", "default-completion_rate": "80", "default-retention_rate": "85",
-            field: value}
+    form = {
+        "fy": str(FY),
+        "csrf_token": csrf_token(admin),
+        "default-technique_records": "150",
+        "default-meisters_registered": "200",
+        "default-completion_rate": "80",
+        "default-retention_rate": "85",
+        field: value,
+    }
     r = admin.post("/programme/targets", data=form)
     if field == "default-coaching_hours":  # not a target: ignored, the rest is saved
         assert r.status_code == 303 and programme.get_target(conn, "technique_records", FY) == 150
@@ -350,8 +441,9 @@ def test_coordinators_read_targets_but_only_admins_change_them(small):
     coord = client_as(app, "coord")
     page = coord.get("/programme/targets").get_data(as_text=True)
     assert "Only an administrator changes targets." in page and 'name="default-technique_records"' not in page
-    r = coord.post("/programme/targets", data={"fy": str(FY), "default-technique_records": "1",
-                                               "csrf_token": csrf_token(coord)})
+    r = coord.post(
+        "/programme/targets", data={"fy": str(FY), "default-technique_records": "1", "csrf_token": csrf_token(coord)}
+    )
     assert r.status_code == 403 and programme.get_target(conn, "technique_records", FY) == 100
 
 
@@ -364,8 +456,9 @@ def test_recording_that_an_apprentice_left_changes_retention_and_can_be_undone(s
     app, conn, ids = small
     coord = client_as(app, "coord")
     token = csrf_token(coord)
-    r = coord.post(f"/admin/users/{ids['t2']}/leaving", data={"left_on": "2025-09-30", "note": "家業を継ぐ",
-                                                              "csrf_token": token})
+    r = coord.post(
+        f"/admin/users/{ids['t2']}/leaving", data={"left_on": "2025-09-30", "note": "家業を継ぐ", "csrf_token": token}
+    )
     assert r.status_code == 303 and r.headers["Location"].endswith(f"done=left#user-{ids['t2']}")
     users_page = coord.get("/admin/users").get_data(as_text=True)
     row = users_page.split(f'id="user-{ids["t2"]}"')[1].split("</tr>")[0]
@@ -390,15 +483,22 @@ def test_leaving_refuses_bad_dates_and_non_apprentices(small):
     assert r.status_code == 400 and "is not a date (write it as 2025-04-30)" in r.get_data(as_text=True)
     r = coord.post(f"/admin/users/{ids['t1']}/leaving", data={"left_on": "", "csrf_token": token})
     assert r.status_code == 400 and "Enter the date they left." in r.get_data(as_text=True)
-    r = coord.post(f"/admin/users/{ids['suzuki_account']}/leaving",
-                   data={"left_on": "2025-09-30", "csrf_token": token})
+    r = coord.post(f"/admin/users/{ids['suzuki_account']}/leaving", data={"left_on": "2025-09-30", "csrf_token": token})
     assert r.status_code == 400 and "apprentices only" in r.get_data(as_text=True)
-    assert coord.post(f"/admin/users/{ids['admin']}/leaving", data={"left_on": "2025-09-30",
-                                                                    "csrf_token": token}).status_code == 403
+    assert (
+        coord.post(
+            f"/admin/users/{ids['admin']}/leaving", data={"left_on": "2025-09-30", "csrf_token": token}
+        ).status_code
+        == 403
+    )
     assert programme.leavings(conn) == {}
     meister = client_as(app, "suzuki")
-    assert meister.post(f"/admin/users/{ids['t1']}/leaving", data={"left_on": "2025-09-30",
-                                                                   "csrf_token": csrf_token(meister)}).status_code == 403
+    assert (
+        meister.post(
+            f"/admin/users/{ids['t1']}/leaving", data={"left_on": "2025-09-30", "csrf_token": csrf_token(meister)}
+        ).status_code
+        == 403
+    )
 
 
 # ---------------------------------------------------------------- the demo knowledge base
@@ -407,8 +507,13 @@ def test_leaving_refuses_bad_dates_and_non_apprentices(small):
 def test_only_coordinators_and_admins_see_the_programme(client_for):
     for key in ("apprentice", "meister", "other_apprentice", "other_meister"):
         client = client_for(key)
-        for url in ("/programme", "/programme/figures/technique_records", "/programme/figures.csv",
-                    "/programme/targets", "/api/v1/programme/figures"):
+        for url in (
+            "/programme",
+            "/programme/figures/technique_records",
+            "/programme/figures.csv",
+            "/programme/targets",
+            "/api/v1/programme/figures",
+        ):
             assert client.get(url).status_code == 403, (key, url)
     for key in ("coordinator", "admin"):
         assert client_for(key).get("/programme").status_code == 200

@@ -4,6 +4,7 @@ and "who can teach this?" behind the same bar, and the recording page's moments,
 
 Labels are taken from the recordings' own data (technique, tags), not from the demo's exact wording, so the
 tests hold when the demo is narrated again."""
+
 from __future__ import annotations
 
 import re
@@ -88,14 +89,16 @@ GOALS = {
 
 def test_curriculum_suggestions_are_precise_and_levelled_from_the_recording(as_role):
     client, token = as_role("coordinator")
-    r = client.post("/curricula/new", data={"title": "提案の精度", "goal": "", "level": "", "description": "",
-                                             "csrf_token": token})
+    r = client.post(
+        "/curricula/new", data={"title": "提案の精度", "goal": "", "level": "", "description": "", "csrf_token": token}
+    )
     cid = int(re.search(r"/curricula/(\d+)", r.headers["Location"]).group(1))
     proposed = relevant = 0
     seen = []
     for goal, answers in GOALS.items():
-        found = client.get(f"/curricula/{cid}/suggest", query_string={"goal": goal},
-                           headers={"Accept": "application/json"}).get_json()["suggestions"]
+        found = client.get(
+            f"/curricula/{cid}/suggest", query_string={"goal": goal}, headers={"Accept": "application/json"}
+        ).get_json()["suggestions"]
         assert found, goal
         for s in found:
             rec = client.get(f"/api/v1/recordings/{s['recording_id']}").get_json()  # what the coordinator sees
@@ -119,8 +122,9 @@ def test_a_moment_link_highlights_the_line_that_starts_in_that_second(client, re
         for prev, line in zip(segs, segs[1:]):
             if int(line["start"]) != line["start"] and int(prev["start"]) < int(line["start"]):
                 page = client.get(f"/r/{rec['id']}?t={int(line['start'])}").get_data(as_text=True)
-                current = re.search(r'<li class="current[^"]*" aria-current="true"><a href="\?t=\d+" data-start="([^"]+)"',
-                                    page)
+                current = re.search(
+                    r'<li class="current[^"]*" aria-current="true"><a href="\?t=\d+" data-start="([^"]+)"', page
+                )
                 assert current and float(current.group(1)) == line["start"]
                 return
     pytest.skip("no timed recording with a line starting inside a second")

@@ -1,5 +1,6 @@
 """Hostile data stays text, headers forbid what the pages never need, files are served by id only,
 and page views never load the heavy machine-learning libraries."""
+
 from __future__ import annotations
 
 import json
@@ -65,8 +66,16 @@ def test_hostile_subtitle_text_is_escaped_in_webvtt(tmp_path):
     config = load_config(home=tmp_path / "kb", embed_model="hash")
     conn = init_home(config)
     with conn:
-        rid = create(conn, title="t", kind="audio", fmt="mp3", source_name="a.mp3", sha256="1" * 64, size_bytes=1,
-                     meta=RecordingMeta())
+        rid = create(
+            conn,
+            title="t",
+            kind="audio",
+            fmt="mp3",
+            source_name="a.mp3",
+            sha256="1" * 64,
+            size_bytes=1,
+            meta=RecordingMeta(),
+        )
         replace_segments(conn, rid, [{"start": 0.0, "end": 1.0, "text": "<script>alert(1)</script> & <c.x>"}])
         update(conn, rid, status="done")
     from helpers.web import new_user_client
@@ -75,9 +84,22 @@ def test_hostile_subtitle_text_is_escaped_in_webvtt(tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;c.x&gt;" in vtt and "<script>" not in vtt
 
 
-@pytest.mark.parametrize("url", ["/", "/search?q=溶接", "/api/v1/search?q=溶接", "/recordings", "/r/1",
-                                 "/r/1/subtitles.vtt", "/r/1/qr.svg", "/static/css/app.css", "/nowhere", "/login",
-                                 "/account"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/search?q=溶接",
+        "/api/v1/search?q=溶接",
+        "/recordings",
+        "/r/1",
+        "/r/1/subtitles.vtt",
+        "/r/1/qr.svg",
+        "/static/css/app.css",
+        "/nowhere",
+        "/login",
+        "/account",
+    ],
+)
 @pytest.mark.parametrize("who", ["apprentice", "anonymous"])
 def test_security_headers_on_every_response(client, anon_client, url, who):
     r = (client if who == "apprentice" else anon_client).get(url)
@@ -89,8 +111,16 @@ def test_security_headers_on_every_response(client, anon_client, url, who):
 
 
 def test_pages_have_no_inline_script_style_or_handlers_and_nothing_from_other_sites(client, hostile_id):
-    for url in ("/", "/search?q=旋盤", "/search?q=zzzz", "/recordings", f"/r/{hostile_id}", "/r/1", "/r/1/print",
-                "/account"):
+    for url in (
+        "/",
+        "/search?q=旋盤",
+        "/search?q=zzzz",
+        "/recordings",
+        f"/r/{hostile_id}",
+        "/r/1",
+        "/r/1/print",
+        "/account",
+    ):
         page = client.get(url).get_data(as_text=True)
         for tag in re.findall(r"<script\b[^>]*>", page):
             assert 'src="/static/' in tag, (url, tag)
@@ -129,8 +159,18 @@ def test_media_only_by_recording_id_never_outside_kb_home(tmp_path):
     config = load_config(home=tmp_path / "kb", embed_model="hash")
     conn = init_home(config)
     with conn:
-        rid = create(conn, title="escape", kind="audio", fmt="mp3", source_name="x.mp3", sha256="2" * 64,
-                     size_bytes=1, meta=RecordingMeta(), stored_path="../secret.mp3", status="done")
+        rid = create(
+            conn,
+            title="escape",
+            kind="audio",
+            fmt="mp3",
+            source_name="x.mp3",
+            sha256="2" * 64,
+            size_bytes=1,
+            meta=RecordingMeta(),
+            stored_path="../secret.mp3",
+            status="done",
+        )
     from helpers.web import new_user_client
 
     client = new_user_client(create_app({"KB_CONFIG": config}))
@@ -140,8 +180,10 @@ def test_media_only_by_recording_id_never_outside_kb_home(tmp_path):
     assert client.get("/static/../app.py").status_code == 404
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)",
-                                    "", "relative/path"])
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)", "", "relative/path"],
+)
 def test_language_switch_never_redirects_off_site(client, target):
     r = client.get("/lang/en", query_string={"next": target})
     assert r.status_code == 303 and r.headers["Location"] == "/"
@@ -172,8 +214,14 @@ hits = client.get("/api/v1/search?q=旋盤").get_json()["hits"]
 print(json.dumps({{"statuses": statuses, "before": before, "after": loaded(), "hits": len(hits),
                   "faiss": "faiss" in sys.modules}}))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300,
-                         env={**os.environ, "PYTHONPATH": str(REPO / "tests")})  # the test helpers
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO / "tests")},
+    )  # the test helpers
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert set(report["statuses"]) <= {200, 206, 303, 404} and report["statuses"].count(200) > 20

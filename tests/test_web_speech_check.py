@@ -5,12 +5,14 @@ Real parts: a fresh knowledge base, the studio form, the real worker, real Japan
 writes a single fragment for all the talk (what an English-only model did with a Japanese upload);
 the re-processing the page offers then runs the default model for real.
 """
+
 from __future__ import annotations
 
 import wave
 
 import numpy as np
 import pytest
+
 from helpers.studio import (
     add_user,
     client_as,
@@ -19,7 +21,6 @@ from helpers.studio import (
     studio_token,
     upload,
 )
-
 from media import tts
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(tts.available() is not None, reason=str(tts.available()))]
@@ -68,8 +69,8 @@ def test_incomplete_transcript_is_shown_and_processed_again(tmp_path, memo, monk
     assert speech_checks.incomplete(conn, [rid])
 
     page = tanaka.get("/studio").get_data(as_text=True)
-    row = page[page.index(f'id="rec-{rid}"'):]
-    row = row[:row.index("</tr>")]
+    row = page[page.index(f'id="rec-{rid}"') :]
+    row = row[: row.index("</tr>")]
     assert "The transcript looks incomplete" in row
     assert f'action="/studio/r/{rid}/reprocess"' in row
     assert '<option value="base">base</option>' in row and '<option value="tiny.en">tiny.en</option>' in row
@@ -78,8 +79,9 @@ def test_incomplete_transcript_is_shown_and_processed_again(tmp_path, memo, monk
     tanaka.set_cookie(COOKIE, "en")
 
     token = studio_token(tanaka)
-    refused = tanaka.post(f"/studio/r/{rid}/reprocess", data={"csrf_token": token, "language": "ja",
-                                                             "model": "/etc/passwd"})
+    refused = tanaka.post(
+        f"/studio/r/{rid}/reprocess", data={"csrf_token": token, "language": "ja", "model": "/etc/passwd"}
+    )
     assert refused.status_code == 400
     again = tanaka.post(f"/studio/r/{rid}/reprocess", data={"csrf_token": token, "language": "ja", "model": "base"})
     assert again.status_code == 303

@@ -5,6 +5,7 @@ the real worker: jfk.flac is uploaded through the plain form and watched to the
 end through the list fragment htmx polls; editing, replacing and deleting are
 checked against files, rows, both indexes and search.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from helpers.studio import (add_user, as_file, client_as, index_agrees, problems, process_all, rows, small_video,
-                            studio_app, studio_token, upload, wait_for)
+from helpers.studio import (
+    add_user,
+    as_file,
+    client_as,
+    index_agrees,
+    problems,
+    process_all,
+    rows,
+    small_video,
+    studio_app,
+    studio_token,
+    upload,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +65,13 @@ def test_the_studio_is_for_meisters_coordinators_and_admins(kb, tanaka, apprenti
     assert 'href="/studio"' not in apprentice.get("/").get_data(as_text=True)
     page = tanaka.get("/studio").get_data(as_text=True)
     assert 'href="/studio" aria-current="page"' in page
-    form = page[page.index('<form id="upload-form"'):page.index("</form>", page.index('<form id="upload-form"'))]
+    form = page[page.index('<form id="upload-form"') : page.index("</form>", page.index('<form id="upload-form"'))]
     assert 'method="post" action="/studio/upload"' in form and 'enctype="multipart/form-data"' in form
-    assert re.search(r'<input id="upload-files" class="file-input" type="file" name="file" multiple required\s+'
-                     r'accept="video/\*,audio/\*,', form)
+    assert re.search(
+        r'<input id="upload-files" class="file-input" type="file" name="file" multiple required\s+'
+        r'accept="video/\*,audio/\*,',
+        form,
+    )
     assert 'name="csrf_token"' in form and 'name="glossary"' in form and 'name="visibility"' in form
     assert 'name="meister"' not in form  # a meister uploads as himself
     assert 'name="meister"' in client_as(app, "boss").get("/studio").get_data(as_text=True)
@@ -66,15 +82,25 @@ def test_jfk_through_the_form_processing_shown_live_then_found(kb, tanaka, appre
     from ingest.worker import BackgroundWorker
 
     app, config = kb
-    response = upload(tanaka, [(jfk, "就任演説.flac")], json=False, title="ケネディ就任演説", technique="スピーチ",
-                      tags="演説", language="en", glossary="Americans, 心押し台")
+    response = upload(
+        tanaka,
+        [(jfk, "就任演説.flac")],
+        json=False,
+        title="ケネディ就任演説",
+        technique="スピーチ",
+        tags="演説",
+        language="en",
+        glossary="Americans, 心押し台",
+    )
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "Received. It will be processed in the background." in page
-    (rid, source, stored), = rows(config, "SELECT id, source_name, stored_path FROM recordings")
+    ((rid, source, stored),) = rows(config, "SELECT id, source_name, stored_path FROM recordings")
     assert source == "就任演説.flac" and re.fullmatch(r"originals/[0-9a-f]{2}/[0-9a-f]{64}\.flac", stored)
     assert [t for (t,) in rows(config, "SELECT term FROM glossary WHERE organisation_id = 1")] == [
-        "Americans", "心押し台"]
+        "Americans",
+        "心押し台",
+    ]
 
     fragment = tanaka.get("/studio/states", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'hx-trigger="every 2s, kb-uploaded from:body"' in fragment
@@ -118,21 +144,26 @@ def test_meisters_manage_their_own_coordinators_everything(kb, tanaka):
 
     assert {mine, his, theirs} <= listed(boss)
     assert mine in listed(tanaka) and not {his, theirs} & listed(tanaka)
-    assert rows(config, "SELECT m.name FROM recordings r JOIN meisters m ON m.id = r.meister_id WHERE r.id = ?",
-                theirs) == [("佐藤 三郎",)]
+    assert rows(
+        config, "SELECT m.name FROM recordings r JOIN meisters m ON m.id = r.meister_id WHERE r.id = ?", theirs
+    ) == [("佐藤 三郎",)]
     assert tanaka.get(f"/studio/r/{his}/edit").status_code == 404  # private: not even said to exist
     assert tanaka.get(f"/studio/r/{theirs}/edit").status_code == 403  # visible to him, not his to change
     token = studio_token(tanaka)
     assert tanaka.post(f"/studio/r/{theirs}/delete", data={"csrf_token": token, "confirm": "yes"}).status_code == 403
     assert boss.get(f"/studio/r/{his}/edit").status_code == 200
-    response = boss.post(f"/studio/r/{theirs}/edit", data={"csrf_token": studio_token(boss), "title": "moa",
-                                                            "meister": "高橋 四郎", "visibility": "organisation"})
+    response = boss.post(
+        f"/studio/r/{theirs}/edit",
+        data={"csrf_token": studio_token(boss), "title": "moa", "meister": "高橋 四郎", "visibility": "organisation"},
+    )
     assert response.status_code == 303
-    assert rows(config, "SELECT m.name FROM recordings r JOIN meisters m ON m.id = r.meister_id WHERE r.id = ?",
-                theirs) == [("高橋 四郎",)]
+    assert rows(
+        config, "SELECT m.name FROM recordings r JOIN meisters m ON m.id = r.meister_id WHERE r.id = ?", theirs
+    ) == [("高橋 四郎",)]
     tanaka.post(f"/studio/r/{mine}/edit", data={"csrf_token": token, "title": "kiwi", "meister": "偽物"})
-    assert rows(config, "SELECT m.name FROM recordings r JOIN meisters m ON m.id = r.meister_id WHERE r.id = ?",
-                mine) == [("田中 一郎",)]  # a meister cannot hand his recording to another name
+    assert rows(
+        config, "SELECT m.name FROM recordings r JOIN meisters m ON m.id = r.meister_id WHERE r.id = ?", mine
+    ) == [("田中 一郎",)]  # a meister cannot hand his recording to another name
 
 
 def test_editing_details_and_a_new_title_reaches_search(kb, tanaka, apprentice):
@@ -142,12 +173,21 @@ def test_editing_details_and_a_new_title_reaches_search(kb, tanaka, apprentice):
     page = tanaka.get(f"/studio/r/{rid}/edit").get_data(as_text=True)
     assert 'value="最初の題"' in page and f'action="/studio/r/{rid}/replace"' in page
     token = studio_token(tanaka)
-    response = tanaka.post(f"/studio/r/{rid}/edit", data={
-        "csrf_token": token, "title": "ヤマアラシ式の外し方", "technique": "フライス", "tags": "治具、安全",
-        "language": "ja", "visibility": "organisation"})
+    response = tanaka.post(
+        f"/studio/r/{rid}/edit",
+        data={
+            "csrf_token": token,
+            "title": "ヤマアラシ式の外し方",
+            "technique": "フライス",
+            "tags": "治具、安全",
+            "language": "ja",
+            "visibility": "organisation",
+        },
+    )
     assert response.status_code == 303 and response.headers["Location"] == f"/studio/r/{rid}/edit?saved=1"
-    (title, technique, tags, language), = rows(config, "SELECT title, technique, tags, language FROM recordings "
-                                                       "WHERE id = ?", rid)
+    ((title, technique, tags, language),) = rows(
+        config, "SELECT title, technique, tags, language FROM recordings WHERE id = ?", rid
+    )
     assert (title, technique, tags, language) == ("ヤマアラシ式の外し方", "フライス", '["治具", "安全"]', "ja")
     state = tanaka.get("/studio/states", headers={"Accept": "application/json"}).get_json()
     row = next(r for r in state["recordings"] if r["id"] == rid)
@@ -159,8 +199,9 @@ def test_editing_details_and_a_new_title_reaches_search(kb, tanaka, apprentice):
 
     response = tanaka.post(f"/studio/r/{rid}/edit", data={"csrf_token": token, "title": "", "visibility": "private"})
     assert response.status_code == 400 and "The title must not be empty." in response.get_data(as_text=True)
-    response = tanaka.post(f"/studio/r/{rid}/edit", data={"csrf_token": token, "title": "ヤマアラシ式の外し方",
-                                                          "visibility": "private"})
+    response = tanaka.post(
+        f"/studio/r/{rid}/edit", data={"csrf_token": token, "title": "ヤマアラシ式の外し方", "visibility": "private"}
+    )
     assert response.status_code == 303
     assert lexical_hits(apprentice, "wallaby") == []  # private now: the apprentice no longer finds it
     assert apprentice.get(f"/r/{rid}").status_code == 404
@@ -172,17 +213,23 @@ def test_replacing_the_file_processes_it_again_under_the_same_id(kb, tanaka, app
     app, config = kb
     rid = upload(tanaka, [(doc("okapi"), "okapi.md")]).get_json()["results"][0]["recording_id"]
     process_all(config)
-    (old_stored,), = rows(config, "SELECT stored_path FROM recordings WHERE id = ?", rid)
-    response = tanaka.post(f"/studio/r/{rid}/replace", content_type="multipart/form-data",
-                           data={"csrf_token": studio_token(tanaka), "file": as_file(doc("narwhal"), "改訂版.md")})
+    ((old_stored,),) = rows(config, "SELECT stored_path FROM recordings WHERE id = ?", rid)
+    response = tanaka.post(
+        f"/studio/r/{rid}/replace",
+        content_type="multipart/form-data",
+        data={"csrf_token": studio_token(tanaka), "file": as_file(doc("narwhal"), "改訂版.md")},
+    )
     assert response.status_code == 303 and response.headers["Location"] == "/studio?done=replace"
     assert rows(config, "SELECT status, source_name FROM recordings WHERE id = ?", rid) == [("pending", "改訂版.md")]
     assert not (config.home / old_stored).exists()
     process_all(config)
     assert lexical_hits(apprentice, "narwhal") == [rid]
     assert lexical_hits(apprentice, "okapi") == []
-    bad = tanaka.post(f"/studio/r/{rid}/replace", content_type="multipart/form-data",
-                      data={"csrf_token": studio_token(tanaka), "file": as_file(b"", "empty.md")})
+    bad = tanaka.post(
+        f"/studio/r/{rid}/replace",
+        content_type="multipart/form-data",
+        data={"csrf_token": studio_token(tanaka), "file": as_file(b"", "empty.md")},
+    )
     assert bad.status_code == 400 and "empty.md: The file is empty" in bad.get_data(as_text=True)
     assert "<summary>Technical details</summary><code>empty file (0 bytes)</code>" in bad.get_data(as_text=True)
     assert lexical_hits(apprentice, "narwhal") == [rid]  # a refused replacement changes nothing
@@ -197,7 +244,7 @@ def test_delete_asks_first_then_removes_media_passages_index_and_thumbnails(kb, 
     assert rid in [h["recording_id"] for h in apprentice.get("/api/v1/search?q=fellow Americans").get_json()["hits"]]
     assert tanaka.get(f"/r/{rid}/thumb/1.jpg").status_code == 200
     assert any((config.media_dir / str(rid)).glob("thumb_*.jpg"))
-    (stored,), = rows(config, "SELECT stored_path FROM recordings WHERE id = ?", rid)
+    ((stored,),) = rows(config, "SELECT stored_path FROM recordings WHERE id = ?", rid)
 
     confirm = tanaka.get(f"/studio/r/{rid}/delete")
     assert confirm.status_code == 200
@@ -215,8 +262,9 @@ def test_delete_asks_first_then_removes_media_passages_index_and_thumbnails(kb, 
         assert rows(config, f"SELECT COUNT(*) FROM {table} WHERE {column} = ?", rid) == [(0,)], table
     assert not (config.home / stored).exists()
     assert not (config.media_dir / str(rid)).exists()
-    assert rid not in [h["recording_id"] for h in apprentice.get("/api/v1/search?q=fellow Americans")
-                       .get_json()["hits"]]
+    assert rid not in [
+        h["recording_id"] for h in apprentice.get("/api/v1/search?q=fellow Americans").get_json()["hits"]
+    ]
     assert tanaka.get(f"/r/{rid}").status_code == 410  # gone, and says so (issue 16, defect 12)
     assert problems(config) == [] and index_agrees(config)
 
@@ -268,8 +316,14 @@ print(json.dumps({{"statuses": statuses, "loaded": [m for m in heavy if m in sys
                   "result": result["results"][0]["status"]}}))
 """
     repo = Path(__file__).resolve().parents[1]
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=repo,
-                         env={**os.environ, "PYTHONPATH": str(repo / "tests")})  # the test helpers
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo / "tests")},
+    )  # the test helpers
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report == {"statuses": [200] * 5, "loaded": [], "result": "queued"}

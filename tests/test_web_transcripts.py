@@ -5,6 +5,7 @@ only read): recordings go through the real pipeline (jfk.flac with Whisper; a
 subtitle file; a written note) with the real e5 + USE embedders, and saves go
 through the app's own search service, so a search right after a save sees it.
 """
+
 from __future__ import annotations
 
 import re
@@ -47,7 +48,8 @@ def site(tmp_path_factory, shared_data):
         path = folder / f"lesson{n}.srt"
         path.write_text(_srt(lines), encoding="utf-8")
         result = Ingestor(load_config(home=home), conn).ingest_file(
-            path, RecordingMeta(title=title or f"段取り {n}", meister=MEISTER, visibility=visibility))
+            path, RecordingMeta(title=title or f"段取り {n}", meister=MEISTER, visibility=visibility)
+        )
         assert result.status == "added", result.message
         return result.recording_id
 
@@ -63,12 +65,14 @@ def people(site):
     from helpers.web import new_user_client
 
     app = site[0]
-    return {"meister": new_user_client(app, "meister", meister=MEISTER),
-            "other_meister": new_user_client(app, "meister", meister="佐藤"),
-            "apprentice": new_user_client(app, "apprentice"),
-            "coordinator": new_user_client(app, "coordinator"),
-            "outsider": new_user_client(app, "apprentice", organisation_id=2),
-            "anonymous": app.test_client()}
+    return {
+        "meister": new_user_client(app, "meister", meister=MEISTER),
+        "other_meister": new_user_client(app, "meister", meister="佐藤"),
+        "apprentice": new_user_client(app, "apprentice"),
+        "coordinator": new_user_client(app, "coordinator"),
+        "outsider": new_user_client(app, "apprentice", organisation_id=2),
+        "anonymous": app.test_client(),
+    }
 
 
 def token(client) -> str:
@@ -84,8 +88,11 @@ def editor_json(client, rid):
 
 
 def save_json(client, rid, lines, base, note=None):
-    return client.post(f"/r/{rid}/transcript", json={"lines": lines, "base_version": base, "note": note},
-                       headers={"X-CSRF-Token": token(client), "Accept": "application/json"})
+    return client.post(
+        f"/r/{rid}/transcript",
+        json={"lines": lines, "base_version": base, "note": note},
+        headers={"X-CSRF-Token": token(client), "Accept": "application/json"},
+    )
 
 
 def test_who_may_open_the_editor(site, people):
@@ -136,8 +143,11 @@ def test_saving_changes_subtitles_the_page_and_search_at_once(site, people, jfk)
     r = save_json(meister, rid, lines, 1, note="fix a word")
     assert r.status_code == 200, r.data
     body = r.get_json()
-    assert body["version"] == 2 and body["reembedded"] >= 1 and body["editor_url"].endswith("saved=2&reembedded="
-                                                                                            f"{body['reembedded']}")
+    assert (
+        body["version"] == 2
+        and body["reembedded"] >= 1
+        and body["editor_url"].endswith(f"saved=2&reembedded={body['reembedded']}")
+    )
     vtt = reader.get(f"/r/{rid}/subtitles.vtt").get_data(as_text=True)
     assert "tailstock" in vtt and "country" not in vtt
     assert "tailstock" in reader.get(f"/r/{rid}").get_data(as_text=True)
@@ -152,8 +162,16 @@ def test_a_plain_form_post_saves_and_comes_back_with_a_message(site, people):
     rid = new_lesson()
     meister = people["meister"]
     data = editor_json(meister, rid)
-    form = {"csrf_token": token(meister), "base_version": "1", "note": "",
-            "idx": [], "start": [], "end": [], "speaker": [], "text": []}
+    form = {
+        "csrf_token": token(meister),
+        "base_version": "1",
+        "note": "",
+        "idx": [],
+        "start": [],
+        "end": [],
+        "speaker": [],
+        "text": [],
+    }
     for line in data["lines"]:
         for key in ("idx", "start", "end"):
             form[key].append(str(line[key]))
@@ -183,8 +201,15 @@ def test_a_stale_save_is_refused_with_409_and_loses_nothing(site, people):
     assert r.status_code == 409 and r.get_json()["code"] == "stale" and "2" in r.get_json()["error"]
     assert r.get_json()["current_version"] == 2
     # the browser form gets the editor back with the submitted lines and the message
-    form = {"csrf_token": token(meister), "base_version": "1", "idx": ["0"], "start": ["0"], "end": ["5"],
-            "speaker": [""], "text": ["マイスターの修正。"]}
+    form = {
+        "csrf_token": token(meister),
+        "base_version": "1",
+        "idx": ["0"],
+        "start": ["0"],
+        "end": ["5"],
+        "speaker": [""],
+        "text": ["マイスターの修正。"],
+    }
     r = meister.post(f"/r/{rid}/transcript", data=form, headers={"Accept-Language": "en"})
     page = r.get_data(as_text=True)
     assert r.status_code == 409 and 'data-code="stale"' in page and "Someone saved a newer version" in page
@@ -201,11 +226,17 @@ def test_invalid_lines_answer_400_with_the_reason(site, people):
     lines[4]["end"] = lines[4]["start"]
     r = save_json(meister, rid, lines, 1)
     assert r.status_code == 400 and r.get_json()["code"] == "end_before_start"
-    r = meister.post(f"/r/{rid}/transcript", json={"lines": lines, "base_version": 1},
-                     headers={"X-CSRF-Token": token(meister), "Accept-Language": "en"})
+    r = meister.post(
+        f"/r/{rid}/transcript",
+        json={"lines": lines, "base_version": 1},
+        headers={"X-CSRF-Token": token(meister), "Accept-Language": "en"},
+    )
     assert r.get_json()["error"] == "Line 5 must end after it starts."
-    r = meister.post(f"/r/{rid}/transcript", data="not json", headers={"X-CSRF-Token": token(meister),
-                                                                       "Content-Type": "application/json"})
+    r = meister.post(
+        f"/r/{rid}/transcript",
+        data="not json",
+        headers={"X-CSRF-Token": token(meister), "Content-Type": "application/json"},
+    )
     assert r.status_code == 400
     assert editor_json(meister, rid)["version"] == 1
 
@@ -242,8 +273,9 @@ def test_history_shows_who_changed_what_and_a_version_can_be_restored(site, peop
     old = meister.get(f"/r/{rid}/transcript/versions/1").get_data(as_text=True)
     assert original[0]["text"] in old and "一度目の修正。" not in old
     assert people["apprentice"].get(f"/r/{rid}/transcript/history").status_code == 403
-    r = meister.post(f"/r/{rid}/transcript/versions/1/restore", data={"csrf_token": token(meister),
-                                                                     "base_version": "2"})
+    r = meister.post(
+        f"/r/{rid}/transcript/versions/1/restore", data={"csrf_token": token(meister), "base_version": "2"}
+    )
     assert r.status_code == 303 and "saved=3" in r.headers["Location"]
     assert editor_json(meister, rid)["lines"][0]["text"] == original[0]["text"]
 
@@ -265,8 +297,11 @@ def test_a_written_document_gets_no_transcript_editor(site, people):
 
     app, config, conn, _ = site
     paragraphs = [f"第{i}節。" + "ベアリングは内輪だけを押して圧入する。" * 6 for i in range(4)]
-    rid = Ingestor(config, conn).ingest_text("圧入の手順", "\n\n".join(paragraphs),
-                                             RecordingMeta(meister=MEISTER)).recording_id
+    rid = (
+        Ingestor(config, conn)
+        .ingest_text("圧入の手順", "\n\n".join(paragraphs), RecordingMeta(meister=MEISTER))
+        .recording_id
+    )
     for who in ("meister", "coordinator"):
         client = people[who]
         assert client.get(f"/r/{rid}/transcript/edit").status_code == 404
@@ -277,8 +312,10 @@ def test_a_written_document_gets_no_transcript_editor(site, people):
         r = save_json(client, rid, [{"text": "偽の修正。", "page": 1}], 1)
         assert r.status_code == 404
     lesson = site[3]()  # a subtitle file: a transcript, with its editor
-    rows = {row["id"]: row for row in people["meister"].get(
-        "/studio", headers={"Accept": "application/json"}).get_json()["recordings"]}
+    rows = {
+        row["id"]: row
+        for row in people["meister"].get("/studio", headers={"Accept": "application/json"}).get_json()["recordings"]
+    }
     assert rows[rid]["transcript_url"] is None
     assert rows[lesson]["transcript_url"] == f"/r/{lesson}/transcript/edit"
     assert 'data-testid="edit-transcript"' in people["meister"].get(f"/r/{lesson}").get_data(as_text=True)
@@ -297,8 +334,18 @@ def test_times_are_shown_as_minutes_and_seconds_and_typed_back(site, people):
     conn.execute("UPDATE segments SET start = 6.37 WHERE recording_id = ? AND idx = 1", (rid,))
     conn.commit()
     data = editor_json(meister, rid)
-    form = {"csrf_token": token(meister), "base_version": "1", "note": "", "idx": [], "start": [], "end": [],
-            "start_at": [], "end_at": [], "speaker": [], "text": []}
+    form = {
+        "csrf_token": token(meister),
+        "base_version": "1",
+        "note": "",
+        "idx": [],
+        "start": [],
+        "end": [],
+        "start_at": [],
+        "end_at": [],
+        "speaker": [],
+        "text": [],
+    }
     for line in data["lines"]:
         for key in ("idx", "start", "end"):
             form[key].append(str(line[key]))
@@ -306,11 +353,10 @@ def test_times_are_shown_as_minutes_and_seconds_and_typed_back(site, people):
         form["end_at"].append(f"{int(line['end']) // 60:02d}:{int(line['end']) % 60:02d}")
         form["speaker"].append("")
         form["text"].append(line["text"])
-    form["start_at"][3] = "００：１９"   # retyped (full-width): 19 s instead of 18 s
+    form["start_at"][3] = "００：１９"  # retyped (full-width): 19 s instead of 18 s
     r = meister.post(f"/r/{rid}/transcript", data=form)
     assert r.status_code == 303, r.get_data(as_text=True)[:500]
-    starts = [row[0] for row in conn.execute("SELECT start FROM segments WHERE recording_id = ? ORDER BY idx",
-                                              (rid,))]
+    starts = [row[0] for row in conn.execute("SELECT start FROM segments WHERE recording_id = ? ORDER BY idx", (rid,))]
     assert starts[1] == 6.37 and starts[3] == 19.0 and starts[2] == 12.0  # untouched lines keep their exact time
     form["base_version"] = "2"
     form["start"][1] = "6.37"
@@ -325,8 +371,15 @@ def test_times_are_shown_as_minutes_and_seconds_and_typed_back(site, people):
 
 def test_glossary_is_read_by_everyone_and_changed_by_meisters(site, people):
     meister, apprentice, outsider = people["meister"], people["apprentice"], people["outsider"]
-    r = meister.post("/glossary", data={"csrf_token": token(meister), "term": "心押し台", "reading": "しんおしだい",
-                                        "synonyms": "テールストック、tailstock"})
+    r = meister.post(
+        "/glossary",
+        data={
+            "csrf_token": token(meister),
+            "term": "心押し台",
+            "reading": "しんおしだい",
+            "synonyms": "テールストック、tailstock",
+        },
+    )
     assert r.status_code == 303 and "saved=" in r.headers["Location"]
     listed = apprentice.get("/glossary", headers={"Accept": "application/json"}).get_json()
     term = next(t for t in listed["terms"] if t["term"] == "心押し台")
@@ -339,17 +392,29 @@ def test_glossary_is_read_by_everyone_and_changed_by_meisters(site, people):
     other = people["coordinator"].get("/glossary?org=2", headers={"Accept": "application/json"}).get_json()
     assert other["organisation"]["name"] == "第二工場" and other["terms"] == []
     # a bad term: 400, the message, and what was typed stays in the form
-    r = meister.post("/glossary", data={"csrf_token": token(meister), "term": "", "reading": "よみ"},
-                     headers={"Accept-Language": "en"})
+    r = meister.post(
+        "/glossary",
+        data={"csrf_token": token(meister), "term": "", "reading": "よみ"},
+        headers={"Accept-Language": "en"},
+    )
     assert r.status_code == 400 and "Please fill in the term." in r.get_data(as_text=True)
     assert 'value="よみ"' in r.get_data(as_text=True)
-    r = meister.post(f"/glossary/{term['id']}", data={"csrf_token": token(meister), "term": "心押し台",
-                                                      "reading": "しんおしだい", "synonyms": "テールストック"})
+    r = meister.post(
+        f"/glossary/{term['id']}",
+        data={
+            "csrf_token": token(meister),
+            "term": "心押し台",
+            "reading": "しんおしだい",
+            "synonyms": "テールストック",
+        },
+    )
     assert r.status_code == 303
     r = meister.post(f"/glossary/{term['id']}/delete", data={"csrf_token": token(meister)})
     assert r.status_code == 303 and "removed=" in r.headers["Location"]
-    assert all(t["term"] != "心押し台" for t in
-               meister.get("/glossary", headers={"Accept": "application/json"}).get_json()["terms"])
+    assert all(
+        t["term"] != "心押し台"
+        for t in meister.get("/glossary", headers={"Accept": "application/json"}).get_json()["terms"]
+    )
 
 
 def test_a_glossary_synonym_finds_the_term_in_search(site, people):

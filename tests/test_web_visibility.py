@@ -6,6 +6,7 @@ Runs on the test knowledge base (helpers.web): the written notes NOTES["private"
 found nowhere else; the video copies VIDEO_CASES cover private / other organisation / shared /
 still processing.  Who may see which is spelled out here by hand, not computed from kb.access.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -86,8 +87,7 @@ def test_lists_and_counts_hold_only_visible_recordings(client_for, who):
 def test_second_organisation_sees_none_of_the_first_ones_work(client_for):
     client = client_for("other_apprentice")
     titles = listed_titles(client)
-    assert titles == {NOTES["other_org"][0], NOTES["shared"][0], VIDEO_CASES["shared"][0],
-                      VIDEO_CASES["other_org"][0]}
+    assert titles == {NOTES["other_org"][0], NOTES["shared"][0], VIDEO_CASES["shared"][0], VIDEO_CASES["other_org"][0]}
     facets = client.get("/api/v1/recordings?technique=なし").get_json()
     assert facets["count"] == 0
     home = client.get("/", headers={"Accept": "application/json"}).get_json()

@@ -2,6 +2,7 @@
 
 Real files: the installed packages' 145 MB of parts are joined into a temporary folder (about a
 second).  A damaged part is simulated by pointing the assembler at a copy with one byte changed."""
+
 from __future__ import annotations
 
 import os

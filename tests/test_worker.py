@@ -3,6 +3,7 @@
 Real ffmpeg, the default Whisper (multilingual base) and SQLite; the hash embedder where the test is not
 about search quality.  The two-process test runs real `python -m kb worker`s.
 """
+
 from __future__ import annotations
 
 import json
@@ -98,8 +99,9 @@ def test_hotwords_are_the_jobs_own_then_its_organisations_glossary(hconfig, hcon
             return Transcript("ja", 11.0, [Segment(0.0, 4.0, "段取りを確認する")], "fake", "fake")
 
     monkeypatch.setattr(JobRunner, "_default_recognizer", lambda self: Recognizer())
-    sub = submit_file(hconfig, hconn, jfk, "memo.flac", RecordingMeta(language="ja", organisation_id=2),
-                      hotwords=["溶接棒"])
+    sub = submit_file(
+        hconfig, hconn, jfk, "memo.flac", RecordingMeta(language="ja", organisation_id=2), hotwords=["溶接棒"]
+    )
     assert run_all(hconfig)[0].status == "done"
     assert seen["hotwords"] == ["溶接棒", "段取り"] and seen["language"] == "ja"
     assert seen["seconds"] == pytest.approx(11, abs=0.5)  # the WAV the extracting stage wrote
@@ -112,14 +114,31 @@ def videos(tmp_path, jfk) -> dict[str, Path]:
     folder = tmp_path / "videos"
     folder.mkdir()
     pic = ["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-i", str(jfk), "-shortest"]
-    out = {"hevc.mov": folder / "iPhoneの動画.mov", "mpeg4.avi": folder / "古いカメラ.avi",
-           "h264.mkv": folder / "画面録画.mkv", "h264.mp4": folder / "普通の動画.mp4"}
-    ffmpeg(*pic, "-c:v", "libx265", "-x265-params", "log-level=error", "-tag:v", "hvc1", "-pix_fmt", "yuv420p",
-           "-c:a", "aac", str(out["hevc.mov"]))
+    out = {
+        "hevc.mov": folder / "iPhoneの動画.mov",
+        "mpeg4.avi": folder / "古いカメラ.avi",
+        "h264.mkv": folder / "画面録画.mkv",
+        "h264.mp4": folder / "普通の動画.mp4",
+    }
+    ffmpeg(
+        *pic,
+        "-c:v",
+        "libx265",
+        "-x265-params",
+        "log-level=error",
+        "-tag:v",
+        "hvc1",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        str(out["hevc.mov"]),
+    )
     ffmpeg(*pic, "-c:v", "mpeg4", "-c:a", "libmp3lame", str(out["mpeg4.avi"]))
     ffmpeg(*pic, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", str(out["h264.mkv"]))
-    ffmpeg(*pic, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart",
-           str(out["h264.mp4"]))
+    ffmpeg(
+        *pic, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart", str(out["h264.mp4"])
+    )
     return out
 
 
@@ -127,10 +146,10 @@ def _atoms(path: Path) -> list[bytes]:
     """Top-level MP4 box names in file order."""
     names, data, pos = [], path.read_bytes(), 0
     while pos + 8 <= len(data):
-        size = int.from_bytes(data[pos:pos + 4], "big")
-        names.append(data[pos + 4:pos + 8])
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        names.append(data[pos + 4 : pos + 8])
         if size == 1:
-            size = int.from_bytes(data[pos + 8:pos + 16], "big")
+            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
         if size < 8:
             break
         pos += size
@@ -142,8 +161,10 @@ def test_browser_copies_for_videos_browsers_cannot_play(hconfig, hconn, videos):
     from web.mediafiles import playable
 
     assert probe(videos["hevc.mov"]).video_codec == "hevc"
-    ids = {key: submit_file(hconfig, hconn, path, path.name, RecordingMeta(language="en")).recording_id
-           for key, path in videos.items()}
+    ids = {
+        key: submit_file(hconfig, hconn, path, path.name, RecordingMeta(language="en")).recording_id
+        for key, path in videos.items()
+    }
     assert all(o.status == "done" for o in run_all(hconfig))
     for key, rec_id in ids.items():
         rec = recordings.get(hconn, rec_id)
@@ -169,8 +190,9 @@ def test_browser_playable_rules():
     from media.ffmpeg import MediaInfo, browser_playable
 
     def video(codec, container, audio="aac", pix="yuv420p"):
-        return browser_playable(MediaInfo("x", None, 1.0, audio is not None, True, audio, codec,
-                                          pixel_format=pix), container)
+        return browser_playable(
+            MediaInfo("x", None, 1.0, audio is not None, True, audio, codec, pixel_format=pix), container
+        )
 
     assert video("h264", "mp4") and video("h264", "mov", "mp3") and video("vp9", "webm", "opus")
     assert video("h264", "mp4", audio=None)
@@ -247,10 +269,25 @@ def test_two_worker_processes_run_each_job_once(hconfig, hconn, tmp_path):
         src = tmp_path / f"手順{i}.md"
         src.write_text(f"# 手順{i}\n\n工程{i}の段取りを確認する。", encoding="utf-8")
         submit_file(hconfig, hconn, src, src.name, RecordingMeta())
-    env = dict(os.environ, KB_HOME=str(hconfig.home), KB_EMBED_MODEL="hash", KB_SECOND_EMBED_MODEL="none",
-               KB_TEST_STAGE_DELAY="0.3", PYTHONIOENCODING="utf-8")
-    procs = [subprocess.Popen([sys.executable, "-m", "kb", "worker", "--once"], cwd=REPO, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    env = dict(
+        os.environ,
+        KB_HOME=str(hconfig.home),
+        KB_EMBED_MODEL="hash",
+        KB_SECOND_EMBED_MODEL="none",
+        KB_TEST_STAGE_DELAY="0.3",
+        PYTHONIOENCODING="utf-8",
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "kb", "worker", "--once"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=600) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     runs = [[int(j) for j in re.findall(r"^started  job (\d+)", out, re.M)] for out, _ in outs]
@@ -286,8 +323,9 @@ def test_serve_runs_a_worker_thread_and_keeps_answering(config, conn, jfk):
         assert worker_threads
     assert not any(t.is_alive() for t in worker_threads), "the worker thread stops with the server"
     assert answered[-1] == (200, "done") and all(status == 200 for status, _ in answered)
-    assert any(stage in ("extracting", "transcribing", "embedding", "indexing") for _, stage in answered), \
+    assert any(stage in ("extracting", "transcribing", "embedding", "indexing") for _, stage in answered), (
         "pages were served while the recording was being processed"
+    )
 
 
 def test_serve_worker_setting_off(hconfig, hconn):
@@ -343,8 +381,9 @@ def test_a_job_from_the_embedding_stage_keeps_a_done_recording_searchable(hconfi
     hits = Searcher(SearchStore(hconfig, hconn)).search("びびり対策", limit=3, mode="lexical").hits
     assert hits and hits[0].recording_id == rec_id, "the new title is in the index"
 
-    monkeypatch.setattr(SearchStore, "write_chunks", lambda self, rid, chunks: (_ for _ in ()).throw(
-        ValueError("broken embedder")))
+    monkeypatch.setattr(
+        SearchStore, "write_chunks", lambda self, rid, chunks: (_ for _ in ()).throw(ValueError("broken embedder"))
+    )
     hconfig.values["job_max_attempts"] = "1"
     with hconn:
         queue.insert_job(hconn, rec_id, {"shown": src.name}, completed_stage="transcribing")

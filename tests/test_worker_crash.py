@@ -5,6 +5,7 @@ base (the default) and the default embedders, SQLite and FAISS on disk.  The lea
 long (600 s) on purpose: the job must be taken over because its worker's
 process is gone, not because time passed.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,13 +32,25 @@ def _env(home: Path, **extra: str) -> dict:
 
 
 def start_worker(home: Path, *args: str, **env: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "kb", "worker", *args], cwd=REPO, env=_env(home, **env),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kb", "worker", *args],
+        cwd=REPO,
+        env=_env(home, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def run_worker_once(home: Path) -> str:
-    proc = subprocess.run([sys.executable, "-m", "kb", "worker", "--once"], cwd=REPO, env=_env(home),
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kb", "worker", "--once"],
+        cwd=REPO,
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
@@ -79,10 +92,12 @@ def assert_consistent(config, conn, rec_id: int) -> list[dict]:
     starts = [s["start"] for s in segs]
     assert starts == sorted(starts), "transcript lines out of order: a stage appended instead of replacing"
     assert segs[-1]["end"] <= rec["duration"] + 1
-    chunks = conn.execute("SELECT id, idx, text, start, end FROM chunks WHERE recording_id = ? ORDER BY idx",
-                          (rec_id,)).fetchall()
-    expected = chunk_transcript(segs, min_seconds=config.get("chunk_min_seconds"),
-                                max_seconds=config.get("chunk_max_seconds"))
+    chunks = conn.execute(
+        "SELECT id, idx, text, start, end FROM chunks WHERE recording_id = ? ORDER BY idx", (rec_id,)
+    ).fetchall()
+    expected = chunk_transcript(
+        segs, min_seconds=config.get("chunk_min_seconds"), max_seconds=config.get("chunk_max_seconds")
+    )
     assert [c["text"] for c in chunks] == [c.text for c in expected]
     assert [c["idx"] for c in chunks] == list(range(len(expected)))
     all_ids = {r[0] for r in conn.execute("SELECT id FROM chunks")}
@@ -107,8 +122,24 @@ def long_speech(tmp_path, jfk) -> Path:
     from media.ffmpeg import ffmpeg_binary
 
     out = tmp_path / "長い演説.flac"
-    subprocess.run([ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-stream_loop", "7", "-i", str(jfk),
-                    "-c:a", "flac", "-y", str(out)], check=True, timeout=120)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-stream_loop",
+            "7",
+            "-i",
+            str(jfk),
+            "-c:a",
+            "flac",
+            "-y",
+            str(out),
+        ],
+        check=True,
+        timeout=120,
+    )
     return out
 
 

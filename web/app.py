@@ -8,6 +8,7 @@ views (cheap, and safe across waitress's threads) and keeps one
 the index are loaded once, on the first search.  Importing this module loads
 Flask and the kb core only: no torch, FAISS or Whisper.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -90,11 +91,12 @@ class SqliteInt(IntegerConverter):
     answered 500 with an OverflowError on about 30 routes)."""
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
-        super().__init__(map, fixed_digits=fixed_digits, min=min, max=SQLITE_MAX_INT if max is None else max,
-                         signed=signed)
+        super().__init__(
+            map, fixed_digits=fixed_digits, min=min, max=SQLITE_MAX_INT if max is None else max, signed=signed
+        )
 
 
-SQLITE_MAX_INT = 2 ** 63 - 1
+SQLITE_MAX_INT = 2**63 - 1
 
 
 _asset_versions: dict[str, str] = {}
@@ -112,9 +114,13 @@ def asset_url(filename: str) -> str:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    app.jinja_env.filters.update(clock=timecodes.clock, time_range=timecodes.time_range,
-                                 snippet=formatting.snippet, plain_snippet=formatting.plain_snippet,
-                                 with_query=urls.with_query)
+    app.jinja_env.filters.update(
+        clock=timecodes.clock,
+        time_range=timecodes.time_range,
+        snippet=formatting.snippet,
+        plain_snippet=formatting.plain_snippet,
+        with_query=urls.with_query,
+    )
     # Every link to a recording, moment, passage, meister or curriculum: {{ urls.moment(r.id, start) }}.
     app.jinja_env.globals.update(asset_url=asset_url, urls=urls)
 

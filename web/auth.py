@@ -21,6 +21,7 @@ Why server-side sessions (not signed cookies): logging out, changing a
 password and disabling a user must end sessions at once, which needs a row to
 delete; and the app then needs no secret key to keep.
 """
+
 from __future__ import annotations
 
 import functools
@@ -43,19 +44,25 @@ UNSAFE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 PUBLIC_ENDPOINTS = frozenset(("static",))
 # What an API token may never change: accounts (the admin pages), passwords and tokens.
 TOKEN_FORBIDDEN_PREFIXES = ("admin.",)
-TOKEN_FORBIDDEN_ENDPOINTS = frozenset(("account.change_password", "account.create_token", "account.revoke_token",
-                                       "account.login", "account.logout"))
+TOKEN_FORBIDDEN_ENDPOINTS = frozenset(
+    ("account.change_password", "account.create_token", "account.revoke_token", "account.login", "account.logout")
+)
 # What a user who must change their password may still reach (everything else sends them to /account).
-PASSWORD_CHANGE_ENDPOINTS = frozenset(("static", "account.account", "account.change_password", "account.logout",
-                                       "search.switch_language"))
+PASSWORD_CHANGE_ENDPOINTS = frozenset(
+    ("static", "account.account", "account.change_password", "account.logout", "search.switch_language")
+)
 
 
 def role_label(role: str | None) -> str:
     """A role's name in the interface language."""
     from flask_babel import lazy_gettext
 
-    labels = {"apprentice": lazy_gettext("Apprentice"), "meister": lazy_gettext("Meister"),
-              "coordinator": lazy_gettext("Coordinator"), "admin": lazy_gettext("Administrator")}
+    labels = {
+        "apprentice": lazy_gettext("Apprentice"),
+        "meister": lazy_gettext("Meister"),
+        "coordinator": lazy_gettext("Coordinator"),
+        "admin": lazy_gettext("Administrator"),
+    }
     return str(labels.get(role or "", role or ""))
 
 
@@ -68,8 +75,9 @@ def public(view):
 def init_app(app: Flask) -> None:
     app.before_request(_identify_and_guard)
     app.after_request(_set_pre_session_cookie)
-    app.jinja_env.globals.update(csrf_token=csrf_token, current_viewer=current_viewer,
-                                 current_account=current_account, role_label=role_label)
+    app.jinja_env.globals.update(
+        csrf_token=csrf_token, current_viewer=current_viewer, current_account=current_account, role_label=role_label
+    )
 
 
 # ---------------------------------------------------------------- who is asking
@@ -116,8 +124,9 @@ def _identify_and_guard():
     if scheme.lower() == "bearer" and token.startswith(users.TOKEN_PREFIX):
         account = users.lookup_token(get_db(), token)
         if account is None:
-            raise ApiRefused(401, gettext("The API token is not valid or has been revoked."), "invalid_token",
-                             headers=BEARER)
+            raise ApiRefused(
+                401, gettext("The API token is not valid or has been revoked."), "invalid_token", headers=BEARER
+            )
         g.account, g.viewer, g.auth_via = account, account.viewer, "token"
     else:
         token = request.cookies.get(SESSION_COOKIE)
@@ -135,8 +144,12 @@ def _identify_and_guard():
     account = g.account
     if g.auth_via == "token":
         return _token_guard(account, endpoint)
-    if (account is not None and account.must_change_password and g.auth_via == "session"
-            and endpoint not in PASSWORD_CHANGE_ENDPOINTS):
+    if (
+        account is not None
+        and account.must_change_password
+        and g.auth_via == "session"
+        and endpoint not in PASSWORD_CHANGE_ENDPOINTS
+    ):
         if http.answers_json():
             raise Refused(403, _change_password_first(), "password_change_required")
         return redirect(url_for("account.account", must_change=1))
@@ -157,8 +170,9 @@ def _identify_worker(header: str | None):
     scheme, _, token = (header or "").partition(" ")
     worker = worker_tokens.lookup(get_db(), token.strip()) if scheme.lower() == "bearer" else None
     if worker is None:
-        raise ApiRefused(401, "a worker token is needed (kb worker-token create NAME)", "worker_token_required",
-                         headers=BEARER)  # read by programs on other machines: English
+        raise ApiRefused(
+            401, "a worker token is needed (kb worker-token create NAME)", "worker_token_required", headers=BEARER
+        )  # read by programs on other machines: English
     g.worker, g.auth_via = worker, "worker"
     return None
 
@@ -168,10 +182,14 @@ def _token_guard(account, endpoint: str):
     password, and any change to accounts, passwords or tokens (those need a browser login)."""
     if account is not None and account.must_change_password:
         raise ApiRefused(403, _change_password_first(), "password_change_required")
-    if request.method in UNSAFE_METHODS and (endpoint.startswith(TOKEN_FORBIDDEN_PREFIXES)
-                                             or endpoint in TOKEN_FORBIDDEN_ENDPOINTS):
-        raise ApiRefused(403, gettext("API tokens cannot manage accounts, passwords or tokens. Log in with a "
-                                      "browser."), "token_not_allowed")
+    if request.method in UNSAFE_METHODS and (
+        endpoint.startswith(TOKEN_FORBIDDEN_PREFIXES) or endpoint in TOKEN_FORBIDDEN_ENDPOINTS
+    ):
+        raise ApiRefused(
+            403,
+            gettext("API tokens cannot manage accounts, passwords or tokens. Log in with a browser."),
+            "token_not_allowed",
+        )
     return None
 
 
@@ -196,8 +214,12 @@ def login_url() -> str:
 def login_needed():
     """The answer to an anonymous request for a protected route: 401 for JSON/API, else the login page."""
     if http.answers_json():
-        raise Refused(401, gettext("Log in first (or send an API token: Authorization: Bearer ...)."),
-                      "login_required", headers=BEARER)
+        raise Refused(
+            401,
+            gettext("Log in first (or send an API token: Authorization: Bearer ...)."),
+            "login_required",
+            headers=BEARER,
+        )
     if request.headers.get("HX-Request") == "true":
         response = make_response("", 401)
         response.headers["HX-Redirect"] = login_url()
@@ -207,16 +229,19 @@ def login_needed():
 
 def login_required(view):
     """Only for logged-in users (every route is, unless marked public; this states it where it matters)."""
+
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         if not current_viewer().is_authenticated:
             return login_needed()
         return view(*args, **kwargs)
+
     return wrapper
 
 
 def role_required(role: str):
     """Only for users with ``role`` or above (apprentice < meister < coordinator < admin); 403 below."""
+
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
@@ -228,7 +253,9 @@ def role_required(role: str):
 
                 abort(403, description=_("Your role does not allow this."))
             return view(*args, **kwargs)
+
         return wrapper
+
     return decorate
 
 
@@ -301,8 +328,9 @@ def cookie_secure() -> bool:
 
 def _set_pre_session_cookie(response):
     if g.get("set_pre_csrf") and current_session() is None:
-        response.set_cookie(PRE_CSRF_COOKIE, g.pre_csrf, httponly=True, samesite="Lax", secure=cookie_secure(),
-                            path="/")
+        response.set_cookie(
+            PRE_CSRF_COOKIE, g.pre_csrf, httponly=True, samesite="Lax", secure=cookie_secure(), path="/"
+        )
     return response
 
 
@@ -314,8 +342,15 @@ def start_session(response, account: users.Account):
     from web.db import get_db
 
     token, session = users.create_session(get_db(), account.id, limits(), address=request.remote_addr)
-    response.set_cookie(SESSION_COOKIE, token, max_age=int(limits().max_seconds), httponly=True, samesite="Lax",
-                        secure=cookie_secure(), path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(limits().max_seconds),
+        httponly=True,
+        samesite="Lax",
+        secure=cookie_secure(),
+        path="/",
+    )
     response.delete_cookie(PRE_CSRF_COOKIE, path="/")
     g.session, g.account, g.viewer = session, account, account.viewer
     return response

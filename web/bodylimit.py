@@ -23,6 +23,7 @@ only be checked once the body is read; a forged cross-site upload cannot reach
 this point with a session anyway (the session cookie is SameSite=Lax, so other
 sites' forms arrive without it and get the small limit).
 """
+
 from __future__ import annotations
 
 import re
@@ -46,8 +47,12 @@ def large_limit(config) -> int | None:
 
 
 def _account_may_upload(account) -> bool:
-    return (account is not None and not account.disabled and not account.must_change_password
-            and account.viewer.at_least(UPLOAD_ROLE))
+    return (
+        account is not None
+        and not account.disabled
+        and not account.must_change_password
+        and account.viewer.at_least(UPLOAD_ROLE)
+    )
 
 
 def may_upload_from_headers(config, headers: Mapping[str, str]) -> bool:
@@ -84,7 +89,11 @@ def may_upload_from_headers(config, headers: Mapping[str, str]) -> bool:
 
 def limit_for(config, method: str, path: str, headers: Mapping[str, str]) -> int | None:
     """The body limit of one request, from its method, path and headers (None: no total limit)."""
-    if method.upper() in ("POST", "PUT") and UPLOAD_PATHS.match(path or "") and may_upload_from_headers(config, headers):
+    if (
+        method.upper() in ("POST", "PUT")
+        and UPLOAD_PATHS.match(path or "")
+        and may_upload_from_headers(config, headers)
+    ):
         return large_limit(config)
     return small_limit(config)
 

@@ -7,6 +7,7 @@ Why a module rather than `pybabel` commands: the same functions serve the test
 that proves every UI string is translated and every .mo matches its .po, so
 what the test checks is exactly what this command produces.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,12 @@ def extract():
 
     catalog = Catalog(project="takumi-kb", charset="utf-8", fuzzy=False)
     for filename, lineno, message, comments, context in extract_from_dir(
-            WEB, METHODS, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",),
-            options_map={"templates/**.html": {"trimmed": "true"}}):
+        WEB,
+        METHODS,
+        keywords=KEYWORDS,
+        comment_tags=("TRANSLATORS:",),
+        options_map={"templates/**.html": {"trimmed": "true"}},
+    ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalog
 
@@ -63,9 +68,13 @@ def messages(catalog) -> dict:
     """What a catalogue means, without its header: {(context, id): translation(s)} plus its
     plural rule.  Two catalogues with the same meaning compare equal whichever Babel release
     wrote them (the .mo header names the generator's version)."""
-    table = {(m.context, m.id if isinstance(m.id, str) else tuple(m.id)):
-             m.string if isinstance(m.string, str) else tuple(m.string)
-             for m in catalog if m.id and not m.fuzzy}
+    table = {
+        (m.context, m.id if isinstance(m.id, str) else tuple(m.id)): m.string
+        if isinstance(m.string, str)
+        else tuple(m.string)
+        for m in catalog
+        if m.id and not m.fuzzy
+    }
     table[("", "__plural_forms__")] = catalog.plural_forms
     return table
 

@@ -19,6 +19,7 @@ What the form offers (decided here, documented in docs/coaching.md):
 kb.coaching checks the values themselves (date, hours, lengths); this module only turns the
 typed text into ids and refuses a choice that was not offered.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -44,12 +45,16 @@ MESSAGES = {
     "required": lazy_gettext("%(what)s is required."),
     "date": lazy_gettext("The date %(value)s is not a date (write it as 2025-04-30)."),
     "hours": lazy_gettext("Hours must be a number more than 0 and at most 24 (for example 1.5)."),
-    "too_long": lazy_gettext("The technique may have at most %(technique)s characters and the notes at most "
-                             "%(notes)s."),
-    "choice": lazy_gettext("Something chosen in the form is not available (any more). Check the choices and "
-                           "save again."),
-    "no_meister": lazy_gettext("Your account is not linked to a meister of the registry, so sessions cannot be "
-                               "logged in your name yet. Ask a coordinator to link it."),
+    "too_long": lazy_gettext(
+        "The technique may have at most %(technique)s characters and the notes at most %(notes)s."
+    ),
+    "choice": lazy_gettext(
+        "Something chosen in the form is not available (any more). Check the choices and save again."
+    ),
+    "no_meister": lazy_gettext(
+        "Your account is not linked to a meister of the registry, so sessions cannot be "
+        "logged in your name yet. Ask a coordinator to link it."
+    ),
 }
 REFUSALS = {
     "log": lazy_gettext("A meister logs only their own coaching sessions; coordinators log them for anyone."),
@@ -106,12 +111,17 @@ def read_values() -> dict:
 
 def values_of(session: dict) -> dict:
     """A stored session as form values (for the edit form)."""
-    return {"held_on": session["held_on"], "meister_id": str(session["meister_id"]),
-            "organisation_id": str(session["organisation_id"]), "technique": session["technique"],
-            "hours": hours_text(session["hours"]), "notes": session["notes"],
-            "technicians": [str(t["id"]) for t in session["technicians"]],
-            "recording_ids": [str(i) for i in session["recording_ids"]],
-            "item_ids": [str(i) for i in session["item_ids"]]}
+    return {
+        "held_on": session["held_on"],
+        "meister_id": str(session["meister_id"]),
+        "organisation_id": str(session["organisation_id"]),
+        "technique": session["technique"],
+        "hours": hours_text(session["hours"]),
+        "notes": session["notes"],
+        "technicians": [str(t["id"]) for t in session["technicians"]],
+        "recording_ids": [str(i) for i in session["recording_ids"]],
+        "item_ids": [str(i) for i in session["item_ids"]],
+    }
 
 
 def blank_values(actor: users.Account, conn: sqlite3.Connection) -> dict:
@@ -120,9 +130,17 @@ def blank_values(actor: users.Account, conn: sqlite3.Connection) -> dict:
     if actor.meister_id is not None:
         theirs = meisters.organisations_of(conn, actor.meister_id)
         org = theirs[0]["id"] if theirs else org
-    return {"held_on": today(), "meister_id": str(actor.meister_id or "") if actor.role == "meister" else "",
-            "organisation_id": str(org or ""), "technique": "", "hours": "", "notes": "",
-            "technicians": [], "recording_ids": [], "item_ids": []}
+    return {
+        "held_on": today(),
+        "meister_id": str(actor.meister_id or "") if actor.role == "meister" else "",
+        "organisation_id": str(org or ""),
+        "technique": "",
+        "hours": "",
+        "notes": "",
+        "technicians": [],
+        "recording_ids": [],
+        "item_ids": [],
+    }
 
 
 def hours_text(hours) -> str:
@@ -154,13 +172,12 @@ def candidates(conn: sqlite3.Connection, actor: users.Account, values: dict, kee
     meister = _int(values.get("meister_id"))
     return {
         "meisters": [{"id": m["id"], "name": m["name"]} for m in meisters.list_meisters(conn)]
-        if viewer.at_least("coordinator") else [],
-        "organisations": [o for o in users.list_organisations(conn)
-                          if not o["disabled"] or o["id"] == org],
+        if viewer.at_least("coordinator")
+        else [],
+        "organisations": [o for o in users.list_organisations(conn) if not o["disabled"] or o["id"] == org],
         "technician_groups": technician_groups(conn, org, {int(t) for t in keep.get("technicians", ())}),
         "recordings": recordings(conn, viewer, meister, {int(r) for r in keep.get("recording_ids", ())}),
-        "curricula": curriculum_items(conn, {int(i) for i in keep.get("item_ids", ())})
-        if chooses_items(actor) else [],
+        "curricula": curriculum_items(conn, {int(i) for i in keep.get("item_ids", ())}) if chooses_items(actor) else [],
         "techniques": techniques(conn, viewer),
     }
 
@@ -169,13 +186,13 @@ def technician_groups(conn: sqlite3.Connection, visited: int | None, keep: set[i
     people = coaching.active_technicians(conn, keep)
     groups: dict[int, dict] = {}
     for p in people:
-        groups.setdefault(p["organisation_id"], {"id": p["organisation_id"], "name": p["organisation"],
-                                                 "people": []})["people"].append(p)
+        groups.setdefault(p["organisation_id"], {"id": p["organisation_id"], "name": p["organisation"], "people": []})[
+            "people"
+        ].append(p)
     return sorted(groups.values(), key=lambda g: (g["id"] != visited, g["id"]))
 
 
-def recordings(conn: sqlite3.Connection, viewer: access.Viewer, meister_id: int | None,
-               keep: set[int]) -> list[dict]:
+def recordings(conn: sqlite3.Connection, viewer: access.Viewer, meister_id: int | None, keep: set[int]) -> list[dict]:
     """Finished recordings ``viewer`` may see, the meister's own first (``own``); ``keep`` ones too if visible."""
     rows = coaching.finished_recordings(conn, viewer)
     out = [dict(r, own=meister_id is not None and r["meister_id"] == meister_id) for r in rows]
@@ -234,8 +251,9 @@ def _ids(values: list[str]) -> list[int]:
     return out
 
 
-def to_fields(conn: sqlite3.Connection, actor: users.Account, values: dict, offered: dict,
-              session: dict | None = None) -> dict:
+def to_fields(
+    conn: sqlite3.Connection, actor: users.Account, values: dict, offered: dict, session: dict | None = None
+) -> dict:
     """The keyword arguments of kb.coaching.log_session / update_session.
 
     A meister's form sends no meister (their own is meant).  A choice that was not offered is
@@ -271,9 +289,16 @@ def to_fields(conn: sqlite3.Connection, actor: users.Account, values: dict, offe
         raise InputError("a technician or recording that was not offered", code="choice")
     if session is not None:
         recording_ids += [r for r in session["recording_ids"] if r not in visible]
-    fields = {"held_on": _narrow(values.get("held_on")), "meister_id": meister_id, "organisation_id": organisation_id,
-              "technique": values.get("technique", ""), "hours": _narrow(values.get("hours")),
-              "notes": values.get("notes", ""), "technicians": technicians, "recording_ids": recording_ids}
+    fields = {
+        "held_on": _narrow(values.get("held_on")),
+        "meister_id": meister_id,
+        "organisation_id": organisation_id,
+        "technique": values.get("technique", ""),
+        "hours": _narrow(values.get("hours")),
+        "notes": values.get("notes", ""),
+        "technicians": technicians,
+        "recording_ids": recording_ids,
+    }
     if chooses_items(actor):
         item_ids = _ids(values.get("item_ids", []))
         if set(item_ids) - {it["id"] for c in offered["curricula"] for it in c["items"]}:

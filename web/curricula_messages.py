@@ -5,6 +5,7 @@ line and the JSON API print) and a ``code`` with its parameters; the pages
 show the message for that code from the catalogue, so a Japanese coordinator
 reads Japanese.  An error without a known code falls back to its English text.
 """
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext
@@ -29,8 +30,9 @@ MESSAGES = {
     "changed": lazy_gettext("The curriculum changed meanwhile. Reload the page and try again."),
     "cohort_exists": lazy_gettext("There is already a cohort called %(name)s."),
     "assign_whom": lazy_gettext("Assign it to a technician or to a cohort."),
-    "assign_role": lazy_gettext("%(name)s cannot be given a curriculum: only apprentices and meisters "
-                                "(with an active account) can."),
+    "assign_role": lazy_gettext(
+        "%(name)s cannot be given a curriculum: only apprentices and meisters (with an active account) can."
+    ),
     "not_export": lazy_gettext("This is not a curriculum exported by Takumi KB."),
     "file_version": lazy_gettext("This curriculum file comes from a newer version of Takumi KB."),
     "file_incomplete": lazy_gettext("The curriculum file is incomplete."),

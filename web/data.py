@@ -10,6 +10,7 @@ the viewer may see (kb.access.visible_where in the SQL), search passes the
 visible ids to the engine, and one recording is looked up through
 kb.access.visible_recording, so a hidden recording leaks through none of them.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -30,8 +31,20 @@ from web.searching import SearchService
 
 MAX_QUERY_CHARS = 300
 MAX_LIMIT = 50
-PUBLIC_FIELDS = ("id", "title", "kind", "format", "meister", "technique", "tags", "language", "duration",
-                 "pages", "status", "created_at")
+PUBLIC_FIELDS = (
+    "id",
+    "title",
+    "kind",
+    "format",
+    "meister",
+    "technique",
+    "tags",
+    "language",
+    "duration",
+    "pages",
+    "status",
+    "created_at",
+)
 
 
 def _one(args: Mapping, name: str) -> str | None:
@@ -48,16 +61,22 @@ def parse_search(args) -> SearchRequest:
         raise BadRequest(_("The kind must be one of: %(allowed)s.", allowed=", ".join(KINDS)), "invalid_kind")
     mode = _one(args, "mode") or "hybrid"
     if mode not in MODES:
-        raise BadRequest(_("The search mode must be one of: %(allowed)s.", allowed=", ".join(MODES)),
-                         "invalid_mode")
+        raise BadRequest(_("The search mode must be one of: %(allowed)s.", allowed=", ".join(MODES)), "invalid_mode")
     try:
         limit = int(args.get("limit") or 10)
     except ValueError:
         raise BadRequest(_("The limit must be a whole number."), "invalid_limit") from None
     tags = args.getlist("tag") if hasattr(args, "getlist") else list(args.get("tag") or [])
-    return SearchRequest(query=query, limit=max(1, min(MAX_LIMIT, limit)), mode=mode,
-                         technique=_one(args, "technique"), meister=_one(args, "meister"), kind=kind,
-                         language=_one(args, "language"), tags=[t.strip() for t in tags if t and t.strip()])
+    return SearchRequest(
+        query=query,
+        limit=max(1, min(MAX_LIMIT, limit)),
+        mode=mode,
+        technique=_one(args, "technique"),
+        meister=_one(args, "meister"),
+        kind=kind,
+        language=_one(args, "language"),
+        tags=[t.strip() for t in tags if t and t.strip()],
+    )
 
 
 def public(rec: Mapping) -> dict:
@@ -87,8 +106,12 @@ def suggestions(conn: sqlite3.Connection, req: SearchRequest, viewer: Viewer) ->
     techniques = [t["name"] for t in catalogue.technique_counts(conn, viewer)][:8]
     everyone = viewer.sees_everything or viewer.organisation_id is None
     terms = glossary.first_terms(conn, None if everyone else viewer.organisation_id)  # one's own words only
-    return {"without_filters": req.has_filters, "techniques": techniques, "terms": terms,
-            "shorter": len(req.query) > 12}
+    return {
+        "without_filters": req.has_filters,
+        "techniques": techniques,
+        "terms": terms,
+        "shorter": len(req.query) > 12,
+    }
 
 
 def recent(conn: sqlite3.Connection, viewer: Viewer, limit: int) -> list[dict]:
@@ -116,8 +139,11 @@ def recordings_payload(conn: sqlite3.Connection, args: Mapping, viewer: Viewer) 
     for rec in sorted(listed, key=lambda r: (r["technique"] is None, r["technique"] or "", r["id"])):
         groups.setdefault(rec["technique"] or "", []).append(rec)
     ordered = sorted(groups.items(), key=lambda kv: (kv[0] == "", -len(kv[1]), kv[0]))  # biggest first, "other" last
-    return {"filters": req.filters_json(), "count": len(listed),
-            "techniques": [{"name": name, "count": len(items), "recordings": items} for name, items in ordered]}
+    return {
+        "filters": req.filters_json(),
+        "count": len(listed),
+        "techniques": [{"name": name, "count": len(items), "recordings": items} for name, items in ordered],
+    }
 
 
 def recording_payload(conn: sqlite3.Connection, config: Config, recording_id: int, viewer: Viewer) -> dict:
@@ -134,8 +160,17 @@ def recording_payload(conn: sqlite3.Connection, config: Config, recording_id: in
         out["media"] = urls.media(recording_id)
         out["media_type"] = source.mimetype
     segments = recordings.segments(conn, recording_id)
-    out["segments"] = [{"idx": s["idx"], "start": s["start"], "end": s["end"], "page": s["page"],
-                        "text": s["text"], "speaker": s["speaker"]} for s in segments]
+    out["segments"] = [
+        {
+            "idx": s["idx"],
+            "start": s["start"],
+            "end": s["end"],
+            "page": s["page"],
+            "text": s["text"],
+            "speaker": s["speaker"],
+        }
+        for s in segments
+    ]
     if rec["kind"] != "document" and any(s["start"] is not None for s in segments):
         out["subtitles"] = urls.subtitles(recording_id)
     # The recording's moments (its timed passages), as chapters beside the player (web/moments.py).

@@ -7,6 +7,7 @@ every blueprint before).  ``init_app`` is what the factory calls: it loads the s
 migrates the database once, keeps one :class:`web.searching.SearchService` for the app's whole life (the
 embedder and the index are loaded on the first search), and closes each request's connection at its end.
 """
+
 from __future__ import annotations
 
 from flask import Flask, current_app, g

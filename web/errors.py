@@ -8,6 +8,7 @@ Werkzeug's ``abort`` -- and :func:`handle_exception` decides the shape once: the
 (web.http.answers_json), else the status page.  Exceptions are told apart by their classes (isinstance),
 never by their names.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -28,8 +29,16 @@ class Refused(Exception):
     ``page`` that says it to browsers (default: the status page; the studio and the programme have their own
     with a way back).  ``headers`` go on the answer either way (WWW-Authenticate on a 401)."""
 
-    def __init__(self, status: int, message: str, code: str | None = None, *, detail: str = "",
-                 page: str | None = None, headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        *,
+        detail: str = "",
+        page: str | None = None,
+        headers: dict | None = None,
+    ):
         super().__init__(message)
         self.status, self.message, self.code, self.detail = status, message, code, detail
         self.page, self.headers = page, headers or {}
@@ -68,8 +77,16 @@ def status_sentence(status: int) -> str:
     return str(_STATUS_SENTENCES.get(status, _SERVER))
 
 
-def respond(status: int, message: str, code: str | None = None, *, detail: str = "", page: str | None = None,
-            headers: dict | None = None, json: bool | None = None):
+def respond(
+    status: int,
+    message: str,
+    code: str | None = None,
+    *,
+    detail: str = "",
+    page: str | None = None,
+    headers: dict | None = None,
+    json: bool | None = None,
+):
     """JSON for scripts and /api/ (web.http.json_error: message in the caller's language, a stable code),
     the error page for browsers.  ``json``: force the choice (None: web.http.answers_json decides)."""
     if json is None:
@@ -77,8 +94,9 @@ def respond(status: int, message: str, code: str | None = None, *, detail: str =
     if json:
         response = http.json_error(status, message, code, **({"detail": detail} if detail else {}))
     else:
-        response = current_app.make_response((render_template(page or ERROR_PAGE, status=status,
-                                                              message=message), status))
+        response = current_app.make_response(
+            (render_template(page or ERROR_PAGE, status=status, message=message), status)
+        )
     response.headers.update(headers or {})
     return response
 
@@ -91,8 +109,15 @@ def handle_exception(e: BaseException):
     from web.uploads import UploadTooLarge, storage_full_message
 
     if isinstance(e, Refused):
-        return respond(e.status, e.message, e.code, detail=e.detail, page=e.page, headers=e.headers,
-                       json=True if isinstance(e, ApiRefused) else None)
+        return respond(
+            e.status,
+            e.message,
+            e.code,
+            detail=e.detail,
+            page=e.page,
+            headers=e.headers,
+            json=True if isinstance(e, ApiRefused) else None,
+        )
     if isinstance(e, NotFound):
         return respond(404, status_sentence(404), detail=str(e))
     if isinstance(e, BadRequest):
@@ -102,8 +127,9 @@ def handle_exception(e: BaseException):
     if isinstance(e, RequestEntityTooLarge):  # a body over max_request_bytes (web.bodylimit), refused unread
         if e.description and e.description != RequestEntityTooLarge.description:
             return respond(413, e.description)
-        return respond(413, _("The request is too large for this address (only uploads of logged-in meisters "
-                              "may be large)."))
+        return respond(
+            413, _("The request is too large for this address (only uploads of logged-in meisters may be large).")
+        )
     if isinstance(e, HTTPException):
         status = e.code or 500
         default = type(e).description  # Werkzeug's English words: said in the reader's language instead

@@ -8,6 +8,7 @@ engine's already-escaped ``Hit.marked``: only ``<mark>``/``</mark>`` are tags
 there, so it is split on those, cut to a window around the first match, and
 escaped again piece by piece; nothing else from the data is ever marked safe.
 """
+
 from __future__ import annotations
 
 import html
@@ -61,7 +62,7 @@ def snippet(marked: str, before: int = 50, length: int = 200) -> Markup:
     for text, is_mark in flat:
         lo, hi = max(start, pos), min(end, pos + len(text))
         if lo < hi:
-            part = escape(text[lo - pos:hi - pos])
+            part = escape(text[lo - pos : hi - pos])
             out.append(Markup("<mark>") + part + Markup("</mark>") if is_mark else part)
         pos += len(text)
     body = Markup("").join(out)

@@ -9,6 +9,7 @@ every language, whatever the words.
     python -m web.guides_pdf                # writes docs/guides/*.pdf from docs/screenshots/
     make guides                             # takes the screenshots first (Chromium), then this
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,7 +58,7 @@ def wrap(text: str, size: float, max_width: float) -> list[str]:
             line = line[-word:] + ch
         elif ch != " " and cut > len(line) // 2 and line[-1].isascii():
             lines.append(line[:cut])
-            line = line[cut + 1:] + ch
+            line = line[cut + 1 :] + ch
         else:
             lines.append(line)
             line = "" if ch == " " else ch
@@ -221,8 +222,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="Write the printable guides (A4 PDF) into docs/guides/.")
     ap.add_argument("--shots", type=Path, default=SHOTS, help="folder of the screenshots (docs/screenshots)")
     ap.add_argument("--out", type=Path, default=OUT)
-    ap.add_argument("--upload-url", default="http://127.0.0.1:5000/studio",
-                    help="where the recording guide's QR code points (the studio's address on your network)")
+    ap.add_argument(
+        "--upload-url",
+        default="http://127.0.0.1:5000/studio",
+        help="where the recording guide's QR code points (the studio's address on your network)",
+    )
     args = ap.parse_args()
     for path in write_all(args.shots, args.out, args.upload_url):
         print(path)

@@ -6,30 +6,34 @@ the Content-Security-Policy is the second line (no inline script or style,
 nothing from other origins), nosniff stops a transcript served as text from
 being read as HTML, and frame-ancestors 'none' stops the pages being framed.
 """
+
 from __future__ import annotations
 
 from flask import Response, jsonify, render_template, request
 
-CSP = "; ".join((
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "media-src 'self'",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-))
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "media-src 'self'",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 
 
 def wants_json() -> bool:
     """True when the client asks for JSON rather than HTML (Accept: application/json)."""
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and (
-        request.accept_mimetypes["application/json"] > request.accept_mimetypes["text/html"])
+        request.accept_mimetypes["application/json"] > request.accept_mimetypes["text/html"]
+    )
 
 
 def answers_json() -> bool:
@@ -40,8 +44,7 @@ def answers_json() -> bool:
 
 def is_partial() -> bool:
     """An htmx request for a fragment (not a history restore, which needs the whole page)."""
-    return (request.headers.get("HX-Request") == "true"
-            and request.headers.get("HX-History-Restore-Request") != "true")
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
 
 
 def html_or_json(payload: dict, template: str, status: int = 200, **context):
@@ -54,9 +57,20 @@ def html_or_json(payload: dict, template: str, status: int = 200, **context):
 
 
 # The stable code of an API error that names no code of its own: one per HTTP status.
-ERROR_CODES = {400: "bad_request", 401: "login_required", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "too_large",
-               429: "too_many_requests", 500: "server_error", 503: "unavailable", 507: "storage_full"}
+ERROR_CODES = {
+    400: "bad_request",
+    401: "login_required",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    410: "gone",
+    413: "too_large",
+    429: "too_many_requests",
+    500: "server_error",
+    503: "unavailable",
+    507: "storage_full",
+}
 
 
 def error_code(status: int) -> str:

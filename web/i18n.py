@@ -7,6 +7,7 @@ messages are ordinary gettext catalogues (web/translations/<lang>/LC_MESSAGES/
 messages.po, compiled to .mo) read by Flask-Babel; the source strings in the
 templates are English.  `python -m web.catalog` re-extracts and compiles them.
 """
+
 from __future__ import annotations
 
 from flask import Flask, request
@@ -18,8 +19,7 @@ COOKIE = "lang"
 NATIVE_NAMES = {"ja": "日本語", "en": "English"}  # each written in its own language, never translated
 
 # Labels of values stored in the data (kind, language); translated at render time.
-KIND_LABELS = {"video": lazy_gettext("Video"), "audio": lazy_gettext("Audio"),
-               "document": lazy_gettext("Document")}
+KIND_LABELS = {"video": lazy_gettext("Video"), "audio": lazy_gettext("Audio"), "document": lazy_gettext("Document")}
 LANGUAGE_LABELS = {"ja": lazy_gettext("Japanese"), "en": lazy_gettext("English")}
 
 
@@ -43,6 +43,11 @@ def init_app(app: Flask) -> Babel:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     babel = Babel(app, locale_selector=select_locale)
-    app.jinja_env.globals.update(kind_label=kind_label, language_label=language_label,
-                                 LANGUAGES=LANGUAGES, NATIVE_NAMES=NATIVE_NAMES, gettext=gettext)
+    app.jinja_env.globals.update(
+        kind_label=kind_label,
+        language_label=language_label,
+        LANGUAGES=LANGUAGES,
+        NATIVE_NAMES=NATIVE_NAMES,
+        gettext=gettext,
+    )
     return babel

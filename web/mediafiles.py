@@ -12,6 +12,7 @@ call per new moment and nothing afterwards.  The second is bounded by the
 recording's duration (kb.urls.thumbnail_second, which the thumbnail's address is
 built with), so requests cannot fill the disk with thumbnails.
 """
+
 from __future__ import annotations
 
 import threading
@@ -22,9 +23,18 @@ from kb.settings import Config
 
 # Containers/codecs that Chromium, Firefox and Safari play without conversion (mostly).
 PLAYABLE = {
-    "mp4": "video/mp4", "m4v": "video/mp4", "mov": "video/mp4", "webm": "video/webm",
-    "m4a": "audio/mp4", "aac": "audio/aac", "mp3": "audio/mpeg", "wav": "audio/wav",
-    "flac": "audio/flac", "ogg": "audio/ogg", "oga": "audio/ogg", "opus": "audio/ogg",
+    "mp4": "video/mp4",
+    "m4v": "video/mp4",
+    "mov": "video/mp4",
+    "webm": "video/webm",
+    "m4a": "audio/mp4",
+    "aac": "audio/aac",
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "oga": "audio/ogg",
+    "opus": "audio/ogg",
 }
 WEB_COPY = "web.mp4"
 THUMB_WIDTH = 320
@@ -91,9 +101,14 @@ def thumbnail(config: Config, rec: dict, second: int) -> Path | None:
 
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
-            make_thumbnail(source.path, dest, at_seconds=second, width=THUMB_WIDTH,
-                           timeout=min(60.0, config.get("ffmpeg_timeout")),
-                           binary=ffmpeg_binary(config.get("ffmpeg")))
+            make_thumbnail(
+                source.path,
+                dest,
+                at_seconds=second,
+                width=THUMB_WIDTH,
+                timeout=min(60.0, config.get("ffmpeg_timeout")),
+                binary=ffmpeg_binary(config.get("ffmpeg")),
+            )
         except MediaError:
             return None
         finally:

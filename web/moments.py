@@ -13,6 +13,7 @@ chapters and in-video search.
   question's words highlighted.  When none clears it, the best passage is marked as the
   nearest one, and the page says so.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,14 +31,13 @@ def short_line(text: str, limit: int = LABEL_CHARS) -> str:
     """The first sentence of a passage, cut to ``limit`` characters: what a chapter is called."""
     flat = " ".join((text or "").split())
     first = _SENTENCE_END.split(flat, maxsplit=1)[0] or flat
-    return first if len(first) <= limit else first[:limit - 1].rstrip() + "…"
+    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
 
 
 def chapters(conn: sqlite3.Connection, recording_id: int) -> list[dict]:
     """The recording's timed passages, in order: {start, end, label, chunk_id}."""
     rows = passages.timed(conn, recording_id)
-    return [{"chunk_id": r["id"], "start": r["start"], "end": r["end"], "label": short_line(r["text"])}
-            for r in rows]
+    return [{"chunk_id": r["id"], "start": r["start"], "end": r["end"], "label": short_line(r["text"])} for r in rows]
 
 
 def matches(payload: dict, query: str, viewer: Viewer) -> dict | None:
@@ -66,8 +66,12 @@ def matches(payload: dict, query: str, viewer: Viewer) -> dict | None:
         if seg["start"] is None:
             continue
         end = seg["end"] if seg["end"] is not None else seg["start"]
-        if any(m["start"] - 1e-6 <= seg["start"] < (m["end"] if m["end"] is not None else m["start"] + 1e-6)
-               or m["start"] < end and seg["start"] <= m["start"] for m in shown):
+        if any(
+            m["start"] - 1e-6 <= seg["start"] < (m["end"] if m["end"] is not None else m["start"] + 1e-6)
+            or m["start"] < end
+            and seg["start"] <= m["start"]
+            for m in shown
+        ):
             seg["match"] = True
             seg["marked"] = mark(seg["text"], terms)
     return {"query": query, "moments": shown, "strong": bool(strong)}

@@ -4,6 +4,7 @@ Why a table of codes: kb.people and kb.users_import raise errors with a code and
 English message is the command line's); the pages say the same thing in the person's language, in
 the plain words a coordinator would use on the shop floor.
 """
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext
@@ -16,7 +17,9 @@ GRANT_MESSAGES = {
     "role_not_allowed": lazy_gettext("Only an administrator may make someone a %(role)s."),
     "role_unknown": lazy_gettext("Choose a role."),
     "own_role": lazy_gettext("You cannot change your own role. Ask another administrator."),
-    "last_admin_role": lazy_gettext("The last administrator must stay an administrator. Make another administrator first."),
+    "last_admin_role": lazy_gettext(
+        "The last administrator must stay an administrator. Make another administrator first."
+    ),
     "organisation_unknown": lazy_gettext("There is no organisation %(name)s."),
     "organisation_disabled": lazy_gettext("The organisation %(name)s is disabled: nobody can be added or moved there."),
 }
@@ -44,7 +47,9 @@ FILE_MESSAGES = {
     "file_broken": lazy_gettext("The file is not a readable CSV file."),
     "columns_missing": lazy_gettext("The first row must name the columns. Missing: %(columns)s."),
     "no_rows": lazy_gettext("The file has a heading row but nobody under it."),
-    "too_many_rows": lazy_gettext("At most %(n)s people per file (this one has %(found)s). Split it into several files."),
+    "too_many_rows": lazy_gettext(
+        "At most %(n)s people per file (this one has %(found)s). Split it into several files."
+    ),
 }
 
 COLUMN_LABELS = {"login": lazy_gettext("Login"), "name": lazy_gettext("Name"), "role": lazy_gettext("Role")}

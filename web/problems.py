@@ -13,6 +13,7 @@ failure without a code says that the file could not be processed, with the
 reason as its detail: no English sentence is ever the main text of a Japanese
 page, and nothing is ever hidden.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -43,13 +44,13 @@ def _text_not_media(expected: str | None) -> str:
     if expected == "video":
         return _("The file is named like a video, but it holds text, not a video. Choose the video file itself.")
     if expected == "audio":
-        return _("The file is named like a sound recording, but it holds text, not sound. Choose the sound "
-                 "file itself.")
+        return _(
+            "The file is named like a sound recording, but it holds text, not sound. Choose the sound file itself."
+        )
     if expected == "pdf":
         return _("The file is named like a PDF, but it holds plain text. Save it as PDF again, or name it .txt.")
     if expected == "docx":
-        return _("The file is named like a Word file, but it holds plain text. Save it in Word again, or name "
-                 "it .txt.")
+        return _("The file is named like a Word file, but it holds plain text. Save it in Word again, or name it .txt.")
     return _("The file's name does not match what it holds (text). Choose the right file.")
 
 
@@ -59,66 +60,94 @@ def problem_message(code: str | None, params: Mapping | None = None) -> str | No
     sentences = {
         # -- refused when added (ingest.queue.check_file, ingest.detect.refusal_code)
         "file_missing": lambda: _("The file did not arrive. Choose it again."),
-        "empty_file": lambda: _("The file is empty: nothing is in it. Copy it from the camera or phone again "
-                                "and add the copy."),
-        "file_too_large": lambda: _("The file is larger than the upload limit of %(limit)s.",
-                                    limit=_size(p.get("limit"))),
+        "empty_file": lambda: _(
+            "The file is empty: nothing is in it. Copy it from the camera or phone again and add the copy."
+        ),
+        "file_too_large": lambda: _(
+            "The file is larger than the upload limit of %(limit)s.", limit=_size(p.get("limit"))
+        ),
         "unreadable": lambda: _("The file could not be read. Copy it again and add the copy."),
         "text_not_media": lambda: _text_not_media(p.get("expected")),
-        "playlist": lambda: _("This is a playlist (a list of other files), not a recording. Add the video or "
-                              "sound files themselves."),
-        "image": lambda: _("This is a picture, not a recording or a document. Add a video, a sound recording "
-                           "or a document."),
-        "archive": lambda: _("This is a compressed folder (such as a zip file). Unpack it and add the files "
-                             "that are in it."),
+        "playlist": lambda: _(
+            "This is a playlist (a list of other files), not a recording. Add the video or sound files themselves."
+        ),
+        "image": lambda: _(
+            "This is a picture, not a recording or a document. Add a video, a sound recording or a document."
+        ),
+        "archive": lambda: _(
+            "This is a compressed folder (such as a zip file). Unpack it and add the files that are in it."
+        ),
         "program": lambda: _("This is a program, not a recording or a document. It cannot be added."),
-        "office_format": lambda: _("This kind of Office file cannot be read. Save it as a Word file (.docx) or "
-                                   "as PDF and add that."),
-        "unsupported_content": lambda: _("This kind of file cannot be used. Add a video, a sound recording, a "
-                                         "PDF, a Word file or a text file."),
+        "office_format": lambda: _(
+            "This kind of Office file cannot be read. Save it as a Word file (.docx) or as PDF and add that."
+        ),
+        "unsupported_content": lambda: _(
+            "This kind of file cannot be used. Add a video, a sound recording, a PDF, a Word file or a text file."
+        ),
         "no_streams": lambda: _("There is neither picture nor sound in this file. Add the recording itself."),
-        "already_recording": lambda: _("This file is already in the knowledge base (recording %(id)s).",
-                                       id=p.get("id")),
+        "already_recording": lambda: _(
+            "This file is already in the knowledge base (recording %(id)s).", id=p.get("id")
+        ),
         "original_missing": lambda: _("The original file is no longer kept. Upload the file again."),
         # -- found while processing (ingest.stages, media, ingest.documents)
-        "damaged_media": lambda: _("The video or sound file is cut short or damaged (for example a recording "
-                                   "or a copy that stopped half way). Record it again, or upload the original "
-                                   "file again."),
-        "no_audio": lambda: _("This video has no sound, so there is nothing to write down. Add a video with "
-                              "sound, or its subtitle file beside it."),
+        "damaged_media": lambda: _(
+            "The video or sound file is cut short or damaged (for example a recording "
+            "or a copy that stopped half way). Record it again, or upload the original "
+            "file again."
+        ),
+        "no_audio": lambda: _(
+            "This video has no sound, so there is nothing to write down. Add a video with "
+            "sound, or its subtitle file beside it."
+        ),
         "no_video": lambda: _("The file has no picture."),
-        "no_subtitle_cues": lambda: _("The subtitle file holds no subtitles. Check that it is an SRT or WebVTT "
-                                      "file."),
-        "media_timeout": lambda: _("Reading the file took too long and was stopped. The file may be damaged: "
-                                   "try again, or ask the administrator."),
-        "ffmpeg_missing": lambda: _("The program that reads videos (ffmpeg) is missing on the server. Ask the "
-                                    "administrator."),
-        "speech_model": lambda: _("The speech recognition could not start on the server. Ask the "
-                                  "administrator."),
-        "disk_full": lambda: _("Not enough storage space: the file will be processed again once the "
-                               "administrator has freed some space."),
+        "no_subtitle_cues": lambda: _("The subtitle file holds no subtitles. Check that it is an SRT or WebVTT file."),
+        "media_timeout": lambda: _(
+            "Reading the file took too long and was stopped. The file may be damaged: "
+            "try again, or ask the administrator."
+        ),
+        "ffmpeg_missing": lambda: _(
+            "The program that reads videos (ffmpeg) is missing on the server. Ask the administrator."
+        ),
+        "speech_model": lambda: _("The speech recognition could not start on the server. Ask the administrator."),
+        "disk_full": lambda: _(
+            "Not enough storage space: the file will be processed again once the administrator has freed some space."
+        ),
         "document_text_too_long": lambda: _(
             "The document holds more than %(limit)s characters of text, the limit of the setting "
-            "max_document_text_chars. Split it into smaller files.", limit=_number(p.get("limit"))),
+            "max_document_text_chars. Split it into smaller files.",
+            limit=_number(p.get("limit")),
+        ),
         "page_text_too_long": lambda: _(
             "A page holds more than %(limit)s characters of text, the limit of the setting "
-            "max_page_text_chars. The file is probably damaged or generated.", limit=_number(p.get("limit"))),
+            "max_page_text_chars. The file is probably damaged or generated.",
+            limit=_number(p.get("limit")),
+        ),
         "document_expands_too_much": lambda: _(
             "The file expands to far more than it holds (more than %(limit)s bytes, the limit of the "
-            "setting max_document_expanded_bytes). It is not an ordinary document.", limit=_number(p.get("limit"))),
-        "damaged_docx": lambda: _("The Word file is damaged and cannot be opened. Save it again in Word and add "
-                                  "the new file."),
-        "damaged_pdf": lambda: _("The PDF file is damaged: its internal structure cannot be read. Save or "
-                                 "export it again and add the new file."),
-        "encrypted_pdf": lambda: _("The PDF is protected by a password. Save a copy without the protection and "
-                                   "add that."),
-        "scanned_pdf": lambda: _("The PDF holds only pictures of pages (scanned), no text. Run text "
-                                 "recognition (OCR) on it first, or add a PDF with text."),
-        "unreadable_text": lambda: _("The text could not be read (unknown character encoding). Save it again as "
-                                     "UTF-8 and add it."),
+            "setting max_document_expanded_bytes). It is not an ordinary document.",
+            limit=_number(p.get("limit")),
+        ),
+        "damaged_docx": lambda: _(
+            "The Word file is damaged and cannot be opened. Save it again in Word and add the new file."
+        ),
+        "damaged_pdf": lambda: _(
+            "The PDF file is damaged: its internal structure cannot be read. Save or "
+            "export it again and add the new file."
+        ),
+        "encrypted_pdf": lambda: _(
+            "The PDF is protected by a password. Save a copy without the protection and add that."
+        ),
+        "scanned_pdf": lambda: _(
+            "The PDF holds only pictures of pages (scanned), no text. Run text "
+            "recognition (OCR) on it first, or add a PDF with text."
+        ),
+        "unreadable_text": lambda: _(
+            "The text could not be read (unknown character encoding). Save it again as UTF-8 and add it."
+        ),
         "no_text": lambda: _("No text could be taken from it: nothing was said or written in it."),
-        GENERIC: lambda: _("The file could not be processed. The details say why; if they do not help, ask "
-                           "the administrator."),
+        GENERIC: lambda: _(
+            "The file could not be processed. The details say why; if they do not help, ask the administrator."
+        ),
     }
     sentence = sentences.get(code or "")
     return sentence() if sentence else None

@@ -4,6 +4,7 @@ and refusals (kb.programme raises InputError with an English message and a ``cod
 Why one module: the dashboard, the trace pages, the CSV files and the targets page must call a
 figure by the same name, so a coordinator's printout, spreadsheet and screen agree.
 """
+
 from __future__ import annotations
 
 from flask_babel import format_date, lazy_gettext
@@ -38,15 +39,18 @@ FIGURE_HELP = {
     "technique_records": lazy_gettext("Recordings that finished processing in the year."),
     "meisters_registered": lazy_gettext("Meisters registered by the last day of the year (a running total)."),
     "meisters_active": lazy_gettext(
-        "Meisters who held a confirmed coaching session or finished a recording in the year."),
+        "Meisters who held a confirmed coaching session or finished a recording in the year."
+    ),
     "coaching_sessions": lazy_gettext("Confirmed coaching sessions held in the year."),
     "coaching_hours": lazy_gettext("Hours of the confirmed coaching sessions held in the year."),
     "technicians_reached": lazy_gettext("Different technicians coached in confirmed sessions in the year."),
     "curricula_run": lazy_gettext("Curricula assigned to someone in the year."),
     "completion_rate": lazy_gettext(
-        "Of the technicians assigned a curriculum in the year, those with every required item signed off."),
+        "Of the technicians assigned a curriculum in the year, those with every required item signed off."
+    ),
     "retention_rate": lazy_gettext(
-        "Of the apprentices in the programme during the year, those who had not left by its end."),
+        "Of the apprentices in the programme during the year, those who had not left by its end."
+    ),
 }
 
 # What one monthly bar counts, in one line under each chart (issue 14, item 9): a bar counts what the
@@ -55,16 +59,20 @@ MONTH_HELP = {
     "technique_records": lazy_gettext("Each bar: recordings finished in that month. The bars add up to the year."),
     "meisters_active": lazy_gettext(
         "Each bar: different meisters active in that month (coached or recorded). A meister active in several "
-        "months is in each of them, so the bars add up to more than the year, which counts each meister once."),
+        "months is in each of them, so the bars add up to more than the year, which counts each meister once."
+    ),
     "coaching_sessions": lazy_gettext("Each bar: confirmed sessions held in that month. The bars add up to the year."),
     "coaching_hours": lazy_gettext(
-        "Each bar: hours of the confirmed sessions held in that month. The bars add up to the year."),
+        "Each bar: hours of the confirmed sessions held in that month. The bars add up to the year."
+    ),
     "technicians_reached": lazy_gettext(
         "Each bar: different technicians coached in that month. A technician coached in several months is in "
-        "each of them, so the bars add up to more than the year, which counts each technician once."),
+        "each of them, so the bars add up to more than the year, which counts each technician once."
+    ),
     "curricula_run": lazy_gettext(
         "Each bar: different curricula assigned in that month. A curriculum assigned in several months is in "
-        "each of them, so the bars add up to more than the year, which counts each curriculum once."),
+        "each of them, so the bars add up to more than the year, which counts each curriculum once."
+    ),
 }
 
 # For rates: what "counted / out of" counts.
@@ -89,8 +97,9 @@ REASON_LABELS = {
 }
 
 MESSAGES = {
-    "target_value": lazy_gettext("The target for “%(what)s” must be a number of at least 0 (a rate at most 100), "
-                                 "not “%(value)s”."),
+    "target_value": lazy_gettext(
+        "The target for “%(what)s” must be a number of at least 0 (a rate at most 100), not “%(value)s”."
+    ),
     "target_name": lazy_gettext("There is no such target."),
     "target_year": lazy_gettext("Choose a fiscal year for its own targets."),
     "month": lazy_gettext("Choose a month of the fiscal year."),

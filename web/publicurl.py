@@ -10,6 +10,7 @@ default of `kb serve`), which every phone resolves to itself.  So:
   found without any network traffic, so it works offline and never waits;
 - a page whose QR address is still a loopback one says so (:func:`is_loopback`).
 """
+
 from __future__ import annotations
 
 import ipaddress

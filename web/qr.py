@@ -5,6 +5,7 @@ printed at any size, SVG stays sharp; making it server-side needs no script in
 the page (the Content-Security-Policy allows none inline) and works for other
 tools through a plain URL.  The `qrcode` package is pure Python.
 """
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,9 @@ def qr_svg(text: str) -> bytes:
     import qrcode
     import qrcode.image.svg
 
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4,
-                         image_factory=qrcode.image.svg.SvgPathFillImage)
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, image_factory=qrcode.image.svg.SvgPathFillImage
+    )
     code.add_data(text)
     code.make(fit=True)
     out = io.BytesIO()

@@ -24,6 +24,7 @@ A write from this process (a transcript save, a delete) waits for the
 cross-process write lock -- a worker holds it only to apply a finished batch --
 holding nothing a search needs (issue 16).
 """
+
 from __future__ import annotations
 
 import logging
@@ -132,8 +133,12 @@ class SearchService:
             return old
         conn = db.connect(self.config.db_path)
         try:
-            store = SearchStore(self.config, conn, embedder=old.store.embedder if old is not None else None,
-                                embed_threads=self.config.get("search_threads") or 1)
+            store = SearchStore(
+                self.config,
+                conn,
+                embedder=old.store.embedder if old is not None else None,
+                embed_threads=self.config.get("search_threads") or 1,
+            )
             with nullcontext() if write_locked else index_read_lock(self.config):
                 generation = db.get_generation(conn)
                 store.index  # noqa: B018 - load now, not in the middle of a search
@@ -154,8 +159,9 @@ class SearchService:
     def search(self, req: SearchRequest, recording_ids: set[int] | None = None):
         """A :class:`search.engine.SearchResult` for the request, restricted to ``recording_ids``
         (what the asking user may see: kb.access.visible_recording_ids; None = everything)."""
-        return self.searcher().search(req.query, limit=req.limit, mode=req.mode,
-                                      filters=filters_for(req, recording_ids))
+        return self.searcher().search(
+            req.query, limit=req.limit, mode=req.mode, filters=filters_for(req, recording_ids)
+        )
 
     def with_searcher(self, use):
         """``use(searcher)`` with this thread's searcher, for callers that need more than :meth:`search`

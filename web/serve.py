@@ -14,6 +14,7 @@ back to continue later from the last saved step (ingest/worker.py).  With the
 video and sound files to transcription workers on other machines, plus one worker
 thread for what stays here (ingest/dispatch.py).
 """
+
 from __future__ import annotations
 
 import threading
@@ -43,9 +44,16 @@ def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: 
     from web import bodylimit
 
     body_limit = app.config["KB_CONFIG"].get("max_upload_bytes") + (1 << 20)
-    server = create_server(app, host=host, port=port, threads=threads, ident="takumi-kb",
-                           clear_untrusted_proxy_headers=True, channel_timeout=120,
-                           max_request_body_size=body_limit)
+    server = create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="takumi-kb",
+        clear_untrusted_proxy_headers=True,
+        channel_timeout=120,
+        max_request_body_size=body_limit,
+    )
     # Only a logged-in uploader's request to an upload route may be that large; any other body is
     # refused above max_request_bytes before waitress stores it (issue 16, defect 4).
     bodylimit.install_waitress(server, app.config["KB_CONFIG"])
@@ -67,8 +75,14 @@ def start_worker(app: Flask):
     return BackgroundWorker(config).start()
 
 
-def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = DEFAULT_THREADS,
-          warm: bool = True, announce=print) -> None:
+def serve(
+    app: Flask,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    threads: int = DEFAULT_THREADS,
+    warm: bool = True,
+    announce=print,
+) -> None:
     """Serve until interrupted (Ctrl+C or SIGTERM).  With ``warm``, the embedder and index load in the
     background at once, so the first search does not wait for them."""
     server = make_server(app, host, port, threads)
@@ -100,13 +114,25 @@ def choose_public_url(app: Flask, host: str, port: int, find_lan=None) -> list[s
     found = publicurl.served_url(host, port, find_lan or publicurl.lan_address)
     if found:
         app.config["PUBLIC_URL"] = found
-        return [(f"Phones on the workshop network open {found}/ ; QR codes point there "
-                 "(another address: --public-url or KB_PUBLIC_URL)")]
+        return [
+            (
+                f"Phones on the workshop network open {found}/ ; QR codes point there "
+                "(another address: --public-url or KB_PUBLIC_URL)"
+            )
+        ]
     if host in publicurl.ANY_ADDRESS:
-        return [("No network address found on this PC: QR codes point at the address each page was opened "
-                 "with. Connect it to the workshop network, or set --public-url / KB_PUBLIC_URL.")]
-    return [(f"Only this PC can open {host}: phones cannot, and QR codes opened here will not work on a "
-             "phone. For phones: kb serve --host 0.0.0.0 (or set --public-url / KB_PUBLIC_URL).")]
+        return [
+            (
+                "No network address found on this PC: QR codes point at the address each page was opened "
+                "with. Connect it to the workshop network, or set --public-url / KB_PUBLIC_URL."
+            )
+        ]
+    return [
+        (
+            f"Only this PC can open {host}: phones cannot, and QR codes opened here will not work on a "
+            "phone. For phones: kb serve --host 0.0.0.0 (or set --public-url / KB_PUBLIC_URL)."
+        )
+    ]
 
 
 def _stop_on_sigterm() -> None:

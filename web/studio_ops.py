@@ -6,6 +6,7 @@ call these functions.  None of them processes a file: an upload is checked and
 queued (ingest.queue), and the worker does the rest; a new title is taken to
 search by a queued job too (its passages are embedded with the title).
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,8 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Mapping
 
 from flask import request
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext
+from flask_babel import gettext as _, lazy_gettext
 
 from kb import recordings, transcripts, urls
 from kb.access import Viewer, can_edit, can_view
@@ -94,17 +94,34 @@ def row(rec: Mapping, state: Mapping | None, check: Mapping | None = None) -> di
         message = _(message)  # the queue's messages are English source texts of the catalogue
     rid = int(rec["id"])
     return {
-        "id": rid, "title": rec["title"], "kind": rec["kind"], "format": rec["format"],
+        "id": rid,
+        "title": rec["title"],
+        "kind": rec["kind"],
+        "format": rec["format"],
         # the title is still the file's name (nobody typed one): marked for the meister to give it words
         "title_from_filename": bool(rec.get("title_from_filename")),
-        "source_name": rec["source_name"], "meister": rec.get("meister"), "technique": rec.get("technique"),
-        "tags": rec.get("tags") or [], "language": rec.get("language"), "visibility": rec.get("visibility"),
-        "status": status, "stage": stage, "stage_label": str(STAGE_LABELS.get(stage, stage)),
-        "progress": max(0, min(100, progress)), "message": message, "error": error, "error_code": error_code,
-        "error_detail": error_detail, "active": active,
-        "attempts": state.get("attempts"), "created_at": rec.get("created_at"), "updated_at": rec.get("updated_at"),
+        "source_name": rec["source_name"],
+        "meister": rec.get("meister"),
+        "technique": rec.get("technique"),
+        "tags": rec.get("tags") or [],
+        "language": rec.get("language"),
+        "visibility": rec.get("visibility"),
+        "status": status,
+        "stage": stage,
+        "stage_label": str(STAGE_LABELS.get(stage, stage)),
+        "progress": max(0, min(100, progress)),
+        "message": message,
+        "error": error,
+        "error_code": error_code,
+        "error_detail": error_detail,
+        "active": active,
+        "attempts": state.get("attempts"),
+        "created_at": rec.get("created_at"),
+        "updated_at": rec.get("updated_at"),
         "worker": state.get("worker") if active else None,  # a transcription worker on another machine
-        "url": urls.recording(rid), "edit_url": f"/studio/r/{rid}/edit", "delete_url": f"/studio/r/{rid}/delete",
+        "url": urls.recording(rid),
+        "edit_url": f"/studio/r/{rid}/edit",
+        "delete_url": f"/studio/r/{rid}/delete",
         "transcript_url": urls.transcript_editor(rid) if transcripts.correctable(rec) else None,
         "retry_url": f"/studio/r/{rid}/retry" if stage == "failed" else None,
         # media.speechcheck found far fewer characters than the speech holds (kb.speech_checks).
@@ -118,26 +135,53 @@ def list_payload(conn, viewer: Viewer, page: int = 1) -> dict:
     recs = manageable(conn, viewer)
     pages = max(1, -(-len(recs) // PAGE_SIZE))
     page = max(1, min(page, pages))
-    shown = recs[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    shown = recs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     states = job_states(conn, [r["id"] for r in shown])
     from kb import speech_checks
 
     checks = speech_checks.incomplete(conn, [r["id"] for r in shown])
     rows = [row(r, states.get(r["id"]), checks.get(r["id"])) for r in shown]
-    return {"count": len(recs), "page": page, "pages": pages, "recordings": rows,
-            "active": any(r["active"] for r in rows),
-            "speech_models": speech_checks.models(kb_config()) if checks else []}
+    return {
+        "count": len(recs),
+        "page": page,
+        "pages": pages,
+        "recordings": rows,
+        "active": any(r["active"] for r in rows),
+        "speech_models": speech_checks.models(kb_config()) if checks else [],
+    }
 
 
 def job_json(conn, recording_id: int) -> dict:
     """A recording's processing state for the API: stage, percent, message, error and addresses."""
     rec = recordings.get(conn, recording_id)
     r = row(rec, job_states(conn, [recording_id]).get(recording_id))
-    return {"id": recording_id, **{k: r[k] for k in ("title", "title_from_filename", "status", "stage", "stage_label",
-                                                     "progress", "message", "error", "error_code", "error_detail",
-                                                     "active", "attempts", "worker")},
-            "urls": {"recording": r["url"], "job": f"/api/v1/recordings/{recording_id}/job",
-                     "retry": f"/api/v1/recordings/{recording_id}/retry", "studio": r["edit_url"]}}
+    return {
+        "id": recording_id,
+        **{
+            k: r[k]
+            for k in (
+                "title",
+                "title_from_filename",
+                "status",
+                "stage",
+                "stage_label",
+                "progress",
+                "message",
+                "error",
+                "error_code",
+                "error_detail",
+                "active",
+                "attempts",
+                "worker",
+            )
+        },
+        "urls": {
+            "recording": r["url"],
+            "job": f"/api/v1/recordings/{recording_id}/job",
+            "retry": f"/api/v1/recordings/{recording_id}/retry",
+            "studio": r["edit_url"],
+        },
+    }
 
 
 # ---------------------------------------------------------------- details from a form
@@ -200,8 +244,9 @@ def parse_meta(form: Mapping, viewer: Viewer, default_visibility: str = "organis
         meister = clean_text(form.get("meister"), MAX_FIELD_CHARS, _("The meister's name")) or None
     glossary = split_terms(form.get("glossary"))
     if len(glossary) > MAX_GLOSSARY_TERMS:
-        raise InputError(_("At most %(n)d glossary terms at a time.", n=MAX_GLOSSARY_TERMS),
-                         code="too_many_glossary_terms")
+        raise InputError(
+            _("At most %(n)d glossary terms at a time.", n=MAX_GLOSSARY_TERMS), code="too_many_glossary_terms"
+        )
     for term in glossary:
         clean_text(term, MAX_FIELD_CHARS, _("A glossary term"))
     return FormMeta(title, technique, tags, language, visibility, meister, glossary)
@@ -221,10 +266,16 @@ def uploader_meister(viewer: Viewer) -> str | None:
 
 
 def recording_meta(fm: FormMeta, viewer: Viewer, title: str | None) -> RecordingMeta:
-    return RecordingMeta(title=title or None, meister=fm.meister or uploader_meister(viewer),
-                         technique=fm.technique or None, tags=list(fm.tags), language=fm.language,
-                         visibility=fm.visibility, organisation_id=viewer.organisation_id,
-                         owner_user_id=viewer.user_id)
+    return RecordingMeta(
+        title=title or None,
+        meister=fm.meister or uploader_meister(viewer),
+        technique=fm.technique or None,
+        tags=list(fm.tags),
+        language=fm.language,
+        visibility=fm.visibility,
+        organisation_id=viewer.organisation_id,
+        owner_user_id=viewer.user_id,
+    )
 
 
 def add_glossary_terms(conn, viewer: Viewer, terms: list[str]) -> None:
@@ -268,8 +319,9 @@ def received_files(field: str = "file") -> list[uploads.Received]:
     return out
 
 
-def submit_all(conn, viewer: Viewer, items: list[uploads.Received], fm: FormMeta,
-               titles: list[str]) -> list[UploadOutcome]:
+def submit_all(
+    conn, viewer: Viewer, items: list[uploads.Received], fm: FormMeta, titles: list[str]
+) -> list[UploadOutcome]:
     """Queue each file; a refused one gets its reason, and the others still go through."""
     from ingest import queue
 
@@ -280,20 +332,26 @@ def submit_all(conn, viewer: Viewer, items: list[uploads.Received], fm: FormMeta
         title = titles[n] if len(titles) == len(items) else (fm.title if len(items) == 1 else "")
         meta = recording_meta(fm, viewer, title)
         try:
-            sub = queue.submit_file(config, conn, item.path, item.source_name, meta, hotwords=hotwords,
-                                    move=True, viewer=viewer)
+            sub = queue.submit_file(
+                config, conn, item.path, item.source_name, meta, hotwords=hotwords, move=True, viewer=viewer
+            )
         except KBError as e:
             said = refusal(e, item.source_name)
-            outcomes.append(UploadOutcome(item.source_name, False, "refused", said.message, code=said.code,
-                                          detail=said.detail))
+            outcomes.append(
+                UploadOutcome(item.source_name, False, "refused", said.message, code=said.code, detail=said.detail)
+            )
             continue
         except Exception as e:  # a bug must not lose the other files of the upload
             log.exception("upload of %s failed", item.source_name)
-            message = _("%(name)s: the server could not take this file because of a fault of its own. Try again "
-                        "later, or ask the administrator.", name=item.source_name)
+            message = _(
+                "%(name)s: the server could not take this file because of a fault of its own. Try again "
+                "later, or ask the administrator.",
+                name=item.source_name,
+            )
             # detail: the class only (its message may name server paths: the log has it)
-            outcomes.append(UploadOutcome(item.source_name, False, "refused", message, code="server_error",
-                                          detail=type(e).__name__))
+            outcomes.append(
+                UploadOutcome(item.source_name, False, "refused", message, code="server_error", detail=type(e).__name__)
+            )
             continue
         finally:
             uploads.discard(item)
@@ -310,14 +368,33 @@ def submitted_outcome(conn, viewer: Viewer, name: str, sub) -> UploadOutcome:
             message = _("This file is already in the knowledge base as “%(title)s”.", title=rec["title"])
             return UploadOutcome(name, True, "exists", message, rid, urls.recording(rid), _job_json(rid, rec, state))
         return UploadOutcome(name, True, "exists", _("This file is already in the knowledge base."))
-    return UploadOutcome(name, True, "queued", _("Received. It will be processed in the background."), rid,
-                         urls.recording(rid), _job_json(rid, rec, state))
+    return UploadOutcome(
+        name,
+        True,
+        "queued",
+        _("Received. It will be processed in the background."),
+        rid,
+        urls.recording(rid),
+        _job_json(rid, rec, state),
+    )
 
 
 def _job_json(rid: int, rec: Mapping, state: Mapping | None) -> dict:
     r = row(rec, state)
-    return {k: r[k] for k in ("status", "stage", "stage_label", "progress", "message", "error", "error_code",
-                              "error_detail", "active")}
+    return {
+        k: r[k]
+        for k in (
+            "status",
+            "stage",
+            "stage_label",
+            "progress",
+            "message",
+            "error",
+            "error_code",
+            "error_detail",
+            "active",
+        )
+    }
 
 
 def upload_titles(form: Mapping) -> list[str]:
@@ -344,9 +421,14 @@ def handle_upload(conn, viewer: Viewer, form: Mapping, items: list[uploads.Recei
 
 def values_of(rec: Mapping) -> dict:
     """A recording's details as the edit form shows them."""
-    return {"title": rec["title"], "technique": rec.get("technique") or "", "tags": ", ".join(rec.get("tags") or []),
-            "language": rec.get("language") or "", "visibility": rec.get("visibility") or "organisation",
-            "meister": rec.get("meister") or ""}
+    return {
+        "title": rec["title"],
+        "technique": rec.get("technique") or "",
+        "tags": ", ".join(rec.get("tags") or []),
+        "language": rec.get("language") or "",
+        "visibility": rec.get("visibility") or "organisation",
+        "meister": rec.get("meister") or "",
+    }
 
 
 def save_meta(conn, viewer: Viewer, rec: Mapping, form: Mapping) -> list[str]:
@@ -399,8 +481,10 @@ def curricula_using(conn, recording_id: int) -> list[dict]:
     NULL: ON DELETE SET NULL in migration 008; kb.curricula explains the snapshot)."""
     from kb import curricula
 
-    return [{"id": c["id"], "title": c["title"], "url": urls.curriculum(c["id"])}
-            for c in curricula.curricula_using(conn, recording_id)]
+    return [
+        {"id": c["id"], "title": c["title"], "url": urls.curriculum(c["id"])}
+        for c in curricula.curricula_using(conn, recording_id)
+    ]
 
 
 def delete_recording(recording_id: int) -> None:

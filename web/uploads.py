@@ -19,6 +19,7 @@ flavours of text (the type itself is decided from the bytes).
 (``kb serve`` runs under waitress, which buffers a request body before the app
 sees it; its ``max_request_body_size`` must be at least ``max_upload_bytes``.)
 """
+
 from __future__ import annotations
 
 import os
@@ -60,8 +61,11 @@ CHECK_SPACE_EVERY = 8 << 20  # bytes written between two free-space checks
 def storage_full_message() -> str:
     from flask_babel import gettext as _
 
-    return _("Not enough storage space on the server. Ask the administrator to free some space "
-             "(the setting disk_reserve_bytes keeps %(reserve)s free).", reserve=human_size(_reserve()))
+    return _(
+        "Not enough storage space on the server. Ask the administrator to free some space "
+        "(the setting disk_reserve_bytes keeps %(reserve)s free).",
+        reserve=human_size(_reserve()),
+    )
 
 
 def _reserve() -> int:

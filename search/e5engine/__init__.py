@@ -6,6 +6,7 @@ compiling here picks the fast path when the CPU has it and the portable one when
 it does not.  The library's file name carries a hash of the source and flags, so
 an edited e5.c is never served by a stale build.
 """
+
 from __future__ import annotations
 
 import hashlib

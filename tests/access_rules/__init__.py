@@ -8,6 +8,7 @@ and fails on any other status, and fails when a route of the app has no rule at 
 The expected answers are written here by hand from the rules in docs/accounts.md: this table
 is the independent check of kb.access, so it must never be computed from kb.access.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -81,32 +82,38 @@ def LOGGED_IN(ok: int = 200) -> Expect:
 
 def ROLE(role: str, ok: int = 200, below: int = 403) -> Expect:
     """Users with ``role`` or above get ``ok``, lower roles ``below`` (403); anonymous gets LOGIN."""
+
     def fn(p, t):
         if p == "anonymous":
             return LOGIN
         return ok if RANK[p] >= RANK[role] else below
+
     return _Fn(fn, f"ROLE({role!r}, {ok})")
 
 
 def VIEW(ok: int = 200, hidden: int = 404, **per_target: int) -> Expect:
     """For {rec} paths: who may see the target gets ``ok`` (or per_target[target], e.g. pending=404),
     everyone else ``hidden`` (404, exactly as for a missing id); anonymous gets LOGIN."""
+
     def fn(p, t):
         if p == "anonymous":
             return LOGIN
         return per_target.get(t, ok) if t in SEES[p] else hidden
+
     return _Fn(fn, f"VIEW({ok})")
 
 
 def EDIT(ok: int = 200, readonly: int = 403, hidden: int = 404, **per_target: int) -> Expect:
     """For {rec} paths that change a recording: who may change it gets ``ok`` (or per_target[target]),
     who may only see it ``readonly`` (403), everyone else ``hidden`` (404); anonymous gets LOGIN."""
+
     def fn(p, t):
         if p == "anonymous":
             return LOGIN
         if t in EDITS[p]:
             return per_target.get(t, ok)
         return readonly if t in SEES[p] else hidden
+
     return _Fn(fn, f"EDIT({ok})")
 
 
@@ -121,6 +128,7 @@ def EACH(default: int | str | None = None, **by_principal: int | str) -> Expect:
         if value is None:
             raise ValueError(f"EACH has no status for {p}")
         return value
+
     return _Fn(fn, f"EACH({by_principal}, default={default})")
 
 

@@ -12,6 +12,7 @@ Written by hand from docs/curricula.md:
   admins; apprentices 403.  The technician signed off here is a 本社
   apprentice, so the 本社 meister may.
 """
+
 from access_rules import LOGGED_IN, LOGIN, RANK, ROLE, Rule, _Fn
 
 LATHE = "旋盤:長い軸のびびり対策(実演)"
@@ -19,12 +20,14 @@ LATHE = "旋盤:長い軸のびびり対策(実演)"
 
 def BUILD(ok: int = 200):
     """Coordinators and admins: ``ok`` (404 for a missing recording); everyone else 403; anonymous LOGIN."""
+
     def fn(p, t):
         if p == "anonymous":
             return LOGIN
         if RANK[p] < RANK["coordinator"]:
             return 403
         return 404 if t == "missing" else ok
+
     return _Fn(fn, f"BUILD({ok})")
 
 
@@ -59,8 +62,9 @@ def mine(ctx) -> dict:
         return _curriculum(ctx, ctx.account.id if ctx.account is not None else None)
     out = _curriculum(ctx)
     with ctx.conn:
-        out["asg"] = ctx.conn.execute("INSERT INTO curriculum_assignments(curriculum_id, user_id) VALUES (?, ?)",
-                                      (out["cur"], ctx.account.id)).lastrowid
+        out["asg"] = ctx.conn.execute(
+            "INSERT INTO curriculum_assignments(curriculum_id, user_id) VALUES (?, ?)", (out["cur"], ctx.account.id)
+        ).lastrowid
     return out
 
 
@@ -80,8 +84,9 @@ def assigned_to_user(ctx) -> dict:
     from kb import users
 
     out = _curriculum(ctx)
-    out["target"] = "user:" + str(users.create_user(ctx.conn, f"t-asg-{ctx.unique}", users.generate_password(),
-                                                    "apprentice"))
+    out["target"] = "user:" + str(
+        users.create_user(ctx.conn, f"t-asg-{ctx.unique}", users.generate_password(), "apprentice")
+    )
     return out
 
 
@@ -99,60 +104,165 @@ RULES = [
     Rule("curricula.new", "GET", "/curricula/new", COORD),
     Rule("curricula.new", "POST", "/curricula/new", ROLE("coordinator", 303), data={"title": "新しい教程 {unique}"}),
     Rule("curricula.edit", "GET", "/curricula/{cur}", COORD, values=built),
-    Rule("curricula.edit", "POST", "/curricula/{cur}", ROLE("coordinator", 303), values=built,
-         data={"title": "直した {unique}", "goal": "", "level": "basic", "description": ""}),
-    Rule("curricula.add_section", "POST", "/curricula/{cur}/sections", ROLE("coordinator", 303), values=built,
-         data={"title": "応用"}),
-    Rule("curricula.section", "POST", "/curricula/{cur}/sections/{sec}", ROLE("coordinator", 303), values=built,
-         data={"action": "rename", "title": "改名"}),
-    Rule("curricula.item", "POST", "/curricula/{cur}/items/{item}", ROLE("coordinator", 303), values=built,
-         data={"action": "down"}),
-    Rule("curricula.layout", "POST", "/curricula/{cur}/layout", ROLE("coordinator", 409), values=built,
-         headers=JSON, json={"layout": [[None, []]]},
-         note="an order that leaves items out is refused with 409 (JSON bodies take no placeholders; "
-              "reordering itself: test_web_curricula.py)"),
+    Rule(
+        "curricula.edit",
+        "POST",
+        "/curricula/{cur}",
+        ROLE("coordinator", 303),
+        values=built,
+        data={"title": "直した {unique}", "goal": "", "level": "basic", "description": ""},
+    ),
+    Rule(
+        "curricula.add_section",
+        "POST",
+        "/curricula/{cur}/sections",
+        ROLE("coordinator", 303),
+        values=built,
+        data={"title": "応用"},
+    ),
+    Rule(
+        "curricula.section",
+        "POST",
+        "/curricula/{cur}/sections/{sec}",
+        ROLE("coordinator", 303),
+        values=built,
+        data={"action": "rename", "title": "改名"},
+    ),
+    Rule(
+        "curricula.item",
+        "POST",
+        "/curricula/{cur}/items/{item}",
+        ROLE("coordinator", 303),
+        values=built,
+        data={"action": "down"},
+    ),
+    Rule(
+        "curricula.layout",
+        "POST",
+        "/curricula/{cur}/layout",
+        ROLE("coordinator", 409),
+        values=built,
+        headers=JSON,
+        json={"layout": [[None, []]]},
+        note="an order that leaves items out is refused with 409 (JSON bodies take no placeholders; "
+        "reordering itself: test_web_curricula.py)",
+    ),
     Rule("curricula.add", "GET", "/curricula/add?recording_id={rec}&start=10", BUILD(200)),
-    Rule("curricula.add", "POST", "/curricula/add?recording_id={rec}", BUILD(303), values=built,
-         data={"curriculum_id": "{cur}", "start": "5"}),
+    Rule(
+        "curricula.add",
+        "POST",
+        "/curricula/add?recording_id={rec}",
+        BUILD(303),
+        values=built,
+        data={"curriculum_id": "{cur}", "start": "5"},
+    ),
     # -- assigning
-    Rule("curricula.assign", "POST", "/curricula/{cur}/assign", ROLE("coordinator", 303), values=assigned_to_user,
-         data={"target": "{target}", "due_date": "2025-12-31"}),
-    Rule("curricula.unassign", "POST", "/curricula/{cur}/assignments/{asg}/delete", ROLE("coordinator", 303),
-         values=for_signoff),
+    Rule(
+        "curricula.assign",
+        "POST",
+        "/curricula/{cur}/assign",
+        ROLE("coordinator", 303),
+        values=assigned_to_user,
+        data={"target": "{target}", "due_date": "2025-12-31"},
+    ),
+    Rule(
+        "curricula.unassign",
+        "POST",
+        "/curricula/{cur}/assignments/{asg}/delete",
+        ROLE("coordinator", 303),
+        values=for_signoff,
+    ),
     Rule("curricula.cohorts", "GET", "/curricula/cohorts", COORD),
-    Rule("curricula.cohorts", "POST", "/curricula/cohorts", ROLE("coordinator", 303),
-         data={"name": "組 {unique}", "organisation_id": "1"}),
+    Rule(
+        "curricula.cohorts",
+        "POST",
+        "/curricula/cohorts",
+        ROLE("coordinator", 303),
+        data={"name": "組 {unique}", "organisation_id": "1"},
+    ),
     # -- following, exports
     Rule("curricula.matrix", "GET", "/curricula/{cur}/matrix", COORD, values=for_signoff),
     Rule("curricula.matrix_csv", "GET", "/curricula/{cur}/matrix.csv", COORD, values=for_signoff),
     Rule("curricula.copy", "POST", "/curricula/{cur}/copy", ROLE("coordinator", 303), values=built),
-    Rule("curricula.archive", "POST", "/curricula/{cur}/archive", ROLE("coordinator", 303), values=built,
-         data={"archived": "1"}),
-    Rule("curricula.suggest", "GET", "/curricula/{cur}/suggest?goal=", COORD, values=built,
-         note="an empty goal: the page without searching (suggesting itself: test_web_curricula.py)"),
-    Rule("curricula.suggest", "POST", "/curricula/{cur}/suggest", ROLE("coordinator", 303), values=with_key,
-         data={"key": "{rec_key}"}),
+    Rule(
+        "curricula.archive",
+        "POST",
+        "/curricula/{cur}/archive",
+        ROLE("coordinator", 303),
+        values=built,
+        data={"archived": "1"},
+    ),
+    Rule(
+        "curricula.suggest",
+        "GET",
+        "/curricula/{cur}/suggest?goal=",
+        COORD,
+        values=built,
+        note="an empty goal: the page without searching (suggesting itself: test_web_curricula.py)",
+    ),
+    Rule(
+        "curricula.suggest",
+        "POST",
+        "/curricula/{cur}/suggest",
+        ROLE("coordinator", 303),
+        values=with_key,
+        data={"key": "{rec_key}"},
+    ),
     Rule("curricula.print_page", "GET", "/curricula/{cur}/print", COORD, values=built),
     Rule("curricula.pdf", "GET", "/curricula/{cur}.pdf", COORD, values=built),
     Rule("curricula.export_json", "GET", "/curricula/{cur}/export.json", COORD, values=built),
     Rule("curricula.import_json", "GET", "/curricula/import", COORD),
-    Rule("curricula.import_json", "POST", "/curricula/import", ROLE("coordinator", 400), data={"x": "1"},
-         note="no file: 400 'choose a curriculum file' (importing: test_web_curricula.py)"),
-
+    Rule(
+        "curricula.import_json",
+        "POST",
+        "/curricula/import",
+        ROLE("coordinator", 400),
+        data={"x": "1"},
+        note="no file: 400 'choose a curriculum file' (importing: test_web_curricula.py)",
+    ),
     # -- my learning: each user's own
     Rule("learning.mine", "GET", "/learning", LOGGED_IN(200)),
     Rule("learning.curriculum", "GET", "/learning/c/{cur}", LOGGED_IN(200), values=mine),
-    Rule("learning.curriculum", "GET", "/learning/c/{cur}", LOGGED_IN(404), values=built,
-         note="not assigned to the asking user: 404 like a missing curriculum, also for coordinators"),
-    Rule("learning.mark_done", "POST", "/learning/items/{item}/done", LOGGED_IN(303), values=mine,
-         data={"event_id": "{unique}-0000-4000-8000", "done": "1"}),
-    Rule("learning.mark_done", "POST", "/learning/items/{item}/done", LOGGED_IN(404), values=built,
-         data={"event_id": "{unique}-1111-4000-8000", "done": "1"}),
-    Rule("learning.events", "POST", "/learning/events", LOGGED_IN(200), headers=JSON,
-         json={"events": [{"event_id": "0a1b2c3d-2222-4000-8000-000000000000", "item_id": 999999, "kind": "done"}]},
-         note="200 with a per-event answer (here: refused, no such item); counting: test_learning.py"),
+    Rule(
+        "learning.curriculum",
+        "GET",
+        "/learning/c/{cur}",
+        LOGGED_IN(404),
+        values=built,
+        note="not assigned to the asking user: 404 like a missing curriculum, also for coordinators",
+    ),
+    Rule(
+        "learning.mark_done",
+        "POST",
+        "/learning/items/{item}/done",
+        LOGGED_IN(303),
+        values=mine,
+        data={"event_id": "{unique}-0000-4000-8000", "done": "1"},
+    ),
+    Rule(
+        "learning.mark_done",
+        "POST",
+        "/learning/items/{item}/done",
+        LOGGED_IN(404),
+        values=built,
+        data={"event_id": "{unique}-1111-4000-8000", "done": "1"},
+    ),
+    Rule(
+        "learning.events",
+        "POST",
+        "/learning/events",
+        LOGGED_IN(200),
+        headers=JSON,
+        json={"events": [{"event_id": "0a1b2c3d-2222-4000-8000-000000000000", "item_id": 999999, "kind": "done"}]},
+        note="200 with a per-event answer (here: refused, no such item); counting: test_learning.py",
+    ),
     Rule("learning.signoff", "GET", "/learning/signoff", ROLE("meister")),
-    Rule("learning.signoff", "POST", "/learning/signoff", ROLE("meister", 303), values=for_signoff,
-         data={"item_id": "{item}", "user_id": "{technician}", "comment": "確認 {unique}"}),
+    Rule(
+        "learning.signoff",
+        "POST",
+        "/learning/signoff",
+        ROLE("meister", 303),
+        values=for_signoff,
+        data={"item_id": "{item}", "user_id": "{technician}", "comment": "確認 {unique}"},
+    ),
 ]
-

@@ -4,6 +4,7 @@ Written by hand: help says nothing that the docs do not, so every logged-in pers
 every topic and print every guide (the index only orders topics by the reader's role);
 anonymous gets the login page.  An unknown topic or guide is 404.
 """
+
 from access_rules import EACH, LOGGED_IN, LOGIN, Rule
 
 RULES = [

@@ -8,6 +8,7 @@
 - registering a meister is for coordinators and admins;
 - a missing meister is 404 for everyone logged in; the JSON API answers anonymous with 401.
 """
+
 from access_rules import EACH, LOGGED_IN, LOGIN, ROLE, Rule
 
 OWN = "田中 一郎"
@@ -49,15 +50,38 @@ RULES = [
     Rule("meisters.teach", "GET", "/meisters/teach", LOGGED_IN(200), note="no question yet: the form"),
     # -- changing a profile: the meister themselves, coordinators, admins
     Rule("meisters.edit", "GET", "/meisters/{mid}/edit", SELF, values=own),
-    Rule("meisters.edit", "GET", "/meisters/{mid}/edit", NOT_SELF, values=other,
-         note="another meister's profile: the table's meister may not change it"),
+    Rule(
+        "meisters.edit",
+        "GET",
+        "/meisters/{mid}/edit",
+        NOT_SELF,
+        values=other,
+        note="another meister's profile: the table's meister may not change it",
+    ),
     Rule("meisters.edit", "GET", "/meisters/999999/edit", LOGGED_IN(404)),
-    Rule("meisters.edit", "POST", "/meisters/{mid}/edit", SELF_303, values=own,
-         data={"name": OWN, "years_experience": "32", "categories": "旋盤、フライス", "organisation_ids": "1"}),
-    Rule("meisters.add_certification", "POST", "/meisters/{mid}/certifications", SELF_303, values=own,
-         data={"name": "技能検定1級 {unique}", "trade": "機械加工"}),
-    Rule("meisters.delete_certification", "POST", "/meisters/{mid}/certifications/{cid}/delete", SELF_303,
-         values=own_certification),
+    Rule(
+        "meisters.edit",
+        "POST",
+        "/meisters/{mid}/edit",
+        SELF_303,
+        values=own,
+        data={"name": OWN, "years_experience": "32", "categories": "旋盤、フライス", "organisation_ids": "1"},
+    ),
+    Rule(
+        "meisters.add_certification",
+        "POST",
+        "/meisters/{mid}/certifications",
+        SELF_303,
+        values=own,
+        data={"name": "技能検定1級 {unique}", "trade": "機械加工"},
+    ),
+    Rule(
+        "meisters.delete_certification",
+        "POST",
+        "/meisters/{mid}/certifications/{cid}/delete",
+        SELF_303,
+        values=own_certification,
+    ),
     # -- registering: coordinators and admins
     Rule("meisters.new", "GET", "/meisters/new", ROLE("coordinator")),
     Rule("meisters.new", "POST", "/meisters/new", ROLE("coordinator", 303), data={"name": "新人 {unique}"}),

@@ -15,6 +15,7 @@ Real server (waitress on a free loopback port), real headless Chromium
 demo apprentice (KB_HOME/demo-accounts.txt, written by `kb demo`).  Japanese glyphs need a Japanese font
 on the machine (Debian: fonts-noto-cjk).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,9 +38,9 @@ GROUPS = ("apprentice", "meister", "programme", "guides")
 def take(home: Path, out: Path = OUT, only: tuple[str, ...] = GROUPS) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
+    from helpers.web import browser_login, demo_users, launch_chromium
     from web.app import create_app
     from web.serve import background_server
-    from helpers.web import browser_login, demo_users, launch_chromium
 
     accounts = demo_users(home)
     if "apprentice" not in accounts:
@@ -49,10 +50,16 @@ def take(home: Path, out: Path = OUT, only: tuple[str, ...] = GROUPS) -> list[Pa
     written = []
     app = create_app({"KB_HOME": str(home)})
     with background_server(app) as server, sync_playwright() as p:
-        for name, viewport in (VIEWPORTS.items() if "apprentice" in only else ()):
+        for name, viewport in VIEWPORTS.items() if "apprentice" in only else ():
             phone = name == "phone"
-            context = launch_chromium(p, viewport=viewport, locale="ja-JP", device_scale_factor=2 if phone else 1,
-                                      is_mobile=phone, has_touch=phone)
+            context = launch_chromium(
+                p,
+                viewport=viewport,
+                locale="ja-JP",
+                device_scale_factor=2 if phone else 1,
+                is_mobile=phone,
+                has_touch=phone,
+            )
             page = context.new_page()
             browser_login(page, server.url, login, password)
             page.goto(f"{server.url}/search?q={QUERY}")
@@ -122,7 +129,9 @@ def _guide_pages(p, url: str, accounts: dict, out: Path) -> list[Path]:
     written.append(out / "guide-curriculum-edit.png")
     page.screenshot(path=str(written[-1]))
     # the apprentices come first (kb.curricula.assignable_people); the demo's 本社 apprentice is the one who logs in
-    value = page.locator("#assign-target optgroup:first-of-type option", has_text=", 本社)").first.get_attribute("value")
+    value = page.locator("#assign-target optgroup:first-of-type option", has_text=", 本社)").first.get_attribute(
+        "value"
+    )
     page.select_option("#assign-target", value=value)
     page.fill("#assign-due", "2031-03-31")
     page.locator("#assign").scroll_into_view_if_needed()
@@ -181,8 +190,14 @@ def _meister_pages(p, url: str, account: tuple[str, str], out: Path = OUT) -> li
     written = []
     for name, viewport in VIEWPORTS.items():
         phone = name == "phone"
-        context = launch_chromium(p, viewport=viewport, locale="ja-JP", device_scale_factor=2 if phone else 1,
-                                  is_mobile=phone, has_touch=phone)
+        context = launch_chromium(
+            p,
+            viewport=viewport,
+            locale="ja-JP",
+            device_scale_factor=2 if phone else 1,
+            is_mobile=phone,
+            has_touch=phone,
+        )
         page = context.new_page()
         browser_login(page, url, *account)
         page.goto(f"{url}/studio")
@@ -191,7 +206,9 @@ def _meister_pages(p, url: str, account: tuple[str, str], out: Path = OUT) -> li
         page.screenshot(path=str(written[-1]), full_page=not phone)
         if not phone:
             # the first recording with a transcript to correct (written documents have no editor)
-            edits = page.eval_on_selector_all("a[href$='/transcript/edit']", "els => els.map(e => e.getAttribute('href'))")
+            edits = page.eval_on_selector_all(
+                "a[href$='/transcript/edit']", "els => els.map(e => e.getAttribute('href'))"
+            )
             if edits:
                 page.goto(url + edits[0])
                 page.wait_for_selector("#transcript-editor[data-ready='1']")

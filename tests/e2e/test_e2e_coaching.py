@@ -16,6 +16,7 @@ The dashboard's contract (web/views/programme.py): every figure is an element wi
 data-figure="<name>" holding an element of class "figure-value" whose text is the number,
 and a link to the figure's trace.  Console errors (CSP violations show up there) fail the test.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,9 +25,9 @@ import pytest
 
 from helpers.web import CHROMIUM
 
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
+)
 
 TECHNIQUE = "E2E 精密研削の段取り"
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
@@ -56,6 +57,7 @@ def figures(page, url: str) -> tuple[int, float]:
     def value(name: str) -> float:
         text = page.locator(f'[data-figure="{name}"] .figure-value').first.inner_text()
         return float(text.strip().replace(",", ""))
+
     return int(value("coaching_sessions")), value("coaching_hours")
 
 
@@ -91,8 +93,12 @@ def test_a_logged_session_counts_once_a_coordinator_confirms_it(server, playwrig
     assert m_page.evaluate("() => document.documentElement.scrollWidth") <= 360
     meister.close()
     s = coaching.get_session(conn, sid)
-    assert (s["technique"], s["hours"], [t["id"] for t in s["technicians"]], s["confirmed"]) == \
-        (TECHNIQUE, 2.5, [apprentice], False)
+    assert (s["technique"], s["hours"], [t["id"] for t in s["technicians"]], s["confirmed"]) == (
+        TECHNIQUE,
+        2.5,
+        [apprentice],
+        False,
+    )
 
     # 3. Not confirmed yet: the figures have not moved.  The coordinator confirms it from the queue.
     assert figures(c_page, dashboard) == (sessions_before, hours_before)

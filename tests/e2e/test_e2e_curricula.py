@@ -15,6 +15,7 @@ Over a private copy of the demo knowledge base, served by the real server:
 
 Console errors (CSP violations show up there) fail the test.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -26,9 +27,9 @@ import pytest
 
 from helpers.web import CHROMIUM
 
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
+)
 
 TITLE = "E2E 旋盤の段取り教程"
 PASSWORD = "curricula-pass-123"
@@ -93,8 +94,10 @@ def test_build_assign_learn_sign_off_and_follow(server, playwright, tmp_path):
         page.wait_for_url(re.compile(rf"/curricula/{cid}"))
     assert page.locator(".cur-assignments li").count() == 2
     context.close()
-    first, second = [row[0] for row in conn.execute(
-        "SELECT id FROM curriculum_items WHERE curriculum_id = ? ORDER BY position", (cid,))]
+    first, second = [
+        row[0]
+        for row in conn.execute("SELECT id FROM curriculum_items WHERE curriculum_id = ? ORDER BY position", (cid,))
+    ]
 
     # 2. Technician 1 watches the first item offline, comes back online, marks the second done.
     context, page = open_as(playwright, running, apprentice_login, apprentice_password, errors)
@@ -105,31 +108,47 @@ def test_build_assign_learn_sign_off_and_follow(server, playwright, tmp_path):
     page.wait_for_selector("#learning-item")
     page.wait_for_function("() => document.getElementById('player').readyState >= 1")
     page.route("**/learning/events", lambda route: route.abort("internetdisconnected"))  # the connection drops
-    page.evaluate("() => { const p = document.getElementById('player'); p.muted = true; p.playbackRate = 16;"
-                  " return p.play(); }")
+    page.evaluate(
+        "() => { const p = document.getElementById('player'); p.muted = true; p.playbackRate = 16; return p.play(); }"
+    )
     try:
         page.wait_for_selector("#learning-item[data-reported='1']", timeout=60000)
     except Exception:
-        raise AssertionError(page.evaluate("() => { const p = document.getElementById('player');"
-                                           " return [p.currentTime, p.paused, p.readyState, p.error && p.error.code,"
-                                           " document.getElementById('learning-item').dataset]; }")) from None
+        raise AssertionError(
+            page.evaluate(
+                "() => { const p = document.getElementById('player');"
+                " return [p.currentTime, p.paused, p.readyState, p.error && p.error.code,"
+                " document.getElementById('learning-item').dataset]; }"
+            )
+        ) from None
     page.evaluate("() => document.getElementById('player').pause()")
-    queued = page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('kb-progress-queue:'))"
-                           ".map(k => JSON.parse(localStorage.getItem(k))).flat()")
+    queued = page.evaluate(
+        "() => Object.keys(localStorage).filter(k => k.startsWith('kb-progress-queue:'))"
+        ".map(k => JSON.parse(localStorage.getItem(k))).flat()"
+    )
     assert [e["kind"] for e in queued] == ["watched"] and queued[0]["fraction"] >= 0.8
     assert states(conn, cid)[apprentice_login] == ["not_started", "not_started"]  # nothing arrived yet
     page.unroute("**/learning/events")
     page.goto(running.url + f"/learning/c/{cid}")
     page.wait_for_function("() => document.documentElement.hasAttribute('data-progress-sent')")
-    assert page.evaluate("() => JSON.parse(localStorage.getItem(Object.keys(localStorage)"
-                         ".find(k => k.startsWith('kb-progress-queue:'))))") == []
+    assert (
+        page.evaluate(
+            "() => JSON.parse(localStorage.getItem(Object.keys(localStorage)"
+            ".find(k => k.startsWith('kb-progress-queue:'))))"
+        )
+        == []
+    )
     assert states(conn, cid)[apprentice_login] == ["watched", "not_started"]
     page.reload()
     assert page.locator(f"#item-{first}").get_attribute("data-state") == "watched"
     page.click(f"#item-{second} button.mark-done")
     page.wait_for_selector(f"#item-{second}[data-state='done']")
-    assert conn.execute("SELECT COUNT(*) FROM progress_events WHERE item_id = ? AND kind = 'watched'",
-                        (first,)).fetchone()[0] == 1
+    assert (
+        conn.execute(
+            "SELECT COUNT(*) FROM progress_events WHERE item_id = ? AND kind = 'watched'", (first,)
+        ).fetchone()[0]
+        == 1
+    )
     context.close()
 
     # 3. Technician 2 marks the first item done.
@@ -154,7 +173,8 @@ def test_build_assign_learn_sign_off_and_follow(server, playwright, tmp_path):
     context, page = open_as(playwright, running, coord_login, coord_password, errors)
     page.goto(running.url + f"/curricula/{cid}/matrix")
     cells = lambda login: page.eval_on_selector_all(  # noqa: E731
-        f"#matrix tr[data-login='{login}'] td[data-state]", "els => els.map(e => e.dataset.state)")
+        f"#matrix tr[data-login='{login}'] td[data-state]", "els => els.map(e => e.dataset.state)"
+    )
     assert cells(apprentice_login) == ["watched", "signed_off"]
     assert cells("deshi2") == ["done", "not_started"]
     with page.expect_download() as download:

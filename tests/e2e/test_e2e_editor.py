@@ -10,6 +10,7 @@ word timings cuts at a word's start.  A save based on an old version shows the
 conflict and keeps every edit on the page.  Console errors (CSP violations
 show up there) fail the tests.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,18 +19,26 @@ import pytest
 
 from helpers.web import CHROMIUM
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
+)
 
 PASSWORD = "editor-pass-123"
 MEISTER = "田中 一郎"
-LESSON = ["最初に主軸を止めて刃物台を下げる。", "次にバイトを交換する。ここで高さを合わせる。", "芯高はゲージで確かめる。",
-          "最後に試し削りをする。", "寸法を測って記録する。"]
+LESSON = [
+    "最初に主軸を止めて刃物台を下げる。",
+    "次にバイトを交換する。ここで高さを合わせる。",
+    "芯高はゲージで確かめる。",
+    "最後に試し削りをする。",
+    "寸法を測って記録する。",
+]
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 
 def _srt(lines):
-    return "\n".join(f"{n + 1}\n00:00:{n * 6:02d},000 --> 00:00:{n * 6 + 5:02d},000\n{t}\n" for n, t in enumerate(lines))
+    return "\n".join(
+        f"{n + 1}\n00:00:{n * 6:02d},000 --> 00:00:{n * 6 + 5:02d},000\n{t}\n" for n, t in enumerate(lines)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +61,10 @@ def site(tmp_path_factory, jfk):
     srt.write_text(_srt(LESSON), encoding="utf-8")
     ingestor = Ingestor(config, conn)
     ids = {}
-    for key, path, meta in (("lesson", srt, RecordingMeta(title="バイト交換の段取り", meister=MEISTER)),
-                            ("speech", jfk, RecordingMeta(title="speech", meister=MEISTER, language="en"))):
+    for key, path, meta in (
+        ("lesson", srt, RecordingMeta(title="バイト交換の段取り", meister=MEISTER)),
+        ("speech", jfk, RecordingMeta(title="speech", meister=MEISTER, language="en")),
+    ):
         result = ingestor.ingest_file(path, meta)
         assert result.status == "added", result.message
         ids[key] = result.recording_id
@@ -137,8 +148,9 @@ def test_meister_corrects_a_transcript_by_keyboard_and_an_apprentice_finds_it(si
     assert texts(page)[1:3] == ["次にバイトを交換する。", "ここで高さを合わせる。"]
     starts, ends = field_values(page, "line-start"), field_values(page, "line-end")
     assert ends[1] == starts[2] and 6.0 < starts[2] < 11.0  # cut in proportion to the characters
-    assert page.locator("[data-testid=editor-line]").nth(2).get_attribute("aria-label").endswith("3") or \
-        "3" in page.locator("[data-testid=editor-line]").nth(2).get_attribute("aria-label")
+    assert page.locator("[data-testid=editor-line]").nth(2).get_attribute("aria-label").endswith(
+        "3"
+    ) or "3" in page.locator("[data-testid=editor-line]").nth(2).get_attribute("aria-label")
     assert page.evaluate("document.activeElement.id") == "line-text-3"  # the focus follows the new line
     assert page.locator("[data-testid=editor-status]").inner_text().strip()  # announced
 
@@ -161,10 +173,16 @@ def test_meister_corrects_a_transcript_by_keyboard_and_an_apprentice_finds_it(si
     page.wait_for_url(re.compile(r"saved=2"))
     assert "2" in page.locator("[data-testid=editor-version]").inner_text()
 
-    rows = conn.execute("SELECT start, end, text, speaker FROM segments WHERE recording_id = ? ORDER BY idx",
-                        (rid,)).fetchall()
-    assert [r["text"] for r in rows] == ["最初に主軸を止めて刃物台を下げる。", "次にバイトを交換する。", "ここで高さを合わせる。",
-                                         "芯高はゲージで確かめる。最後に試し削りをする。", "寸法を測って記録する。マイクロメーターを使う。"]
+    rows = conn.execute(
+        "SELECT start, end, text, speaker FROM segments WHERE recording_id = ? ORDER BY idx", (rid,)
+    ).fetchall()
+    assert [r["text"] for r in rows] == [
+        "最初に主軸を止めて刃物台を下げる。",
+        "次にバイトを交換する。",
+        "ここで高さを合わせる。",
+        "芯高はゲージで確かめる。最後に試し削りをする。",
+        "寸法を測って記録する。マイクロメーターを使う。",
+    ]
     assert rows[0]["speaker"] == MEISTER and rows[1]["end"] == rows[2]["start"]
     (note,) = conn.execute("SELECT note FROM transcript_versions WHERE recording_id = ?", (rid,)).fetchone()
     assert note == "分割と結合"
@@ -183,8 +201,9 @@ def test_meister_corrects_a_transcript_by_keyboard_and_an_apprentice_finds_it(si
 def test_a_line_with_word_timings_is_split_at_a_word(site, open_page):
     url, config, conn, ids = site
     rid = ids["speech"]
-    segs = conn.execute("SELECT idx, start, end, text, words FROM segments WHERE recording_id = ? ORDER BY idx",
-                        (rid,)).fetchall()
+    segs = conn.execute(
+        "SELECT idx, start, end, text, words FROM segments WHERE recording_id = ? ORDER BY idx", (rid,)
+    ).fetchall()
     import json
 
     n, seg = next((i, s) for i, s in enumerate(segs) if s["words"] and len(json.loads(s["words"])) > 3)
@@ -198,7 +217,7 @@ def test_a_line_with_word_timings_is_split_at_a_word(site, open_page):
     page.locator("[data-testid=line-split]").nth(n).press("Enter")
     cut = field_values(page, "line-start")[n + 1]
     assert cut in [round(w[1], 2) for w in words[1:]], (cut, words)
-    left, right = texts(page)[n:n + 2]
+    left, right = texts(page)[n : n + 2]
     assert (left + " " + right).split() == seg["text"].split()
 
 

@@ -3,6 +3,7 @@ search matched with next/previous, the search box inside the transcript, a momen
 and ?t= links that highlight the line starting in that second.
 
 Queries are made from the recording's own transcript (read through the API), not from the demo's wording."""
+
 from __future__ import annotations
 
 import re
@@ -11,24 +12,29 @@ import pytest
 
 from helpers.web import CHROMIUM
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
+)
 
 VIDEO_TITLE = "旋盤:長い軸のびびり対策(実演)"
 
 
 @pytest.fixture(scope="module")
 def server(shared_data):
+    from helpers.web import demo_home, demo_users, session_client
     from web.app import create_app
     from web.serve import background_server
-    from helpers.web import demo_home, demo_users, session_client
 
     home = demo_home()
     app = create_app({"KB_HOME": str(home)})
     login, password = demo_users(home)["apprentice"]
     client = session_client(app, login)
-    found = [r for g in client.get("/api/v1/recordings").get_json()["techniques"] for r in g["recordings"]
-             if r["kind"] == "video" and r["title"] == VIDEO_TITLE]
+    found = [
+        r
+        for g in client.get("/api/v1/recordings").get_json()["techniques"]
+        for r in g["recordings"]
+        if r["kind"] == "video" and r["title"] == VIDEO_TITLE
+    ]
     if not found:
         pytest.skip("demo videos not built: espeak-ng is not installed (Debian: apt-get install espeak-ng)")
     video = client.get(f"/api/v1/recordings/{found[0]['id']}").get_json()
@@ -63,7 +69,7 @@ def now(page) -> float:
 def test_chapters_timeline_and_search_matches_with_next_and_previous(page, server):
     url, _, _, video = server
     segments = video["segments"]
-    later = next(s for s in segments[len(segments) // 2:] + segments if words_of(s["text"]))  # one with words
+    later = next(s for s in segments[len(segments) // 2 :] + segments if words_of(s["text"]))  # one with words
     query = " ".join(words_of(later["text"])[:3])
     page.goto(f"{url}/r/{video['id']}?t=0&q={query}")
     page.wait_for_function("() => document.getElementById('player').readyState >= 1")
@@ -79,12 +85,15 @@ def test_chapters_timeline_and_search_matches_with_next_and_previous(page, serve
     assert page.locator("#transcript li.match mark").count() >= 1
     # next / previous step through the matched passages
     page.click("#match-next")
-    page.wait_for_function("t => Math.abs(document.getElementById('player').currentTime - t) < 0.6",
-                           arg=sorted(m for m in matches if m > 0.5)[0] if any(m > 0.5 for m in matches) else matches[0])
+    page.wait_for_function(
+        "t => Math.abs(document.getElementById('player').currentTime - t) < 0.6",
+        arg=sorted(m for m in matches if m > 0.5)[0] if any(m > 0.5 for m in matches) else matches[0],
+    )
     page.evaluate("() => document.getElementById('player').pause()")
     page.click("#match-prev")
-    page.wait_for_function("ts => ts.some(t => Math.abs(document.getElementById('player').currentTime - t) < 0.6)",
-                           arg=matches)
+    page.wait_for_function(
+        "ts => ts.some(t => Math.abs(document.getElementById('player').currentTime - t) < 0.6)", arg=matches
+    )
     # a chapter click seeks to it
     chapter = page.locator("#chapters a").nth(1)
     start = float(chapter.get_attribute("data-start"))
@@ -106,8 +115,9 @@ def test_search_inside_the_transcript(page, server):
     assert last["start"] in found
     assert page.locator("#transcript-count").inner_text().strip()
     page.click("#find-next")
-    page.wait_for_function("ts => ts.some(t => Math.abs(document.getElementById('player').currentTime - t) < 0.6)",
-                           arg=found)
+    page.wait_for_function(
+        "ts => ts.some(t => Math.abs(document.getElementById('player').currentTime - t) < 0.6)", arg=found
+    )
     page.fill("#transcript-search", "ｚｚｚ存在しない語ｚｚｚ")
     page.wait_for_function("() => document.querySelectorAll('#transcript li.found').length === 0")
     assert page.locator("#transcript-count").inner_text().strip()  # "not in the transcript"
@@ -144,6 +154,7 @@ def test_a_link_to_a_second_highlights_the_line_that_starts_in_it(page, server):
     current = page.locator("#transcript li.current a")
     page.wait_for_function(
         "t => { const a = document.querySelector('#transcript li.current a'); return a && parseFloat(a.dataset.start) === t; }",
-        arg=line["start"])
+        arg=line["start"],
+    )
     assert float(current.get_attribute("data-start")) == line["start"]
     assert page.errors == []

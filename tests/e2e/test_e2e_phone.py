@@ -16,6 +16,7 @@ At 360 x 740, for each role (apprentice, meister, coordinator, admin):
 
 At 1280 px the row of sections is shown as before, every section of the role visible in the header.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -25,8 +26,9 @@ from playwright.sync_api import expect
 
 from helpers.web import CHROMIUM
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
+)
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
@@ -36,18 +38,39 @@ MIN_TARGET = 44
 
 # The sections of each role, written out by hand from docs/accounts.md and the access rules (not read back
 # from the template): path -> the Japanese label.
-SECTIONS = {"/": "検索", "/recordings": "すべての記録", "/studio": "スタジオ", "/learning": "私の学習",
-            "/curricula": "教程", "/meisters": "技術マイスター", "/coaching": "指導実績", "/programme": "事業指標",
-            "/help": "ヘルプ"}
+SECTIONS = {
+    "/": "検索",
+    "/recordings": "すべての記録",
+    "/studio": "スタジオ",
+    "/learning": "私の学習",
+    "/curricula": "教程",
+    "/meisters": "技術マイスター",
+    "/coaching": "指導実績",
+    "/programme": "事業指標",
+    "/help": "ヘルプ",
+}
 ROLE_SECTIONS = {
     "apprentice": ["/", "/recordings", "/learning", "/meisters", "/help"],
     "meister": ["/", "/recordings", "/studio", "/learning", "/meisters", "/coaching", "/help"],
-    "coordinator": ["/", "/recordings", "/studio", "/learning", "/curricula", "/meisters", "/coaching", "/programme",
-                    "/help"],
+    "coordinator": [
+        "/",
+        "/recordings",
+        "/studio",
+        "/learning",
+        "/curricula",
+        "/meisters",
+        "/coaching",
+        "/programme",
+        "/help",
+    ],
 }
 ROLE_SECTIONS["admin"] = ROLE_SECTIONS["coordinator"]
-ACCOUNT_PAGES = {"apprentice": ["/account"], "meister": ["/account"], "coordinator": ["/account", "/admin/users"],
-                 "admin": ["/account", "/admin/users", "/admin/organisations"]}
+ACCOUNT_PAGES = {
+    "apprentice": ["/account"],
+    "meister": ["/account"],
+    "coordinator": ["/account", "/admin/users"],
+    "admin": ["/account", "/admin/users", "/admin/organisations"],
+}
 
 
 def fixture_ids(conn) -> dict:
@@ -56,8 +79,10 @@ def fixture_ids(conn) -> dict:
     from kb import curricula, curricula_progress, users
 
     rec = conn.execute("SELECT id FROM recordings WHERE title = ?", (LATHE,)).fetchone()[0]
-    doc = conn.execute("SELECT id FROM recordings WHERE kind = 'document' AND status = 'done' "
-                       "AND visibility = 'organisation' AND organisation_id = 1 ORDER BY id").fetchone()[0]
+    doc = conn.execute(
+        "SELECT id FROM recordings WHERE kind = 'document' AND status = 'done' "
+        "AND visibility = 'organisation' AND organisation_id = 1 ORDER BY id"
+    ).fetchone()[0]
     cid = curricula.create(conn, title="スマホ確認用の教程", goal="長い軸を一人で削れるようになる", level="basic")
     curricula.add_section(conn, cid, "基礎")
     first = curricula.add_item(conn, cid, rec, start=0, end=20, note="まず全体を見る")
@@ -72,32 +97,82 @@ def fixture_ids(conn) -> dict:
             curricula.assign(conn, cid, user_id=account.id, due_date="2030-03-31")
     curricula_progress.record_event(conn, logins["apprentice"], event_id=str(uuid.uuid4()), item_id=first, kind="done")
     meister = conn.execute("SELECT id FROM meisters WHERE name = '田中 一郎'").fetchone()[0]
-    own_waiting = conn.execute("SELECT id FROM coaching_sessions WHERE meister_id = ? AND confirmed_at IS NULL "
-                               "AND logged_by = ? ORDER BY id", (meister, logins["meister"])).fetchone()
-    return {"rec": rec, "doc": doc, "cur": cid, "mid": meister, "sid": own_waiting[0] if own_waiting else None,
-            "apprentice": logins["apprentice"]}
+    own_waiting = conn.execute(
+        "SELECT id FROM coaching_sessions WHERE meister_id = ? AND confirmed_at IS NULL AND logged_by = ? ORDER BY id",
+        (meister, logins["meister"]),
+    ).fetchone()
+    return {
+        "rec": rec,
+        "doc": doc,
+        "cur": cid,
+        "mid": meister,
+        "sid": own_waiting[0] if own_waiting else None,
+        "apprentice": logins["apprentice"],
+    }
 
 
 def pages_for(role: str, ids: dict) -> list[str]:
     """Every HTML page ``role`` can open (see tests/access_rules), with real ids."""
     rec, cur = ids["rec"], ids["cur"]
-    out = ["/", "/search?q=旋盤のびびり", "/recordings", f"/r/{rec}", f"/r/{rec}?t=5", f"/r/{ids['doc']}",
-           f"/r/{rec}/print?t=2", "/account", "/learning", "/meisters", f"/meisters/{ids['mid']}",
-           "/meisters/teach", "/meisters/teach?q=旋盤のびびり", "/glossary", "/help", "/help/search", "/help/watch"]
+    out = [
+        "/",
+        "/search?q=旋盤のびびり",
+        "/recordings",
+        f"/r/{rec}",
+        f"/r/{rec}?t=5",
+        f"/r/{ids['doc']}",
+        f"/r/{rec}/print?t=2",
+        "/account",
+        "/learning",
+        "/meisters",
+        f"/meisters/{ids['mid']}",
+        "/meisters/teach",
+        "/meisters/teach?q=旋盤のびびり",
+        "/glossary",
+        "/help",
+        "/help/search",
+        "/help/watch",
+    ]
     if role in ("apprentice", "meister"):  # the people a curriculum is given to
         out += [f"/learning/c/{cur}"]
     if role != "apprentice":
-        out += ["/studio", f"/studio/r/{rec}/edit", f"/studio/r/{rec}/delete", f"/r/{rec}/transcript/edit",
-                f"/r/{rec}/transcript/history", "/coaching", "/coaching/new", "/learning/signoff",
-                f"/meisters/{ids['mid']}/edit", "/help/upload", "/help/recording", "/help/coaching"]
+        out += [
+            "/studio",
+            f"/studio/r/{rec}/edit",
+            f"/studio/r/{rec}/delete",
+            f"/r/{rec}/transcript/edit",
+            f"/r/{rec}/transcript/history",
+            "/coaching",
+            "/coaching/new",
+            "/learning/signoff",
+            f"/meisters/{ids['mid']}/edit",
+            "/help/upload",
+            "/help/recording",
+            "/help/coaching",
+        ]
         if ids["sid"]:  # a session the meister logged himself, still waiting: everyone here may open and edit it
             out += [f"/coaching/{ids['sid']}", f"/coaching/{ids['sid']}/edit"]
     if role in ("coordinator", "admin"):
-        out += ["/curricula", "/curricula/new", f"/curricula/{cur}", f"/curricula/add?recording_id={rec}&start=10",
-                "/curricula/cohorts", f"/curricula/{cur}/matrix", f"/curricula/{cur}/suggest?goal=",
-                f"/curricula/{cur}/print", "/curricula/import", "/admin/users", "/admin/users/import",
-                f"/admin/users/{ids['apprentice']}/edit", "/meisters/new", "/programme",
-                "/programme/figures/technique_records", "/programme/targets", "/help/curricula", "/help/figures"]
+        out += [
+            "/curricula",
+            "/curricula/new",
+            f"/curricula/{cur}",
+            f"/curricula/add?recording_id={rec}&start=10",
+            "/curricula/cohorts",
+            f"/curricula/{cur}/matrix",
+            f"/curricula/{cur}/suggest?goal=",
+            f"/curricula/{cur}/print",
+            "/curricula/import",
+            "/admin/users",
+            "/admin/users/import",
+            f"/admin/users/{ids['apprentice']}/edit",
+            "/meisters/new",
+            "/programme",
+            "/programme/figures/technique_records",
+            "/programme/targets",
+            "/help/curricula",
+            "/help/figures",
+        ]
     if role == "admin":
         out += ["/admin/organisations"]
     return out
@@ -188,7 +263,9 @@ def test_every_section_of_the_role_is_in_the_phone_menu(server, playwright, role
         assert shown == [(p, SECTIONS[p]) for p in ROLE_SECTIONS[role]], shown
         for link in links.all():
             box = link.bounding_box()
-            assert link.is_visible() and box["height"] >= MIN_TARGET and box["x"] >= 0 and box["x"] + box["width"] <= 360
+            assert (
+                link.is_visible() and box["height"] >= MIN_TARGET and box["x"] >= 0 and box["x"] + box["width"] <= 360
+            )
             assert box["y"] + box["height"] <= 740, (role, link.inner_text(), box)  # the whole list on one screen
         assert overflow(page) <= 0
         english = page.evaluate("""() => [...document.querySelectorAll('header.site-header *')]
@@ -219,7 +296,9 @@ def test_every_section_of_the_role_is_in_the_phone_menu(server, playwright, role
         assert [a.get_attribute("href") for a in account.all()] == ACCOUNT_PAGES[role]
         for link in account.all() + [page.locator("#logout")]:
             box = link.bounding_box()
-            assert link.is_visible() and box["height"] >= MIN_TARGET and box["x"] >= 0 and box["x"] + box["width"] <= 360
+            assert (
+                link.is_visible() and box["height"] >= MIN_TARGET and box["x"] >= 0 and box["x"] + box["width"] <= 360
+            )
         # While the account menu is open, a tap anywhere else (here on メニュー) only closes it.
         box = button.bounding_box()
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -249,8 +328,9 @@ def test_the_menu_opens_without_javascript(server, playwright):
     try:
         page.goto(running.url + "/meisters")
         page.locator("details.nav-drawer > summary").click()
-        assert [a.get_attribute("href") for a in page.locator("#drawer-nav a").all() if a.is_visible()] == \
-            ROLE_SECTIONS["coordinator"]
+        assert [
+            a.get_attribute("href") for a in page.locator("#drawer-nav a").all() if a.is_visible()
+        ] == ROLE_SECTIONS["coordinator"]
         page.locator("#drawer-nav a[href='/programme']").click()
         page.wait_for_url(running.url + "/programme")
     finally:
@@ -346,7 +426,6 @@ def test_the_pc_header_still_shows_every_section(server, playwright, role):
         context.close()
 
 
-
 def test_a_small_tablet_gets_the_menu_too(server, playwright):
     """Between a phone and a PC (768 px) nine sections do not fit on one line: the menu button, nothing overflows."""
     running, users, _ = server
@@ -356,8 +435,9 @@ def test_a_small_tablet_gets_the_menu_too(server, playwright):
         page.goto(running.url + "/programme")
         assert page.locator("nav.main-nav").is_hidden() and overflow(page) <= 0
         page.locator("details.nav-drawer > summary").click()
-        assert [a.get_attribute("href") for a in page.locator("#drawer-nav a").all() if a.is_visible()] == \
-            ROLE_SECTIONS["admin"]
+        assert [
+            a.get_attribute("href") for a in page.locator("#drawer-nav a").all() if a.is_visible()
+        ] == ROLE_SECTIONS["admin"]
         assert errors == []
     finally:
         context.close()

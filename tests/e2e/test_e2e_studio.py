@@ -8,18 +8,19 @@ Americans" line in the transcript editor with a word the recording never
 said.  An apprentice then logs in and searches that word: the recording is
 found at that moment.  Console errors (CSP violations show up there) fail it.
 """
+
 from __future__ import annotations
 
 import re
 
 import pytest
 
+from helpers.studio import PASSWORD, add_user, problems, studio_app
 from helpers.web import CHROMIUM
 
-from helpers.studio import PASSWORD, add_user, problems, studio_app
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
+)
 
 NEW_WORD = "zebrafish"
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}

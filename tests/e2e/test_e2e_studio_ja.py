@@ -7,18 +7,19 @@ Japanese browser chooses four files with the file input (upload.js sends each on
 .mp4, an empty .mp3, a video cut in half (ffmpeg: "moov atom not found") and a text note named
 07_safety_ja.txt; then a video without sound, which only the worker finds wrong.  Desktop and a 360 px phone.
 """
+
 from __future__ import annotations
 
 import re
 
 import pytest
 
+from helpers.studio import PASSWORD, add_user, problems, small_video, studio_app
 from helpers.web import CHROMIUM
 
-from helpers.studio import PASSWORD, add_user, problems, small_video, studio_app
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
+)
 
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
@@ -29,8 +30,9 @@ ENGLISH_WORDS = re.compile(r"[A-Za-z]{3,}")
 def server(tmp_path_factory):
     from web.serve import background_server
 
-    app, config = studio_app(tmp_path_factory.mktemp("e2e-studio-ja") / "kb", embed_model="hash",
-                             second_embed_model="none")
+    app, config = studio_app(
+        tmp_path_factory.mktemp("e2e-studio-ja") / "kb", embed_model="hash", second_embed_model="none"
+    )
     add_user(config, "tanaka", "meister", meister="田中 一郎")
     with background_server(app, worker=True) as running:
         yield running, config
@@ -145,7 +147,9 @@ def test_a_title_from_the_file_name_is_marked_until_the_meister_names_it(server,
     row = page.locator("#studio-list tr.studio-row", has_text=f"切粉の払い方（{device}）")
     row.wait_for()
     assert row.locator("a.title-from-filename").count() == 0
-    assert page.locator("#studio-list tr.studio-row", has_text="07_safety_ja").locator(
-        "a.title-from-filename").count() == 1  # the other file name is still waiting for its title
+    assert (
+        page.locator("#studio-list tr.studio-row", has_text="07_safety_ja").locator("a.title-from-filename").count()
+        == 1
+    )  # the other file name is still waiting for its title
     context.close()
     assert errors == []

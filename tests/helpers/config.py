@@ -1,4 +1,5 @@
 """Where the tests find the repository and the shared test data, and a configuration for a fresh knowledge base."""
+
 from __future__ import annotations
 
 import os

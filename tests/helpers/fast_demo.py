@@ -20,6 +20,7 @@ a few seconds:
 What it cannot stand in for: search by meaning (the hash embedder has none) and the speech
 models themselves.  Those tests use the real demo (the ``demo_*`` fixtures in conftest.py).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,9 +36,9 @@ JFK_TITLE = "Inaugural address (speech sample)"
 
 def build_fast_home(home: Path, with_hostile_recording: bool = True) -> list[str]:
     """The demo knowledge base of build_demo_home, without models (see the module docstring)."""
+    from cli.demo import CONTENT, DEMO_VIDEOS, MANIFEST, ensure_demo_accounts, ensure_demo_glossary, shared_data_dir
     from helpers.web import SETTINGS_FILE, XSS_TEXT, XSS_TITLE, add_visibility_cases
     from ingest.pipeline import Ingestor
-    from cli.demo import CONTENT, DEMO_VIDEOS, MANIFEST, ensure_demo_accounts, ensure_demo_glossary, shared_data_dir
     from kb.home import init_home
     from kb.recordings import RecordingMeta
     from kb.settings import load_config
@@ -52,15 +53,21 @@ def build_fast_home(home: Path, with_hostile_recording: bool = True) -> list[str
         ingestor = Ingestor(config, conn)
         with ingestor.store.batch():
             for name, (meister, technique, tags) in MANIFEST.items():  # as cli.demo.build_demo, in its order
-                r = ingestor.ingest_file(CONTENT / name, RecordingMeta(meister=meister, technique=technique,
-                                                                       tags=tags, language="ja"))
+                r = ingestor.ingest_file(
+                    CONTENT / name, RecordingMeta(meister=meister, technique=technique, tags=tags, language="ja")
+                )
                 if r.status != "added":
                     raise RuntimeError(f"{name}: {r.status} {r.message}")
                 lines.append(f"{r.status:7s} #{r.recording_id} {r.title}")
             jfk = shared_data_dir() / "jfk.flac"
             if jfk.is_file():
-                meta = RecordingMeta(title=JFK_TITLE, meister="J. F. Kennedy", technique="speech",
-                                     tags=["english", "sample"], language="en")
+                meta = RecordingMeta(
+                    title=JFK_TITLE,
+                    meister="J. F. Kennedy",
+                    technique="speech",
+                    tags=["english", "sample"],
+                    language="en",
+                )
                 rid = add_spoken(config, conn, ingestor.store, jfk, "audio", meta, transcripts[JFK_TITLE])
                 lines.append(f"added   #{rid} {JFK_TITLE}")
             ensure_demo_glossary(conn)
@@ -70,8 +77,13 @@ def build_fast_home(home: Path, with_hostile_recording: bool = True) -> list[str
                 if path is None:
                     lines.append(f"skipped video {video.name}: no ffmpeg")
                     continue
-                meta = RecordingMeta(title=video.title, meister=video.meister, technique=video.technique,
-                                     tags=list(video.tags), language="ja")
+                meta = RecordingMeta(
+                    title=video.title,
+                    meister=video.meister,
+                    technique=video.technique,
+                    tags=list(video.tags),
+                    language="ja",
+                )
                 rid = add_spoken(config, conn, ingestor.store, path, "video", meta, spoken)
                 lines.append(f"added   #{rid} {video.title}")
         lines += list(ensure_demo_accounts(config, conn))
@@ -88,8 +100,8 @@ def add_spoken(config, conn, store, source: Path, kind: str, meta, spoken: dict)
     """A processed audio/video recording of ``source`` with a stored transcript, as the pipeline leaves one:
     the file kept under originals/, the segments, the moments cut by the pipeline's chunker, both
     indexes written by the search store, then status done."""
-    from kb import recordings
     from ingest.chunking import chunks_for
+    from kb import recordings
 
     data = source.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
@@ -99,8 +111,17 @@ def add_spoken(config, conn, store, source: Path, kind: str, meta, spoken: dict)
     shutil.copyfile(source, config.home / stored)
     segments = spoken["segments"]
     with conn:
-        rid = recordings.create(conn, title=meta.title, kind=kind, fmt=fmt, source_name=source.name, sha256=digest,
-                                size_bytes=len(data), meta=meta, stored_path=stored)
+        rid = recordings.create(
+            conn,
+            title=meta.title,
+            kind=kind,
+            fmt=fmt,
+            source_name=source.name,
+            sha256=digest,
+            size_bytes=len(data),
+            meta=meta,
+            stored_path=stored,
+        )
         recordings.update(conn, rid, duration=spoken["duration"], transcript_source=spoken["transcript_source"])
         # the pipeline's own column for "the browser plays the original file" (recordings.update has no playback)
         conn.execute("UPDATE recordings SET playback = 'original' WHERE id = ?", (rid,))
@@ -121,10 +142,43 @@ def placeholder_video(config, dest: Path, seconds: float) -> Path | None:
     except MediaError:
         return None
     dest.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-                    "-f", "lavfi", "-i", f"color=c=0x1f2a33:s=640x360:r=10:d={seconds:.2f}",
-                    "-f", "lavfi", "-i", f"anullsrc=r=16000:cl=mono:d={seconds:.2f}",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "20",
-                    "-c:a", "aac", "-b:a", "32k", "-movflags", "+faststart", "-map_metadata", "-1",
-                    "-shortest", str(dest)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            ffmpeg,
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c=0x1f2a33:s=640x360:r=10:d={seconds:.2f}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"anullsrc=r=16000:cl=mono:d={seconds:.2f}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            "20",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "32k",
+            "-movflags",
+            "+faststart",
+            "-map_metadata",
+            "-1",
+            "-shortest",
+            str(dest),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return dest

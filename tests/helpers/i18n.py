@@ -1,5 +1,6 @@
 """Reading a page as a person sees it, and the catalogue's English: for the tests that check that a
 Japanese page shows no untranslated interface text (test_web_i18n, test_web_people)."""
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,11 @@ class VisibleText(HTMLParser):
         lang = attrs.get("lang")
         if tag == "html":
             self.page_lang = self.page_lang or lang
-        excluded = self._excluded() or tag in self.SKIP or (
-            tag != "html" and lang is not None and self.page_lang is not None and lang != self.page_lang)
+        excluded = (
+            self._excluded()
+            or tag in self.SKIP
+            or (tag != "html" and lang is not None and self.page_lang is not None and lang != self.page_lang)
+        )
         if not excluded:
             self.texts += [attrs[a] for a in UI_ATTRIBUTES if attrs.get(a)]
         if tag not in self.VOID:
@@ -64,7 +68,7 @@ def english_patterns(client_app) -> list[tuple[str, re.Pattern]]:
     for message in read("ja"):
         if not message.id:
             continue
-        for text in (message.id if isinstance(message.id, (list, tuple)) else (message.id,)):
+        for text in message.id if isinstance(message.id, (list, tuple)) else (message.id,):
             translated = message.string if isinstance(message.string, str) else message.string[0]
             if text == translated:
                 continue  # the same in both languages (e.g. "JSON API")

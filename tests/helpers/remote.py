@@ -6,6 +6,7 @@ port, `python -m kb serve` with KB_QUEUE pointing at it, and `python -m kb worke
 directory (never told where the server's knowledge base is).  Nothing listens on,
 or talks to, anything but 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,10 @@ def wait_until(check, what: str, timeout: float, procs=()):
             return value
         for p in procs:
             if p.poll() is not None:
-                raise AssertionError(f"{' '.join(p.args[3:5])} exited ({p.returncode}) while waiting for {what}: "
-                                     f"{p.stdout.read() if p.stdout else ''}")
+                raise AssertionError(
+                    f"{' '.join(p.args[3:5])} exited ({p.returncode}) while waiting for {what}: "
+                    f"{p.stdout.read() if p.stdout else ''}"
+                )
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
 
@@ -67,13 +70,28 @@ class Redis:
     def __init__(self, folder: Path):
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         if not os.path.exists(binary):
-            raise Unavailable("redis-server is not installed (Debian package redis-server; `make test` installs "
-                              "it when run as root)")
+            raise Unavailable(
+                "redis-server is not installed (Debian package redis-server; `make test` installs it when run as root)"
+            )
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-                                      "--appendonly", "no", "--dir", str(folder)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         import redis
 
         client = redis.Redis(host="127.0.0.1", port=self.port)
@@ -93,8 +111,14 @@ class Redis:
 
 
 def kb_process(*args, home: Path, cwd: Path | None = None, **env) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "kb", *args], cwd=cwd or REPO, env=env_for(home, **env),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kb", *args],
+        cwd=cwd or REPO,
+        env=env_for(home, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> str:
@@ -114,7 +138,6 @@ class Server:
 
     def __init__(self, home: Path, queue_url: str | None, **env):
         from helpers.studio import add_user, api_token
-
         from kb.home import init_home
         from kb.settings import load_config
 
@@ -123,8 +146,14 @@ class Server:
         init_home(self.config).close()
         add_user(self.config, "tanaka", "meister", meister="田中")
         self.person = api_token(self.config, "tanaka")
-        made = subprocess.run([sys.executable, "-m", "kb", "worker-token", "create", "夜勤の作業PC"], cwd=REPO,
-                              env=env_for(home), capture_output=True, text=True, timeout=120)
+        made = subprocess.run(
+            [sys.executable, "-m", "kb", "worker-token", "create", "夜勤の作業PC"],
+            cwd=REPO,
+            env=env_for(home),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if made.returncode != 0:
             raise AssertionError(made.stdout + made.stderr)
         self.worker_token = made.stdout.strip().rsplit(" ", 1)[-1]
@@ -143,11 +172,14 @@ class Server:
     def upload(self, path: Path, name: str) -> int:
         """POST /api/v1/recordings as multipart/form-data, as curl -F would."""
         boundary = uuid.uuid4().hex
-        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-                "Content-Type: application/octet-stream\r\n\r\n").encode("utf-8")
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode("utf-8")
         body = head + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-        status, data = http("POST", f"{self.base}api/v1/recordings", self.person, body,
-                            f"multipart/form-data; boundary={boundary}")
+        status, data = http(
+            "POST", f"{self.base}api/v1/recordings", self.person, body, f"multipart/form-data; boundary={boundary}"
+        )
         assert status == 202, data
         return data["id"]
 
@@ -161,8 +193,19 @@ class Server:
 
     def start_worker(self, queue_url: str, name: str, home: Path, **env) -> subprocess.Popen:
         home.mkdir(parents=True, exist_ok=True)
-        return kb_process("worker", "--queue", queue_url, "--server", self.base, "--name", name, home=home, cwd=home,
-                          KB_WORKER_TOKEN=self.worker_token, **env)
+        return kb_process(
+            "worker",
+            "--queue",
+            queue_url,
+            "--server",
+            self.base,
+            "--name",
+            name,
+            home=home,
+            cwd=home,
+            KB_WORKER_TOKEN=self.worker_token,
+            **env,
+        )
 
 
 def speech_variants(src: Path, folder: Path, count: int = 4, loops: int = 0) -> list[Path]:
@@ -170,12 +213,38 @@ def speech_variants(src: Path, folder: Path, count: int = 4, loops: int = 0) -> 
     repeats it that many extra times (longer audio for measuring)."""
     from media.ffmpeg import ffmpeg_binary
 
-    filters = [("anull", "flac"), ("atempo=1.1", "flac"), ("adelay=700", "wav"), ("volume=0.7", "flac"),
-               ("atempo=0.95", "flac"), ("volume=0.8", "wav")]
+    filters = [
+        ("anull", "flac"),
+        ("atempo=1.1", "flac"),
+        ("adelay=700", "wav"),
+        ("volume=0.7", "flac"),
+        ("atempo=0.95", "flac"),
+        ("volume=0.8", "wav"),
+    ]
     out = []
     for n, (filt, ext) in enumerate(filters[:count]):
         dest = folder / f"speech-{n}.{ext}"
-        subprocess.run([ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", "-stream_loop", str(loops),
-                        "-i", str(src), "-af", filt, "-ac", "1", "-ar", "16000", str(dest)], check=True, timeout=300)
+        subprocess.run(
+            [
+                ffmpeg_binary(),
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-stream_loop",
+                str(loops),
+                "-i",
+                str(src),
+                "-af",
+                filt,
+                "-ac",
+                "1",
+                "-ar",
+                "16000",
+                str(dest),
+            ],
+            check=True,
+            timeout=300,
+        )
         out.append(dest)
     return out

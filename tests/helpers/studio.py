@@ -5,6 +5,7 @@ the real worker, and a check that files, rows and indexes still agree.
 Why fresh knowledge bases (not the shared demo one): these tests add, change and
 delete recordings, and the demo knowledge base is shared read-only by other tests.
 """
+
 from __future__ import annotations
 
 import io
@@ -34,16 +35,17 @@ def add_user(config, login: str, role: str, organisation_id: int = 1, meister: s
 
     conn = db.connect(config.db_path)
     try:
-        return users.create_user(conn, login, PASSWORD, role, organisation_id=organisation_id,
-                                 display_name=meister or login, meister=meister)
+        return users.create_user(
+            conn, login, PASSWORD, role, organisation_id=organisation_id, display_name=meister or login, meister=meister
+        )
     finally:
         conn.close()
 
 
 def client_as(app, login: str):
     """A client logged in as ``login`` that reads the interface in English (the tests quote its messages)."""
-    from web.i18n import COOKIE
     from helpers.web import session_client
+    from web.i18n import COOKIE
 
     client = session_client(app, login)
     client.set_cookie(COOKIE, "en")
@@ -117,6 +119,7 @@ def rows(config, sql: str, *params) -> list:
 def problems(config) -> list[str]:
     """Disagreements between files, rows and indexes (an empty list when the knowledge base is whole)."""
     from kb import db
+
     home = config.home
     out = []
     conn = db.connect(config.db_path)
@@ -133,8 +136,9 @@ def problems(config) -> list[str]:
             out.append(f"left in uploads: {sorted(p.name for p in incoming.iterdir())}")
         ids = {r[0] for r in conn.execute("SELECT id FROM recordings")}
         for table in ("segments", "chunks", "jobs"):
-            orphans = conn.execute(f"SELECT COUNT(*) FROM {table} WHERE recording_id NOT IN "
-                                   "(SELECT id FROM recordings)").fetchone()[0]
+            orphans = conn.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE recording_id NOT IN (SELECT id FROM recordings)"
+            ).fetchone()[0]
             if orphans:
                 out.append(f"{orphans} {table} rows of deleted recordings")
         media = home / "media"
@@ -152,8 +156,10 @@ def problems(config) -> list[str]:
 
 def lexical_chunk_ids(conn) -> set[int] | None:
     """The chunk ids the lexical (FTS5) index holds, or None when its table is not found."""
-    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE "
-                                        "'%VIRTUAL TABLE%fts5%'")]
+    names = [
+        r[0]
+        for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%VIRTUAL TABLE%fts5%'")
+    ]
     if not names:
         return None
     return {r[0] for r in conn.execute(f"SELECT rowid FROM {names[0]}")}
@@ -185,7 +191,26 @@ def small_video(audio: Path | None, dest: Path, seconds: int = 4) -> Path:
     from media.ffmpeg import ffmpeg_binary
 
     sound = ["-i", str(audio), "-c:a", "aac", "-shortest"] if audio is not None else ["-an"]
-    subprocess.run([ffmpeg_binary(), "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10",
-                    *sound, "-t", str(seconds), "-c:v", "libx264", "-pix_fmt", "yuv420p", str(dest)],
-                   check=True, timeout=120)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=10",
+            *sound,
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            str(dest),
+        ],
+        check=True,
+        timeout=120,
+    )
     return dest

@@ -31,6 +31,7 @@ Accounts and visibility (so every case of kb.access exists; see cli.demo.DEMO_AC
   田中, still processing); "org" is the lathe video itself (本社, 田中).
   ``access_targets(home)`` gives their ids, with "missing" = an id that does not exist.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -42,12 +43,18 @@ from pathlib import Path
 from time import time_ns
 
 XSS_TITLE = "<script>alert(1)</script>"
-XSS_TEXT = ('<img src=x onerror="alert(2)"> 旋盤の<b>段取り</b>を確認する。'
-            "<script>alert(3)</script> 心押し台で支える。")
+XSS_TEXT = '<img src=x onerror="alert(2)"> 旋盤の<b>段取り</b>を確認する。<script>alert(3)</script> 心押し台で支える。'
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--autoplay-policy=no-user-gesture-required"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 SETTINGS_FILE = "test-settings.json"  # in a test knowledge base: the settings it was built with
 
@@ -141,11 +148,30 @@ SECOND_ORG_MEISTER = "中村 誠"
 OWN_MEISTER = "田中 一郎"
 # Written notes, each with a word that appears nowhere else (searching it must find only that note).
 NOTES = {
-    "private": ("田中の個人メモ:治具の寸法", "quokka 極秘の治具は内径を三ミリ小さく削る。", "private", 1, OWN_MEISTER, "旋盤"),
-    "other_org": ("第二工場:プレスの段取り", "numbat プレス機の金型は上型から先に外す。", "organisation", 2,
-                  SECOND_ORG_MEISTER, "プレス"),
-    "shared": ("全社共有:プレスの安全確認", "wombat プレスの両手操作ボタンを必ず確かめる。", "shared", 2,
-               SECOND_ORG_MEISTER, "プレス"),
+    "private": (
+        "田中の個人メモ:治具の寸法",
+        "quokka 極秘の治具は内径を三ミリ小さく削る。",
+        "private",
+        1,
+        OWN_MEISTER,
+        "旋盤",
+    ),
+    "other_org": (
+        "第二工場:プレスの段取り",
+        "numbat プレス機の金型は上型から先に外す。",
+        "organisation",
+        2,
+        SECOND_ORG_MEISTER,
+        "プレス",
+    ),
+    "shared": (
+        "全社共有:プレスの安全確認",
+        "wombat プレスの両手操作ボタンを必ず確かめる。",
+        "shared",
+        2,
+        SECOND_ORG_MEISTER,
+        "プレス",
+    ),
 }
 NOTE_WORDS = {"private": "quokka", "other_org": "numbat", "shared": "wombat"}
 # Copies of the lathe video for the access table: title -> (visibility, organisation, meister, status)
@@ -165,8 +191,9 @@ def add_visibility_cases(config, conn) -> None:
 
     ingestor = Ingestor(config, conn)
     for title, text, visibility, organisation, meister, technique in NOTES.values():
-        meta = RecordingMeta(meister=meister, technique=technique, language="ja", visibility=visibility,
-                             organisation_id=organisation)
+        meta = RecordingMeta(
+            meister=meister, technique=technique, language="ja", visibility=visibility, organisation_id=organisation
+        )
         result = ingestor.ingest_text(title, text, meta)
         if result.status == "failed":
             raise RuntimeError(result.message)
@@ -174,12 +201,30 @@ def add_visibility_cases(config, conn) -> None:
     if source is None:
         return  # no demo videos (no Japanese speech or ffmpeg here): the tests that need them skip
     for title, visibility, organisation, meister, status in VIDEO_CASES.values():
-        copy_recording(config, conn, source[0], title=title, visibility=visibility, organisation_id=organisation,
-                       meister=meister, status=status)
+        copy_recording(
+            config,
+            conn,
+            source[0],
+            title=title,
+            visibility=visibility,
+            organisation_id=organisation,
+            meister=meister,
+            status=status,
+        )
 
 
-def copy_recording(config, conn, source_id: int, *, title: str, visibility: str, organisation_id: int,
-                   meister: str | None, status: str = "done", owner_user_id: int | None = None) -> int:
+def copy_recording(
+    config,
+    conn,
+    source_id: int,
+    *,
+    title: str,
+    visibility: str,
+    organisation_id: int,
+    meister: str | None,
+    status: str = "done",
+    owner_user_id: int | None = None,
+) -> int:
     """A new recording with its own copy of ``source_id``'s file and the same transcript (no chunks:
     not searchable).  For access tests, including ones that change or delete what they get."""
     import hashlib
@@ -194,15 +239,32 @@ def copy_recording(config, conn, source_id: int, *, title: str, visibility: str,
         src = config.home / rec["stored_path"]
         stored = f"originals/copy-{digest[:16]}.{rec['format']}"
         shutil.copyfile(src, config.home / stored)
-    meta = RecordingMeta(title=title, meister=meister, technique=rec["technique"], tags=rec["tags"],
-                         language=rec["language"], visibility=visibility, organisation_id=organisation_id,
-                         owner_user_id=owner_user_id)
+    meta = RecordingMeta(
+        title=title,
+        meister=meister,
+        technique=rec["technique"],
+        tags=rec["tags"],
+        language=rec["language"],
+        visibility=visibility,
+        organisation_id=organisation_id,
+        owner_user_id=owner_user_id,
+    )
     with conn:
-        rid = recordings.create(conn, title=title, kind=rec["kind"], fmt=rec["format"],
-                                source_name=rec["source_name"], sha256=digest, size_bytes=rec["size_bytes"],
-                                meta=meta, stored_path=stored, status=status)
-        recordings.update(conn, rid, duration=rec["duration"], pages=rec["pages"],
-                          transcript_source=rec["transcript_source"])
+        rid = recordings.create(
+            conn,
+            title=title,
+            kind=rec["kind"],
+            fmt=rec["format"],
+            source_name=rec["source_name"],
+            sha256=digest,
+            size_bytes=rec["size_bytes"],
+            meta=meta,
+            stored_path=stored,
+            status=status,
+        )
+        recordings.update(
+            conn, rid, duration=rec["duration"], pages=rec["pages"], transcript_source=rec["transcript_source"]
+        )
         recordings.replace_segments(conn, rid, recordings.segments(conn, source_id))
     return rid
 
@@ -231,8 +293,10 @@ def note_ids(home: Path) -> dict[str, int]:
 
     conn = db.connect(Path(home) / "kb.sqlite3")
     try:
-        return {k: conn.execute("SELECT id FROM recordings WHERE title = ?", (v[0],)).fetchone()[0]
-                for k, v in NOTES.items()}
+        return {
+            k: conn.execute("SELECT id FROM recordings WHERE title = ?", (v[0],)).fetchone()[0]
+            for k, v in NOTES.items()
+        }
     finally:
         conn.close()
 
@@ -250,8 +314,9 @@ def demo_users(home: Path) -> dict[str, tuple[str, str]]:
 
 def csrf_of(page: str) -> str:
     """The CSRF token a page carries (its <meta name="csrf-token"> or a form's hidden field)."""
-    found = (re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
-             or re.search(r'name="csrf_token" value="([^"]+)"', page))
+    found = re.search(r'<meta name="csrf-token" content="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
     if found is None:
         raise AssertionError("no CSRF token on the page")
     return found.group(1)
@@ -260,8 +325,9 @@ def csrf_of(page: str) -> str:
 def login(client, login: str, password: str, next_path: str = "/"):
     """Log a Flask test client in through the real login form; returns the answer (303 when it worked)."""
     token = csrf_of(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"login": login, "password": password, "csrf_token": token,
-                                           "next": next_path})
+    response = client.post(
+        "/login", data={"login": login, "password": password, "csrf_token": token, "next": next_path}
+    )
     if response.status_code != 303:
         raise AssertionError(f"login as {login} failed: {response.status_code}")
     return response
@@ -302,14 +368,16 @@ def launch_chromium(playwright, user_data_dir: str | None = None, **context_opti
     """Debian's Chromium, headless, with a fresh profile: returns a persistent browser context."""
     profile = user_data_dir or tempfile.mkdtemp(prefix="takumi-chromium-")
     context = playwright.chromium.launch_persistent_context(
-        profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, **context_options)
+        profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, **context_options
+    )
     if user_data_dir is None:
         atexit.register(shutil.rmtree, profile, True)
     return context
 
 
-def new_user_client(app, role: str = "admin", organisation_id: int = 1, meister: str | None = None,
-                    login_name: str | None = None):
+def new_user_client(
+    app, role: str = "admin", organisation_id: int = 1, meister: str | None = None, login_name: str | None = None
+):
     """For tests over their own small knowledge base: a new user of ``role`` and a client logged in as them."""
     import secrets
 
@@ -318,8 +386,9 @@ def new_user_client(app, role: str = "admin", organisation_id: int = 1, meister:
     login_name = login_name or f"{role}-{secrets.token_hex(4)}"
     conn = db.connect(app.config["KB_CONFIG"].db_path)
     try:
-        users.create_user(conn, login_name, users.generate_password(), role, organisation_id=organisation_id,
-                          meister=meister)
+        users.create_user(
+            conn, login_name, users.generate_password(), role, organisation_id=organisation_id, meister=meister
+        )
     finally:
         conn.close()
     return session_client(app, login_name)

@@ -7,11 +7,11 @@ wait; a new API token is shown once, in the answer to the form that made it
 Token and password changes need a browser session: an API token cannot mint
 more tokens or change the password.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext, ngettext
+from flask_babel import gettext as _, lazy_gettext, ngettext
 
 from kb import users
 from web import auth, http
@@ -59,15 +59,23 @@ def login():
     if request.method == "GET":
         if auth.current_viewer().is_authenticated:
             return redirect(next_path, code=303)
-        return render_template("account/login.html", next=next_path, login="", error=None,
-                               no_users=users.count_users(get_db()) == 0)
+        return render_template(
+            "account/login.html", next=next_path, login="", error=None, no_users=users.count_users(get_db()) == 0
+        )
     login_name = (request.form.get("login") or "").strip()[:100]
     try:
-        account = users.authenticate(get_db(), login_name, request.form.get("password") or "",
-                                     request.remote_addr, auth.limits())
+        account = users.authenticate(
+            get_db(), login_name, request.form.get("password") or "", request.remote_addr, auth.limits()
+        )
     except users.RateLimited as e:
-        error, status = ngettext("Too many failed attempts. Try again in %(num)d minute.",
-                                 "Too many failed attempts. Try again in %(num)d minutes.", e.minutes), 429
+        error, status = (
+            ngettext(
+                "Too many failed attempts. Try again in %(num)d minute.",
+                "Too many failed attempts. Try again in %(num)d minutes.",
+                e.minutes,
+            ),
+            429,
+        )
     except users.LoginRefused:
         error, status = _("The login or the password is wrong."), 401
     else:
@@ -93,8 +101,7 @@ def _page(status: int = 200, **context):
     context.setdefault("done", request.args.get("done"))
     context.setdefault("must_change", account.must_change_password)
     context.setdefault("show_tokens", shows_tokens(account, payload["tokens"], context))
-    return make_response(http.html_or_json(payload, "account/account.html", status=status, account=account,
-                                           **context))
+    return make_response(http.html_or_json(payload, "account/account.html", status=status, account=account, **context))
 
 
 def shows_tokens(account, tokens: list, context: dict) -> bool:
@@ -127,8 +134,13 @@ def change_password():
     if new != (request.form.get("confirm_password") or ""):
         return _page(400, error=_("The two new passwords are not the same."))
     try:
-        users.change_password(get_db(), account.id, request.form.get("current_password") or "", new,
-                              keep_session_id=auth.current_session().id)
+        users.change_password(
+            get_db(),
+            account.id,
+            request.form.get("current_password") or "",
+            new,
+            keep_session_id=auth.current_session().id,
+        )
     except users.AccountInputError as e:
         return _page(400, error=account_error(e))
     return redirect(url_for("account.account", done="password"), code=303)

@@ -12,6 +12,7 @@ the last admin, so the programme cannot lock itself out.  Coordinators also
 record the day an apprentice left the programme (and undo a mistake): the
 apprentice retention figure (kb.programme) counts it; the account is untouched.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, make_response, redirect, request, url_for
@@ -26,7 +27,6 @@ from web.db import get_db
 from web.views.account import account_error, no_store
 
 bp = Blueprint("admin", __name__)
-
 
 
 def manageable_roles(viewer: Viewer) -> tuple[str, ...]:
@@ -71,9 +71,18 @@ def _users_page(status: int = 200, **context):
     context["storage_low"] = _storage_low()
     if context["storage_low"]:
         payload["storage_low"] = context["storage_low"]
-    return make_response(http.html_or_json(
-        payload, "admin/users.html", status=status, accounts=accounts, roles=manageable_roles(viewer),
-        leavings=leavings, organisations=[o for o in users.list_organisations(conn) if not o["disabled"]], **context))
+    return make_response(
+        http.html_or_json(
+            payload,
+            "admin/users.html",
+            status=status,
+            accounts=accounts,
+            roles=manageable_roles(viewer),
+            leavings=leavings,
+            organisations=[o for o in users.list_organisations(conn) if not o["disabled"]],
+            **context,
+        )
+    )
 
 
 def _storage_low() -> str | None:
@@ -119,9 +128,16 @@ def create_user():
     login = (form.get("login") or "").strip()
     try:
         organisation = int(form.get("organisation_id") or 1)
-        users.create_user(get_db(), login, password, role, organisation_id=organisation,
-                          display_name=form.get("display_name") or None, meister=form.get("meister") or None,
-                          must_change_password=True)
+        users.create_user(
+            get_db(),
+            login,
+            password,
+            role,
+            organisation_id=organisation,
+            display_name=form.get("display_name") or None,
+            meister=form.get("meister") or None,
+            must_change_password=True,
+        )
     except users.AccountInputError as e:
         return _users_page(400, error=account_error(e))
     except (ValueError, NotFound):
@@ -192,11 +208,22 @@ def _leaving(user_id: int, left_on: str | None, note: str):
 def organisations_page(status: int = 200, error: str | None = None):
     from web.db import kb_config
 
-    payload = {"organisations": users.list_organisations(get_db()), "backup": backup_status(),
-               "languages": list(users.ORGANISATION_LANGUAGES),
-               "fallback_language": kb_config().get("fallback_language")}
-    return make_response(http.html_or_json(payload, "admin/organisations.html", status=status, error=error,
-                                           done=request.args.get("done"), backup=payload["backup"]))
+    payload = {
+        "organisations": users.list_organisations(get_db()),
+        "backup": backup_status(),
+        "languages": list(users.ORGANISATION_LANGUAGES),
+        "fallback_language": kb_config().get("fallback_language"),
+    }
+    return make_response(
+        http.html_or_json(
+            payload,
+            "admin/organisations.html",
+            status=status,
+            error=error,
+            done=request.args.get("done"),
+            backup=payload["backup"],
+        )
+    )
 
 
 @bp.post("/organisations", endpoint="create_organisation")
@@ -217,8 +244,11 @@ def organisation_language(organisation_id: int):
         changed = users.set_organisation_language(get_db(), organisation_id, request.form.get("language") or "")
     except users.AccountInputError as e:
         return organisations_page(400, account_error(e))
-    return redirect(url_for("admin.organisations", done="language" if changed else "unchanged")
-                    + f"#organisation-{organisation_id}", code=303)
+    return redirect(
+        url_for("admin.organisations", done="language" if changed else "unchanged")
+        + f"#organisation-{organisation_id}",
+        code=303,
+    )
 
 
 # ---------------------------------------------------------------- changing a person (kb.people)
@@ -227,16 +257,31 @@ def organisation_language(organisation_id: int):
 def _edit_page(target: users.Account, status: int = 200, error: str | None = None, values: dict | None = None):
     viewer = current_viewer()
     conn = get_db()
-    organisations = [o for o in users.list_organisations(conn)
-                     if not o["disabled"] or o["id"] == target.organisation_id]
+    organisations = [
+        o for o in users.list_organisations(conn) if not o["disabled"] or o["id"] == target.organisation_id
+    ]
     roles = people.grantable_roles(viewer)
     if target.id == viewer.user_id:
         roles = (target.role,)  # nobody changes their own role
-    values = values or {"display_name": target.display_name, "role": target.role,
-                        "organisation_id": target.organisation_id, "meister": target.meister or ""}
+    values = values or {
+        "display_name": target.display_name,
+        "role": target.role,
+        "organisation_id": target.organisation_id,
+        "meister": target.meister or "",
+    }
     payload = {"user": target.public(), "roles": list(roles), "error": error}
-    return make_response(http.html_or_json(payload, "admin/edit_user.html", status=status, target=target,
-                                           roles=roles, organisations=organisations, values=values, error=error))
+    return make_response(
+        http.html_or_json(
+            payload,
+            "admin/edit_user.html",
+            status=status,
+            target=target,
+            roles=roles,
+            organisations=organisations,
+            values=values,
+            error=error,
+        )
+    )
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"], endpoint="edit_user")
@@ -249,24 +294,33 @@ def edit_user(user_id: int):
     if request.method == "GET":
         return _edit_page(target)
     form = request.form
-    values = {"display_name": form.get("display_name") or "", "role": form.get("role") or "",
-              "organisation_id": form.get("organisation_id") or "", "meister": form.get("meister") or ""}
+    values = {
+        "display_name": form.get("display_name") or "",
+        "role": form.get("role") or "",
+        "organisation_id": form.get("organisation_id") or "",
+        "meister": form.get("meister") or "",
+    }
     try:
         organisation = int(values["organisation_id"])
     except ValueError:
         organisation = None
     try:
-        changed = people.update_user(get_db(), current_viewer(), target.id, display_name=values["display_name"],
-                                     role=values["role"], organisation=organisation,
-                                     meister=values["meister"] or None)
+        changed = people.update_user(
+            get_db(),
+            current_viewer(),
+            target.id,
+            display_name=values["display_name"],
+            role=values["role"],
+            organisation=organisation,
+            meister=values["meister"] or None,
+        )
     except people.GrantRefused as e:
         if e.forbidden:
             abort(403, description=grant_error(e))
         return _edit_page(target, 400, grant_error(e), values)
     except users.AccountInputError as e:
         return _edit_page(target, 400, account_error(e), values)
-    return redirect(url_for("admin.users", done="changed" if changed else "unchanged") + f"#user-{target.id}",
-                    code=303)
+    return redirect(url_for("admin.users", done="changed" if changed else "unchanged") + f"#user-{target.id}", code=303)
 
 
 # ---------------------------------------------------------------- many people from a CSV file (kb.users_import)
@@ -279,11 +333,24 @@ def _import_page(status: int = 200, parsed=None, error: str | None = None):
     if parsed is not None:
         for row in parsed.rows:
             rows.append({**row.public(), "messages": [row_error(code, params) for code, params in row.errors]})
-    payload = {"rows": rows, "ok": bool(parsed and parsed.ok), "error": error,
-               "errors": parsed.error_count if parsed else 0}
-    return make_response(http.html_or_json(
-        payload, "admin/import_users.html", status=status, parsed=parsed, rows=rows, error=error,
-        max_rows=_max_rows(), max_kb=_import_module().MAX_BYTES // 1024))
+    payload = {
+        "rows": rows,
+        "ok": bool(parsed and parsed.ok),
+        "error": error,
+        "errors": parsed.error_count if parsed else 0,
+    }
+    return make_response(
+        http.html_or_json(
+            payload,
+            "admin/import_users.html",
+            status=status,
+            parsed=parsed,
+            rows=rows,
+            error=error,
+            max_rows=_max_rows(),
+            max_kb=_import_module().MAX_BYTES // 1024,
+        )
+    )
 
 
 def _import_module():
@@ -362,5 +429,5 @@ def import_example():
     """An example file to fill in, with the Japanese headings (UTF-8 with BOM for Excel)."""
     response = make_response(_import_module().template_csv())
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = "attachment; filename=\"users-example.csv\""
+    response.headers["Content-Disposition"] = 'attachment; filename="users-example.csv"'
     return response

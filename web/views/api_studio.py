@@ -11,6 +11,7 @@ processed in the background: poll the job address until ``active`` is false).
     curl -H "Authorization: Bearer $TOKEN" -F file=@旋盤.mp4 -F technique=旋盤 \\
          -F tags=段取り,安全 http://kb.local:5000/api/v1/recordings
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
@@ -62,4 +63,3 @@ def job(recording_id: int):
 def retry(recording_id: int):
     """Queue a failed recording again (its meister, coordinators and admins)."""
     return studio.retry(recording_id)
-

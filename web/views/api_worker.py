@@ -14,6 +14,7 @@ that no longer holds its job gets 409, and the worker drops the job.
 Why the worker pulls the original over HTTP: it needs no shared disk, and the
 token and the attempt together let it read only the file of a job it holds.
 """
+
 from __future__ import annotations
 
 import threading
@@ -47,8 +48,14 @@ def _problem(raw) -> dict | None:
     if not code.replace("_", "").isalnum():
         return None
     params = raw.get("params") if isinstance(raw.get("params"), dict) else {}
-    return {"code": code, "params": {str(k)[:40]: (v[:300] if isinstance(v, str) else v) for k, v in
-                                     list(params.items())[:10] if isinstance(v, (str, int, float))}}
+    return {
+        "code": code,
+        "params": {
+            str(k)[:40]: (v[:300] if isinstance(v, str) else v)
+            for k, v in list(params.items())[:10]
+            if isinstance(v, (str, int, float))
+        },
+    }
 
 
 def _body() -> dict:
@@ -98,19 +105,32 @@ def start(job_id: int):
     store = _search_store(config, conn)
     hotwords = _hotwords(conn, payload, rec)
     second = store.second
-    return jsonify({
-        "job_id": job_id, "attempt": attempt, "recording_id": rec["id"], "kind": rec["kind"], "format": rec["format"],
-        "title": rec["title"], "sha256": rec["sha256"], "size_bytes": rec["size_bytes"],
-        "language": payload.get("language"), "hotwords": hotwords, "shown": payload.get("shown") or rec["source_name"],
-        "fallback_language": users.organisation_language(conn, rec["organisation_id"], config.get("fallback_language")),
-        "embed_model": config.get("embed_model"), "embed_fingerprint": store.embedder.fingerprint,
-        "second_embed_model": config.get("second_embed_model") if second is not None else "none",
-        "second_fingerprint": second.fingerprint if second is not None else None,
-        "chunk_min_seconds": config.get("chunk_min_seconds"),
-        "chunk_max_seconds": config.get("chunk_max_seconds"),
-        "heartbeat_seconds": max(0.5, min(10.0, config.get("job_lease_seconds") / 4)),
-        "original": f"/api/v1/worker/jobs/{job_id}/original",
-    })
+    return jsonify(
+        {
+            "job_id": job_id,
+            "attempt": attempt,
+            "recording_id": rec["id"],
+            "kind": rec["kind"],
+            "format": rec["format"],
+            "title": rec["title"],
+            "sha256": rec["sha256"],
+            "size_bytes": rec["size_bytes"],
+            "language": payload.get("language"),
+            "hotwords": hotwords,
+            "shown": payload.get("shown") or rec["source_name"],
+            "fallback_language": users.organisation_language(
+                conn, rec["organisation_id"], config.get("fallback_language")
+            ),
+            "embed_model": config.get("embed_model"),
+            "embed_fingerprint": store.embedder.fingerprint,
+            "second_embed_model": config.get("second_embed_model") if second is not None else "none",
+            "second_fingerprint": second.fingerprint if second is not None else None,
+            "chunk_min_seconds": config.get("chunk_min_seconds"),
+            "chunk_max_seconds": config.get("chunk_max_seconds"),
+            "heartbeat_seconds": max(0.5, min(10.0, config.get("job_lease_seconds") / 4)),
+            "original": f"/api/v1/worker/jobs/{job_id}/original",
+        }
+    )
 
 
 def _search_store(config, conn):
@@ -153,8 +173,9 @@ def heartbeat(job_id: int):
     except (TypeError, ValueError):
         progress = None
     message = {"extracting": MSG_AUDIO, "transcribing": MSG_ASR, "embedding": MSG_EMBED}.get(body.get("stage"))
-    if not results.heartbeat(get_db(), job_id, str(body.get("attempt") or ""), stage=body.get("stage"),
-                             progress=progress, message=message):
+    if not results.heartbeat(
+        get_db(), job_id, str(body.get("attempt") or ""), stage=body.get("stage"), progress=progress, message=message
+    ):
         return http.json_error(409, "this attempt was superseded", "stale")
     return jsonify({"ok": True})
 
@@ -163,8 +184,9 @@ def heartbeat(job_id: int):
 @worker_only
 def result(job_id: int):
     if request.content_length is None or request.content_length > MAX_RESULT_BYTES:
-        return http.json_error(413, f"a result must state its length and be at most {MAX_RESULT_BYTES} bytes",
-                               "invalid")
+        return http.json_error(
+            413, f"a result must state its length and be at most {MAX_RESULT_BYTES} bytes", "invalid"
+        )
     config = kb_config()
     try:
         parsed = results.parse_result(request.get_json(silent=True))
@@ -185,8 +207,15 @@ def failed(job_id: int):
     body = _body()
     reason = " ".join(str(body.get("reason") or "the worker could not process it").split())[:500]
     with _APPLY_LOCK:
-        outcome = results.release(kb_config(), _stores(), job_id, str(body.get("attempt") or ""), reason,
-                                  retry=not body.get("permanent"), problem=_problem(body.get("problem")))
+        outcome = results.release(
+            kb_config(),
+            _stores(),
+            job_id,
+            str(body.get("attempt") or ""),
+            reason,
+            retry=not body.get("permanent"),
+            problem=_problem(body.get("problem")),
+        )
     if outcome == "lost":
         return http.json_error(409, "this attempt was superseded", "stale")
     return jsonify({"ok": True, "outcome": outcome})

@@ -13,6 +13,7 @@ Pages work without JavaScript (forms, 303 redirects); every refusal is one messa
 user's language (web.coaching_form).  The JSON API (/api/v1/coaching...) takes the same
 fields and applies the same rules; API tokens work there.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
@@ -28,8 +29,11 @@ from web.errors import BadRequest, Refused
 bp = Blueprint("coaching", __name__)
 meister_up = auth.role_required("meister")
 
-STATUS_LABELS = {"": lazy_gettext("All"), "waiting": lazy_gettext("Waiting for confirmation"),
-                 "confirmed": lazy_gettext("Confirmed")}
+STATUS_LABELS = {
+    "": lazy_gettext("All"),
+    "waiting": lazy_gettext("Waiting for confirmation"),
+    "confirmed": lazy_gettext("Confirmed"),
+}
 
 
 @bp.app_context_processor
@@ -75,9 +79,26 @@ def _public(session: dict) -> dict:
     asker may see."""
     viewer = auth.current_viewer()
     visible = visible_recording_ids(get_db(), viewer)
-    out = {k: session[k] for k in ("id", "held_on", "meister_id", "meister", "organisation_id", "organisation",
-                                   "technique", "hours", "notes", "logged_by_name", "logged_at", "confirmed",
-                                   "confirmed_by_name", "confirmed_at", "updated_at")}
+    out = {
+        k: session[k]
+        for k in (
+            "id",
+            "held_on",
+            "meister_id",
+            "meister",
+            "organisation_id",
+            "organisation",
+            "technique",
+            "hours",
+            "notes",
+            "logged_by_name",
+            "logged_at",
+            "confirmed",
+            "confirmed_by_name",
+            "confirmed_at",
+            "updated_at",
+        )
+    }
     out["fiscal_year"] = programme.fiscal_year_of(_day(session["held_on"]))
     out["technicians"] = [{"id": t["id"], "display_name": t["display_name"]} for t in session["technicians"]]
     out["recording_ids"] = [r for r in session["recording_ids"] if visible is None or r in visible]
@@ -102,8 +123,9 @@ def _int_arg(name: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise BadRequest(gettext("%(name)s must be a number, not “%(raw)s”.", name=name, raw=raw),
-                         "invalid_number") from None
+        raise BadRequest(
+            gettext("%(name)s must be a number, not “%(raw)s”.", name=name, raw=raw), "invalid_number"
+        ) from None
 
 
 def _filters() -> dict:
@@ -116,8 +138,9 @@ def _filters() -> dict:
         try:
             fy = int(fy_raw)
         except ValueError:
-            raise BadRequest(gettext("fy must be a year (for example 2025) or “all”, not “%(raw)s”.", raw=fy_raw),
-                             "invalid_year") from None
+            raise BadRequest(
+                gettext("fy must be a year (for example 2025) or “all”, not “%(raw)s”.", raw=fy_raw), "invalid_year"
+            ) from None
         if not 2000 <= fy <= 2100:
             raise BadRequest(gettext("fy must be a year between 2000 and 2100, not %(fy)d.", fy=fy), "invalid_year")
     status = (request.args.get("status") or "").strip()
@@ -138,14 +161,18 @@ def list_payload() -> dict:
     else:
         start, end = programme.fiscal_year_bounds(f["fy"]) if f["fy"] is not None else (None, None)
         confirmed = {"": None, "waiting": False, "confirmed": True}[f["status"]]
-        sessions = coaching.list_sessions(conn, meister_id=f["meister"], organisation_id=f["org"],
-                                          confirmed=confirmed, start=start, end=end)
-        waiting = len(coaching.list_sessions(conn, meister_id=f["meister"] if _own_only() else None,
-                                             confirmed=False))
+        sessions = coaching.list_sessions(
+            conn, meister_id=f["meister"], organisation_id=f["org"], confirmed=confirmed, start=start, end=end
+        )
+        waiting = len(coaching.list_sessions(conn, meister_id=f["meister"] if _own_only() else None, confirmed=False))
     rows = [_public(s) for s in sessions]
-    return {"filters": {"meister": f["meister"], "org": f["org"], "fy": f["fy"], "status": f["status"]},
-            "sessions": rows, "count": len(rows), "hours": round(sum(s["hours"] for s in rows), 2),
-            "waiting": waiting}
+    return {
+        "filters": {"meister": f["meister"], "org": f["org"], "fy": f["fy"], "status": f["status"]},
+        "sessions": rows,
+        "count": len(rows),
+        "hours": round(sum(s["hours"] for s in rows), 2),
+        "waiting": waiting,
+    }
 
 
 def _fiscal_years(conn) -> list[int]:
@@ -164,13 +191,22 @@ def _fiscal_years(conn) -> list[int]:
 def index():
     conn, actor = get_db(), _actor()
     payload = list_payload()
-    choices = {"fiscal_years": _fiscal_years(conn),
-               "organisations": users.organisation_choices(conn),
-               "meisters": meisters.meister_choices(conn) if not _own_only() else []}
-    return http.html_or_json(payload, "coaching/list.html", choices=choices, actor=actor,
-                             fy_bounds=programme.fiscal_year_bounds(payload["filters"]["fy"])
-                             if payload["filters"]["fy"] is not None else None,
-                             done=request.args.get("done", ""), just_confirmed=_just_confirmed())
+    choices = {
+        "fiscal_years": _fiscal_years(conn),
+        "organisations": users.organisation_choices(conn),
+        "meisters": meisters.meister_choices(conn) if not _own_only() else [],
+    }
+    return http.html_or_json(
+        payload,
+        "coaching/list.html",
+        choices=choices,
+        actor=actor,
+        fy_bounds=programme.fiscal_year_bounds(payload["filters"]["fy"])
+        if payload["filters"]["fy"] is not None
+        else None,
+        done=request.args.get("done", ""),
+        just_confirmed=_just_confirmed(),
+    )
 
 
 def _just_confirmed() -> dict | None:
@@ -198,13 +234,21 @@ def with_arg(url: str, name: str, value) -> str:
 # ---------------------------------------------------------------- log, change, delete, confirm
 
 
-def _form_page(values: dict, offered: dict, *, session: dict | None = None, error: str | None = None,
-               status: int = 200):
+def _form_page(
+    values: dict, offered: dict, *, session: dict | None = None, error: str | None = None, status: int = 200
+):
     actor = _actor()
-    return render_template("coaching/form.html", values=values, offered=offered, session=session, error=error,
-                           actor=actor, chooses_meister=actor.viewer.at_least("coordinator"),
-                           chooses_items=form.chooses_items(actor),
-                           own_meister=actor.meister if actor.role == "meister" else None), status
+    return render_template(
+        "coaching/form.html",
+        values=values,
+        offered=offered,
+        session=session,
+        error=error,
+        actor=actor,
+        chooses_meister=actor.viewer.at_least("coordinator"),
+        chooses_items=form.chooses_items(actor),
+        own_meister=actor.meister if actor.role == "meister" else None,
+    ), status
 
 
 def _with_own_meister(values: dict) -> dict:
@@ -282,11 +326,17 @@ def detail(session_id: int):
         items = coaching.linked_items(conn, session["item_ids"])
         for it in items:
             it["label"] = form.item_label(it)
-    return http.html_or_json(public, "coaching/session.html", session=session, recordings=recs, items=items,
-                             hidden_recordings=len(session["recording_ids"]) - len(public["recording_ids"]),
-                             may_change=coaching.may_change(actor, session),
-                             may_confirm=actor.viewer.at_least("coordinator"),
-                             saved=request.args.get("saved"))
+    return http.html_or_json(
+        public,
+        "coaching/session.html",
+        session=session,
+        recordings=recs,
+        items=items,
+        hidden_recordings=len(session["recording_ids"]) - len(public["recording_ids"]),
+        may_change=coaching.may_change(actor, session),
+        may_confirm=actor.viewer.at_least("coordinator"),
+        saved=request.args.get("saved"),
+    )
 
 
 @bp.route("/coaching/<int:session_id>/edit", methods=["GET", "POST"], endpoint="edit")
@@ -362,4 +412,3 @@ def api_detail(session_id: int):
 @meister_up
 def api_confirm(session_id: int):
     return jsonify(_public(_confirm(session_id)))
-

@@ -9,11 +9,11 @@ per assignee and shown as a flag (kb.curricula_progress.flag), never hidden.
 Pages work without JavaScript (forms and redirects); curriculum.js adds drag
 and drop, which posts the whole order to /curricula/<id>/layout.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext
+from flask_babel import gettext as _, lazy_gettext
 
 from kb import curricula, curricula_progress as progress, recordings, urls, users
 from kb.access import visible_recording_ids
@@ -25,19 +25,33 @@ from web.errors import Refused
 
 bp = Blueprint("curricula", __name__)
 
-LEVEL_LABELS = {"": lazy_gettext("Any level"), "basic": lazy_gettext("Basic"),
-                "intermediate": lazy_gettext("Intermediate"), "advanced": lazy_gettext("Advanced")}
-STATE_LABELS = {"not_started": lazy_gettext("Not started"), "watched": lazy_gettext("Watched"),
-                "done": lazy_gettext("Done"), "signed_off": lazy_gettext("Signed off"),
-                "removed": lazy_gettext("recording removed"), "hidden": lazy_gettext("not visible to them"),
-                "unavailable": lazy_gettext("not ready"), "yes": lazy_gettext("Yes"), "no": lazy_gettext("No")}
+LEVEL_LABELS = {
+    "": lazy_gettext("Any level"),
+    "basic": lazy_gettext("Basic"),
+    "intermediate": lazy_gettext("Intermediate"),
+    "advanced": lazy_gettext("Advanced"),
+}
+STATE_LABELS = {
+    "not_started": lazy_gettext("Not started"),
+    "watched": lazy_gettext("Watched"),
+    "done": lazy_gettext("Done"),
+    "signed_off": lazy_gettext("Signed off"),
+    "removed": lazy_gettext("recording removed"),
+    "hidden": lazy_gettext("not visible to them"),
+    "unavailable": lazy_gettext("not ready"),
+    "yes": lazy_gettext("Yes"),
+    "no": lazy_gettext("No"),
+}
 coordinator = auth.role_required("coordinator")
 
 
 @bp.app_context_processor
 def _labels():
-    return {"level_label": lambda v: str(LEVEL_LABELS.get(v or "", v)),
-            "state_label": lambda v: str(STATE_LABELS.get(v, v)), "item_url": item_url}
+    return {
+        "level_label": lambda v: str(LEVEL_LABELS.get(v or "", v)),
+        "state_label": lambda v: str(STATE_LABELS.get(v, v)),
+        "item_url": item_url,
+    }
 
 
 def item_url(item: dict, learning: bool = False) -> str | None:
@@ -45,8 +59,9 @@ def item_url(item: dict, learning: bool = False) -> str | None:
     also reports progress for this item (progress.js).  None when the recording is gone."""
     if item.get("recording_id") is None:
         return None
-    url = urls.moment(item["recording_id"], item.get("start"), item.get("page"), _item_chunk(item),
-                      end=item.get("end"))  # the player stops at the item's end (web/static/js/moments.js)
+    url = urls.moment(
+        item["recording_id"], item.get("start"), item.get("page"), _item_chunk(item), end=item.get("end")
+    )  # the player stops at the item's end (web/static/js/moments.js)
     return urls.with_params(url, item=item["id"]) if learning else url
 
 
@@ -114,11 +129,14 @@ def edit_payload(conn, curriculum_id: int) -> dict:
     for it in all_items:
         rec = recs.get(it["recording_id"])
         it["removed"] = rec is None
-        it["hidden_from"] = 0 if rec is None else sum(
-            1 for v in viewers if progress.flag(it, rec, v) is not None)
+        it["hidden_from"] = 0 if rec is None else sum(1 for v in viewers if progress.flag(it, rec, v) is not None)
         it["url"] = item_url(it)
-    return {"curriculum": c, "groups": groups, "assignments": curricula.assignments(conn, curriculum_id),
-            "assignees": people}
+    return {
+        "curriculum": c,
+        "groups": groups,
+        "assignments": curricula.assignments(conn, curriculum_id),
+        "assignees": people,
+    }
 
 
 @bp.route("/curricula/<int:curriculum_id>", methods=["GET", "POST"])
@@ -129,24 +147,34 @@ def edit(curriculum_id: int):
     error = None
     if request.method == "POST":
         try:
-            curricula.update(conn, curriculum_id, **{k: request.form.get(k, "")
-                                                     for k in ("title", "goal", "level", "description")})
+            curricula.update(
+                conn, curriculum_id, **{k: request.form.get(k, "") for k in ("title", "goal", "level", "description")}
+            )
             return _back(curriculum_id, saved=1)
         except InputError as e:
             error = error_message(e)
     return _edit_page(curriculum_id, error=error)
 
 
-def _edit_page(curriculum_id: int, error: str | None = None, assign_error: str | None = None,
-               assign_values: dict | None = None):
+def _edit_page(
+    curriculum_id: int, error: str | None = None, assign_error: str | None = None, assign_values: dict | None = None
+):
     """The curriculum's page; ``assign_error`` is shown at the assign form, which keeps what was chosen."""
     conn = get_db()
     payload = edit_payload(conn, curriculum_id)
     failed = error or assign_error
-    return http.html_or_json(payload, "curricula/edit.html", status=400 if failed else 200, error=error,
-                             assign_error=assign_error, assign_values=assign_values or {},
-                             people=curricula.assignable_people(conn), cohorts=curricula.list_cohorts(conn),
-                             saved=request.args.get("saved"), assigned=request.args.get("assigned"))
+    return http.html_or_json(
+        payload,
+        "curricula/edit.html",
+        status=400 if failed else 200,
+        error=error,
+        assign_error=assign_error,
+        assign_values=assign_values or {},
+        people=curricula.assignable_people(conn),
+        cohorts=curricula.list_cohorts(conn),
+        saved=request.args.get("saved"),
+        assigned=request.args.get("assigned"),
+    )
 
 
 # ---------------------------------------------------------------- sections and items
@@ -197,8 +225,9 @@ def item(curriculum_id: int, item_id: int):
         if action in ("up", "down"):
             curricula.move_item(conn, item_id, -1 if action == "up" else 1)
         elif action == "save":
-            curricula.update_item(conn, item_id, note=request.form.get("note", ""),
-                                  required=request.form.get("required") == "1")
+            curricula.update_item(
+                conn, item_id, note=request.form.get("note", ""), required=request.form.get("required") == "1"
+            )
         elif action == "remove":
             curricula.remove_item(conn, item_id)
             return _back(curriculum_id, "#items")
@@ -227,38 +256,52 @@ def layout(curriculum_id: int):
 @bp.route("/curricula/add", methods=["GET", "POST"])
 @coordinator
 def add():
-    """"Add to curriculum" from a search result or a recording page: which curriculum, a note, required."""
+    """ "Add to curriculum" from a search result or a recording page: which curriculum, a note, required."""
     conn = get_db()
     source = request.values  # POST: the form, and the address for recording_id too
     recording_id = _int(source.get("recording_id"))
     if recording_id is None:
         raise Refused(400, _("Which recording? (recording_id is missing)"))
     rec = auth.viewable_recording(recording_id)
-    moment = {"start": _float(source.get("start")), "end": _float(source.get("end")),
-              "page": _int(source.get("page")), "chunk_id": _int(source.get("chunk_id"))}
+    moment = {
+        "start": _float(source.get("start")),
+        "end": _float(source.get("end")),
+        "page": _int(source.get("page")),
+        "chunk_id": _int(source.get("chunk_id")),
+    }
     choices = curricula.list_curricula(conn)
     error = None
     if request.method == "POST":
         cid = _int(request.form.get("curriculum_id"))
         try:
             if cid is None and request.form.get("new_title", "").strip():
-                cid = curricula.create(conn, title=request.form["new_title"],
-                                       created_by=auth.current_viewer().user_id)
+                cid = curricula.create(conn, title=request.form["new_title"], created_by=auth.current_viewer().user_id)
             if cid is None:
                 raise InputError(_("Choose a curriculum or give a new one a title."))
             curricula.get(conn, cid)
-            item_id = curricula.add_item(conn, cid, recording_id, note=request.form.get("note", ""),
-                                         required=request.form.get("required", "1") == "1",
-                                         section_id=_int(request.form.get("section_id")), **moment)
+            item_id = curricula.add_item(
+                conn,
+                cid,
+                recording_id,
+                note=request.form.get("note", ""),
+                required=request.form.get("required", "1") == "1",
+                section_id=_int(request.form.get("section_id")),
+                **moment,
+            )
         except KBError as e:
             error = error_message(e)
         else:
             if http.wants_json():
                 return jsonify(curricula.get_item(conn, item_id)), 201
-            return redirect(url_for("curricula.edit", curriculum_id=cid, added=item_id) + f"#item-{item_id}",
-                            code=303)
-    return render_template("curricula/add.html", rec=rec, moment=moment, choices=choices, error=error,
-                           back=http.safe_next(source.get("next"))), 400 if error else 200
+            return redirect(url_for("curricula.edit", curriculum_id=cid, added=item_id) + f"#item-{item_id}", code=303)
+    return render_template(
+        "curricula/add.html",
+        rec=rec,
+        moment=moment,
+        choices=choices,
+        error=error,
+        back=http.safe_next(source.get("next")),
+    ), 400 if error else 200
 
 
 # ---------------------------------------------------------------- assigning
@@ -275,9 +318,13 @@ def assign(curriculum_id: int):
     try:
         if kind not in ("user", "cohort") or target is None:  # the placeholder: nobody chosen yet
             raise InputError(_("Choose who gets this curriculum: a technician or a cohort."))
-        curricula.assign(get_db(), curriculum_id, due_date=values["due_date"],
-                         assigned_by=auth.current_viewer().user_id,
-                         **({"user_id": target} if kind == "user" else {"cohort_id": target}))
+        curricula.assign(
+            get_db(),
+            curriculum_id,
+            due_date=values["due_date"],
+            assigned_by=auth.current_viewer().user_id,
+            **({"user_id": target} if kind == "user" else {"cohort_id": target}),
+        )
     except KBError as e:
         if http.wants_json():
             raise Refused(400, error_message(e), e.code) from e
@@ -305,8 +352,9 @@ def cohorts():
         cohort_id = _int(request.form.get("cohort_id"))
         try:
             if cohort_id is None:
-                curricula.create_cohort(conn, request.form.get("name", ""),
-                                        _int(request.form.get("organisation_id")), members)
+                curricula.create_cohort(
+                    conn, request.form.get("name", ""), _int(request.form.get("organisation_id")), members
+                )
             else:
                 curricula.set_members(conn, cohort_id, members)
             return redirect(url_for("curricula.cohorts"), code=303)
@@ -315,9 +363,14 @@ def cohorts():
     rows = curricula.list_cohorts(conn)
     for c in rows:
         c["members"] = curricula.cohort_members(conn, c["id"])
-    return http.html_or_json({"cohorts": rows}, "curricula/cohorts.html", status=400 if error else 200,
-                             error=error, people=curricula.assignable_people(conn),
-                             organisations=users.list_organisations(conn))
+    return http.html_or_json(
+        {"cohorts": rows},
+        "curricula/cohorts.html",
+        status=400 if error else 200,
+        error=error,
+        people=curricula.assignable_people(conn),
+        organisations=users.list_organisations(conn),
+    )
 
 
 # ---------------------------------------------------------------- following progress
@@ -325,8 +378,11 @@ def cohorts():
 
 def _matrix_args() -> dict:
     by = request.args.get("by") if request.args.get("by") in ("item", "technique") else "item"
-    return {"by": by, "organisation_id": _int(request.args.get("organisation")),
-            "cohort_id": _int(request.args.get("cohort"))}
+    return {
+        "by": by,
+        "organisation_id": _int(request.args.get("organisation")),
+        "cohort_id": _int(request.args.get("cohort")),
+    }
 
 
 @bp.get("/curricula/<int:curriculum_id>/matrix")
@@ -336,11 +392,19 @@ def matrix(curriculum_id: int):
     c = _curriculum(curriculum_id)
     args = _matrix_args()
     data = progress.matrix(conn, curriculum_id, **args)
-    payload = {"curriculum": c, "by": data["by"],
-               "columns": [{"title": col["title"], "items": col["items"]} for col in data["columns"]],
-               "rows": [{"user": r["user"], "cells": r["cells"], "completed": r["completed"]} for r in data["rows"]]}
-    return http.html_or_json(payload, "curricula/matrix.html", args=args,
-                             organisations=users.list_organisations(conn), cohorts=curricula.list_cohorts(conn))
+    payload = {
+        "curriculum": c,
+        "by": data["by"],
+        "columns": [{"title": col["title"], "items": col["items"]} for col in data["columns"]],
+        "rows": [{"user": r["user"], "cells": r["cells"], "completed": r["completed"]} for r in data["rows"]],
+    }
+    return http.html_or_json(
+        payload,
+        "curricula/matrix.html",
+        args=args,
+        organisations=users.list_organisations(conn),
+        cohorts=curricula.list_cohorts(conn),
+    )
 
 
 @bp.get("/curricula/<int:curriculum_id>/matrix.csv")
@@ -350,16 +414,26 @@ def matrix_csv(curriculum_id: int):
     c = _curriculum(curriculum_id)
     data = progress.matrix(get_db(), curriculum_id, **_matrix_args())
     labels = {k: str(v) for k, v in STATE_LABELS.items()}
-    headings = {"login": _("Login"), "name": _("Name"), "organisation": _("Organisation"), "due": _("Due date"),
-                "completed": _("Completed")}
+    headings = {
+        "login": _("Login"),
+        "name": _("Name"),
+        "organisation": _("Organisation"),
+        "due": _("Due date"),
+        "completed": _("Completed"),
+    }
     body = progress.matrix_csv(data, labels, headings)
     from urllib.parse import quote
 
     name = quote(f"{c['title']}-matrix.csv")
-    return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": f"attachment; filename=\"curriculum-{curriculum_id}-matrix.csv\"; "
-                               f"filename*=UTF-8''{name}",
-        "Cache-Control": "private, no-store"})
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="curriculum-{curriculum_id}-matrix.csv"; '
+            f"filename*=UTF-8''{name}",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 # ---------------------------------------------------------------- copy, archive
@@ -369,8 +443,12 @@ def matrix_csv(curriculum_id: int):
 @coordinator
 def copy(curriculum_id: int):
     src = _curriculum(curriculum_id)
-    new_id = curricula.copy(get_db(), curriculum_id, title=_("%(title)s (copy)", title=src["title"]),
-                            created_by=auth.current_viewer().user_id)
+    new_id = curricula.copy(
+        get_db(),
+        curriculum_id,
+        title=_("%(title)s (copy)", title=src["title"]),
+        created_by=auth.current_viewer().user_id,
+    )
     return redirect(url_for("curricula.edit", curriculum_id=new_id), code=303)
 
 
@@ -401,7 +479,6 @@ def viewer_recording_ids():
     return visible_recording_ids(get_db(), auth.current_viewer())
 
 
-
 @bp.route("/curricula/<int:curriculum_id>/suggest", methods=["GET", "POST"])
 @coordinator
 def suggest(curriculum_id: int):
@@ -426,10 +503,18 @@ def suggest(curriculum_id: int):
             raise Refused(400, error_message(e), e.code) from e
         return _back(curriculum_id, "#items")
     goal = (request.args.get("goal") if "goal" in request.args else c["goal"]) or ""
-    found = curricula_suggest.suggest(suggest_search, lambda ids: recordings.get_many(conn, ids), goal,
-                                      viewer_recording_ids(), margin_of=suggest_margin) if goal.strip() else []
-    payload = {"curriculum": c, "goal": goal,
-               "suggestions": [dict(vars(s), key=s.key()) for s in found]}
+    found = (
+        curricula_suggest.suggest(
+            suggest_search,
+            lambda ids: recordings.get_many(conn, ids),
+            goal,
+            viewer_recording_ids(),
+            margin_of=suggest_margin,
+        )
+        if goal.strip()
+        else []
+    )
+    payload = {"curriculum": c, "goal": goal, "suggestions": [dict(vars(s), key=s.key()) for s in found]}
     return http.html_or_json(payload, "curricula/suggest.html", sections=curricula.sections(conn, curriculum_id))
 
 
@@ -456,8 +541,9 @@ def print_page(curriculum_id: int):
         for it in g["items"]:
             it["url"] = item_url(it)
             it["link"] = absolute_link(it)
-            it["qr"] = urls.qr(it["recording_id"], it.get("start"), it.get("page"),
-                               _item_chunk(it)) if it["url"] else None
+            it["qr"] = (
+                urls.qr(it["recording_id"], it.get("start"), it.get("page"), _item_chunk(it)) if it["url"] else None
+            )
     return render_template("curricula/print.html", c=c, groups=groups)
 
 
@@ -467,13 +553,22 @@ def pdf(curriculum_id: int):
     from kb import curricula_export
 
     c = _curriculum(curriculum_id)
-    words = {"goal": _("Goal"), "required": _("Required"), "optional": _("Optional"),
-             "removed": _("The recording was deleted")}
+    words = {
+        "goal": _("Goal"),
+        "required": _("Required"),
+        "optional": _("Optional"),
+        "removed": _("The recording was deleted"),
+    }
     body = curricula_export.pdf_bytes(get_db(), curriculum_id, absolute_link, words)
-    return Response(body, mimetype="application/pdf", headers={
-        "Content-Disposition": f"inline; filename=\"curriculum-{curriculum_id}.pdf\"; "
-                               f"filename*=UTF-8''{_quote(c['title'])}.pdf",
-        "Cache-Control": "private, no-store"})
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="curriculum-{curriculum_id}.pdf"; '
+            f"filename*=UTF-8''{_quote(c['title'])}.pdf",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 def _quote(text: str) -> str:
@@ -489,8 +584,9 @@ def export_json(curriculum_id: int):
 
     c = _curriculum(curriculum_id)
     response = jsonify(curricula_export.to_json(get_db(), curriculum_id))
-    response.headers["Content-Disposition"] = (f"attachment; filename=\"curriculum-{curriculum_id}.json\"; "
-                                               f"filename*=UTF-8''{_quote(c['title'])}.json")
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"curriculum-{curriculum_id}.json\"; filename*=UTF-8''{_quote(c['title'])}.json"
+    )
     return response
 
 
@@ -514,7 +610,8 @@ def import_json():
     else:
         try:
             new_id, linked, missing = curricula_export.from_json(
-                get_db(), json.loads(raw.decode("utf-8-sig")), created_by=auth.current_viewer().user_id)
+                get_db(), json.loads(raw.decode("utf-8-sig")), created_by=auth.current_viewer().user_id
+            )
         except (UnicodeDecodeError, json.JSONDecodeError):
             error, code = _("The file is not JSON."), "not_json"
         except InputError as e:

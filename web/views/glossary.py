@@ -6,11 +6,11 @@ change and remove terms.  Coordinators and admins run the whole programme, so
 they may pick any organisation (?org=).  The terms help speech recognition
 (hotwords) and widen searches (a search for a synonym finds the term).
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext
+from flask_babel import gettext as _, lazy_gettext
 
 from kb import glossary, users
 from kb.errors import InputError, NotFound
@@ -72,18 +72,34 @@ def _term(term_id: int) -> dict:
 
 def _payload(org: int) -> dict:
     orgs = _organisations()
-    return {"organisation": next((o for o in orgs if o["id"] == org), {"id": org, "name": ""}),
-            "terms": glossary.list_terms(get_db(), org), "can_edit": _may_edit()}
+    return {
+        "organisation": next((o for o in orgs if o["id"] == org), {"id": org, "name": ""}),
+        "terms": glossary.list_terms(get_db(), org),
+        "can_edit": _may_edit(),
+    }
 
 
-def _page(org: int, *, error: str | None = None, form: dict | None = None, status: int = 200,
-          done: dict | None = None, code: str | None = None):
+def _page(
+    org: int,
+    *,
+    error: str | None = None,
+    form: dict | None = None,
+    status: int = 200,
+    done: dict | None = None,
+    code: str | None = None,
+):
     payload = _payload(org)
     if error and (http.wants_json() or request.is_json):
         return http.json_error(status, error, code)
-    return http.html_or_json(payload, "glossary/glossary.html", status=status, error=error, form=form or {},
-                             done=done or {},
-                             organisations=_organisations() if current_viewer().sees_everything else [])
+    return http.html_or_json(
+        payload,
+        "glossary/glossary.html",
+        status=status,
+        error=error,
+        form=form or {},
+        done=done or {},
+        organisations=_organisations() if current_viewer().sees_everything else [],
+    )
 
 
 def _values() -> dict:
@@ -93,8 +109,12 @@ def _values() -> dict:
     synonyms = body.get("synonyms")
     if isinstance(synonyms, list):
         synonyms = ",".join(str(s) for s in synonyms)
-    return {"term": str(body.get("term") or ""), "reading": str(body.get("reading") or ""),
-            "synonyms": str(synonyms or ""), "org": body.get("org")}
+    return {
+        "term": str(body.get("term") or ""),
+        "reading": str(body.get("reading") or ""),
+        "synonyms": str(synonyms or ""),
+        "org": body.get("org"),
+    }
 
 
 @bp.get("/glossary")
@@ -122,8 +142,14 @@ def add():
     values = _values()
     org = _organisation(values["org"])
     try:
-        glossary.add(get_db(), values["term"], values["reading"], values["synonyms"], organisation_id=org,
-                     user_id=current_viewer().user_id)
+        glossary.add(
+            get_db(),
+            values["term"],
+            values["reading"],
+            values["synonyms"],
+            organisation_id=org,
+            user_id=current_viewer().user_id,
+        )
     except InputError as e:
         return _page(org, error=error_message(e), form=values, status=400, code=e.code)
     return _done(org, "saved", values["term"].strip(), 201)
@@ -135,11 +161,13 @@ def update(term_id: int):
     term = _term(term_id)
     values = _values()
     try:
-        glossary.update(get_db(), term_id, values["term"], values["reading"], values["synonyms"],
-                        user_id=current_viewer().user_id)
+        glossary.update(
+            get_db(), term_id, values["term"], values["reading"], values["synonyms"], user_id=current_viewer().user_id
+        )
     except InputError as e:
-        return _page(term["organisation_id"], error=error_message(e), form=dict(values, id=term_id), status=400,
-                     code=e.code)
+        return _page(
+            term["organisation_id"], error=error_message(e), form=dict(values, id=term_id), status=400, code=e.code
+        )
     return _done(term["organisation_id"], "saved", values["term"].strip())
 
 

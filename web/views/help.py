@@ -7,6 +7,7 @@ list, buttons) goes through the catalogue like every other page.  Why every logg
 may open every topic: help says nothing that is not also in the docs; the index lists first
 the topics of the reader's role, so an apprentice is not sent to the programme figures.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -29,8 +30,10 @@ TOPICS = {
     "curricula": ("coordinator", lazy_gettext("Building and assigning a curriculum")),
     "figures": ("coordinator", lazy_gettext("How the programme figures are counted")),
 }
-QUICK_TITLES = {"apprentice": lazy_gettext("Quick guide for apprentices: search and watch in five steps (PDF)"),
-                "coordinator": lazy_gettext("Quick guide for coordinators: a curriculum in five steps (PDF)")}
+QUICK_TITLES = {
+    "apprentice": lazy_gettext("Quick guide for apprentices: search and watch in five steps (PDF)"),
+    "coordinator": lazy_gettext("Quick guide for coordinators: a curriculum in five steps (PDF)"),
+}
 
 
 def _language() -> str:
@@ -99,8 +102,9 @@ def _screenshots_of(who: str) -> tuple:
 def recording_guide_pdf():
     """The recording guide on one A4 page, its QR code pointing at the upload page."""
     data = _recording_guide(upload_address(), _language())
-    return Response(data, mimetype="application/pdf",
-                    headers={"Content-Disposition": "inline; filename=recording-guide.pdf"})
+    return Response(
+        data, mimetype="application/pdf", headers={"Content-Disposition": "inline; filename=recording-guide.pdf"}
+    )
 
 
 @bp.get("/help/quick-guide-<who>.pdf")
@@ -112,5 +116,6 @@ def quick_guide_pdf(who: str):
         data = _quick_guide(who, _screenshots_of(who))
     except FileNotFoundError:
         abort(404)
-    return Response(data, mimetype="application/pdf",
-                    headers={"Content-Disposition": f"inline; filename=quick-guide-{who}.pdf"})
+    return Response(
+        data, mimetype="application/pdf", headers={"Content-Disposition": f"inline; filename=quick-guide-{who}.pdf"}
+    )

@@ -1,4 +1,4 @@
-""""My learning": a technician's curricula and progress; progress events from the player; sign-offs.
+""" "My learning": a technician's curricula and progress; progress events from the player; sign-offs.
 
 Why the rules are these:
 
@@ -12,6 +12,7 @@ Why the rules are these:
 - meisters sign off the technicians of their own organisation, coordinators
   and admins anyone (kb.curricula_progress.may_sign_off).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -44,9 +45,16 @@ def learning_item(recording_id: int) -> dict | None:
         return None
     if item["recording_id"] != recording_id or not curricula.is_assigned(conn, item["curriculum_id"], viewer.user_id):
         return None
-    return {"id": item["id"], "kind": item["kind"], "start": item["start"], "end": item["end"],
-            "user": viewer.user_id, "threshold": progress.WATCHED_FRACTION,
-            "curriculum_id": item["curriculum_id"], "title": curricula.get(conn, item["curriculum_id"])["title"]}
+    return {
+        "id": item["id"],
+        "kind": item["kind"],
+        "start": item["start"],
+        "end": item["end"],
+        "user": viewer.user_id,
+        "threshold": progress.WATCHED_FRACTION,
+        "curriculum_id": item["curriculum_id"],
+        "title": curricula.get(conn, item["curriculum_id"])["title"],
+    }
 
 
 @bp.get("/learning")
@@ -57,9 +65,18 @@ def mine():
     rows = []
     for c in curricula.curricula_for_user(conn, user_id) if user_id is not None else []:
         p = progress.user_progress(conn, c["id"], user_id)
-        rows.append({"curriculum": c, "total": p["total"], "done": p["done"], "percent": p["percent"],
-                     "signed_off": p["signed_off"], "completed": p["completed"], "flagged": p["flagged"],
-                     "next_item": p["next_item"]})
+        rows.append(
+            {
+                "curriculum": c,
+                "total": p["total"],
+                "done": p["done"],
+                "percent": p["percent"],
+                "signed_off": p["signed_off"],
+                "completed": p["completed"],
+                "flagged": p["flagged"],
+                "next_item": p["next_item"],
+            }
+        )
     from web.views import saved as saved_views  # 後で見る: the moments this person kept for later
 
     return http.html_or_json({"curricula": rows, "saved": saved_views.listing()}, "learning/mine.html")
@@ -94,15 +111,15 @@ def mark_done(item_id: int):
     user_id = auth.current_viewer().user_id
     kind = "done" if request.form.get("done", "1") == "1" else "undone"
     try:
-        outcome = progress.record_event(conn, user_id or 0, event_id=request.form.get("event_id", ""),
-                                        item_id=item_id, kind=kind)
+        outcome = progress.record_event(
+            conn, user_id or 0, event_id=request.form.get("event_id", ""), item_id=item_id, kind=kind
+        )
     except InputError as e:
         abort(400, description=error_message(e))
     item = curricula.get_item(conn, item_id)
     if http.wants_json():
         return jsonify({"status": outcome, "item_id": item_id})
-    return redirect(url_for("learning.curriculum", curriculum_id=item["curriculum_id"]) + f"#item-{item_id}",
-                    code=303)
+    return redirect(url_for("learning.curriculum", curriculum_id=item["curriculum_id"]) + f"#item-{item_id}", code=303)
 
 
 @bp.post("/learning/events")
@@ -112,7 +129,7 @@ def events():
     recorded / duplicate (already counted: the browser may forget it) / refused (with why: drop it)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return http.json_error(400, _("Send JSON: {\"events\": [...]}."), "json_required")
+        return http.json_error(400, _('Send JSON: {"events": [...]}.'), "json_required")
     batch = body.get("events") if "events" in body else [body]
     if not isinstance(batch, list) or len(batch) > MAX_BATCH:
         return http.json_error(400, _("events must be a list of at most %(n)d.", n=MAX_BATCH), "too_many_events")
@@ -123,9 +140,14 @@ def events():
         ev = ev if isinstance(ev, dict) else {}
         answer = {"event_id": ev.get("event_id")}
         try:
-            answer["status"] = progress.record_event(conn, user_id or 0, event_id=str(ev.get("event_id") or ""),
-                                                     item_id=ev.get("item_id"), kind=str(ev.get("kind") or ""),
-                                                     fraction=ev.get("fraction"))
+            answer["status"] = progress.record_event(
+                conn,
+                user_id or 0,
+                event_id=str(ev.get("event_id") or ""),
+                item_id=ev.get("item_id"),
+                kind=str(ev.get("kind") or ""),
+                fraction=ev.get("fraction"),
+            )
         except KBError as e:
             answer.update(status="refused", error=error_message(e))
         results.append(answer)
@@ -157,13 +179,18 @@ def signoff():
             if request.form.get("withdraw") == "1":
                 progress.withdraw_sign_off(conn, item_id, user_id)
             else:
-                progress.sign_off(conn, item_id, user_id, users.get_account(conn, viewer.user_id),
-                                  request.form.get("comment", ""))
+                progress.sign_off(
+                    conn, item_id, user_id, users.get_account(conn, viewer.user_id), request.form.get("comment", "")
+                )
         except InputError as e:
             abort(400, description=error_message(e))
         if http.wants_json():
             return jsonify(progress.signoffs(conn, user_id, [item_id]).get(item_id) or {"withdrawn": True})
-        return redirect(http.safe_next(request.form.get("next")) if request.form.get("next")
-                        else url_for("learning.signoff", signed=1), code=303)
+        return redirect(
+            http.safe_next(request.form.get("next"))
+            if request.form.get("next")
+            else url_for("learning.signoff", signed=1),
+            code=303,
+        )
     pending = progress.pending_signoffs(conn, viewer)
     return http.html_or_json({"pending": pending}, "learning/signoff.html", signed=request.args.get("signed"))

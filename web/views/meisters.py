@@ -17,13 +17,13 @@ Every page has a JSON twin (Accept: application/json) and the same data is under
 /api/v1/meisters.  Refusals from kb.meisters carry a code and are shown in the user's
 language; the form keeps what was typed.  Pages work without JavaScript.
 """
+
 from __future__ import annotations
 
 import re
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext
+from flask_babel import gettext as _, lazy_gettext
 
 from kb import meisters, urls, users
 from kb.errors import InputError, NotFound
@@ -112,29 +112,46 @@ def words(raw: str | None) -> list[str]:
 def _typed() -> dict:
     """The profile form as typed (strings), to show again after a refusal."""
     f = request.form
-    return {"name": f.get("name", ""), "years_experience": f.get("years_experience", ""),
-            "availability": f.get("availability", ""), "categories": f.get("categories", ""),
-            "tags": f.get("tags", ""), "areas": f.get("areas", ""), "registered_on": f.get("registered_on", ""),
-            "organisation_ids": [int(o) for o in f.getlist("organisation_ids") if o.isdigit()],
-            "account_id": f.get("account_id", "")}
+    return {
+        "name": f.get("name", ""),
+        "years_experience": f.get("years_experience", ""),
+        "availability": f.get("availability", ""),
+        "categories": f.get("categories", ""),
+        "tags": f.get("tags", ""),
+        "areas": f.get("areas", ""),
+        "registered_on": f.get("registered_on", ""),
+        "organisation_ids": [int(o) for o in f.getlist("organisation_ids") if o.isdigit()],
+        "account_id": f.get("account_id", ""),
+    }
 
 
 def _as_typed(profile: dict) -> dict:
     """A stored profile in the form's shape."""
     years = profile.get("years_experience")
-    return {"name": profile["name"], "years_experience": "" if years is None else str(years),
-            "availability": profile.get("availability") or "", "categories": "、".join(profile["categories"]),
-            "tags": "、".join(profile["tags"]), "areas": "、".join(profile["areas"]),
-            "registered_on": profile.get("registered_on") or "",
-            "organisation_ids": [o["id"] for o in profile["organisations"]], "account_id": ""}
+    return {
+        "name": profile["name"],
+        "years_experience": "" if years is None else str(years),
+        "availability": profile.get("availability") or "",
+        "categories": "、".join(profile["categories"]),
+        "tags": "、".join(profile["tags"]),
+        "areas": "、".join(profile["areas"]),
+        "registered_on": profile.get("registered_on") or "",
+        "organisation_ids": [o["id"] for o in profile["organisations"]],
+        "account_id": "",
+    }
 
 
 def _changes(typed: dict, coordinator: bool) -> dict:
     """kb.meisters.update_profile's arguments from the typed form (organisations and the registration date
     only from coordinators and admins)."""
-    out = {"name": typed["name"], "years_experience": typed["years_experience"].strip(),
-           "availability": typed["availability"], "categories": words(typed["categories"]),
-           "tags": words(typed["tags"]), "areas": words(typed["areas"])}
+    out = {
+        "name": typed["name"],
+        "years_experience": typed["years_experience"].strip(),
+        "availability": typed["availability"],
+        "categories": words(typed["categories"]),
+        "tags": words(typed["tags"]),
+        "areas": words(typed["areas"]),
+    }
     if coordinator:
         out["organisation_ids"] = typed["organisation_ids"]
         out["registered_on"] = typed["registered_on"].strip() or None  # empty: as it is (new: today)
@@ -150,10 +167,20 @@ def _organisations() -> list[dict]:
 
 def directory_payload(args) -> dict:
     conn, viewer = get_db(), auth.current_viewer()
-    filters = {"q": (args.get("q") or "").strip()[:MAX_QUESTION], "category": (args.get("category") or "").strip(),
-               "area": (args.get("area") or "").strip(), "organisation_id": _int(args.get("org"), "org")}
-    rows = meisters.directory(conn, viewer, q=filters["q"], category=filters["category"], area=filters["area"],
-                              organisation_id=filters["organisation_id"])
+    filters = {
+        "q": (args.get("q") or "").strip()[:MAX_QUESTION],
+        "category": (args.get("category") or "").strip(),
+        "area": (args.get("area") or "").strip(),
+        "organisation_id": _int(args.get("org"), "org"),
+    }
+    rows = meisters.directory(
+        conn,
+        viewer,
+        q=filters["q"],
+        category=filters["category"],
+        area=filters["area"],
+        organisation_id=filters["organisation_id"],
+    )
     for r in rows:
         r["url"] = urls.meister(r["id"])
     return {"filters": filters, "count": len(rows), "meisters": rows, "choices": meisters.directory_choices(conn)}
@@ -163,8 +190,9 @@ def profile_payload(meister_id: int) -> dict:
     conn, viewer = get_db(), auth.current_viewer()
     p = meisters.profile(conn, meister_id, viewer)
     can_edit = meisters.may_edit(viewer, meister_id)
-    p["recordings"] = [dict(r, url=urls.recording(r["id"]))
-                       for r in meisters.visible_recordings(conn, meister_id, viewer)]
+    p["recordings"] = [
+        dict(r, url=urls.recording(r["id"])) for r in meisters.visible_recordings(conn, meister_id, viewer)
+    ]
     if not can_edit:
         del p["accounts"]
     record = meisters.record(conn, meister_id, viewer)
@@ -187,8 +215,10 @@ def teach_payload(args) -> dict:
     if not query:
         return payload
     found = search_service().with_searcher(
-        lambda searcher: teachers.rank(searcher, conn, query, viewer, area=area or None, organisation_id=org,
-                                       limit=limit))
+        lambda searcher: teachers.rank(
+            searcher, conn, query, viewer, area=area or None, organisation_id=org, limit=limit
+        )
+    )
     payload["meisters"] = [teacher_json(t) for t in found]
     return payload
 
@@ -213,17 +243,23 @@ def teach():
 @auth.login_required
 def profile(meister_id: int):
     _meister(meister_id)
-    return http.html_or_json(profile_payload(meister_id), "meisters/profile.html",
-                             saved=request.args.get("saved"))
+    return http.html_or_json(profile_payload(meister_id), "meisters/profile.html", saved=request.args.get("saved"))
 
 
-def _edit_page(meister_id: int, *, typed: dict | None = None, error: str | None = None,
-               cert: dict | None = None, status: int = 200):
+def _edit_page(
+    meister_id: int, *, typed: dict | None = None, error: str | None = None, cert: dict | None = None, status: int = 200
+):
     payload = profile_payload(meister_id)
-    return render_template("meisters/edit.html", data=payload, typed=typed or _as_typed(payload["meister"]),
-                           cert=cert or {}, error=error, organisations=_organisations(),
-                           coordinator=auth.current_viewer().at_least("coordinator"),
-                           saved=request.args.get("saved")), status
+    return render_template(
+        "meisters/edit.html",
+        data=payload,
+        typed=typed or _as_typed(payload["meister"]),
+        cert=cert or {},
+        error=error,
+        organisations=_organisations(),
+        coordinator=auth.current_viewer().at_least("coordinator"),
+        saved=request.args.get("saved"),
+    ), status
 
 
 @bp.route("/meisters/<int:meister_id>/edit", methods=["GET", "POST"])
@@ -234,8 +270,7 @@ def edit(meister_id: int):
         return _edit_page(meister_id)
     typed = _typed()
     try:
-        meisters.update_profile(get_db(), meister_id,
-                                **_changes(typed, auth.current_viewer().at_least("coordinator")))
+        meisters.update_profile(get_db(), meister_id, **_changes(typed, auth.current_viewer().at_least("coordinator")))
     except (InputError, NotFound) as e:
         return _edit_page(meister_id, typed=typed, error=error_message(e), status=400)
     return redirect(url_for("meisters.profile", meister_id=meister_id, saved=1), code=303)
@@ -268,9 +303,21 @@ def delete_certification(meister_id: int, certification_id: int):
 @auth.role_required("coordinator")
 def new():
     conn = get_db()
-    typed = _typed() if request.method == "POST" else {
-        "name": "", "years_experience": "", "availability": "", "categories": "", "tags": "", "areas": "",
-        "registered_on": "", "organisation_ids": [], "account_id": ""}
+    typed = (
+        _typed()
+        if request.method == "POST"
+        else {
+            "name": "",
+            "years_experience": "",
+            "availability": "",
+            "categories": "",
+            "tags": "",
+            "areas": "",
+            "registered_on": "",
+            "organisation_ids": [],
+            "account_id": "",
+        }
+    )
     error = None
     if request.method == "POST":
         try:
@@ -287,8 +334,13 @@ def new():
             error = error_message(e)
         else:
             return redirect(url_for("meisters.profile", meister_id=mid, saved=1), code=303)
-    return render_template("meisters/new.html", typed=typed, error=error, organisations=_organisations(),
-                           accounts=meisters.unlinked_accounts(conn)), 400 if error else 200
+    return render_template(
+        "meisters/new.html",
+        typed=typed,
+        error=error,
+        organisations=_organisations(),
+        accounts=meisters.unlinked_accounts(conn),
+    ), 400 if error else 200
 
 
 # ---------------------------------------------------------------- JSON API (/api/v1/meisters)
@@ -304,8 +356,14 @@ def api_directory():
 @auth.login_required
 def api_teach():
     if not (request.args.get("q") or "").strip():
-        return http.json_error(400, _("q is required: the question or technique to find a teacher for "
-                                      "(for example /api/v1/meisters/teach?q=旋盤のびびり)."), "q_required")
+        return http.json_error(
+            400,
+            _(
+                "q is required: the question or technique to find a teacher for "
+                "(for example /api/v1/meisters/teach?q=旋盤のびびり)."
+            ),
+            "q_required",
+        )
     return jsonify(teach_payload(request.args))
 
 

@@ -11,6 +11,7 @@ Coordinators and admins see everything here (they run the programme); admins alo
 targets.  The JSON twin (/api/v1/programme/figures, or Accept: application/json on any page
 here) gives other tools the same payload.
 """
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -24,9 +25,19 @@ from web import auth, http
 from web.coaching_form import hours_with_unit
 from web.db import get_db
 from web.errors import Refused
-from web.programme_labels import (FIGURE_HELP, KIND_LABELS, MONTH_HELP, RATE_PARTS, REASON_LABELS,
-                                  error_message, figure_label, figure_unit, long_month_label, month_label,
-                                  year_label)
+from web.programme_labels import (
+    FIGURE_HELP,
+    KIND_LABELS,
+    MONTH_HELP,
+    RATE_PARTS,
+    REASON_LABELS,
+    error_message,
+    figure_label,
+    figure_unit,
+    long_month_label,
+    month_label,
+    year_label,
+)
 
 bp = Blueprint("programme", __name__)
 coordinator = auth.role_required("coordinator")
@@ -86,20 +97,39 @@ def figure_payload(fig: programme.Figure) -> dict:
     trace_url = url_for("programme.trace", name=fig.name, **_args(fig.fiscal_year, fig.organisation_id))
     months = []
     for m in programme.by_month(fig):
-        months.append({**m, "label": month_label(m["month"]), "shown": shown(fig.unit, m["value"]),
-                       "trace": url_for("programme.trace", name=fig.name,
-                                        **_args(fig.fiscal_year, fig.organisation_id, month=m["month"]))})
-    return {"name": fig.name, "label": figure_label(fig.name), "unit": fig.unit, "unit_label": figure_unit(fig.name),
-            "value": fig.value, "shown": shown(fig.unit, fig.value), "counted": fig.numerator,
-            "out_of": fig.denominator, "target": fig.target,
-            "target_shown": None if fig.target is None else shown(fig.unit, fig.target),
-            "met": fig.met, "progress": progress_of(fig), "months": months, "trace": trace_url,
-            "months_help": str(MONTH_HELP[fig.name]) if months else None,
-            "months_add_up": fig.name in programme.ADDS_UP if months else None,
-            "progress_shown": None if progress_of(fig) is None else shown("percent", progress_of(fig)),
-            "progress_bar": None if progress_of(fig) is None else min(100.0, progress_of(fig)),
-            "parts": str(RATE_PARTS[fig.name]) % {"counted": fig.numerator, "total": fig.denominator}
-            if fig.name in RATE_PARTS else None}
+        months.append(
+            {
+                **m,
+                "label": month_label(m["month"]),
+                "shown": shown(fig.unit, m["value"]),
+                "trace": url_for(
+                    "programme.trace", name=fig.name, **_args(fig.fiscal_year, fig.organisation_id, month=m["month"])
+                ),
+            }
+        )
+    return {
+        "name": fig.name,
+        "label": figure_label(fig.name),
+        "unit": fig.unit,
+        "unit_label": figure_unit(fig.name),
+        "value": fig.value,
+        "shown": shown(fig.unit, fig.value),
+        "counted": fig.numerator,
+        "out_of": fig.denominator,
+        "target": fig.target,
+        "target_shown": None if fig.target is None else shown(fig.unit, fig.target),
+        "met": fig.met,
+        "progress": progress_of(fig),
+        "months": months,
+        "trace": trace_url,
+        "months_help": str(MONTH_HELP[fig.name]) if months else None,
+        "months_add_up": fig.name in programme.ADDS_UP if months else None,
+        "progress_shown": None if progress_of(fig) is None else shown("percent", progress_of(fig)),
+        "progress_bar": None if progress_of(fig) is None else min(100.0, progress_of(fig)),
+        "parts": str(RATE_PARTS[fig.name]) % {"counted": fig.numerator, "total": fig.denominator}
+        if fig.name in RATE_PARTS
+        else None,
+    }
 
 
 def chart(months: list[dict]) -> dict | None:
@@ -112,17 +142,28 @@ def chart(months: list[dict]) -> dict | None:
     for i, m in enumerate(months):
         height = round(room * m["value"] / top, 1)
         x = i * CHART["slot"] + (CHART["slot"] - CHART["bar"]) / 2
-        bars.append({**m, "x": x, "y": round(CHART["base"] - height, 1), "height": height,
-                     "cx": i * CHART["slot"] + CHART["slot"] / 2})
+        bars.append(
+            {
+                **m,
+                "x": x,
+                "y": round(CHART["base"] - height, 1),
+                "height": height,
+                "cx": i * CHART["slot"] + CHART["slot"] / 2,
+            }
+        )
     return {**CHART, "bars": bars}
 
 
 def dashboard_payload(conn, fiscal_year: int, organisation_id: int | None, organisation: str) -> dict:
-    return {"fiscal_year": fiscal_year, "fiscal_year_label": year_label(fiscal_year),
-            "first_day": programme.fiscal_year_bounds(fiscal_year)[0],
-            "last_day": programme.fiscal_year_bounds(fiscal_year)[1],
-            "organisation_id": organisation_id, "organisation": organisation,
-            "figures": [figure_payload(f) for f in programme.figures(conn, fiscal_year, organisation_id)]}
+    return {
+        "fiscal_year": fiscal_year,
+        "fiscal_year_label": year_label(fiscal_year),
+        "first_day": programme.fiscal_year_bounds(fiscal_year)[0],
+        "last_day": programme.fiscal_year_bounds(fiscal_year)[1],
+        "organisation_id": organisation_id,
+        "organisation": organisation,
+        "figures": [figure_payload(f) for f in programme.figures(conn, fiscal_year, organisation_id)],
+    }
 
 
 def pickers(conn, fiscal_year: int) -> dict:
@@ -134,9 +175,14 @@ def pickers(conn, fiscal_year: int) -> dict:
 
 def csv_response(body: bytes, ascii_name: str, name: str) -> Response:
     """A CSV download: the ASCII name for old clients, the Japanese one (RFC 5987 filename*) for the rest."""
-    return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}",
-        "Cache-Control": "private, no-store"})
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 # ---------------------------------------------------------------- the dashboard
@@ -149,9 +195,14 @@ def dashboard():
     fiscal_year, organisation_id, organisation = selection(conn)
     payload = dashboard_payload(conn, fiscal_year, organisation_id, organisation)
     charts = {f["name"]: chart(f["months"]) for f in payload["figures"]}
-    return http.html_or_json(payload, "programme/dashboard.html", charts=charts, help=FIGURE_HELP,
-                             args=_args(fiscal_year, organisation_id),
-                             **pickers(conn, fiscal_year))
+    return http.html_or_json(
+        payload,
+        "programme/dashboard.html",
+        charts=charts,
+        help=FIGURE_HELP,
+        args=_args(fiscal_year, organisation_id),
+        **pickers(conn, fiscal_year),
+    )
 
 
 @bp.get("/api/v1/programme/figures", endpoint="api_figures")
@@ -171,15 +222,29 @@ def figures_csv():
     fiscal_year, organisation_id, organisation = selection(conn)
     labels = {name: figure_label(name) for name in programme.FIGURES}
     labels.update({"count": _("count"), "hours": _("hours"), "percent": "%"})
-    headings = {"figure": _("Figure"), "fiscal_year": _("Fiscal year"), "organisation": _("Organisation"),
-                "value": _("Value"), "unit": _("Unit"), "numerator": _("Counted"), "denominator": _("Out of"),
-                "target": _("Target"), "met": _("Target met"), "all": _("All organisations"),
-                "yes": _("yes"), "no": _("no")}
-    body = programme.figures_csv(conn, programme.figures(conn, fiscal_year, organisation_id), labels, headings,
-                                 year_label)
+    headings = {
+        "figure": _("Figure"),
+        "fiscal_year": _("Fiscal year"),
+        "organisation": _("Organisation"),
+        "value": _("Value"),
+        "unit": _("Unit"),
+        "numerator": _("Counted"),
+        "denominator": _("Out of"),
+        "target": _("Target"),
+        "met": _("Target met"),
+        "all": _("All organisations"),
+        "yes": _("yes"),
+        "no": _("no"),
+    }
+    body = programme.figures_csv(
+        conn, programme.figures(conn, fiscal_year, organisation_id), labels, headings, year_label
+    )
     org_part = "all" if organisation_id is None else f"org{organisation_id}"
-    return csv_response(body, f"programme-FY{fiscal_year}-{org_part}.csv",
-                        f"{_('Programme figures')}-{year_label(fiscal_year)}-{organisation}.csv")
+    return csv_response(
+        body,
+        f"programme-FY{fiscal_year}-{org_part}.csv",
+        f"{_('Programme figures')}-{year_label(fiscal_year)}-{organisation}.csv",
+    )
 
 
 # ---------------------------------------------------------------- tracing a figure
@@ -219,40 +284,69 @@ def record_url(record: dict) -> str | None:
 @coordinator
 def trace(name: str):
     fig, records, month, organisation = _figure_and_records(name)
-    rows = [{**r, "url": record_url(r), "kind_label": str(KIND_LABELS.get(r["kind"], r["kind"])),
-             "reason_label": str(REASON_LABELS.get(r.get("reason") or "", "")),
-             "hours_shown": hours_with_unit(r["hours"]) if r.get("hours") is not None else ""} for r in records]
+    rows = [
+        {
+            **r,
+            "url": record_url(r),
+            "kind_label": str(KIND_LABELS.get(r["kind"], r["kind"])),
+            "reason_label": str(REASON_LABELS.get(r.get("reason") or "", "")),
+            "hours_shown": hours_with_unit(r["hours"]) if r.get("hours") is not None else "",
+        }
+        for r in records
+    ]
     figure = figure_payload(fig)
-    payload = {"figure": figure, "fiscal_year": fig.fiscal_year, "organisation_id": fig.organisation_id,
-               "organisation": organisation, "month": month, "value": figure["shown"] if not month else
-               shown(fig.unit, programme.month_value(fig.unit, records)), "records": rows}
+    payload = {
+        "figure": figure,
+        "fiscal_year": fig.fiscal_year,
+        "organisation_id": fig.organisation_id,
+        "organisation": organisation,
+        "month": month,
+        "value": figure["shown"] if not month else shown(fig.unit, programme.month_value(fig.unit, records)),
+        "records": rows,
+    }
     args = _args(fig.fiscal_year, fig.organisation_id)
-    return http.html_or_json(payload, "programme/trace.html", help=FIGURE_HELP, args=args,
-                             month_label=long_month_label(month) if month else None,
-                             year_label=year_label(fig.fiscal_year),
-                             csv_url=url_for("programme.trace_csv", name=fig.name,
-                                             **args, **({"month": month} if month else {})))
+    return http.html_or_json(
+        payload,
+        "programme/trace.html",
+        help=FIGURE_HELP,
+        args=args,
+        month_label=long_month_label(month) if month else None,
+        year_label=year_label(fig.fiscal_year),
+        csv_url=url_for("programme.trace_csv", name=fig.name, **args, **({"month": month} if month else {})),
+    )
 
 
 @bp.get("/programme/figures/<name>.csv", endpoint="trace_csv")
 @coordinator
 def trace_csv(name: str):
     fig, records, month, organisation = _figure_and_records(name)
-    headings = {"kind": _("Kind"), "id": _("Id"), "label": _("Name"), "date": _("Date"), "counted": _("Counted"),
-                "hours": _("Hours"), "yes": _("yes"), "no": _("no")}
+    headings = {
+        "kind": _("Kind"),
+        "id": _("Id"),
+        "label": _("Name"),
+        "date": _("Date"),
+        "counted": _("Counted"),
+        "hours": _("Hours"),
+        "yes": _("yes"),
+        "no": _("no"),
+    }
     translated = [{**r, "kind": str(KIND_LABELS.get(r["kind"], r["kind"]))} for r in records]
     body = programme.trace_csv(translated, headings)
     org_part = "all" if fig.organisation_id is None else f"org{fig.organisation_id}"
     suffix = f"-{month}" if month else ""
-    return csv_response(body, f"{name}-FY{fig.fiscal_year}-{org_part}{suffix}.csv",
-                        f"{figure_label(name)}-{year_label(fig.fiscal_year)}-{organisation}{suffix}.csv")
+    return csv_response(
+        body,
+        f"{name}-FY{fig.fiscal_year}-{org_part}{suffix}.csv",
+        f"{figure_label(name)}-{year_label(fig.fiscal_year)}-{organisation}{suffix}.csv",
+    )
 
 
 # ---------------------------------------------------------------- targets
 
 
-def _targets_page(fiscal_year: int, status: int = 200, error: str | None = None, typed: dict | None = None,
-                  done: str | None = None):
+def _targets_page(
+    fiscal_year: int, status: int = 200, error: str | None = None, typed: dict | None = None, done: str | None = None
+):
     conn = get_db()
     rows = programme.target_table(conn, fiscal_year)
     for row in rows:
@@ -261,10 +355,18 @@ def _targets_page(fiscal_year: int, status: int = 200, error: str | None = None,
         row["year_shown"] = "" if row["year"] is None else shown(row["unit"], row["year"])
         row["value_shown"] = shown(row["unit"], row["value"])
     payload = {"fiscal_year": fiscal_year, "targets": rows}
-    return http.html_or_json(payload, "programme/targets.html", status=status, error=error, typed=typed or {},
-                             done=done, year_label=year_label(fiscal_year),
-                             years=[(y, year_label(y)) for y in sorted(
-                                 {*programme.fiscal_years_with_data(get_db()), fiscal_year}, reverse=True)])
+    return http.html_or_json(
+        payload,
+        "programme/targets.html",
+        status=status,
+        error=error,
+        typed=typed or {},
+        done=done,
+        year_label=year_label(fiscal_year),
+        years=[
+            (y, year_label(y)) for y in sorted({*programme.fiscal_years_with_data(get_db()), fiscal_year}, reverse=True)
+        ],
+    )
 
 
 def _target_year(value) -> int:

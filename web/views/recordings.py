@@ -8,6 +8,7 @@ Every route here looks the recording up through web.auth.viewable_recording: one
 the user may not see answers 404 exactly like a missing id, for the page, the
 media, subtitles, thumbnails, the QR code and the print card alike.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
@@ -43,8 +44,9 @@ def browse():
     conn = get_db()
     viewer = current_viewer()
     payload = data.recordings_payload(conn, request.args, viewer)
-    return http.html_or_json(payload, "recordings/browse.html", facets=catalogue.facets(conn, viewer),
-                             req=data.parse_search(request.args))
+    return http.html_or_json(
+        payload, "recordings/browse.html", facets=catalogue.facets(conn, viewer), req=data.parse_search(request.args)
+    )
 
 
 @bp.get("/r/<int:recording_id>")
@@ -72,21 +74,31 @@ def recording(recording_id: int):
     if current is not None and start is not None and payload["segments"][current]["start"] > start:
         start = payload["segments"][current]["start"]  # ?t=24 names the line that starts at 24.52 s
     end = _seconds(request.args.get("end"))
-    query = " ".join((request.args.get("q") or "").split())[:data.MAX_QUERY_CHARS]
+    query = " ".join((request.args.get("q") or "").split())[: data.MAX_QUERY_CHARS]
     found = moments.matches(payload, query, current_viewer()) if query and payload["status"] == "done" else None
     if media_start is None and chunk not in {p["id"] for p in payload["passages"]}:
         chunk = None  # a passage of another recording (or none): the link keeps only what is here
-    shared = urls.moment_query(media_start, page if media_start is None else None,
-                               chunk if media_start is None else None)
+    shared = urls.moment_query(
+        media_start, page if media_start is None else None, chunk if media_start is None else None
+    )
     return http.html_or_json(
-        payload, "recordings/recording.html", start=start, page=page, chunk=chunk,
+        payload,
+        "recordings/recording.html",
+        start=start,
+        page=page,
+        chunk=chunk,
         end=end if end is not None and start is not None and end > start else None,
         poster=urls.thumbnail(row, start or 0),
-        current=current, query=query, found=found,
-        share_link=share_url(recording_id, media_start, page if media_start is None else None,
-                             chunk if media_start is None else None),
-        share_base=share_url(recording_id, None), shared_query=shared,
-        teach_topic=query or payload.get("technique") or payload.get("title"))
+        current=current,
+        query=query,
+        found=found,
+        share_link=share_url(
+            recording_id, media_start, page if media_start is None else None, chunk if media_start is None else None
+        ),
+        share_base=share_url(recording_id, None),
+        shared_query=shared,
+        teach_topic=query or payload.get("technique") or payload.get("title"),
+    )
 
 
 def _current_index(segments: list[dict], start: float | None) -> int | None:
@@ -206,10 +218,15 @@ def print_card(recording_id: int):
         passage = passages.of_recording(conn, recording_id, chunk)
         shown_page = page if page is not None else passage["page"]
     line = passage["text"][:200] if passage else _line_at(recordings.segments(conn, recording_id), start, page)
-    payload = dict(rec, start=start, page=shown_page, passage=chunk,
-                   link=share_url(recording_id, start, page, chunk), text=line)
-    return http.html_or_json(payload, "recordings/print.html", qr_src=urls.qr(recording_id, start, page, chunk),
-                             back=urls.moment(recording_id, start, page, chunk))
+    payload = dict(
+        rec, start=start, page=shown_page, passage=chunk, link=share_url(recording_id, start, page, chunk), text=line
+    )
+    return http.html_or_json(
+        payload,
+        "recordings/print.html",
+        qr_src=urls.qr(recording_id, start, page, chunk),
+        back=urls.moment(recording_id, start, page, chunk),
+    )
 
 
 def _line_at(segments: list[dict], start: float | None, page: int | None) -> str | None:

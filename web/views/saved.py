@@ -5,6 +5,7 @@ the recording page alike, and return the person where they were (``next``).  A r
 person may not see answers 404 like a missing one (kb.saved / kb.access); the list itself is on
 the home page and on "my learning" (web.views.search, web.views.learning).
 """
+
 from __future__ import annotations
 
 import math
@@ -79,7 +80,7 @@ def remove(saved_id: int):
 
 @bp.app_template_global()
 def saved_places() -> dict:
-    """"<recording id>/<place>" -> saved id of the current person (once per request), for the buttons."""
+    """ "<recording id>/<place>" -> saved id of the current person (once per request), for the buttons."""
     from flask import g
 
     if "saved_places" not in g:

@@ -4,6 +4,7 @@ The results page works as a plain form (no script needed); with htmx, changing
 a filter swaps only the results block (`HX-Request` asks for the fragment) and
 the address bar follows, so every state has a link that can be shared.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, make_response, redirect, render_template, request
@@ -25,8 +26,12 @@ SAVED_ON_HOME = 5
 def home():
     conn = get_db()
     viewer = current_viewer()
-    payload = {"techniques": catalogue.technique_counts(conn, viewer), "recent": data.recent(conn, viewer, RECENT),
-               "waiting": waiting_for(viewer), "saved": saved_views.listing(SAVED_ON_HOME)}
+    payload = {
+        "techniques": catalogue.technique_counts(conn, viewer),
+        "recent": data.recent(conn, viewer, RECENT),
+        "waiting": waiting_for(viewer),
+        "saved": saved_views.listing(SAVED_ON_HOME),
+    }
     return http.html_or_json(payload, "search/home.html", facets=catalogue.facets(conn, viewer))
 
 
@@ -37,8 +42,13 @@ def waiting_for(viewer) -> dict:
     from kb import programme, waiting
     from web.db import kb_config
 
-    return waiting.for_viewer(get_db(), viewer, today=datetime.now(programme.JAPAN).date(),
-                              due_days=kb_config().get("due_soon_days"), limit=WAITING_SHOWN)
+    return waiting.for_viewer(
+        get_db(),
+        viewer,
+        today=datetime.now(programme.JAPAN).date(),
+        due_days=kb_config().get("due_soon_days"),
+        limit=WAITING_SHOWN,
+    )
 
 
 @bp.get("/search")

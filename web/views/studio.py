@@ -15,6 +15,7 @@ Why it works this way:
   is offered to other tools at POST /api/v1/recordings (web.views.api_studio).
   The work itself is in web.studio_ops, shared by both.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
@@ -56,10 +57,17 @@ def form_context(conn, viewer: Viewer) -> dict:
     chooses_meister = viewer.at_least("coordinator")
     meisters = [m["name"] for m in meister_choices(conn)] if chooses_meister else []
     limit = kb_config().get("max_upload_bytes")
-    return {"techniques": techniques, "meisters": meisters, "visibilities": VISIBILITIES,
-            "visibility_labels": {k: str(v) for k, v in studio_ops.VISIBILITY_LABELS.items()},
-            "languages": studio_ops.LANGUAGES, "max_upload_bytes": limit, "max_upload": uploads.human_size(limit),
-            "chooses_meister": chooses_meister, "size_units": ",".join(uploads.size_units())}
+    return {
+        "techniques": techniques,
+        "meisters": meisters,
+        "visibilities": VISIBILITIES,
+        "visibility_labels": {k: str(v) for k, v in studio_ops.VISIBILITY_LABELS.items()},
+        "languages": studio_ops.LANGUAGES,
+        "max_upload_bytes": limit,
+        "max_upload": uploads.human_size(limit),
+        "chooses_meister": chooses_meister,
+        "size_units": ",".join(uploads.size_units()),
+    }
 
 
 # ---------------------------------------------------------------- the list and uploading
@@ -70,8 +78,7 @@ def form_context(conn, viewer: Viewer) -> dict:
 def studio():
     conn, viewer = get_db(), auth.current_viewer()
     payload = studio_ops.list_payload(conn, viewer, _page_arg())
-    return http.html_or_json(payload, "studio/studio.html", form=form_context(conn, viewer), results=None,
-                             values={})
+    return http.html_or_json(payload, "studio/studio.html", form=form_context(conn, viewer), results=None, values={})
 
 
 @bp.get("/studio/states")
@@ -101,14 +108,26 @@ def upload():
             error, code = said.message, said.code
     accepted = sum(1 for o in outcomes if o.ok)
     if http.wants_json():
-        response = jsonify({"results": [o.to_json() for o in outcomes], "accepted": accepted,
-                            "refused": len(outcomes) - accepted, "error": error, "code": code})
+        response = jsonify(
+            {
+                "results": [o.to_json() for o in outcomes],
+                "accepted": accepted,
+                "refused": len(outcomes) - accepted,
+                "error": error,
+                "code": code,
+            }
+        )
         response.status_code = 202 if accepted else 400
         return response
     values = {} if accepted else request.form.to_dict()
-    return render_template("studio/studio.html", data=studio_ops.list_payload(conn, viewer),
-                           form=form_context(conn, viewer), results=outcomes, error=error,
-                           values=values), (200 if accepted else 400)
+    return render_template(
+        "studio/studio.html",
+        data=studio_ops.list_payload(conn, viewer),
+        form=form_context(conn, viewer),
+        results=outcomes,
+        error=error,
+        values=values,
+    ), (200 if accepted else 400)
 
 
 # ---------------------------------------------------------------- one recording
@@ -123,8 +142,9 @@ def retry(recording_id: int):
     conn = get_db()
     rec = auth.editable_recording(recording_id)
     if rec["status"] != "failed":
-        raise Refused(409, _("Only a recording whose processing failed can be tried again."), "not_failed",
-                      page=PROBLEM_PAGE)
+        raise Refused(
+            409, _("Only a recording whose processing failed can be tried again."), "not_failed", page=PROBLEM_PAGE
+        )
     try:
         queue.retry(conn, recording_id)
     except KBError as e:
@@ -148,8 +168,9 @@ def reprocess(recording_id: int):
     if language not in speech_checks.LANGUAGES or (model and model not in speech_checks.models(kb_config())):
         raise Refused(400, _("Choose a language and a speech model from the list."), "invalid_choice")
     if rec["status"] != "done" or rec["kind"] == "document":
-        raise Refused(409, _("Only a processed video or sound recording can be processed again."), "not_done",
-                      page=PROBLEM_PAGE)
+        raise Refused(
+            409, _("Only a processed video or sound recording can be processed again."), "not_done", page=PROBLEM_PAGE
+        )
     try:
         recording_ops.reprocess(kb_config(), conn, recording_id, language=language, model=model)
     except KBError as e:
@@ -167,12 +188,30 @@ def _queued_again(conn, recording_id: int):
     return redirect(url_for("studio.studio", done="retry"), code=303)
 
 
-def _edit_page(conn, viewer, rec: dict, *, values: dict, error: str | None = None,
-               replace_error: str | None = None, replace_detail: str = "", saved: bool = False, status: int = 200):
+def _edit_page(
+    conn,
+    viewer,
+    rec: dict,
+    *,
+    values: dict,
+    error: str | None = None,
+    replace_error: str | None = None,
+    replace_detail: str = "",
+    saved: bool = False,
+    status: int = 200,
+):
     data = studio_ops.row(rec, studio_ops.job_states(conn, [rec["id"]]).get(rec["id"]))
-    return render_template("studio/edit.html", data=data, rec=rec, values=values, error=error, saved=saved,
-                           replace_error=replace_error, replace_detail=replace_detail,
-                           form=form_context(conn, viewer)), status
+    return render_template(
+        "studio/edit.html",
+        data=data,
+        rec=rec,
+        values=values,
+        error=error,
+        saved=saved,
+        replace_error=replace_error,
+        replace_detail=replace_detail,
+        form=form_context(conn, viewer),
+    ), status
 
 
 @bp.route("/studio/r/<int:recording_id>/edit", methods=["GET", "POST"])
@@ -213,8 +252,9 @@ def replace(recording_id: int):
         error, code = _("Choose one file to replace the recording with."), "no_file"
     else:
         try:
-            queue.replace_file(kb_config(), conn, recording_id, items[0].path, items[0].source_name, move=True,
-                               viewer=viewer)
+            queue.replace_file(
+                kb_config(), conn, recording_id, items[0].path, items[0].source_name, move=True, viewer=viewer
+            )
         except KBError as e:
             said = refusal(e, items[0].source_name)
             error, code, detail = said.message, said.code, said.detail
@@ -223,8 +263,15 @@ def replace(recording_id: int):
     if error is not None:
         if http.answers_json():
             raise Refused(400, error, code, detail=detail)
-        return _edit_page(conn, viewer, recordings.get(conn, recording_id), values=studio_ops.values_of(rec),
-                          replace_error=error, replace_detail=detail, status=400)
+        return _edit_page(
+            conn,
+            viewer,
+            recordings.get(conn, recording_id),
+            values=studio_ops.values_of(rec),
+            replace_error=error,
+            replace_detail=detail,
+            status=400,
+        )
     if http.answers_json():
         return jsonify(studio_ops.job_json(conn, recording_id)), 202
     return redirect(url_for("studio.studio", done="replace"), code=303)
@@ -242,7 +289,5 @@ def delete(recording_id: int):
         if http.answers_json():
             return jsonify({"deleted": recording_id, "title": rec["title"], "curricula": curricula})
         return redirect(url_for("studio.studio", done="delete"), code=303)
-    payload = {"id": recording_id, "title": rec["title"], "kind": rec["kind"], "curricula": curricula,
-               "confirm": "yes"}
-    return http.html_or_json(payload, "studio/delete.html", rec=rec,
-                             status=400 if request.method == "POST" else 200)
+    payload = {"id": recording_id, "title": rec["title"], "kind": rec["kind"], "curricula": curricula, "confirm": "yes"}
+    return http.html_or_json(payload, "studio/delete.html", rec=rec, status=400 if request.method == "POST" else 200)

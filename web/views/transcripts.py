@@ -23,6 +23,7 @@ process's own search store (web.searching.SearchService.write), so the next
 search and the subtitles show the correction at once.  A stale base version
 is refused with 409 and the submitted lines are shown again, nothing lost.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -40,8 +41,10 @@ bp = Blueprint("transcripts", __name__)
 LINE_FIELDS = ("idx", "start", "end", "page", "speaker", "text")
 
 ERROR_MESSAGES = {
-    "stale": lazy_gettext("Someone saved a newer version of this transcript (version %(current)s) while you were "
-                          "editing version %(base)s. Open the newest version, then make your change again."),
+    "stale": lazy_gettext(
+        "Someone saved a newer version of this transcript (version %(current)s) while you were "
+        "editing version %(base)s. Open the newest version, then make your change again."
+    ),
     "not_text": lazy_gettext("A line's text must be text."),
     "not_a_list": lazy_gettext("The transcript must be a list of lines."),
     "bad_body": lazy_gettext("The request must be a JSON object with lines and base_version."),
@@ -100,8 +103,13 @@ def _transcribed(rec: dict) -> dict:
     if not transcripts.correctable(rec):
         from flask_babel import gettext as _
 
-        abort(404, description=_("A written document has no transcript to correct. To change its text, "
-                                 "replace its file with the corrected one in the studio (Edit, then Replace the file)."))
+        abort(
+            404,
+            description=_(
+                "A written document has no transcript to correct. To change its text, "
+                "replace its file with the corrected one in the studio (Edit, then Replace the file)."
+            ),
+        )
     return rec
 
 
@@ -118,22 +126,35 @@ def _author() -> tuple[int | None, str | None]:
 
 
 def _lines_payload(segments: list[dict]) -> list[dict]:
-    return [{"idx": s.get("idx", n), "start": s.get("start"), "end": s.get("end"), "page": s.get("page"),
-             "text": s.get("text", ""), "speaker": s.get("speaker"), "words": s.get("words")}
-            for n, s in enumerate(segments)]
+    return [
+        {
+            "idx": s.get("idx", n),
+            "start": s.get("start"),
+            "end": s.get("end"),
+            "page": s.get("page"),
+            "text": s.get("text", ""),
+            "speaker": s.get("speaker"),
+            "words": s.get("words"),
+        }
+        for n, s in enumerate(segments)
+    ]
 
 
 def _editor_payload(rec: dict, lines: list[dict] | None = None, version: int | None = None) -> dict:
     conn = get_db()
     segments = recordings.segments(conn, rec["id"])
     source = mediafiles.playable(kb_config(), rec)
-    return {"recording": data.public(rec), "version": version or transcripts.current_version(conn, rec["id"]),
-            "timed": transcripts.is_timed(segments), "duration": rec.get("duration"),
-            "media": urls.media(rec["id"]) if source is not None else None,
-            "media_type": source.mimetype if source is not None else None,
-            "lines": lines if lines is not None else _lines_payload(segments),
-            "save_url": url_for("transcripts.save", recording_id=rec["id"]),
-            "history_url": url_for("transcripts.history", recording_id=rec["id"])}
+    return {
+        "recording": data.public(rec),
+        "version": version or transcripts.current_version(conn, rec["id"]),
+        "timed": transcripts.is_timed(segments),
+        "duration": rec.get("duration"),
+        "media": urls.media(rec["id"]) if source is not None else None,
+        "media_type": source.mimetype if source is not None else None,
+        "lines": lines if lines is not None else _lines_payload(segments),
+        "save_url": url_for("transcripts.save", recording_id=rec["id"]),
+        "history_url": url_for("transcripts.history", recording_id=rec["id"]),
+    }
 
 
 @bp.get("/r/<int:recording_id>/transcript/edit")
@@ -142,8 +163,9 @@ def editor(recording_id: int):
     rec = _finished(_transcribed(_recording(recording_id)))
     payload = _editor_payload(rec)
     saved = request.args.get("saved", type=int)
-    return http.html_or_json(payload, "transcripts/editor.html", saved=saved,
-                             reembedded=request.args.get("reembedded", type=int), error=None)
+    return http.html_or_json(
+        payload, "transcripts/editor.html", saved=saved, reembedded=request.args.get("reembedded", type=int), error=None
+    )
 
 
 def _submitted() -> tuple[list, object, str | None]:
@@ -151,8 +173,9 @@ def _submitted() -> tuple[list, object, str | None]:
     if request.is_json:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
-            raise transcripts.TranscriptInputError("bad_body", "the request body must be a JSON object with lines "
-                                                   "and base_version")
+            raise transcripts.TranscriptInputError(
+                "bad_body", "the request body must be a JSON object with lines and base_version"
+            )
         return body.get("lines"), body.get("base_version"), body.get("note")
     form = request.form
     columns = {name: form.getlist(name) for name in LINE_FIELDS}
@@ -194,16 +217,17 @@ def save(recording_id: int):
         lines, base, note = _submitted()
         user_id, author = _author()
         result = search_service().write(
-            lambda store: saving.save(store, recording_id, lines, base, user_id=user_id, author=author, note=note))
+            lambda store: saving.save(store, recording_id, lines, base, user_id=user_id, author=author, note=note)
+        )
     except transcripts.StaleVersion as e:
         return _refused(rec, lines, base, e, 409)
     except InputError as e:
         return _refused(rec, lines, base, e, 400)
-    target = url_for("transcripts.editor", recording_id=recording_id, saved=result.version,
-                     reembedded=result.reembedded)
+    target = url_for(
+        "transcripts.editor", recording_id=recording_id, saved=result.version, reembedded=result.reembedded
+    )
     if http.wants_json() or request.is_json:
-        return {"ok": True, **result.to_json(), "editor_url": target,
-                "recording_url": urls.recording(recording_id)}
+        return {"ok": True, **result.to_json(), "editor_url": target, "recording_url": urls.recording(recording_id)}
     return redirect(target, code=303)
 
 
@@ -211,16 +235,28 @@ def _refused(rec: dict, lines, base, error: Exception, status: int):
     """The error, and for a browser the editor again with the lines as submitted (nothing typed is lost)."""
     message = error_message(error)
     if http.wants_json() or request.is_json:
-        return {"ok": False, "error": message, "code": getattr(error, "code", None), "status": status,
-                "current_version": transcripts.current_version(get_db(), rec["id"])}, status
+        return {
+            "ok": False,
+            "error": message,
+            "code": getattr(error, "code", None),
+            "status": status,
+            "current_version": transcripts.current_version(get_db(), rec["id"]),
+        }, status
     shown = lines if isinstance(lines, list) and all(isinstance(x, dict) for x in lines) else None
     try:
         version = int(base)
     except (TypeError, ValueError):
         version = None
     payload = _editor_payload(rec, shown, version)
-    return render_template("transcripts/editor.html", data=payload, saved=None, reembedded=None,
-                           error=message, error_code=getattr(error, "code", None), stale=status == 409), status
+    return render_template(
+        "transcripts/editor.html",
+        data=payload,
+        saved=None,
+        reembedded=None,
+        error=message,
+        error_code=getattr(error, "code", None),
+        stale=status == 409,
+    ), status
 
 
 @bp.get("/r/<int:recording_id>/transcript/history")
@@ -228,8 +264,11 @@ def _refused(rec: dict, lines, base, error: Exception, status: int):
 def history(recording_id: int):
     rec = _recording(recording_id)
     conn = get_db()
-    payload = {"recording": data.public(rec), "version": transcripts.current_version(conn, recording_id),
-               "versions": transcripts.history(conn, recording_id)}
+    payload = {
+        "recording": data.public(rec),
+        "version": transcripts.current_version(conn, recording_id),
+        "versions": transcripts.history(conn, recording_id),
+    }
     return http.html_or_json(payload, "transcripts/history.html")
 
 
@@ -240,8 +279,12 @@ def version(recording_id: int, version: int):
     conn = get_db()
     current = transcripts.current_version(conn, recording_id)
     segments = transcripts.version_segments(conn, recording_id, version)
-    payload = {"recording": data.public(rec), "version": version, "current_version": current,
-               "lines": _lines_payload(segments)}
+    payload = {
+        "recording": data.public(rec),
+        "version": version,
+        "current_version": current,
+        "lines": _lines_payload(segments),
+    }
     return http.html_or_json(payload, "transcripts/version.html")
 
 
@@ -254,14 +297,14 @@ def restore(recording_id: int, version: int):
     user_id, author = _author()
     try:
         result = search_service().write(
-            lambda store: saving.restore(store, recording_id, version, base, user_id=user_id, author=author))
+            lambda store: saving.restore(store, recording_id, version, base, user_id=user_id, author=author)
+        )
     except (transcripts.StaleVersion, InputError) as e:
         status = 409 if isinstance(e, transcripts.StaleVersion) else 400
         if http.wants_json() or request.is_json:
             return {"ok": False, "error": error_message(e), "code": e.code, "status": status}, status
         abort(status, description=error_message(e))
-    target = url_for("transcripts.editor", recording_id=rec["id"], saved=result.version,
-                     reembedded=result.reembedded)
+    target = url_for("transcripts.editor", recording_id=rec["id"], saved=result.version, reembedded=result.reembedded)
     if http.wants_json() or request.is_json:
         return {"ok": True, **result.to_json(), "editor_url": target}
     return redirect(target, code=303)
