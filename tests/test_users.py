@@ -112,9 +112,10 @@ def test_a_success_clears_the_accounts_failures(db):
         users.authenticate(db, "tanaka", "wrong", "10.0.0.1", LIMITS, now=now + 6)
 
 
-def test_old_hash_parameters_are_upgraded_at_login(db):
+def test_old_hash_parameters_are_upgraded_at_login(db, monkeypatch):
     from argon2 import PasswordHasher
 
+    monkeypatch.delenv("KB_TEST_FAST_HASH", raising=False)  # the real cost, as on a server
     uid = users.create_user(db, "tanaka", "correct horse battery", "meister")
     weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("correct horse battery")
     with db:
