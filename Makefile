@@ -93,7 +93,7 @@ test: $(STAMP) $(ENGINE) $(WHISPER) sysdeps
 check: $(STAMP) $(ENGINE) $(WHISPER)
 	$(BIN)/ruff check
 	$(BIN)/ruff format --check
-	$(BIN)/python -m pytest -q -ra -m "not slow"
+	$(BIN)/python -m pytest -q -ra -m "not slow" -n auto --dist loadfile
 
 eval: $(STAMP) $(ENGINE) $(WHISPER)
 	$(BIN)/kb eval ../shared/data/techniques-dev.json
