@@ -18,16 +18,7 @@ def init_home(config: Config) -> sqlite3.Connection:
         folder.mkdir(parents=True, exist_ok=True)
     conn = db.connect(config.db_path)
     db.migrate(conn)
-    _finish_migrations(conn)
     return conn
-
-
-def _finish_migrations(conn: sqlite3.Connection) -> None:
-    """What a migration cannot do in SQL: read the spoken passages of a knowledge base made before the
-    reading channel (migration 014), once, so search never runs on a half-filled reading index."""
-    from search import reading
-
-    reading.fill_if_pending(conn)
 
 
 def open_db(config: Config, create: bool = False) -> sqlite3.Connection:
@@ -38,7 +29,6 @@ def open_db(config: Config, create: bool = False) -> sqlite3.Connection:
         raise KBError(f"no knowledge base at {config.home} (run `kb init`, or pass --home / set KB_HOME)")
     conn = db.connect(config.db_path)
     db.migrate(conn)
-    _finish_migrations(conn)
     return conn
 
 

@@ -199,7 +199,7 @@ def _compare_reading(conn: sqlite3.Connection, problems: list[str], busy: set[in
     from search import reading
 
     if reading.pending(conn):
-        return  # filled at the next open by a writer (kb.home); search does not use it until then
+        return  # filled when a search store next opens (search.store); search does not use it until then
     in_work = _busy_chunks(conn, busy)  # recordings being processed: their rows are being rewritten
     spoken = {
         r[0]

@@ -211,7 +211,7 @@ def pending(conn: sqlite3.Connection) -> bool:
 def fill_if_pending(conn: sqlite3.Connection) -> int | None:
     """Fill the reading index of a knowledge base made before it (migration 014 marks it 'pending'):
     once, at the first open by a writer.  Returns the passages read, None when nothing was pending."""
-    if not pending(conn):
+    if not pending(conn) or conn.in_transaction:  # inside a caller's transaction: the next store fills it
         return None
     with conn:
         conn.execute("BEGIN IMMEDIATE")

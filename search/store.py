@@ -167,10 +167,28 @@ def _chunk_key(text: str, start: float | None, end: float | None, page: int | No
 class SearchStore:
     """Owns the embedder and the vector index of one knowledge base (both loaded lazily, once)."""
 
-    def __init__(self, config: Config, conn: sqlite3.Connection, embedder=None, embed_threads: int | None = None):
+    def __init__(
+        self,
+        config: Config,
+        conn: sqlite3.Connection,
+        embedder=None,
+        embed_threads: int | None = None,
+        *,
+        finish_migrations: bool = True,
+    ):
         """embed_threads: threads of the embedding engine (default: KB_THREADS, all cores).  A process that
         only searches passes KB_SEARCH_THREADS: measured in bench/latency.py, a 2-thread query embedding
-        next to a running ingest has a p95 of ~1.9 s, a 1-thread one ~0.15 s."""
+        next to a running ingest has a p95 of ~1.9 s, a 1-thread one ~0.15 s.
+
+        finish_migrations: a knowledge base made before the reading channel (migration 014, which SQL
+        alone cannot fill) has its spoken passages read here, once, before this store searches or
+        writes: every search and every index write goes through a store, so nothing runs on a
+        half-filled reading index, and kb/ (which opens the database) needs nothing from search/.
+        Readers over a read-only connection (``reader``) skip it: their parent store has done it."""
+        if finish_migrations:
+            from search import reading
+
+            reading.fill_if_pending(conn)
         self.config = config
         self._embed_threads = embed_threads
         self.conn = conn
@@ -190,7 +208,9 @@ class SearchStore:
         are not shared between concurrent queries), while the models and the index -- tens to
         thousands of megabytes, read-only during a search -- are loaded once per process.
         Searches only: writes go through this store itself."""
-        other = SearchStore(self.config, conn, embedder=self.embedder, embed_threads=self._embed_threads)
+        other = SearchStore(
+            self.config, conn, embedder=self.embedder, embed_threads=self._embed_threads, finish_migrations=False
+        )
         other._second = self.second
         other._index = self.index
         other._stale_of = self

@@ -130,9 +130,10 @@ def test_visible_recordings_only_count(conn):
     assert [h.chunk_id for h in hits][:1] == [1]
 
 
-def test_a_knowledge_base_from_before_the_channel_is_read_at_its_next_open(tmp_path, monkeypatch):
+def test_a_knowledge_base_from_before_the_channel_is_read_when_a_search_store_opens(tmp_path, monkeypatch):
     from kb.home import open_db
     from kb.settings import load_config
+    from search.store import SearchStore
 
     config = load_config(home=tmp_path)
     config.home.mkdir(parents=True, exist_ok=True)
@@ -156,8 +157,11 @@ def test_a_knowledge_base_from_before_the_channel_is_read_at_its_next_open(tmp_p
     assert reading.pending(conn)
     assert reading.search_hits(conn, "旋盤") == []
     conn.close()
-    # the next open by a writer reads the existing spoken passages, once
+    # opening the database alone (kb/ knows nothing of readings) leaves it pending ...
     conn = open_db(config)
+    assert reading.pending(conn)
+    # ... and the first search store on it reads the existing spoken passages, once
+    SearchStore(config, conn)
     assert not reading.pending(conn)
     assert [h.chunk_id for h in reading.search_hits(conn, "旋盤")] == [1]
     conn.close()
