@@ -184,6 +184,34 @@ def table(result: dict) -> str:
         f"{cal['jsquad']['answered_in_top10']} | {cal['off_topic']['no_good_match']:.0%} / "
         f"{cal['techniques-dev']['no_good_match']:.1%} / {cal['jsquad']['no_good_match']:.1%} | |"
     )
+    extra_od, extra_td = cal.get("off_topic_extra"), cal.get("techniques-dev-extra")
+    if extra_od and extra_td:
+        out.append(
+            f"| *calibration side, extra questions*: off-topic / techniques-dev | "
+            f"{extra_od['questions']} / {extra_td['answered_in_top10']} | {extra_od['no_good_match']:.0%} / "
+            f"{extra_td['no_good_match']:.1%} | |"
+        )
+    before = result["bars"]["hybrid"].get("without_extra")
+    if before:
+        b_held, b_cal = before["heldout"], before["calibration"]
+        out.append(
+            f"| *the previous fit (no extra questions), same run, held back*: off-topic / holdout / JSQuAD | "
+            f"{b_held['off_topic']['questions']} / {b_held['techniques-holdout']['answered_in_top10']} / "
+            f"{b_held['jsquad']['answered_in_top10']} | {b_held['off_topic']['no_good_match']:.0%} / "
+            f"{b_held['techniques-holdout']['no_good_match']:.1%} / {b_held['jsquad']['no_good_match']:.1%} "
+            f"(calibration: {b_cal['off_topic']['no_good_match']:.0%} / "
+            f"{b_cal['techniques-dev']['no_good_match']:.1%} / {b_cal['jsquad']['no_good_match']:.1%}) | |"
+        )
+    for label, key in (("techniques-dev + holdout", "pooled"), ("techniques-dev alone", "calibration_side")):
+        cv = result["bars"]["hybrid"].get("cross_validation", {}).get(key)
+        if cv:
+            out.append(
+                f"| *5-fold cross-validation over the write-ups, {label}*: answered in the top 10 "
+                f"({cv['write_ups']} write-ups) | {cv['answered_in_top10']} | **{cv['rate']:.1%}** "
+                f"({cv['no_good_match']}; held-back off-topic per fold: mean "
+                f"{cv['heldout_off_topic_no_good_match_mean']:.0%}, min {cv['heldout_off_topic_no_good_match_min']:.0%}) "
+                f"| ≤ 5 % |"
+            )
     alternative = result["bars"]["hybrid"].get("per_set")
     if alternative:
         p_held, p_cal = alternative["heldout"], alternative["calibration"]
