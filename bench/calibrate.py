@@ -202,6 +202,25 @@ def table(result: dict) -> str:
             f"| {name}, questions with the answer in the top 10 | {held[name]['answered_in_top10']} | "
             f"**{held[name]['no_good_match']:.1%}** | ≤ 5 % |"
         )
+    if HELDOUT_EXTRA_RESULTS.exists():  # the fresh held-back set of --heldout-extra, measured once
+        extra = json.loads(HELDOUT_EXTRA_RESULTS.read_text(encoding="utf-8"))
+        for label, key in (
+            (
+                f"techniques-holdout-extra ({extra['extra']['questions']} new questions written after the bar "
+                "was frozen; `bench/results/heldout-extra.json`)",
+                "extra",
+            ),
+            (
+                f"techniques-holdout, old {extra['techniques-holdout']['answered_in_top10']} + new "
+                f"{extra['extra']['answered_in_top10']} pooled",
+                "pooled",
+            ),
+        ):
+            v = extra[key]
+            out.append(
+                f"| {label}, answered in the top 10 | {v['answered_in_top10']} | "
+                f"**{v['rate']:.1%}** ({v['answered_no_good_match']}) | ≤ 5 % |"
+            )
     out.append(
         f"| *calibration half*: off-topic / techniques-dev / JSQuAD | "
         f"{cal['off_topic']['questions']} / {cal['techniques-dev']['answered_in_top10']} / "
