@@ -28,7 +28,8 @@ Search has two steps (measured in bench/quality.py, see bench/results/quality.js
    contains (2/3), plus the share of the query's character trigrams it contains
    as adjacent bigrams, i.e. copied phrases (1/3).  The score lies in [0, 1] on
    every corpus and every query, and a chunk that matches only generic words
-   scores low.  Measured on JSQuAD it also ranks better than FTS5's bm25().
+   scores low.  Measured on JSQuAD it also ranks better than FTS5's bm25().  All candidates are
+   scored at once in numpy (search/matching.py): a loop per passage held the GIL (issue 17).
 
 The table is ``chunk_fts(terms)`` with rowid = chunks.id (migration 002).
 The choice of bigrams over SudachiPy morphemes was measured too (same file).
