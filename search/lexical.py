@@ -339,10 +339,9 @@ def visible_frequencies(
 
     scope = json.dumps(sorted({int(i) for i in within}))
     outside = "c.recording_id NOT IN (SELECT value FROM json_each(?))"
-    if fts == "chunk_fts":
-        hidden_n = conn.execute(f"SELECT count(*) FROM chunks c WHERE {outside}", (scope,)).fetchone()[0]
-    else:  # the reading index holds the spoken chunks only
-        hidden_n = conn.execute(
+    hidden_n = conn.execute(f"SELECT count(*) FROM chunks c WHERE {outside}", (scope,)).fetchone()[0]
+    if hidden_n and fts != "chunk_fts":  # the reading index holds the spoken chunks only (counting them
+        hidden_n = conn.execute(  # scans it: 12 ms at 10k chunks, skipped when no chunk is hidden at all)
             f"SELECT count(*) FROM {fts} f JOIN chunks c ON c.id = f.rowid WHERE {outside}", (scope,)
         ).fetchone()[0]
     if not hidden_n:

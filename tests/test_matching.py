@@ -20,6 +20,29 @@ from search import lexical, matching, reading
 # -- the reference: the per-passage loops as they were ------------------------------------------
 
 
+def old_visible_frequencies(conn, df, n, within, fts="chunk_fts"):
+    scope = json.dumps(sorted({int(i) for i in within}))
+    outside = "c.recording_id NOT IN (SELECT value FROM json_each(?))"
+    if fts == "chunk_fts":
+        hidden_n = conn.execute(f"SELECT count(*) FROM chunks c WHERE {outside}", (scope,)).fetchone()[0]
+    else:
+        hidden_n = conn.execute(
+            f"SELECT count(*) FROM {fts} f JOIN chunks c ON c.id = f.rowid WHERE {outside}", (scope,)
+        ).fetchone()[0]
+    if not hidden_n:
+        return df, n
+    out = {}
+    for t, count in df.items():
+        if count > 0:
+            hidden = conn.execute(
+                f"SELECT count(*) FROM {fts} f JOIN chunks c ON c.id = f.rowid WHERE {fts} MATCH ? AND {outside}",
+                ('"' + t.replace('"', '""') + '"', scope),
+            ).fetchone()[0]
+            count = max(0, count - hidden)
+        out[t] = count
+    return out, max(0, n - hidden_n)
+
+
 def old_character_hits(conn, query, k, max_postings, within, weak_links=False):
     L = lexical
     terms = L.query_terms(query)
@@ -29,7 +52,7 @@ def old_character_hits(conn, query, k, max_postings, within, weak_links=False):
     stems = L.stem_terms(query) if weak else []
     df, indexed = L.doc_frequencies(conn, terms + stems)
     if within is not None:
-        df, indexed = L.visible_frequencies(conn, df, indexed, within)
+        df, indexed = old_visible_frequencies(conn, df, indexed, within)
     n = max(indexed, max(df.values()))
     weight = {t: L.idf(df[t], n) for t in terms}
     stem_weight = {t: L.idf(df[t], n) for t in stems}
@@ -78,7 +101,7 @@ def old_reading_hits(conn, query, k=100, max_postings=None, within=None):
         return []
     df, indexed = L.doc_frequencies(conn, terms, table="reading_df")
     if within is not None:
-        df, indexed = L.visible_frequencies(conn, df, indexed, within, fts="chunk_reading")
+        df, indexed = old_visible_frequencies(conn, df, indexed, within, fts="chunk_reading")
     if not any(df.values()):
         return []
     n = max(indexed, max(df.values()))
@@ -136,7 +159,8 @@ def real(shared_data):
     conn.commit()
     qs = random.Random(17).sample(questions, 60) + [q["q"] for q in dev["queries"]]
     recordings = (len(texts) + 9) // 10
-    yield conn, qs, set(range(1, recordings + 1, 3))
+    # what a searcher may see: a third of the recordings, all of them, the spoken ones only
+    yield conn, qs, (set(range(1, recordings + 1, 3)), set(range(1, recordings + 1)), set(range(1, recordings + 1, 2)))
     conn.close()
 
 
@@ -152,16 +176,16 @@ def same(new, old):
 
 
 def test_character_hits_are_the_loops_hits(real):
-    conn, qs, some = real
+    conn, qs, (some, everything, spoken) = real
     for q in qs + EDGE:
-        for k, within, weak in ((300, None, True), (100, some, True), (50, None, False), (10, some, False)):
+        for k, within, weak in ((300, None, True), (100, some, True), (50, everything, False), (10, spoken, False)):
             same(lexical._character_hits(conn, q, k, lexical.MAX_POSTINGS, within, weak), old_character_hits(conn, q, k, lexical.MAX_POSTINGS, within, weak))  # fmt: skip
 
 
 def test_reading_hits_are_the_loops_hits(real):
-    conn, qs, some = real
+    conn, qs, (some, everything, spoken) = real
     for q in qs + EDGE:
-        for k, within in ((300, None), (20, some)):
+        for k, within in ((300, None), (20, some), (100, everything), (300, spoken)):
             same(reading.search_hits(conn, q, k, None, within), old_reading_hits(conn, q, k, None, within))
 
 
