@@ -28,7 +28,8 @@ Search has two steps (measured in bench/quality.py, see bench/results/quality.js
    contains (2/3), plus the share of the query's character trigrams it contains
    as adjacent bigrams, i.e. copied phrases (1/3).  The score lies in [0, 1] on
    every corpus and every query, and a chunk that matches only generic words
-   scores low.  Measured on JSQuAD it also ranks better than FTS5's bm25().
+   scores low.  Measured on JSQuAD it also ranks better than FTS5's bm25().  All candidates are
+   scored at once in numpy (search/matching.py): a loop per passage held the GIL (issue 17).
 
 The table is ``chunk_fts(terms)`` with rowid = chunks.id (migration 002).
 The choice of bigrams over SudachiPy morphemes was measured too (same file).
@@ -178,11 +179,15 @@ def evidence_of(terms: Iterable[str]) -> int:
     削る) are.  Used by the score and the highlighting."""
     chars: set[str] = set()
     for t in terms:
-        if (_LATIN_START.match(t) and len(t) > 1) or (len(t) == 1 and _CONTENT_CHAR.match(t)):
-            chars.update((t, t + "\0"))
-        else:
-            chars.update(_CONTENT_CHAR.findall(t))
+        chars.update(_evidence_keys(t))
     return len(chars)
+
+
+def _evidence_keys(term: str) -> tuple[str, ...]:
+    """What one term adds to evidence_of: its content characters, or two keys for a word that is enough alone."""
+    if (_LATIN_START.match(term) and len(term) > 1) or (len(term) == 1 and _CONTENT_CHAR.match(term)):
+        return (term, term + "\0")
+    return tuple(_CONTENT_CHAR.findall(term))
 
 
 def evidence_needed(terms: Sequence[str]) -> int:
@@ -334,10 +339,9 @@ def visible_frequencies(
 
     scope = json.dumps(sorted({int(i) for i in within}))
     outside = "c.recording_id NOT IN (SELECT value FROM json_each(?))"
-    if fts == "chunk_fts":
-        hidden_n = conn.execute(f"SELECT count(*) FROM chunks c WHERE {outside}", (scope,)).fetchone()[0]
-    else:  # the reading index holds the spoken chunks only
-        hidden_n = conn.execute(
+    hidden_n = conn.execute(f"SELECT count(*) FROM chunks c WHERE {outside}", (scope,)).fetchone()[0]
+    if hidden_n and fts != "chunk_fts":  # the reading index holds the spoken chunks only (counting them
+        hidden_n = conn.execute(  # scans it: 12 ms at 10k chunks, skipped when no chunk is hidden at all)
             f"SELECT count(*) FROM {fts} f JOIN chunks c ON c.id = f.rowid WHERE {outside}", (scope,)
         ).fetchone()[0]
     if not hidden_n:
@@ -434,39 +438,54 @@ def _character_hits(
     if not selected:
         return []
     rowids = candidates(conn, {t: weight.get(t) or stem_weight[t] for t in selected}, k)
-    marks = ",".join("?" * len(rowids))
-    stored = dict(conn.execute(f"SELECT rowid, terms FROM chunk_fts WHERE rowid IN ({marks})", rowids))
+    if not rowids:
+        return []
+    return _score(conn, rowids, terms, weight, stem_weight, _query_phrases(query), weak)
+
+
+def _score(conn, rowids, terms, weight, stem_weight, phrases, weak) -> list[LexicalHit]:
+    """Score the candidates, all at once (search/matching.py: the per-passage Python loop held the GIL).
+
+    A passage's coverage is the idf-weighted share of the query's terms it holds, its phrase part the
+    share of the query's trigrams it holds as adjacent bigrams.  Without evidence (evidence_of) it is
+    dropped, or with ``weak`` kept as a weak link: its stems count too and the score is cut to ``weak``."""
+    import numpy as np
+
+    from search import matching
+
+    stems = list(stem_weight)
+    parts = [(p[:2], p[3:]) for p in phrases]
+    vocab = list(dict.fromkeys([*terms, *stems, *(t for pair in parts for t in pair)]))
+    column = {t: j for j, t in enumerate(vocab)}
+    held, adjacent = matching.presence(
+        matching.stored_terms(conn, rowids, "chunk_fts"), vocab, [(column[a], column[b]) for a, b in parts]
+    )
+    term_held = held[:, : len(terms)]
+    covered = matching.ordered_sums(term_held, [weight[t] for t in terms])
     total = sum(weight.values())
-    weighted = list(weight.items())
-    phrases = _query_phrases(query)
-    # per phrase: its two terms and the phrase as it appears in the stored text (built once, not per chunk)
-    phrase_parts = [(p[:2], p[3:], f" {p} ") for p in phrases]
-    hits = []
+    evident = np.ones(len(rowids), dtype=bool)
     needed = evidence_needed(terms)
-    for rowid in rowids:
-        text = stored.get(rowid, "")
-        present = set(text.split())
-        evident = not needed or evidence_of(t for t in terms if t in present) >= needed
-        if not evident and not weak:
-            continue  # only one common character in common: not a match (see evidence_of)
-        if evident:
-            coverage = sum(w for t, w in weighted if t in present) / total
-        else:  # a weak link: its stems count too, and the score is cut to WEAK_LINK of it
-            coverage = (
-                sum(w for t, w in weighted if t in present) + sum(w for t, w in stem_weight.items() if t in present)
-            ) / (total + sum(stem_weight.values()))
-            if not coverage:
-                continue
-        if phrases:
-            padded = f" {text} "
-            found = sum(1 for a, b, spaced in phrase_parts if a in present and b in present and spaced in padded)
-            phrase = found / len(phrases)
-        else:
-            phrase = coverage
-        score = COVERAGE_WEIGHT * coverage + PHRASE_WEIGHT * phrase
-        hits.append(LexicalHit(rowid, score if evident else weak * score, coverage, phrase, evident))
-    hits.sort(key=lambda h: -h.score)  # stable: equal scores keep the candidate order
-    return hits
+    if needed:
+        of_term = [_evidence_keys(t) for t in terms]
+        keys = list(dict.fromkeys(key for found in of_term for key in found))
+        has_key = np.array([[key in found for key in keys] for found in of_term], dtype=bool)
+        evident = np.count_nonzero(term_held @ has_key, axis=1) >= needed
+    coverage = covered / total
+    keep = evident
+    if weak:  # a weak link: its stems count too, and the score is cut to WEAK_LINK of it
+        stem_covered = matching.ordered_sums(held[:, len(terms) : len(terms) + len(stems)], list(stem_weight.values()))
+        linked = (covered + stem_covered) / (total + sum(stem_weight.values()))
+        coverage = np.where(evident, coverage, linked)
+        keep = evident | (linked != 0)
+    phrase = np.count_nonzero(adjacent, axis=1) / len(phrases) if phrases else coverage
+    score = COVERAGE_WEIGHT * coverage + PHRASE_WEIGHT * phrase
+    score = np.where(evident, score, weak * score)
+    kept = np.flatnonzero(keep)
+    kept = kept[np.argsort(-score[kept], kind="stable")]  # stable: equal scores keep the candidate order
+    return [
+        LexicalHit(rowids[i], float(score[i]), float(coverage[i]), float(phrase[i]), bool(evident[i]))
+        for i in kept.tolist()
+    ]
 
 
 def search(

@@ -248,20 +248,23 @@ def search_hits(
     rowids = lexical.candidates(conn, {t: idf[t] for t in selected}, k, fts="chunk_reading")
     if not rowids:
         return []
-    marks = ",".join("?" * len(rowids))
-    stored = dict(conn.execute(f"SELECT rowid, terms FROM chunk_reading WHERE rowid IN ({marks})", rowids))
-    total = sum(idf.values())
-    hits = []
-    for rowid in rowids:
-        text = stored.get(rowid, "")
-        present = set(text.split())
-        padded = f" {text} "
-        found = sum(1 for p in phrases if f" {p} " in padded)
-        if not found:
-            continue  # no three kana of the question in a row: not a reading match
-        coverage = sum(w for t, w in idf.items() if t in present) / total
-        phrase = found / len(phrases)
-        score = READING_WEIGHT * (COVERAGE_WEIGHT * coverage + PHRASE_WEIGHT * phrase)
-        hits.append(lexical.LexicalHit(rowid, score, coverage, phrase))
-    hits.sort(key=lambda h: -h.score)
-    return hits
+    return _score(conn, rowids, terms, idf, phrases)
+
+
+def _score(conn, rowids, terms, idf, phrases):
+    """Score the candidates all at once (search/matching.py: the per-passage Python loop held the GIL).
+    A passage that holds none of the question's reading trigrams is no reading match."""
+    import numpy as np
+
+    from search import lexical, matching
+
+    column = {t: j for j, t in enumerate(terms)}
+    pairs = [tuple(column[part] for part in p.split(" ")) for p in phrases]
+    held, adjacent = matching.presence(matching.stored_terms(conn, rowids, "chunk_reading"), terms, pairs)
+    found = np.count_nonzero(adjacent, axis=1)
+    coverage = matching.ordered_sums(held, [idf[t] for t in terms]) / sum(idf.values())
+    phrase = found / len(phrases)
+    score = READING_WEIGHT * (COVERAGE_WEIGHT * coverage + PHRASE_WEIGHT * phrase)
+    kept = np.flatnonzero(found)
+    kept = kept[np.argsort(-score[kept], kind="stable")]
+    return [lexical.LexicalHit(rowids[i], float(score[i]), float(coverage[i]), float(phrase[i])) for i in kept.tolist()]
