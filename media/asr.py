@@ -136,7 +136,10 @@ PROMPT_MAX_TOKENS = 223
 
 
 def _hotword_text(
-    hotwords: Sequence[str] | None, count: Callable[[str], int] | None = None, max_tokens: int = PROMPT_MAX_TOKENS
+    hotwords: Sequence[str] | None,
+    count: Callable[[str], int] | None = None,
+    max_tokens: int = PROMPT_MAX_TOKENS,
+    separator: str = ", ",
 ) -> str | None:
     """Glossary terms as one prompt string: deduplicated, in the order given (most relevant first),
     and only whole terms that fit ``max_tokens`` as ``count`` (the model's tokenizer) counts them.
@@ -151,10 +154,76 @@ def _hotword_text(
             continue
         if n >= 1000:  # a huge glossary: the window filled long ago, stop measuring
             break
-        if count(" " + ", ".join([*kept, term])) > max_tokens:
+        if count(" " + separator.join([*kept, term])) > max_tokens:
             continue  # a shorter, less relevant term further down may still fit
         kept.append(term)
-    return ", ".join(kept) or None
+    return separator.join(kept) or None
+
+
+def add_vocabulary(
+    hotwords: Sequence[str] | None,
+    vocabulary: Sequence[str] | None,
+    max_tokens: int,
+    count: Callable[[str], int] | None = None,
+) -> list[str]:
+    """``hotwords`` (the organisation's glossary, kept whole), then the words of a built-in
+    ``vocabulary`` that keep the whole list within ``max_tokens``, in the order given.
+
+    Why a budget of its own, far below the prompt window: a long list is not free.  On the spoken
+    techniques-dev set a 223-token list of shop words made Whisper base copy the list's commas,
+    hallucinate and re-decode (up to 8 s of decoding per second of speech); a short list that names
+    the recording's own trade first helps (docs/benchmarks.md)."""
+    count = count or (lambda text: len(text))
+    kept = list(dict.fromkeys(" ".join(str(t).split()) for t in (hotwords or ()) if str(t).strip()))
+    if max_tokens <= 0:
+        return kept
+    for word in vocabulary or ():
+        if word in kept:
+            continue
+        if count(" " + JA_SEPARATOR.join([*kept, word])) > max_tokens:
+            continue
+        kept.append(word)
+    return kept
+
+
+# Japanese prompts are written as Japanese writes a list (、 between, 。 at the end): with ", "
+# Whisper copies the commas and spaces into the transcript.
+JA_SEPARATOR = "、"
+
+
+def _prompt(
+    hotwords: Sequence[str] | None,
+    language: str | None,
+    style: str | None,
+    count: Callable[[str], int] | None = None,
+) -> str | None:
+    """What goes to Whisper as its prompt: the hotwords that fit, then (when decoding Japanese)
+    the style sentence.  Without a style sentence and outside Japanese: :func:`_hotword_text`."""
+    style = " ".join((style or "").split())
+    if language != "ja":
+        return _hotword_text(hotwords, count)
+    count = count or (lambda text: len(text))
+    room = PROMPT_MAX_TOKENS - (count(style) if style else 0) - 1  # the 。 after the terms
+    terms = _hotword_text(hotwords, count, room, separator=JA_SEPARATOR) if room > 0 else None
+    return ((terms + "。") if terms else "") + style or None
+
+
+# A segment squeezed into the last instants of a window at a speed no voice reaches, with words the
+# model itself doubts, is Whisper continuing after the speech ended (it repeats the start of the
+# window or echoes its prompt: 「…作業の説明です。」 in 0.06 s).  Japanese speech runs at about 8
+# letters a second, fast speech under 15.
+IMPOSSIBLE_MAX_WORD_PROBABILITY = 0.5
+
+
+def _impossible(text: str, start: float, end: float, probabilities: Sequence[float], max_per_second: float) -> bool:
+    """True for a segment said faster than ``max_per_second`` letters a second (at least 4 letters)
+    whose words' mean probability is under 0.5; ``max_per_second`` <= 0 keeps every segment."""
+    if max_per_second <= 0:
+        return False
+    letters = sum(ch.isalnum() for ch in text)
+    if letters < 4 or letters / max(end - start, 0.02) <= max_per_second:
+        return False
+    return bool(probabilities) and sum(probabilities) / len(probabilities) < IMPOSSIBLE_MAX_WORD_PROBABILITY
 
 
 def _times(start: float, end: float, duration: float) -> tuple[float, float]:
@@ -232,8 +301,12 @@ class FasterWhisperRecognizer:
         compression_ratio_threshold: float | None = DEFAULT_COMPRESSION_RATIO_THRESHOLD,
         device: str = "cpu",
         model_dir: str | None = None,
+        prompts: dict[str, str] | None = None,
+        max_letters_per_second: float = 0.0,
     ):
         self.model_id, source = _faster_whisper_source(model, model_dir)
+        self.max_letters_per_second = float(max_letters_per_second or 0.0)
+        self.prompts = {k: v for k, v in (prompts or {}).items() if v and v.strip()}
         self.beam_size = max(1, int(beam_size))
         self.compression_ratio_threshold = compression_ratio_threshold
         from faster_whisper import WhisperModel
@@ -273,12 +346,17 @@ class FasterWhisperRecognizer:
         audio, language, warnings = _prepare(self, audio, language)
         if audio.size == 0:
             return _empty(self.name, self.model_id, language, warnings)
+        prompt = _prompt(hotwords, language, self.prompts.get(language or ""), self.count_tokens)
         seg_iter, info = self._model.transcribe(
             audio,
             language=language,
             word_timestamps=True,
             vad_filter=False,
-            hotwords=_hotword_text(hotwords, self.count_tokens),
+            hotwords=prompt,
+            # faster-whisper gives the hotwords to every 30 s window, before the text decoded so far
+            # (up to 223 tokens): with both, a window with a full prompt has almost none of the 448
+            # tokens left for its own words.  So with a prompt, each window gets the prompt alone.
+            condition_on_previous_text=not prompt,
             beam_size=self.beam_size,
             compression_ratio_threshold=self.compression_ratio_threshold,
         )
@@ -291,7 +369,9 @@ class FasterWhisperRecognizer:
                 for w in (s.words or [])
                 if w.word.strip()
             ]
-            if s.text.strip():
+            if s.text.strip() and not _impossible(
+                s.text, start, end, [w.probability for w in words], self.max_letters_per_second
+            ):
                 segments.append(Segment(start, end, s.text.strip(), words))
             if progress:
                 progress(min(1.0, end / duration))
@@ -344,7 +424,7 @@ class OpenAIWhisperRecognizer:
 
     name = "openai-whisper"
 
-    def __init__(self, model: str, *, threads: int | None = None):
+    def __init__(self, model: str, *, threads: int | None = None, prompts: dict[str, str] | None = None):
         if not model:
             raise RecognizerError(
                 "openai-whisper needs a checkpoint: set openai_whisper_model "
@@ -355,6 +435,7 @@ class OpenAIWhisperRecognizer:
         source = _openai_whisper_source(model, whisper)
         self.model_id = model
         self.threads = threads
+        self.prompts = {k: v for k, v in (prompts or {}).items() if v and v.strip()}
         try:
             self._model = whisper.load_model(source, device="cpu")
         except Exception as e:
@@ -380,6 +461,7 @@ class OpenAIWhisperRecognizer:
             return _empty(self.name, self.model_id, language, warnings)
         if progress:
             progress(0.0)
+        prompt = _prompt(hotwords, language, self.prompts.get(language or ""), self.count_tokens)
         with self._lock, _torch_threads(self.threads):
             result = self._model.transcribe(
                 audio,
@@ -387,8 +469,8 @@ class OpenAIWhisperRecognizer:
                 word_timestamps=True,
                 fp16=False,
                 verbose=None,
-                initial_prompt=_hotword_text(hotwords, self.count_tokens),
-                carry_initial_prompt=bool(hotwords),
+                initial_prompt=prompt,
+                carry_initial_prompt=bool(prompt),
             )
         duration = audio.size / SAMPLE_RATE
         segments = []
@@ -465,6 +547,8 @@ def load_recognizer(
     compression_ratio_threshold: float | None = None,
     device: str = "cpu",
     model_dir: str | None = None,
+    prompts: dict[str, str] | None = None,
+    max_letters_per_second: float = 0.0,
 ) -> Recognizer:
     """A recognizer for ``backend``/``model``, loaded once and shared.
 
@@ -473,7 +557,11 @@ def load_recognizer(
     the engine (None = all cores).  ``beam_size`` / ``compression_ratio_threshold``: faster-whisper
     decoding (None = the defaults above; a threshold <= 0 switches the re-decoding off).  ``device``:
     faster-whisper's device ('cpu', 'cuda' on a GPU transcription worker, 'auto').
-    ``model_dir``: where the bundled multilingual model is assembled (None = KB_MODEL_DIR or the default)."""
+    ``model_dir``: where the bundled multilingual model is assembled (None = KB_MODEL_DIR or the default).
+    ``prompts``: language -> a sentence given to Whisper (after any hotwords) when it decodes that
+    language: Whisper writes in the style of its prompt (setting whisper_prompt_ja).
+    ``max_letters_per_second``: faster-whisper drops segments said faster than this whose words it
+    doubts (a hallucinated tail, see ``_impossible``); 0 keeps all (setting asr_max_letters_per_second)."""
     backend = (backend or "faster-whisper").strip().lower()
     if backend not in BACKENDS:
         raise RecognizerError(f"unknown speech recognition backend {backend!r} (choose from {', '.join(BACKENDS)})")
@@ -492,6 +580,8 @@ def load_recognizer(
         ratio,
         device,
         model_dir or "",
+        tuple(sorted((prompts or {}).items())),
+        float(max_letters_per_second or 0.0),
     )
     with _CACHE_LOCK:  # held while loading: two threads must not load the same model twice
         rec = _CACHE.get(key)
@@ -505,8 +595,10 @@ def load_recognizer(
                     compression_ratio_threshold=ratio,
                     device=device or "cpu",
                     model_dir=model_dir,
+                    prompts=prompts,
+                    max_letters_per_second=max_letters_per_second,
                 )
             else:
-                rec = OpenAIWhisperRecognizer(model, threads=threads)
+                rec = OpenAIWhisperRecognizer(model, threads=threads, prompts=prompts)
             _CACHE[key] = rec
         return rec
