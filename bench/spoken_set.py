@@ -223,7 +223,7 @@ def stability(path: Path, report: dict, config, log=print) -> dict:
     (media.ffmpeg.load_audio) instead of the pipeline's 16-bit WAV: the two differ by at most one
     step of 16-bit audio (1.5e-5), far below anything audible.  How many transcripts change, and the
     CER of each, says how much of a CER difference between two runs is noise of the decoding."""
-    from ingest.stages import recognizer_for
+    from ingest.stages import default_vocabulary, recognizer_for, with_vocabulary
     from media.ffmpeg import load_audio
     from search.metrics import character_error_rate, reading_error_rate
 
@@ -234,10 +234,15 @@ def stability(path: Path, report: dict, config, log=print) -> dict:
     for doc in data["docs"]:
         if "audio" not in doc:
             continue
+        language = data.get("language")
+        # the hotwords the pipeline gives (no glossary here: the built-in vocabulary, its trade first)
+        hotwords = with_vocabulary(
+            config, recognizer, [], default_vocabulary(config, {"title": doc["title"]}), language
+        )
         text = "".join(
             s.text
             for s in recognizer.transcribe(
-                load_audio(path.parent / doc["audio"]), language=data.get("language")
+                load_audio(path.parent / doc["audio"]), language=language, hotwords=hotwords
             ).segments
         )
         refs.append(doc["text"])

@@ -226,6 +226,25 @@ def _impossible(text: str, start: float, end: float, probabilities: Sequence[flo
     return bool(probabilities) and sum(probabilities) / len(probabilities) < IMPOSSIBLE_MAX_WORD_PROBABILITY
 
 
+SENTENCE_ENDS = ("。", "！", "？", "!", "?")
+
+
+def _sentences(segment: Segment) -> list[Segment]:
+    """A Japanese segment cut after each sentence end (。！？), at its words' times.
+
+    Why: given a written-style prompt, Whisper writes a whole window of Japanese as one segment
+    (two sentences, 0-20 s), and a moment in search can start no closer than a segment does;
+    cut at its sentences, a question lands on the sentence that answers it."""
+    pieces: list[list[Word]] = [[]]
+    for n, word in enumerate(segment.words):
+        pieces[-1].append(word)
+        if word.text.endswith(SENTENCE_ENDS) and n < len(segment.words) - 1:
+            pieces.append([])
+    if len(pieces) < 2:
+        return [segment]
+    return [Segment(p[0].start, p[-1].end, "".join(w.text for w in p), p) for p in pieces if p]
+
+
 def _times(start: float, end: float, duration: float) -> tuple[float, float]:
     """Clamp to [0, duration] with start <= end (engines occasionally overshoot the last window)."""
     start = min(max(0.0, float(start)), duration) if duration > 0 else max(0.0, float(start))
@@ -372,7 +391,8 @@ class FasterWhisperRecognizer:
             if s.text.strip() and not _impossible(
                 s.text, start, end, [w.probability for w in words], self.max_letters_per_second
             ):
-                segments.append(Segment(start, end, s.text.strip(), words))
+                segment = Segment(start, end, s.text.strip(), words)
+                segments.extend(_sentences(segment) if language == "ja" else [segment])
             if progress:
                 progress(min(1.0, end / duration))
         if progress:

@@ -278,3 +278,18 @@ def test_a_hallucinated_tail_is_recognised_by_its_impossible_speed():
     assert not _impossible("電気メッキでは、脱脂と酸洗いが不十分だと", 0.0, 3.0, [0.05], 40)  # speech speed
     assert not _impossible("作業の説明です", 8.0, 8.1, [0.9, 0.8], 40)  # fast but sure
     assert not _impossible("はい", 1.0, 1.01, [0.1], 40)  # too short to judge
+
+
+def test_a_japanese_segment_is_cut_at_its_sentence_ends():
+    from media.asr import _sentences
+
+    words = [
+        Word("薄い板を", 0.0, 1.0),
+        Word("溶接する。", 1.0, 2.5),
+        Word("長い軸を", 3.0, 4.0),
+        Word("削る。", 4.0, 5.0),
+    ]
+    parts = _sentences(Segment(0.0, 5.0, "薄い板を溶接する。長い軸を削る。", words))
+    assert [(p.start, p.end, p.text) for p in parts] == [(0.0, 2.5, "薄い板を溶接する。"), (3.0, 5.0, "長い軸を削る。")]
+    one = Segment(0.0, 2.5, "薄い板を溶接する。", words[:2])
+    assert _sentences(one) == [one] and _sentences(Segment(0.0, 1.0, "x")) == [Segment(0.0, 1.0, "x")]
