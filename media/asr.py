@@ -226,6 +226,17 @@ def _impossible(text: str, start: float, end: float, probabilities: Sequence[flo
     return bool(probabilities) and sum(probabilities) / len(probabilities) < IMPOSSIBLE_MAX_WORD_PROBABILITY
 
 
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def _echoes(text: str, style: str | None) -> bool:
+    """True for a sentence that is only a piece of the style prompt (4 letters or more): Whisper
+    repeating its prompt, not speech (a 1 s 「オッケー」 came out as 「OK。作業の説明です。」)."""
+    said = _letters(text)
+    return bool(style) and len(said) >= 4 and said in _letters(style)
+
+
 SENTENCE_ENDS = ("。", "！", "？", "!", "?")
 
 
@@ -365,7 +376,8 @@ class FasterWhisperRecognizer:
         audio, language, warnings = _prepare(self, audio, language)
         if audio.size == 0:
             return _empty(self.name, self.model_id, language, warnings)
-        prompt = _prompt(hotwords, language, self.prompts.get(language or ""), self.count_tokens)
+        style = self.prompts.get(language or "")
+        prompt = _prompt(hotwords, language, style, self.count_tokens)
         seg_iter, info = self._model.transcribe(
             audio,
             language=language,
@@ -392,7 +404,9 @@ class FasterWhisperRecognizer:
                 s.text, start, end, [w.probability for w in words], self.max_letters_per_second
             ):
                 segment = Segment(start, end, s.text.strip(), words)
-                segments.extend(_sentences(segment) if language == "ja" else [segment])
+                for part in _sentences(segment) if language == "ja" else [segment]:
+                    if not _echoes(part.text, style):
+                        segments.append(part)
             if progress:
                 progress(min(1.0, end / duration))
         if progress:

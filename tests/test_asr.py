@@ -293,3 +293,12 @@ def test_a_japanese_segment_is_cut_at_its_sentence_ends():
     assert [(p.start, p.end, p.text) for p in parts] == [(0.0, 2.5, "薄い板を溶接する。"), (3.0, 5.0, "長い軸を削る。")]
     one = Segment(0.0, 2.5, "薄い板を溶接する。", words[:2])
     assert _sentences(one) == [one] and _sentences(Segment(0.0, 1.0, "x")) == [Segment(0.0, 1.0, "x")]
+
+
+def test_an_echo_of_the_prompt_is_not_speech():
+    from media.asr import _echoes
+
+    style = "以下は、作業の説明です。"
+    assert _echoes("作業の説明です。", style) and _echoes("以下は、作業の説明です", style)
+    assert not _echoes("作業の説明です。", None) and not _echoes("説明", style)  # too short to judge
+    assert not _echoes("作業の手順を説明します。", style)
