@@ -48,11 +48,11 @@ BASELINES = {"reading_match off": {"reading_match": "off"}}
 # The spoken variants transcribed again with these settings (recognition, so ingested again): the
 # Japanese prompt and built-in vocabulary of issue 12 against the decoding before them, in one run.
 ASR_BASELINES = {
-    "before issue 12 defaults": {
-        "whisper_prompt_ja": "",
-        "asr_default_vocabulary": "off",
-        "asr_max_letters_per_second": "0",
-    }
+    "before issue 12 defaults": {"asr_max_letters_per_second": "0"},
+    "opt-in: Japanese prompt + built-in vocabulary": {
+        "whisper_prompt_ja": "以下は、作業の説明です。",
+        "asr_default_vocabulary": "on",
+    },
 }
 
 

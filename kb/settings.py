@@ -164,10 +164,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "whisper_prompt_ja",
-        "以下は、作業の説明です。",
+        "",
         "A short sentence in written Japanese given to Whisper (after the glossary terms) whenever it "
         "decodes Japanese: Whisper writes in the style of its prompt, so transcripts come out in kanji "
-        "and kana with 、。 rather than in kana (docs/benchmarks.md).  Empty = no sentence.",
+        "and kana with 、。 rather than in kana.  Empty (the default) = no sentence: on a 3-minute "
+        "recording it cost CER (docs/benchmarks.md).  Tried: 以下は、作業の説明です。",
     ),
     Setting(
         "asr_max_letters_per_second",
@@ -179,10 +180,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "asr_default_vocabulary",
-        "on",
+        "off",
         "Give Whisper the built-in shop-floor vocabulary (kb/shop_vocabulary.py: machining, welding, "
         "sheet metal, woodworking, maintenance, safety) when it decodes Japanese, after the "
-        "organisation's own glossary terms, the recording's trade first.  off = the glossary only.",
+        "organisation's own glossary terms, the recording's trade first.  off (the default: it helped "
+        "10-second clips, not a 3-minute recording; docs/benchmarks.md) = the glossary only.",
         type="bool",
     ),
     Setting(

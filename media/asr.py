@@ -384,10 +384,6 @@ class FasterWhisperRecognizer:
             word_timestamps=True,
             vad_filter=False,
             hotwords=prompt,
-            # faster-whisper gives the hotwords to every 30 s window, before the text decoded so far
-            # (up to 223 tokens): with both, a window with a full prompt has almost none of the 448
-            # tokens left for its own words.  So with a prompt, each window gets the prompt alone.
-            condition_on_previous_text=not prompt,
             beam_size=self.beam_size,
             compression_ratio_threshold=self.compression_ratio_threshold,
         )
