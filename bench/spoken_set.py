@@ -13,7 +13,9 @@ rotation, and the variants (clean; brown noise 15 dB under the voice).  From it 
    bench/.cache/spoken-techniques-dev/ (git-ignored: about 20 MB);
 3. with --eval, runs `kb eval`'s evaluation on the written set and on every variant in one run
    and writes bench/results/spoken-techniques-dev.json: MRR@10 / Recall per mode, CER (with its two
-   diagnostics: katakana = hiragana, and on readings), and every transcript; then ``stability``:
+   diagnostics: katakana = hiragana, and on readings), and every transcript; then ``asr_baselines``:
+   the spoken variants transcribed again with the settings of ASR_BASELINES (before/after a
+   recognition change, one run); then ``stability``:
    the clean clips decoded again from float instead of 16-bit samples (how much of a CER
    difference between runs is decoding noise).
 
@@ -43,6 +45,15 @@ RESULT = ROOT / "bench" / "results" / "spoken-techniques-dev.json"
 # Searched again on the same transcripts with these settings (services/evaluation.py, baselines): the
 # reading channel's effect, side by side in one run.
 BASELINES = {"reading_match off": {"reading_match": "off"}}
+# The spoken variants transcribed again with these settings (recognition, so ingested again): the
+# Japanese prompt and built-in vocabulary of issue 12 against the decoding before them, in one run.
+ASR_BASELINES = {
+    "before issue 12 defaults": {"asr_max_letters_per_second": "0"},
+    "opt-in: Japanese prompt + built-in vocabulary": {
+        "whisper_prompt_ja": "以下は、作業の説明です。",
+        "asr_default_vocabulary": "on",
+    },
+}
 
 
 def shared_data_dir() -> Path:
@@ -159,8 +170,8 @@ def build(description: dict, cache: Path, log=print) -> dict[str, Path]:
     return sets
 
 
-def measure(description: dict, sets: dict[str, Path], log=print) -> dict:
-    from kb.settings import load_config
+def measure(description: dict, sets: dict[str, Path], log=print, asr_baselines: bool = True) -> dict:
+    from kb.settings import Config, load_config
     from services.evaluation import evaluate_file
 
     config = load_config()
@@ -187,6 +198,21 @@ def measure(description: dict, sets: dict[str, Path], log=print) -> dict:
             )
             + f" ({report['seconds']} s)"
         )
+    if asr_baselines:
+        out["asr_baselines"] = {}
+        for label, changed in ASR_BASELINES.items():
+            other = Config({**config.values, **changed})
+            out["asr_baselines"][label] = {"settings": changed, "sets": {}}
+            for name, path in sets.items():
+                t0 = time.perf_counter()
+                report = evaluate_file(path, other)
+                report["seconds"] = round(time.perf_counter() - t0, 1)
+                out["asr_baselines"][label]["sets"][name] = report
+                log(
+                    f"{name} ({label}): hybrid MRR@10 {report['modes']['hybrid']['mrr@10']:.3f}, CER "
+                    f"{report['spoken']['cer']:.3f} (on readings {report['spoken']['reading_error_rate']:.3f}) "
+                    f"({report['seconds']} s)"
+                )
     if "clean" in sets:
         out["stability"] = stability(sets["clean"], out["sets"]["clean"], config, log)
     return out
@@ -197,7 +223,7 @@ def stability(path: Path, report: dict, config, log=print) -> dict:
     (media.ffmpeg.load_audio) instead of the pipeline's 16-bit WAV: the two differ by at most one
     step of 16-bit audio (1.5e-5), far below anything audible.  How many transcripts change, and the
     CER of each, says how much of a CER difference between two runs is noise of the decoding."""
-    from ingest.stages import recognizer_for
+    from ingest.stages import default_vocabulary, recognizer_for, with_vocabulary
     from media.ffmpeg import load_audio
     from search.metrics import character_error_rate, reading_error_rate
 
@@ -208,10 +234,15 @@ def stability(path: Path, report: dict, config, log=print) -> dict:
     for doc in data["docs"]:
         if "audio" not in doc:
             continue
+        language = data.get("language")
+        # the hotwords the pipeline gives (no glossary here: the built-in vocabulary, its trade first)
+        hotwords = with_vocabulary(
+            config, recognizer, [], default_vocabulary(config, {"title": doc["title"]}), language
+        )
         text = "".join(
             s.text
             for s in recognizer.transcribe(
-                load_audio(path.parent / doc["audio"]), language=data.get("language")
+                load_audio(path.parent / doc["audio"]), language=language, hotwords=hotwords
             ).segments
         )
         refs.append(doc["text"])
@@ -237,13 +268,16 @@ def stability(path: Path, report: dict, config, log=print) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--eval", action="store_true", help="measure written and spoken side by side")
+    ap.add_argument(
+        "--no-asr-baselines", action="store_true", help="skip transcribing again with ASR_BASELINES' settings"
+    )
     ap.add_argument("--cache", type=Path, default=CACHE)
     ap.add_argument("--out", type=Path, default=RESULT)
     args = ap.parse_args(argv)
     description = json.loads(DESCRIPTION.read_text(encoding="utf-8"))
     sets = build(description, args.cache)
     if args.eval:
-        result = measure(description, sets)
+        result = measure(description, sets, asr_baselines=not args.no_asr_baselines)
         result["description"] = str(DESCRIPTION.relative_to(ROOT))
         result["measured"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -220,7 +220,7 @@ def process(ctx: Context, client: Client, spec: dict, folder: Path, beat: Beat) 
     """Download, decode, transcribe, cut and embed: the result to post (nothing is written anywhere else)."""
     from ingest.chunking import chunk_transcript
     from ingest.results import encode_vectors
-    from ingest.stages import _segment_rows, read_wav, recognizer_for
+    from ingest.stages import _segment_rows, read_wav, recognizer_for, with_vocabulary
     from kb.errors import InputError
     from media import ffmpeg
     from search.store import indexed_text
@@ -244,8 +244,10 @@ def process(ctx: Context, client: Client, spec: dict, folder: Path, beat: Beat) 
         spec.get("language") or _auto(config.get("language")),
         spec.get("fallback_language") or config.get("fallback_language"),
     )
+    # The server sends its built-in vocabulary ranked for this recording (empty when switched off there).
+    hotwords = with_vocabulary(config, recognizer, spec.get("hotwords") or [], spec.get("vocabulary") or [], language)
     transcript = recognizer.transcribe(
-        audio, language=language, hotwords=spec.get("hotwords") or [], progress=lambda f: beat.set("transcribing", f)
+        audio, language=language, hotwords=hotwords, progress=lambda f: beat.set("transcribing", f)
     )
     rows = _segment_rows(transcript.segments)
     beat.set("embedding", 0.0)

@@ -135,6 +135,29 @@ def recognizer_for(config: Config):
         compression_ratio_threshold=config.get("whisper_compression_ratio_threshold"),
         device=config.get("whisper_device"),
         model_dir=config.get("model_dir"),
+        prompts={"ja": config.get("whisper_prompt_ja")},
+        max_letters_per_second=config.get("asr_max_letters_per_second"),
+    )
+
+
+def default_vocabulary(config: Config, rec: dict) -> list[str]:
+    """The built-in shop-floor words for this recording, its trade first (empty when the setting
+    asr_default_vocabulary is off); given to Whisper only when it decodes Japanese."""
+    if not config.get("asr_default_vocabulary"):
+        return []
+    from kb import shop_vocabulary
+
+    return shop_vocabulary.ranked(technique=rec.get("technique"), tags=rec.get("tags") or (), title=rec.get("title"))
+
+
+def with_vocabulary(config: Config, recognizer, hotwords: list[str], vocabulary: list[str], language) -> list[str]:
+    """The hotwords, then the built-in words that fit asr_vocabulary_tokens, when decoding Japanese."""
+    if language != "ja" or not vocabulary:
+        return hotwords
+    from media.asr import add_vocabulary
+
+    return add_vocabulary(
+        hotwords, vocabulary, config.get("asr_vocabulary_tokens"), getattr(recognizer, "count_tokens", None)
     )
 
 
@@ -495,8 +518,11 @@ class JobRunner:
             job.payload.get("language") or _auto(self.config.get("language")),
             self.fallback_language(rec),
         )
+        hotwords = with_vocabulary(
+            self.config, recognizer, self.hotwords(job, rec), default_vocabulary(self.config, rec), language
+        )
         transcript = recognizer.transcribe(
-            audio, language=language, hotwords=self.hotwords(job, rec), progress=lambda f: self.report(fraction=f)
+            audio, language=language, hotwords=hotwords, progress=lambda f: self.report(fraction=f)
         )
         warnings = list(getattr(transcript, "warnings", None) or [])
         duration = rec.get("duration") or transcript.duration

@@ -163,6 +163,39 @@ SETTINGS: tuple[Setting, ...] = (
         type="float",
     ),
     Setting(
+        "whisper_prompt_ja",
+        "",
+        "A short sentence in written Japanese given to Whisper (after the glossary terms) whenever it "
+        "decodes Japanese: Whisper writes in the style of its prompt, so transcripts come out in kanji "
+        "and kana with 、。 rather than in kana.  Empty (the default) = no sentence: on a 3-minute "
+        "recording it cost CER (docs/benchmarks.md).  Tried: 以下は、作業の説明です。",
+    ),
+    Setting(
+        "asr_max_letters_per_second",
+        "40",
+        "faster-whisper: a transcript segment said faster than this many letters a second, whose words "
+        "the model itself doubts, is dropped -- Whisper running on after the speech ended (repeating "
+        "the start, or echoing its prompt, in a fraction of a second).  Speech runs at about 8.  0 = keep all.",
+        type="float",
+    ),
+    Setting(
+        "asr_default_vocabulary",
+        "off",
+        "Give Whisper the built-in shop-floor vocabulary (kb/shop_vocabulary.py: machining, welding, "
+        "sheet metal, woodworking, maintenance, safety) when it decodes Japanese, after the "
+        "organisation's own glossary terms, the recording's trade first.  off (the default: it helped "
+        "10-second clips, not a 3-minute recording; docs/benchmarks.md) = the glossary only.",
+        type="bool",
+    ),
+    Setting(
+        "asr_vocabulary_tokens",
+        "40",
+        "How much of Whisper's prompt (in tokens, of about 224) the glossary and the built-in vocabulary "
+        "together may fill before built-in words stop being added; a long list makes Whisper base "
+        "hallucinate (docs/benchmarks.md).  The organisation's own terms are never cut for it.",
+        type="int",
+    ),
+    Setting(
         "language",
         "auto",
         "Default spoken/written language of new recordings: ja, en or auto.",

@@ -136,7 +136,10 @@ PROMPT_MAX_TOKENS = 223
 
 
 def _hotword_text(
-    hotwords: Sequence[str] | None, count: Callable[[str], int] | None = None, max_tokens: int = PROMPT_MAX_TOKENS
+    hotwords: Sequence[str] | None,
+    count: Callable[[str], int] | None = None,
+    max_tokens: int = PROMPT_MAX_TOKENS,
+    separator: str = ", ",
 ) -> str | None:
     """Glossary terms as one prompt string: deduplicated, in the order given (most relevant first),
     and only whole terms that fit ``max_tokens`` as ``count`` (the model's tokenizer) counts them.
@@ -151,10 +154,106 @@ def _hotword_text(
             continue
         if n >= 1000:  # a huge glossary: the window filled long ago, stop measuring
             break
-        if count(" " + ", ".join([*kept, term])) > max_tokens:
+        if count(" " + separator.join([*kept, term])) > max_tokens:
             continue  # a shorter, less relevant term further down may still fit
         kept.append(term)
-    return ", ".join(kept) or None
+    return separator.join(kept) or None
+
+
+def add_vocabulary(
+    hotwords: Sequence[str] | None,
+    vocabulary: Sequence[str] | None,
+    max_tokens: int,
+    count: Callable[[str], int] | None = None,
+) -> list[str]:
+    """``hotwords`` (the organisation's glossary, kept whole), then the words of a built-in
+    ``vocabulary`` that keep the whole list within ``max_tokens``, in the order given.
+
+    Why a budget of its own, far below the prompt window: a long list is not free.  On the spoken
+    techniques-dev set a 223-token list of shop words made Whisper base copy the list's commas,
+    hallucinate and re-decode (up to 8 s of decoding per second of speech); a short list that names
+    the recording's own trade first helps (docs/benchmarks.md)."""
+    count = count or (lambda text: len(text))
+    kept = list(dict.fromkeys(" ".join(str(t).split()) for t in (hotwords or ()) if str(t).strip()))
+    if max_tokens <= 0:
+        return kept
+    for word in vocabulary or ():
+        if word in kept:
+            continue
+        if count(" " + JA_SEPARATOR.join([*kept, word])) > max_tokens:
+            continue
+        kept.append(word)
+    return kept
+
+
+# Japanese prompts are written as Japanese writes a list (、 between, 。 at the end): with ", "
+# Whisper copies the commas and spaces into the transcript.
+JA_SEPARATOR = "、"
+
+
+def _prompt(
+    hotwords: Sequence[str] | None,
+    language: str | None,
+    style: str | None,
+    count: Callable[[str], int] | None = None,
+) -> str | None:
+    """What goes to Whisper as its prompt: the hotwords that fit, then (when decoding Japanese)
+    the style sentence.  Without a style sentence and outside Japanese: :func:`_hotword_text`."""
+    style = " ".join((style or "").split())
+    if language != "ja":
+        return _hotword_text(hotwords, count)
+    count = count or (lambda text: len(text))
+    room = PROMPT_MAX_TOKENS - (count(style) if style else 0) - 1  # the 。 after the terms
+    terms = _hotword_text(hotwords, count, room, separator=JA_SEPARATOR) if room > 0 else None
+    return ((terms + "。") if terms else "") + style or None
+
+
+# A segment squeezed into the last instants of a window at a speed no voice reaches, with words the
+# model itself doubts, is Whisper continuing after the speech ended (it repeats the start of the
+# window or echoes its prompt: 「…作業の説明です。」 in 0.06 s).  Japanese speech runs at about 8
+# letters a second, fast speech under 15.
+IMPOSSIBLE_MAX_WORD_PROBABILITY = 0.5
+
+
+def _impossible(text: str, start: float, end: float, probabilities: Sequence[float], max_per_second: float) -> bool:
+    """True for a segment said faster than ``max_per_second`` letters a second (at least 4 letters)
+    whose words' mean probability is under 0.5; ``max_per_second`` <= 0 keeps every segment."""
+    if max_per_second <= 0:
+        return False
+    letters = sum(ch.isalnum() for ch in text)
+    if letters < 4 or letters / max(end - start, 0.02) <= max_per_second:
+        return False
+    return bool(probabilities) and sum(probabilities) / len(probabilities) < IMPOSSIBLE_MAX_WORD_PROBABILITY
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def _echoes(text: str, style: str | None) -> bool:
+    """True for a sentence that is only a piece of the style prompt (4 letters or more): Whisper
+    repeating its prompt, not speech (a 1 s 「オッケー」 came out as 「OK。作業の説明です。」)."""
+    said = _letters(text)
+    return bool(style) and len(said) >= 4 and said in _letters(style)
+
+
+SENTENCE_ENDS = ("。", "！", "？", "!", "?")
+
+
+def _sentences(segment: Segment) -> list[Segment]:
+    """A Japanese segment cut after each sentence end (。！？), at its words' times.
+
+    Why: given a written-style prompt, Whisper writes a whole window of Japanese as one segment
+    (two sentences, 0-20 s), and a moment in search can start no closer than a segment does;
+    cut at its sentences, a question lands on the sentence that answers it."""
+    pieces: list[list[Word]] = [[]]
+    for n, word in enumerate(segment.words):
+        pieces[-1].append(word)
+        if word.text.endswith(SENTENCE_ENDS) and n < len(segment.words) - 1:
+            pieces.append([])
+    if len(pieces) < 2:
+        return [segment]
+    return [Segment(p[0].start, p[-1].end, "".join(w.text for w in p), p) for p in pieces if p]
 
 
 def _times(start: float, end: float, duration: float) -> tuple[float, float]:
@@ -232,8 +331,12 @@ class FasterWhisperRecognizer:
         compression_ratio_threshold: float | None = DEFAULT_COMPRESSION_RATIO_THRESHOLD,
         device: str = "cpu",
         model_dir: str | None = None,
+        prompts: dict[str, str] | None = None,
+        max_letters_per_second: float = 0.0,
     ):
         self.model_id, source = _faster_whisper_source(model, model_dir)
+        self.max_letters_per_second = float(max_letters_per_second or 0.0)
+        self.prompts = {k: v for k, v in (prompts or {}).items() if v and v.strip()}
         self.beam_size = max(1, int(beam_size))
         self.compression_ratio_threshold = compression_ratio_threshold
         from faster_whisper import WhisperModel
@@ -273,12 +376,18 @@ class FasterWhisperRecognizer:
         audio, language, warnings = _prepare(self, audio, language)
         if audio.size == 0:
             return _empty(self.name, self.model_id, language, warnings)
+        style = self.prompts.get(language or "")
+        prompt = _prompt(hotwords, language, style, self.count_tokens)
         seg_iter, info = self._model.transcribe(
             audio,
             language=language,
             word_timestamps=True,
             vad_filter=False,
-            hotwords=_hotword_text(hotwords, self.count_tokens),
+            hotwords=prompt,
+            # With a style sentence, each window gets the prompt alone, not also the text decoded
+            # so far: a 10 s clip ends in a short second window, and given the first window's
+            # sentence there Whisper repeats it (clips: CER 0.319 against 0.264; docs/benchmarks.md).
+            condition_on_previous_text=not style,
             beam_size=self.beam_size,
             compression_ratio_threshold=self.compression_ratio_threshold,
         )
@@ -291,8 +400,13 @@ class FasterWhisperRecognizer:
                 for w in (s.words or [])
                 if w.word.strip()
             ]
-            if s.text.strip():
-                segments.append(Segment(start, end, s.text.strip(), words))
+            if s.text.strip() and not _impossible(
+                s.text, start, end, [w.probability for w in words], self.max_letters_per_second
+            ):
+                segment = Segment(start, end, s.text.strip(), words)
+                for part in _sentences(segment) if language == "ja" else [segment]:
+                    if not _echoes(part.text, style):
+                        segments.append(part)
             if progress:
                 progress(min(1.0, end / duration))
         if progress:
@@ -344,7 +458,7 @@ class OpenAIWhisperRecognizer:
 
     name = "openai-whisper"
 
-    def __init__(self, model: str, *, threads: int | None = None):
+    def __init__(self, model: str, *, threads: int | None = None, prompts: dict[str, str] | None = None):
         if not model:
             raise RecognizerError(
                 "openai-whisper needs a checkpoint: set openai_whisper_model "
@@ -355,6 +469,7 @@ class OpenAIWhisperRecognizer:
         source = _openai_whisper_source(model, whisper)
         self.model_id = model
         self.threads = threads
+        self.prompts = {k: v for k, v in (prompts or {}).items() if v and v.strip()}
         try:
             self._model = whisper.load_model(source, device="cpu")
         except Exception as e:
@@ -380,6 +495,7 @@ class OpenAIWhisperRecognizer:
             return _empty(self.name, self.model_id, language, warnings)
         if progress:
             progress(0.0)
+        prompt = _prompt(hotwords, language, self.prompts.get(language or ""), self.count_tokens)
         with self._lock, _torch_threads(self.threads):
             result = self._model.transcribe(
                 audio,
@@ -387,8 +503,8 @@ class OpenAIWhisperRecognizer:
                 word_timestamps=True,
                 fp16=False,
                 verbose=None,
-                initial_prompt=_hotword_text(hotwords, self.count_tokens),
-                carry_initial_prompt=bool(hotwords),
+                initial_prompt=prompt,
+                carry_initial_prompt=bool(prompt),
             )
         duration = audio.size / SAMPLE_RATE
         segments = []
@@ -465,6 +581,8 @@ def load_recognizer(
     compression_ratio_threshold: float | None = None,
     device: str = "cpu",
     model_dir: str | None = None,
+    prompts: dict[str, str] | None = None,
+    max_letters_per_second: float = 0.0,
 ) -> Recognizer:
     """A recognizer for ``backend``/``model``, loaded once and shared.
 
@@ -473,7 +591,11 @@ def load_recognizer(
     the engine (None = all cores).  ``beam_size`` / ``compression_ratio_threshold``: faster-whisper
     decoding (None = the defaults above; a threshold <= 0 switches the re-decoding off).  ``device``:
     faster-whisper's device ('cpu', 'cuda' on a GPU transcription worker, 'auto').
-    ``model_dir``: where the bundled multilingual model is assembled (None = KB_MODEL_DIR or the default)."""
+    ``model_dir``: where the bundled multilingual model is assembled (None = KB_MODEL_DIR or the default).
+    ``prompts``: language -> a sentence given to Whisper (after any hotwords) when it decodes that
+    language: Whisper writes in the style of its prompt (setting whisper_prompt_ja).
+    ``max_letters_per_second``: faster-whisper drops segments said faster than this whose words it
+    doubts (a hallucinated tail, see ``_impossible``); 0 keeps all (setting asr_max_letters_per_second)."""
     backend = (backend or "faster-whisper").strip().lower()
     if backend not in BACKENDS:
         raise RecognizerError(f"unknown speech recognition backend {backend!r} (choose from {', '.join(BACKENDS)})")
@@ -492,6 +614,8 @@ def load_recognizer(
         ratio,
         device,
         model_dir or "",
+        tuple(sorted((prompts or {}).items())),
+        float(max_letters_per_second or 0.0),
     )
     with _CACHE_LOCK:  # held while loading: two threads must not load the same model twice
         rec = _CACHE.get(key)
@@ -505,8 +629,10 @@ def load_recognizer(
                     compression_ratio_threshold=ratio,
                     device=device or "cpu",
                     model_dir=model_dir,
+                    prompts=prompts,
+                    max_letters_per_second=max_letters_per_second,
                 )
             else:
-                rec = OpenAIWhisperRecognizer(model, threads=threads)
+                rec = OpenAIWhisperRecognizer(model, threads=threads, prompts=prompts)
             _CACHE[key] = rec
         return rec

@@ -13,7 +13,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from media.asr import Segment, Transcript, Word, _hotword_text, _times, _wanted_language, load_recognizer
+from media.asr import (
+    PROMPT_MAX_TOKENS,
+    Segment,
+    Transcript,
+    Word,
+    _hotword_text,
+    _impossible,
+    _prompt,
+    _times,
+    _wanted_language,
+    add_vocabulary,
+    load_recognizer,
+)
 from media.errors import RecognizerError
 from media.ffmpeg import load_audio
 
@@ -223,3 +235,70 @@ def test_decoding_settings_reach_faster_whisper(jfk):
     assert (greedy.beam_size, greedy.compression_ratio_threshold) == (1, None)
     text = greedy.transcribe(load_audio(jfk), language="en").text.lower()
     assert "fellow americans" in text and "your country" in text
+
+
+def test_japanese_prompt_is_the_glossary_then_the_style_sentence():
+    """Japanese decoding: terms joined as Japanese writes a list, then 。 and the style sentence;
+    other languages keep the plain hotword list and never get the Japanese sentence."""
+    assert _prompt(["旋盤", "溶接"], "ja", "以下は、作業の説明です。") == "旋盤、溶接。以下は、作業の説明です。"
+    assert _prompt([], "ja", "以下は、作業の説明です。") == "以下は、作業の説明です。"
+    assert _prompt(["旋盤"], "ja", "") == "旋盤。"
+    assert _prompt(["lathe", "weld"], "en", "以下は、作業の説明です。") == "lathe, weld"
+    assert _prompt([], "en", "以下は、作業の説明です。") is None
+    # the sentence's tokens come out of the terms' share of the window
+    long = [f"用語{n}" for n in range(200)]
+    assert len(_prompt(long, "ja", "あ" * 100)) <= PROMPT_MAX_TOKENS
+
+
+def test_built_in_vocabulary_fills_only_its_budget_after_the_glossary():
+    glossary = ["心押し台", "バイト"]
+    out = add_vocabulary(glossary, ["旋盤", "バイト", "溶接", "金型"], 12)
+    assert out[:2] == glossary and "旋盤" in out and out.count("バイト") == 1
+    assert len("、".join(out)) + 1 <= 12  # one token per character without a tokenizer
+    assert add_vocabulary(glossary, ["旋盤"], 0) == glossary
+    assert add_vocabulary(["x" * 50], ["旋盤"], 12) == ["x" * 50]  # the glossary is never cut for it
+
+
+def test_shop_vocabulary_puts_the_recordings_trade_first():
+    from kb import shop_vocabulary
+
+    plain = shop_vocabulary.ranked()
+    assert plain == shop_vocabulary.terms() and len(plain) == len(set(plain))
+    welding = shop_vocabulary.ranked(title="TIG溶接のひずみ")
+    assert welding[:3] == ["溶接", "TIG溶接", "ひずみ"]  # named in the title, in list order
+    assert welding.index("予熱") < welding.index("旋盤")  # then the rest of the welding trade
+    assert sorted(welding) == sorted(plain)
+
+
+def test_a_hallucinated_tail_is_recognised_by_its_impossible_speed():
+    """Whisper running on after the speech: 20 letters in 0.06 s, words it doubts (measured on the
+    spoken techniques-dev set); real speech, and a short fast answer, are kept."""
+    assert _impossible("電気メッキでは、だしとサマライが起きる", 10.26, 10.32, [0.05, 0.1], 40)
+    assert not _impossible("電気メッキでは、だしとサマライが起きる", 10.26, 10.32, [0.05, 0.1], 0)
+    assert not _impossible("電気メッキでは、脱脂と酸洗いが不十分だと", 0.0, 3.0, [0.05], 40)  # speech speed
+    assert not _impossible("作業の説明です", 8.0, 8.1, [0.9, 0.8], 40)  # fast but sure
+    assert not _impossible("はい", 1.0, 1.01, [0.1], 40)  # too short to judge
+
+
+def test_a_japanese_segment_is_cut_at_its_sentence_ends():
+    from media.asr import _sentences
+
+    words = [
+        Word("薄い板を", 0.0, 1.0),
+        Word("溶接する。", 1.0, 2.5),
+        Word("長い軸を", 3.0, 4.0),
+        Word("削る。", 4.0, 5.0),
+    ]
+    parts = _sentences(Segment(0.0, 5.0, "薄い板を溶接する。長い軸を削る。", words))
+    assert [(p.start, p.end, p.text) for p in parts] == [(0.0, 2.5, "薄い板を溶接する。"), (3.0, 5.0, "長い軸を削る。")]
+    one = Segment(0.0, 2.5, "薄い板を溶接する。", words[:2])
+    assert _sentences(one) == [one] and _sentences(Segment(0.0, 1.0, "x")) == [Segment(0.0, 1.0, "x")]
+
+
+def test_an_echo_of_the_prompt_is_not_speech():
+    from media.asr import _echoes
+
+    style = "以下は、作業の説明です。"
+    assert _echoes("作業の説明です。", style) and _echoes("以下は、作業の説明です", style)
+    assert not _echoes("作業の説明です。", None) and not _echoes("説明", style)  # too short to judge
+    assert not _echoes("作業の手順を説明します。", style)

@@ -103,7 +103,7 @@ def test_hotwords_are_the_jobs_own_then_its_organisations_glossary(hconfig, hcon
         hconfig, hconn, jfk, "memo.flac", RecordingMeta(language="ja", organisation_id=2), hotwords=["溶接棒"]
     )
     assert run_all(hconfig)[0].status == "done"
-    assert seen["hotwords"] == ["溶接棒", "段取り"] and seen["language"] == "ja"
+    assert seen["hotwords"] == ["溶接棒", "段取り"] and seen["language"] == "ja"  # built-in vocabulary off
     assert seen["seconds"] == pytest.approx(11, abs=0.5)  # the WAV the extracting stage wrote
     assert recordings.segments(hconn, sub.recording_id)[0]["text"] == "段取りを確認する"
 
@@ -391,3 +391,16 @@ def test_a_job_from_the_embedding_stage_keeps_a_done_recording_searchable(hconfi
     rec = recordings.get(hconn, rec_id)
     assert rec["status"] == "done" and rec["error"] is None
     assert hconn.execute("SELECT COUNT(*) FROM chunks WHERE recording_id = ?", (rec_id,)).fetchone()[0] > 0
+
+
+def test_built_in_vocabulary_only_when_decoding_japanese_and_switched_on(hconfig):
+    from ingest.stages import default_vocabulary, with_vocabulary
+    from kb.settings import Config
+
+    rec = {"title": "TIG溶接のひずみ", "tags": [], "technique": None}
+    on = Config({**hconfig.values, "asr_default_vocabulary": "on"})
+    assert default_vocabulary(on, rec)[:2] == ["溶接", "TIG溶接"]  # the recording's trade first
+    assert default_vocabulary(hconfig, rec) == []  # off by default
+    assert with_vocabulary(hconfig, None, ["段取り"], ["溶接"], "en") == ["段取り"]
+    assert with_vocabulary(hconfig, None, ["段取り"], ["溶接"], None) == ["段取り"]
+    assert with_vocabulary(hconfig, None, ["段取り"], ["溶接"], "ja") == ["段取り", "溶接"]

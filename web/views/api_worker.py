@@ -22,7 +22,7 @@ import threading
 from flask import Blueprint, current_app, g, jsonify, request, send_file
 
 from ingest import dispatch, queue, results
-from ingest.stages import MSG_ASR, MSG_AUDIO, MSG_EMBED, MSG_READING
+from ingest.stages import MSG_ASR, MSG_AUDIO, MSG_EMBED, MSG_READING, default_vocabulary
 from kb import recordings, users
 from kb.errors import NotFound
 from web import http
@@ -117,6 +117,7 @@ def start(job_id: int):
             "size_bytes": rec["size_bytes"],
             "language": payload.get("language"),
             "hotwords": hotwords,
+            "vocabulary": default_vocabulary(config, rec),
             "shown": payload.get("shown") or rec["source_name"],
             "fallback_language": users.organisation_language(
                 conn, rec["organisation_id"], config.get("fallback_language")
