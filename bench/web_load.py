@@ -5,6 +5,7 @@ against the CPU bound measured in the same run.
     python bench/web_load.py --sizes 10k --clients 1,8 --seconds 5
     python bench/web_load.py --baseline fee2f99           # also the server of that commit, run for run
     python bench/web_load.py --processes 1,2              # one server process, and two behind a "proxy"
+    python bench/web_load.py --kb-processes 2             # also `kb serve --processes 2` (one port)
 
 What it measures, and how:
 * the server is the real `kb serve` (waitress, the production server) started as
@@ -60,7 +61,7 @@ def free_port() -> int:
 class Server:
     """`kb serve` in its own process (from ``code``: this checkout or a baseline's), its log kept."""
 
-    def __init__(self, home: str, threads: int, code: Path = REPO, headers: dict | None = None):
+    def __init__(self, home: str, threads: int, code: Path = REPO, headers: dict | None = None, processes: int = 1):
         self.port = free_port()
         env = dict(
             os.environ,
@@ -71,7 +72,8 @@ class Server:
             PYTHONPATH=str(code),
         )
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kb", "serve", "--port", str(self.port), "--threads", str(threads)],
+            [sys.executable, "-m", "kb", "serve", "--port", str(self.port), "--threads", str(threads)]
+            + (["--processes", str(processes)] if processes > 1 else []),
             cwd=code,
             env=env,
             stdout=subprocess.PIPE,
@@ -101,9 +103,19 @@ class Server:
             self.log.append(line)
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process so far (all its threads)."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time of the server so far (all its threads, and its server processes with
+        `kb serve --processes`)."""
+        pids = [self.proc.pid]
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            pids += [int(p) for p in (task / "children").read_text().split()]
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     def locked_errors(self) -> int:
         return sum("database is locked" in line for line in self.log)
@@ -121,11 +133,14 @@ class ServerGroup:
     clients are dealt to them in turn, one keep-alive connection each (a proxy's round robin per
     connection).  CPU time, "database is locked" lines and stopping are summed over the processes."""
 
-    def __init__(self, processes: int, home: str, threads: int, code: Path = REPO, headers: dict | None = None):
+    def __init__(
+        self, processes: int, home: str, threads: int, code: Path = REPO, headers: dict | None = None, kb_processes=1
+    ):
         self.servers: list[Server] = []
+        self.kb_processes = kb_processes
         try:
             for _ in range(processes):
-                self.servers.append(Server(home, threads, code, headers))
+                self.servers.append(Server(home, threads, code, headers, kb_processes))
         except BaseException:
             self.stop()
             raise
@@ -287,7 +302,10 @@ def measure_servers(
         paths = [TARGETS[target] + quote(q) for q in questions()]
         runs: dict[str, list[dict]] = {name: [] for name in servers}
         for server, _ in servers.values():
-            run_load(server.ports, paths, 2 * len(server.ports), 2, creds[target])  # warm every process's searchers
+            # warm every process's searchers; with `kb serve --processes` the kernel deals the connections,
+            # so enough of them for each process to get some, for long enough to load the index
+            many = server.kb_processes > 1
+            run_load(server.ports, paths, 16 if many else 2 * len(server.ports), 8 if many else 2, creds[target])
         every = sorted({c for _, clients in servers.values() for c in clients})
         for turn, c in enumerate(every):
             names = list(servers) if turn % 2 == 0 else list(reversed(servers))
@@ -350,6 +368,12 @@ def main(argv: list[str] | None = None) -> None:
         help="server processes of this checkout over the same home, e.g. 1,2: each count is its own server, "
         "run for run (clients dealt to the processes in turn, as behind a reverse proxy)",
     )
+    ap.add_argument(
+        "--kb-processes",
+        default="",
+        help="also this checkout as one `kb serve --processes N` for each N listed, e.g. 2 (the processes share "
+        "the port; the kernel deals the connections)",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
 
@@ -365,16 +389,19 @@ def main(argv: list[str] | None = None) -> None:
     targets = args.targets.split(",")
     cores = os.cpu_count() or 1
     load_before = os.getloadavg()
-    # name -> (code, processes, clients)
+    # name -> (code, servers, clients, processes of each kb serve)
     code = {
-        ("current" if n == 1 else f"current, {n} processes"): (REPO, n, clients)
+        ("current" if n == 1 else f"current, {n} processes"): (REPO, n, clients, 1)
         for n in (int(p) for p in args.processes.split(","))
     }
+    for n in (int(p) for p in args.kb_processes.split(",") if p.strip()):
+        code[f"current, kb serve --processes {n}"] = (REPO, 1, clients, n)
     if args.baseline:
         code[f"baseline {args.baseline}"] = (
             baseline_code(args.baseline),
             1,
             [int(c) for c in args.baseline_clients.split(",")],
+            1,
         )
     results = []
     for size in sizes:
@@ -389,8 +416,11 @@ def main(argv: list[str] | None = None) -> None:
         }
         servers: dict[str, tuple[ServerGroup, list[int]]] = {}
         try:
-            for name, (tree, processes, wanted) in code.items():
-                servers[name] = (ServerGroup(processes, info.home, args.threads, tree, creds["api"]), wanted)
+            for name, (tree, processes, wanted, kb_processes) in code.items():
+                servers[name] = (
+                    ServerGroup(processes, info.home, args.threads, tree, creds["api"], kb_processes),
+                    wanted,
+                )
             entry["servers"] = measure_servers(servers, creds, targets, args.seconds, cores)
         finally:
             for server, _ in servers.values():
@@ -419,6 +449,7 @@ def main(argv: list[str] | None = None) -> None:
             "search_threads": 1,
             "serve_worker": 0,
             "processes": args.processes,
+            "kb_serve_processes": args.kb_processes,
         },
         "cpu_bound": "cores / server CPU time per request with one client (same run); "
         "'with_load_generator' also counts this process's CPU per request (it shares the cores)",

@@ -285,6 +285,14 @@ SETTINGS: tuple[Setting, ...] = (
         type="int",
     ),
     Setting(
+        "serve_processes",
+        "1",
+        "Server processes of `kb serve` on its one port (Linux): one process uses about 1.5 cores however many "
+        "people search; 2 on a PC with 2 or more cores serves up to twice as many searches at once "
+        "(docs/scaling.md).  Each process loads the search models and index (about 0.5-1 GB).",
+        type="int",
+    ),
+    Setting(
         "serve_worker",
         "1",
         "1: `kb serve` also runs one background worker thread that processes uploads; 0: run `kb worker` apart.",

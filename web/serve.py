@@ -34,8 +34,9 @@ class RunningServer:
     port: int
 
 
-def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = DEFAULT_THREADS):
-    """A waitress server bound to host:port (port 0: any free port; see ``server.effective_port``).
+def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = DEFAULT_THREADS, sockets=None):
+    """A waitress server bound to host:port (port 0: any free port; see ``server.effective_port``), or
+    listening on ``sockets`` already bound (one process of ``serve_processes``).
 
     Request bodies may be as large as one upload (``max_upload_bytes``, default 4 GB) plus its form
     fields: waitress's own default (1 GB) would refuse big videos before the app could say why."""
@@ -44,10 +45,10 @@ def make_server(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: 
     from web import bodylimit
 
     body_limit = app.config["KB_CONFIG"].get("max_upload_bytes") + (1 << 20)
+    where = {"sockets": sockets} if sockets else {"host": host, "port": port}
     server = create_server(
         app,
-        host=host,
-        port=port,
+        **where,
         threads=threads,
         ident="takumi-kb",
         clear_untrusted_proxy_headers=True,
@@ -82,13 +83,16 @@ def serve(
     threads: int = DEFAULT_THREADS,
     warm: bool = True,
     announce=print,
+    sockets=None,
+    worker: bool = True,
 ) -> None:
     """Serve until interrupted (Ctrl+C or SIGTERM).  With ``warm``, the embedder and index load in the
-    background at once, so the first search does not wait for them."""
-    server = make_server(app, host, port, threads)
+    background at once, so the first search does not wait for them.  ``worker=False``: no processing
+    worker here whatever ``serve_worker`` says (the other processes of ``serve_processes``)."""
+    server = make_server(app, host, port, threads, sockets=sockets)
     if warm:
         threading.Thread(target=app.extensions["search_service"].warm, name="warm-search", daemon=True).start()
-    worker = start_worker(app)
+    worker = start_worker(app) if worker else None
     _stop_on_sigterm()
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     announce(f"Takumi KB is running at http://{shown}:{server.effective_port}/  (Ctrl+C to stop)")
@@ -102,6 +106,123 @@ def serve(
         server.close()
         if worker is not None:
             worker.stop()
+
+
+def serve_processes(
+    make_app,
+    processes: int,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    threads: int = DEFAULT_THREADS,
+    warm: bool = True,
+    announce=print,
+) -> None:
+    """Serve with several processes on one port, each a whole server over the same knowledge base.
+
+    Why: Python runs one thread of a process at a time, so one server process gets about 1.5 of 2
+    cores however many people search; two get both (bench/web_load.py --processes, docs/scaling.md:
+    85-105 % of the CPU bound at 32 clients against 49-78 % for one).  Each process listens on its
+    own socket bound to the same port with SO_REUSEPORT, and the kernel deals new connections among
+    them, so no proxy is needed on one PC.  They share SQLite (WAL) and each loads the index, as the
+    processes behind a proxy do; only the first runs the processing worker.  This process only
+    starts them, passes SIGTERM/Ctrl+C on, and starts again one that dies (not one that fails at
+    once: then it stops them all, so a broken setting does not loop).  Linux and other POSIX systems
+    (fork); elsewhere run several `kb serve --port` behind a proxy."""
+    import os
+    import signal
+    import socket
+    import time
+
+    from kb.errors import KBError
+
+    if processes <= 1:
+        return serve(make_app(), host, port, threads, warm, announce)
+    if not hasattr(os, "fork") or not hasattr(socket, "SO_REUSEPORT"):
+        raise KBError("--processes needs Linux (fork, SO_REUSEPORT): run several `kb serve --port` behind a proxy")
+    # Hold the port (bound, not listening: the kernel deals connections only to listening sockets), so
+    # port 0 means one free port for all, and a port in use is refused here, once.
+    holder = _reuse_port_socket(host, port)
+    port = holder.getsockname()[1]
+    children: dict[int, tuple[int, float]] = {}  # pid -> (index, started)
+    stopping = False
+
+    def spawn(index: int) -> None:
+        pid = os.fork()
+        if pid:
+            children[pid] = (index, time.monotonic())
+            return
+        code = 0
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the parent, which stops us once
+            sock = _reuse_port_socket(host, port)
+            sock.listen(1024)
+            serve(
+                make_app(),
+                host,
+                port,
+                threads,
+                warm,
+                announce if index == 0 else (lambda *_: None),
+                sockets=[sock],
+                worker=index == 0,
+            )
+        except BaseException:  # noqa: BLE001 - whatever it was, this process ends here and says why
+            import traceback
+
+            traceback.print_exc()
+            code = 1
+        finally:
+            os._exit(code)
+
+    def stop(*_) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            for pid in list(children):
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+
+    for index in range(processes):
+        spawn(index)
+    announce(f"{processes} server processes share port {port}")
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            index, started = children.pop(pid, (None, 0.0))
+            if index is None or stopping:
+                continue
+            if time.monotonic() - started < 10:
+                announce(f"server process {index + 1} ended at start (status {status}): stopping")
+                stop()
+                continue
+            announce(f"server process {index + 1} ended (status {status}): starting it again")
+            spawn(index)
+    finally:
+        stop()
+        holder.close()
+
+
+def _reuse_port_socket(host: str, port: int):
+    """A TCP socket bound to host:port that other processes of this user may bind too (SO_REUSEPORT)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def choose_public_url(app: Flask, host: str, port: int, find_lan=None) -> list[str]:
