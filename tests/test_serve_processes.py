@@ -80,7 +80,7 @@ def served(tmp_path):
     )
     line = proc.stdout.readline()
     if "running at" not in line:
-        proc.kill()
+        _kill_all(proc)
         pytest.fail(f"kb serve did not start: {line}{proc.stdout.read()}")
     deadline = time.monotonic() + NEVER
     while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
@@ -88,11 +88,19 @@ def served(tmp_path):
     try:
         yield proc, port
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            for child in _children(proc.pid) if Path(f"/proc/{proc.pid}").exists() else []:
+        _kill_all(proc)
+
+
+def _kill_all(proc: subprocess.Popen) -> None:
+    """The server processes first (they hold the output pipe open), then the one that started them."""
+    if proc.poll() is None:
+        for child in _children(proc.pid):
+            try:
                 os.kill(child, signal.SIGKILL)
-            proc.wait()
+            except ProcessLookupError:
+                pass
+        proc.kill()
+        proc.wait()
 
 
 def _wait_until_both_listen(port: int) -> None:

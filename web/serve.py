@@ -186,7 +186,6 @@ def serve_processes(
 
     for index in range(processes):
         spawn(index)
-    announce(f"{processes} server processes share port {port}")
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
