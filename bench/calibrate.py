@@ -236,15 +236,7 @@ def table(result: dict) -> str:
         )
     before = result["bars"]["hybrid"].get("without_extra")
     if before:
-        b_held, b_cal = before["heldout"], before["calibration"]
-        out.append(
-            f"| *the previous fit (no extra questions), same run, held back*: off-topic / holdout / JSQuAD | "
-            f"{b_held['off_topic']['questions']} / {b_held['techniques-holdout']['answered_in_top10']} / "
-            f"{b_held['jsquad']['answered_in_top10']} | {b_held['off_topic']['no_good_match']:.0%} / "
-            f"{b_held['techniques-holdout']['no_good_match']:.1%} / {b_held['jsquad']['no_good_match']:.1%} "
-            f"(calibration: {b_cal['off_topic']['no_good_match']:.0%} / "
-            f"{b_cal['techniques-dev']['no_good_match']:.1%} / {b_cal['jsquad']['no_good_match']:.1%}) | |"
-        )
+        out.append(_other_fit_row("the previous fit (no extra questions), same run", before))
     for label, key in (("techniques-dev + holdout", "pooled"), ("techniques-dev alone", "calibration_side")):
         cv = result["bars"]["hybrid"].get("cross_validation", {}).get(key)
         if cv:
@@ -257,15 +249,7 @@ def table(result: dict) -> str:
             )
     alternative = result["bars"]["hybrid"].get("per_set")
     if alternative:
-        p_held, p_cal = alternative["heldout"], alternative["calibration"]
-        out.append(
-            f"| *not chosen: the bias set per set (same weights), held back*: off-topic / holdout / JSQuAD | "
-            f"{p_held['off_topic']['questions']} / {p_held['techniques-holdout']['answered_in_top10']} / "
-            f"{p_held['jsquad']['answered_in_top10']} | {p_held['off_topic']['no_good_match']:.0%} / "
-            f"{p_held['techniques-holdout']['no_good_match']:.1%} / {p_held['jsquad']['no_good_match']:.1%} "
-            f"(calibration: {p_cal['off_topic']['no_good_match']:.0%} / "
-            f"{p_cal['techniques-dev']['no_good_match']:.1%} / {p_cal['jsquad']['no_good_match']:.1%}) | |"
-        )
+        out.append(_other_fit_row("not chosen: the bias set per set (same weights)", alternative))
     out += [
         "",
         "| set | MRR@10, one-character rule off (MIN_EVIDENCE = 0) | rule on, no weak links (fa19c12) "
@@ -275,6 +259,19 @@ def table(result: dict) -> str:
     for name, v in result["mrr@10_hybrid"].items():
         out.append(f"| {name} | {v['before']:.4f} | {v.get('no weak links', float('nan')):.4f} | {v['after']:.4f} |")
     return "\n".join(out)
+
+
+def _other_fit_row(label: str, fit: dict) -> str:
+    """A table row for a fit other than the shipped one: its held-back figures, its calibration ones after."""
+    held, cal = fit["heldout"], fit["calibration"]
+    return (
+        f"| *{label}, held back*: off-topic / holdout / JSQuAD | "
+        f"{held['off_topic']['questions']} / {held['techniques-holdout']['answered_in_top10']} / "
+        f"{held['jsquad']['answered_in_top10']} | {held['off_topic']['no_good_match']:.0%} / "
+        f"{held['techniques-holdout']['no_good_match']:.1%} / {held['jsquad']['no_good_match']:.1%} "
+        f"(calibration: {cal['off_topic']['no_good_match']:.0%} / "
+        f"{cal['techniques-dev']['no_good_match']:.1%} / {cal['jsquad']['no_good_match']:.1%}) | |"
+    )
 
 
 def main() -> None:

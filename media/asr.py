@@ -147,17 +147,29 @@ def _hotword_text(
     Why whole terms: the engines cut a long prompt at the token limit, which would leave half a
     term (a wrong word to push the model towards) and drop the end of the list blindly.  Without
     a tokenizer one token per character is assumed (Japanese is about that; never too few)."""
-    count = count or (lambda text: len(text))
-    kept: list[str] = []
-    for n, term in enumerate(dict.fromkeys(" ".join(str(t).split()) for t in (hotwords or ()))):
-        if not term:
+    return separator.join(_fit(hotwords, count or _characters, max_tokens, separator)) or None
+
+
+def _characters(text: str) -> int:
+    """Tokens counted without a tokenizer: one a character (Japanese is about that; never too few)."""
+    return len(text)
+
+
+def _fit(
+    terms: Sequence[str] | None, count: Callable[[str], int], max_tokens: int, separator: str, kept: Sequence[str] = ()
+) -> list[str]:
+    """``kept`` as it is, then each of ``terms`` (whitespace-normalised, deduplicated, in order) that
+    keeps the joined list within ``max_tokens``: the one fitting rule of the hotwords and the vocabulary."""
+    kept = list(kept)
+    for n, term in enumerate(dict.fromkeys(" ".join(str(t).split()) for t in (terms or ()))):
+        if not term or term in kept:
             continue
         if n >= 1000:  # a huge glossary: the window filled long ago, stop measuring
             break
         if count(" " + separator.join([*kept, term])) > max_tokens:
             continue  # a shorter, less relevant term further down may still fit
         kept.append(term)
-    return separator.join(kept) or None
+    return kept
 
 
 def add_vocabulary(
@@ -173,17 +185,10 @@ def add_vocabulary(
     techniques-dev set a 223-token list of shop words made Whisper base copy the list's commas,
     hallucinate and re-decode (up to 8 s of decoding per second of speech); a short list that names
     the recording's own trade first helps (docs/benchmarks.md)."""
-    count = count or (lambda text: len(text))
     kept = list(dict.fromkeys(" ".join(str(t).split()) for t in (hotwords or ()) if str(t).strip()))
     if max_tokens <= 0:
         return kept
-    for word in vocabulary or ():
-        if word in kept:
-            continue
-        if count(" " + JA_SEPARATOR.join([*kept, word])) > max_tokens:
-            continue
-        kept.append(word)
-    return kept
+    return _fit(vocabulary, count or _characters, max_tokens, JA_SEPARATOR, kept)
 
 
 # Japanese prompts are written as Japanese writes a list (、 between, 。 at the end): with ", "
@@ -202,7 +207,7 @@ def _prompt(
     style = " ".join((style or "").split())
     if language != "ja":
         return _hotword_text(hotwords, count)
-    count = count or (lambda text: len(text))
+    count = count or _characters
     room = PROMPT_MAX_TOKENS - (count(style) if style else 0) - 1  # the 。 after the terms
     terms = _hotword_text(hotwords, count, room, separator=JA_SEPARATOR) if room > 0 else None
     return ((terms + "。") if terms else "") + style or None
@@ -235,6 +240,11 @@ def _echoes(text: str, style: str | None) -> bool:
     repeating its prompt, not speech (a 1 s 「オッケー」 came out as 「OK。作業の説明です。」)."""
     said = _letters(text)
     return bool(style) and len(said) >= 4 and said in _letters(style)
+
+
+def _style_prompts(prompts: dict[str, str] | None) -> dict[str, str]:
+    """{language: style sentence}, without the languages whose sentence is empty (setting off)."""
+    return {k: v for k, v in (prompts or {}).items() if v and v.strip()}
 
 
 SENTENCE_ENDS = ("。", "！", "？", "!", "?")
@@ -336,7 +346,7 @@ class FasterWhisperRecognizer:
     ):
         self.model_id, source = _faster_whisper_source(model, model_dir)
         self.max_letters_per_second = float(max_letters_per_second or 0.0)
-        self.prompts = {k: v for k, v in (prompts or {}).items() if v and v.strip()}
+        self.prompts = _style_prompts(prompts)
         self.beam_size = max(1, int(beam_size))
         self.compression_ratio_threshold = compression_ratio_threshold
         from faster_whisper import WhisperModel
@@ -469,7 +479,7 @@ class OpenAIWhisperRecognizer:
         source = _openai_whisper_source(model, whisper)
         self.model_id = model
         self.threads = threads
-        self.prompts = {k: v for k, v in (prompts or {}).items() if v and v.strip()}
+        self.prompts = _style_prompts(prompts)
         try:
             self._model = whisper.load_model(source, device="cpu")
         except Exception as e:

@@ -120,8 +120,8 @@ def serve_processes(
     """Serve with several processes on one port, each a whole server over the same knowledge base.
 
     Why: Python runs one thread of a process at a time, so one server process gets about 1.5 of 2
-    cores however many people search; two get both (bench/web_load.py --processes, docs/scaling.md:
-    85-105 % of the CPU bound at 32 clients against 49-78 % for one).  Each process listens on its
+    cores however many people search; two get both (bench/web_load.py --kb-processes, measured in
+    docs/benchmarks.md and docs/scaling.md).  Each process listens on its
     own socket bound to the same port with SO_REUSEPORT, and the kernel deals new connections among
     them, so no proxy is needed on one PC.  They share SQLite (WAL) and each loads the index, as the
     processes behind a proxy do; only the first runs the processing worker.  This process only
