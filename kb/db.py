@@ -11,6 +11,8 @@ import sqlite3
 from importlib import resources
 from pathlib import Path
 
+from kb.filelock import file_lock
+
 MIGRATIONS_PACKAGE = "kb.migrations"
 
 # "Now" as every timestamp column holds it: UTC, ISO 8601 to the second ("2026-03-01T09:30:00Z"), text
@@ -49,10 +51,25 @@ def _migrations() -> list[tuple[int, str, str]]:
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Apply every migration newer than the database's user_version.  Returns the names applied."""
+    """Apply every migration newer than the database's user_version.  Returns the names applied.
+
+    Several processes may open a new or older knowledge base at the same moment (`kb serve`'s server
+    processes, a worker started beside it): the first to come takes a lock beside the database file
+    and migrates, the others wait and then find nothing left to do."""
+    migrations = _migrations()
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= migrations[-1][0]:
+        return []
+    path = next((row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"), "")
+    if not path:  # an in-memory database: no other process can see it
+        return _apply(conn, migrations)
+    with file_lock(Path(path + ".migrating")):
+        return _apply(conn, migrations)
+
+
+def _apply(conn: sqlite3.Connection, migrations: list[tuple[int, str, str]]) -> list[str]:
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     applied = []
-    for number, name, sql in _migrations():
+    for number, name, sql in migrations:
         if number <= current:
             continue
         if sql.lstrip().startswith(FOREIGN_KEYS_OFF):

@@ -21,6 +21,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from kb import db
+from kb.filelock import file_lock
 from kb.settings import Config
 
 # What search sees of a chunk: the recording's title on the first line, then the
@@ -63,32 +64,8 @@ def index_read_lock(config: Config) -> Iterator[None]:
 
 @contextmanager
 def _index_lock(config: Config, shared: bool) -> Iterator[None]:
-    folder = config.index_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / LOCK_FILE, "a+b") as f:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no shared mode, readers take it alone too
-            import msvcrt
-
-            while True:
-                try:
-                    f.seek(0)
-                    msvcrt.locking(f.fileno(), msvcrt.LK_LOCK, 1)
-                    break
-                except OSError:
-                    continue
-            try:
-                yield
-            finally:
-                f.seek(0)
-                msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
-            return
-        fcntl.flock(f.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+    with file_lock(config.index_dir / LOCK_FILE, shared=shared):
+        yield
 
 
 def _remove_index_files(folder) -> None:
