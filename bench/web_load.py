@@ -6,6 +6,7 @@ against the CPU bound measured in the same run.
     python bench/web_load.py --baseline fee2f99           # also the server of that commit, run for run
     python bench/web_load.py --processes 1,2              # one server process, and two behind a "proxy"
     python bench/web_load.py --kb-processes 2             # also `kb serve --processes 2` (one port)
+    python bench/web_load.py --kb-processes auto          # also `kb serve` as shipped (KB_SERVE_PROCESSES=auto)
 
 What it measures, and how:
 * the server is the real `kb serve` (waitress, the production server) started as
@@ -61,19 +62,21 @@ def free_port() -> int:
 class Server:
     """`kb serve` in its own process (from ``code``: this checkout or a baseline's), its log kept."""
 
-    def __init__(self, home: str, threads: int, code: Path = REPO, headers: dict | None = None, processes: int = 1):
+    def __init__(self, home: str, threads: int, code: Path = REPO, headers: dict | None = None, processes=1):
+        """``processes``: of this `kb serve` (KB_SERVE_PROCESSES; a commit before the setting ignores it),
+        or "auto": left to the server's default, as shipped."""
         self.port = free_port()
         env = dict(
             os.environ,
             KB_HOME=home,
             KB_SEARCH_THREADS="1",
             KB_SERVE_WORKER="0",
+            KB_SERVE_PROCESSES=str(processes),
             PYTHONUNBUFFERED="1",
             PYTHONPATH=str(code),
         )
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kb", "serve", "--port", str(self.port), "--threads", str(threads)]
-            + (["--processes", str(processes)] if processes > 1 else []),
+            [sys.executable, "-m", "kb", "serve", "--port", str(self.port), "--threads", str(threads)],
             cwd=code,
             env=env,
             stdout=subprocess.PIPE,
@@ -304,7 +307,7 @@ def measure_servers(
         for server, _ in servers.values():
             # warm every process's searchers; with `kb serve --processes` the kernel deals the connections,
             # so enough of them for each process to get some, for long enough to load the index
-            many = server.kb_processes > 1
+            many = server.kb_processes != 1
             run_load(server.ports, paths, 16 if many else 2 * len(server.ports), 8 if many else 2, creds[target])
         every = sorted({c for _, clients in servers.values() for c in clients})
         for turn, c in enumerate(every):
@@ -372,7 +375,7 @@ def main(argv: list[str] | None = None) -> None:
         "--kb-processes",
         default="",
         help="also this checkout as one `kb serve --processes N` for each N listed, e.g. 2 (the processes share "
-        "the port; the kernel deals the connections)",
+        "the port; the kernel deals the connections); auto: `kb serve` as shipped, with this machine's default",
     )
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
@@ -394,8 +397,13 @@ def main(argv: list[str] | None = None) -> None:
         ("current" if n == 1 else f"current, {n} processes"): (REPO, n, clients, 1)
         for n in (int(p) for p in args.processes.split(","))
     }
-    for n in (int(p) for p in args.kb_processes.split(",") if p.strip()):
-        code[f"current, kb serve --processes {n}"] = (REPO, 1, clients, n)
+    for n in (p.strip() for p in args.kb_processes.split(",") if p.strip()):
+        if n == "auto":
+            from web.serve import auto_processes
+
+            code[f"current, kb serve as shipped ({auto_processes()} processes)"] = (REPO, 1, clients, "auto")
+        else:
+            code[f"current, kb serve --processes {n}"] = (REPO, 1, clients, int(n))
     if args.baseline:
         code[f"baseline {args.baseline}"] = (
             baseline_code(args.baseline),

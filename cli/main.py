@@ -801,8 +801,8 @@ def demo(ctx, searches):
     "--processes",
     default=None,
     type=click.IntRange(1, 64),
-    help="Server processes on the one port (Linux; setting KB_SERVE_PROCESSES, default 1): 2 on a PC with "
-    "2 or more cores serves up to twice as many searches at once.",
+    help="Server processes on the one port (setting KB_SERVE_PROCESSES; default auto: one per core, at most "
+    "4, on Linux; 1 elsewhere). 1 process uses about 1.5 cores however many search at once.",
 )
 @click.pass_context
 def serve(ctx, host, port, threads, public_url, warm, processes):

@@ -49,8 +49,8 @@ _FALSE = ("0", "false", "no", "off", "")
 @dataclass(frozen=True)
 class Setting:
     """One setting.  ``type``: str, int, float, bool (1/0, on/off, yes/no, true/false; empty = off),
-    path, or choice (one of ``choices``, case ignored).  ``optional``: empty text (and, for a bool,
-    'auto') means None: "not set, the code decides" (all cores, the request's scheme...)."""
+    path, or choice (one of ``choices``, case ignored).  ``optional``: empty text (and, for a bool or
+    an int, 'auto') means None: "not set, the code decides" (all cores, the request's scheme...)."""
 
     name: str
     default: str
@@ -66,7 +66,7 @@ class Setting:
     def parse(self, raw: str) -> Any:
         """The value of text ``raw``, or SettingError saying which setting and what it takes."""
         text = raw.strip()
-        if self.optional and (not text or (self.type == "bool" and text.lower() == "auto")):
+        if self.optional and (not text or (self.type in ("bool", "int") and text.lower() == "auto")):
             return None
         try:
             if self.type == "int":
@@ -286,11 +286,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "serve_processes",
-        "1",
-        "Server processes of `kb serve` on its one port (Linux): one process uses about 1.5 cores however many "
-        "people search; 2 on a PC with 2 or more cores serves up to twice as many searches at once "
-        "(docs/scaling.md).  Each process loads the search models and index (about 0.5-1 GB).",
+        "auto",
+        "Server processes of `kb serve` on its one port: one process uses about 1.5 cores however many people "
+        "search, so auto starts one per core (at most 4, and one per 2 GB of memory) on Linux, 1 elsewhere; "
+        "a number sets it (docs/scaling.md).  Each process loads the search models and index (about 0.5-1 GB).",
         type="int",
+        optional=True,
     ),
     Setting(
         "serve_worker",

@@ -41,7 +41,13 @@ class Served:
     def __init__(self, home: Path, worker: bool):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, KB_HOME=str(home), KB_SERVE_WORKER="1" if worker else "0", PYTHONUNBUFFERED="1")
+        env = dict(
+            os.environ,
+            KB_HOME=str(home),
+            KB_SERVE_WORKER="1" if worker else "0",
+            KB_SERVE_PROCESSES="1",  # each Served is one process, as behind a proxy
+            PYTHONUNBUFFERED="1",
+        )
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kb", "serve", "--port", str(self.port), "--threads", "4"],
             cwd=REPO,

@@ -62,16 +62,18 @@ def _established_on(pid: int, port: int) -> int:
     return count
 
 
-@pytest.fixture
-def served(tmp_path):
+def _start(tmp_path, *options: str, expected: int = 2) -> tuple[subprocess.Popen, int]:
+    """`kb serve` over a fresh knowledge base, once ``expected`` server processes run under it (0: the
+    one process serves itself).  KB_SERVE_PROCESSES is left out of its environment: the options decide."""
     from kb.home import init_home
 
     home = tmp_path / "kb"
     init_home(make_config(home)).close()
     port = _free_port()
     env = dict(os.environ, KB_HOME=str(home), KB_SERVE_WORKER="1", PYTHONUNBUFFERED="1")
+    env.pop("KB_SERVE_PROCESSES", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kb", "serve", "--port", str(port), "--threads", "2", "--no-warm", "--processes", "2"],
+        [sys.executable, "-m", "kb", "serve", "--port", str(port), "--threads", "2", "--no-warm", *options],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -83,8 +85,14 @@ def served(tmp_path):
         _kill_all(proc)
         pytest.fail(f"kb serve did not start: {line}{proc.stdout.read()}")
     deadline = time.monotonic() + NEVER
-    while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
+    while len(_children(proc.pid)) < expected and time.monotonic() < deadline:
         time.sleep(0.1)
+    return proc, port
+
+
+@pytest.fixture
+def served(tmp_path):
+    proc, port = _start(tmp_path, "--processes", "2")
     try:
         yield proc, port
     finally:
@@ -151,3 +159,71 @@ def test_one_stop_ends_every_process(served):
     assert [child for child in children if Path(f"/proc/{child}").exists()] == []
     with socket.socket() as s:  # the port is free again
         s.bind(("127.0.0.1", port))
+
+
+def test_the_server_processes_end_with_the_one_that_started_them(served):
+    """kill -9 of the starting process (a crash, an impatient operator) leaves no orphan on the port."""
+    proc, port = served
+    children = _children(proc.pid)
+    assert len(children) == 2
+    proc.kill()
+    proc.wait()
+
+    def running() -> list[int]:  # a zombie (ended, not yet reaped by whoever adopted it) has no fds left
+        alive = []
+        for child in children:
+            try:
+                if os.listdir(f"/proc/{child}/fd"):
+                    alive.append(child)
+            except OSError:
+                pass
+        return alive
+
+    deadline = time.monotonic() + NEVER
+    try:
+        while running() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert running() == []
+    finally:
+        for child in running():
+            os.kill(child, signal.SIGKILL)
+
+
+def test_by_default_kb_serve_starts_one_process_per_core(tmp_path):
+    """The setting's default, auto, is what `make run` gets: one process per core (at most 4)."""
+    from web.serve import auto_processes
+
+    expected = auto_processes()
+    proc, port = _start(tmp_path, expected=expected if expected > 1 else 0)
+    try:
+        if expected > 1:
+            assert proc.stdout.readline().strip()  # where phones open it
+            assert f"{expected} server processes share this port" in proc.stdout.readline()
+        assert len(_children(proc.pid)) == (expected if expected > 1 else 0)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=NEVER)
+        conn.request("GET", "/login")
+        assert conn.getresponse().status == 200
+        conn.close()
+    finally:
+        _kill_all(proc)
+
+
+@pytest.mark.parametrize(
+    "cores, gib, expected",
+    [(1, 8, 1), (2, 24, 2), (2, 3, 1), (8, 64, 4), (8, 6, 3), (16, 1, 1)],
+)
+def test_auto_processes_one_per_core_within_memory_and_four(cores, gib, expected):
+    from web.serve import auto_processes
+
+    assert auto_processes(cores=cores, memory_bytes=gib << 30) == expected
+
+
+def test_the_setting_takes_auto_or_a_number(tmp_path, monkeypatch):
+    from kb.settings import SettingError, load_config
+
+    monkeypatch.delenv("KB_SERVE_PROCESSES", raising=False)
+    assert load_config(tmp_path).get("serve_processes") is None  # auto: the code decides
+    assert load_config(tmp_path, serve_processes="Auto").get("serve_processes") is None
+    assert load_config(tmp_path, serve_processes="3").get("serve_processes") == 3
+    with pytest.raises(SettingError, match="KB_SERVE_PROCESSES"):
+        load_config(tmp_path, serve_processes="many").get("serve_processes")

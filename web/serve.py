@@ -85,10 +85,12 @@ def serve(
     announce=print,
     sockets=None,
     worker: bool = True,
+    processes: int = 1,
 ) -> None:
     """Serve until interrupted (Ctrl+C or SIGTERM).  With ``warm``, the embedder and index load in the
     background at once, so the first search does not wait for them.  ``worker=False``: no processing
-    worker here whatever ``serve_worker`` says (the other processes of ``serve_processes``)."""
+    worker here whatever ``serve_worker`` says (the other processes of ``serve_processes``, whose count
+    ``processes`` is said once the address is)."""
     server = make_server(app, host, port, threads, sockets=sockets)
     if warm:
         threading.Thread(target=app.extensions["search_service"].warm, name="warm-search", daemon=True).start()
@@ -98,6 +100,8 @@ def serve(
     announce(f"Takumi KB is running at http://{shown}:{server.effective_port}/  (Ctrl+C to stop)")
     for line in choose_public_url(app, host, server.effective_port):
         announce(line)
+    if processes > 1:
+        announce(f"{processes} server processes share this port (setting KB_SERVE_PROCESSES, kb serve --processes)")
     try:
         server.run()
     except KeyboardInterrupt:
@@ -108,9 +112,38 @@ def serve(
             worker.stop()
 
 
+MAX_AUTO_PROCESSES = 4
+GIB_PER_PROCESS = 2
+
+
+def auto_processes(cores: int | None = None, memory_bytes: int | None = None) -> int:
+    """How many server processes ``serve_processes = auto`` starts: one per core this process may use,
+    at most MAX_AUTO_PROCESSES and one per GIB_PER_PROCESS of memory; 1 where processes cannot share a
+    port (no fork or SO_REUSEPORT: Windows).
+
+    Why one per core: a process gets about 1.5 of 2 cores however many search at once (Python runs one
+    of its threads at a time), and two meet the issue-17 figure on 2 cores (docs/benchmarks.md).  Why
+    the caps: each process holds its own search models and index, and past 4 a PC that busy wants a
+    proxy and a look at docs/scaling.md rather than a guess."""
+    import os
+    import socket
+
+    if not hasattr(os, "fork") or not hasattr(socket, "SO_REUSEPORT"):
+        return 1
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if memory_bytes is None:
+        try:
+            memory_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            memory_bytes = GIB_PER_PROCESS << 30
+    by_memory = memory_bytes // (GIB_PER_PROCESS << 30)
+    return max(1, min(cores, MAX_AUTO_PROCESSES, by_memory))
+
+
 def serve_processes(
     make_app,
-    processes: int,
+    processes: int | None,
     host: str = "127.0.0.1",
     port: int = 5000,
     threads: int = DEFAULT_THREADS,
@@ -127,7 +160,7 @@ def serve_processes(
     processes behind a proxy do; only the first runs the processing worker.  This process only
     starts them, passes SIGTERM/Ctrl+C on, and starts again one that dies (not one that fails at
     once: then it stops them all, so a broken setting does not loop).  Linux and other POSIX systems
-    (fork); elsewhere run several `kb serve --port` behind a proxy."""
+    (fork); elsewhere run several `kb serve --port` behind a proxy.  ``processes`` None: auto_processes()."""
     import os
     import signal
     import socket
@@ -135,6 +168,8 @@ def serve_processes(
 
     from kb.errors import KBError
 
+    if processes is None:
+        processes = auto_processes()
     if processes <= 1:
         return serve(make_app(), host, port, threads, warm, announce)
     if not hasattr(os, "fork") or not hasattr(socket, "SO_REUSEPORT"):
@@ -154,6 +189,7 @@ def serve_processes(
         code = 0
         try:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the parent, which stops us once
+            _end_with_parent(parent)
             sock = _reuse_port_socket(host, port)
             sock.listen(1024)
             serve(
@@ -165,6 +201,7 @@ def serve_processes(
                 announce if index == 0 else (lambda *_: None),
                 sockets=[sock],
                 worker=index == 0,
+                processes=processes,
             )
         except BaseException:  # noqa: BLE001 - whatever it was, this process ends here and says why
             import traceback
@@ -184,6 +221,7 @@ def serve_processes(
                 except ProcessLookupError:
                     pass
 
+    parent = os.getpid()
     for index in range(processes):
         spawn(index)
     signal.signal(signal.SIGTERM, stop)
@@ -206,6 +244,21 @@ def serve_processes(
     finally:
         stop()
         holder.close()
+
+
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel stop this server process (SIGTERM) when the process that started it dies, even by
+    kill -9, so no orphan keeps serving the port (Linux prctl PR_SET_PDEATHSIG; elsewhere nothing)."""
+    import ctypes
+    import os
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(0)
 
 
 def _reuse_port_socket(host: str, port: int):

@@ -159,7 +159,9 @@ class Server:
         self.worker_token = made.stdout.strip().rsplit(" ", 1)[-1]
         port = free_port()
         self.base = f"http://127.0.0.1:{port}/"
-        extra = {"KB_QUEUE": queue_url} if queue_url else {}
+        # one server process (the default, auto, starts one per core): these tests are about the workers,
+        # and tests/test_serve_processes.py about the processes
+        extra = {"KB_SERVE_PROCESSES": "1", **({"KB_QUEUE": queue_url} if queue_url else {})}
         self.proc = kb_process("serve", "--port", str(port), home=home, **extra, **env)
         wait_until(self._up, "the server", 180, [self.proc])
 
