@@ -8,6 +8,7 @@ removes its segments, chunks and jobs in the same transaction.
 from __future__ import annotations
 
 import sqlite3
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -34,11 +35,27 @@ def connect(path: str | Path, *, readonly: bool = False, query_only: bool = Fals
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 30000")
     if not readonly:
-        conn.execute("PRAGMA journal_mode = WAL")
+        _use_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
     if query_only:
         conn.execute("PRAGMA query_only = ON")
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
+    """Put the database in WAL mode (kept in the file: a no-op once done).  Switching needs the database
+    alone, and SQLite answers "locked" at once instead of waiting: when several processes create the
+    same new knowledge base together (`kb serve`'s server processes), the others are still writing its
+    first tables, so try again until ``patience`` seconds have passed."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if e.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _migrations() -> list[tuple[int, str, str]]:
