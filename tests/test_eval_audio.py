@@ -68,6 +68,7 @@ def spoken_set(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_eval_ingests_audio_documents_and_reports_cer(spoken_set):
     from services.evaluation import evaluate_file
 

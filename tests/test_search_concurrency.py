@@ -130,6 +130,7 @@ def _in_parallel(n: int, call) -> list:
     return results
 
 
+@pytest.mark.slow
 def test_site_answers_while_a_large_document_is_embedded_and_while_a_batch_is_applied(tmp_path, monkeypatch):
     from ingest.worker import Worker
     from kb import recordings
@@ -249,6 +250,7 @@ def test_searches_do_not_take_turns(tmp_path, monkeypatch):
     conn.close()
 
 
+@pytest.mark.slow
 def test_many_threads_search_while_others_ingest_and_delete(tmp_path):
     """Correct results, no errors, no "database is locked": 12 searching threads, a worker adding
     documents and this process deleting and saving through SearchService.write, all at once."""

@@ -126,6 +126,7 @@ def _wait_until_both_listen(port: int) -> None:
     pytest.fail("the two server processes did not both listen")
 
 
+@pytest.mark.slow
 def test_two_processes_share_the_port_and_both_take_connections(served):
     proc, port = served
     children = _children(proc.pid)
@@ -149,6 +150,7 @@ def test_two_processes_share_the_port_and_both_take_connections(served):
             conn.close()
 
 
+@pytest.mark.slow
 def test_one_stop_ends_every_process(served):
     proc, port = served
     children = _children(proc.pid)
@@ -161,6 +163,7 @@ def test_one_stop_ends_every_process(served):
         s.bind(("127.0.0.1", port))
 
 
+@pytest.mark.slow
 def test_the_server_processes_end_with_the_one_that_started_them(served):
     """kill -9 of the starting process (a crash, an impatient operator) leaves no orphan on the port."""
     proc, port = served
@@ -189,6 +192,7 @@ def test_the_server_processes_end_with_the_one_that_started_them(served):
             os.kill(child, signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_by_default_kb_serve_starts_one_process_per_core(tmp_path):
     """The setting's default, auto, is what `make run` gets: one process per core (at most 4)."""
     from web.serve import auto_processes

@@ -210,6 +210,7 @@ def test_the_json_shape(kb):
     assert set(d["evidence"][0]) >= {"recording_id", "title", "start", "end", "page", "marked", "link"}
 
 
+@pytest.mark.slow
 def test_the_kb_teach_command(kb):
     """`kb teach` as a user runs it (a real subprocess over the same knowledge base)."""
     import json

@@ -11,6 +11,7 @@ from media import tts
 pytestmark = pytest.mark.skipif(tts.available() is not None, reason=str(tts.available()))
 
 
+@pytest.mark.slow
 def test_speaks_japanese_once_and_then_reads_the_cache(tmp_path):
     first = tts.speak("旋盤の刃物を交換します。", voice="jm_kumo", cache_dir=tmp_path)
     with wave.open(str(first)) as w:

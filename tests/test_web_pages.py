@@ -340,6 +340,7 @@ def test_new_recordings_become_searchable_without_restart(tmp_path):
     conn.close()
 
 
+@pytest.mark.slow
 def test_kb_serve_runs_waitress_and_prints_its_address(home):
     import os
     import socket

@@ -15,6 +15,7 @@ from media import whisper_base
 from media.errors import RecognizerError
 
 
+@pytest.mark.slow
 def test_assembles_once_with_checks(tmp_path):
     folder = whisper_base.ensure_model(tmp_path)
     assert folder == tmp_path / whisper_base.FOLDER
@@ -33,6 +34,7 @@ def test_assembles_once_with_checks(tmp_path):
     assert WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=1).model.is_multilingual
 
 
+@pytest.mark.slow
 def test_truncated_folder_is_rebuilt(tmp_path):
     folder = whisper_base.ensure_model(tmp_path)
     with open(folder / "model.bin", "r+b") as f:
@@ -42,6 +44,7 @@ def test_truncated_folder_is_rebuilt(tmp_path):
     assert (folder / "model.bin").stat().st_size == whisper_base.MODEL_BIN_SIZE
 
 
+@pytest.mark.slow
 def test_damaged_part_is_refused_and_nothing_is_left(tmp_path, monkeypatch):
     parts, data = whisper_base._parts()
     copy = tmp_path / "parts"

@@ -263,6 +263,7 @@ def test_deleted_while_queued_or_processing_is_dropped_cleanly(hconfig, hconn, t
     assert hconn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_two_worker_processes_run_each_job_once(hconfig, hconn, tmp_path):
     n = 12
     for i in range(n):
