@@ -14,33 +14,11 @@ import sqlite3
 import numpy as np
 import pytest
 
+from helpers.lexical_reference import old_visible_frequencies
 from kb import db
 from search import lexical, matching, reading
 
 # -- the reference: the per-passage loops as they were ------------------------------------------
-
-
-def old_visible_frequencies(conn, df, n, within, fts="chunk_fts"):
-    scope = json.dumps(sorted({int(i) for i in within}))
-    outside = "c.recording_id NOT IN (SELECT value FROM json_each(?))"
-    if fts == "chunk_fts":
-        hidden_n = conn.execute(f"SELECT count(*) FROM chunks c WHERE {outside}", (scope,)).fetchone()[0]
-    else:
-        hidden_n = conn.execute(
-            f"SELECT count(*) FROM {fts} f JOIN chunks c ON c.id = f.rowid WHERE {outside}", (scope,)
-        ).fetchone()[0]
-    if not hidden_n:
-        return df, n
-    out = {}
-    for t, count in df.items():
-        if count > 0:
-            hidden = conn.execute(
-                f"SELECT count(*) FROM {fts} f JOIN chunks c ON c.id = f.rowid WHERE {fts} MATCH ? AND {outside}",
-                ('"' + t.replace('"', '""') + '"', scope),
-            ).fetchone()[0]
-            count = max(0, count - hidden)
-        out[t] = count
-    return out, max(0, n - hidden_n)
 
 
 def old_character_hits(conn, query, k, max_postings, within, weak_links=False):
