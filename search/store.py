@@ -49,7 +49,7 @@ def index_write_lock(config: Config) -> Iterator[None]:
     Hold it only to apply finished work (ingest.stages.write_embedded), never to compute it.
     Not re-entrant, even within one process (a second open of the lock file waits for the first):
     a function that takes it says so, and its callers must not hold it."""
-    with _index_lock(config, shared=False):
+    with file_lock(config.index_dir / LOCK_FILE):
         yield
 
 
@@ -58,13 +58,7 @@ def index_read_lock(config: Config) -> Iterator[None]:
     """Shared with other readers, excluded by a writer: a server process loads a newer index
     generation under it, so it never finds SQLite ahead of the saved index in the middle of another
     process's write (and rebuilds it for nothing).  Short: reading the index file."""
-    with _index_lock(config, shared=True):
-        yield
-
-
-@contextmanager
-def _index_lock(config: Config, shared: bool) -> Iterator[None]:
-    with file_lock(config.index_dir / LOCK_FILE, shared=shared):
+    with file_lock(config.index_dir / LOCK_FILE, shared=True):
         yield
 
 

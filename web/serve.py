@@ -126,9 +126,8 @@ def auto_processes(cores: int | None = None, memory_bytes: int | None = None) ->
     the caps: each process holds its own search models and index, and past 4 a PC that busy wants a
     proxy and a look at docs/scaling.md rather than a guess."""
     import os
-    import socket
 
-    if not hasattr(os, "fork") or not hasattr(socket, "SO_REUSEPORT"):
+    if not _can_share_a_port():
         return 1
     if cores is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -163,7 +162,6 @@ def serve_processes(
     (fork); elsewhere run several `kb serve --port` behind a proxy.  ``processes`` None: auto_processes()."""
     import os
     import signal
-    import socket
     import time
 
     from kb.errors import KBError
@@ -172,7 +170,7 @@ def serve_processes(
         processes = auto_processes()
     if processes <= 1:
         return serve(make_app(), host, port, threads, warm, announce)
-    if not hasattr(os, "fork") or not hasattr(socket, "SO_REUSEPORT"):
+    if not _can_share_a_port():
         raise KBError("--processes needs Linux (fork, SO_REUSEPORT): run several `kb serve --port` behind a proxy")
     # Hold the port (bound, not listening: the kernel deals connections only to listening sockets), so
     # port 0 means one free port for all, and a port in use is refused here, once.
@@ -244,6 +242,14 @@ def serve_processes(
     finally:
         stop()
         holder.close()
+
+
+def _can_share_a_port() -> bool:
+    """Whether several server processes can be started here on one port (fork and SO_REUSEPORT: Linux)."""
+    import os
+    import socket
+
+    return hasattr(os, "fork") and hasattr(socket, "SO_REUSEPORT")
 
 
 def _end_with_parent(parent: int) -> None:
